@@ -1,0 +1,3 @@
+module github.com/trustly-sidecar/trustly-sidecar
+
+go 1.26
