@@ -18,7 +18,7 @@ func FormatAmount(minor int64) string {
 	sign := ""
 	u := uint64(minor)
 	if minor < 0 {
-		sign, u = "-", uint64(-(minor + 1))+1 // -MinInt64 overflows int64, not uint64
+		sign, u = "-", uint64(-(minor+1))+1 // -MinInt64 overflows int64, not uint64
 	}
 	frac := u % 100
 	return sign + strconv.FormatUint(u/100, 10) + "." + string(rune('0'+frac/10)) + string(rune('0'+frac%10))

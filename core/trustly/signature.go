@@ -102,7 +102,7 @@ func NewVerifier(env Environment) (*Verifier, error) {
 func NewVerifierKey(env Environment, key *rsa.PublicKey) *Verifier {
 	v := &Verifier{key: key, env: env, other: map[Environment]*rsa.PublicKey{}}
 	for _, e := range []Environment{Test, Live} {
-		if k := e.PublicKey(); k != nil && !k.Equal(key) {
+		if k := e.PublicKey(); k != nil && (key == nil || !k.Equal(key)) {
 			v.other[e] = k
 		}
 	}
