@@ -130,7 +130,6 @@ func TestParsePublicKey(t *testing.T) {
 	}
 }
 
-
 func TestMarshalKeysRoundTrip(t *testing.T) {
 	key := testMerchantKey(t)
 	priv, err := MarshalPrivateKey(key)
