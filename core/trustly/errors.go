@@ -79,6 +79,7 @@ var codeTable = map[Code]codeInfo{
 	CodeDirectDebitNotAllowed:      {name: "ERROR_DIRECT_DEBIT_NOT_ALLOWED"},
 	CodeInvalidOrderAttribute:      {name: "ERROR_INVALID_ORDER_ATTRIBUTE"},
 	CodeDisabledUser:               {name: "ERROR_DISABLED_USER"},
+	CodePayAndPlayNotAllowed:       {name: "ERROR_PAY_AND_PLAY_NOT_ALLOWED"},
 	CodeNotSecureNotificationURL:   {name: "ERROR_NOT_SECURE_NOTIFICATIONURL"},
 	CodeInvalidCountry:             {name: "ERROR_INVALID_COUNTRY"},
 }
