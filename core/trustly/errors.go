@@ -40,6 +40,7 @@ const (
 	CodeDirectDebitNotAllowed      Code = 712
 	CodeInvalidOrderAttribute      Code = 717
 	CodeDisabledUser               Code = 718
+	CodePayAndPlayNotAllowed       Code = 732
 	CodeNotSecureNotificationURL   Code = 734
 	CodeInvalidCountry             Code = 737
 )
