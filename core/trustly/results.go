@@ -98,7 +98,7 @@ func parseOrderURL(method string, data any) (orderID, url string, err error) {
 	if err != nil {
 		return "", "", err
 	}
-	orderID = r.text("orderid", true)
+	orderID = r.number("orderid", true)
 	url = r.text("url", true)
 	return orderID, url, r.err
 }
@@ -109,7 +109,7 @@ func ParseRefundResult(data any) (*RefundResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &RefundResult{OrderID: r.text("orderid", true), Accepted: r.flag("result")}
+	res := &RefundResult{OrderID: r.number("orderid", true), Accepted: r.flag("result")}
 	if r.err != nil {
 		return nil, r.err
 	}
@@ -125,7 +125,7 @@ func ParseChargeResult(data any) (*ChargeResult, error) {
 	res := &ChargeResult{Accepted: r.flag("result")}
 	// An accepted Charge must name its order: without it the notifications
 	// that follow cannot be matched.
-	res.OrderID = r.text("orderid", res.Accepted)
+	res.OrderID = r.number("orderid", res.Accepted)
 	res.Rejected = r.text("rejected", false)
 	if r.err != nil {
 		return nil, r.err
@@ -182,14 +182,14 @@ func ParseWithdrawalsResult(data any) ([]Withdrawal, error) {
 			return nil, err
 		}
 		w := Withdrawal{
-			OrderID:          r.text("orderid", true),
-			Reference:        r.text("reference", false),
+			OrderID:          r.number("orderid", true),
+			Reference:        r.number("reference", false),
 			Datestamp:        r.text("datestamp", false),
 			ModificationDate: r.text("modificationdate", false),
 			TransferState:    r.text("transferstate", false),
 			Amount:           r.amount("amount"),
 			Currency:         r.text("currency", true),
-			AccountID:        r.text("accountid", false),
+			AccountID:        r.number("accountid", false),
 			ETA:              r.text("eta", false),
 			Raw:              r.obj,
 		}
@@ -231,16 +231,30 @@ func (r *resultReader) fail(format string, args ...any) {
 	}
 }
 
-// text reads a string field. Numbers are taken as their exact text, since
-// ids like orderid are numeric and some clients send them unquoted. null and
-// absent read as "", which is an error when required.
+// text reads a string field; null and absent read as "", which is an error
+// when required.
 func (r *resultReader) text(key string, required bool) string {
+	return r.read(key, required, false)
+}
+
+// number reads a field that is numeric by nature (order ids, amounts) and
+// takes an unquoted number as its exact text: Trustly quotes them, but a
+// JSON number here is still unambiguous.
+func (r *resultReader) number(key string, required bool) string {
+	return r.read(key, required, true)
+}
+
+func (r *resultReader) read(key string, required, numbers bool) string {
 	var s string
 	switch v := r.obj[key].(type) {
 	case nil:
 	case string:
 		s = v
 	case json.Number:
+		if !numbers {
+			r.fail("%s is a number, want a string", key)
+			return ""
+		}
 		s = string(v)
 	default:
 		r.fail("%s is %s, want a string", key, jsonType(v))
@@ -281,7 +295,7 @@ func (r *resultReader) flag(key string) bool {
 
 // amount reads a money field into minor units; it may be negative.
 func (r *resultReader) amount(key string) int64 {
-	s := r.text(key, true)
+	s := r.number(key, true)
 	if s == "" {
 		return 0
 	}
