@@ -105,7 +105,11 @@ func (r *DepositRequest) Problems(env Environment) ValidationErrors {
 	c.locale(r.Locale, true)
 	c.required("Firstname", r.Firstname)
 	c.required("Lastname", r.Lastname)
-	c.email(r.Email, CodeInvalidParameters)
+	missingEmail := CodeInvalidParameters
+	if r.RequestDirectDebitMandate {
+		missingEmail = CodeInvalidEmail // Trustly's 642 names direct debit's missing email
+	}
+	c.email(r.Email, missingEmail)
 	c.pageURL("SuccessURL", r.SuccessURL, CodeMalformedSuccessURL, true)
 	c.pageURL("FailURL", r.FailURL, CodeMalformedFailURL, true)
 	c.required("ShopperStatement", r.ShopperStatement)

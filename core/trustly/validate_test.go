@@ -103,6 +103,7 @@ func TestValidateDeposit(t *testing.T) {
 		{name: "no first name", req: deposit(func(d *DepositRequest) { d.Firstname = " " }), code: CodeInvalidParameters, field: "Firstname"},
 		{name: "no last name", req: deposit(func(d *DepositRequest) { d.Lastname = "" }), code: CodeInvalidParameters, field: "Lastname"},
 		{name: "no email", req: deposit(func(d *DepositRequest) { d.Email = "" }), code: CodeInvalidParameters, field: "Email"},
+		{name: "no email with a mandate request", req: deposit(func(d *DepositRequest) { d.Email, d.RequestDirectDebitMandate = "", true }), code: CodeInvalidEmail, field: "Email"},
 		{name: "email without @", req: deposit(func(d *DepositRequest) { d.Email = "asa.example.se" }), code: CodeInvalidEmail, field: "Email"},
 		{name: "email with a display name", req: deposit(func(d *DepositRequest) { d.Email = "Åsa <asa@example.se>" }), code: CodeInvalidEmail, field: "Email"},
 		{name: "email without a top-level domain", req: deposit(func(d *DepositRequest) { d.Email = "asa@localhost" }), code: CodeInvalidEmail, field: "Email"},
