@@ -12,10 +12,12 @@ type Credentials struct {
 type Request interface {
 	// Method is Trustly's method name, e.g. "Deposit".
 	Method() string
-	// MessageID is the merchant's id for this order attempt, or "" for
+	// messageID is the merchant's id for this order attempt, or "" for
 	// methods without one (Refund, CancelCharge, Balance, GetWithdrawals).
 	// Only calls with a MessageID are safe to resend after a lost response.
-	MessageID() string
+	// It is unexported so request structs can name their field MessageID;
+	// Trustly's method set is closed, so every Request lives in this package.
+	messageID() string
 	// Validate reports, before anything is sent, what Trustly would reject,
 	// as a *Error with Local set and the code Trustly would have answered.
 	Validate(env Environment) error

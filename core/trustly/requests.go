@@ -25,8 +25,6 @@ var (
 //   - Flags are bools in Go and the string "1" on the wire when true. A false
 //     flag is omitted rather than sent as "0": that is how Trustly's examples
 //     show optional flags, and "absent" is the documented default of each.
-//   - The merchant's MessageID lives in the field MsgID, because the Request
-//     interface already uses the name MessageID for its accessor.
 
 // Interface guards: every typed request is a Request.
 var (
@@ -46,8 +44,8 @@ type DepositRequest struct {
 	// EndUserID must be stable per shopper (Trustly Express and risk checks
 	// depend on it); use a hash for guests.
 	EndUserID string
-	// MsgID is sent as MessageID: the merchant's unique id for this attempt.
-	MsgID string
+	// MessageID is the merchant's unique id for this attempt.
+	MessageID string
 
 	Currency string
 	// Amount in minor units. Zero leaves the amount to the shopper, within
@@ -106,7 +104,7 @@ type DepositRequest struct {
 func (*DepositRequest) Method() string { return "Deposit" }
 
 // MessageID implements Request.
-func (r *DepositRequest) MessageID() string { return r.MsgID }
+func (r *DepositRequest) messageID() string { return r.MessageID }
 
 // depositAttributes are the typed attribute names, for refusing them in Extra.
 var depositAttributes = []string{
@@ -157,7 +155,7 @@ func (r *DepositRequest) Data(creds Credentials) (map[string]any, error) {
 	return buildData(creds, map[string]any{
 		"NotificationURL": r.NotificationURL,
 		"EndUserID":       r.EndUserID,
-		"MessageID":       r.MsgID,
+		"MessageID":       r.MessageID,
 	}, a)
 }
 
@@ -177,7 +175,7 @@ type RefundRequest struct {
 func (*RefundRequest) Method() string { return "Refund" }
 
 // MessageID implements Request; Refund has none.
-func (*RefundRequest) MessageID() string { return "" }
+func (*RefundRequest) messageID() string { return "" }
 
 // Data implements Request.
 func (r *RefundRequest) Data(creds Credentials) (map[string]any, error) {
@@ -196,7 +194,7 @@ func (r *RefundRequest) Data(creds Credentials) (map[string]any, error) {
 type SelectAccountRequest struct {
 	NotificationURL string
 	EndUserID       string
-	MsgID           string // sent as MessageID
+	MessageID       string
 
 	Locale    string
 	Country   string
@@ -222,7 +220,7 @@ type SelectAccountRequest struct {
 func (*SelectAccountRequest) Method() string { return "SelectAccount" }
 
 // MessageID implements Request.
-func (r *SelectAccountRequest) MessageID() string { return r.MsgID }
+func (r *SelectAccountRequest) messageID() string { return r.MessageID }
 
 var selectAccountAttributes = []string{
 	"Locale", "Country", "Firstname", "Lastname", "SuccessURL", "FailURL", "Email", "IP",
@@ -252,7 +250,7 @@ func (r *SelectAccountRequest) Data(creds Credentials) (map[string]any, error) {
 	return buildData(creds, map[string]any{
 		"NotificationURL": r.NotificationURL,
 		"EndUserID":       r.EndUserID,
-		"MessageID":       r.MsgID,
+		"MessageID":       r.MessageID,
 	}, a)
 }
 
@@ -263,8 +261,8 @@ type ChargeRequest struct {
 	AccountID       string
 	NotificationURL string
 	EndUserID       string
-	MsgID           string // sent as MessageID
-	Amount          int64  // minor units, > 0
+	MessageID       string
+	Amount          int64 // minor units, > 0
 	Currency        string
 
 	// ShopperStatement may hold only A–Z a–z 0–9 . - _ and space.
@@ -282,7 +280,7 @@ type ChargeRequest struct {
 func (*ChargeRequest) Method() string { return "Charge" }
 
 // MessageID implements Request.
-func (r *ChargeRequest) MessageID() string { return r.MsgID }
+func (r *ChargeRequest) messageID() string { return r.MessageID }
 
 var chargeAttributes = []string{"ShopperStatement", "Email", "PaymentDate", "ExternalReference"}
 
@@ -300,7 +298,7 @@ func (r *ChargeRequest) Data(creds Credentials) (map[string]any, error) {
 		"AccountID":       r.AccountID,
 		"NotificationURL": r.NotificationURL,
 		"EndUserID":       r.EndUserID,
-		"MessageID":       r.MsgID,
+		"MessageID":       r.MessageID,
 		"Amount":          FormatAmount(r.Amount),
 		"Currency":        r.Currency,
 	}, a)
@@ -316,7 +314,7 @@ type CancelChargeRequest struct {
 func (*CancelChargeRequest) Method() string { return "CancelCharge" }
 
 // MessageID implements Request; CancelCharge has none.
-func (*CancelChargeRequest) MessageID() string { return "" }
+func (*CancelChargeRequest) messageID() string { return "" }
 
 // Data implements Request.
 func (r *CancelChargeRequest) Data(creds Credentials) (map[string]any, error) {
@@ -331,7 +329,7 @@ type BalanceRequest struct{}
 func (*BalanceRequest) Method() string { return "Balance" }
 
 // MessageID implements Request; Balance has none.
-func (*BalanceRequest) MessageID() string { return "" }
+func (*BalanceRequest) messageID() string { return "" }
 
 // Data implements Request.
 func (*BalanceRequest) Data(creds Credentials) (map[string]any, error) {
@@ -348,7 +346,7 @@ type GetWithdrawalsRequest struct {
 func (*GetWithdrawalsRequest) Method() string { return "GetWithdrawals" }
 
 // MessageID implements Request; GetWithdrawals has none.
-func (*GetWithdrawalsRequest) MessageID() string { return "" }
+func (*GetWithdrawalsRequest) messageID() string { return "" }
 
 // Data implements Request.
 func (r *GetWithdrawalsRequest) Data(creds Credentials) (map[string]any, error) {

@@ -16,7 +16,7 @@ func fullDeposit() *DepositRequest {
 	return &DepositRequest{
 		NotificationURL:                          "https://shop.example/trustly/notify/8f3a2c",
 		EndUserID:                                "user-4711",
-		MsgID:                                    "order-1001-attempt-1",
+		MessageID:                                "order-1001-attempt-1",
 		Currency:                                 "SEK",
 		Amount:                                   10300,
 		Country:                                  "SE",
@@ -52,7 +52,7 @@ func minimalDeposit() *DepositRequest {
 	return &DepositRequest{
 		NotificationURL:  "https://shop.example/trustly/notify/8f3a2c",
 		EndUserID:        "user-4711",
-		MsgID:            "order-1001-attempt-1",
+		MessageID:        "order-1001-attempt-1",
 		Currency:         "EUR",
 		Amount:           1,
 		Country:          "FI",
@@ -70,7 +70,7 @@ func goodSelectAccount() *SelectAccountRequest {
 	return &SelectAccountRequest{
 		NotificationURL:              "https://shop.example/trustly/notify/8f3a2c",
 		EndUserID:                    "user-4711",
-		MsgID:                        "mandate-77",
+		MessageID:                    "mandate-77",
 		Locale:                       "sv_SE",
 		Country:                      "SE",
 		Firstname:                    "Åsa",
@@ -92,7 +92,7 @@ func goodCharge() *ChargeRequest {
 		AccountID:         "1234567890",
 		NotificationURL:   "https://shop.example/trustly/notify/8f3a2c",
 		EndUserID:         "user-4711",
-		MsgID:             "charge-2024-05",
+		MessageID:         "charge-2024-05",
 		Amount:            9900,
 		Currency:          "SEK",
 		ShopperStatement:  "Shop Example_2024-05",
@@ -344,8 +344,8 @@ func TestRequestIdentity(t *testing.T) {
 		if got := tt.req.Method(); got != tt.method {
 			t.Errorf("Method() = %q, want %q", got, tt.method)
 		}
-		if got := tt.req.MessageID(); got != tt.id {
-			t.Errorf("%s: MessageID() = %q, want %q", tt.method, got, tt.id)
+		if got := tt.req.messageID(); got != tt.id {
+			t.Errorf("%s: messageID() = %q, want %q", tt.method, got, tt.id)
 		}
 		d, err := tt.req.Data(requestTestCreds)
 		if err != nil {

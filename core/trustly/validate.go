@@ -82,7 +82,7 @@ func (r *DepositRequest) Problems(env Environment) ValidationErrors {
 	c := newChecker(r, env)
 	c.notificationURL(r.NotificationURL)
 	c.endUserID(r.EndUserID)
-	c.messageID(r.MsgID)
+	c.messageID(r.MessageID)
 
 	c.currency("Currency", r.Currency)
 	suggested := r.SuggestedMinAmount != 0 || r.SuggestedMaxAmount != 0
@@ -141,7 +141,7 @@ func (r *SelectAccountRequest) Problems(env Environment) ValidationErrors {
 	c := newChecker(r, env)
 	c.notificationURL(r.NotificationURL)
 	c.endUserID(r.EndUserID)
-	c.messageID(r.MsgID)
+	c.messageID(r.MessageID)
 
 	c.locale(r.Locale, true)
 	c.country("Country", r.Country, true)
@@ -170,7 +170,7 @@ func (r *ChargeRequest) Problems(env Environment) ValidationErrors {
 	c.required("AccountID", r.AccountID)
 	c.notificationURL(r.NotificationURL)
 	c.endUserID(r.EndUserID)
-	c.messageID(r.MsgID)
+	c.messageID(r.MessageID)
 	c.amount("Amount", r.Amount)
 	c.currency("Currency", r.Currency)
 
@@ -220,7 +220,7 @@ func (c *checker) add(code Code, field, msg string) {
 		Code:      code,
 		Message:   code.Name() + ": " + msg,
 		Method:    c.req.Method(),
-		MessageID: c.req.MessageID(),
+		MessageID: c.req.messageID(),
 		Local:     true,
 		Field:     field,
 	})

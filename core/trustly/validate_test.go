@@ -36,8 +36,8 @@ func checkValidate(t *testing.T, tests []validateCase) {
 			if e.Code != tt.code || e.Field != tt.field {
 				t.Errorf("Validate(%s) = %d on %q (%v), want %d on %q", env, e.Code, e.Field, e, tt.code, tt.field)
 			}
-			if !e.Local || e.Method != tt.req.Method() || e.MessageID != tt.req.MessageID() {
-				t.Errorf("error = %+v, want Local, Method %q, MessageID %q", e, tt.req.Method(), tt.req.MessageID())
+			if !e.Local || e.Method != tt.req.Method() || e.MessageID != tt.req.messageID() {
+				t.Errorf("error = %+v, want Local, Method %q, MessageID %q", e, tt.req.Method(), tt.req.messageID())
 			}
 		})
 	}
@@ -65,7 +65,7 @@ func TestValidateDeposit(t *testing.T) {
 		{name: "language-only locale", req: deposit(func(d *DepositRequest) { d.Locale = "sv" })},
 		{name: "http notification URL in TEST", env: Test, req: deposit(func(d *DepositRequest) { d.NotificationURL = "http://dev.example/notify/x" })},
 		{name: "upper-case scheme", req: deposit(func(d *DepositRequest) { d.NotificationURL = "HTTPS://shop.example/n/x" })},
-		{name: "MessageID of exactly the limit", req: deposit(func(d *DepositRequest) { d.MsgID = strings.Repeat("m", MaxIDLength) })},
+		{name: "MessageID of exactly the limit", req: deposit(func(d *DepositRequest) { d.MessageID = strings.Repeat("m", MaxIDLength) })},
 
 		{name: "no notification URL", req: deposit(func(d *DepositRequest) { d.NotificationURL = "" }), code: CodeInvalidParameters, field: "NotificationURL"},
 		{name: "notification URL with a query", req: deposit(func(d *DepositRequest) { d.NotificationURL = "https://shop.example/notify?order=1" }), code: CodeMalformedNotificationURL, field: "NotificationURL"},
@@ -76,8 +76,8 @@ func TestValidateDeposit(t *testing.T) {
 		{name: "no EndUserID", req: deposit(func(d *DepositRequest) { d.EndUserID = "" }), code: CodeEndUserIDIsNull, field: "EndUserID"},
 		{name: "EndUserID with a newline", req: deposit(func(d *DepositRequest) { d.EndUserID = "user\n1" }), code: CodeMalformedEndUserID, field: "EndUserID"},
 		{name: "EndUserID with trailing space", req: deposit(func(d *DepositRequest) { d.EndUserID = "user-1 " }), code: CodeMalformedEndUserID, field: "EndUserID"},
-		{name: "no MessageID", req: deposit(func(d *DepositRequest) { d.MsgID = "" }), code: CodeMessageIDIsNull, field: "MessageID"},
-		{name: "MessageID one byte too long", req: deposit(func(d *DepositRequest) { d.MsgID = strings.Repeat("m", MaxIDLength+1) }), code: CodeMalformedMessageID, field: "MessageID"},
+		{name: "no MessageID", req: deposit(func(d *DepositRequest) { d.MessageID = "" }), code: CodeMessageIDIsNull, field: "MessageID"},
+		{name: "MessageID one byte too long", req: deposit(func(d *DepositRequest) { d.MessageID = strings.Repeat("m", MaxIDLength+1) }), code: CodeMalformedMessageID, field: "MessageID"},
 
 		{name: "no currency", req: deposit(func(d *DepositRequest) { d.Currency = "" }), code: CodeInvalidParameters, field: "Currency"},
 		{name: "lower-case currency", req: deposit(func(d *DepositRequest) { d.Currency = "sek" }), code: CodeInvalidCurrencyCode, field: "Currency"},
@@ -153,7 +153,7 @@ func TestValidateSelectAccount(t *testing.T) {
 		{name: "mandate without email", req: sel(func(r *SelectAccountRequest) { r.Email = "" }), code: CodeInvalidEmail, field: "Email"},
 		{name: "malformed email without mandate", req: sel(func(r *SelectAccountRequest) { r.RequestDirectDebitMandate, r.Email = false, "asa@" }), code: CodeInvalidEmail, field: "Email"},
 		{name: "no EndUserID", req: sel(func(r *SelectAccountRequest) { r.EndUserID = "" }), code: CodeEndUserIDIsNull, field: "EndUserID"},
-		{name: "no MessageID", req: sel(func(r *SelectAccountRequest) { r.MsgID = "" }), code: CodeMessageIDIsNull, field: "MessageID"},
+		{name: "no MessageID", req: sel(func(r *SelectAccountRequest) { r.MessageID = "" }), code: CodeMessageIDIsNull, field: "MessageID"},
 		{name: "notification URL with a query", req: sel(func(r *SelectAccountRequest) { r.NotificationURL += "?x=1" }), code: CodeMalformedNotificationURL, field: "NotificationURL"},
 		{name: "bad locale", req: sel(func(r *SelectAccountRequest) { r.Locale = "swedish" }), code: CodeInvalidLocale, field: "Locale"},
 		{name: "bad country", req: sel(func(r *SelectAccountRequest) { r.Country = "XX" }), code: CodeInvalidCountry, field: "Country"},
@@ -173,7 +173,7 @@ func TestValidateCharge(t *testing.T) {
 		{name: "no account", req: charge(func(r *ChargeRequest) { r.AccountID = "" }), code: CodeInvalidParameters, field: "AccountID"},
 		{name: "http notification URL in LIVE", req: charge(func(r *ChargeRequest) { r.NotificationURL = "http://shop.example/n/x" }), code: CodeNotSecureNotificationURL, field: "NotificationURL"},
 		{name: "no EndUserID", req: charge(func(r *ChargeRequest) { r.EndUserID = "" }), code: CodeEndUserIDIsNull, field: "EndUserID"},
-		{name: "no MessageID", req: charge(func(r *ChargeRequest) { r.MsgID = "" }), code: CodeMessageIDIsNull, field: "MessageID"},
+		{name: "no MessageID", req: charge(func(r *ChargeRequest) { r.MessageID = "" }), code: CodeMessageIDIsNull, field: "MessageID"},
 		{name: "zero amount", req: charge(func(r *ChargeRequest) { r.Amount = 0 }), code: CodeInvalidAmount, field: "Amount"},
 		{name: "bad currency", req: charge(func(r *ChargeRequest) { r.Currency = "SE" }), code: CodeInvalidCurrencyCode, field: "Currency"},
 		{name: "no shopper statement", req: charge(func(r *ChargeRequest) { r.ShopperStatement = "" }), code: CodeInvalidParameters, field: "ShopperStatement"},
