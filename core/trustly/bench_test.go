@@ -55,3 +55,29 @@ func BenchmarkParseMessage(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkParseVerifyNotification(b *testing.B) {
+	v, _ := NewVerifier(Test)
+	raw := readTestdata(b, "trustly-test-credit-notification.json")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseNotification(raw, v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSignedReply(b *testing.B) {
+	key := testMerchantKey(b)
+	v, _ := NewVerifier(Test)
+	n, err := ParseNotification(readTestdata(b, "trustly-test-credit-notification.json"), v)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := NewReply(key, n, ReplyOK); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -119,6 +119,9 @@ func ParseMessage(b []byte) (*Message, error) {
 	default:
 		return nil, fmt.Errorf("%w: none of params, result or error is present", ErrNotEnvelope)
 	}
+	if _, err := stringField(m.block, m.sigKey, m.SignaturePath()); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 

@@ -116,6 +116,7 @@ func TestParseMessageRejects(t *testing.T) {
 		{"error without inner block", `{"error":{"code":616}}`, ErrNotEnvelope},
 		{"error not object", `{"error":"bad"}`, ErrNotEnvelope},
 		{"result method a bool", `{"result":{"method":true,"uuid":"u"}}`, ErrNotEnvelope},
+		{"signature a number", `{"method":"credit","params":{"uuid":"u","signature":5,"data":{}}}`, ErrNotEnvelope},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -533,7 +533,7 @@ func TestParseNotificationRejects(t *testing.T) {
 		{"a reply, not a notification", []byte(`{"result":{"signature":"x","uuid":"u","method":"credit","data":{"status":"OK"}},"version":"1.1"}`), ErrNotNotification},
 		{"signature missing", bytes.Replace(signed("credit", notifUUID, creditData()), []byte(`"signature"`), []byte(`"signaturx"`), 1), ErrNoSignature},
 		{"signature not base64", []byte(`{"method":"credit","params":{"signature":"%%%","uuid":"u","data":{"notificationid":"1"}}}`), ErrSignatureB64},
-		{"signature is a number", []byte(`{"method":"credit","params":{"signature":5,"uuid":"u","data":{"notificationid":"1"}}}`), ErrBadSignature},
+		{"signature is a number", []byte(`{"method":"credit","params":{"signature":5,"uuid":"u","data":{"notificationid":"1"}}}`), ErrInvalidNotification},
 		{"boolean in data cannot be verified", []byte(`{"method":"credit","params":{"signature":"eA==","uuid":"u","data":{"notificationid":"1","flag":true}}}`), ErrBadSignature},
 		{"signed by someone else", func() []byte {
 			other, err := rsa.GenerateKey(rand.Reader, 2048)
