@@ -662,18 +662,19 @@ func TestCallValidationFailureSendsNothing(t *testing.T) {
 func TestCallJSONLevelFailureIsNotAccepted(t *testing.T) {
 	tests := []struct {
 		name   string
-		answer answer
-		code   Code
+		answer   answer
+		code     Code
+		unsigned bool
 	}{
 		{"null uuid and method, no valid signature", func(f *fakeTrustly, req seenRequest, w http.ResponseWriter, r *http.Request) {
 			env := signedError(f.key, nil, nil, 623, "ERROR_INVALID_PARAMETERS")
 			env["error"].(map[string]any)["error"].(map[string]any)["signature"] = "bm90IGEgc2lnbmF0dXJl"
 			writeJSON(w, 200, env)
-		}, CodeInvalidParameters},
+		}, CodeInvalidParameters, true},
 		{"null uuid and method, signed", func(f *fakeTrustly, req seenRequest, w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, 200, signedError(f.key, nil, nil, 636, "ERROR_UNABLE_TO_VERIFY_RSA_SIGNATURE"))
-		}, CodeUnableToVerifyRSASignature},
-		{"only the outer error block", httpStatus(200, `{"version":"1.1","error":{"name":"JSONRPCError","code":620,"message":"ERROR_UNKNOWN"}}`), CodeUnknown},
+		}, CodeUnableToVerifyRSASignature, false},
+		{"only the outer error block", httpStatus(200, `{"version":"1.1","error":{"name":"JSONRPCError","code":620,"message":"ERROR_UNKNOWN"}}`), CodeUnknown, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -687,8 +688,11 @@ func TestCallJSONLevelFailureIsNotAccepted(t *testing.T) {
 			if te.Method != "Refund" || te.UUID != f.requests()[0].UUID {
 				t.Errorf("error method/uuid = %q/%q, want the request's", te.Method, te.UUID)
 			}
-			if errors.Is(err, ErrOutcomeUnknown) || errors.Is(err, ErrTransport) {
+			if errors.Is(err, ErrOutcomeUnknown) || errors.Is(err, ErrTransport) || errors.Is(err, ErrBadSignature) {
 				t.Errorf("a JSON-level failure means not accepted: %v", err)
+			}
+			if got := errors.Is(err, ErrUnsignedError); got != tt.unsigned {
+				t.Errorf("errors.Is(err, ErrUnsignedError) = %v, want %v", got, tt.unsigned)
 			}
 			if n := len(f.requests()); n != 1 {
 				t.Errorf("server saw %d requests, want 1", n)
