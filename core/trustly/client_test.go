@@ -661,7 +661,7 @@ func TestCallValidationFailureSendsNothing(t *testing.T) {
 
 func TestCallJSONLevelFailureIsNotAccepted(t *testing.T) {
 	tests := []struct {
-		name   string
+		name     string
 		answer   answer
 		code     Code
 		unsigned bool
