@@ -175,7 +175,10 @@ const maxInput = 10 << 20
 func readInput(e *env, pos []string) ([]byte, string, error) {
 	if len(pos) == 0 || pos[0] == "-" {
 		b, err := readLimited(e.stdin, "stdin")
-		return b, "stdin", err
+		if err != nil {
+			return nil, "stdin", fmt.Errorf("read stdin: %w", err)
+		}
+		return b, "stdin", nil
 	}
 	b, err := readFile(pos[0])
 	return b, pos[0], err
@@ -193,7 +196,7 @@ func readFile(path string) ([]byte, error) {
 func readLimited(r io.Reader, name string) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r, maxInput+1))
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", name, err)
+		return nil, err // *os.File errors name the path; readInput names stdin
 	}
 	if len(b) > maxInput {
 		return nil, fmt.Errorf("%s is larger than the %d MiB limit (Trustly messages are a few KiB)", name, maxInput>>20)

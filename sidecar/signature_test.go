@@ -241,6 +241,8 @@ func TestSignatureInputErrors(t *testing.T) {
 			expect{code: 1, stderr: []string{"input is empty"}, stdoutNone: true}},
 		{"plaintext of a missing file", "", []string{"signature", "plaintext", "no-such.json"},
 			expect{code: 1, stderr: []string{"open no-such.json: no such file or directory"}, stdoutNone: true}},
+		{"plaintext of a directory", "", []string{"signature", "plaintext", "testdata"},
+			expect{code: 1, stderr: []string{"read testdata: is a directory"}, stdoutNone: true}},
 		{"plaintext of a JSON array", `[1,2]`, []string{"signature", "plaintext"},
 			expect{code: 1, stderr: []string{"not a JSON-RPC envelope", "top level is an array"}, stdoutNone: true}},
 		{"plaintext of JSON that is no envelope", `{"version":"1.1"}`, []string{"signature", "plaintext"},
