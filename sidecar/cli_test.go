@@ -61,14 +61,8 @@ func testMain(m *testing.M) int {
 }
 
 func goTool() string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	p := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
-	return ""
+	p, _ := exec.LookPath("go")
+	return p
 }
 
 func noEnv(string) string { return "" }

@@ -308,7 +308,7 @@ type Response struct {
 // Every failure is logged once, with method, uuid, messageid, orderid, code
 // and attempt; never the password, signature or keys.
 func (c *Client) Call(ctx context.Context, req Request) (*Response, error) {
-	method, messageID := req.Method(), req.MessageID()
+	method, messageID := req.Method(), req.messageID()
 	if err := req.Validate(c.env); err != nil {
 		c.log.LogAttrs(ctx, slog.LevelWarn, "trustly: request refused before sending",
 			slog.String("method", method), slog.String("messageid", messageID),

@@ -45,25 +45,25 @@ func keysForClientTests(t testing.TB) (trustly, merchant, stranger *rsa.PrivateK
 // testRequest is the smallest Request: Data is credentials plus whatever the
 // test puts in, Validate returns invalid.
 type testRequest struct {
-	method, messageID string
-	data              map[string]any
-	invalid           error
+	method, msgID string
+	data          map[string]any
+	invalid       error
 }
 
 func (r testRequest) Method() string                 { return r.method }
-func (r testRequest) MessageID() string              { return r.messageID }
+func (r testRequest) messageID() string              { return r.msgID }
 func (r testRequest) Validate(env Environment) error { return r.invalid }
 func (r testRequest) Data(c Credentials) (map[string]any, error) {
 	d := map[string]any{"Username": c.Username, "Password": c.Password, "Attributes": nil}
 	maps.Copy(d, r.data)
-	if r.messageID != "" {
-		d["MessageID"] = r.messageID
+	if r.msgID != "" {
+		d["MessageID"] = r.msgID
 	}
 	return d, nil
 }
 
 func depositRequest(messageID string) testRequest {
-	return testRequest{method: "Deposit", messageID: messageID, data: map[string]any{
+	return testRequest{method: "Deposit", msgID: messageID, data: map[string]any{
 		"NotificationURL": "https://shop.example/n/s3cr3t",
 		"EndUserID":       "shopper-17",
 		"Attributes": map[string]any{
@@ -337,7 +337,7 @@ func TestCallReturnsTrustlyErrorsWithoutResending(t *testing.T) {
 				t.Fatalf("server saw %d requests, want 1 (Trustly errors are not resent)", len(seen))
 			}
 			want := Error{Code: Code(tt.code), Name: "JSONRPCError", Message: tt.message,
-				Method: tt.req.method, UUID: seen[0].UUID, MessageID: tt.req.messageID}
+				Method: tt.req.method, UUID: seen[0].UUID, MessageID: tt.req.msgID}
 			if *te != want {
 				t.Errorf("error = %+v\nwant    %+v", *te, want)
 			}
@@ -467,8 +467,8 @@ func TestCallResendsAfterTransportFailures(t *testing.T) {
 					if s.SigErr != nil {
 						t.Errorf("attempt %d: request signature: %v", i+1, s.SigErr)
 					}
-					if s.MessageID != method.req.messageID {
-						t.Errorf("attempt %d: MessageID = %q, want %q", i+1, s.MessageID, method.req.messageID)
+					if s.MessageID != method.req.msgID {
+						t.Errorf("attempt %d: MessageID = %q, want %q", i+1, s.MessageID, method.req.msgID)
 					}
 					uuids[s.UUID] = true
 				}
@@ -560,7 +560,7 @@ func TestCallNeverResendsMoneyMovingCallsWithoutAMessageID(t *testing.T) {
 		refundRequest(),
 		{method: "CancelCharge", data: map[string]any{"OrderID": "555"}},
 		// A method this package does not know might move money.
-		{method: "Withdraw", messageID: "w-1"},
+		{method: "Withdraw", msgID: "w-1"},
 		// Deposit's resend is safe only because of its MessageID.
 		{method: "Deposit"},
 	}
