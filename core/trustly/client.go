@@ -299,6 +299,11 @@ type Response struct {
 //   - Refund, CancelCharge and methods this package does not know: one
 //     attempt only; a transport failure wraps ErrOutcomeUnknown.
 //
+// An unsigned JSON-level error (ErrUnsignedError) means "not accepted" for
+// calls with a MessageID, which are safe to repeat anyway; for Refund and
+// CancelCharge it also wraps ErrOutcomeUnknown, since it cannot be
+// authenticated.
+//
 // An answer with a bad signature (ErrBadSignature, ErrKeyMixup) or for
 // another request (ErrResponseMismatch) is never resent; for every method
 // that is not read-only it also wraps ErrOutcomeUnknown. Cancelling ctx stops
@@ -375,6 +380,12 @@ func (c *Client) Call(ctx context.Context, req Request) (*Response, error) {
 		case errors.As(err, &te):
 			if te.Code == CodeDuplicateMessageID && attempt > 1 {
 				err = fmt.Errorf("%w: %w", ErrAcceptedURLLost, err)
+			}
+			if policy == retryNever && errors.Is(err, ErrUnsignedError) {
+				// Nothing proves an unsigned answer came from Trustly. For a
+				// Refund, believing "not accepted" and trying again could pay
+				// twice, so the outcome stays unknown until checked.
+				err = outcomeAt(err, sent)
 			}
 			return nil, fail(err, false, slog.Int("code", int(te.Code)), slog.String("name", te.Code.Name()))
 		case !errors.Is(err, ErrTransport):

@@ -677,27 +677,35 @@ func TestCallJSONLevelFailureIsNotAccepted(t *testing.T) {
 		{"only the outer error block", httpStatus(200, `{"version":"1.1","error":{"name":"JSONRPCError","code":620,"message":"ERROR_UNKNOWN"}}`), CodeUnknown, true},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeTrustly(t, tt.answer)
-			c := newTestClient(t, f)
-			_, err := c.Call(context.Background(), refundRequest())
-			var te *Error
-			if !errors.As(err, &te) || te.Code != tt.code {
-				t.Fatalf("err = %v, want a *Error with code %d", err, tt.code)
-			}
-			if te.Method != "Refund" || te.UUID != f.requests()[0].UUID {
-				t.Errorf("error method/uuid = %q/%q, want the request's", te.Method, te.UUID)
-			}
-			if errors.Is(err, ErrOutcomeUnknown) || errors.Is(err, ErrTransport) || errors.Is(err, ErrBadSignature) {
-				t.Errorf("a JSON-level failure means not accepted: %v", err)
-			}
-			if got := errors.Is(err, ErrUnsignedError); got != tt.unsigned {
-				t.Errorf("errors.Is(err, ErrUnsignedError) = %v, want %v", got, tt.unsigned)
-			}
-			if n := len(f.requests()); n != 1 {
-				t.Errorf("server saw %d requests, want 1", n)
-			}
-		})
+		for _, req := range []testRequest{refundRequest(), depositRequest("m-j")} {
+			t.Run(tt.name+"/"+req.method, func(t *testing.T) {
+				f := newFakeTrustly(t, tt.answer)
+				c := newTestClient(t, f)
+				_, err := c.Call(context.Background(), req)
+				var te *Error
+				if !errors.As(err, &te) || te.Code != tt.code {
+					t.Fatalf("err = %v, want a *Error with code %d", err, tt.code)
+				}
+				if te.Method != req.method || te.UUID != f.requests()[0].UUID {
+					t.Errorf("error method/uuid = %q/%q, want the request's", te.Method, te.UUID)
+				}
+				if errors.Is(err, ErrTransport) || errors.Is(err, ErrBadSignature) {
+					t.Errorf("a JSON-level failure is an answer, not a transport or signature failure: %v", err)
+				}
+				// Unsigned answers cannot be trusted to mean "not accepted"
+				// where a second try could refund twice.
+				wantUnknown := tt.unsigned && req.method == "Refund"
+				if got := errors.Is(err, ErrOutcomeUnknown); got != wantUnknown {
+					t.Errorf("errors.Is(err, ErrOutcomeUnknown) = %v, want %v (%v)", got, wantUnknown, err)
+				}
+				if got := errors.Is(err, ErrUnsignedError); got != tt.unsigned {
+					t.Errorf("errors.Is(err, ErrUnsignedError) = %v, want %v", got, tt.unsigned)
+				}
+				if n := len(f.requests()); n != 1 {
+					t.Errorf("server saw %d requests, want 1", n)
+				}
+			})
+		}
 	}
 }
 

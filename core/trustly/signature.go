@@ -85,7 +85,12 @@ func verifyPlaintext(pub *rsa.PublicKey, plaintext, sig string) error {
 type Verifier struct {
 	key   *rsa.PublicKey
 	env   Environment
-	other map[Environment]*rsa.PublicKey
+	other []envKey // Trustly's keys other than key, tried only to explain a failure
+}
+
+type envKey struct {
+	env Environment
+	key *rsa.PublicKey
 }
 
 // NewVerifier verifies with Trustly's built-in key for env (TEST or LIVE).
@@ -99,12 +104,17 @@ func NewVerifier(env Environment) (*Verifier, error) {
 
 // NewVerifierKey verifies with key, configured for env. A failure that the
 // other Trustly environment's key would accept is reported as ErrKeyMixup.
+// When key is one of Trustly's published keys, the environment is the key's
+// own, whatever env says: the diagnosis must name the key actually in use.
 func NewVerifierKey(env Environment, key *rsa.PublicKey) *Verifier {
-	v := &Verifier{key: key, env: env, other: map[Environment]*rsa.PublicKey{}}
+	v := &Verifier{key: key, env: env}
 	for _, e := range []Environment{Test, Live} {
-		if k := e.PublicKey(); k != nil && (key == nil || !k.Equal(key)) {
-			v.other[e] = k
+		k := e.PublicKey()
+		if key != nil && k.Equal(key) {
+			v.env = e
+			continue
 		}
+		v.other = append(v.other, envKey{e, k})
 	}
 	return v
 }
@@ -122,9 +132,9 @@ func (v *Verifier) Verify(method, uuid string, data any, sig string) error {
 	if err != ErrBadSignature { //nolint:errorlint // only a plain cryptographic mismatch is worth a second key
 		return err
 	}
-	for e, k := range v.other {
-		if verifyPlaintext(k, p, sig) == nil {
-			return fmt.Errorf("%w: signed with Trustly's %s key, but this side is configured for %s", ErrKeyMixup, e, v.env)
+	for _, o := range v.other {
+		if verifyPlaintext(o.key, p, sig) == nil {
+			return fmt.Errorf("%w: signed with Trustly's %s key, but this side is configured for %s", ErrKeyMixup, o.env, v.env)
 		}
 	}
 	return err

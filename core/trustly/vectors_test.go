@@ -108,3 +108,20 @@ func TestTrustlySignedVectorsTampered(t *testing.T) {
 		}
 	}
 }
+
+// A verifier given Trustly's LIVE key is a LIVE verifier, whatever it was
+// told: its mix-up message must name the keys actually involved.
+func TestVerifierTakesEnvironmentFromTrustlyKey(t *testing.T) {
+	v := NewVerifierKey(Test, Live.PublicKey())
+	if v.Environment() != Live {
+		t.Fatalf("environment = %s, want LIVE", v.Environment())
+	}
+	m, err := ParseMessage(readTestdata(t, "trustly-test-credit-notification.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = m.Verify(v)
+	if !errors.Is(err, ErrKeyMixup) || !strings.Contains(err.Error(), "signed with Trustly's TEST key, but this side is configured for LIVE") {
+		t.Errorf("err = %v", err)
+	}
+}
