@@ -91,6 +91,11 @@ func runSign(_ context.Context, e *env, name string, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
+	// Both are part of what is signed: a signature made without them only
+	// fits a message Trustly would refuse anyway.
+	if m.Method() == "" || m.UUID() == "" {
+		return fmt.Errorf("%s: the %s has no method or uuid; both are signed, so fill them in first", name, m.Kind)
+	}
 	if err := m.Sign(key); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}

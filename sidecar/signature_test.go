@@ -253,6 +253,8 @@ func TestSignatureInputErrors(t *testing.T) {
 			expect{code: 1, stderr: []string{"JSON boolean"}, stdoutNone: true}},
 		{"sign malformed JSON", `{"params":[}`, []string{"signature", "sign", "--private-key", priv},
 			expect{code: 1, stderr: []string{"malformed JSON"}, stdoutNone: true}},
+		{"sign a request without a UUID", `{"method":"Deposit","params":{"Data":{"Username":"u"}}}`, []string{"signature", "sign", "--private-key", priv},
+			expect{code: 1, stderr: []string{"has no method or uuid"}, stdoutNone: true}},
 		{"verify malformed JSON", `{"params":[}`, []string{"signature", "verify", "--public-key", "test"},
 			expect{code: 1, stdout: []string{"invalid: malformed JSON"}}},
 		{"verify empty input", "", []string{"signature", "verify", "--public-key", "test"},

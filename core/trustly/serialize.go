@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // ErrBooleanInData is returned when data to be signed or verified holds a JSON
@@ -97,6 +98,11 @@ var ErrMalformedJSON = errors.New("trustly: malformed JSON")
 func ParseJSON(b []byte) (any, error) {
 	if d := depth(b); d > MaxDepth {
 		return nil, fmt.Errorf("%w: nested %d levels deep (limit %d)", ErrMalformedJSON, d, MaxDepth)
+	}
+	// The decoder would turn invalid UTF-8 into U+FFFD, silently changing
+	// what is verified; Trustly's messages are always valid UTF-8.
+	if !utf8.Valid(b) {
+		return nil, fmt.Errorf("%w: not valid UTF-8", ErrMalformedJSON)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()

@@ -73,6 +73,7 @@ func TestParseJSONRejects(t *testing.T) {
 		{"deep nesting", strings.Repeat("[", MaxDepth+1) + strings.Repeat("]", MaxDepth+1)},
 		{"very deep nesting", strings.Repeat(`{"a":`, 100000)},
 		{"bad escape", `{"a":"\x"}`},
+		{"invalid UTF-8", "{\"a\":\"\xff\"}"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
