@@ -1,9 +1,7 @@
 package trustly
 
 import (
-	"bytes"
 	"crypto/rsa"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -96,10 +94,12 @@ func NewReply(key *rsa.PrivateKey, n *Notification, status ReplyStatus) ([]byte,
 // signature does not depend on it.
 type replyEnvelope struct {
 	Result struct {
-		Signature string            `json:"signature"`
-		UUID      string            `json:"uuid"`
-		Method    string            `json:"method"`
-		Data      map[string]string `json:"data"`
+		Signature string `json:"signature"`
+		UUID      string `json:"uuid"`
+		Method    string `json:"method"`
+		Data      struct {
+			Status string `json:"status"`
+		} `json:"data"`
 	} `json:"result"`
 	Version string `json:"version"`
 }
@@ -126,21 +126,15 @@ func SignReply(key *rsa.PrivateKey, method, uuid string, status ReplyStatus) ([]
 	if err := checkReplyStatus(method, status); err != nil {
 		return nil, fmt.Errorf("trustly: reply: %w", err)
 	}
-	data := map[string]string{"status": string(status)}
-	sig, err := Sign(key, method, uuid, data)
+	sig, err := Sign(key, method, uuid, map[string]any{"status": string(status)})
 	if err != nil {
 		return nil, fmt.Errorf("trustly: reply: %w", err)
 	}
 	var env replyEnvelope
-	env.Result.Signature, env.Result.UUID, env.Result.Method, env.Result.Data = sig, uuid, method, data
+	env.Result.Signature, env.Result.UUID, env.Result.Method = sig, uuid, method
+	env.Result.Data.Status = string(status)
 	env.Version = "1.1"
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(env); err != nil {
-		return nil, fmt.Errorf("trustly: reply: marshal: %w", err)
-	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+	return marshalTree(env)
 }
 
 // ParseReply checks a merchant's reply to the notification (wantMethod,

@@ -103,7 +103,7 @@ type DepositRequest struct {
 // Method implements Request.
 func (*DepositRequest) Method() string { return "Deposit" }
 
-// MessageID implements Request.
+// messageID implements Request.
 func (r *DepositRequest) messageID() string { return r.MessageID }
 
 // depositAttributes are the typed attribute names, for refusing them in Extra.
@@ -219,7 +219,7 @@ type SelectAccountRequest struct {
 // Method implements Request.
 func (*SelectAccountRequest) Method() string { return "SelectAccount" }
 
-// MessageID implements Request.
+// messageID implements Request.
 func (r *SelectAccountRequest) messageID() string { return r.MessageID }
 
 var selectAccountAttributes = []string{
@@ -279,7 +279,7 @@ type ChargeRequest struct {
 // Method implements Request.
 func (*ChargeRequest) Method() string { return "Charge" }
 
-// MessageID implements Request.
+// messageID implements Request.
 func (r *ChargeRequest) messageID() string { return r.MessageID }
 
 var chargeAttributes = []string{"ShopperStatement", "Email", "PaymentDate", "ExternalReference"}

@@ -53,25 +53,11 @@ func serializeTo(b *strings.Builder, v any) error {
 				return err
 			}
 		}
-	case map[string]string:
-		keys := make([]string, 0, len(t))
-		for k := range t {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			b.WriteString(k)
-			b.WriteString(t[k])
-		}
 	case []any:
 		for _, e := range t {
 			if err := serializeTo(b, e); err != nil {
 				return err
 			}
-		}
-	case []string:
-		for _, e := range t {
-			b.WriteString(e)
 		}
 	case bool:
 		return ErrBooleanInData
