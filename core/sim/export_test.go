@@ -1,0 +1,4 @@
+package sim
+
+// MarshalForTest exposes the simulator's JSON writer to the external tests.
+var MarshalForTest = marshal
