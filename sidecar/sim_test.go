@@ -67,7 +67,9 @@ func startSim(t *testing.T, args ...string) *runningSim {
 	t.Cleanup(func() { r.shutdown(t) })
 	for line := range r.lines {
 		r.banner = append(r.banner, line)
-		field := func(label string) string { return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), label)) }
+		field := func(label string) string {
+			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), label))
+		}
 		switch {
 		case strings.HasPrefix(strings.TrimSpace(line), "URL:"):
 			r.url = field("URL:")
