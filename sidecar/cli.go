@@ -36,6 +36,7 @@ var rootCommands = &group{
 		{"version", "", "print the version and the Go version it was built with", runVersion},
 		{"signature", "plaintext|sign|verify ...", "show, create and check Trustly message signatures", runSignature},
 		{"keygen", "[--out-dir DIR] [--bits 2048|3072|4096]", "create the merchant key pair whose public half you upload to Trustly", runKeygen},
+		{"sim", "[--addr HOST:PORT] [--relaxed] [--merchant-public-key PEMFILE] ... | notifications ...", "run a local Trustly simulator, or use its notification tool", runSim},
 	},
 	footer: `Run '` + progName + ` <command> -h' for a command's flags.
 
