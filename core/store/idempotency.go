@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	_ "embed"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -115,6 +116,9 @@ func (s *RedisIdempotency) Claim(ctx context.Context, scope, key, fingerprint st
 		fingerprint, s.lockTTL.Milliseconds(), s.ttl.Milliseconds()).Slice()
 	if err != nil {
 		return Claim{}, nil, wrapRedis(ctx, "claim idempotency key", err)
+	}
+	if len(reply) == 0 {
+		return Claim{}, nil, errors.New("store: claim: empty script reply")
 	}
 	switch outcome, _ := reply[0].(string); outcome {
 	case "claimed":

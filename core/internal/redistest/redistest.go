@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -97,8 +98,9 @@ type Server struct {
 	port  int
 	extra []string
 
-	mu  sync.Mutex
-	cmd *exec.Cmd
+	mu     sync.Mutex
+	cmd    *exec.Cmd     // nil while stopped
+	exited chan struct{} // closed once cmd has been reaped
 }
 
 // NewServer starts a private redis-server on a free port; it is stopped when
@@ -150,7 +152,7 @@ func (s *Server) stop() {
 	// SIGKILL rather than SHUTDOWN: an outage test wants Redis gone at once,
 	// and there is nothing to persist.
 	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
+	<-s.exited
 	s.cmd = nil
 }
 
@@ -205,8 +207,8 @@ func (s *Server) launch() error {
 	}
 	exited := make(chan struct{})
 	go func() {
-		// Only to notice an early exit; stop reaps the process for real.
-		_, _ = cmd.Process.Wait()
+		// The one Wait: it reaps the process and tells launch and stop.
+		_ = cmd.Wait()
 		close(exited)
 	}()
 	deadline := time.Now().Add(startTimeout)
@@ -216,8 +218,11 @@ func (s *Server) launch() error {
 			return fmt.Errorf("redis-server on port %d exited at start: %s", s.port, tail(logfile))
 		default:
 		}
-		if ping(s.Addr()) == nil {
-			s.cmd = cmd
+		// Asking for the pid, not just PING: when two test processes pick
+		// the same port, the loser must not mistake the winner's server
+		// for its own before its redis-server exits.
+		if pid, err := serverPID(s.Addr()); err == nil && pid == cmd.Process.Pid {
+			s.cmd, s.exited = cmd, exited
 			return nil
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -227,32 +232,37 @@ func (s *Server) launch() error {
 	return fmt.Errorf("redis-server on port %d did not answer PING within %s: %s", s.port, startTimeout, tail(logfile))
 }
 
-// ping speaks just enough RESP to know a server is up, so the harness does
-// not depend on the client library under test.
-func ping(addr string) error {
-	reply, err := command(addr, "PING")
-	if err != nil {
-		return err
-	}
-	if reply != "+PONG" {
-		return fmt.Errorf("PING answered %q", reply)
-	}
-	return nil
-}
-
-// command sends one inline command and returns the first line of the reply.
-func command(addr string, args ...string) (string, error) {
+// serverPID asks the server at addr for its process id, speaking just enough
+// RESP that the harness does not depend on the client library under test.
+func serverPID(addr string) (int, error) {
 	conn, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
-		return "", err
+		return 0, err
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
-	if _, err := fmt.Fprintf(conn, "%s\r\n", strings.Join(args, " ")); err != nil {
-		return "", err
+	if _, err := io.WriteString(conn, "INFO server\r\n"); err != nil {
+		return 0, err
 	}
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	return strings.TrimRight(line, "\r\n"), err
+	r := bufio.NewReader(conn)
+	head, err := r.ReadString('\n')
+	if err != nil {
+		return 0, err
+	}
+	size, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(head, "$")))
+	if !strings.HasPrefix(head, "$") || err != nil {
+		return 0, fmt.Errorf("INFO answered %q", strings.TrimSpace(head))
+	}
+	body := make([]byte, size)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(body)) {
+		if v, ok := strings.CutPrefix(line, "process_id:"); ok {
+			return strconv.Atoi(strings.TrimSpace(v))
+		}
+	}
+	return 0, errors.New("INFO server has no process_id")
 }
 
 // freePort picks a port that is free, and whose cluster bus port (port+10000)
