@@ -1,0 +1,203 @@
+package store
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Defaults follow Stripe: a key answers with its first result for a day. A
+// claim's lock outlives one Trustly call with its retries; a worker that runs
+// longer calls Progress well within it.
+const (
+	DefaultIdempotencyTTL = 24 * time.Hour
+	DefaultLockTTL        = 30 * time.Second
+	// MaxKeyLen is Stripe's limit, so a client that works there works here.
+	MaxKeyLen = 255
+)
+
+// Idempotency is the contract of the idempotency store (Stripe semantics).
+// The first request with a key claims it and runs; a repeat with the same
+// fingerprint gets the stored response once there is one, ErrInProgress
+// while the first runs, and ErrKeyReused when its fingerprint differs.
+type Idempotency interface {
+	// Claim claims key within scope for a request with this fingerprint. It
+	// returns either a claim to run the request under, or the stored
+	// response to replay, or an error.
+	Claim(ctx context.Context, scope, key, fingerprint string) (Claim, *StoredResponse, error)
+	// Progress proves the claim's holder alive, extending its lock, and
+	// stores point as the recovery point unless it is empty.
+	Progress(ctx context.Context, c Claim, point string) error
+	// Complete stores the response that repeats of the request replay.
+	Complete(ctx context.Context, c Claim, resp StoredResponse) error
+	// Release gives the key back without a response, for failures after
+	// which the request may safely be sent again.
+	Release(ctx context.Context, c Claim) error
+}
+
+var _ Idempotency = (*RedisIdempotency)(nil)
+
+// Claim is the right to run one request. Token is its fencing token: it rises
+// with every claim of the key, and the store accepts Progress, Complete and
+// Release only from the newest one.
+type Claim struct {
+	Scope, Key, Fingerprint string
+	Token                   int64
+	// RecoveryPoint is where a previous holder of this key, now dead, got to
+	// (as it told Progress); empty for a fresh claim.
+	RecoveryPoint string
+}
+
+// StoredResponse is what a repeat of a completed request receives.
+type StoredResponse struct {
+	Status int
+	Body   []byte
+}
+
+// IdempotencyOptions tune a RedisIdempotency; zero values take the defaults.
+type IdempotencyOptions struct {
+	TTL     time.Duration // how long a record lives after its last change
+	LockTTL time.Duration // how long a claim lives without Progress
+}
+
+// RedisIdempotency is the Idempotency store on Redis: claim, progress,
+// completion and release are one Lua script each.
+type RedisIdempotency struct {
+	rdb     redis.UniversalClient
+	keys    Keys
+	ttl     time.Duration
+	lockTTL time.Duration
+}
+
+// NewRedisIdempotency returns the store on rdb under keys.
+func NewRedisIdempotency(rdb redis.UniversalClient, keys Keys, opts IdempotencyOptions) *RedisIdempotency {
+	if opts.TTL <= 0 {
+		opts.TTL = DefaultIdempotencyTTL
+	}
+	if opts.LockTTL <= 0 {
+		opts.LockTTL = DefaultLockTTL
+	}
+	return &RedisIdempotency{rdb: rdb, keys: keys, ttl: opts.TTL, lockTTL: opts.LockTTL}
+}
+
+var (
+	//go:embed lua/idem_claim.lua
+	claimLua string
+	//go:embed lua/idem_progress.lua
+	progressLua string
+	//go:embed lua/idem_complete.lua
+	completeLua string
+	//go:embed lua/idem_release.lua
+	releaseLua string
+
+	// Run sends EVALSHA and falls back to EVAL when the server lacks the
+	// script, as after a Redis restart or a failover.
+	claimScript    = redis.NewScript(claimLua)
+	progressScript = redis.NewScript(progressLua)
+	completeScript = redis.NewScript(completeLua)
+	releaseScript  = redis.NewScript(releaseLua)
+)
+
+// Claim implements Idempotency.
+func (s *RedisIdempotency) Claim(ctx context.Context, scope, key, fingerprint string) (Claim, *StoredResponse, error) {
+	if err := validKey(scope, key); err != nil {
+		return Claim{}, nil, err
+	}
+	if fingerprint == "" {
+		return Claim{}, nil, fmt.Errorf("store: claim: empty request fingerprint")
+	}
+	k := s.keys.Idempotency(scope, key)
+	reply, err := claimScript.Run(ctx, s.rdb, []string{k.Record, k.Lock},
+		fingerprint, s.lockTTL.Milliseconds(), s.ttl.Milliseconds()).Slice()
+	if err != nil {
+		return Claim{}, nil, wrapRedis(ctx, "claim idempotency key", err)
+	}
+	if len(reply) == 0 {
+		return Claim{}, nil, errors.New("store: claim: empty script reply")
+	}
+	switch outcome, _ := reply[0].(string); outcome {
+	case "claimed":
+		token, err := strconv.ParseInt(str(reply, 1), 10, 64)
+		if err != nil {
+			return Claim{}, nil, fmt.Errorf("store: claim: bad fencing token %q", str(reply, 1))
+		}
+		return Claim{Scope: scope, Key: key, Fingerprint: fingerprint, Token: token, RecoveryPoint: str(reply, 2)}, nil, nil
+	case "done":
+		status, err := strconv.Atoi(str(reply, 1))
+		if err != nil {
+			return Claim{}, nil, fmt.Errorf("store: claim: bad stored status %q", str(reply, 1))
+		}
+		return Claim{}, &StoredResponse{Status: status, Body: []byte(str(reply, 2))}, nil
+	case "busy":
+		return Claim{}, nil, fmt.Errorf("store: claim: %w", ErrInProgress)
+	case "reused":
+		return Claim{}, nil, fmt.Errorf("store: claim: %w", ErrKeyReused)
+	default:
+		return Claim{}, nil, fmt.Errorf("store: claim: unexpected script reply %v", reply)
+	}
+}
+
+// Progress implements Idempotency.
+func (s *RedisIdempotency) Progress(ctx context.Context, c Claim, point string) error {
+	setPoint := "0"
+	if point != "" {
+		setPoint = "1"
+	}
+	return s.fenced(ctx, "progress", progressScript, c,
+		s.lockTTL.Milliseconds(), s.ttl.Milliseconds(), setPoint, point)
+}
+
+// Complete implements Idempotency.
+func (s *RedisIdempotency) Complete(ctx context.Context, c Claim, resp StoredResponse) error {
+	return s.fenced(ctx, "complete", completeScript, c,
+		resp.Status, resp.Body, s.ttl.Milliseconds())
+}
+
+// Release implements Idempotency.
+func (s *RedisIdempotency) Release(ctx context.Context, c Claim) error {
+	return s.fenced(ctx, "release", releaseScript, c, s.ttl.Milliseconds())
+}
+
+// fenced runs a script that acts only while c's token is the newest; its
+// arguments follow the token.
+func (s *RedisIdempotency) fenced(ctx context.Context, op string, script *redis.Script, c Claim, args ...any) error {
+	if err := validKey(c.Scope, c.Key); err != nil {
+		return err
+	}
+	k := s.keys.Idempotency(c.Scope, c.Key)
+	ok, err := script.Run(ctx, s.rdb, []string{k.Record, k.Lock},
+		append([]any{strconv.FormatInt(c.Token, 10)}, args...)...).Int()
+	if err != nil {
+		return wrapRedis(ctx, op+" idempotency key", err)
+	}
+	if ok != 1 {
+		return fmt.Errorf("store: %s: token %d: %w", op, c.Token, ErrFenced)
+	}
+	return nil
+}
+
+func validKey(scope, key string) error {
+	switch {
+	case scope == "":
+		return fmt.Errorf("%w: empty scope", ErrInvalidKey)
+	case key == "":
+		return fmt.Errorf("%w: empty key", ErrInvalidKey)
+	case len(key) > MaxKeyLen:
+		return fmt.Errorf("%w: %d bytes, more than %d", ErrInvalidKey, len(key), MaxKeyLen)
+	}
+	return nil
+}
+
+// str returns reply[i] as a string, or "" when it is missing or nil.
+func str(reply []any, i int) string {
+	if i >= len(reply) {
+		return ""
+	}
+	s, _ := reply[i].(string)
+	return s
+}
