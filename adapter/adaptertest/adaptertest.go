@@ -36,6 +36,11 @@ const (
 	Hanging                 // never answers until the request is abandoned
 )
 
+// A fake built on net/http should read the request body before it hangs:
+// the server notices that the adapter gave up (and cancels r.Context) only
+// once the body has been consumed, and until then httptest.Server.Close
+// waits for the hanging handler.
+
 // Platform is the adapter's fake of its platform: what the kit needs to
 // steer and observe it.
 type Platform interface {

@@ -3,10 +3,14 @@ package pluginhost_test
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,6 +30,7 @@ import (
 // by go-plugin exactly as in production.
 var bin struct {
 	fakesidecar, testplugin, generic string
+	syncshop                         string // the out-of-tree example, its own module
 }
 
 func TestMain(m *testing.M) {
@@ -37,8 +42,13 @@ func TestMain(m *testing.M) {
 	bin.fakesidecar = filepath.Join(dir, "fakesidecar")
 	bin.testplugin = filepath.Join(dir, "testplugin")
 	bin.generic = filepath.Join(dir, "trustly-adapter-generic")
+	bin.syncshop = filepath.Join(dir, "syncshop")
 	code := 1
-	if err := build(dir, "./testdata/fakesidecar", "./testdata/testplugin", "../../../platforms/generic/cmd/trustly-adapter-generic"); err != nil {
+	err = build("", dir, "./testdata/fakesidecar", "./testdata/testplugin", "../../../platforms/generic/cmd/trustly-adapter-generic")
+	if err == nil {
+		err = build("../../../examples/syncshop", dir, ".")
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	} else {
 		code = m.Run()
@@ -47,9 +57,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// build uses the go command's cache, so a rerun costs a link at most.
-func build(dir string, pkgs ...string) error {
+// build runs go build in module directory mod (this package's when empty);
+// it uses the go command's cache, so a rerun costs a link at most.
+func build(mod, dir string, pkgs ...string) error {
 	cmd := exec.Command("go", append([]string{"build", "-o", dir + "/"}, pkgs...)...)
+	cmd.Dir = mod
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("build test plugins: %w", err)
@@ -130,6 +142,37 @@ func TestBuiltinAdapterRoundTripsThroughItsOwnProcess(t *testing.T) {
 	}
 	if !logs.has(`"plugin":"generic"`) {
 		t.Errorf("no log entry under the plugin's name:\n%s", logs)
+	}
+}
+
+// TestAnOutOfTreeAdapterLoadsByPath runs the example adapter from
+// examples/syncshop — a module of its own, importing only the SDK — through
+// a synchronous exchange: translate, the host's result, the answer.
+func TestAnOutOfTreeAdapterLoadsByPath(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusCreated) }))
+	defer api.Close()
+	secret := "syncshop-secret-0123456789"
+	h := pluginhost.New(pluginhost.External("syncshop", bin.syncshop,
+		"SYNCSHOP_SECRET="+secret, "SYNCSHOP_API_URL="+api.URL, "SYNCSHOP_API_TOKEN=tok"), fastOptions(nil))
+	run(t, h)
+	if d, _ := h.Description(); !d.Sync || d.Name != "syncshop" {
+		t.Fatalf("Description = %+v, want the synchronous syncshop", d)
+	}
+	body := []byte(`{"request_id":"r1","action":"pay","order":{"id":"9","amount_minor":100,"currency":"EUR"}}`)
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	req := adapter.Request{Method: "POST", Header: http.Header{"X-Syncshop-Signature": {base64.StdEncoding.EncodeToString(mac.Sum(nil))}}, Body: body}
+	a := h.Adapter()
+	cmds, err := a.Translate(t.Context(), req)
+	if err != nil || len(cmds) != 1 || cmds[0].IdempotencyKey != "syncshop:r1" {
+		t.Fatalf("Translate = %+v, %v", cmds, err)
+	}
+	resp, err := a.Answer(t.Context(), req, []adapter.Result{{IdempotencyKey: "syncshop:r1", OK: true, RedirectURL: "https://trustly.example/r1"}})
+	if err != nil || resp.Status != http.StatusOK || !bytes.Contains(resp.Body, []byte(`"redirect_url":"https://trustly.example/r1"`)) {
+		t.Fatalf("Answer = %d %s, %v", resp.Status, resp.Body, err)
+	}
+	if err := a.ApplyStatus(t.Context(), adapter.StatusChange{ID: "c1", Order: adapter.Order{ID: "9"}, Status: adapter.StatusPaid}); err != nil {
+		t.Fatal(err)
 	}
 }
 
