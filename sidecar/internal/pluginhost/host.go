@@ -86,7 +86,7 @@ type instance struct {
 func New(src Source, opts Options) *Host {
 	opts = opts.withDefaults()
 	return &Host{
-		src: src, opts: opts, log: opts.Logger.With("plugin", src.Name),
+		src: src, opts: opts, log: opts.Logger.With("adapter", src.Name),
 		changed: make(chan struct{}), check: make(chan struct{}, 1),
 	}
 }

@@ -140,7 +140,7 @@ func TestBuiltinAdapterRoundTripsThroughItsOwnProcess(t *testing.T) {
 	if got := shop.Snapshot("1"); got != "paid" {
 		t.Errorf("shop has order 1 as %q, want paid", got)
 	}
-	if !logs.has(`"plugin":"generic"`) {
+	if !logs.has(`"adapter":"generic"`) {
 		t.Errorf("no log entry under the plugin's name:\n%s", logs)
 	}
 }
@@ -180,11 +180,10 @@ func TestPluginLogsReachTheHostLogUnderThePluginName(t *testing.T) {
 	logs := &logBuffer{}
 	h := pluginhost.New(pluginhost.External("testplugin", bin.testplugin), fastOptions(logs.logger()))
 	run(t, h)
-	// Describe ran at start; the plugin logged from inside it.
-	for _, want := range []string{`"msg":"described myself"`, `"plugin":"testplugin"`} {
-		if !logs.hasLine(`"msg":"described myself"`, want) {
-			t.Errorf("the plugin's log line with %s is missing:\n%s", want, logs)
-		}
+	// Describe ran at start and the plugin logged from inside it; go-plugin
+	// reads the plugin's stderr on its own goroutine, so wait for the line.
+	if !logs.waitLine(`"msg":"described myself"`, `"adapter":"testplugin"`, `"level":"INFO"`) {
+		t.Errorf("the plugin's log line is missing or not under the plugin's name:\n%s", logs)
 	}
 }
 
@@ -391,14 +390,42 @@ func (o *memOutbox) allSettled(n int) <-chan struct{} {
 
 // logBuffer collects the host's JSON log.
 type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	written chan struct{} // a token per write, for waitLine
 }
 
 func (l *logBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.written == nil {
+		l.written = make(chan struct{}, 1)
+	}
+	select {
+	case l.written <- struct{}{}:
+	default:
+	}
 	return l.buf.Write(p)
+}
+
+// waitLine waits until one line contains all of parts; false after a
+// fail-safe wait, which no passing run comes near.
+func (l *logBuffer) waitLine(parts ...string) bool {
+	l.mu.Lock()
+	if l.written == nil {
+		l.written = make(chan struct{}, 1)
+	}
+	written := l.written
+	l.mu.Unlock()
+	failSafe := time.After(30 * time.Second)
+	for !l.hasLine(parts...) {
+		select {
+		case <-written:
+		case <-failSafe:
+			return false
+		}
+	}
+	return true
 }
 
 func (l *logBuffer) logger() *slog.Logger {

@@ -12,7 +12,8 @@ import (
 // slogLogger is the hclog.Logger go-plugin writes to, over the sidecar's
 // structured log. go-plugin re-logs every JSON line a plugin writes to its
 // stderr through it, with the plugin's own level and fields; every entry gets
-// plugin=<configured adapter name>. go-plugin names its sub-loggers after the
+// adapter=<configured adapter name> (not "plugin": go-plugin uses that key
+// for the executable's path). go-plugin names its sub-loggers after the
 // executable ("trustly-sidecar" for every built-in adapter), which says
 // nothing, so Named keeps the adapter's name instead.
 type slogLogger struct {
@@ -24,7 +25,7 @@ type slogLogger struct {
 var _ hclog.Logger = (*slogLogger)(nil)
 
 func newSlogLogger(l *slog.Logger, plugin string) *slogLogger {
-	return &slogLogger{l: l.With("plugin", plugin), level: hclog.Trace}
+	return &slogLogger{l: l.With("adapter", plugin), level: hclog.Trace}
 }
 
 // hclog's trace has no slog level; it sits below debug.
