@@ -4,9 +4,8 @@
 // app synchronously and waits for the answer (the shape of Saleor and
 // commercetools), and takes status changes over REST.
 //
-// Build it, then point the sidecar at the executable:
-//
-//	go build -o syncshop . && TRUSTLY_ADAPTERS=syncshop=$PWD/syncshop trustly-sidecar serve
+// Build it with `go build -o syncshop .`; the sidecar loads the executable by
+// path (docs/adapters.md).
 package main
 
 import (
