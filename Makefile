@@ -56,3 +56,28 @@ $(TOOLS)/staticcheck:
 
 clean:
 	rm -rf bin .cache
+
+# --- protobuf for the adapter plugin contract (adapter/proto → adapter/internal/pb) ---
+# buf compiles the .proto itself (no protoc) from local files only; the two Go
+# generators are pinned so regenerating on any machine gives the same bytes.
+BUF_VERSION                := v1.75.0
+PROTOC_GEN_GO_VERSION      := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+PROTO_DIR                  := adapter/proto
+
+.PHONY: proto proto-check
+
+proto: $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc ## regenerate adapter/internal/pb from adapter/proto
+	PATH="$(TOOLS):$$PATH" $(TOOLS)/buf generate $(PROTO_DIR) --template $(PROTO_DIR)/buf.gen.yaml
+
+proto-check: proto ## fail when the committed generated code differs from `make proto`
+	@git diff --exit-code -- adapter/internal/pb || { echo "adapter/internal/pb is stale: run make proto and commit"; exit 1; }
+
+$(TOOLS)/buf:
+	GOBIN=$(TOOLS) $(GO) install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
+
+$(TOOLS)/protoc-gen-go:
+	GOBIN=$(TOOLS) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+
+$(TOOLS)/protoc-gen-go-grpc:
+	GOBIN=$(TOOLS) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)

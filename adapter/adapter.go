@@ -1,0 +1,195 @@
+// Package adapter is the SDK for writing a trustly-sidecar platform adapter:
+// the plugin that connects the sidecar to one shop platform (WooCommerce,
+// Saleor, commercetools, a custom shop, ...).
+//
+// An adapter implements Adapter and calls Serve from its main. The sidecar
+// runs it as a separate process (hashicorp/go-plugin over gRPC) and talks to
+// it only through this interface, so an adapter never imports the sidecar's
+// core and a crashing adapter never takes the sidecar down.
+//
+// The types here are the adapter's own view of a payment: money in minor
+// units with an ISO 4217 currency, the platform's order reference and the
+// customer. They are deliberately not the core's types, so the core can
+// change without breaking adapters.
+//
+// Adapters must be stateless: the sidecar restarts a crashed adapter and
+// resends whatever it was doing, so everything an adapter needs arrives in
+// the call (or in its configuration, read once at start).
+package adapter
+
+import (
+	"context"
+	"net/http"
+	"time"
+)
+
+// Adapter is what a platform adapter implements. The host calls it from
+// several goroutines at once; every method must honour ctx's deadline.
+type Adapter interface {
+	// Describe says who the adapter is and what it can do. The host calls it
+	// after every (re)start.
+	Describe(ctx context.Context) (Description, error)
+
+	// Translate verifies an inbound platform request (a webhook, or the
+	// request of a synchronous platform) and turns it into zero or more
+	// payment commands. It must check the platform's signature over
+	// req.Body exactly as received before trusting anything in it: a
+	// missing or wrong signature is ErrUnauthenticated, a malformed body
+	// ErrInvalid. Zero commands is a valid answer (a ping, a topic the
+	// adapter ignores).
+	//
+	// Each command's IdempotencyKey is derived from the platform's delivery
+	// or event id, so a redelivery of the same event yields the same keys
+	// and the host acts on it once.
+	Translate(ctx context.Context, req Request) ([]Command, error)
+
+	// Answer renders the HTTP response to a synchronous platform request
+	// (Saleor's synchronous webhooks, a commercetools API extension) after
+	// the host has carried out the commands Translate returned; results are
+	// in the same order as those commands. The platform is waiting, so
+	// Answer must return well within ctx's deadline. Adapters of purely
+	// asynchronous platforms return ErrUnsupported.
+	Answer(ctx context.Context, req Request, results []Result) (Response, error)
+
+	// ApplyStatus writes a payment status change into the platform's order.
+	// nil means done. Otherwise the error says what the host does next:
+	// ErrRetryable (platform down, busy, timed out: the host retries later)
+	// or ErrPermanent (the platform refused: retrying will not help). An
+	// unclassified error is retried, but adaptertest reports it.
+	//
+	// The host may deliver the same change more than once (after a crash,
+	// a timeout, a restart), so applying it again must be harmless:
+	// change.ID identifies it for the platform.
+	ApplyStatus(ctx context.Context, change StatusChange) error
+}
+
+// Description is an adapter's answer to Describe.
+type Description struct {
+	Name    string // short lower-case platform name, e.g. "woocommerce"
+	Version string // the adapter's own version, for logs and /readyz
+	Flows   []Flow // the payment flows the adapter can translate
+	// Async: the platform sends webhooks and takes status by write-back.
+	// Sync: the platform calls and waits for an answer (see Answer).
+	// A platform can be both (Saleor answers synchronously and takes
+	// asynchronous status reports).
+	Async bool
+	Sync  bool
+}
+
+// Flow is a payment scenario an adapter supports.
+type Flow string
+
+// The flows of Trustly's e-commerce guide.
+const (
+	FlowPayment   Flow = "payment"     // one-time payment (Deposit)
+	FlowRefund    Flow = "refund"      // full and partial refunds
+	FlowRecurring Flow = "recurring"   // mandate, then charges
+	FlowInvoice   Flow = "invoice"     // pay by invoice
+	FlowPayByLink Flow = "pay-by-link" // a link the platform or e-mail delivers
+)
+
+// Request is an inbound platform request, as the sidecar received it.
+type Request struct {
+	Method string
+	Path   string // the path below the adapter's webhook route
+	Header http.Header
+	Body   []byte // raw, exactly as received: signatures are over these bytes
+	// ReceivedAt is the host's clock when the request arrived. Adapters use
+	// it (not their own clock) for replay windows, so tests are repeatable.
+	ReceivedAt time.Time
+}
+
+// Money is an amount in minor units (cents, öre) of an ISO 4217 currency.
+// There are no floats anywhere in the contract.
+type Money struct {
+	Minor    int64
+	Currency string
+}
+
+// Order is the platform's reference to an order.
+type Order struct {
+	ID     string // the platform's stable id
+	Number string // what the shopper sees, when it differs from ID
+}
+
+// Customer is what the platform knows about the payer. Trustly needs some of
+// it (EndUserID, e-mail for mandates, country for the bank selection).
+type Customer struct {
+	ID        string
+	Email     string
+	FirstName string
+	LastName  string
+	Country   string // ISO 3166-1 alpha-2
+	Phone     string
+}
+
+// CommandKind is what the host is asked to do.
+type CommandKind string
+
+// The commands an inbound request can turn into.
+const (
+	CommandPay          CommandKind = "pay"           // start a one-time payment (Deposit)
+	CommandRefund       CommandKind = "refund"        // refund (part of) a paid order; Reference names it
+	CommandMandate      CommandKind = "mandate"       // set up a direct debit mandate (SelectAccount)
+	CommandCharge       CommandKind = "charge"        // charge an active mandate
+	CommandCancelCharge CommandKind = "cancel-charge" // cancel a charge not yet executed; Reference names it
+)
+
+// Command is one thing the platform asked for.
+type Command struct {
+	Kind CommandKind
+	// IdempotencyKey is stable across redeliveries of the same platform
+	// event: derive it from the platform's delivery or event id, never from
+	// the clock or a random source.
+	IdempotencyKey string
+	Order          Order
+	Amount         Money
+	Customer       Customer
+	Reference      string            // the payment a refund or cancel is about, the mandate a charge uses
+	Metadata       map[string]string // platform extras the host stores and echoes, never interprets
+}
+
+// Result is the host's outcome of one command, for Answer.
+type Result struct {
+	IdempotencyKey    string
+	OK                bool
+	ProviderReference string // Trustly's OrderID
+	RedirectURL       string // where to send the shopper, for a new payment
+	ErrorCode         string // a stable machine code when !OK
+	Message           string
+}
+
+// Response is the HTTP answer to a synchronous platform request.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// PaymentStatus is the state the host reports to the platform.
+type PaymentStatus string
+
+// The statuses an order can be told about. The mapping to each platform's
+// order states is the adapter's (one table per adapter).
+const (
+	StatusPending       PaymentStatus = "pending"        // Trustly pending: bank transfer under way
+	StatusPaid          PaymentStatus = "paid"           // Trustly credit: money arrived
+	StatusCancelled     PaymentStatus = "cancelled"      // Trustly cancel: the payment will not happen
+	StatusReversed      PaymentStatus = "reversed"       // Trustly debit after credit
+	StatusRefundPending PaymentStatus = "refund-pending" // Trustly accepted a refund
+	StatusRefunded      PaymentStatus = "refunded"       // the refund was paid out
+	StatusRefundFailed  PaymentStatus = "refund-failed"
+)
+
+// StatusChange is one status update for one order.
+type StatusChange struct {
+	// ID is unique per change and the same on every redelivery of it: the
+	// platform-side idempotency key.
+	ID                string
+	Order             Order
+	Status            PaymentStatus
+	Amount            Money
+	ProviderReference string // Trustly's OrderID
+	Message           string // a note a person may read in the platform's admin
+	OccurredAt        time.Time
+}

@@ -1,0 +1,22 @@
+// Command fakesidecar stands in for the trustly-sidecar binary in tests: it
+// has only the "plugin <name>" command, dispatched the way the sidecar's
+// command table will, so tests exercise the built-in re-exec path.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/pluginhost"
+)
+
+func main() {
+	if len(os.Args) < 2 || os.Args[1] != pluginhost.BuiltinCommand {
+		fmt.Fprintln(os.Stderr, "usage: fakesidecar plugin <name>")
+		os.Exit(2)
+	}
+	if err := pluginhost.ServeBuiltin(os.Args[2:]); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
