@@ -8,5 +8,7 @@
 // in process, so `make run` needs no Redis installed.
 //
 // Errors that callers branch on are sentinels (ErrInProgress, ErrKeyReused,
-// ErrFenced, ErrUnavailable, ErrInvalidKey), always wrapped with %w.
+// ErrFenced, ErrUnavailable, ErrInvalidKey, ErrNotFound, ErrExceedsRefundable, ...),
+// always wrapped with %w. LAYOUT.md lists every key of the order store and its
+// crash windows.
 package store

@@ -79,3 +79,28 @@ func TestACancelledCallIsNotAnOutage(t *testing.T) {
 		t.Fatalf("Claim with a cancelled context = %v, want context.Canceled and not ErrUnavailable", err)
 	}
 }
+
+func TestOrdersRedis(t *testing.T) {
+	addr := redistest.Addr(t)
+	storetest.RunOrders(t, func(t *testing.T) redis.UniversalClient {
+		return client(t, store.RedisConfig{Addrs: []string{addr}})
+	})
+}
+
+func TestOrdersEmbedded(t *testing.T) {
+	storetest.RunOrders(t, func(t *testing.T) redis.UniversalClient {
+		rdb, err := store.NewEmbedded()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { rdb.Close() })
+		return rdb
+	})
+}
+
+func TestOrdersCluster(t *testing.T) {
+	addrs := redistest.NewCluster(t, 3)
+	storetest.RunOrders(t, func(t *testing.T) redis.UniversalClient {
+		return client(t, store.RedisConfig{Mode: store.ModeCluster, Addrs: addrs})
+	})
+}

@@ -2,6 +2,8 @@ package store
 
 import (
 	"errors"
+	"fmt"
+	"hash/fnv"
 	"strings"
 )
 
@@ -68,3 +70,94 @@ func tag(parts ...string) string {
 }
 
 var tagEscaper = strings.NewReplacer("%", "%25", ":", "%3A", "{", "%7B", "}", "%7D")
+
+// Shards is how many slots order data spreads over. An order, its refunds,
+// its notification dedupe records and its shard's outbox stream share one
+// hash tag, so a transition, its dedupe record and its outbox entry are one
+// script on one slot even on a Cluster. It is part of the key layout:
+// changing it re-homes every order, so it is a constant, not a setting.
+const Shards = 16
+
+// ShardOf returns the shard of an order. A refund's id is its paid order's
+// id, a dot and a suffix: it lands in the paid order's shard, so reserving
+// the refund amount and creating the refund order are one script.
+func ShardOf(orderID string) int {
+	home, _, _ := strings.Cut(orderID, ".")
+	h := fnv.New32a()
+	h.Write([]byte(home))
+	return int(h.Sum32() % Shards)
+}
+
+func shardTag(shard int) string { return fmt.Sprintf("{sh:%02d}", shard) }
+
+// OrderKeys are the keys of one order; they share the shard's hash tag.
+type OrderKeys struct {
+	Order  string // hash: the order
+	Dedupe string // hash: notificationid → first answer, for this order
+	Log    string // list: every event the order saw, for people
+	Open   string // sorted set (per shard): orders awaiting an outcome, by deadline
+	Outbox string // stream (per shard): status changes for the platform
+	Dead   string // stream (per shard): outbox entries that failed N times
+}
+
+// Order returns the keys of order id.
+func (k Keys) Order(id string) OrderKeys {
+	s := ShardOf(id)
+	base := k.prefix + ":order:" + shardTag(s) + ":" + id
+	sk := k.Shard(s)
+	return OrderKeys{Order: base, Dedupe: base + ":nd", Log: base + ":log", Open: sk.Open, Outbox: sk.Outbox, Dead: sk.Dead}
+}
+
+// ShardKeys are the per-shard keys.
+type ShardKeys struct {
+	Open   string
+	Outbox string
+	Dead   string
+}
+
+// Shard returns the keys shared by the orders of one shard.
+func (k Keys) Shard(shard int) ShardKeys {
+	t := shardTag(shard)
+	return ShardKeys{
+		Open:   k.prefix + ":open:" + t,
+		Outbox: k.prefix + ":outbox:" + t,
+		Dead:   k.prefix + ":outbox:" + t + ":dead",
+	}
+}
+
+// MessageIDIndex maps a MessageID to its order (every attempt's MessageID
+// stays mapped: a lost attempt's notifications may still come).
+func (k Keys) MessageIDIndex(messageID string) string {
+	return k.prefix + ":ix:msg:" + tag("m", messageID)
+}
+
+// TrustlyOrderIndex maps Trustly's orderid to our order.
+func (k Keys) TrustlyOrderIndex(orderID string) string {
+	return k.prefix + ":ix:tid:" + tag("t", orderID)
+}
+
+// ReferenceIndex is the set of orders carrying an ExternalReference (not
+// unique: an invoice may be paid in several attempts).
+func (k Keys) ReferenceIndex(ref string) string {
+	return k.prefix + ":ix:ref:" + tag("r", ref)
+}
+
+// Accounts is the hash of a shopper's bank accounts, by EndUserID.
+func (k Keys) Accounts(endUserID string) string {
+	return k.prefix + ":acct:" + tag("u", endUserID)
+}
+
+// Unrouted is the record of a notification no order could take (an unknown
+// method, or an order we never created), kept for a person.
+func (k Keys) Unrouted(notificationID string) string {
+	return k.prefix + ":unrouted:" + tag("n", notificationID)
+}
+
+// UnroutedIndex lists the unrouted records by arrival time.
+func (k Keys) UnroutedIndex() string { return k.prefix + ":unrouted" }
+
+// Balance is the hash of the last known balances (currency → minor units,
+// "_at" → Unix ms of the Balance call); BalanceSlot is the marker that keeps
+// every sidecar process together to one Balance call per interval.
+func (k Keys) Balance() string     { return k.prefix + ":balance" }
+func (k Keys) BalanceSlot() string { return k.prefix + ":balance:slot" }

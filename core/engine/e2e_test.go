@@ -1,0 +1,515 @@
+package engine_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
+	"github.com/trustly-sidecar/trustly-sidecar/core/internal/redistest"
+	"github.com/trustly-sidecar/trustly-sidecar/core/sim"
+	"github.com/trustly-sidecar/trustly-sidecar/core/store"
+	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
+)
+
+func TestMain(m *testing.M) {
+	if child() {
+		return
+	}
+	redistest.Main(m)
+}
+
+var (
+	keysOnce            sync.Once
+	merchantKey, simKey *rsa.PrivateKey
+)
+
+func keys() {
+	keysOnce.Do(func() {
+		gen := func() *rsa.PrivateKey {
+			k, err := rsa.GenerateKey(rand.Reader, 2048)
+			if err != nil {
+				panic(err)
+			}
+			return k
+		}
+		merchantKey, simKey = gen(), gen()
+	})
+}
+
+var start = time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC)
+
+// world is the simulator, our engine on Redis and its notification route,
+// all over real HTTP, on the simulator's manual clock.
+type world struct {
+	t     *testing.T
+	ctx   context.Context
+	sim   *sim.Server
+	clock *sim.ManualClock
+	eng   *engine.Engine
+	store *store.RedisOrders
+	// apiHook, when set, sees every API call on its way to the simulator.
+	apiHook func(w http.ResponseWriter, r *http.Request, next http.Handler)
+	got     recorder
+}
+
+type opts struct {
+	rdb         redis.UniversalClient
+	maxAttempts int
+}
+
+func newWorld(t *testing.T, o ...func(*opts)) *world {
+	t.Helper()
+	keys()
+	op := opts{maxAttempts: 1}
+	for _, f := range o {
+		f(&op)
+	}
+	if op.rdb == nil {
+		op.rdb = redis.NewClient(&redis.Options{Addr: redistest.Addr(t)})
+		t.Cleanup(func() { op.rdb.Close() })
+	}
+	w := &world{t: t, ctx: context.Background(), clock: sim.NewManualClock(start)}
+	s, err := sim.New(sim.Config{Username: "u", Password: "p", MerchantPublicKey: &merchantKey.PublicKey, Key: simKey,
+		Relaxed: true, Clock: w.clock, SettlementDelay: time.Minute, Balances: map[string]int64{"SEK": 1_000_000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	w.sim = s
+	simURL, _ := url.Parse(s.URL())
+	proxy := httputil.NewSingleHostReverseProxy(simURL)
+	api := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if w.apiHook != nil {
+			w.apiHook(rw, r, proxy)
+			return
+		}
+		proxy.ServeHTTP(rw, r)
+	}))
+	t.Cleanup(api.Close)
+	client, err := trustly.NewClient(trustly.ClientConfig{Environment: trustly.Sim, URL: api.URL + "/api/1",
+		Credentials: trustly.Credentials{Username: "u", Password: "p"}, PrivateKey: merchantKey,
+		TrustlyPublicKey: s.PublicKey(), MaxAttempts: op.maxAttempts, Backoff: func(int) time.Duration { return 0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := store.NewKeys(redistest.Prefix(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.store = store.NewRedisOrders(op.rdb, k, store.OrdersOptions{})
+	notif := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		reply, err := w.eng.HandleNotification(r.Context(), body)
+		switch {
+		case errors.Is(err, store.ErrUnavailable):
+			http.Error(rw, "unavailable", http.StatusServiceUnavailable)
+		case err != nil:
+			http.Error(rw, "bad notification", http.StatusBadRequest)
+		default:
+			rw.Header().Set("Content-Type", "application/json")
+			rw.Write(reply)
+		}
+	}))
+	t.Cleanup(notif.Close)
+	w.eng, err = engine.New(engine.Config{Store: w.store, Trustly: client,
+		Verifier: trustly.NewVerifierKey(trustly.Sim, s.PublicKey()), MerchantKey: merchantKey,
+		NotificationURL: notif.URL + "/trustly/notifications/secret", Now: w.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func (w *world) advance(d time.Duration) {
+	w.t.Helper()
+	if err := w.sim.Advance(w.ctx, d); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *world) pay(r engine.PaymentRequest) engine.Order {
+	w.t.Helper()
+	o, err := w.eng.CreatePayment(w.ctx, r)
+	if err != nil {
+		w.t.Fatalf("CreatePayment: %v", err)
+	}
+	return o
+}
+
+func payment(amount int64) engine.PaymentRequest {
+	return engine.PaymentRequest{EndUserID: "shopper-1", Currency: "SEK", Amount: amount, Country: "SE", Locale: "sv_SE",
+		Firstname: "Åsa", Lastname: "Öberg", Email: "asa@example.com", SuccessURL: "https://shop.example/ok",
+		FailURL: "https://shop.example/fail", ShopperStatement: "Shop"}
+}
+
+func (w *world) approve(o engine.Order, scenario string) {
+	w.t.Helper()
+	if _, err := w.sim.Approve(o.TrustlyOrderID, scenario, 0); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *world) state(id string) engine.Order {
+	w.t.Helper()
+	o, err := w.eng.GetPayment(w.ctx, id)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return o
+}
+
+func (w *world) wantState(id string, want engine.State) engine.Order {
+	w.t.Helper()
+	o := w.state(id)
+	if o.State != want {
+		w.t.Fatalf("order %s is %s, want %s (attention %q)", id, o.State, want, o.Attention)
+	}
+	return o
+}
+
+// recorder is a Deliverer that keeps what it got.
+type recorder struct {
+	mu   sync.Mutex
+	got  []engine.StatusChange
+	fail func(engine.StatusChange) error
+}
+
+func (r *recorder) Deliver(_ context.Context, c engine.StatusChange) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail != nil {
+		if err := r.fail(c); err != nil {
+			return err
+		}
+	}
+	r.got = append(r.got, c)
+	return nil
+}
+
+func (r *recorder) path(orderID string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var s []string
+	for _, c := range r.got {
+		if c.OrderID == orderID {
+			s = append(s, string(c.To))
+		}
+	}
+	return strings.Join(s, ">")
+}
+
+func (w *world) pump() {
+	w.t.Helper()
+	if _, err := w.eng.Outbox(&w.got, engine.OutboxConfig{}).Pump(w.ctx); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func TestDepositScenarios(t *testing.T) {
+	for _, tc := range []struct {
+		scenario string
+		want     engine.State
+		path     string
+	}{
+		{"", engine.StatePaid, "started>pending>paid"},
+		{"D1", engine.StateReversed, "started>pending>paid>reversed"},
+		{"D3", engine.StatePending, "started>pending"},
+		{"D4", engine.StateCancelled, "started>pending>cancelled"},
+		{"D5", engine.StatePaid, "started>paid"},
+		{"G1", engine.StatePaid, "started>pending>paid"},
+		{"G2", engine.StatePaid, "started>pending>paid"},
+		{"G3", engine.StatePaid, "started>pending>paid"},
+	} {
+		t.Run("scenario "+tc.scenario, func(t *testing.T) {
+			w := newWorld(t)
+			o := w.pay(payment(10000))
+			if o.State != engine.StateStarted || o.URL == "" || o.TrustlyOrderID == "" {
+				t.Fatalf("after Deposit: %+v", o)
+			}
+			w.approve(o, tc.scenario)
+			w.advance(2 * time.Hour)
+			got := w.wantState(o.ID, tc.want)
+			if tc.want == engine.StatePaid && got.Credited != 10000 {
+				t.Fatalf("credited %d", got.Credited)
+			}
+			w.pump()
+			if p := w.got.path(o.ID); p != tc.path {
+				t.Fatalf("platform saw %s, want %s", p, tc.path)
+			}
+		})
+	}
+}
+
+func TestExpressUsesTheVerifiedAccountOfAReturningShopper(t *testing.T) {
+	w := newWorld(t)
+	o := w.pay(payment(10000))
+	w.approve(o, "G1") // sends account notifications
+	w.advance(time.Minute)
+	again := w.pay(payment(500))
+	if again.AccountID == "" {
+		t.Fatal("returning shopper's Deposit carries no AccountID")
+	}
+	r := payment(500)
+	r.NoExpress = true
+	if opted := w.pay(r); opted.AccountID != "" {
+		t.Fatalf("opted-out Deposit carries AccountID %s", opted.AccountID)
+	}
+}
+
+func TestAmountMismatchIsRecordedNeverPaid(t *testing.T) {
+	w := newWorld(t)
+	o := w.pay(payment(10000))
+	if _, err := w.sim.SendCustom(w.ctx, o.TrustlyOrderID, sim.CustomNotification{Method: "credit", Data: map[string]any{"amount": "1.00"}}); err != nil {
+		t.Fatal(err)
+	}
+	got := w.wantState(o.ID, engine.StateStarted)
+	if !strings.Contains(got.Attention, "amount") {
+		t.Fatalf("attention = %q", got.Attention)
+	}
+	w.pump()
+	w.got.mu.Lock()
+	last := w.got.got[len(w.got.got)-1]
+	w.got.mu.Unlock()
+	if last.Kind != "attention" {
+		t.Fatalf("platform got %+v, want an attention entry", last)
+	}
+}
+
+func TestRefunds(t *testing.T) {
+	w := newWorld(t)
+	o := w.pay(payment(10000))
+	w.approve(o, "")
+	w.advance(time.Minute)
+	w.wantState(o.ID, engine.StatePaid)
+
+	part, err := w.eng.Refund(w.ctx, engine.RefundRequest{PaymentID: o.ID, Amount: 3000})
+	if err != nil || part.State != engine.StateStarted || part.TrustlyOrderID == "" {
+		t.Fatalf("partial refund = %+v, %v", part, err)
+	}
+	_, err = w.eng.Refund(w.ctx, engine.RefundRequest{PaymentID: o.ID, Amount: 7001})
+	var ee *engine.Error
+	if !errors.As(err, &ee) || ee.Code != engine.CodeAmountExceedsRefundable || ee.Kind != engine.KindConflict {
+		t.Fatalf("over-refund = %v", err)
+	}
+	rest, err := w.eng.Refund(w.ctx, engine.RefundRequest{PaymentID: o.ID})
+	if err != nil || rest.Amount != 7000 {
+		t.Fatalf("full refund of the rest = %+v, %v", rest, err)
+	}
+	w.advance(time.Hour)
+	w.wantState(part.ID, engine.StateRefunded)
+	w.wantState(rest.ID, engine.StateRefunded)
+	if p := w.state(o.ID); p.Refunded != 10000 || p.Refundable != 0 {
+		t.Fatalf("paid order after refunds: %+v", p)
+	}
+}
+
+func TestConcurrentRefundsNeverExceedTheCredit(t *testing.T) {
+	w := newWorld(t)
+	o := w.pay(payment(10000))
+	w.approve(o, "")
+	w.advance(time.Minute)
+	var wg sync.WaitGroup
+	var ok, refused atomic.Int32
+	for range 10 {
+		wg.Go(func() {
+			_, err := w.eng.Refund(w.ctx, engine.RefundRequest{PaymentID: o.ID, Amount: 4000})
+			var ee *engine.Error
+			switch {
+			case err == nil:
+				ok.Add(1)
+			case errors.As(err, &ee) && ee.Code == engine.CodeAmountExceedsRefundable:
+				refused.Add(1)
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if ok.Load() != 2 || refused.Load() != 8 {
+		t.Fatalf("%d refunds accepted, %d refused; want 2 and 8", ok.Load(), refused.Load())
+	}
+}
+
+func TestAFailedRefundReleasesItsAmount(t *testing.T) {
+	w := newWorld(t)
+	o := w.pay(payment(10000))
+	w.approve(o, "RF")
+	w.advance(time.Minute)
+	r, err := w.eng.Refund(w.ctx, engine.RefundRequest{PaymentID: o.ID, Amount: 10000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.advance(time.Hour)
+	w.wantState(r.ID, engine.StateFailed)
+	if p := w.state(o.ID); p.Refundable != 10000 {
+		t.Fatalf("refundable after the failed refund = %d", p.Refundable)
+	}
+}
+
+func TestARefundWithALostAnswerIsResolvedByItsNotification(t *testing.T) {
+	w := newWorld(t)
+	o := w.pay(payment(10000))
+	w.approve(o, "")
+	w.advance(time.Minute)
+	w.apiHook = func(rw http.ResponseWriter, r *http.Request, next http.Handler) {
+		// Trustly executes the Refund; its answer never arrives.
+		next.ServeHTTP(httptest.NewRecorder(), r)
+		http.Error(rw, "gateway timeout", http.StatusGatewayTimeout)
+	}
+	r, err := w.eng.Refund(w.ctx, engine.RefundRequest{PaymentID: o.ID, Amount: 2500})
+	w.apiHook = nil
+	if err != nil || r.State != engine.StateUnknown {
+		t.Fatalf("refund with a lost answer = %+v, %v; want unknown and no error", r, err)
+	}
+	if p := w.state(o.ID); p.Refundable != 7500 {
+		t.Fatalf("an unknown refund must hold its amount: refundable %d", p.Refundable)
+	}
+	w.advance(time.Hour)
+	got := w.wantState(r.ID, engine.StateRefunded)
+	if got.TrustlyOrderID == "" {
+		t.Fatal("resolved refund has no Trustly orderid")
+	}
+}
+
+func TestARefundWithALostAnswerIsResolvedByGetWithdrawals(t *testing.T) {
+	w := newWorld(t)
+	o := w.pay(payment(10000))
+	w.approve(o, "")
+	w.advance(time.Minute)
+	w.apiHook = func(rw http.ResponseWriter, r *http.Request, next http.Handler) {
+		next.ServeHTTP(httptest.NewRecorder(), r)
+		http.Error(rw, "gateway timeout", http.StatusGatewayTimeout)
+	}
+	r, _ := w.eng.Refund(w.ctx, engine.RefundRequest{PaymentID: o.ID, Amount: 2500})
+	w.apiHook = nil
+	w.clock.Advance(engine.DefaultResolveEvery + time.Second) // no notification yet: still queued for settlement
+	rep, err := w.eng.Reconcile(w.ctx)
+	if err != nil || rep.Resolved != 1 {
+		t.Fatalf("Reconcile = %+v, %v", rep, err)
+	}
+	w.wantState(r.ID, engine.StateStarted)
+}
+
+func TestLostDepositAnswerThen637MakesAFreshAttempt(t *testing.T) {
+	w := newWorld(t, func(o *opts) { o.maxAttempts = 2 })
+	var deposits atomic.Int32
+	w.apiHook = func(rw http.ResponseWriter, r *http.Request, next http.Handler) {
+		if deposits.Add(1) == 1 {
+			next.ServeHTTP(httptest.NewRecorder(), r) // accepted, answer lost
+			http.Error(rw, "bad gateway", http.StatusBadGateway)
+			return
+		}
+		next.ServeHTTP(rw, r)
+	}
+	o := w.pay(payment(10000))
+	if o.State != engine.StateStarted || len(o.MessageIDs) != 2 || o.URL == "" {
+		t.Fatalf("after 637: %+v, want a started second attempt with both MessageIDs", o)
+	}
+	w.apiHook = nil
+	// The lost attempt's checkout expires with a cancel; the new one is paid.
+	w.approve(o, "")
+	w.advance(2 * time.Hour)
+	w.wantState(o.ID, engine.StatePaid)
+	for _, mid := range o.MessageIDs {
+		l, err := w.eng.FindPayments(w.ctx, engine.PaymentQuery{MessageID: mid})
+		if err != nil || len(l) != 1 || l[0].ID != o.ID {
+			t.Fatalf("MessageID %s → %+v, %v", mid, l, err)
+		}
+	}
+}
+
+func TestMandateThenCharge(t *testing.T) {
+	w := newWorld(t)
+	_, err := w.eng.CreateCharge(w.ctx, engine.ChargeRequest{EndUserID: "shopper-1", Currency: "SEK", Amount: 1000})
+	var ee *engine.Error
+	if !errors.As(err, &ee) || ee.Code != engine.CodeNoActiveMandate {
+		t.Fatalf("charge without mandate = %v", err)
+	}
+	m, err := w.eng.CreateMandate(w.ctx, engine.MandateRequest{EndUserID: "shopper-1", Country: "SE", Locale: "sv_SE",
+		Firstname: "Åsa", Lastname: "Öberg", Email: "asa@example.com", SuccessURL: "https://shop.example/ok", FailURL: "https://shop.example/fail"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.approve(m, "")
+	w.advance(time.Second)
+	w.wantState(m.ID, engine.StateActive)
+	c, err := w.eng.CreateCharge(w.ctx, engine.ChargeRequest{EndUserID: "shopper-1", Currency: "SEK", Amount: 1000, ShopperStatement: "Shop", Email: "asa@example.com"})
+	if err != nil || c.State != engine.StateStarted {
+		t.Fatalf("charge = %+v, %v", c, err)
+	}
+	w.advance(time.Minute)
+	w.wantState(c.ID, engine.StatePaid)
+}
+
+func TestUnknownOrdersAndMethodsAreKeptAndAnswered(t *testing.T) {
+	w := newWorld(t)
+	o := w.pay(payment(10000))
+	n, err := w.sim.SendCustom(w.ctx, o.TrustlyOrderID, sim.CustomNotification{Method: "newthing"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(n.Attempts) == 0 || !n.Attempts[len(n.Attempts)-1].OK {
+		t.Fatalf("unknown method not answered OK: %+v", n.Attempts)
+	}
+	n, err = w.sim.SendCustom(w.ctx, o.TrustlyOrderID, sim.CustomNotification{Method: "credit",
+		Data: map[string]any{"orderid": "999", "messageid": "never-ours"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !n.Attempts[len(n.Attempts)-1].OK {
+		t.Fatalf("orphan not answered OK: %+v", n.Attempts)
+	}
+	l, err := w.store.ListUnrouted(w.ctx, 10)
+	if err != nil || len(l) != 2 {
+		t.Fatalf("unrouted = %+v, %v", l, err)
+	}
+	w.wantState(o.ID, engine.StateStarted)
+}
+
+func TestRedisDownMeansNoReply(t *testing.T) {
+	srv := redistest.NewServer(t)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1})
+	t.Cleanup(func() { rdb.Close() })
+	w := newWorld(t, func(o *opts) { o.rdb = rdb })
+	o := w.pay(payment(10000))
+	srv.Stop()
+	w.approve(o, "")
+	w.advance(10 * time.Second)
+	for _, n := range w.sim.Notifications(o.TrustlyOrderID) {
+		for _, a := range n.Attempts {
+			if a.OK {
+				t.Fatalf("%s answered OK while Redis was down", n.Method)
+			}
+		}
+	}
+	srv.Start()
+	_ = o
+}
+
+func TestReconcilerExpiresStaleOrders(t *testing.T) {
+	w := newWorld(t)
+	o := w.pay(payment(10000))
+	w.clock.Advance(engine.DefaultCheckoutTTL + engine.DefaultStaleAfter + time.Second)
+	rep, err := w.eng.Reconcile(w.ctx)
+	if err != nil || rep.Expired != 1 {
+		t.Fatalf("Reconcile = %+v, %v", rep, err)
+	}
+	w.wantState(o.ID, engine.StateExpired)
+}

@@ -1,0 +1,178 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/trustly-sidecar/trustly-sidecar/core/store"
+	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
+)
+
+// Trustly is what the engine calls; *trustly.Client implements it.
+type Trustly interface {
+	Deposit(ctx context.Context, r *trustly.DepositRequest) (*trustly.DepositResult, error)
+	SelectAccount(ctx context.Context, r *trustly.SelectAccountRequest) (*trustly.SelectAccountResult, error)
+	Refund(ctx context.Context, r *trustly.RefundRequest) (*trustly.RefundResult, error)
+	Charge(ctx context.Context, r *trustly.ChargeRequest) (*trustly.ChargeResult, error)
+	CancelCharge(ctx context.Context, r *trustly.CancelChargeRequest) (*trustly.CancelChargeResult, error)
+	Balance(ctx context.Context) ([]trustly.Balance, error)
+	GetWithdrawals(ctx context.Context, orderID string) ([]trustly.Withdrawal, error)
+}
+
+var _ Trustly = (*trustly.Client)(nil)
+
+// Defaults of Config.
+const (
+	DefaultCheckoutTTL     = 30 * time.Minute
+	DefaultStaleAfter      = 2 * time.Hour
+	DefaultBalanceInterval = 15 * time.Minute
+	DefaultRefundGiveUp    = 24 * time.Hour
+	DefaultResolveEvery    = 10 * time.Minute
+)
+
+// Config wires an Engine.
+type Config struct {
+	Store   *store.RedisOrders
+	Trustly Trustly
+	// Verifier checks notifications with Trustly's key; MerchantKey signs
+	// the replies.
+	Verifier    *trustly.Verifier
+	MerchantKey *rsa.PrivateKey
+	// NotificationURL is sent with every Deposit, SelectAccount and Charge.
+	NotificationURL string
+	// CheckoutTTL is how long Trustly's checkout URL lives (10–30 minutes);
+	// StaleAfter is how long after that an order with no outcome is marked
+	// expired by the reconciler.
+	CheckoutTTL, StaleAfter time.Duration
+	// BalanceInterval is the time between Balance calls; Trustly asks for
+	// at most one every 15 minutes, so less is raised to that.
+	BalanceInterval time.Duration
+	// RefundGiveUp is how long a refund of unknown outcome that
+	// GetWithdrawals does not list stays unknown before it is taken as
+	// never executed and its amount released; ResolveEvery is how often
+	// such a refund is looked up.
+	RefundGiveUp, ResolveEvery time.Duration
+	Now                        func() time.Time
+	Logger                     *slog.Logger
+	// NewID makes order ids and MessageIDs; default 16 random bytes in hex.
+	NewID func() string
+}
+
+// Engine runs the payment flows on the store.
+type Engine struct {
+	cfg   Config
+	store *store.RedisOrders
+	api   Trustly
+	log   *slog.Logger
+	now   func() time.Time
+	newID func() string
+}
+
+// New checks cfg and returns an Engine.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("engine: Config.Store is required")
+	}
+	if cfg.Verifier == nil || cfg.MerchantKey == nil {
+		return nil, errors.New("engine: Config.Verifier and Config.MerchantKey are required to answer notifications")
+	}
+	if cfg.CheckoutTTL <= 0 {
+		cfg.CheckoutTTL = DefaultCheckoutTTL
+	}
+	if cfg.StaleAfter <= 0 {
+		cfg.StaleAfter = DefaultStaleAfter
+	}
+	cfg.BalanceInterval = max(cfg.BalanceInterval, DefaultBalanceInterval)
+	if cfg.RefundGiveUp <= 0 {
+		cfg.RefundGiveUp = DefaultRefundGiveUp
+	}
+	if cfg.ResolveEvery <= 0 {
+		cfg.ResolveEvery = DefaultResolveEvery
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.NewID == nil {
+		cfg.NewID = randomID
+	}
+	return &Engine{cfg: cfg, store: cfg.Store, api: cfg.Trustly, log: cfg.Logger, now: cfg.Now, newID: cfg.NewID}, nil
+}
+
+func randomID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// openStates are the states in which an order waits for an outcome, per
+// flow; the reconciler looks at orders there past their deadline. A Charge
+// has no checkout and no deadline; a refund waits only while unknown.
+func openStates(f Flow) []string {
+	switch f {
+	case FlowDeposit, FlowMandate:
+		return []string{string(StateNew), string(StateUnknown), string(StateStarted)}
+	case FlowRefund:
+		return []string{string(StateUnknown)}
+	}
+	return nil
+}
+
+// releaseStates are where a refund no longer holds its amount on the paid order.
+func releaseStates(f Flow) []string {
+	if f == FlowRefund {
+		return []string{string(StateRejected), string(StateFailed)}
+	}
+	return nil
+}
+
+// step is one event for one order, before it becomes a store.Transition.
+type step struct {
+	event          Event
+	notificationID string
+	anomaly        string
+	set, onChange  map[string]string
+	openUntil      time.Time
+	// ignore keeps the order as it is whatever the machine says: the event
+	// is logged and deduplicated, nothing else.
+	ignore bool
+}
+
+func (e *Engine) apply(ctx context.Context, o store.Order, s step) (store.Applied, error) {
+	m, err := MachineFor(Flow(o.Flow))
+	if err != nil {
+		return store.Applied{}, err
+	}
+	targets := map[string]string{}
+	if s.ignore {
+		for st := range m.Rank {
+			targets[string(st)] = string(st)
+		}
+	} else {
+		for from, to := range m.Targets(s.event) {
+			targets[string(from)] = string(to)
+		}
+	}
+	return e.store.Apply(ctx, store.Transition{
+		OrderID:        o.ID,
+		ParentID:       o.Parent,
+		Event:          string(s.event),
+		Targets:        targets,
+		NotificationID: s.notificationID,
+		Answer:         string(trustly.ReplyOK),
+		Anomaly:        s.anomaly,
+		Set:            s.set,
+		SetOnChange:    s.onChange,
+		ReleaseOn:      releaseStates(Flow(o.Flow)),
+		OpenStates:     openStates(Flow(o.Flow)),
+		OpenUntil:      s.openUntil,
+		Now:            e.now(),
+	})
+}

@@ -1,0 +1,96 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/trustly-sidecar/trustly-sidecar/core/store"
+)
+
+// Kind groups errors by what the caller should do; the HTTP layer maps a
+// Kind to a status in one place.
+type Kind string
+
+// Kinds.
+const (
+	KindInvalid     Kind = "invalid"     // the request is wrong (400/422)
+	KindNotFound    Kind = "not_found"   // no such order (404)
+	KindConflict    Kind = "conflict"    // not possible in the order's state (409)
+	KindUnavailable Kind = "unavailable" // Redis is down; retry later (503)
+	KindUpstream    Kind = "upstream"    // Trustly refused or could not be reached (502)
+	KindInternal    Kind = "internal"    // a bug (500)
+)
+
+// Error is the engine's error for shop-facing calls: a stable machine Code
+// (e.g. "amount_exceeds_refundable"), its Kind and a message for people.
+type Error struct {
+	Kind    Kind
+	Code    string
+	Message string
+	Err     error
+}
+
+func (e *Error) Error() string {
+	s := "engine: " + e.Code
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Stable error codes.
+const (
+	CodeInvalidRequest          = "invalid_request"
+	CodeNotFound                = "not_found"
+	CodeNotRefundable           = "not_refundable"
+	CodeAmountExceedsRefundable = "amount_exceeds_refundable"
+	CodeBalanceInsufficient     = "balance_insufficient"
+	CodeNoActiveMandate         = "no_active_mandate"
+	CodeChargeRejected          = "charge_rejected"
+	CodeCancelRejected          = "cancel_rejected"
+	CodeNotCancellable          = "not_cancellable"
+	CodeTrustlyRejected         = "trustly_rejected"
+	CodeOutcomeUnknown          = "outcome_unknown"
+	CodeStoreUnavailable        = "store_unavailable"
+	CodeNotificationRejected    = "notification_rejected"
+	CodeInternal                = "internal"
+)
+
+// KindOf returns err's Kind: an *Error's own, KindUnavailable for anything
+// wrapping store.ErrUnavailable, else KindInternal.
+func KindOf(err error) Kind {
+	var e *Error
+	switch {
+	case errors.As(err, &e):
+		return e.Kind
+	case errors.Is(err, store.ErrUnavailable):
+		return KindUnavailable
+	}
+	return KindInternal
+}
+
+func errf(kind Kind, code string, err error, format string, args ...any) *Error {
+	return &Error{Kind: kind, Code: code, Message: fmt.Sprintf(format, args...), Err: err}
+}
+
+// storeErr classifies an error from the store.
+func storeErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrUnavailable):
+		return &Error{Kind: KindUnavailable, Code: CodeStoreUnavailable, Err: err}
+	case errors.Is(err, store.ErrNotFound):
+		return &Error{Kind: KindNotFound, Code: CodeNotFound, Err: err}
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	return &Error{Kind: KindInternal, Code: CodeInternal, Err: err}
+}

@@ -1,0 +1,239 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+
+	"github.com/trustly-sidecar/trustly-sidecar/core/store"
+	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
+)
+
+// HandleNotification applies one notification exactly once and returns the
+// signed reply to write with HTTP 200.
+//
+// The order of work is what makes "OK only after the effect is durable"
+// true: verify → find the order → one transition script (state, dedupe
+// record, outbox entry, log) → the idempotent follow-ups (indexes, the
+// shopper's account) → sign the reply. Any store failure returns an error
+// wrapping store.ErrUnavailable and no reply, so Trustly resends; a resend
+// finds the dedupe record, redoes the follow-ups and gets the first answer.
+//
+// A signature or format failure returns an *Error of KindInvalid: nothing is
+// stored, nothing answered (Trustly would not send such a body).
+//
+// Every notification Trustly sends is answered OK once stored — also a
+// debit after a credit (the payment becomes reversed and the platform is
+// told through the outbox), an amount mismatch (recorded, surfaced, never
+// paid), an unknown method or an order we never created (kept for a person).
+// FAILED is not used: Trustly documents it only for debit, meaning "could
+// not decrease the balance", which for a Deposit only tells Trustly what it
+// knows already, while the order must still be reversed on our side; a
+// non-OK answer would only make Trustly resend forever.
+func (e *Engine) HandleNotification(ctx context.Context, body []byte) ([]byte, error) {
+	n, err := trustly.ParseNotification(body, e.cfg.Verifier)
+	if err != nil {
+		return nil, &Error{Kind: KindInvalid, Code: CodeNotificationRejected, Err: err}
+	}
+	log := e.log.With(slog.String("method", n.Method), slog.String("notificationid", n.NotificationID),
+		slog.String("orderid", n.OrderID), slog.String("messageid", n.MessageID))
+
+	status := trustly.ReplyOK
+	if n.Method == string(trustly.NotifyKYC) {
+		// Never asked for (RequestKYC is not sent); CONTINUE lets the
+		// deposit go on rather than stopping a shopper for our omission.
+		status = trustly.ReplyContinue
+	}
+	if !n.Known() || n.Method == string(trustly.NotifyKYC) {
+		return e.unrouted(ctx, log, n, body, "method not handled", status)
+	}
+	o, err := e.route(ctx, n)
+	if errors.Is(err, store.ErrNotFound) {
+		// Trustly resends an unanswered notification for a long time, so
+		// an order we never created (another system on the same account,
+		// or data lost) is kept for a person and answered.
+		return e.unrouted(ctx, log, n, body, "no order with this orderid or messageid", status)
+	}
+	if err != nil {
+		return nil, err
+	}
+	log = log.With(slog.String("order", o.ID), slog.String("flow", o.Flow))
+	s, acct, err := e.stepFor(n, o)
+	if err != nil {
+		// Signed by Trustly but not readable as its method: keep it.
+		return e.unrouted(ctx, log, n, body, err.Error(), status)
+	}
+	a, err := e.apply(ctx, o, s)
+	if err != nil {
+		return nil, fmt.Errorf("engine: notification %s: %w", n.NotificationID, err)
+	}
+	if err := e.followUps(ctx, n, o, s, acct); err != nil {
+		return nil, err
+	}
+	switch a.Outcome {
+	case store.OutcomeAnomaly:
+		log.Warn("engine: notification needs attention", slog.String("state", a.To), slog.String("event", string(s.event)))
+	case store.OutcomeDuplicate:
+		log.Info("engine: repeated notification", slog.String("answer", a.Answer))
+		status = trustly.ReplyStatus(a.Answer)
+	default:
+		log.Info("engine: notification applied", slog.String("outcome", a.Outcome), slog.String("from", a.From), slog.String("to", a.To))
+	}
+	return trustly.NewReply(e.cfg.MerchantKey, n, status)
+}
+
+func (e *Engine) unrouted(ctx context.Context, log *slog.Logger, n *trustly.Notification, body []byte, reason string, status trustly.ReplyStatus) ([]byte, error) {
+	first, err := e.store.SaveUnrouted(ctx, store.Unrouted{
+		NotificationID: n.NotificationID, Method: n.Method, OrderID: n.OrderID, MessageID: n.MessageID,
+		Reason: reason, Answer: string(status), Body: body, At: e.now(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("engine: notification %s: %w", n.NotificationID, err)
+	}
+	if first != "" {
+		status = trustly.ReplyStatus(first)
+	}
+	log.Warn("engine: notification kept for a person", slog.String("reason", reason))
+	return trustly.NewReply(e.cfg.MerchantKey, n, status)
+}
+
+// route finds the order a notification is about: by Trustly's orderid,
+// else by MessageID (every attempt's stays mapped). A refund's
+// notifications carry the paid order's MessageID and the refund's own
+// orderid; when that orderid is not known yet (the Refund answer was lost)
+// the refund is the paid order's unresolved one of the same amount.
+func (e *Engine) route(ctx context.Context, n *trustly.Notification) (store.Order, error) {
+	o, err := e.store.ByTrustlyOrderID(ctx, n.OrderID)
+	if err == nil || !errors.Is(err, store.ErrNotFound) || n.MessageID == "" {
+		return o, err
+	}
+	o, err = e.store.ByMessageID(ctx, n.MessageID)
+	if err != nil {
+		return o, err
+	}
+	if o.TrustlyOrderID == "" || o.TrustlyOrderID == n.OrderID || len(o.Refunds) == 0 {
+		return o, nil
+	}
+	if n.Method != string(trustly.NotifyPayoutConfirmation) && n.Method != string(trustly.NotifyCredit) {
+		return o, nil
+	}
+	amount, _ := trustly.ParseAmount(fmt.Sprint(n.Data["amount"]))
+	for _, id := range o.Refunds {
+		r, err := e.store.Get(ctx, id)
+		if err != nil {
+			return store.Order{}, err
+		}
+		if r.TrustlyOrderID == "" && r.Amount == amount && (r.State == string(StateUnknown) || r.State == string(StateNew)) {
+			return r, nil
+		}
+	}
+	return o, nil
+}
+
+// stepFor turns a notification into the event for order o, checking money
+// notifications against what the order asked for.
+func (e *Engine) stepFor(n *trustly.Notification, o store.Order) (step, *store.Account, error) {
+	s := step{notificationID: n.NotificationID, set: map[string]string{}, onChange: map[string]string{}}
+	// A notification of an earlier attempt (one whose answer was lost).
+	superseded := n.MessageID != "" && n.MessageID != o.MessageID && slices.Contains(o.MessageIDs, n.MessageID) && o.Flow != string(FlowRefund)
+	if o.TrustlyOrderID == "" && !superseded {
+		// Our call's answer was lost; the notification tells the orderid.
+		s.set["tid"] = n.OrderID
+	}
+	terms := Terms{Currency: o.Currency, Amount: o.Amount, MinAmount: o.MinAmount, MaxAmount: o.MaxAmount}
+	paidFlow := o.Flow == string(FlowDeposit) || o.Flow == string(FlowCharge)
+	var acct *store.Account
+	switch trustly.NotificationMethod(n.Method) {
+	case trustly.NotifyPending, trustly.NotifyCredit:
+		v, err := n.Pending()
+		if n.Method == string(trustly.NotifyCredit) {
+			var c trustly.CreditNotification
+			c, err = n.Credit()
+			v = trustly.PendingNotification(c)
+		}
+		if err != nil {
+			return s, nil, err
+		}
+		s.event = Event(n.Method)
+		if paidFlow {
+			if err := terms.Check(v.Amount, v.Currency); err != nil {
+				s.anomaly = err.Error()
+			}
+			if s.event == EventCredit {
+				s.onChange["credited"] = fmt.Sprint(v.Amount)
+			}
+		}
+	case trustly.NotifyDebit:
+		if _, err := n.Debit(); err != nil {
+			return s, nil, err
+		}
+		s.event = EventDebit
+	case trustly.NotifyPayoutConfirmation:
+		if _, err := n.PayoutConfirmation(); err != nil {
+			return s, nil, err
+		}
+		s.event = EventPayoutConfirmation
+	case trustly.NotifyCancel:
+		if _, err := n.Cancel(); err != nil {
+			return s, nil, err
+		}
+		s.event = EventCancel
+		// The checkout of an attempt whose answer was lost was never shown;
+		// its expiry must not cancel the attempt the shopper is paying in.
+		s.ignore = superseded
+	case trustly.NotifyAccount:
+		v, err := n.Account()
+		if err != nil {
+			return s, nil, err
+		}
+		s.event = EventAccount
+		mandate := ""
+		if v.DirectDebitMandate != nil {
+			s.event = EventMandateDeclined
+			mandate = store.MandateInactive
+			if *v.DirectDebitMandate {
+				s.event = EventMandateActive
+				mandate = store.MandateActive
+			}
+		}
+		s.set["accountid"] = v.AccountID
+		acct = &store.Account{AccountID: v.AccountID, Verified: v.Verified, Bank: v.Bank, ClearingHouse: v.ClearingHouse,
+			Descriptor: v.Descriptor, LastDigits: v.LastDigits, Mandate: mandate, Updated: e.now()}
+	default:
+		return s, nil, fmt.Errorf("no event for method %q", n.Method)
+	}
+	return s, acct, nil
+}
+
+// followUps are the writes outside the order's slot that a notification
+// implies. Each is idempotent and runs on every delivery, repeats
+// included, so a crash after the transition heals when Trustly resends.
+func (e *Engine) followUps(ctx context.Context, n *trustly.Notification, o store.Order, s step, acct *store.Account) error {
+	if tid := s.set["tid"]; tid != "" {
+		if err := e.store.IndexTrustlyOrderID(ctx, tid, o.ID); err != nil {
+			return err
+		}
+	}
+	if acct == nil || o.EndUserID == "" {
+		return nil
+	}
+	if o.Flow == string(FlowMandate) {
+		// The mandate's own machine decides, so an old "1" arriving after
+		// a newer "0" cannot re-activate it.
+		cur, err := e.store.Get(ctx, o.ID)
+		if err != nil {
+			return err
+		}
+		switch State(cur.State) {
+		case StateActive:
+			acct.Mandate = store.MandateActive
+		case StateRevoked, StateDeclined, StateCancelled:
+			acct.Mandate = store.MandateInactive
+		default:
+			acct.Mandate = ""
+		}
+	}
+	return e.store.SaveAccount(ctx, o.EndUserID, *acct)
+}

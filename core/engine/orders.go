@@ -1,0 +1,478 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/trustly-sidecar/trustly-sidecar/core/store"
+	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
+)
+
+// Order is what the shop API shows of an order of any flow.
+type Order struct {
+	ID    string
+	Flow  Flow
+	State State
+	// Currency and Amount asked for (minor units); MinAmount/MaxAmount
+	// when the shopper chooses.
+	Currency                     string
+	Amount, MinAmount, MaxAmount int64
+	// Credited is what arrived; Refunded what refunds hold or took;
+	// Refundable what may still be refunded.
+	Credited, Refunded, Refundable int64
+	EndUserID                      string
+	ExternalReference              string
+	MessageID                      string
+	MessageIDs                     []string
+	TrustlyOrderID                 string
+	// URL is Trustly's checkout URL (Deposit, SelectAccount): open it at
+	// once; it expires within minutes and is never cached by us.
+	URL         string
+	AccountID   string
+	PaymentDate string
+	Parent      string
+	Refunds     []string
+	// Attention is the last anomaly a person should look at (an amount
+	// mismatch, an unexpected event); Reason why Trustly refused the call.
+	Attention, Reason string
+	Created, Updated  time.Time
+}
+
+func view(o store.Order) Order {
+	v := Order{
+		ID: o.ID, Flow: Flow(o.Flow), State: State(o.State), Currency: o.Currency,
+		Amount: o.Amount, MinAmount: o.MinAmount, MaxAmount: o.MaxAmount,
+		Credited: o.Credited, Refunded: o.Refunded, EndUserID: o.EndUserID, ExternalReference: o.ExternalReference,
+		MessageID: o.MessageID, MessageIDs: o.MessageIDs, TrustlyOrderID: o.TrustlyOrderID, URL: o.URL,
+		AccountID: o.AccountID, PaymentDate: o.PaymentDate, Parent: o.Parent, Refunds: o.Refunds,
+		Attention: o.Attention, Reason: o.Reason, Created: o.Created, Updated: o.Updated,
+	}
+	if v.State == StatePaid {
+		v.Refundable = max(o.Credited-o.Refunded, 0)
+	}
+	return v
+}
+
+// PaymentRequest starts a Deposit: a one-time payment, an invoice payment
+// (ExternalReference = the invoice id) or the click on a pay link.
+type PaymentRequest struct {
+	EndUserID string
+	Currency  string
+	// Amount in minor units, or 0 with SuggestedMinAmount/SuggestedMaxAmount.
+	Amount, SuggestedMinAmount, SuggestedMaxAmount int64
+	Country, Locale, Firstname, Lastname, Email    string
+	SuccessURL, FailURL, ShopperStatement          string
+	IP, MobilePhone, NationalIdentificationNumber  string
+	URLTarget, TemplateURL, URLScheme              string
+	ExternalReference                              string
+	// NoExpress opts out of Trustly Express: no stored AccountID is sent
+	// even for a returning shopper with a verified account.
+	NoExpress bool
+	// Extra attributes Trustly added after this was written.
+	Extra map[string]string
+}
+
+// CreatePayment stores the payment with its MessageID, then calls Deposit.
+// A lost answer is resent with the same MessageID by the client; a 637 then
+// starts a fresh attempt with a new MessageID, the old one staying mapped.
+func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest) (Order, error) {
+	if r.EndUserID == "" || r.Currency == "" {
+		return Order{}, errf(KindInvalid, CodeInvalidRequest, nil, "enduserid and currency are required")
+	}
+	now := e.now()
+	o := store.Order{ID: e.newID(), Flow: string(FlowDeposit), State: string(Deposit.Initial),
+		Currency: r.Currency, Amount: r.Amount, MinAmount: r.SuggestedMinAmount, MaxAmount: r.SuggestedMaxAmount,
+		EndUserID: r.EndUserID, ExternalReference: r.ExternalReference, MessageID: e.newID(), Created: now, Updated: now}
+	req := &trustly.DepositRequest{
+		NotificationURL: e.cfg.NotificationURL, EndUserID: r.EndUserID, MessageID: o.MessageID,
+		Currency: r.Currency, Amount: r.Amount, SuggestedMinAmount: r.SuggestedMinAmount, SuggestedMaxAmount: r.SuggestedMaxAmount,
+		Country: r.Country, Locale: r.Locale, Firstname: r.Firstname, Lastname: r.Lastname, Email: r.Email,
+		SuccessURL: r.SuccessURL, FailURL: r.FailURL, ShopperStatement: r.ShopperStatement,
+		IP: r.IP, MobilePhone: r.MobilePhone, NationalIdentificationNumber: r.NationalIdentificationNumber,
+		URLTarget: r.URLTarget, TemplateURL: r.TemplateURL, URLScheme: r.URLScheme,
+		ExternalReference: r.ExternalReference, Extra: r.Extra,
+	}
+	if !r.NoExpress {
+		accts, err := e.store.Accounts(ctx, r.EndUserID)
+		if err != nil {
+			return Order{}, storeErr(err)
+		}
+		req.AccountID = accts.Express
+		o.AccountID = accts.Express
+	}
+	if err := e.store.Create(ctx, o); err != nil {
+		return Order{}, storeErr(err)
+	}
+	res, err := e.api.Deposit(ctx, req)
+	for tries := 0; errors.Is(err, trustly.ErrAcceptedURLLost) && tries < 2; tries++ {
+		if res, err = e.freshAttempt(ctx, o, func(mid string) (*trustly.DepositResult, error) {
+			req.MessageID = mid
+			return e.api.Deposit(ctx, req)
+		}); err == nil {
+			break
+		}
+	}
+	var tid, url string
+	if res != nil {
+		tid, url = res.OrderID, res.URL
+	}
+	return e.started(ctx, o, tid, url, err)
+}
+
+// freshAttempt stores a new MessageID on o before calling again.
+func freshAttempt[T any](e *Engine, ctx context.Context, o store.Order, call func(mid string) (T, error)) (T, error) {
+	var zero T
+	mid := e.newID()
+	e.log.Warn("engine: accepted attempt's answer lost (637); starting a fresh attempt",
+		slog.String("order", o.ID), slog.String("old_messageid", o.MessageID), slog.String("messageid", mid))
+	if err := e.store.AddMessageID(ctx, o.ID, mid, e.now()); err != nil {
+		return zero, storeErr(err)
+	}
+	return call(mid)
+}
+
+func (e *Engine) freshAttempt(ctx context.Context, o store.Order, call func(mid string) (*trustly.DepositResult, error)) (*trustly.DepositResult, error) {
+	return freshAttempt(e, ctx, o, call)
+}
+
+// started records the outcome of the call that starts a checkout order
+// (Deposit, SelectAccount) and returns the order as it now stands.
+func (e *Engine) started(ctx context.Context, o store.Order, tid, url string, callErr error) (Order, error) {
+	deadline := e.now().Add(e.cfg.CheckoutTTL + e.cfg.StaleAfter)
+	var s step
+	var ret error
+	switch {
+	case callErr == nil:
+		s = step{event: EventAccepted, set: map[string]string{"tid": tid, "url": url}, openUntil: deadline}
+	case errors.Is(callErr, trustly.ErrOutcomeUnknown):
+		// The MessageID stays mapped: if Trustly did accept, the
+		// notifications find the order, else the reconciler expires it.
+		s = step{event: EventUnknown, openUntil: deadline}
+		ret = errf(KindUpstream, CodeOutcomeUnknown, callErr, "Trustly's answer was lost; the order may still start")
+	default:
+		s = step{event: EventRejected, set: map[string]string{"reason": reasonOf(callErr)}}
+		ret = upstreamErr(callErr)
+	}
+	if _, err := e.apply(ctx, o, s); err != nil {
+		return Order{}, storeErr(err)
+	}
+	if tid != "" {
+		if err := e.store.IndexTrustlyOrderID(ctx, tid, o.ID); err != nil {
+			return Order{}, storeErr(err)
+		}
+	}
+	cur, err := e.store.Get(ctx, o.ID)
+	if err != nil {
+		return Order{}, storeErr(err)
+	}
+	return view(cur), ret
+}
+
+func reasonOf(err error) string {
+	var te *trustly.Error
+	if errors.As(err, &te) {
+		return te.Code.String()
+	}
+	return err.Error()
+}
+
+// upstreamErr classifies Trustly's refusal: our own validation found before
+// sending is the caller's mistake; anything Trustly answered is upstream.
+func upstreamErr(err error) error {
+	var te *trustly.Error
+	if errors.As(err, &te) && te.Local {
+		return errf(KindInvalid, CodeInvalidRequest, err, "%s", te.Field)
+	}
+	return errf(KindUpstream, CodeTrustlyRejected, err, "%s", reasonOf(err))
+}
+
+// GetPayment returns the order id (of any flow).
+func (e *Engine) GetPayment(ctx context.Context, id string) (Order, error) {
+	o, err := e.store.Get(ctx, id)
+	if err != nil {
+		return Order{}, storeErr(err)
+	}
+	return view(o), nil
+}
+
+// PaymentQuery finds orders by one of its fields.
+type PaymentQuery struct {
+	ID, MessageID, TrustlyOrderID, ExternalReference string
+}
+
+// FindPayments returns the orders matching q: one for an id, a MessageID
+// or a Trustly orderid; every attempt for an ExternalReference.
+func (e *Engine) FindPayments(ctx context.Context, q PaymentQuery) ([]Order, error) {
+	var o store.Order
+	var err error
+	switch {
+	case q.ID != "":
+		o, err = e.store.Get(ctx, q.ID)
+	case q.MessageID != "":
+		o, err = e.store.ByMessageID(ctx, q.MessageID)
+	case q.TrustlyOrderID != "":
+		o, err = e.store.ByTrustlyOrderID(ctx, q.TrustlyOrderID)
+	case q.ExternalReference != "":
+		l, err := e.store.ByExternalReference(ctx, q.ExternalReference)
+		if err != nil {
+			return nil, storeErr(err)
+		}
+		out := make([]Order, 0, len(l))
+		for _, o := range l {
+			out = append(out, view(o))
+		}
+		return out, nil
+	default:
+		return nil, errf(KindInvalid, CodeInvalidRequest, nil, "no search field given")
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	return []Order{view(o)}, nil
+}
+
+// RefundRequest pays back part or all of a paid Deposit or Charge.
+type RefundRequest struct {
+	PaymentID string
+	// Amount in minor units; 0 refunds everything still refundable.
+	Amount int64
+	// Currency, when set, must be the payment's.
+	Currency          string
+	ExternalReference string
+	// IgnoreBalance skips the check against the last known balance, for
+	// when that balance is known to be stale.
+	IgnoreBalance bool
+}
+
+// Refund reserves the amount on the payment (never more than credited minus
+// refunded, also for concurrent requests), then calls Refund once. A
+// refusal releases the amount; a lost answer leaves the refund unknown,
+// holding its amount, until a notification or GetWithdrawals settles it —
+// Refund is never sent again blindly. An unknown refund is returned with no
+// error: it is a refund in progress.
+func (e *Engine) Refund(ctx context.Context, r RefundRequest) (Order, error) {
+	if r.Amount < 0 {
+		return Order{}, errf(KindInvalid, CodeInvalidRequest, nil, "negative amount")
+	}
+	paid, err := e.store.Get(ctx, r.PaymentID)
+	if err != nil {
+		return Order{}, storeErr(err)
+	}
+	if paid.Flow != string(FlowDeposit) && paid.Flow != string(FlowCharge) {
+		return Order{}, errf(KindConflict, CodeNotRefundable, nil, "a %s order cannot be refunded", paid.Flow)
+	}
+	if r.Currency != "" && r.Currency != paid.Currency {
+		return Order{}, errf(KindInvalid, CodeInvalidRequest, nil, "currency %s is not the payment's %s", r.Currency, paid.Currency)
+	}
+	want := r.Amount
+	if want == 0 {
+		want = paid.Credited - paid.Refunded
+	}
+	if !r.IgnoreBalance {
+		bal, at, err := e.store.Balances(ctx)
+		if err != nil {
+			return Order{}, storeErr(err)
+		}
+		if b, known := bal[paid.Currency]; !at.IsZero() && known && b < want {
+			return Order{}, errf(KindConflict, CodeBalanceInsufficient, nil,
+				"refund of %s %s exceeds the known balance %s %s (as of %s); set the override if the balance is stale",
+				trustly.FormatAmount(want), paid.Currency, trustly.FormatAmount(b), paid.Currency, at.Format(time.RFC3339))
+		}
+	}
+	now := e.now()
+	ref, err := e.store.ReserveRefund(ctx, store.Order{
+		ID: paid.ID + "." + e.newID()[:12], Flow: string(FlowRefund), State: string(Refund.Initial),
+		Currency: paid.Currency, Amount: r.Amount, EndUserID: paid.EndUserID, ExternalReference: r.ExternalReference,
+		Parent: paid.ID, Created: now, Updated: now,
+	}, string(StatePaid))
+	var ex *store.ExceedsError
+	switch {
+	case errors.As(err, &ex):
+		return Order{}, errf(KindConflict, CodeAmountExceedsRefundable, err, "at most %s %s can be refunded", trustly.FormatAmount(ex.Refundable), paid.Currency)
+	case errors.Is(err, store.ErrNotRefundable):
+		return Order{}, errf(KindConflict, CodeNotRefundable, err, "the payment is %s", paid.State)
+	case err != nil:
+		return Order{}, storeErr(err)
+	}
+	log := e.log.With(slog.String("order", ref.ID), slog.String("orderid", paid.TrustlyOrderID), slog.String("messageid", paid.MessageID))
+	res, callErr := e.api.Refund(ctx, &trustly.RefundRequest{OrderID: paid.TrustlyOrderID, Amount: ref.Amount, Currency: ref.Currency, ExternalReference: r.ExternalReference})
+	var s step
+	var ret error
+	switch {
+	case callErr == nil && res.Accepted:
+		s = step{event: EventAccepted, set: map[string]string{"tid": res.OrderID}}
+	case callErr == nil:
+		s = step{event: EventRejected, set: map[string]string{"reason": "result 0"}}
+		ret = errf(KindUpstream, CodeTrustlyRejected, nil, "Trustly did not accept the refund")
+	case errors.Is(callErr, trustly.ErrOutcomeUnknown):
+		log.Warn("engine: refund outcome unknown; resolving from notifications or GetWithdrawals", slog.String("error", callErr.Error()))
+		s = step{event: EventUnknown, openUntil: now.Add(e.cfg.ResolveEvery)}
+	default:
+		s = step{event: EventRejected, set: map[string]string{"reason": reasonOf(callErr)}}
+		ret = upstreamErr(callErr)
+	}
+	if _, err := e.apply(ctx, ref, s); err != nil {
+		return Order{}, storeErr(err)
+	}
+	if tid := s.set["tid"]; tid != "" {
+		if err := e.store.IndexTrustlyOrderID(ctx, tid, ref.ID); err != nil {
+			return Order{}, storeErr(err)
+		}
+	}
+	cur, err := e.store.Get(ctx, ref.ID)
+	if err != nil {
+		return Order{}, storeErr(err)
+	}
+	return view(cur), ret
+}
+
+// MandateRequest asks the shopper to choose an account and approve a
+// direct debit mandate (SelectAccount with RequestDirectDebitMandate).
+type MandateRequest struct {
+	EndUserID                                                             string
+	Country, Locale, Firstname, Lastname                                  string
+	Email                                                                 string // required by Trustly for a mandate
+	SuccessURL, FailURL                                                   string
+	IP, MobilePhone, DateOfBirth, NationalIdentificationNumber, URLTarget string
+}
+
+// CreateMandate starts a mandate order; its account notification decides it.
+func (e *Engine) CreateMandate(ctx context.Context, r MandateRequest) (Order, error) {
+	if r.EndUserID == "" {
+		return Order{}, errf(KindInvalid, CodeInvalidRequest, nil, "enduserid is required")
+	}
+	now := e.now()
+	o := store.Order{ID: e.newID(), Flow: string(FlowMandate), State: string(Mandate.Initial),
+		EndUserID: r.EndUserID, MessageID: e.newID(), Created: now, Updated: now}
+	if err := e.store.Create(ctx, o); err != nil {
+		return Order{}, storeErr(err)
+	}
+	req := &trustly.SelectAccountRequest{
+		NotificationURL: e.cfg.NotificationURL, EndUserID: r.EndUserID, MessageID: o.MessageID,
+		Locale: r.Locale, Country: r.Country, Firstname: r.Firstname, Lastname: r.Lastname,
+		SuccessURL: r.SuccessURL, FailURL: r.FailURL, Email: r.Email, IP: r.IP, MobilePhone: r.MobilePhone,
+		DateOfBirth: r.DateOfBirth, NationalIdentificationNumber: r.NationalIdentificationNumber,
+		RequestDirectDebitMandate: true, URLTarget: r.URLTarget,
+	}
+	res, err := e.api.SelectAccount(ctx, req)
+	for tries := 0; errors.Is(err, trustly.ErrAcceptedURLLost) && tries < 2; tries++ {
+		if res, err = freshAttempt(e, ctx, o, func(mid string) (*trustly.SelectAccountResult, error) {
+			req.MessageID = mid
+			return e.api.SelectAccount(ctx, req)
+		}); err == nil {
+			break
+		}
+	}
+	var tid, url string
+	if res != nil {
+		tid, url = res.OrderID, res.URL
+	}
+	return e.started(ctx, o, tid, url, err)
+}
+
+// ChargeRequest collects from the shopper's account with an active mandate.
+type ChargeRequest struct {
+	EndUserID         string
+	Currency          string
+	Amount            int64
+	PaymentDate       string // YYYY-MM-DD; empty = as soon as possible
+	ShopperStatement  string
+	Email             string
+	ExternalReference string
+}
+
+// CreateCharge calls Charge with the account whose mandate is active.
+func (e *Engine) CreateCharge(ctx context.Context, r ChargeRequest) (Order, error) {
+	if r.EndUserID == "" || r.Currency == "" || r.Amount <= 0 {
+		return Order{}, errf(KindInvalid, CodeInvalidRequest, nil, "enduserid, currency and a positive amount are required")
+	}
+	accts, err := e.store.Accounts(ctx, r.EndUserID)
+	if err != nil {
+		return Order{}, storeErr(err)
+	}
+	if accts.Mandate == "" {
+		return Order{}, errf(KindConflict, CodeNoActiveMandate, nil, "shopper %s has no account with an active mandate", r.EndUserID)
+	}
+	now := e.now()
+	o := store.Order{ID: e.newID(), Flow: string(FlowCharge), State: string(Charge.Initial),
+		Currency: r.Currency, Amount: r.Amount, EndUserID: r.EndUserID, ExternalReference: r.ExternalReference,
+		MessageID: e.newID(), AccountID: accts.Mandate, PaymentDate: r.PaymentDate, Created: now, Updated: now}
+	if err := e.store.Create(ctx, o); err != nil {
+		return Order{}, storeErr(err)
+	}
+	res, callErr := e.api.Charge(ctx, &trustly.ChargeRequest{
+		AccountID: accts.Mandate, NotificationURL: e.cfg.NotificationURL, EndUserID: r.EndUserID,
+		MessageID: o.MessageID, Amount: r.Amount, Currency: r.Currency, ShopperStatement: r.ShopperStatement,
+		Email: r.Email, PaymentDate: r.PaymentDate, ExternalReference: r.ExternalReference,
+	})
+	var s step
+	var ret error
+	switch {
+	case callErr == nil && res.Accepted:
+		s = step{event: EventAccepted, set: map[string]string{"tid": res.OrderID}}
+	case callErr == nil:
+		s = step{event: EventRejected, set: map[string]string{"reason": res.Rejected}}
+		ret = errf(KindConflict, CodeChargeRejected, nil, "Trustly rejected the charge: %s", res.Rejected)
+	case errors.Is(callErr, trustly.ErrAcceptedURLLost):
+		// A Charge has no URL: 637 after a resend means it was accepted;
+		// its notifications carry the MessageID and the orderid.
+		s = step{event: EventAccepted}
+	case errors.Is(callErr, trustly.ErrOutcomeUnknown):
+		s = step{event: EventUnknown}
+		ret = errf(KindUpstream, CodeOutcomeUnknown, callErr, "Trustly's answer was lost; the charge may still happen")
+	default:
+		s = step{event: EventRejected, set: map[string]string{"reason": reasonOf(callErr)}}
+		ret = upstreamErr(callErr)
+	}
+	if _, err := e.apply(ctx, o, s); err != nil {
+		return Order{}, storeErr(err)
+	}
+	if tid := s.set["tid"]; tid != "" {
+		if err := e.store.IndexTrustlyOrderID(ctx, tid, o.ID); err != nil {
+			return Order{}, storeErr(err)
+		}
+	}
+	cur, err := e.store.Get(ctx, o.ID)
+	if err != nil {
+		return Order{}, storeErr(err)
+	}
+	return view(cur), ret
+}
+
+// CancelCharge stops a Charge before its PaymentDate.
+func (e *Engine) CancelCharge(ctx context.Context, id string) (Order, error) {
+	o, err := e.store.Get(ctx, id)
+	if err != nil {
+		return Order{}, storeErr(err)
+	}
+	if o.Flow != string(FlowCharge) {
+		return Order{}, errf(KindConflict, CodeNotCancellable, nil, "a %s order is not a charge", o.Flow)
+	}
+	if _, _, err := Charge.Next(State(o.State), EventCancelCharge); err != nil || o.TrustlyOrderID == "" {
+		return Order{}, errf(KindConflict, CodeNotCancellable, err, "the charge is %s", o.State)
+	}
+	res, err := e.api.CancelCharge(ctx, &trustly.CancelChargeRequest{OrderID: o.TrustlyOrderID})
+	switch {
+	case errors.Is(err, trustly.ErrOutcomeUnknown):
+		return view(o), errf(KindUpstream, CodeOutcomeUnknown, err, "the cancel notification will tell")
+	case err != nil:
+		return view(o), upstreamErr(err)
+	case !res.Accepted:
+		return view(o), errf(KindConflict, CodeCancelRejected, nil, "Trustly refused: %s", res.Rejected)
+	}
+	if _, err := e.apply(ctx, o, step{event: EventCancelCharge}); err != nil {
+		return Order{}, storeErr(err)
+	}
+	return e.GetPayment(ctx, id)
+}
+
+// String shows an order for logs without personal or bank data.
+func (o Order) String() string {
+	return fmt.Sprintf("%s %s %s %s %s", o.Flow, o.ID, o.State, trustly.FormatAmount(o.Amount), o.Currency)
+}

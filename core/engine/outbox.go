@@ -1,0 +1,213 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/trustly-sidecar/trustly-sidecar/core/store"
+)
+
+// StatusChange is one outbox entry: an order moved (Kind "state") or needs
+// a person (Kind "attention": an amount mismatch, an unexpected event).
+// Seq numbers an order's changes 1, 2, 3…; they are delivered in that order.
+type StatusChange struct {
+	OrderID           string
+	Seq               int64
+	Kind              string
+	Flow              Flow
+	Event             Event
+	From, To          State
+	NotificationID    string
+	At                time.Time
+	Amount, Credited  int64
+	Currency          string
+	ExternalReference string
+	TrustlyOrderID    string
+	EndUserID         string
+	Parent            string // a refund's paid order
+	Note              string // the anomaly, for Kind "attention"
+	// Replay is set when a person replayed a dead-lettered entry.
+	Replay bool
+}
+
+// Deliverer is the adapter side: it applies a status change to the shop
+// platform's order. An error is retried with backoff unless it wraps
+// ErrPermanent; either way, after OutboxConfig.MaxAttempts the entry goes
+// to the dead-letter stream. Deliver must be idempotent per (OrderID, Seq):
+// after a crash an entry may be delivered again.
+type Deliverer interface {
+	Deliver(ctx context.Context, c StatusChange) error
+}
+
+// ErrPermanent marks a delivery that retrying cannot fix.
+var ErrPermanent = errors.New("engine: delivery failed permanently")
+
+// Permanent wraps err as a permanent delivery failure.
+func Permanent(err error) error { return fmt.Errorf("%w: %w", ErrPermanent, err) }
+
+// OutboxConfig tunes an Outbox; zero values take the defaults.
+type OutboxConfig struct {
+	Group    string // consumer group; default "platform"
+	Consumer string // this process's name in the group; default random
+	// MaxAttempts before an entry is dead-lettered; default 10.
+	MaxAttempts int64
+	// Backoff is the wait after n deliveries; default 1s·2ⁿ⁻¹ up to 5m.
+	Backoff func(n int64) time.Duration
+	Batch   int64         // entries per shard per pass; default 100
+	Poll    time.Duration // wait between passes in Run; default 200ms
+}
+
+// Outbox delivers status changes to a Deliverer through the store's
+// consumer group, per order in Seq order.
+type Outbox struct {
+	e   *Engine
+	d   Deliverer
+	cfg OutboxConfig
+}
+
+// Outbox returns the outbox consumer for d.
+func (e *Engine) Outbox(d Deliverer, cfg OutboxConfig) *Outbox {
+	if cfg.Group == "" {
+		cfg.Group = "platform"
+	}
+	if cfg.Consumer == "" {
+		cfg.Consumer = "c-" + e.newID()[:8]
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 10
+	}
+	if cfg.Backoff == nil {
+		cfg.Backoff = func(n int64) time.Duration {
+			return min(time.Second<<min(max(n-1, 0), 20), 5*time.Minute)
+		}
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 100
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = 200 * time.Millisecond
+	}
+	return &Outbox{e: e, d: d, cfg: cfg}
+}
+
+// Pump makes one pass over every shard: due retries first, then new
+// entries. It returns how many entries were delivered.
+func (o *Outbox) Pump(ctx context.Context) (int, error) {
+	s := o.e.store
+	if err := s.EnsureOutboxGroup(ctx, o.cfg.Group); err != nil {
+		return 0, storeErr(err)
+	}
+	due := func(n int64, idle time.Duration) bool { return idle >= o.cfg.Backoff(n) }
+	delivered := 0
+	for sh := range store.Shards {
+		retry, err := s.ClaimOutbox(ctx, sh, o.cfg.Group, o.cfg.Consumer, o.cfg.Backoff(1), o.cfg.Batch, due)
+		if err != nil {
+			return delivered, storeErr(err)
+		}
+		fresh, err := s.ReadOutbox(ctx, sh, o.cfg.Group, o.cfg.Consumer, o.cfg.Batch)
+		if err != nil {
+			return delivered, storeErr(err)
+		}
+		for _, en := range append(retry, fresh...) {
+			ok, err := o.one(ctx, en)
+			if err != nil {
+				return delivered, err
+			}
+			if ok {
+				delivered++
+			}
+		}
+	}
+	return delivered, nil
+}
+
+func (o *Outbox) one(ctx context.Context, en store.OutboxEntry) (bool, error) {
+	s := o.e.store
+	c := changeOf(en)
+	log := o.e.log.With(slog.String("order", c.OrderID), slog.Int64("seq", c.Seq), slog.String("orderid", c.TrustlyOrderID))
+	if !c.Replay {
+		last, err := s.Delivered(ctx, c.OrderID)
+		if err != nil {
+			return false, storeErr(err)
+		}
+		switch {
+		case c.Seq <= last:
+			// Delivered already (a crash between delivery and ack).
+			return false, storeErr(s.AckOutbox(ctx, en, o.cfg.Group, ""))
+		case c.Seq > last+1:
+			// An earlier change of this order is still on its way; this one
+			// stays pending and comes back after its backoff.
+			return false, nil
+		}
+	}
+	err := o.d.Deliver(ctx, c)
+	if err == nil {
+		return true, storeErr(s.AckOutbox(ctx, en, o.cfg.Group, ""))
+	}
+	if errors.Is(err, ErrPermanent) || en.Deliveries >= o.cfg.MaxAttempts {
+		log.Error("engine: delivery given up; dead-lettered", slog.Int64("attempts", en.Deliveries), slog.String("error", err.Error()))
+		return false, storeErr(s.AckOutbox(ctx, en, o.cfg.Group, err.Error()))
+	}
+	log.Warn("engine: delivery failed; will retry", slog.Int64("attempts", en.Deliveries), slog.String("error", err.Error()))
+	return false, nil
+}
+
+// Run pumps until ctx ends.
+func (o *Outbox) Run(ctx context.Context) error {
+	for {
+		n, err := o.Pump(ctx)
+		if err != nil {
+			o.e.log.Warn("engine: outbox", slog.String("error", err.Error()))
+		}
+		if n > 0 && err == nil {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(o.cfg.Poll):
+		}
+	}
+}
+
+// DeadEntry is a dead-lettered status change.
+type DeadEntry struct {
+	Shard  int
+	ID     string
+	Reason string
+	Change StatusChange
+}
+
+// ListDead returns dead-lettered entries (up to limit per shard).
+func (o *Outbox) ListDead(ctx context.Context, limit int64) ([]DeadEntry, error) {
+	l, err := o.e.store.ListDead(ctx, limit)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	out := make([]DeadEntry, 0, len(l))
+	for _, en := range l {
+		out = append(out, DeadEntry{Shard: en.Shard, ID: en.ID, Reason: en.Fields["reason"], Change: changeOf(en)})
+	}
+	return out, nil
+}
+
+// Replay puts a dead-lettered entry back into the outbox.
+func (o *Outbox) Replay(ctx context.Context, shard int, id string) error {
+	_, err := o.e.store.ReplayDead(ctx, shard, id)
+	return storeErr(err)
+}
+
+func changeOf(en store.OutboxEntry) StatusChange {
+	f := en.Fields
+	n := func(k string) int64 { v, _ := strconv.ParseInt(f[k], 10, 64); return v }
+	return StatusChange{
+		OrderID: f["order"], Seq: n("seq"), Kind: f["kind"], Flow: Flow(f["flow"]), Event: Event(f["event"]),
+		From: State(f["from"]), To: State(f["to"]), NotificationID: f["nid"], At: time.UnixMilli(n("at")).UTC(),
+		Amount: n("amount"), Credited: n("credited"), Currency: f["currency"], ExternalReference: f["extref"],
+		TrustlyOrderID: f["tid"], EndUserID: f["enduserid"], Parent: f["parent"], Note: f["note"], Replay: f["replay"] == "1",
+	}
+}

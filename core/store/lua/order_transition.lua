@@ -1,0 +1,102 @@
+-- Apply one event to one order: the state change, the dedupe record of the
+-- notification that carried it, its outbox entry and the order's log, all at
+-- once. The machine arrives as data (from-state → to-state pairs for this
+-- event), so the Go table stays its only definition.
+--
+-- KEYS[1] order hash, KEYS[2] dedupe hash, KEYS[3] log list, KEYS[4] outbox
+-- stream, KEYS[5] open-orders zset, KEYS[6] parent order hash (the order
+-- itself when it has none). All share one hash tag.
+-- ARGV[1] notificationid ('' for our own events: no dedupe)
+-- ARGV[2] event, ARGV[3] now (Unix ms), ARGV[4] answer to store for the
+-- notificationid, ARGV[5] anomaly text ('' unless the event was judged
+-- wrong before it got here, e.g. an amount mismatch), ARGV[6] open deadline
+-- (Unix ms, '0' to keep the current one), ARGV[7] outbox MAXLEN (approx.)
+-- then five counted lists: targets (from,to pairs), fields set on any
+-- expected event (pairs), fields set only on a change (pairs), states that
+-- release a refund's reservation on the parent, states that count as open.
+-- Returns {outcome, from, to, seq, answer}; outcome is applied, unchanged,
+-- anomaly, duplicate (answer = the first one) or missing.
+local order, nd, log, outbox, open, parent = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local nid, event, now, answer, anomaly, deadline = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+
+if nid ~= '' then
+  local first = redis.call('HGET', nd, nid)
+  if first then
+    return {'duplicate', '', '', '', first}
+  end
+end
+local cur = redis.call('HMGET', order, 'state', 'id', 'seq')
+local state, id = cur[1], cur[2]
+if not state then
+  return {'missing', '', '', '', ''}
+end
+
+local i = 8
+local function list()
+  local n = tonumber(ARGV[i])
+  local t = {}
+  for j = 1, n do t[j] = ARGV[i + j] end
+  i = i + n + 1
+  return t
+end
+local function has(t, v)
+  for _, x in ipairs(t) do if x == v then return true end end
+  return false
+end
+local targets, set, setChanged, release, openStates = list(), list(), list(), list(), list()
+
+local to
+if anomaly == '' then
+  for j = 1, #targets, 2 do
+    if targets[j] == state then to = targets[j + 1] break end
+  end
+end
+local outcome
+if to == nil then
+  outcome, to = 'anomaly', state
+  if anomaly == '' then anomaly = 'event ' .. event .. ' not expected in state ' .. state end
+elseif to == state then
+  outcome = 'unchanged'
+else
+  outcome = 'applied'
+end
+
+if outcome ~= 'anomaly' and #set > 0 then
+  redis.call('HSET', order, unpack(set))
+end
+if outcome == 'applied' then
+  if #setChanged > 0 then redis.call('HSET', order, unpack(setChanged)) end
+  redis.call('HSET', order, 'state', to)
+  if has(release, to) and not has(release, state) and parent ~= order then
+    -- The refund will not happen: its amount is refundable again.
+    local amount = tonumber(redis.call('HGET', order, 'amount') or '0')
+    redis.call('HINCRBY', parent, 'refunded', -amount)
+  end
+end
+if has(openStates, to) then
+  if deadline ~= '0' then redis.call('ZADD', open, deadline, id) end
+else
+  redis.call('ZREM', open, id)
+end
+if outcome == 'anomaly' then
+  redis.call('HSET', order, 'attention', anomaly)
+end
+redis.call('HSET', order, 'updated', now)
+
+local seq = cur[3] or '0'
+if outcome ~= 'unchanged' then
+  seq = tostring(redis.call('HINCRBY', order, 'seq', 1))
+  local o = redis.call('HMGET', order, 'flow', 'amount', 'currency', 'extref', 'tid', 'enduserid', 'parent', 'credited')
+  local kind = 'state'
+  if outcome == 'anomaly' then kind = 'attention' end
+  redis.call('XADD', outbox, 'MAXLEN', '~', ARGV[7], '*',
+    'order', id, 'seq', seq, 'kind', kind, 'flow', o[1] or '', 'event', event,
+    'from', state, 'to', to, 'nid', nid, 'at', now,
+    'amount', o[2] or '0', 'currency', o[3] or '', 'extref', o[4] or '', 'tid', o[5] or '',
+    'enduserid', o[6] or '', 'parent', o[7] or '', 'credited', o[8] or '0', 'note', anomaly)
+end
+redis.call('RPUSH', log, now .. '\t' .. event .. '\t' .. nid .. '\t' .. outcome .. '\t' .. state .. '\t' .. to .. '\t' .. anomaly)
+if nid ~= '' then
+  redis.call('HSET', nd, nid, answer)
+end
+return {outcome, state, to, seq, answer}

@@ -1,0 +1,28 @@
+-- Reserve a refund's amount on its paid order and create the refund order,
+-- so concurrent refunds can never add up to more than was credited.
+-- KEYS[1] paid order hash, KEYS[2] refund order hash (same hash tag)
+-- ARGV[1] amount (minor units; '0' = everything still refundable),
+-- ARGV[2] currency, ARGV[3] the state a refundable order must be in,
+-- then field/value pairs of the refund order (without amount).
+-- Returns {'ok', amount}, {'missing'}, {'state', state},
+-- {'currency', currency} or {'exceeds', refundable}.
+local paid, refund = KEYS[1], KEYS[2]
+local o = redis.call('HMGET', paid, 'state', 'currency', 'credited', 'refunded')
+if not o[1] then return {'missing'} end
+if o[1] ~= ARGV[3] then return {'state', o[1]} end
+if o[2] ~= ARGV[2] then return {'currency', o[2]} end
+local refundable = tonumber(o[3] or '0') - tonumber(o[4] or '0')
+local amount = tonumber(ARGV[1])
+if amount == 0 then amount = refundable end
+if amount <= 0 or amount > refundable then
+  return {'exceeds', tostring(refundable)}
+end
+if redis.call('EXISTS', refund) == 1 then return {'state', 'refund id taken'} end
+redis.call('HINCRBY', paid, 'refunded', amount)
+local ids = redis.call('HGET', paid, 'refunds')
+local id = ''
+for j = 4, #ARGV, 2 do if ARGV[j] == 'id' then id = ARGV[j + 1] end end
+if ids and ids ~= '' then ids = ids .. ',' .. id else ids = id end
+redis.call('HSET', paid, 'refunds', ids)
+redis.call('HSET', refund, 'amount', tostring(amount), unpack(ARGV, 4))
+return {'ok', tostring(amount)}

@@ -1,0 +1,520 @@
+package store
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Order errors.
+var (
+	// ErrNotFound: no order (or record) with that id or index entry.
+	ErrNotFound = errors.New("store: not found")
+	// ErrExists: an order with that id exists already.
+	ErrExists = errors.New("store: already exists")
+	// ErrNotRefundable: the paid order is not in the state that allows a
+	// refund, or the refund is in another currency.
+	ErrNotRefundable = errors.New("store: order cannot be refunded")
+	// ErrExceedsRefundable: the refund is more than credited minus what
+	// earlier refunds took or hold.
+	ErrExceedsRefundable = errors.New("store: refund exceeds the refundable amount")
+)
+
+// ExceedsError carries what is still refundable; it wraps ErrExceedsRefundable.
+type ExceedsError struct{ Refundable int64 }
+
+func (e *ExceedsError) Error() string {
+	return fmt.Sprintf("%v: %d minor units left", ErrExceedsRefundable, e.Refundable)
+}
+func (e *ExceedsError) Unwrap() error { return ErrExceedsRefundable }
+
+// Order is one order as stored: a Deposit, a mandate (SelectAccount), a
+// Charge or a Refund. Flow and State are the engine's names; the store only
+// keeps them.
+type Order struct {
+	ID    string
+	Flow  string
+	State string
+	// Seq counts the order's outbox entries; Delivered is the seq the
+	// platform has seen last.
+	Seq, Delivered int64
+
+	Currency string
+	// Amount asked for, in minor units; 0 with MinAmount/MaxAmount when the
+	// shopper chooses (a Deposit with suggested amounts).
+	Amount, MinAmount, MaxAmount int64
+	// Credited is what a credit brought in; Refunded is what refunds hold:
+	// accepted, in flight or of unknown outcome (all but rejected/failed).
+	Credited, Refunded int64
+
+	EndUserID         string
+	ExternalReference string
+	// MessageID is the current attempt's; MessageIDs every attempt's, oldest
+	// first. Each stays mapped to this order.
+	MessageID  string
+	MessageIDs []string
+	// TrustlyOrderID is Trustly's orderid of the accepted attempt.
+	TrustlyOrderID string
+	URL            string
+	AccountID      string
+	PaymentDate    string
+	// Parent is the paid order a refund pays back; Refunds the refunds of a
+	// paid order.
+	Parent  string
+	Refunds []string
+	// Attention is the last anomaly (an unexpected event, an amount or
+	// currency mismatch) a person should look at; Reason why Trustly
+	// rejected the call, when it did.
+	Attention string
+	Reason    string
+
+	Created, Updated time.Time
+}
+
+func (o Order) fields() map[string]string {
+	f := map[string]string{
+		"id": o.ID, "flow": o.Flow, "state": o.State,
+		"seq": itoa(o.Seq), "delivered": itoa(o.Delivered),
+		"currency": o.Currency, "amount": itoa(o.Amount), "min": itoa(o.MinAmount), "max": itoa(o.MaxAmount),
+		"credited": itoa(o.Credited), "refunded": itoa(o.Refunded),
+		"enduserid": o.EndUserID, "extref": o.ExternalReference,
+		"mid": o.MessageID, "mids": strings.Join(o.MessageIDs, ","),
+		"tid": o.TrustlyOrderID, "url": o.URL, "accountid": o.AccountID, "paymentdate": o.PaymentDate,
+		"parent": o.Parent, "refunds": strings.Join(o.Refunds, ","),
+		"attention": o.Attention, "reason": o.Reason,
+		"created": ms(o.Created), "updated": ms(o.Updated),
+	}
+	if o.MessageID != "" && len(o.MessageIDs) == 0 {
+		f["mids"] = o.MessageID
+	}
+	return f
+}
+
+func orderFrom(f map[string]string) Order {
+	return Order{
+		ID: f["id"], Flow: f["flow"], State: f["state"],
+		Seq: atoi(f["seq"]), Delivered: atoi(f["delivered"]),
+		Currency: f["currency"], Amount: atoi(f["amount"]), MinAmount: atoi(f["min"]), MaxAmount: atoi(f["max"]),
+		Credited: atoi(f["credited"]), Refunded: atoi(f["refunded"]),
+		EndUserID: f["enduserid"], ExternalReference: f["extref"],
+		MessageID: f["mid"], MessageIDs: split(f["mids"]),
+		TrustlyOrderID: f["tid"], URL: f["url"], AccountID: f["accountid"], PaymentDate: f["paymentdate"],
+		Parent: f["parent"], Refunds: split(f["refunds"]),
+		Attention: f["attention"], Reason: f["reason"],
+		Created: fromMS(f["created"]), Updated: fromMS(f["updated"]),
+	}
+}
+
+// Transition is one event for one order, with the machine's answer for it
+// as data: Targets maps every state in which the event is expected to the
+// state it leads to (engine.Machine.Targets).
+type Transition struct {
+	OrderID string
+	// ParentID is a refund's paid order, whose reservation a rejected or
+	// failed refund gives back; empty otherwise.
+	ParentID string
+	Event    string
+	Targets  map[string]string
+	// NotificationID dedupes a notification; empty for our own events.
+	// Answer is what a repeat of the notification gets.
+	NotificationID string
+	Answer         string
+	// Anomaly, when set, records the event as an anomaly whatever the
+	// machine says (an amount mismatch): the state stays, a person is told.
+	Anomaly string
+	// Set is written when the machine expects the event (also without a
+	// state change); SetOnChange only when the state changes.
+	Set, SetOnChange map[string]string
+	// ReleaseOn are the states in which a refund no longer holds its amount.
+	ReleaseOn []string
+	// OpenStates are the states awaiting an outcome; OpenUntil (when not
+	// zero) is the order's deadline there, for the reconciler.
+	OpenStates []string
+	OpenUntil  time.Time
+	Now        time.Time
+}
+
+// Outcomes of Apply.
+const (
+	OutcomeApplied   = "applied"   // the state changed; one outbox entry
+	OutcomeUnchanged = "unchanged" // expected, nothing to change (a repeat, an overtaken event)
+	OutcomeAnomaly   = "anomaly"   // not expected: recorded, one outbox entry of kind attention
+	OutcomeDuplicate = "duplicate" // this notificationid was applied before; Answer is the first answer
+)
+
+// Applied is what Apply did.
+type Applied struct {
+	Outcome  string
+	From, To string
+	Seq      int64
+	Answer   string
+}
+
+// OrdersOptions tune RedisOrders; zero values take the defaults.
+type OrdersOptions struct {
+	// OutboxMaxLen caps each outbox stream (approximately). Entries are
+	// trimmed oldest first, long after delivery. Default 100000.
+	OutboxMaxLen int64
+}
+
+// RedisOrders keeps orders, their indexes, notification dedupe records,
+// accounts, balances and the outbox on Redis. See LAYOUT.md.
+type RedisOrders struct {
+	rdb    redis.UniversalClient
+	keys   Keys
+	maxLen int64
+}
+
+// NewRedisOrders returns the order store on rdb under keys.
+func NewRedisOrders(rdb redis.UniversalClient, keys Keys, opts OrdersOptions) *RedisOrders {
+	if opts.OutboxMaxLen <= 0 {
+		opts.OutboxMaxLen = 100000
+	}
+	return &RedisOrders{rdb: rdb, keys: keys, maxLen: opts.OutboxMaxLen}
+}
+
+// Keys returns the key space of the store.
+func (s *RedisOrders) Keys() Keys { return s.keys }
+
+var (
+	//go:embed lua/order_create.lua
+	orderCreateLua string
+	//go:embed lua/order_transition.lua
+	orderTransitionLua string
+	//go:embed lua/order_messageid.lua
+	orderMessageIDLua string
+	//go:embed lua/refund_reserve.lua
+	refundReserveLua string
+	//go:embed lua/unrouted_save.lua
+	unroutedSaveLua string
+
+	orderCreateScript     = redis.NewScript(orderCreateLua)
+	orderTransitionScript = redis.NewScript(orderTransitionLua)
+	orderMessageIDScript  = redis.NewScript(orderMessageIDLua)
+	refundReserveScript   = redis.NewScript(refundReserveLua)
+	unroutedSaveScript    = redis.NewScript(unroutedSaveLua)
+)
+
+// Create stores a new order and its MessageID and ExternalReference index
+// entries. The order is written first: an index entry never points at
+// nothing a notification could need, since Trustly is called only after
+// Create returns.
+func (s *RedisOrders) Create(ctx context.Context, o Order) error {
+	if o.ID == "" || o.Flow == "" || o.State == "" {
+		return fmt.Errorf("store: create order: id, flow and state are required")
+	}
+	k := s.keys.Order(o.ID)
+	ok, err := orderCreateScript.Run(ctx, s.rdb, []string{k.Order}, pairs(o.fields())...).Int()
+	if err != nil {
+		return wrapRedis(ctx, "create order", err)
+	}
+	if ok != 1 {
+		return fmt.Errorf("store: create order %s: %w", o.ID, ErrExists)
+	}
+	if o.MessageID != "" {
+		if err := s.IndexMessageID(ctx, o.MessageID, o.ID); err != nil {
+			return err
+		}
+	}
+	if o.ExternalReference != "" {
+		if err := s.rdb.SAdd(ctx, s.keys.ReferenceIndex(o.ExternalReference), o.ID).Err(); err != nil {
+			return wrapRedis(ctx, "index external reference", err)
+		}
+	}
+	return nil
+}
+
+// Get returns order id, or an error wrapping ErrNotFound.
+func (s *RedisOrders) Get(ctx context.Context, id string) (Order, error) {
+	f, err := s.rdb.HGetAll(ctx, s.keys.Order(id).Order).Result()
+	if err != nil {
+		return Order{}, wrapRedis(ctx, "get order", err)
+	}
+	if len(f) == 0 {
+		return Order{}, fmt.Errorf("store: order %q: %w", id, ErrNotFound)
+	}
+	return orderFrom(f), nil
+}
+
+// ByMessageID returns the order a MessageID (of any of its attempts) belongs to.
+func (s *RedisOrders) ByMessageID(ctx context.Context, messageID string) (Order, error) {
+	return s.byIndex(ctx, "messageid", s.keys.MessageIDIndex(messageID))
+}
+
+// ByTrustlyOrderID returns the order Trustly knows as orderID.
+func (s *RedisOrders) ByTrustlyOrderID(ctx context.Context, orderID string) (Order, error) {
+	return s.byIndex(ctx, "trustly orderid", s.keys.TrustlyOrderIndex(orderID))
+}
+
+func (s *RedisOrders) byIndex(ctx context.Context, what, key string) (Order, error) {
+	id, err := s.rdb.Get(ctx, key).Result()
+	if errors.Is(err, redis.Nil) {
+		return Order{}, fmt.Errorf("store: %s: %w", what, ErrNotFound)
+	}
+	if err != nil {
+		return Order{}, wrapRedis(ctx, "look up "+what, err)
+	}
+	return s.Get(ctx, id)
+}
+
+// ByExternalReference returns every order carrying ref, oldest first.
+func (s *RedisOrders) ByExternalReference(ctx context.Context, ref string) ([]Order, error) {
+	ids, err := s.rdb.SMembers(ctx, s.keys.ReferenceIndex(ref)).Result()
+	if err != nil {
+		return nil, wrapRedis(ctx, "look up external reference", err)
+	}
+	out := make([]Order, 0, len(ids))
+	for _, id := range ids {
+		o, err := s.Get(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	slices.SortFunc(out, func(a, b Order) int { return a.Created.Compare(b.Created) })
+	return out, nil
+}
+
+// IndexMessageID maps messageID to order id. Idempotent.
+func (s *RedisOrders) IndexMessageID(ctx context.Context, messageID, id string) error {
+	if err := s.rdb.Set(ctx, s.keys.MessageIDIndex(messageID), id, 0).Err(); err != nil {
+		return wrapRedis(ctx, "index messageid", err)
+	}
+	return nil
+}
+
+// IndexTrustlyOrderID maps Trustly's orderID to order id. Idempotent.
+func (s *RedisOrders) IndexTrustlyOrderID(ctx context.Context, orderID, id string) error {
+	if err := s.rdb.Set(ctx, s.keys.TrustlyOrderIndex(orderID), id, 0).Err(); err != nil {
+		return wrapRedis(ctx, "index trustly orderid", err)
+	}
+	return nil
+}
+
+// AddMessageID makes messageID the current attempt of order id, keeping the
+// earlier attempts' MessageIDs mapped, and indexes it. The order is changed
+// first so that the MessageID is on the order before Trustly sees it.
+func (s *RedisOrders) AddMessageID(ctx context.Context, id, messageID string, now time.Time) error {
+	ok, err := orderMessageIDScript.Run(ctx, s.rdb, []string{s.keys.Order(id).Order}, messageID, ms(now)).Int()
+	if err != nil {
+		return wrapRedis(ctx, "add messageid", err)
+	}
+	if ok != 1 {
+		return fmt.Errorf("store: add messageid to %q: %w", id, ErrNotFound)
+	}
+	return s.IndexMessageID(ctx, messageID, id)
+}
+
+// Apply runs one transition as one script: state, dedupe record, outbox
+// entry and log entry are written together or not at all.
+func (s *RedisOrders) Apply(ctx context.Context, t Transition) (Applied, error) {
+	k := s.keys.Order(t.OrderID)
+	parent := k.Order
+	if t.ParentID != "" {
+		if ShardOf(t.ParentID) != ShardOf(t.OrderID) {
+			return Applied{}, fmt.Errorf("store: apply: refund %q is not in its paid order %q's shard", t.OrderID, t.ParentID)
+		}
+		parent = s.keys.Order(t.ParentID).Order
+	}
+	open := "0"
+	if !t.OpenUntil.IsZero() {
+		open = ms(t.OpenUntil)
+	}
+	args := []any{t.NotificationID, t.Event, ms(t.Now), t.Answer, t.Anomaly, open, s.maxLen}
+	targets := slices.Sorted(maps.Keys(t.Targets))
+	args = append(args, 2*len(targets))
+	for _, from := range targets {
+		args = append(args, from, t.Targets[from])
+	}
+	for _, m := range []map[string]string{t.Set, t.SetOnChange} {
+		p := pairs(m)
+		args = append(args, len(p))
+		args = append(args, p...)
+	}
+	for _, l := range [][]string{t.ReleaseOn, t.OpenStates} {
+		args = append(args, len(l))
+		for _, v := range l {
+			args = append(args, v)
+		}
+	}
+	reply, err := orderTransitionScript.Run(ctx, s.rdb,
+		[]string{k.Order, k.Dedupe, k.Log, k.Outbox, k.Open, parent}, args...).StringSlice()
+	if err != nil {
+		return Applied{}, wrapRedis(ctx, "apply "+t.Event, err)
+	}
+	if len(reply) != 5 {
+		return Applied{}, fmt.Errorf("store: apply: unexpected script reply %q", reply)
+	}
+	if reply[0] == "missing" {
+		return Applied{}, fmt.Errorf("store: apply %s to %q: %w", t.Event, t.OrderID, ErrNotFound)
+	}
+	return Applied{Outcome: reply[0], From: reply[1], To: reply[2], Seq: atoi(reply[3]), Answer: reply[4]}, nil
+}
+
+// ReserveRefund creates refund order r for paid order r.Parent and holds its
+// amount there in one script, so concurrent refunds cannot together exceed
+// what was credited. An r.Amount of 0 refunds everything still refundable.
+// paidState is the state the paid order must be in. It returns the refund
+// order as stored (with its amount).
+func (s *RedisOrders) ReserveRefund(ctx context.Context, r Order, paidState string) (Order, error) {
+	if r.Parent == "" || ShardOf(r.ID) != ShardOf(r.Parent) {
+		return Order{}, fmt.Errorf("store: reserve refund: refund id %q must extend its paid order's id %q", r.ID, r.Parent)
+	}
+	f := r.fields()
+	delete(f, "amount")
+	args := append([]any{itoa(r.Amount), r.Currency, paidState}, pairs(f)...)
+	reply, err := refundReserveScript.Run(ctx, s.rdb,
+		[]string{s.keys.Order(r.Parent).Order, s.keys.Order(r.ID).Order}, args...).StringSlice()
+	if err != nil {
+		return Order{}, wrapRedis(ctx, "reserve refund", err)
+	}
+	switch reply[0] {
+	case "ok":
+		r.Amount = atoi(reply[1])
+		return r, nil
+	case "missing":
+		return Order{}, fmt.Errorf("store: refund of %q: %w", r.Parent, ErrNotFound)
+	case "state":
+		return Order{}, fmt.Errorf("store: refund of %q in state %s: %w", r.Parent, reply[1], ErrNotRefundable)
+	case "currency":
+		return Order{}, fmt.Errorf("store: refund in %s of %q, paid in %s: %w", r.Currency, r.Parent, reply[1], ErrNotRefundable)
+	case "exceeds":
+		return Order{}, fmt.Errorf("store: refund of %q: %w", r.Parent, &ExceedsError{Refundable: atoi(reply[1])})
+	}
+	return Order{}, fmt.Errorf("store: reserve refund: unexpected script reply %q", reply)
+}
+
+// Log returns the order's event log, oldest first: one tab-separated line
+// per event (time, event, notificationid, outcome, from, to, note).
+func (s *RedisOrders) Log(ctx context.Context, id string) ([]string, error) {
+	l, err := s.rdb.LRange(ctx, s.keys.Order(id).Log, 0, -1).Result()
+	if err != nil {
+		return nil, wrapRedis(ctx, "read order log", err)
+	}
+	return l, nil
+}
+
+// DueOpen returns up to limit orders (over all shards) still awaiting an
+// outcome whose deadline is before t.
+func (s *RedisOrders) DueOpen(ctx context.Context, t time.Time, limit int64) ([]string, error) {
+	var out []string
+	for sh := range Shards {
+		ids, err := s.rdb.ZRangeByScore(ctx, s.keys.Shard(sh).Open, &redis.ZRangeBy{
+			Min: "-inf", Max: "(" + ms(t), Count: limit,
+		}).Result()
+		if err != nil {
+			return nil, wrapRedis(ctx, "list open orders", err)
+		}
+		out = append(out, ids...)
+	}
+	return out, nil
+}
+
+// OpenCount returns how many orders await an outcome.
+func (s *RedisOrders) OpenCount(ctx context.Context) (int64, error) {
+	var n int64
+	for sh := range Shards {
+		c, err := s.rdb.ZCard(ctx, s.keys.Shard(sh).Open).Result()
+		if err != nil {
+			return 0, wrapRedis(ctx, "count open orders", err)
+		}
+		n += c
+	}
+	return n, nil
+}
+
+// Unrouted is a notification no order takes: an unknown method, or an order
+// we never created. It is kept for a person and answered.
+type Unrouted struct {
+	NotificationID, Method, OrderID, MessageID string
+	Reason, Answer                             string
+	Body                                       []byte
+	At                                         time.Time
+}
+
+// SaveUnrouted keeps u once. For a repeat it returns the first delivery's
+// answer; for the first it returns "". The index entry is written after the
+// record and again on every repeat, so a crash between them heals when
+// Trustly resends (it does: no answer was sent).
+func (s *RedisOrders) SaveUnrouted(ctx context.Context, u Unrouted) (string, error) {
+	f := map[string]string{
+		"nid": u.NotificationID, "method": u.Method, "orderid": u.OrderID, "messageid": u.MessageID,
+		"reason": u.Reason, "answer": u.Answer, "body": string(u.Body), "at": ms(u.At),
+	}
+	first, err := unroutedSaveScript.Run(ctx, s.rdb, []string{s.keys.Unrouted(u.NotificationID)}, pairs(f)...).Text()
+	if err != nil {
+		return "", wrapRedis(ctx, "save unrouted notification", err)
+	}
+	if err := s.rdb.ZAddNX(ctx, s.keys.UnroutedIndex(), redis.Z{Score: float64(u.At.UnixMilli()), Member: u.NotificationID}).Err(); err != nil {
+		return "", wrapRedis(ctx, "index unrouted notification", err)
+	}
+	return first, nil
+}
+
+// ListUnrouted returns up to limit unrouted notifications, oldest first.
+func (s *RedisOrders) ListUnrouted(ctx context.Context, limit int64) ([]Unrouted, error) {
+	ids, err := s.rdb.ZRange(ctx, s.keys.UnroutedIndex(), 0, limit-1).Result()
+	if err != nil {
+		return nil, wrapRedis(ctx, "list unrouted", err)
+	}
+	out := make([]Unrouted, 0, len(ids))
+	for _, id := range ids {
+		f, err := s.rdb.HGetAll(ctx, s.keys.Unrouted(id)).Result()
+		if err != nil {
+			return nil, wrapRedis(ctx, "read unrouted", err)
+		}
+		out = append(out, Unrouted{
+			NotificationID: f["nid"], Method: f["method"], OrderID: f["orderid"], MessageID: f["messageid"],
+			Reason: f["reason"], Answer: f["answer"], Body: []byte(f["body"]), At: fromMS(f["at"]),
+		})
+	}
+	return out, nil
+}
+
+func pairs(m map[string]string) []any {
+	out := make([]any, 0, 2*len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, k, m[k])
+	}
+	return out
+}
+
+func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+func atoi(s string) int64 {
+	v, _ := strconv.ParseInt(s, 10, 64)
+	return v
+}
+
+func ms(t time.Time) string {
+	if t.IsZero() {
+		return "0"
+	}
+	return itoa(t.UnixMilli())
+}
+
+func fromMS(s string) time.Time {
+	v := atoi(s)
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+func split(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}

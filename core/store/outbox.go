@@ -1,0 +1,188 @@
+package store
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// OutboxEntry is one status change in a shard's outbox stream (or, when
+// read from ListDead, in its dead-letter stream).
+type OutboxEntry struct {
+	Shard  int
+	ID     string
+	Fields map[string]string
+	// Deliveries counts the times the entry was handed to a consumer,
+	// this one included (0 when listed, not read).
+	Deliveries int64
+}
+
+var (
+	//go:embed lua/outbox_ack.lua
+	outboxAckLua string
+	//go:embed lua/outbox_replay.lua
+	outboxReplayLua string
+
+	outboxAckScript    = redis.NewScript(outboxAckLua)
+	outboxReplayScript = redis.NewScript(outboxReplayLua)
+)
+
+// EnsureOutboxGroup creates the consumer group on every shard's stream,
+// reading from the start; an existing group is left as it is.
+func (s *RedisOrders) EnsureOutboxGroup(ctx context.Context, group string) error {
+	for sh := range Shards {
+		err := s.rdb.XGroupCreateMkStream(ctx, s.keys.Shard(sh).Outbox, group, "0").Err()
+		if err != nil && !redis.HasErrorPrefix(err, "BUSYGROUP") {
+			return wrapRedis(ctx, "create outbox group", err)
+		}
+	}
+	return nil
+}
+
+// ReadOutbox hands up to count new entries of shard to consumer, without
+// waiting. They stay pending in the group until AckOutbox.
+func (s *RedisOrders) ReadOutbox(ctx context.Context, shard int, group, consumer string, count int64) ([]OutboxEntry, error) {
+	res, err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
+		Group: group, Consumer: consumer, Streams: []string{s.keys.Shard(shard).Outbox, ">"},
+		Count: count, Block: -1,
+	}).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, wrapRedis(ctx, "read outbox", err)
+	}
+	var out []OutboxEntry
+	for _, st := range res {
+		for _, m := range st.Messages {
+			out = append(out, OutboxEntry{Shard: shard, ID: m.ID, Fields: strFields(m.Values), Deliveries: 1})
+		}
+	}
+	return out, nil
+}
+
+// ClaimOutbox takes over up to count entries of shard that have been
+// pending at least minIdle (a failed delivery waiting for its retry, or a
+// dead consumer's entries) and hands them to consumer. due decides, from
+// the deliveries so far and the idle time, whether an entry's backoff is over.
+func (s *RedisOrders) ClaimOutbox(ctx context.Context, shard int, group, consumer string, minIdle time.Duration, count int64,
+	due func(deliveries int64, idle time.Duration) bool) ([]OutboxEntry, error) {
+	stream := s.keys.Shard(shard).Outbox
+	pend, err := s.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
+		Stream: stream, Group: group, Idle: max(minIdle, time.Millisecond), Start: "-", End: "+", Count: count,
+	}).Result()
+	if err != nil {
+		return nil, wrapRedis(ctx, "list pending outbox", err)
+	}
+	var out []OutboxEntry
+	for _, p := range pend {
+		if due != nil && !due(p.RetryCount, p.Idle) {
+			continue
+		}
+		// XCLAIM with the same min idle: when another consumer claimed
+		// it meanwhile, its idle time restarted and nothing comes back.
+		msgs, err := s.rdb.XClaim(ctx, &redis.XClaimArgs{
+			Stream: stream, Group: group, Consumer: consumer, MinIdle: p.Idle, Messages: []string{p.ID},
+		}).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, wrapRedis(ctx, "claim pending outbox", err)
+		}
+		for _, m := range msgs {
+			if m.Values == nil {
+				// Trimmed from the stream while pending: nothing to deliver.
+				if err := s.rdb.XAck(ctx, stream, group, m.ID).Err(); err != nil {
+					return nil, wrapRedis(ctx, "ack trimmed outbox entry", err)
+				}
+				continue
+			}
+			out = append(out, OutboxEntry{Shard: shard, ID: m.ID, Fields: strFields(m.Values), Deliveries: p.RetryCount + 1})
+		}
+	}
+	return out, nil
+}
+
+// AckOutbox acknowledges e and records its seq as the order's last
+// delivered one. With a non-empty deadReason it first copies e to the
+// dead-letter stream: delivery is given up, a person may replay it.
+func (s *RedisOrders) AckOutbox(ctx context.Context, e OutboxEntry, group, deadReason string) error {
+	sk := s.keys.Shard(e.Shard)
+	order := s.keys.Order(e.Fields["order"]).Order
+	if ShardOf(e.Fields["order"]) != e.Shard {
+		order = sk.Outbox // never touched: the script checks EXISTS on a hash
+	}
+	if err := outboxAckScript.Run(ctx, s.rdb, []string{sk.Outbox, order, sk.Dead},
+		group, e.ID, e.Fields["seq"], deadReason, s.maxLen).Err(); err != nil {
+		return wrapRedis(ctx, "ack outbox", err)
+	}
+	return nil
+}
+
+// Delivered returns the last seq of order id the platform has seen.
+func (s *RedisOrders) Delivered(ctx context.Context, id string) (int64, error) {
+	v, err := s.rdb.HGet(ctx, s.keys.Order(id).Order, "delivered").Result()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, wrapRedis(ctx, "read delivered seq", err)
+	}
+	return atoi(v), nil
+}
+
+// ListOutbox returns up to count entries of shard's outbox, oldest first,
+// delivered or not (until trimmed).
+func (s *RedisOrders) ListOutbox(ctx context.Context, shard int, count int64) ([]OutboxEntry, error) {
+	return s.list(ctx, shard, s.keys.Shard(shard).Outbox, count)
+}
+
+// ListDead returns up to count dead-lettered entries per shard.
+func (s *RedisOrders) ListDead(ctx context.Context, count int64) ([]OutboxEntry, error) {
+	var out []OutboxEntry
+	for sh := range Shards {
+		l, err := s.list(ctx, sh, s.keys.Shard(sh).Dead, count)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l...)
+	}
+	return out, nil
+}
+
+func (s *RedisOrders) list(ctx context.Context, shard int, stream string, count int64) ([]OutboxEntry, error) {
+	msgs, err := s.rdb.XRangeN(ctx, stream, "-", "+", count).Result()
+	if err != nil {
+		return nil, wrapRedis(ctx, "list stream", err)
+	}
+	out := make([]OutboxEntry, 0, len(msgs))
+	for _, m := range msgs {
+		out = append(out, OutboxEntry{Shard: shard, ID: m.ID, Fields: strFields(m.Values)})
+	}
+	return out, nil
+}
+
+// ReplayDead moves dead-lettered entry id of shard back into the outbox,
+// marked replay, and returns its new id.
+func (s *RedisOrders) ReplayDead(ctx context.Context, shard int, id string) (string, error) {
+	sk := s.keys.Shard(shard)
+	newID, err := outboxReplayScript.Run(ctx, s.rdb, []string{sk.Dead, sk.Outbox}, id, s.maxLen).Text()
+	if err != nil {
+		return "", wrapRedis(ctx, "replay dead entry", err)
+	}
+	if newID == "" {
+		return "", fmt.Errorf("store: dead entry %s of shard %d: %w", id, shard, ErrNotFound)
+	}
+	return newID, nil
+}
+
+func strFields(v map[string]any) map[string]string {
+	out := make(map[string]string, len(v))
+	for k, x := range v {
+		s, _ := x.(string)
+		out[k] = s
+	}
+	return out
+}

@@ -1,0 +1,344 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/trustly-sidecar/trustly-sidecar/core/internal/redistest"
+	"github.com/trustly-sidecar/trustly-sidecar/core/store"
+)
+
+// A small machine, as data: the store only ever sees targets.
+var (
+	accepted = map[string]string{"new": "started", "started": "started"}
+	credit   = map[string]string{"new": "paid", "started": "paid", "pending": "paid", "paid": "paid"}
+	pending  = map[string]string{"new": "pending", "started": "pending", "pending": "pending", "paid": "paid"}
+	rejected = map[string]string{"new": "rejected", "rejected": "rejected"}
+)
+
+type orders struct {
+	t   *testing.T
+	ctx context.Context
+	s   *store.RedisOrders
+}
+
+func newOrders(t *testing.T, newClient NewClient) *orders {
+	t.Helper()
+	keys, err := store.NewKeys(redistest.Prefix(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &orders{t: t, ctx: context.Background(), s: store.NewRedisOrders(newClient(t), keys, store.OrdersOptions{})}
+}
+
+var now = time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC)
+
+func (o *orders) create(id string, mut ...func(*store.Order)) store.Order {
+	o.t.Helper()
+	ord := store.Order{ID: id, Flow: "deposit", State: "new", Currency: "SEK", Amount: 10000,
+		MessageID: "m-" + id, EndUserID: "u-1", Created: now}
+	for _, m := range mut {
+		m(&ord)
+	}
+	if err := o.s.Create(o.ctx, ord); err != nil {
+		o.t.Fatal(err)
+	}
+	return ord
+}
+
+func (o *orders) apply(tr store.Transition) store.Applied {
+	o.t.Helper()
+	tr.Now = now
+	if tr.Answer == "" {
+		tr.Answer = "OK"
+	}
+	a, err := o.s.Apply(o.ctx, tr)
+	if err != nil {
+		o.t.Fatalf("Apply(%s %s): %v", tr.OrderID, tr.Event, err)
+	}
+	return a
+}
+
+func (o *orders) get(id string) store.Order {
+	o.t.Helper()
+	ord, err := o.s.Get(o.ctx, id)
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	return ord
+}
+
+func (o *orders) outbox(id string) []store.OutboxEntry {
+	o.t.Helper()
+	all, err := o.s.ListOutbox(o.ctx, store.ShardOf(id), 1000)
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	var out []store.OutboxEntry
+	for _, e := range all {
+		if e.Fields["order"] == id {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// RunOrders runs the order store's contract against the backend newClient reaches.
+func RunOrders(t *testing.T, newClient NewClient) {
+	t.Run("an order is found by id, every MessageID, Trustly orderid and reference", func(t *testing.T) {
+		o := newOrders(t, newClient)
+		o.create("p1", func(x *store.Order) { x.ExternalReference = "inv-7" })
+		o.create("p2", func(x *store.Order) { x.ExternalReference = "inv-7"; x.Created = now.Add(time.Second) })
+		if err := o.s.Create(o.ctx, store.Order{ID: "p1", Flow: "deposit", State: "new"}); !errors.Is(err, store.ErrExists) {
+			t.Fatalf("second Create = %v, want ErrExists", err)
+		}
+		if err := o.s.AddMessageID(o.ctx, "p1", "m-p1-b", now); err != nil {
+			t.Fatal(err)
+		}
+		if err := o.s.IndexTrustlyOrderID(o.ctx, "T1", "p1"); err != nil {
+			t.Fatal(err)
+		}
+		for _, look := range []func() (store.Order, error){
+			func() (store.Order, error) { return o.s.ByMessageID(o.ctx, "m-p1") },
+			func() (store.Order, error) { return o.s.ByMessageID(o.ctx, "m-p1-b") },
+			func() (store.Order, error) { return o.s.ByTrustlyOrderID(o.ctx, "T1") },
+		} {
+			got, err := look()
+			if err != nil || got.ID != "p1" || got.MessageID != "m-p1-b" || len(got.MessageIDs) != 2 {
+				t.Fatalf("lookup = %+v, %v", got, err)
+			}
+		}
+		refs, err := o.s.ByExternalReference(o.ctx, "inv-7")
+		if err != nil || len(refs) != 2 || refs[0].ID != "p1" || refs[1].ID != "p2" {
+			t.Fatalf("ByExternalReference = %+v, %v", refs, err)
+		}
+		if _, err := o.s.ByMessageID(o.ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("unknown MessageID = %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("a transition writes state, one outbox entry and the dedupe record at once", func(t *testing.T) {
+		o := newOrders(t, newClient)
+		o.create("p1")
+		a := o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, NotificationID: "n1",
+			SetOnChange: map[string]string{"credited": "10000"}})
+		if a.Outcome != store.OutcomeApplied || a.From != "new" || a.To != "paid" || a.Seq != 1 {
+			t.Fatalf("first credit = %+v", a)
+		}
+		dup := o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, NotificationID: "n1", Answer: "OTHER"})
+		if dup.Outcome != store.OutcomeDuplicate || dup.Answer != "OK" {
+			t.Fatalf("repeat = %+v, want duplicate with the first answer", dup)
+		}
+		late := o.apply(store.Transition{OrderID: "p1", Event: "pending", Targets: pending, NotificationID: "n0"})
+		if late.Outcome != store.OutcomeUnchanged || late.To != "paid" {
+			t.Fatalf("late pending = %+v, want unchanged", late)
+		}
+		if got := o.get("p1"); got.State != "paid" || got.Credited != 10000 || got.Seq != 1 {
+			t.Fatalf("order = %+v", got)
+		}
+		if e := o.outbox("p1"); len(e) != 1 || e[0].Fields["to"] != "paid" || e[0].Fields["seq"] != "1" || e[0].Fields["nid"] != "n1" {
+			t.Fatalf("outbox = %+v, want one entry to paid", e)
+		}
+	})
+
+	t.Run("an unexpected event or a mismatch is an anomaly with an attention entry", func(t *testing.T) {
+		o := newOrders(t, newClient)
+		o.create("p1")
+		a := o.apply(store.Transition{OrderID: "p1", Event: "refund-thing", Targets: map[string]string{"paid": "x"}, NotificationID: "n1"})
+		if a.Outcome != store.OutcomeAnomaly || a.To != "new" {
+			t.Fatalf("anomaly = %+v", a)
+		}
+		m := o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, NotificationID: "n2", Anomaly: "amount mismatch"})
+		if m.Outcome != store.OutcomeAnomaly || m.To != "new" {
+			t.Fatalf("mismatch = %+v, want the state kept", m)
+		}
+		got := o.get("p1")
+		if got.State != "new" || got.Attention != "amount mismatch" || got.Seq != 2 {
+			t.Fatalf("order = %+v", got)
+		}
+		e := o.outbox("p1")
+		if len(e) != 2 || e[1].Fields["kind"] != "attention" || e[1].Fields["note"] != "amount mismatch" {
+			t.Fatalf("outbox = %+v", e)
+		}
+		if l, _ := o.s.Log(o.ctx, "p1"); len(l) != 2 {
+			t.Fatalf("log = %q", l)
+		}
+	})
+
+	t.Run("a missing order is not found", func(t *testing.T) {
+		o := newOrders(t, newClient)
+		_, err := o.s.Apply(o.ctx, store.Transition{OrderID: "nope", Event: "credit", Targets: credit})
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("Apply = %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("refunds never exceed what was credited, also concurrently", func(t *testing.T) {
+		o := newOrders(t, newClient)
+		o.create("p1")
+		o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, SetOnChange: map[string]string{"credited": "10000"}})
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var ok, exceeded int
+		for i := range 20 {
+			wg.Go(func() {
+				_, err := o.s.ReserveRefund(o.ctx, store.Order{ID: fmt.Sprintf("p1.r%d", i), Parent: "p1", Flow: "refund",
+					State: "new", Currency: "SEK", Amount: 3000, Created: now}, "paid")
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					ok++
+				case errors.Is(err, store.ErrExceedsRefundable):
+					exceeded++
+				default:
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if ok != 3 || exceeded != 17 {
+			t.Fatalf("%d reserved, %d refused; want 3 and 17", ok, exceeded)
+		}
+		p := o.get("p1")
+		if p.Refunded != 9000 || len(p.Refunds) != 3 {
+			t.Fatalf("paid order = %+v", p)
+		}
+		// A rejected refund gives its amount back; the rest is refundable in full.
+		a := o.apply(store.Transition{OrderID: p.Refunds[0], ParentID: "p1", Event: "rejected", Targets: rejected, ReleaseOn: []string{"rejected"}})
+		if a.Outcome != store.OutcomeApplied {
+			t.Fatalf("reject = %+v", a)
+		}
+		r, err := o.s.ReserveRefund(o.ctx, store.Order{ID: "p1.full", Parent: "p1", Flow: "refund", State: "new", Currency: "SEK"}, "paid")
+		if err != nil || r.Amount != 4000 {
+			t.Fatalf("full refund = %+v, %v; want the 40.00 left", r, err)
+		}
+		var ex *store.ExceedsError
+		if _, err := o.s.ReserveRefund(o.ctx, store.Order{ID: "p1.more", Parent: "p1", Flow: "refund", State: "new", Currency: "SEK", Amount: 1}, "paid"); !errors.As(err, &ex) || ex.Refundable != 0 {
+			t.Fatalf("refund of nothing left = %v", err)
+		}
+		if _, err := o.s.ReserveRefund(o.ctx, store.Order{ID: "p1.eur", Parent: "p1", Flow: "refund", State: "new", Currency: "EUR", Amount: 1}, "paid"); !errors.Is(err, store.ErrNotRefundable) {
+			t.Fatalf("refund in another currency = %v", err)
+		}
+	})
+
+	t.Run("accounts keep the express and mandate pointers", func(t *testing.T) {
+		o := newOrders(t, newClient)
+		must(t, o.s.SaveAccount(o.ctx, "u1", store.Account{AccountID: "A1", Verified: true, Mandate: store.MandateActive}))
+		must(t, o.s.SaveAccount(o.ctx, "u1", store.Account{AccountID: "A2", Verified: false}))
+		a, err := o.s.Accounts(o.ctx, "u1")
+		if err != nil || a.Express != "A1" || a.Mandate != "A1" || len(a.All) != 2 {
+			t.Fatalf("accounts = %+v, %v", a, err)
+		}
+		must(t, o.s.SaveAccount(o.ctx, "u1", store.Account{AccountID: "A1", Verified: true, Mandate: store.MandateInactive}))
+		if a, _ := o.s.Accounts(o.ctx, "u1"); a.Mandate != "" || a.Express != "A1" {
+			t.Fatalf("after the mandate ended: %+v", a)
+		}
+	})
+
+	t.Run("balances and one balance slot per interval", func(t *testing.T) {
+		o := newOrders(t, newClient)
+		must(t, o.s.SaveBalances(o.ctx, map[string]int64{"SEK": 123456, "EUR": -5}, now))
+		b, at, err := o.s.Balances(o.ctx)
+		if err != nil || b["SEK"] != 123456 || b["EUR"] != -5 || !at.Equal(now) {
+			t.Fatalf("balances = %v %v %v", b, at, err)
+		}
+		first, err1 := o.s.TakeBalanceSlot(o.ctx, time.Minute)
+		second, err2 := o.s.TakeBalanceSlot(o.ctx, time.Minute)
+		if !first || second || err1 != nil || err2 != nil {
+			t.Fatalf("slots = %v %v (%v %v), want only the first", first, second, err1, err2)
+		}
+	})
+
+	t.Run("unrouted notifications are kept once", func(t *testing.T) {
+		o := newOrders(t, newClient)
+		u := store.Unrouted{NotificationID: "n9", Method: "kyc2", Reason: "unknown method", Answer: "OK", Body: []byte("{}"), At: now}
+		first, err := o.s.SaveUnrouted(o.ctx, u)
+		if err != nil || first != "" {
+			t.Fatalf("first save = %q, %v", first, err)
+		}
+		if again, err := o.s.SaveUnrouted(o.ctx, u); err != nil || again != "OK" {
+			t.Fatalf("repeat = %q, %v", again, err)
+		}
+		l, err := o.s.ListUnrouted(o.ctx, 10)
+		if err != nil || len(l) != 1 || l[0].Method != "kyc2" {
+			t.Fatalf("list = %+v, %v", l, err)
+		}
+	})
+
+	t.Run("open orders are listed by deadline until they leave the open states", func(t *testing.T) {
+		o := newOrders(t, newClient)
+		o.create("p1")
+		o.create("p2")
+		open := []string{"new", "started"}
+		o.apply(store.Transition{OrderID: "p1", Event: "accepted", Targets: accepted, OpenStates: open, OpenUntil: now.Add(time.Hour)})
+		o.apply(store.Transition{OrderID: "p2", Event: "accepted", Targets: accepted, OpenStates: open, OpenUntil: now.Add(2 * time.Hour)})
+		due, err := o.s.DueOpen(o.ctx, now.Add(90*time.Minute), 100)
+		if err != nil || len(due) != 1 || due[0] != "p1" {
+			t.Fatalf("due = %v, %v", due, err)
+		}
+		o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, OpenStates: open})
+		if n, _ := o.s.OpenCount(o.ctx); n != 1 {
+			t.Fatalf("open = %d, want 1", n)
+		}
+	})
+
+	t.Run("the outbox is read, retried, dead-lettered and replayed", func(t *testing.T) {
+		o := newOrders(t, newClient)
+		const group = "platform"
+		must(t, o.s.EnsureOutboxGroup(o.ctx, group))
+		must(t, o.s.EnsureOutboxGroup(o.ctx, group))
+		o.create("p1")
+		o.apply(store.Transition{OrderID: "p1", Event: "accepted", Targets: accepted})
+		o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit})
+		sh := store.ShardOf("p1")
+		got, err := o.s.ReadOutbox(o.ctx, sh, group, "c1", 10)
+		if err != nil || len(got) != 2 || got[0].Fields["seq"] != "1" || got[1].Fields["seq"] != "2" {
+			t.Fatalf("read = %+v, %v", got, err)
+		}
+		must(t, o.s.AckOutbox(o.ctx, got[0], group, ""))
+		if d, _ := o.s.Delivered(o.ctx, "p1"); d != 1 {
+			t.Fatalf("delivered = %d, want 1", d)
+		}
+		// The second is not acknowledged: after its idle time it comes back.
+		var again []store.OutboxEntry
+		deadline := time.Now().Add(5 * time.Second)
+		for len(again) == 0 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+			again, err = o.s.ClaimOutbox(o.ctx, sh, group, "c2", 10*time.Millisecond, 10, nil)
+			must(t, err)
+		}
+		if len(again) != 1 || again[0].ID != got[1].ID || again[0].Deliveries != 2 {
+			t.Fatalf("claimed = %+v", again)
+		}
+		must(t, o.s.AckOutbox(o.ctx, again[0], group, "platform said no"))
+		dead, err := o.s.ListDead(o.ctx, 10)
+		if err != nil || len(dead) != 1 || dead[0].Fields["reason"] != "platform said no" || dead[0].Fields["order"] != "p1" {
+			t.Fatalf("dead = %+v, %v", dead, err)
+		}
+		if d, _ := o.s.Delivered(o.ctx, "p1"); d != 2 {
+			t.Fatalf("delivered after dead-lettering = %d, want 2", d)
+		}
+		if _, err := o.s.ReplayDead(o.ctx, dead[0].Shard, dead[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		re, err := o.s.ReadOutbox(o.ctx, sh, group, "c1", 10)
+		if err != nil || len(re) != 1 || re[0].Fields["replay"] != "1" || re[0].Fields["seq"] != "2" {
+			t.Fatalf("replayed = %+v, %v", re, err)
+		}
+		if d, _ := o.s.ListDead(o.ctx, 10); len(d) != 0 {
+			t.Fatalf("dead after replay = %+v", d)
+		}
+	})
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
