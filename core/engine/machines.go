@@ -23,16 +23,7 @@ var Deposit = Machine{
 		StatePending: 4, StateCancelled: 5, StatePaid: 6, StateReversed: 7,
 	},
 	Rows: rows(
-		one(StateNew, EventAccepted, StateStarted),
-		one(StateNew, EventRejected, StateRejected),
-		one(StateNew, EventUnknown, StateUnknown),
-		one(StateUnknown, EventAccepted, StateStarted),
-		one(StateUnknown, EventRejected, StateRejected),
-		stay(StateStarted, EventAccepted),
-		stay(StateRejected, EventRejected),
-		stay(StateUnknown, EventUnknown),
-		// Notifications can be stored before the call's own answer is.
-		stayAll([]State{StateExpired, StatePending, StateCancelled, StatePaid, StateReversed}, EventAccepted, EventUnknown),
+		callOutcome(StateExpired, StatePending, StateCancelled, StatePaid, StateReversed),
 
 		each([]State{StateNew, StateUnknown, StateStarted, StateExpired}, EventPending, StatePending),
 		each([]State{StateNew, StateUnknown, StateStarted, StateExpired, StatePending, StateCancelled}, EventCredit, StatePaid),
@@ -67,15 +58,7 @@ var Mandate = Machine{
 		StateCancelled: 4, StateDeclined: 4, StateActive: 5, StateRevoked: 6,
 	},
 	Rows: rows(
-		one(StateNew, EventAccepted, StateStarted),
-		one(StateNew, EventRejected, StateRejected),
-		one(StateNew, EventUnknown, StateUnknown),
-		one(StateUnknown, EventAccepted, StateStarted),
-		one(StateUnknown, EventRejected, StateRejected),
-		stay(StateStarted, EventAccepted),
-		stay(StateRejected, EventRejected),
-		stay(StateUnknown, EventUnknown),
-		stayAll([]State{StateExpired, StateCancelled, StateDeclined, StateActive, StateRevoked}, EventAccepted, EventUnknown),
+		callOutcome(StateExpired, StateCancelled, StateDeclined, StateActive, StateRevoked),
 
 		each([]State{StateNew, StateUnknown, StateStarted, StateExpired, StateDeclined}, EventMandateActive, StateActive),
 		each([]State{StateNew, StateUnknown, StateStarted, StateExpired}, EventMandateDeclined, StateDeclined),
@@ -106,15 +89,7 @@ var Charge = Machine{
 		StatePending: 3, StateCancelled: 4, StatePaid: 5, StateReversed: 6,
 	},
 	Rows: rows(
-		one(StateNew, EventAccepted, StateStarted),
-		one(StateNew, EventRejected, StateRejected),
-		one(StateNew, EventUnknown, StateUnknown),
-		one(StateUnknown, EventAccepted, StateStarted),
-		one(StateUnknown, EventRejected, StateRejected),
-		stay(StateStarted, EventAccepted),
-		stay(StateRejected, EventRejected),
-		stay(StateUnknown, EventUnknown),
-		stayAll([]State{StatePending, StateCancelled, StatePaid, StateReversed}, EventAccepted, EventUnknown),
+		callOutcome(StatePending, StateCancelled, StatePaid, StateReversed),
 
 		each([]State{StateNew, StateUnknown, StateStarted}, EventPending, StatePending),
 		each([]State{StateNew, StateUnknown, StateStarted, StatePending, StateCancelled}, EventCredit, StatePaid),
@@ -144,6 +119,21 @@ var Refund = Machine{
 		StateNew: 0, StateUnknown: 1, StateStarted: 2, StateRejected: 2, StateRefunded: 3, StateFailed: 4,
 	},
 	Rows: rows(
+		callOutcome(StateRefunded, StateFailed),
+
+		each([]State{StateNew, StateUnknown, StateStarted}, EventPayoutConfirmation, StateRefunded),
+		each([]State{StateNew, StateUnknown, StateStarted, StateRefunded}, EventCredit, StateFailed),
+
+		stay(StateRefunded, EventPayoutConfirmation),
+		stay(StateFailed, EventCredit, EventPayoutConfirmation),
+	),
+}
+
+// callOutcome is what every flow shares: the answer to the API call that
+// starts the order. later lists the states past started, where that answer
+// may still arrive because notifications were stored before it.
+func callOutcome(later ...State) []Row {
+	return rows(
 		one(StateNew, EventAccepted, StateStarted),
 		one(StateNew, EventRejected, StateRejected),
 		one(StateNew, EventUnknown, StateUnknown),
@@ -152,14 +142,8 @@ var Refund = Machine{
 		stay(StateStarted, EventAccepted),
 		stay(StateRejected, EventRejected),
 		stay(StateUnknown, EventUnknown),
-		stayAll([]State{StateRefunded, StateFailed}, EventAccepted, EventUnknown),
-
-		each([]State{StateNew, StateUnknown, StateStarted}, EventPayoutConfirmation, StateRefunded),
-		each([]State{StateNew, StateUnknown, StateStarted, StateRefunded}, EventCredit, StateFailed),
-
-		stay(StateRefunded, EventPayoutConfirmation),
-		stay(StateFailed, EventCredit, EventPayoutConfirmation),
-	),
+		stayAll(later, EventAccepted, EventUnknown),
+	)
 }
 
 func one(from State, on Event, to State) []Row { return []Row{{From: from, On: on, To: to}} }
