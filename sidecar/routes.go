@@ -35,18 +35,17 @@ func addPrivateRoutes(r *mux.Router, log *slog.Logger, m *Metrics, token string,
 
 	// Until the engine lands every operation answers 501 not_implemented
 	// (after checking a body is JSON); openapi.json describes them already.
-	v1 := r.PathPrefix("/v1").Subrouter()
-	v1.Handle("/payments", auth(handleNotImplemented(true))).Methods(http.MethodPost)
-	v1.Handle("/payments", auth(handleNotImplemented(false))).Methods(http.MethodGet)
-	v1.Handle("/payments/{id}", auth(handleNotImplemented(false))).Methods(http.MethodGet)
-	v1.Handle("/payments/{id}/refunds", auth(handleNotImplemented(true))).Methods(http.MethodPost)
-	v1.Handle("/paylinks", auth(handleNotImplemented(true))).Methods(http.MethodPost)
-	v1.Handle("/mandates", auth(handleNotImplemented(true))).Methods(http.MethodPost)
-	v1.Handle("/mandates/{id}", auth(handleNotImplemented(false))).Methods(http.MethodGet)
-	v1.Handle("/charges", auth(handleNotImplemented(true))).Methods(http.MethodPost)
-	v1.Handle("/charges/{id}", auth(handleNotImplemented(false))).Methods(http.MethodDelete)
-	v1.Handle("/balance", auth(handleNotImplemented(false))).Methods(http.MethodGet)
-	v1.Handle("/webhooks/{platform}", auth(handleNotImplemented(false))).Methods(http.MethodPost)
-	v1.NotFoundHandler = handleError(errNotFound)
-	v1.MethodNotAllowedHandler = handleError(errMethodNotAllowed)
+	// Full paths on the one router rather than a /v1 subrouter: gorilla/mux
+	// answers a wrong method inside a subrouter with 404 instead of 405.
+	r.Handle("/v1/payments", auth(handleNotImplemented(true))).Methods(http.MethodPost)
+	r.Handle("/v1/payments", auth(handleNotImplemented(false))).Methods(http.MethodGet)
+	r.Handle("/v1/payments/{id}", auth(handleNotImplemented(false))).Methods(http.MethodGet)
+	r.Handle("/v1/payments/{id}/refunds", auth(handleNotImplemented(true))).Methods(http.MethodPost)
+	r.Handle("/v1/paylinks", auth(handleNotImplemented(true))).Methods(http.MethodPost)
+	r.Handle("/v1/mandates", auth(handleNotImplemented(true))).Methods(http.MethodPost)
+	r.Handle("/v1/mandates/{id}", auth(handleNotImplemented(false))).Methods(http.MethodGet)
+	r.Handle("/v1/charges", auth(handleNotImplemented(true))).Methods(http.MethodPost)
+	r.Handle("/v1/charges/{id}", auth(handleNotImplemented(false))).Methods(http.MethodDelete)
+	r.Handle("/v1/balance", auth(handleNotImplemented(false))).Methods(http.MethodGet)
+	r.Handle("/v1/webhooks/{platform}", auth(handleNotImplemented(false))).Methods(http.MethodPost)
 }
