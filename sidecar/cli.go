@@ -45,7 +45,8 @@ var rootCommands = &group{
 Exit status:
   0  success; for 'signature verify', the signature is valid
   1  failure: the signature does not verify, the message cannot be parsed,
-     or a file or key cannot be read or written
+     a file or key cannot be read or written, or the configuration is
+     invalid ('serve', 'config --check')
   2  usage error: unknown command, unknown or missing flag, extra arguments`,
 }
 

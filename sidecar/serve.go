@@ -31,6 +31,8 @@ func runServe(ctx context.Context, e *env, name string, args []string) error {
 		return &exitError{code: exitFailure, err: err, reported: true}
 	}
 	log := cfg.logger(e.stderr)
+	// go-redis has one process-wide logger; serve owns the process.
+	redis.SetLogger(redisLogger{log})
 	rdb, err := cfg.redisClient()
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -46,6 +48,13 @@ func redisDescription(cfg *Config) string {
 		return "embedded (in memory)"
 	}
 	return cfg.redis.String() // hides the passwords
+}
+
+// redisLogger sends go-redis's own messages (pool dial failures) to slog.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
 
 // pendingEngine stands in for core/engine until it lands: every
