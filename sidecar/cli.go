@@ -36,6 +36,8 @@ var rootCommands = &group{
 		{"version", "", "print the version and the Go version it was built with", runVersion},
 		{"signature", "plaintext|sign|verify ...", "show, create and check Trustly message signatures", runSignature},
 		{"keygen", "[--out-dir DIR] [--bits 2048|3072|4096]", "create the merchant key pair whose public half you upload to Trustly", runKeygen},
+		{"serve", "", "run the sidecar: notification route, shop API, /readyz, /metrics (settings from the environment)", runServe},
+		{"config", "[--check]", "print every setting with its variable, value, default and description (secrets masked); check them", runConfig},
 		{"sim", "[--addr HOST:PORT] [--relaxed] [--merchant-public-key PEMFILE] ... | notifications ...", "run a local Trustly simulator, or use its notification tool", runSim},
 	},
 	footer: `Run '` + progName + ` <command> -h' for a command's flags.
@@ -43,7 +45,8 @@ var rootCommands = &group{
 Exit status:
   0  success; for 'signature verify', the signature is valid
   1  failure: the signature does not verify, the message cannot be parsed,
-     or a file or key cannot be read or written
+     a file or key cannot be read or written, or the configuration is
+     invalid ('serve', 'config --check')
   2  usage error: unknown command, unknown or missing flag, extra arguments`,
 }
 

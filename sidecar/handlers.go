@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+)
+
+// handleNotification receives Trustly's notifications. The secret path
+// segment is compared in constant time over fixed-size hashes, so neither
+// content nor length leaks through timing; a wrong one gets the same 404 as
+// any unknown path.
+func handleNotification(log *slog.Logger, m *Metrics, secret string, maxBytes int64, h notificationHandler) http.Handler {
+	want := sha256.Sum256([]byte(secret))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := sha256.Sum256([]byte(mux.Vars(r)["secret"]))
+		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			writeError(w, r, errNotFound)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
+		if err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				m.notification("", outcomeTooLarge)
+			}
+			log.WarnContext(r.Context(), "notification body unreadable", "err", err)
+			writeError(w, r, err)
+			return
+		}
+		method := peekMethod(body)
+		reply, err := h.HandleNotification(r.Context(), body)
+		if err != nil {
+			status := writeError(w, r, err)
+			outcome := outcomeError
+			switch {
+			case status == http.StatusServiceUnavailable:
+				outcome = outcomeUnavailable
+			case status < 500:
+				outcome = outcomeRejected
+			}
+			m.notification(method, outcome)
+			// err never carries a signature in full (core/trustly quotes none).
+			log.WarnContext(r.Context(), "notification not applied", "method", method, "status", status, "err", err)
+			return
+		}
+		m.notification(method, outcomeReplied)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		if _, err := w.Write(reply); err != nil {
+			// Trustly sends it again and gets the stored reply.
+			log.WarnContext(r.Context(), "notification reply not delivered", "method", method, "err", err)
+		}
+	})
+}
+
+// peekMethod reads the method of an unverified body, for metrics and logs
+// only.
+func peekMethod(body []byte) string {
+	var env struct {
+		Method string `json:"method"`
+	}
+	_ = json.Unmarshal(body, &env)
+	return env.Method
+}
+
+func handleHealthz() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		encode(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+}
+
+// readyTimeout bounds each readiness check, well inside a probe's timeout.
+const readyTimeout = 2 * time.Second
+
+type readyBody struct {
+	Status string            `json:"status"`
+	Checks map[string]string `json:"checks"`
+}
+
+// handleReadyz answers 200 when every check passes, else 503 naming the
+// failed checks; the errors themselves go to the log only.
+func handleReadyz(log *slog.Logger, checks []readinessCheck) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		defer cancel()
+		body := readyBody{Status: "ready", Checks: map[string]string{}}
+		status := http.StatusOK
+		for _, c := range checks {
+			if err := c.check(ctx); err != nil {
+				body.Checks[c.name] = "fail"
+				body.Status = "not_ready"
+				status = http.StatusServiceUnavailable
+				log.WarnContext(r.Context(), "readiness check failed", "check", c.name, "err", err)
+				continue
+			}
+			body.Checks[c.name] = "ok"
+		}
+		encode(w, status, body)
+	})
+}
+
+//go:embed openapi.json
+var openAPIDoc []byte
+
+func handleOpenAPI() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openAPIDoc)
+	})
+}
+
+// handleNotImplemented stands in for a /v1 operation until the engine lands.
+// With a body it first checks that the body is a JSON object, so bad input
+// is a 400 already.
+func handleNotImplemented(hasBody bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hasBody {
+			if _, err := decode[map[string]json.RawMessage](r); err != nil {
+				writeError(w, r, err)
+				return
+			}
+		}
+		writeError(w, r, errNotImplemented)
+	})
+}

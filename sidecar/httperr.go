@@ -1,0 +1,134 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+
+	"github.com/trustly-sidecar/trustly-sidecar/core/store"
+	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
+)
+
+// httpError is an error the HTTP layer itself raises, with its answer.
+type httpError struct {
+	status  int
+	code    string
+	message string
+}
+
+func (e *httpError) Error() string { return e.code + ": " + e.message }
+
+// Errors raised by the HTTP layer.
+var (
+	errNotFound         = &httpError{http.StatusNotFound, "not_found", "no such route or resource"}
+	errMethodNotAllowed = &httpError{http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this route"}
+	errUnauthorized     = &httpError{http.StatusUnauthorized, "unauthorized", "missing or wrong bearer token"}
+	errNotImplemented   = &httpError{http.StatusNotImplemented, "not_implemented", "not implemented yet: the payment engine is still being built"}
+	errUnsupportedMedia = &httpError{http.StatusUnsupportedMediaType, "unsupported_media_type", "send Content-Type: application/json"}
+)
+
+// errInvalidJSON wraps a body that does not decode.
+func errInvalidJSON(err error) error {
+	return &httpError{http.StatusBadRequest, "invalid_json", "request body is not valid JSON for this operation: " + err.Error()}
+}
+
+// errorTable maps the error kinds of the core to an answer: the one place
+// where an error becomes a status code. Rows are tried in order with
+// errors.Is; the first match wins. Codes are part of the API: never change
+// one, only add.
+var errorTable = []struct {
+	err     error
+	status  int
+	code    string
+	message string
+}{
+	{store.ErrUnavailable, http.StatusServiceUnavailable, "unavailable", "a dependency (Redis) is unavailable; retry later"},
+	{store.ErrInProgress, http.StatusConflict, "idempotency_key_in_use", "a request with this Idempotency-Key is in flight; retry later"},
+	{store.ErrKeyReused, http.StatusUnprocessableEntity, "idempotency_key_reused", "this Idempotency-Key was used with other parameters"},
+	{store.ErrInvalidKey, http.StatusBadRequest, "invalid_idempotency_key", "the Idempotency-Key is empty or too long"},
+	// A notification that is not Trustly's: no signed reply, a 4xx.
+	{trustly.ErrBadSignature, http.StatusBadRequest, "bad_signature", "the signature does not verify"},
+	{trustly.ErrInvalidNotification, http.StatusBadRequest, "invalid_notification", "not a valid Trustly notification"},
+}
+
+// errorAnswer says how to answer err: status, stable code and a message
+// safe to show the caller. Unknown errors are 500 with a generic message;
+// their text goes to the log only.
+func errorAnswer(err error) (status int, code, message string) {
+	var he *httpError
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &he):
+		return he.status, he.code, he.message
+	case errors.As(err, &tooLarge):
+		return http.StatusRequestEntityTooLarge, "request_too_large", fmt.Sprintf("request body is larger than %d bytes", tooLarge.Limit)
+	}
+	for _, row := range errorTable {
+		if errors.Is(err, row.err) {
+			return row.status, row.code, row.message
+		}
+	}
+	return http.StatusInternalServerError, "internal", "internal error; the request id identifies it in the logs"
+}
+
+// errorBody is the JSON of every error answer.
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	RequestID string `json:"request_id"`
+}
+
+// writeError answers err as JSON and returns the status it chose.
+func writeError(w http.ResponseWriter, r *http.Request, err error) int {
+	status, code, message := errorAnswer(err)
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
+	encode(w, status, errorBody{errorDetail{Code: code, Message: message, RequestID: requestID(r.Context())}})
+	return status
+}
+
+// encode writes v as the JSON answer. A failure to write means the client
+// has gone; there is nobody left to tell.
+func encode[T any](w http.ResponseWriter, status int, v T) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"error":{"code":"internal","message":"cannot encode the answer","request_id":""}}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// decode reads the request body as one JSON value of type T. The body is
+// already bounded by the listener's size limit; unknown fields are refused so
+// a misspelt field is a 400, not a silently ignored option.
+func decode[T any](r *http.Request) (T, error) {
+	var v T
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			return v, errUnsupportedMedia
+		}
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return v, err
+		}
+		return v, errInvalidJSON(err)
+	}
+	if dec.More() {
+		return v, errInvalidJSON(errors.New("more than one JSON value"))
+	}
+	return v, nil
+}

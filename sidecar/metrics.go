@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
+)
+
+// Metrics is what the sidecar exports on /metrics. The HTTP layer records
+// requests and notifications itself; the engine, the outbox and the plugin
+// host are handed *Metrics and call the methods below (each declares the
+// small interface it needs). Every label takes values from a fixed set, so
+// nothing a caller sends can grow the number of series.
+type Metrics struct {
+	reg           *prometheus.Registry
+	requests      *prometheus.HistogramVec
+	trustlyCalls  *prometheus.CounterVec
+	notifications *prometheus.CounterVec
+	replays       *prometheus.CounterVec
+	restarts      *prometheus.CounterVec
+
+	mu     sync.Mutex
+	outbox func(context.Context) (OutboxStats, error)
+}
+
+// OutboxStats is the state of the outbox to the shop platform at one moment.
+type OutboxStats struct {
+	Depth     int64         // entries not yet delivered
+	OldestAge time.Duration // age of the oldest of them; 0 when empty
+}
+
+const metricsNamespace = "trustly_sidecar"
+
+// outboxStatsTimeout bounds the outbox hook during a scrape.
+const outboxStatsTimeout = 2 * time.Second
+
+// NewMetrics returns metrics in a registry of their own (with the Go runtime
+// and process collectors), so tests and several servers never share state.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: metricsNamespace,
+			Name:      "http_request_duration_seconds",
+			Help:      "Time to answer an HTTP request, by listener, route template, method and status.",
+			Buckets:   []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"listener", "route", "method", "status"}),
+		trustlyCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace,
+			Name:      "trustly_calls_total",
+			Help:      "Calls to Trustly's API by method and result: ok, a Trustly error code, or error (no answer from Trustly).",
+		}, []string{"method", "code"}),
+		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace,
+			Name:      "notifications_total",
+			Help:      "Notifications received by method and outcome: replied, rejected, too_large, unavailable, error.",
+		}, []string{"method", "outcome"}),
+		replays: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace,
+			Name:      "idempotency_replays_total",
+			Help:      "Shop API requests answered from a stored idempotent answer, by operation.",
+		}, []string{"operation"}),
+		restarts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace,
+			Name:      "plugin_restarts_total",
+			Help:      "Platform adapter plugin restarts by plugin.",
+		}, []string{"plugin"}),
+	}
+	m.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.requests, m.trustlyCalls, m.notifications, m.replays, m.restarts,
+		outboxCollector{m},
+	)
+	return m
+}
+
+// Handler serves the metrics in Prometheus' text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+func (m *Metrics) observeRequest(listener, route, method string, status int, d time.Duration) {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+	default:
+		method = "other"
+	}
+	m.requests.WithLabelValues(listener, route, method, strconv.Itoa(status)).Observe(d.Seconds())
+}
+
+// TrustlyCall counts one call to Trustly's API (method as Trustly names it,
+// e.g. "Deposit") and its outcome: nil is ok; a *trustly.Error is its code;
+// anything else (timeouts, unverifiable answers) is "error".
+func (m *Metrics) TrustlyCall(method string, err error) {
+	code := "ok"
+	if err != nil {
+		code = "error"
+		if c := trustly.ErrorCode(err); c != 0 {
+			code = strconv.Itoa(int(c))
+		}
+	}
+	m.trustlyCalls.WithLabelValues(method, code).Inc()
+}
+
+// Notification outcomes.
+const (
+	outcomeReplied     = "replied"     // a signed reply went back (OK or FAILED)
+	outcomeRejected    = "rejected"    // not a valid notification from Trustly (4xx)
+	outcomeTooLarge    = "too_large"   // over the size limit (413)
+	outcomeUnavailable = "unavailable" // Redis down (503); Trustly retries
+	outcomeError       = "error"       // anything else (5xx); Trustly retries
+)
+
+// notification counts one notification. Unknown methods are counted as
+// "other": the method comes from an unverified body.
+func (m *Metrics) notification(method, outcome string) {
+	if !trustly.NotificationMethod(method).Known() {
+		method = "other"
+	}
+	m.notifications.WithLabelValues(method, outcome).Inc()
+}
+
+// IdempotencyReplay counts a shop API request answered from its stored
+// idempotent answer; operation is the API operation, e.g. "createPayment".
+func (m *Metrics) IdempotencyReplay(operation string) {
+	m.replays.WithLabelValues(operation).Inc()
+}
+
+// PluginRestart counts a restart of a platform adapter plugin.
+func (m *Metrics) PluginRestart(plugin string) {
+	m.restarts.WithLabelValues(plugin).Inc()
+}
+
+// SetOutboxStats installs the hook that reports the outbox at each scrape;
+// until one is installed the outbox gauges are absent.
+func (m *Metrics) SetOutboxStats(f func(context.Context) (OutboxStats, error)) {
+	m.mu.Lock()
+	m.outbox = f
+	m.mu.Unlock()
+}
+
+var (
+	outboxDepthDesc = prometheus.NewDesc(metricsNamespace+"_outbox_depth",
+		"Outbox entries not yet delivered to the shop platform.", nil, nil)
+	outboxAgeDesc = prometheus.NewDesc(metricsNamespace+"_outbox_oldest_age_seconds",
+		"Age of the oldest undelivered outbox entry; 0 when the outbox is empty.", nil, nil)
+)
+
+// outboxCollector asks the outbox hook at scrape time, so the gauges are
+// never stale.
+type outboxCollector struct{ m *Metrics }
+
+func (c outboxCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- outboxDepthDesc
+	ch <- outboxAgeDesc
+}
+
+func (c outboxCollector) Collect(ch chan<- prometheus.Metric) {
+	c.m.mu.Lock()
+	f := c.m.outbox
+	c.m.mu.Unlock()
+	if f == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), outboxStatsTimeout)
+	defer cancel()
+	s, err := f(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(outboxDepthDesc, err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(outboxDepthDesc, prometheus.GaugeValue, float64(s.Depth))
+	ch <- prometheus.MustNewConstMetric(outboxAgeDesc, prometheus.GaugeValue, s.OldestAge.Seconds())
+}

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/gorilla/mux"
+)
+
+// notificationHandler applies a notification Trustly posted and returns the
+// signed reply to send back. The engine implements it. Its errors:
+//   - wrapping store.ErrUnavailable: the effect is not durable; answered 503
+//     so that Trustly sends the notification again;
+//   - wrapping trustly.ErrBadSignature or trustly.ErrInvalidNotification:
+//     not Trustly's or not a notification; answered 400, no reply;
+//   - anything else: 500, and Trustly sends it again.
+type notificationHandler interface {
+	HandleNotification(ctx context.Context, body []byte) (reply []byte, err error)
+}
+
+// readinessCheck is one thing /readyz asks: Redis, and the plugin host.
+type readinessCheck struct {
+	name  string
+	check func(context.Context) error
+}
+
+// newPublicServer returns the handler of the public listener.
+func newPublicServer(log *slog.Logger, m *Metrics, notificationSecret string, maxNotification int64, notifications notificationHandler) http.Handler {
+	r := newRouter()
+	addPublicRoutes(r, log, m, notificationSecret, maxNotification, notifications)
+	return wrap(log, m, "public", r)
+}
+
+// newPrivateServer returns the handler of the private listener. token empty
+// means no authentication (the listener is bound to localhost).
+func newPrivateServer(log *slog.Logger, m *Metrics, token string, maxRequest int64, ready []readinessCheck) http.Handler {
+	r := newRouter()
+	addPrivateRoutes(r, log, m, token, ready)
+	return wrap(log, m, "private", limitBody(maxRequest, r))
+}
+
+func newRouter() *mux.Router {
+	r := mux.NewRouter()
+	r.Use(recordRoute)
+	r.NotFoundHandler = handleError(errNotFound)
+	r.MethodNotAllowedHandler = handleError(errMethodNotAllowed)
+	return r
+}
+
+// wrap adds what every request gets, outermost first: an id, a log line and
+// latency metric, and recovery from panics.
+func wrap(log *slog.Logger, m *Metrics, listener string, h http.Handler) http.Handler {
+	return withRequestID(observe(log, m, listener, recoverPanics(log, h)))
+}
+
+// limitBody bounds every request body; reading past the limit fails with
+// *http.MaxBytesError, which errorAnswer turns into 413.
+func limitBody(n int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, n)
+		next.ServeHTTP(w, r)
+	})
+}
