@@ -69,6 +69,7 @@ type Config struct {
 	WriteTimeout         time.Duration `envconfig:"WRITE_TIMEOUT" default:"60s" desc:"time from the end of the request headers to the end of the answer; must cover a Trustly call (both listeners)"`
 	IdleTimeout          time.Duration `envconfig:"IDLE_TIMEOUT" default:"120s" desc:"how long an idle keep-alive connection stays open (both listeners)"`
 	ShutdownTimeout      time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"25s" desc:"on SIGTERM, how long requests in flight (notifications above all) may take to finish; keep it below Kubernetes' terminationGracePeriodSeconds (30s)"`
+	EngineTick           time.Duration `envconfig:"ENGINE_TICK" default:"1m" desc:"how often the engine reconciles open orders and (at most every 15 minutes) refreshes the Trustly balance"`
 	LogLevel             string        `envconfig:"LOG_LEVEL" default:"info" desc:"log level: debug, info, warn or error"`
 	LogFormat            string        `envconfig:"LOG_FORMAT" default:"json" desc:"log format on stderr: json or text"`
 
@@ -310,6 +311,7 @@ func (c *Config) resolve() []error {
 		{"WRITE_TIMEOUT", int64(c.WriteTimeout)},
 		{"IDLE_TIMEOUT", int64(c.IdleTimeout)},
 		{"SHUTDOWN_TIMEOUT", int64(c.ShutdownTimeout)},
+		{"ENGINE_TICK", int64(c.EngineTick)},
 		{"REDIS_DIAL_TIMEOUT", int64(c.RedisDialTimeout)},
 	} {
 		if p.n <= 0 {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -40,7 +41,33 @@ func runServe(ctx context.Context, e *env, name string, args []string) error {
 	defer rdb.Close()
 	log.Info("starting", "version", versionString(), "environment", cfg.env, "trustly_url", cfg.trustlyURL,
 		"public_base_url", cfg.PublicBaseURL, "redis", redisDescription(cfg))
-	return serve(ctx, log, e.stdout, cfg, NewMetrics(), rdb, pendingEngine{}, nil)
+	m := NewMetrics()
+	d, err := newDaemon(cfg, log, m, rdb)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	m.SetOutboxStats(outboxStats(rdb, d.orders.Keys(), time.Now))
+	svc := services{
+		notifications: d.engine,
+		background: []task{
+			{"engine", func(ctx context.Context) error { return d.engine.Run(ctx, cfg.EngineTick) }},
+		},
+	}
+	return serve(ctx, log, e.stdout, cfg, m, rdb, svc)
+}
+
+// services is what serve runs besides its listeners.
+type services struct {
+	notifications notificationHandler
+	ready         []readinessCheck
+	// background runs until the listeners have shut down.
+	background []task
+}
+
+// task is one background loop: it runs until its context ends.
+type task struct {
+	name string
+	run  func(context.Context) error
 }
 
 func redisDescription(cfg *Config) string {
@@ -70,11 +97,11 @@ func (pendingEngine) HandleNotification(context.Context, []byte) ([]byte, error)
 // above all: their effect must be durable before Trustly hears OK) finish
 // within cfg.ShutdownTimeout, and returns. The listeners' addresses are
 // printed to stdout once they accept connections.
-func serve(ctx context.Context, log *slog.Logger, stdout io.Writer, cfg *Config, m *Metrics, rdb redis.UniversalClient,
-	notifications notificationHandler, ready []readinessCheck) error {
-	ready = append([]readinessCheck{{name: "redis", check: func(ctx context.Context) error {
+func serve(ctx context.Context, log *slog.Logger, stdout io.Writer, cfg *Config, m *Metrics, rdb redis.UniversalClient, svc services) error {
+	ready := append([]readinessCheck{{name: "redis", check: func(ctx context.Context) error {
 		return rdb.Ping(ctx).Err()
-	}}}, ready...)
+	}}}, svc.ready...)
+	notifications := svc.notifications
 
 	type listener struct {
 		name string
@@ -97,6 +124,19 @@ func serve(ctx context.Context, log *slog.Logger, stdout io.Writer, cfg *Config,
 			return fmt.Errorf("%s listener: %w", l.name, err)
 		}
 		l.ln = ln
+	}
+
+	// Background loops stop only after the listeners: a notification in
+	// flight may still need them.
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBackground()
+	var bg sync.WaitGroup
+	for _, t := range svc.background {
+		bg.Go(func() {
+			if err := t.run(bgCtx); err != nil && bgCtx.Err() == nil {
+				log.Error("background task ended", "task", t.name, "err", err)
+			}
+		})
 	}
 
 	errc := make(chan error, len(listeners))
@@ -133,6 +173,8 @@ func serve(ctx context.Context, log *slog.Logger, stdout io.Writer, cfg *Config,
 		})
 	}
 	wg.Wait()
+	stopBackground()
+	bg.Wait()
 	err := errors.Join(serveErr, errors.Join(errs...))
 	if err == nil {
 		log.Info("stopped")

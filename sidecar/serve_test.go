@@ -159,8 +159,8 @@ func TestRunServeEndToEnd(t *testing.T) {
 	if a := do(t, http.MethodGet, priv+"/readyz", ""); a.status != http.StatusOK || !strings.Contains(a.body, `"redis":"ok"`) {
 		t.Errorf("/readyz: %d %s", a.status, a.body)
 	}
-	// Until the engine lands notifications are refused, so Trustly keeps them.
-	if a := do(t, http.MethodPost, pub+"/trustly/notifications/"+testSecret, credit); a.status != http.StatusNotImplemented {
+	// The engine verifies the signature: a forged notification is refused.
+	if a := do(t, http.MethodPost, pub+"/trustly/notifications/"+testSecret, credit); a.status != http.StatusBadRequest {
 		t.Errorf("notification: %d %s", a.status, a.body)
 	}
 	if a := do(t, http.MethodGet, pub+"/metrics", ""); a.status != http.StatusNotFound {
@@ -197,7 +197,9 @@ func startServe(t *testing.T, cfg *Config, h notificationHandler) (pub, priv str
 	t.Cleanup(cancel)
 	stdout := &logBuffer{}
 	done = make(chan error, 1)
-	go func() { done <- serve(ctx, testLogger(io.Discard), stdout, cfg, NewMetrics(), rdb, h, nil) }()
+	go func() {
+		done <- serve(ctx, testLogger(io.Discard), stdout, cfg, NewMetrics(), rdb, services{notifications: h})
+	}()
 	pub = localURL(waitFor(t, stdout, publicRe, done))
 	priv = localURL(waitFor(t, stdout, privateRe, done))
 	waitHealthy(t, pub+"/healthz")
