@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"strings"
 
+	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
 )
@@ -25,7 +27,7 @@ var (
 	errNotFound         = &httpError{http.StatusNotFound, "not_found", "no such route or resource"}
 	errMethodNotAllowed = &httpError{http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this route"}
 	errUnauthorized     = &httpError{http.StatusUnauthorized, "unauthorized", "missing or wrong bearer token"}
-	errNotImplemented   = &httpError{http.StatusNotImplemented, "not_implemented", "not implemented yet: the payment engine is still being built"}
+	errNotImplemented   = &httpError{http.StatusNotImplemented, "not_implemented", "not implemented yet: pay links and platform webhooks come with later releases"}
 	errUnsupportedMedia = &httpError{http.StatusUnsupportedMediaType, "unsupported_media_type", "send Content-Type: application/json"}
 )
 
@@ -34,23 +36,31 @@ func errInvalidJSON(err error) error {
 	return &httpError{http.StatusBadRequest, "invalid_json", "request body is not valid JSON for this operation: " + err.Error()}
 }
 
-// errorTable maps the error kinds of the core to an answer: the one place
-// where an error becomes a status code. Rows are tried in order with
-// errors.Is; the first match wins. Codes are part of the API: never change
-// one, only add.
+// errorTable maps the errors of the core to an answer: the one place where
+// an error becomes a status code. Rows are tried in order (a row matches by
+// errors.Is on err, or by the engine's error kind); the first match wins.
+// An engine row without a code answers with the engine's own stable code
+// and message. Codes are part of the API: never change one, only add.
 var errorTable = []struct {
 	err     error
+	kind    engine.Kind
 	status  int
 	code    string
 	message string
 }{
-	{store.ErrUnavailable, http.StatusServiceUnavailable, "unavailable", "a dependency (Redis) is unavailable; retry later"},
-	{store.ErrInProgress, http.StatusConflict, "idempotency_key_in_use", "a request with this Idempotency-Key is in flight; retry later"},
-	{store.ErrKeyReused, http.StatusUnprocessableEntity, "idempotency_key_reused", "this Idempotency-Key was used with other parameters"},
-	{store.ErrInvalidKey, http.StatusBadRequest, "invalid_idempotency_key", "the Idempotency-Key is empty or too long"},
+	{err: store.ErrUnavailable, status: http.StatusServiceUnavailable, code: "unavailable", message: "a dependency (Redis) is unavailable; retry later"},
+	{err: store.ErrInProgress, status: http.StatusConflict, code: "idempotency_key_in_use", message: "a request with this Idempotency-Key is in flight; retry later"},
+	{err: store.ErrKeyReused, status: http.StatusUnprocessableEntity, code: "idempotency_key_reused", message: "this Idempotency-Key was used with other parameters"},
+	{err: store.ErrInvalidKey, status: http.StatusBadRequest, code: "invalid_idempotency_key", message: "the Idempotency-Key is empty or too long"},
 	// A notification that is not Trustly's: no signed reply, a 4xx.
-	{trustly.ErrBadSignature, http.StatusBadRequest, "bad_signature", "the signature does not verify"},
-	{trustly.ErrInvalidNotification, http.StatusBadRequest, "invalid_notification", "not a valid Trustly notification"},
+	{err: trustly.ErrBadSignature, status: http.StatusBadRequest, code: "bad_signature", message: "the signature does not verify"},
+	{err: trustly.ErrInvalidNotification, status: http.StatusBadRequest, code: "invalid_notification", message: "not a valid Trustly notification"},
+	// The engine's kinds (engine.Error; Code is its stable code).
+	{kind: engine.KindInvalid, status: http.StatusBadRequest},
+	{kind: engine.KindNotFound, status: http.StatusNotFound, code: "not_found", message: "no such order"},
+	{kind: engine.KindConflict, status: http.StatusConflict},
+	{kind: engine.KindUnavailable, status: http.StatusServiceUnavailable, code: "unavailable", message: "a dependency (Redis) is unavailable; retry later"},
+	{kind: engine.KindUpstream, status: http.StatusBadGateway},
 }
 
 // errorAnswer says how to answer err: status, stable code and a message
@@ -65,9 +75,21 @@ func errorAnswer(err error) (status int, code, message string) {
 	case errors.As(err, &tooLarge):
 		return http.StatusRequestEntityTooLarge, "request_too_large", fmt.Sprintf("request body is larger than %d bytes", tooLarge.Limit)
 	}
+	var ee *engine.Error
+	isEngine := errors.As(err, &ee)
 	for _, row := range errorTable {
-		if errors.Is(err, row.err) {
+		switch {
+		case row.err != nil && errors.Is(err, row.err):
 			return row.status, row.code, row.message
+		case row.kind != "" && isEngine && ee.Kind == row.kind:
+			if row.code != "" {
+				return row.status, row.code, row.message
+			}
+			msg := ee.Message
+			if msg == "" {
+				msg = strings.ReplaceAll(ee.Code, "_", " ")
+			}
+			return row.status, ee.Code, msg
 		}
 	}
 	return http.StatusInternalServerError, "internal", "internal error; the request id identifies it in the logs"
@@ -86,26 +108,40 @@ type errorDetail struct {
 
 // writeError answers err as JSON and returns the status it chose.
 func writeError(w http.ResponseWriter, r *http.Request, err error) int {
-	status, code, message := errorAnswer(err)
-	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "5")
-	}
-	encode(w, status, errorBody{errorDetail{Code: code, Message: message, RequestID: requestID(r.Context())}})
+	status, b := errorResponse(r, err)
+	writeJSON(w, status, b)
 	return status
 }
 
-// encode writes v as the JSON answer. A failure to write means the client
-// has gone; there is nobody left to tell.
+// errorResponse is the status and JSON body answering err.
+func errorResponse(r *http.Request, err error) (int, []byte) {
+	status, code, message := errorAnswer(err)
+	return status, marshalJSON(errorBody{errorDetail{Code: code, Message: message, RequestID: requestID(r.Context())}})
+}
+
+// encode writes v as the JSON answer.
 func encode[T any](w http.ResponseWriter, status int, v T) {
+	writeJSON(w, status, marshalJSON(v))
+}
+
+func marshalJSON(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
-		status = http.StatusInternalServerError
-		b = []byte(`{"error":{"code":"internal","message":"cannot encode the answer","request_id":""}}`)
+		return []byte(`{"error":{"code":"internal","message":"cannot encode the answer","request_id":""}}` + "\n")
+	}
+	return append(b, '\n')
+}
+
+// writeJSON writes a JSON answer. A failure to write means the client has
+// gone; there is nobody left to tell.
+func writeJSON(w http.ResponseWriter, status int, b []byte) {
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(b)
 }
 
 // decode reads the request body as one JSON value of type T. The body is

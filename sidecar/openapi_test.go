@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -45,7 +46,7 @@ func documentedOperations(t *testing.T) []string {
 func routedV1Operations(t *testing.T) []string {
 	t.Helper()
 	r := newRouter()
-	addPrivateRoutes(r, testLogger(io.Discard), NewMetrics(), "", nil)
+	addPrivateRoutes(r, testLogger(io.Discard), NewMetrics(), "", nil, nil)
 	var ops []string
 	err := r.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
 		path, err := route.GetPathTemplate()
@@ -125,7 +126,11 @@ func TestOpenAPIReferencesResolve(t *testing.T) {
 			}
 			ids[id] = true
 			responses, _ := o["responses"].(map[string]any)
-			for _, status := range []string{"400", "401", "501", "503"} {
+			want := []string{"400", "401", "503"}
+			if path == "/v1/paylinks" || path == "/v1/webhooks/{platform}" {
+				want = append(want, "501") // not built yet
+			}
+			for _, status := range want {
 				if responses[status] == nil {
 					t.Errorf("%s %s: no %s answer documented", method, path, status)
 				}
@@ -155,5 +160,51 @@ func TestOpenAPIIsServed(t *testing.T) {
 	a := do(t, http.MethodGet, srv.URL+"/openapi.json", "", "Authorization", "Bearer "+testToken)
 	if a.status != http.StatusOK || a.body != string(openAPIDoc) || a.header.Get("Content-Type") != "application/json" {
 		t.Errorf("GET /openapi.json: %d %s", a.status, a.header.Get("Content-Type"))
+	}
+}
+
+// TestOpenAPISchemasMatchTheTypes checks that each schema of the shop API
+// has exactly the JSON fields of the Go type that reads or writes it.
+func TestOpenAPISchemasMatchTheTypes(t *testing.T) {
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openAPIDoc, &doc); err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]reflect.Type{
+		"Shopper":              reflect.TypeFor[Shopper](),
+		"CreatePaymentRequest": reflect.TypeFor[CreatePaymentRequest](),
+		"CreateRefundRequest":  reflect.TypeFor[CreateRefundRequest](),
+		"CreateMandateRequest": reflect.TypeFor[CreateMandateRequest](),
+		"CreateChargeRequest":  reflect.TypeFor[CreateChargeRequest](),
+		"Order":                reflect.TypeFor[Order](),
+		"OrderList":            reflect.TypeFor[OrderList](),
+		"Balance":              reflect.TypeFor[Balance](),
+		"BalanceList":          reflect.TypeFor[BalanceList](),
+	}
+	for name, typ := range types {
+		s, ok := doc.Components.Schemas[name]
+		if !ok {
+			t.Errorf("openapi.json has no schema %s (Go type %s)", name, typ)
+			continue
+		}
+		var fields, props []string
+		for f := range typ.Fields() {
+			tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			fields = append(fields, tag)
+		}
+		for p := range s.Properties {
+			props = append(props, p)
+		}
+		slices.Sort(fields)
+		slices.Sort(props)
+		if !slices.Equal(fields, props) {
+			t.Errorf("schema %s has properties %v, Go type %s has fields %v", name, props, typ, fields)
+		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"net/http"
 
 	"github.com/gorilla/mux"
+
+	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
 )
 
 // addPublicRoutes is the public listener's whole surface, reachable from the
@@ -27,25 +29,32 @@ func addPublicRoutes(r *mux.Router, log *slog.Logger, m *Metrics, secret string,
 //	GET    /metrics                         Prometheus
 //	GET    /openapi.json                    the OpenAPI 3 document of /v1
 //	/v1/...                                 the shop API, see openapi.json
-func addPrivateRoutes(r *mux.Router, log *slog.Logger, m *Metrics, token string, ready []readinessCheck) {
+func addPrivateRoutes(r *mux.Router, log *slog.Logger, m *Metrics, token string, ready []readinessCheck, api *v1API) {
 	auth := func(h http.Handler) http.Handler { return requireToken(token, h) }
 	r.Handle("/readyz", handleReadyz(log, ready)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/metrics", auth(m.Handler())).Methods(http.MethodGet)
 	r.Handle("/openapi.json", auth(handleOpenAPI())).Methods(http.MethodGet)
 
-	// Until the engine lands every operation answers 501 not_implemented
-	// (after checking a body is JSON); openapi.json describes them already.
 	// Full paths on the one router rather than a /v1 subrouter: gorilla/mux
 	// answers a wrong method inside a subrouter with 404 instead of 405.
-	r.Handle("/v1/payments", auth(handleNotImplemented(true))).Methods(http.MethodPost)
-	r.Handle("/v1/payments", auth(handleNotImplemented(false))).Methods(http.MethodGet)
-	r.Handle("/v1/payments/{id}", auth(handleNotImplemented(false))).Methods(http.MethodGet)
-	r.Handle("/v1/payments/{id}/refunds", auth(handleNotImplemented(true))).Methods(http.MethodPost)
+	// Without an engine (tests of the listeners) every operation is 501.
+	v1 := func(h func() http.Handler, hasBody bool) http.Handler {
+		if api == nil {
+			return auth(handleNotImplemented(hasBody))
+		}
+		return auth(h())
+	}
+	r.Handle("/v1/payments", v1(api.createPayment, true)).Methods(http.MethodPost)
+	r.Handle("/v1/payments", v1(api.findPayments, false)).Methods(http.MethodGet)
+	r.Handle("/v1/payments/{id}", v1(func() http.Handler { return api.getPayment(engine.FlowDeposit, engine.FlowCharge, engine.FlowRefund) }, false)).Methods(http.MethodGet)
+	r.Handle("/v1/payments/{id}/refunds", v1(api.createRefund, true)).Methods(http.MethodPost)
+	r.Handle("/v1/mandates", v1(api.createMandate, true)).Methods(http.MethodPost)
+	r.Handle("/v1/mandates/{id}", v1(func() http.Handler { return api.getPayment(engine.FlowMandate) }, false)).Methods(http.MethodGet)
+	r.Handle("/v1/charges", v1(api.createCharge, true)).Methods(http.MethodPost)
+	r.Handle("/v1/charges/{id}", v1(api.cancelCharge, false)).Methods(http.MethodDelete)
+	r.Handle("/v1/balance", v1(api.getBalance, false)).Methods(http.MethodGet)
+
+	// Later issues: pay links (#7) and platform webhooks (adapters' Translate).
 	r.Handle("/v1/paylinks", auth(handleNotImplemented(true))).Methods(http.MethodPost)
-	r.Handle("/v1/mandates", auth(handleNotImplemented(true))).Methods(http.MethodPost)
-	r.Handle("/v1/mandates/{id}", auth(handleNotImplemented(false))).Methods(http.MethodGet)
-	r.Handle("/v1/charges", auth(handleNotImplemented(true))).Methods(http.MethodPost)
-	r.Handle("/v1/charges/{id}", auth(handleNotImplemented(false))).Methods(http.MethodDelete)
-	r.Handle("/v1/balance", auth(handleNotImplemented(false))).Methods(http.MethodGet)
 	r.Handle("/v1/webhooks/{platform}", auth(handleNotImplemented(false))).Methods(http.MethodPost)
 }

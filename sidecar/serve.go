@@ -49,6 +49,7 @@ func runServe(ctx context.Context, e *env, name string, args []string) error {
 	m.SetOutboxStats(outboxStats(rdb, d.orders.Keys(), time.Now))
 	svc := services{
 		notifications: d.engine,
+		api:           &v1API{log: log, m: m, engine: d.engine, idem: d.idem},
 		background: []task{
 			{"engine", func(ctx context.Context) error { return d.engine.Run(ctx, cfg.EngineTick) }},
 		},
@@ -59,6 +60,7 @@ func runServe(ctx context.Context, e *env, name string, args []string) error {
 // services is what serve runs besides its listeners.
 type services struct {
 	notifications notificationHandler
+	api           *v1API // nil: /v1 answers 501
 	ready         []readinessCheck
 	// background runs until the listeners have shut down.
 	background []task
@@ -110,7 +112,7 @@ func serve(ctx context.Context, log *slog.Logger, stdout io.Writer, cfg *Config,
 	}
 	listeners := []*listener{
 		{name: "public", srv: cfg.httpServer(ctx, log, newPublicServer(log, m, cfg.NotificationSecret, cfg.MaxNotificationBytes, notifications))},
-		{name: "private", srv: cfg.httpServer(ctx, log, newPrivateServer(log, m, cfg.ShopAPIToken, cfg.MaxRequestBytes, ready))},
+		{name: "private", srv: cfg.httpServer(ctx, log, newPrivateServer(log, m, cfg.ShopAPIToken, cfg.MaxRequestBytes, ready, svc.api))},
 	}
 	addrs := map[string]string{"public": cfg.PublicAddr, "private": cfg.PrivateAddr}
 	for _, l := range listeners {

@@ -34,9 +34,9 @@ func newPublicServer(log *slog.Logger, m *Metrics, notificationSecret string, ma
 
 // newPrivateServer returns the handler of the private listener. token empty
 // means no authentication (the listener is bound to localhost).
-func newPrivateServer(log *slog.Logger, m *Metrics, token string, maxRequest int64, ready []readinessCheck) http.Handler {
+func newPrivateServer(log *slog.Logger, m *Metrics, token string, maxRequest int64, ready []readinessCheck, api *v1API) http.Handler {
 	r := newRouter()
-	addPrivateRoutes(r, log, m, token, ready)
+	addPrivateRoutes(r, log, m, token, ready, api)
 	return wrap(log, m, "private", limitBody(maxRequest, r))
 }
 

@@ -251,7 +251,7 @@ func TestPanicBecomes500(t *testing.T) {
 func startPrivate(t *testing.T, token string, ready ...readinessCheck) (*httptest.Server, *Metrics) {
 	t.Helper()
 	m := NewMetrics()
-	srv := httptest.NewServer(newPrivateServer(testLogger(io.Discard), m, token, 2048, ready))
+	srv := httptest.NewServer(newPrivateServer(testLogger(io.Discard), m, token, 2048, ready, nil))
 	t.Cleanup(srv.Close)
 	return srv, m
 }

@@ -1,0 +1,541 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
+	"github.com/trustly-sidecar/trustly-sidecar/core/store"
+)
+
+// The shop API (/v1). Money is always an integer number of minor units
+// (`amount`, öre or cents) with an ISO 4217 `currency`; there are no floats
+// and no decimal strings anywhere in it.
+
+// shopEngine is what the shop API needs of core/engine.
+type shopEngine interface {
+	CreatePayment(ctx context.Context, r engine.PaymentRequest) (engine.Order, error)
+	GetPayment(ctx context.Context, id string) (engine.Order, error)
+	FindPayments(ctx context.Context, q engine.PaymentQuery) ([]engine.Order, error)
+	Refund(ctx context.Context, r engine.RefundRequest) (engine.Order, error)
+	CreateMandate(ctx context.Context, r engine.MandateRequest) (engine.Order, error)
+	CreateCharge(ctx context.Context, r engine.ChargeRequest) (engine.Order, error)
+	CancelCharge(ctx context.Context, id string) (engine.Order, error)
+	Balance(ctx context.Context) (engine.Balances, error)
+}
+
+var _ shopEngine = (*engine.Engine)(nil)
+
+// v1API serves /v1. A nil *v1API answers every operation 501.
+type v1API struct {
+	log    *slog.Logger
+	m      *Metrics
+	engine shopEngine
+	idem   store.Idempotency
+}
+
+// idempotencyScope is the one scope of shop API keys: a key reused on
+// another operation is a reuse with other parameters (422).
+const idempotencyScope = "v1"
+
+// replayedHeader marks an answer replayed from the idempotency store.
+const replayedHeader = "Idempotent-Replayed"
+
+// Errors of the shop API's own validation.
+var (
+	errIdempotencyKeyRequired = &httpError{http.StatusBadRequest, "idempotency_key_required", "this operation requires an Idempotency-Key header"}
+)
+
+func invalid(format string, a ...any) error {
+	return &httpError{http.StatusBadRequest, "invalid_request", fmt.Sprintf(format, a...)}
+}
+
+// ---- JSON of the API ----
+
+// Shopper is who pays; endUserId is stable per shopper (a hash for guests).
+type Shopper struct {
+	EndUserID                    string `json:"endUserId"`
+	FirstName                    string `json:"firstName,omitempty"`
+	LastName                     string `json:"lastName,omitempty"`
+	Email                        string `json:"email,omitempty"`
+	Country                      string `json:"country,omitempty"`
+	Locale                       string `json:"locale,omitempty"`
+	MobilePhone                  string `json:"mobilePhone,omitempty"`
+	NationalIdentificationNumber string `json:"nationalIdentificationNumber,omitempty"`
+	IP                           string `json:"ip,omitempty"`
+}
+
+// CreatePaymentRequest starts a Deposit; externalReference makes it an
+// invoice payment, searchable by the invoice id.
+type CreatePaymentRequest struct {
+	Amount             int64   `json:"amount"`
+	SuggestedMinAmount int64   `json:"suggestedMinAmount,omitempty"`
+	SuggestedMaxAmount int64   `json:"suggestedMaxAmount,omitempty"`
+	Currency           string  `json:"currency"`
+	Shopper            Shopper `json:"shopper"`
+	SuccessURL         string  `json:"successUrl"`
+	FailURL            string  `json:"failUrl"`
+	ShopperStatement   string  `json:"shopperStatement,omitempty"`
+	ExternalReference  string  `json:"externalReference,omitempty"`
+	NoExpress          bool    `json:"noExpress,omitempty"`
+}
+
+// CreateRefundRequest refunds amount, or everything refundable when 0.
+type CreateRefundRequest struct {
+	Amount            int64  `json:"amount,omitempty"`
+	Currency          string `json:"currency,omitempty"`
+	ExternalReference string `json:"externalReference,omitempty"`
+	IgnoreBalance     bool   `json:"ignoreBalance,omitempty"`
+}
+
+// CreateMandateRequest asks the shopper for a direct debit mandate.
+type CreateMandateRequest struct {
+	Shopper    Shopper `json:"shopper"`
+	SuccessURL string  `json:"successUrl"`
+	FailURL    string  `json:"failUrl"`
+}
+
+// CreateChargeRequest charges the shopper's account with an active mandate.
+type CreateChargeRequest struct {
+	EndUserID         string `json:"endUserId"`
+	Amount            int64  `json:"amount"`
+	Currency          string `json:"currency"`
+	PaymentDate       string `json:"paymentDate,omitempty"`
+	ShopperStatement  string `json:"shopperStatement,omitempty"`
+	Email             string `json:"email,omitempty"`
+	ExternalReference string `json:"externalReference,omitempty"`
+}
+
+// Order is every answer about an order of any flow (deposit, mandate,
+// charge, refund). Amounts are minor units.
+type Order struct {
+	ID                string    `json:"id"`
+	Flow              string    `json:"flow"`
+	State             string    `json:"state"`
+	Amount            int64     `json:"amount"`
+	MinAmount         int64     `json:"minAmount,omitempty"`
+	MaxAmount         int64     `json:"maxAmount,omitempty"`
+	Currency          string    `json:"currency,omitempty"`
+	Credited          int64     `json:"credited"`
+	Refunded          int64     `json:"refunded"`
+	Refundable        int64     `json:"refundable"`
+	EndUserID         string    `json:"endUserId"`
+	ExternalReference string    `json:"externalReference,omitempty"`
+	MessageID         string    `json:"messageId,omitempty"`
+	TrustlyOrderID    string    `json:"trustlyOrderId,omitempty"`
+	URL               string    `json:"url,omitempty"`
+	PaymentDate       string    `json:"paymentDate,omitempty"`
+	PaymentID         string    `json:"paymentId,omitempty"`
+	Refunds           []string  `json:"refunds,omitempty"`
+	Attention         string    `json:"attention,omitempty"`
+	Reason            string    `json:"reason,omitempty"`
+	Created           time.Time `json:"created"`
+	Updated           time.Time `json:"updated"`
+}
+
+// OrderList is the answer of a search.
+type OrderList struct {
+	Orders []Order `json:"orders"`
+}
+
+// Balance is one currency's balance at Trustly.
+type Balance struct {
+	Currency string `json:"currency"`
+	Amount   int64  `json:"amount"`
+}
+
+// BalanceList is the last known balance; at is when it was fetched.
+type BalanceList struct {
+	Balances []Balance `json:"balances"`
+	At       time.Time `json:"at,omitzero"`
+}
+
+func orderOf(o engine.Order) Order {
+	return Order{
+		ID: o.ID, Flow: string(o.Flow), State: string(o.State), Amount: o.Amount, MinAmount: o.MinAmount, MaxAmount: o.MaxAmount,
+		Currency: o.Currency, Credited: o.Credited, Refunded: o.Refunded, Refundable: o.Refundable, EndUserID: o.EndUserID,
+		ExternalReference: o.ExternalReference, MessageID: o.MessageID, TrustlyOrderID: o.TrustlyOrderID, URL: o.URL,
+		PaymentDate: o.PaymentDate, PaymentID: o.Parent, Refunds: o.Refunds, Attention: o.Attention, Reason: o.Reason,
+		Created: o.Created, Updated: o.Updated,
+	}
+}
+
+// ---- validation ----
+
+var (
+	currencyRe = regexp.MustCompile(`^[A-Z]{3}$`)
+	countryRe  = regexp.MustCompile(`^[A-Z]{2}$`)
+	dateRe     = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+)
+
+// maxField bounds free-text fields; Trustly's own limits are lower for most.
+const maxField = 512
+
+func checkCurrency(c string) error {
+	if !currencyRe.MatchString(c) {
+		return invalid("currency %q is not an ISO 4217 code like SEK", c)
+	}
+	return nil
+}
+
+func checkURLField(name, v string) error {
+	u, err := url.Parse(v)
+	if v == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return invalid("%s must be an absolute http(s) URL", name)
+	}
+	return nil
+}
+
+func (s Shopper) check() error {
+	switch {
+	case s.EndUserID == "" || len(s.EndUserID) > maxField:
+		return invalid("shopper.endUserId is required (at most %d characters)", maxField)
+	case s.Country != "" && !countryRe.MatchString(s.Country):
+		return invalid("shopper.country %q is not an ISO 3166-1 alpha-2 code like SE", s.Country)
+	}
+	return nil
+}
+
+func (r CreatePaymentRequest) check() error {
+	if err := r.Shopper.check(); err != nil {
+		return err
+	}
+	if err := checkCurrency(r.Currency); err != nil {
+		return err
+	}
+	switch {
+	case r.Amount < 0 || r.SuggestedMinAmount < 0 || r.SuggestedMaxAmount < 0:
+		return invalid("amounts must not be negative")
+	case r.Amount == 0 && r.SuggestedMinAmount == 0 && r.SuggestedMaxAmount == 0:
+		return invalid("amount (minor units, e.g. 10300 for 103.00) is required")
+	case r.Amount > 0 && (r.SuggestedMinAmount > 0 || r.SuggestedMaxAmount > 0):
+		return invalid("give either amount or suggestedMinAmount/suggestedMaxAmount")
+	case r.SuggestedMaxAmount > 0 && r.SuggestedMinAmount > r.SuggestedMaxAmount:
+		return invalid("suggestedMinAmount is above suggestedMaxAmount")
+	case len(r.ExternalReference) > maxField || len(r.ShopperStatement) > maxField:
+		return invalid("externalReference and shopperStatement hold at most %d characters", maxField)
+	}
+	if err := checkURLField("successUrl", r.SuccessURL); err != nil {
+		return err
+	}
+	return checkURLField("failUrl", r.FailURL)
+}
+
+func (r CreateRefundRequest) check() error {
+	if r.Amount < 0 {
+		return invalid("amount must not be negative (0 or absent refunds everything refundable)")
+	}
+	if r.Currency != "" {
+		return checkCurrency(r.Currency)
+	}
+	return nil
+}
+
+func (r CreateMandateRequest) check() error {
+	if err := r.Shopper.check(); err != nil {
+		return err
+	}
+	if r.Shopper.Email == "" {
+		return invalid("shopper.email is required for a mandate")
+	}
+	if err := checkURLField("successUrl", r.SuccessURL); err != nil {
+		return err
+	}
+	return checkURLField("failUrl", r.FailURL)
+}
+
+func (r CreateChargeRequest) check() error {
+	switch {
+	case r.EndUserID == "" || len(r.EndUserID) > maxField:
+		return invalid("endUserId is required")
+	case r.Amount <= 0:
+		return invalid("amount must be a positive number of minor units")
+	case r.PaymentDate != "" && !dateRe.MatchString(r.PaymentDate):
+		return invalid("paymentDate must be YYYY-MM-DD")
+	}
+	return checkCurrency(r.Currency)
+}
+
+// ---- handlers ----
+
+// opResult is what an operation produced: a status and a JSON value.
+type opResult struct {
+	status int
+	body   any
+}
+
+// operation decodes and checks a request, returning the work to run; an
+// error here is the caller's mistake and nothing has happened.
+type operation func(r *http.Request, body []byte) (func(ctx context.Context) (opResult, error), error)
+
+func created(o engine.Order, err error) (opResult, error) {
+	if err != nil {
+		return opResult{}, err
+	}
+	return opResult{http.StatusCreated, orderOf(o)}, nil
+}
+
+// readBody reads the whole (size-limited) body and decodes it as T.
+func decodeBody[T any](r *http.Request, body []byte) (T, error) {
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return decode[T](r)
+}
+
+func (a *v1API) createPayment() http.Handler {
+	return a.mutating("createPayment", func(r *http.Request, body []byte) (func(context.Context) (opResult, error), error) {
+		req, err := decodeBody[CreatePaymentRequest](r, body)
+		if err != nil {
+			return nil, err
+		}
+		if err := req.check(); err != nil {
+			return nil, err
+		}
+		s := req.Shopper
+		return func(ctx context.Context) (opResult, error) {
+			return created(a.engine.CreatePayment(ctx, engine.PaymentRequest{
+				EndUserID: s.EndUserID, Currency: req.Currency, Amount: req.Amount,
+				SuggestedMinAmount: req.SuggestedMinAmount, SuggestedMaxAmount: req.SuggestedMaxAmount,
+				Country: s.Country, Locale: s.Locale, Firstname: s.FirstName, Lastname: s.LastName, Email: s.Email,
+				SuccessURL: req.SuccessURL, FailURL: req.FailURL, ShopperStatement: req.ShopperStatement,
+				IP: s.IP, MobilePhone: s.MobilePhone, NationalIdentificationNumber: s.NationalIdentificationNumber,
+				ExternalReference: req.ExternalReference, NoExpress: req.NoExpress,
+			}))
+		}, nil
+	})
+}
+
+func (a *v1API) createRefund() http.Handler {
+	return a.mutating("createRefund", func(r *http.Request, body []byte) (func(context.Context) (opResult, error), error) {
+		req, err := decodeBody[CreateRefundRequest](r, body)
+		if err != nil {
+			return nil, err
+		}
+		if err := req.check(); err != nil {
+			return nil, err
+		}
+		id := mux.Vars(r)["id"]
+		return func(ctx context.Context) (opResult, error) {
+			return created(a.engine.Refund(ctx, engine.RefundRequest{PaymentID: id, Amount: req.Amount, Currency: req.Currency,
+				ExternalReference: req.ExternalReference, IgnoreBalance: req.IgnoreBalance}))
+		}, nil
+	})
+}
+
+func (a *v1API) createMandate() http.Handler {
+	return a.mutating("createMandate", func(r *http.Request, body []byte) (func(context.Context) (opResult, error), error) {
+		req, err := decodeBody[CreateMandateRequest](r, body)
+		if err != nil {
+			return nil, err
+		}
+		if err := req.check(); err != nil {
+			return nil, err
+		}
+		s := req.Shopper
+		return func(ctx context.Context) (opResult, error) {
+			return created(a.engine.CreateMandate(ctx, engine.MandateRequest{
+				EndUserID: s.EndUserID, Country: s.Country, Locale: s.Locale, Firstname: s.FirstName, Lastname: s.LastName,
+				Email: s.Email, SuccessURL: req.SuccessURL, FailURL: req.FailURL, IP: s.IP, MobilePhone: s.MobilePhone,
+				NationalIdentificationNumber: s.NationalIdentificationNumber,
+			}))
+		}, nil
+	})
+}
+
+func (a *v1API) createCharge() http.Handler {
+	return a.mutating("createCharge", func(r *http.Request, body []byte) (func(context.Context) (opResult, error), error) {
+		req, err := decodeBody[CreateChargeRequest](r, body)
+		if err != nil {
+			return nil, err
+		}
+		if err := req.check(); err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) (opResult, error) {
+			return created(a.engine.CreateCharge(ctx, engine.ChargeRequest{
+				EndUserID: req.EndUserID, Currency: req.Currency, Amount: req.Amount, PaymentDate: req.PaymentDate,
+				ShopperStatement: req.ShopperStatement, Email: req.Email, ExternalReference: req.ExternalReference,
+			}))
+		}, nil
+	})
+}
+
+func (a *v1API) cancelCharge() http.Handler {
+	return a.mutating("cancelCharge", func(r *http.Request, body []byte) (func(context.Context) (opResult, error), error) {
+		if len(bytes.TrimSpace(body)) > 0 {
+			return nil, invalid("cancelling a charge takes no body")
+		}
+		id := mux.Vars(r)["id"]
+		return func(ctx context.Context) (opResult, error) {
+			o, err := a.engine.CancelCharge(ctx, id)
+			if err != nil {
+				return opResult{}, err
+			}
+			return opResult{http.StatusOK, orderOf(o)}, nil
+		}, nil
+	})
+}
+
+func (a *v1API) getPayment(flows ...engine.Flow) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o, err := a.engine.GetPayment(r.Context(), mux.Vars(r)["id"])
+		if err == nil && len(flows) > 0 && !flowIn(o.Flow, flows) {
+			err = errNotFound
+		}
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		encode(w, http.StatusOK, orderOf(o))
+	})
+}
+
+func flowIn(f engine.Flow, flows []engine.Flow) bool {
+	for _, x := range flows {
+		if f == x {
+			return true
+		}
+	}
+	return false
+}
+
+// findPayments searches by exactly one of messageId, trustlyOrderId and
+// externalReference.
+func (a *v1API) findPayments() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var q engine.PaymentQuery
+		given := 0
+		for k, v := range r.URL.Query() {
+			if len(v) != 1 || v[0] == "" {
+				writeError(w, r, invalid("query parameter %s must be given once, not empty", k))
+				return
+			}
+			switch k {
+			case "messageId":
+				q.MessageID = v[0]
+			case "trustlyOrderId":
+				q.TrustlyOrderID = v[0]
+			case "externalReference":
+				q.ExternalReference = v[0]
+			default:
+				writeError(w, r, invalid("unknown query parameter %q (want messageId, trustlyOrderId or externalReference)", k))
+				return
+			}
+			given++
+		}
+		if given != 1 {
+			writeError(w, r, invalid("give exactly one of messageId, trustlyOrderId, externalReference"))
+			return
+		}
+		l, err := a.engine.FindPayments(r.Context(), q)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		out := OrderList{Orders: make([]Order, 0, len(l))}
+		for _, o := range l {
+			out.Orders = append(out.Orders, orderOf(o))
+		}
+		encode(w, http.StatusOK, out)
+	})
+}
+
+func (a *v1API) getBalance() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := a.engine.Balance(r.Context())
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		out := BalanceList{Balances: []Balance{}, At: b.At}
+		for c, n := range b.ByCurrency {
+			out.Balances = append(out.Balances, Balance{Currency: c, Amount: n})
+		}
+		sortBalances(out.Balances)
+		encode(w, http.StatusOK, out)
+	})
+}
+
+func sortBalances(b []Balance) {
+	for i := 1; i < len(b); i++ {
+		for j := i; j > 0 && b[j].Currency < b[j-1].Currency; j-- {
+			b[j], b[j-1] = b[j-1], b[j]
+		}
+	}
+}
+
+// mutating runs op under the request's Idempotency-Key (Stripe semantics):
+// the request is checked first (a bad one stores nothing), then the key is
+// claimed; a repeat with the same key and body gets the first answer with
+// Idempotent-Replayed: true, one with another body 422, one while the first
+// still runs 409. The answer is stored whatever it is, errors included,
+// except when Redis is down, so a retry can never run an operation twice.
+//
+// core/engine offers no HTTP idempotency helper yet; this is the minimal
+// one over store.Idempotency.
+func (a *v1API) mutating(name string, op operation) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := r.Header.Get("Idempotency-Key")
+		if key == "" {
+			writeError(w, r, errIdempotencyKeyRequired)
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		work, err := op(r, body)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		fp, err := store.Fingerprint(r.Method, r.URL.Path, body)
+		if err != nil {
+			writeError(w, r, errInvalidJSON(err))
+			return
+		}
+		ctx := r.Context()
+		claim, stored, err := a.idem.Claim(ctx, idempotencyScope, key, fp)
+		switch {
+		case err != nil:
+			writeError(w, r, err)
+			return
+		case stored != nil:
+			a.m.IdempotencyReplay(name)
+			a.log.InfoContext(ctx, "idempotent replay", "operation", name, "status", stored.Status)
+			w.Header().Set(replayedHeader, "true")
+			writeJSON(w, stored.Status, stored.Body)
+			return
+		}
+		ans, err := work(ctx)
+		var status int
+		var out []byte
+		if err != nil {
+			status, out = errorResponse(r, err)
+			if status >= 500 {
+				a.log.ErrorContext(ctx, "operation failed", "operation", name, "err", err)
+			}
+		} else {
+			status, out = ans.status, marshalJSON(ans.body)
+		}
+		if err != nil && engine.KindOf(err) == engine.KindUnavailable {
+			if rerr := a.idem.Release(context.WithoutCancel(ctx), claim); rerr != nil {
+				a.log.WarnContext(ctx, "idempotency key not released; it frees itself when its lock expires", "err", rerr)
+			}
+		} else if cerr := a.idem.Complete(context.WithoutCancel(ctx), claim, store.StoredResponse{Status: status, Body: out}); cerr != nil {
+			// The work is done and its answer still goes back; a retry
+			// with this key reclaims it once the lock expires.
+			a.log.ErrorContext(ctx, "idempotent answer not stored", "operation", name, "err", cerr)
+		}
+		writeJSON(w, status, out)
+	})
+}
