@@ -38,6 +38,7 @@ var rootCommands = &group{
 		{"keygen", "[--out-dir DIR] [--bits 2048|3072|4096]", "create the merchant key pair whose public half you upload to Trustly", runKeygen},
 		{"serve", "", "run the sidecar: notification route, shop API, /readyz, /metrics (settings from the environment)", runServe},
 		{"config", "[--check]", "print every setting with its variable, value, default and description (secrets masked); check them", runConfig},
+		{"plugin", "<name>", "serve a built-in platform adapter as a plugin process (serve starts this itself)", runPlugin},
 		{"sim", "[--addr HOST:PORT] [--relaxed] [--merchant-public-key PEMFILE] ... | notifications ...", "run a local Trustly simulator, or use its notification tool", runSim},
 	},
 	footer: `Run '` + progName + ` <command> -h' for a command's flags.

@@ -86,6 +86,9 @@ func errorAnswer(err error) (status int, code, message string) {
 				return row.status, row.code, row.message
 			}
 			msg := ee.Message
+			if ee.Code == engine.CodeInvalidRequest {
+				msg = "invalid request: " + msg
+			}
 			if msg == "" {
 				msg = strings.ReplaceAll(ee.Code, "_", " ")
 			}

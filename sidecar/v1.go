@@ -174,6 +174,7 @@ func orderOf(o engine.Order) Order {
 var (
 	currencyRe = regexp.MustCompile(`^[A-Z]{3}$`)
 	countryRe  = regexp.MustCompile(`^[A-Z]{2}$`)
+	localeRe   = regexp.MustCompile(`^[a-z]{2}_[A-Z]{2}$`)
 	dateRe     = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 )
 
@@ -199,6 +200,12 @@ func (s Shopper) check() error {
 	switch {
 	case s.EndUserID == "" || len(s.EndUserID) > maxField:
 		return invalid("shopper.endUserId is required (at most %d characters)", maxField)
+	case s.FirstName == "" || s.LastName == "":
+		return invalid("shopper.firstName and shopper.lastName are required")
+	case !countryRe.MatchString(s.Country):
+		return invalid("shopper.country %q must be an ISO 3166-1 alpha-2 code like SE", s.Country)
+	case !localeRe.MatchString(s.Locale):
+		return invalid("shopper.locale %q must be a locale like sv_SE (Trustly requires it)", s.Locale)
 	case s.Country != "" && !countryRe.MatchString(s.Country):
 		return invalid("shopper.country %q is not an ISO 3166-1 alpha-2 code like SE", s.Country)
 	}
@@ -215,6 +222,10 @@ func (r CreatePaymentRequest) check() error {
 	switch {
 	case r.Amount < 0 || r.SuggestedMinAmount < 0 || r.SuggestedMaxAmount < 0:
 		return invalid("amounts must not be negative")
+	case r.ShopperStatement == "":
+		return invalid("shopperStatement (the text on the shopper's bank statement) is required")
+	case r.Shopper.Email == "":
+		return invalid("shopper.email is required")
 	case r.Amount == 0 && r.SuggestedMinAmount == 0 && r.SuggestedMaxAmount == 0:
 		return invalid("amount (minor units, e.g. 10300 for 103.00) is required")
 	case r.Amount > 0 && (r.SuggestedMinAmount > 0 || r.SuggestedMaxAmount > 0):
@@ -259,6 +270,10 @@ func (r CreateChargeRequest) check() error {
 		return invalid("endUserId is required")
 	case r.Amount <= 0:
 		return invalid("amount must be a positive number of minor units")
+	case r.ShopperStatement == "":
+		return invalid("shopperStatement (the text on the shopper's bank statement) is required")
+	case r.Email == "":
+		return invalid("email (the shopper's) is required for a charge")
 	case r.PaymentDate != "" && !dateRe.MatchString(r.PaymentDate):
 		return invalid("paymentDate must be YYYY-MM-DD")
 	}

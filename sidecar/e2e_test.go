@@ -1,0 +1,304 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/trustly-sidecar/trustly-sidecar/core/sim"
+	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
+)
+
+// shop is a running sidecar (run … serve, over real sockets) in SIM mode
+// against a simulator on a manual clock, on the shared test Redis.
+type shop struct {
+	t      *testing.T
+	sim    *sim.Server
+	priv   string
+	rdb    redis.UniversalClient
+	prefix string
+}
+
+func startShop(t *testing.T) *shop {
+	t.Helper()
+	addr := testRedisAddr(t)
+	kb, err := os.ReadFile(filepath.Join(keyDir, privateKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk, err := trustly.ParsePrivateKey(kb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sim.New(sim.Config{Username: "merchant", Password: testPassword, MerchantPublicKey: &mk.PublicKey,
+		Relaxed: true, Clock: sim.NewManualClock(time.Now().UTC().Truncate(time.Second)), SettlementDelay: -1,
+		Balances: map[string]int64{"SEK": 10_000_000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	simKey := filepath.Join(t.TempDir(), "sim.pem")
+	if err := os.WriteFile(simKey, s.PublicKeyPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The NotificationURL is fixed before start, so the public port is too.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubAddr := ln.Addr().String()
+	ln.Close()
+	prefix := testPrefix(t)
+	env := validEnv(t).with("TRUSTLY_URL", s.APIURL(), "TRUSTLY_PUBLIC_KEY_FILE", simKey,
+		"PUBLIC_ADDR", pubAddr, "PUBLIC_BASE_URL", "http://"+pubAddr,
+		"REDIS_MODE", "single", "REDIS_ADDRS", addr, "REDIS_PREFIX", prefix, "LOG_FORMAT", "text")
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr := &logBuffer{}, &logBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"trustly-sidecar", "serve"}, env.get, strings.NewReader(""), stdout, stderr)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v\n%s", err, stderr)
+		}
+		for _, secret := range []string{testSecret, testPassword} {
+			if strings.Contains(stderr.String(), secret) {
+				t.Errorf("the logs hold a secret")
+			}
+		}
+	})
+	pub := localURL(waitFor(t, stdout, publicRe, done))
+	priv := localURL(waitFor(t, stdout, privateRe, done))
+	waitHealthy(t, pub+"/healthz")
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { rdb.Close() })
+	return &shop{t: t, sim: s, priv: priv, rdb: rdb, prefix: prefix}
+}
+
+// call sends a shop API request; key, when set, is the Idempotency-Key.
+func (s *shop) call(method, path, key, body string) answer {
+	s.t.Helper()
+	var h []string
+	if key != "" {
+		h = append(h, "Idempotency-Key", key)
+	}
+	if body != "" {
+		h = append(h, "Content-Type", "application/json")
+	}
+	return do(s.t, method, s.priv+path, body, h...)
+}
+
+func (s *shop) order(a answer, want int) Order {
+	s.t.Helper()
+	if a.status != want {
+		s.t.Fatalf("status %d, want %d: %s", a.status, want, a.body)
+	}
+	var o Order
+	if err := json.Unmarshal([]byte(a.body), &o); err != nil {
+		s.t.Fatalf("%v: %s", err, a.body)
+	}
+	return o
+}
+
+func (s *shop) get(id string) Order {
+	s.t.Helper()
+	return s.order(s.call(http.MethodGet, "/v1/payments/"+id, "", ""), http.StatusOK)
+}
+
+// advance moves the simulator's clock; its notifications reach the sidecar
+// inside the call.
+func (s *shop) advance(d time.Duration) {
+	s.t.Helper()
+	if err := s.sim.Advance(s.t.Context(), d); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *shop) approve(o Order, scenario string) {
+	s.t.Helper()
+	if o.TrustlyOrderID == "" || o.URL == "" {
+		s.t.Fatalf("no Trustly order to approve: %+v", o)
+	}
+	if _, err := s.sim.Approve(o.TrustlyOrderID, scenario, 0); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// storeKeys lists the orders' keys (idempotency records excluded).
+func (s *shop) storeKeys() []string {
+	s.t.Helper()
+	ks, err := s.rdb.Keys(s.t.Context(), s.prefix+":*").Result()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	var out []string
+	for _, k := range ks {
+		if !strings.Contains(k, ":idem:") {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+const paymentBody = `{"amount":10300,"currency":"SEK","shopper":{"endUserId":"shopper-1","firstName":"Ada","lastName":"Lovelace","email":"ada@example.com","country":"SE","locale":"sv_SE"},"successUrl":"https://shop.example/ok","failUrl":"https://shop.example/fail","shopperStatement":"Example shop"%s}`
+
+func TestE2EPaymentInvoiceAndRefunds(t *testing.T) {
+	s := startShop(t)
+	p := s.order(s.call(http.MethodPost, "/v1/payments", "pay-1", strings.Replace(paymentBody, "%s", `,"externalReference":"INV-1"`, 1)), http.StatusCreated)
+	if p.State != "started" || p.Amount != 10300 || p.Currency != "SEK" {
+		t.Fatalf("created: %+v", p)
+	}
+	s.approve(p, sim.DefaultScenario)
+	s.advance(time.Minute)
+	if got := s.get(p.ID); got.State != "paid" || got.Credited != 10300 || got.Refundable != 10300 {
+		t.Fatalf("after approval: %+v", got)
+	}
+
+	// The invoice finds its payment; so do the MessageID and Trustly's OrderID.
+	for _, q := range []string{"externalReference=INV-1", "messageId=" + p.MessageID, "trustlyOrderId=" + p.TrustlyOrderID} {
+		a := s.call(http.MethodGet, "/v1/payments?"+q, "", "")
+		var l OrderList
+		if err := json.Unmarshal([]byte(a.body), &l); err != nil || a.status != http.StatusOK || len(l.Orders) != 1 || l.Orders[0].ID != p.ID {
+			t.Errorf("search %s: %d %s", q, a.status, a.body)
+		}
+	}
+
+	partial := s.order(s.call(http.MethodPost, "/v1/payments/"+p.ID+"/refunds", "ref-1", `{"amount":3000}`), http.StatusCreated)
+	if partial.Flow != "refund" || partial.PaymentID != p.ID {
+		t.Fatalf("partial refund: %+v", partial)
+	}
+	s.advance(time.Hour)
+	if got := s.get(p.ID); got.Refunded != 3000 || got.Refundable != 7300 {
+		t.Fatalf("after a partial refund: %+v", got)
+	}
+	s.order(s.call(http.MethodPost, "/v1/payments/"+p.ID+"/refunds", "ref-2", `{}`), http.StatusCreated)
+	s.advance(time.Hour)
+	if got := s.get(p.ID); got.Refunded != 10300 || got.Refundable != 0 {
+		t.Fatalf("after the full refund: %+v", got)
+	}
+	if a := s.call(http.MethodPost, "/v1/payments/"+p.ID+"/refunds", "ref-3", `{"amount":1}`); a.status != http.StatusConflict {
+		t.Errorf("refund beyond what was paid: %d %s", a.status, a.body)
+	}
+}
+
+func TestE2EMandateChargeAndCancel(t *testing.T) {
+	s := startShop(t)
+	m := s.order(s.call(http.MethodPost, "/v1/mandates", "m-1",
+		`{"shopper":{"endUserId":"shopper-2","firstName":"Ada","lastName":"L","email":"ada@example.com","country":"SE","locale":"sv_SE"},"successUrl":"https://shop.example/ok","failUrl":"https://shop.example/fail"}`), http.StatusCreated)
+	s.approve(m, sim.DefaultScenario)
+	s.advance(time.Second)
+	if got := s.order(s.call(http.MethodGet, "/v1/mandates/"+m.ID, "", ""), http.StatusOK); got.State != "active" {
+		t.Fatalf("mandate: %+v", got)
+	}
+	if a := s.call(http.MethodGet, "/v1/payments/"+m.ID, "", ""); a.status != http.StatusNotFound {
+		t.Errorf("a mandate read as a payment: %d", a.status)
+	}
+
+	c := s.order(s.call(http.MethodPost, "/v1/charges", "c-1", `{"endUserId":"shopper-2","amount":5000,"currency":"SEK","email":"ada@example.com","shopperStatement":"Example shop"}`), http.StatusCreated)
+	s.advance(48 * time.Hour)
+	if got := s.get(c.ID); got.State != "paid" || got.Credited != 5000 {
+		t.Fatalf("charge: %+v", got)
+	}
+
+	later := s.sim.Now().AddDate(0, 0, 30).Format(time.DateOnly)
+	c2 := s.order(s.call(http.MethodPost, "/v1/charges", "c-2", `{"endUserId":"shopper-2","amount":700,"currency":"SEK","email":"ada@example.com","shopperStatement":"Example shop","paymentDate":"`+later+`"}`), http.StatusCreated)
+	got := s.order(s.call(http.MethodDelete, "/v1/charges/"+c2.ID, "cancel-1", ""), http.StatusOK)
+	if got.State != "cancelled" {
+		t.Fatalf("cancelled charge: %+v", got)
+	}
+	if a := s.call(http.MethodDelete, "/v1/charges/"+c.ID, "cancel-2", ""); a.status != http.StatusConflict {
+		t.Errorf("cancel of a paid charge: %d %s", a.status, a.body)
+	}
+}
+
+func TestE2EIdempotentReplays(t *testing.T) {
+	s := startShop(t)
+	body := strings.Replace(paymentBody, "%s", "", 1)
+	first := s.call(http.MethodPost, "/v1/payments", "same", body)
+	again := s.call(http.MethodPost, "/v1/payments", "same", body)
+	if first.status != http.StatusCreated || again.status != first.status || again.body != first.body {
+		t.Fatalf("replay: %d %s / %d %s", first.status, first.body, again.status, again.body)
+	}
+	if again.header.Get(replayedHeader) != "true" || first.header.Get(replayedHeader) != "" {
+		t.Errorf("replay header: first %q, again %q", first.header.Get(replayedHeader), again.header.Get(replayedHeader))
+	}
+	other := s.call(http.MethodPost, "/v1/payments", "same", strings.Replace(body, "10300", "10400", 1))
+	if other.status != http.StatusUnprocessableEntity || other.errorCode(t) != "idempotency_key_reused" {
+		t.Errorf("same key, other body: %d %s", other.status, other.body)
+	}
+	if n := len(s.sim.Orders()); n != 1 {
+		t.Errorf("Trustly saw %d orders, want 1", n)
+	}
+	metrics := s.call(http.MethodGet, "/metrics", "", "")
+	if !strings.Contains(metrics.body, `trustly_sidecar_idempotency_replays_total{operation="createPayment"} 1`) ||
+		!strings.Contains(metrics.body, `trustly_sidecar_trustly_calls_total{code="ok",method="Deposit"} 1`) {
+		t.Errorf("metrics lack the replay or the Deposit:\n%s", metrics.body)
+	}
+}
+
+func TestE2EBadInputChangesNothing(t *testing.T) {
+	s := startShop(t)
+	p := s.order(s.call(http.MethodPost, "/v1/payments", "p", strings.Replace(paymentBody, "%s", "", 1)), http.StatusCreated)
+	before := s.storeKeys()
+	ok := strings.Replace(paymentBody, "%s", "", 1)
+	cases := []struct {
+		name, method, path, key, body string
+		status                        int
+		code                          string
+	}{
+		{"payment without key", "POST", "/v1/payments", "", ok, 400, "idempotency_key_required"},
+		{"payment not JSON", "POST", "/v1/payments", "k1", "{", 400, "invalid_json"},
+		{"payment unknown field", "POST", "/v1/payments", "k2", `{"amount":1,"colour":"red"}`, 400, "invalid_json"},
+		{"payment amount as decimal", "POST", "/v1/payments", "k3", strings.Replace(ok, "10300", `"103.00"`, 1), 400, "invalid_json"},
+		{"payment negative amount", "POST", "/v1/payments", "k4", strings.Replace(ok, "10300", "-1", 1), 400, "invalid_request"},
+		{"payment bad currency", "POST", "/v1/payments", "k5", strings.Replace(ok, `"SEK"`, `"kr"`, 1), 400, "invalid_request"},
+		{"payment no shopper", "POST", "/v1/payments", "k6", `{"amount":1,"currency":"SEK","successUrl":"https://a/","failUrl":"https://a/"}`, 400, "invalid_request"},
+		{"payment relative url", "POST", "/v1/payments", "k7", strings.Replace(ok, "https://shop.example/ok", "/ok", 1), 400, "invalid_request"},
+		{"search without field", "GET", "/v1/payments", "", "", 400, "invalid_request"},
+		{"search two fields", "GET", "/v1/payments?messageId=a&externalReference=b", "", "", 400, "invalid_request"},
+		{"payment unknown", "GET", "/v1/payments/nope", "", "", 404, "not_found"},
+		{"refund unknown payment", "POST", "/v1/payments/nope/refunds", "k8", `{"amount":1}`, 404, "not_found"},
+		{"refund negative", "POST", "/v1/payments/" + p.ID + "/refunds", "k9", `{"amount":-5}`, 400, "invalid_request"},
+		{"refund unpaid", "POST", "/v1/payments/" + p.ID + "/refunds", "k10", `{"amount":5}`, 409, "not_refundable"},
+		{"mandate without email", "POST", "/v1/mandates", "k11", `{"shopper":{"endUserId":"x","firstName":"A","lastName":"B","country":"SE","locale":"sv_SE"},"successUrl":"https://a/","failUrl":"https://a/"}`, 400, "invalid_request"},
+		{"mandate unknown", "GET", "/v1/mandates/" + p.ID, "", "", 404, "not_found"},
+		{"charge zero", "POST", "/v1/charges", "k12", `{"endUserId":"x","amount":0,"currency":"SEK"}`, 400, "invalid_request"},
+		{"charge bad date", "POST", "/v1/charges", "k13", `{"endUserId":"x","amount":5,"currency":"SEK","paymentDate":"tomorrow"}`, 400, "invalid_request"},
+		{"charge without mandate", "POST", "/v1/charges", "k14", `{"endUserId":"nobody","amount":5,"currency":"SEK","email":"a@b.se","shopperStatement":"x"}`, 409, "no_active_mandate"},
+		{"cancel a deposit", "DELETE", "/v1/charges/" + p.ID, "k15", "", 409, "not_cancellable"},
+		{"cancel with a body", "DELETE", "/v1/charges/" + p.ID, "k16", `{}`, 400, "invalid_request"},
+		{"cancel without key", "DELETE", "/v1/charges/" + p.ID, "", "", 400, "idempotency_key_required"},
+		{"balance wrong method", "POST", "/v1/balance", "k17", "", 405, "method_not_allowed"},
+		{"paylinks not built", "POST", "/v1/paylinks", "k18", `{}`, 501, "not_implemented"},
+	}
+	for _, c := range cases {
+		a := s.call(c.method, c.path, c.key, c.body)
+		if a.status != c.status || a.errorCode(t) != c.code {
+			t.Errorf("%s: %d %s, want %d %s", c.name, a.status, a.body, c.status, c.code)
+		}
+	}
+	if after := s.storeKeys(); !slices.Equal(after, before) {
+		t.Errorf("the store changed:\nbefore %v\nafter  %v", before, after)
+	}
+	if got := s.get(p.ID); got.State != p.State || got.Refunded != 0 {
+		t.Errorf("the payment changed: %+v", got)
+	}
+	if a := s.call(http.MethodGet, "/v1/balance", "", ""); a.status != http.StatusOK || !strings.Contains(a.body, `"currency":"SEK"`) {
+		t.Errorf("balance: %d %s", a.status, a.body)
+	}
+}
