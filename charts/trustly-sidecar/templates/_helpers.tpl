@@ -1,0 +1,358 @@
+{{/*
+Every named template takes a context dict: (dict "root" $ "values" <the sidecar's values>).
+Inside this chart that is (dict "root" $ "values" .Values); a shop's chart that depends on
+this one as `trustly` passes (dict "root" $ "values" .Values.trustly). Names never come
+from .Chart, which is the shop's chart in that case.
+*/}}
+
+{{- define "trustly-sidecar.name" -}}
+{{- default "trustly-sidecar" .values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "trustly-sidecar.fullname" -}}
+{{- if .values.fullnameOverride }}
+{{- .values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := include "trustly-sidecar.name" . }}
+{{- if contains $name .root.Release.Name }}
+{{- .root.Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .root.Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "trustly-sidecar.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "trustly-sidecar.name" . }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- end }}
+
+{{- define "trustly-sidecar.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "trustly-sidecar.selectorLabels" . }}
+app.kubernetes.io/version: {{ .values.image.tag | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+{{- end }}
+
+{{- define "trustly-sidecar.serviceAccountName" -}}
+{{- if .values.serviceAccount.create }}
+{{- default (include "trustly-sidecar.fullname" .) .values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "trustly-sidecar.secretName" -}}
+{{- default (include "trustly-sidecar.fullname" .) .values.secrets.existingSecret }}
+{{- end }}
+
+{{- define "trustly-sidecar.image" -}}
+{{- if .values.image.digest }}
+{{- printf "%s@%s" .values.image.repository .values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .values.image.repository .values.image.tag }}
+{{- end }}
+{{- end }}
+
+{{/* Where the secret files and Trustly's public key are mounted. */}}
+{{- define "trustly-sidecar.secretDir" -}}/var/run/secrets/trustly-sidecar{{- end }}
+{{- define "trustly-sidecar.configDir" -}}/etc/trustly-sidecar{{- end }}
+
+{{/*
+The secret files the sidecar reads, as a list of dicts: variable (without prefix and
+_FILE) and key (in the Secret). Platform secrets keep their variable name as key.
+*/}}
+{{- define "trustly-sidecar.secretFiles" -}}
+{{- $files := list
+  (dict "variable" "TRUSTLY_PASSWORD" "key" "trustly-password")
+  (dict "variable" "MERCHANT_PRIVATE_KEY" "key" "merchant-private-key")
+  (dict "variable" "NOTIFICATION_SECRET" "key" "notification-secret")
+  (dict "variable" "SHOP_API_TOKEN" "key" "shop-api-token") }}
+{{- if include "trustly-sidecar.redisAuth" . }}
+{{- $files = append $files (dict "variable" "REDIS_PASSWORD" "key" "redis-password") }}
+{{- end }}
+{{- if include "trustly-sidecar.sentinelAuth" . }}
+{{- $files = append $files (dict "variable" "REDIS_SENTINEL_PASSWORD" "key" "redis-sentinel-password") }}
+{{- end }}
+{{- range $name := include "trustly-sidecar.platformKeys" . | fromJsonArray }}
+{{- $files = append $files (dict "variable" $name "key" $name) }}
+{{- end }}
+{{- toJson $files }}
+{{- end }}
+
+{{- define "trustly-sidecar.platformKeys" -}}
+{{- if .values.secrets.existingSecret }}
+{{- toJson (.values.secrets.platformKeys | default list | uniq | sortAlpha) }}
+{{- else }}
+{{- toJson (keys (.values.secrets.platform | default dict) | sortAlpha) }}
+{{- end }}
+{{- end }}
+
+{{- define "trustly-sidecar.redisAuth" -}}
+{{- if or .values.redis.auth.enabled .values.secrets.redisPassword }}true{{ end }}
+{{- end }}
+
+{{- define "trustly-sidecar.sentinelAuth" -}}
+{{- if or .values.redis.sentinel.auth.enabled .values.secrets.redisSentinelPassword }}true{{ end }}
+{{- end }}
+
+{{/*
+Checks the schema cannot express, or that would print a secret in its message. Renders
+nothing; fails with one clear message.
+*/}}
+{{- define "trustly-sidecar.validate" -}}
+{{- $v := .values }}
+{{- $s := $v.secrets }}
+{{- if not $s.existingSecret }}
+{{- range $field := list "trustlyPassword" "merchantPrivateKey" "notificationSecret" "shopApiToken" }}
+{{- if not (index $s $field) }}
+{{- fail (printf "secrets.%s is required when secrets.existingSecret is empty (or name an existing Secret in secrets.existingSecret)" $field) }}
+{{- end }}
+{{- end }}
+{{- if not (regexMatch "^[A-Za-z0-9_-]{16,}$" $s.notificationSecret) }}
+{{- fail "secrets.notificationSecret must be at least 16 of A-Z a-z 0-9 - _ (e.g. openssl rand -hex 24)" }}
+{{- end }}
+{{- if lt (len $s.shopApiToken) 16 }}
+{{- fail "secrets.shopApiToken must be at least 16 characters" }}
+{{- end }}
+{{- if not (contains "PRIVATE KEY-----" $s.merchantPrivateKey) }}
+{{- fail "secrets.merchantPrivateKey must be a PEM private key (trustly-sidecar keygen creates one)" }}
+{{- end }}
+{{- if and $v.redis.auth.enabled (not $s.redisPassword) }}
+{{- fail "redis.auth.enabled needs secrets.redisPassword (or secrets.existingSecret with key redis-password)" }}
+{{- end }}
+{{- if and $v.redis.sentinel.auth.enabled (not $s.redisSentinelPassword) }}
+{{- fail "redis.sentinel.auth.enabled needs secrets.redisSentinelPassword (or secrets.existingSecret with key redis-sentinel-password)" }}
+{{- end }}
+{{- else }}
+{{- range $field := list "trustlyPassword" "merchantPrivateKey" "notificationSecret" "shopApiToken" "redisPassword" "redisSentinelPassword" }}
+{{- if index $s $field }}
+{{- fail (printf "secrets.%s is set but secrets.existingSecret %q is used: set one or the other" $field $s.existingSecret) }}
+{{- end }}
+{{- end }}
+{{- if $s.platform }}
+{{- fail "secrets.platform is set but secrets.existingSecret is used: list the keys in secrets.platformKeys instead" }}
+{{- end }}
+{{- end }}
+{{- if and (eq $v.redis.mode "embedded") (eq $v.trustly.environment "LIVE") }}
+{{- fail "redis.mode embedded keeps payments in memory only; LIVE needs a real Redis" }}
+{{- end }}
+{{- if and (eq $v.redis.mode "embedded") (eq $v.mode "standalone") (or (gt (int $v.replicaCount) 1) $v.autoscaling.enabled) }}
+{{- fail "redis.mode embedded keeps state in each pod: run one replica (replicaCount: 1, autoscaling.enabled: false)" }}
+{{- end }}
+{{- if and (eq $v.trustly.environment "SIM") (or (not $v.trustly.url) (not $v.trustly.publicKey)) }}
+{{- fail "trustly.environment SIM needs trustly.url (the simulator's API URL) and trustly.publicKey (its trustly_sim_public.pem)" }}
+{{- end }}
+{{- if eq (int $v.ports.public) (int $v.ports.private) }}
+{{- fail "ports.public and ports.private must differ: each listener needs its own port" }}
+{{- end }}
+{{- end }}
+
+{{/* The sidecar's environment: settings as values, every secret as a _FILE path. */}}
+{{- define "trustly-sidecar.env" -}}
+{{- $v := .values -}}
+- name: TRUSTLY_SIDECAR_ENVIRONMENT
+  value: {{ $v.trustly.environment | quote }}
+{{- with $v.trustly.url }}
+- name: TRUSTLY_SIDECAR_TRUSTLY_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- if $v.trustly.publicKey }}
+- name: TRUSTLY_SIDECAR_TRUSTLY_PUBLIC_KEY_FILE
+  value: {{ include "trustly-sidecar.configDir" . }}/trustly-public-key.pem
+{{- end }}
+- name: TRUSTLY_SIDECAR_TRUSTLY_USERNAME
+  value: {{ $v.trustly.username | quote }}
+- name: TRUSTLY_SIDECAR_PUBLIC_BASE_URL
+  value: {{ $v.publicBaseURL | quote }}
+- name: TRUSTLY_SIDECAR_PUBLIC_ADDR
+  value: {{ printf ":%d" (int $v.ports.public) | quote }}
+- name: TRUSTLY_SIDECAR_PRIVATE_ADDR
+  value: {{ printf ":%d" (int $v.ports.private) | quote }}
+- name: TRUSTLY_SIDECAR_ADAPTER
+  value: {{ $v.adapter | quote }}
+- name: TRUSTLY_SIDECAR_LOG_LEVEL
+  value: {{ $v.log.level | quote }}
+- name: TRUSTLY_SIDECAR_LOG_FORMAT
+  value: {{ $v.log.format | quote }}
+- name: TRUSTLY_SIDECAR_REDIS_MODE
+  value: {{ $v.redis.mode | quote }}
+{{- if ne $v.redis.mode "embedded" }}
+- name: TRUSTLY_SIDECAR_REDIS_ADDRS
+  value: {{ join "," $v.redis.addrs | quote }}
+{{- with $v.redis.masterName }}
+- name: TRUSTLY_SIDECAR_REDIS_MASTER_NAME
+  value: {{ . | quote }}
+{{- end }}
+{{- with $v.redis.username }}
+- name: TRUSTLY_SIDECAR_REDIS_USERNAME
+  value: {{ . | quote }}
+{{- end }}
+{{- with $v.redis.sentinel.username }}
+- name: TRUSTLY_SIDECAR_REDIS_SENTINEL_USERNAME
+  value: {{ . | quote }}
+{{- end }}
+- name: TRUSTLY_SIDECAR_REDIS_DB
+  value: {{ $v.redis.db | quote }}
+- name: TRUSTLY_SIDECAR_REDIS_TLS
+  value: {{ $v.redis.tls | quote }}
+- name: TRUSTLY_SIDECAR_REDIS_DIAL_TIMEOUT
+  value: {{ $v.redis.dialTimeout | quote }}
+{{- end }}
+- name: TRUSTLY_SIDECAR_REDIS_PREFIX
+  value: {{ $v.redis.prefix | quote }}
+{{- $dir := include "trustly-sidecar.secretDir" . }}
+{{- range $f := include "trustly-sidecar.secretFiles" . | fromJsonArray }}
+- name: TRUSTLY_SIDECAR_{{ $f.variable }}_FILE
+  value: {{ printf "%s/%s" $dir $f.key }}
+{{- end }}
+{{- with $v.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+The sidecar container. With "native" true in the context it is a Kubernetes native
+sidecar (an init container with restartPolicy Always): it starts before the shop's
+containers, which start only once its startup probe passes, and stops after them.
+*/}}
+{{- define "trustly-sidecar.container" -}}
+{{- include "trustly-sidecar.validate" . }}
+{{- $v := .values -}}
+- name: {{ include "trustly-sidecar.name" . }}
+  image: {{ include "trustly-sidecar.image" . | quote }}
+  imagePullPolicy: {{ $v.image.pullPolicy }}
+  {{- if .native }}
+  restartPolicy: Always
+  {{- end }}
+  args: [serve]
+  ports:
+    - name: trustly-public
+      containerPort: {{ $v.ports.public }}
+      protocol: TCP
+    - name: trustly-private
+      containerPort: {{ $v.ports.private }}
+      protocol: TCP
+  env:
+    {{- include "trustly-sidecar.env" . | nindent 4 }}
+  startupProbe:
+    httpGet:
+      path: /healthz
+      port: trustly-public
+    periodSeconds: {{ $v.probes.startup.periodSeconds }}
+    failureThreshold: {{ $v.probes.startup.failureThreshold }}
+    timeoutSeconds: {{ $v.probes.startup.timeoutSeconds }}
+  livenessProbe:
+    httpGet:
+      path: /healthz
+      port: trustly-public
+    periodSeconds: {{ $v.probes.liveness.periodSeconds }}
+    failureThreshold: {{ $v.probes.liveness.failureThreshold }}
+    timeoutSeconds: {{ $v.probes.liveness.timeoutSeconds }}
+  readinessProbe:
+    httpGet:
+      path: /readyz
+      port: trustly-private
+    periodSeconds: {{ $v.probes.readiness.periodSeconds }}
+    failureThreshold: {{ $v.probes.readiness.failureThreshold }}
+    timeoutSeconds: {{ $v.probes.readiness.timeoutSeconds }}
+  resources:
+    {{- toYaml $v.resources | nindent 4 }}
+  securityContext:
+    {{- toYaml $v.securityContext | nindent 4 }}
+  volumeMounts:
+    - name: trustly-sidecar-secrets
+      mountPath: {{ include "trustly-sidecar.secretDir" . }}
+      readOnly: true
+    {{- if $v.trustly.publicKey }}
+    - name: trustly-sidecar-config
+      mountPath: {{ include "trustly-sidecar.configDir" . }}
+      readOnly: true
+    {{- end }}
+{{- end }}
+
+{{/* The native sidecar, for a shop's pod spec: initContainers: {{ include ... }} */}}
+{{- define "trustly-sidecar.initContainer" -}}
+{{- include "trustly-sidecar.container" (dict "root" .root "values" .values "native" true) }}
+{{- end }}
+
+{{/* The volumes the container mounts; goes into the pod's volumes. */}}
+{{- define "trustly-sidecar.volumes" -}}
+- name: trustly-sidecar-secrets
+  secret:
+    secretName: {{ include "trustly-sidecar.secretName" . }}
+    # 0400: owner-only. The files are group-owned by the pod's fsGroup, which kubelet
+    # lets read, so the pod needs securityContext.fsGroup.
+    defaultMode: 256
+    items:
+      {{- range $f := include "trustly-sidecar.secretFiles" . | fromJsonArray }}
+      - key: {{ $f.key }}
+        path: {{ $f.key }}
+      {{- end }}
+{{- if .values.trustly.publicKey }}
+- name: trustly-sidecar-config
+  configMap:
+    name: {{ include "trustly-sidecar.fullname" . }}
+    defaultMode: 292 # 0444: a public key
+{{- end }}
+{{- end }}
+
+{{/*
+Annotations that roll the pod when the created Secret or the ConfigMap changes (the
+sidecar reads its files at start only).
+*/}}
+{{- define "trustly-sidecar.podAnnotations" -}}
+{{- $a := dict }}
+{{- if not .values.secrets.existingSecret }}
+{{- $_ := set $a "checksum/trustly-sidecar-secret" (include "trustly-sidecar.secretData" . | sha256sum) }}
+{{- end }}
+{{- if .values.trustly.publicKey }}
+{{- $_ := set $a "checksum/trustly-sidecar-config" (.values.trustly.publicKey | sha256sum) }}
+{{- end }}
+{{- if $a }}{{ toYaml $a }}{{ end }}
+{{- end }}
+
+{{- define "trustly-sidecar.secretData" -}}
+{{- $s := .values.secrets -}}
+trustly-password: {{ $s.trustlyPassword | b64enc }}
+merchant-private-key: {{ $s.merchantPrivateKey | b64enc }}
+notification-secret: {{ $s.notificationSecret | b64enc }}
+shop-api-token: {{ $s.shopApiToken | b64enc }}
+{{- with $s.redisPassword }}
+redis-password: {{ . | b64enc }}
+{{- end }}
+{{- with $s.redisSentinelPassword }}
+redis-sentinel-password: {{ . | b64enc }}
+{{- end }}
+{{- range $name := keys ($s.platform | default dict) | sortAlpha }}
+{{ $name }}: {{ index $s.platform $name | b64enc }}
+{{- end }}
+{{- end }}
+
+{{/*
+The port a Service opens to the public listener, named "trustly". Only the public
+listener: the private one is for the pod itself.
+*/}}
+{{- define "trustly-sidecar.servicePort" -}}
+- name: trustly
+  port: {{ .values.ports.public }}
+  targetPort: trustly-public
+  protocol: TCP
+{{- end }}
+
+{{/*
+Ingress paths to the public routes (notifications, pay-link pages) of the Service named
+in the context's "service" (its port "trustly").
+*/}}
+{{- define "trustly-sidecar.ingressPaths" -}}
+{{- $service := .service -}}
+{{- range $path := .values.ingress.paths }}
+- path: {{ $path }}
+  pathType: Prefix
+  backend:
+    service:
+      name: {{ $service }}
+      port:
+        name: trustly
+{{- end }}
+{{- end }}

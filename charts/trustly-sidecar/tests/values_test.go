@@ -1,0 +1,73 @@
+package tests
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestBadValues renders the chart with one wrong value at a time: each must fail with a
+// message that names the problem, and none may print a secret. The schema's checks fail
+// helm lint too; the templates' checks (those that compare values or would print a
+// secret) fail helm template and helm install, while helm lint only logs them, by
+// helm's design.
+func TestBadValues(t *testing.T) {
+	const base = "ci/standalone-values.yaml"
+	const shortSecret = "tooShortSecret"
+	for _, c := range []struct {
+		name   string
+		values string
+		want   []string
+	}{
+		{"unknown environment", "trustly: {environment: PROD}", []string{"/trustly/environment", "TEST", "LIVE", "SIM"}},
+		{"http base URL on TEST", "publicBaseURL: http://pay.example.com", []string{"/publicBaseURL", "https://"}},
+		{"a typo in a key", "replicas: 3", []string{"at ''", "additional properties 'replicas' not allowed"}},
+		{"unknown mode", "mode: daemonset", []string{"/mode", "standalone", "sidecar"}},
+		{"sentinel without master", "redis: {mode: sentinel}", []string{"/redis/masterName", "minLength"}},
+		{"database on a cluster", "redis: {mode: cluster, db: 2}", []string{"/redis/db"}},
+		{"bad redis address", "redis: {addrs: [redis]}", []string{"/redis/addrs/0"}},
+		{"no redis address", "redis: {addrs: []}", []string{"/redis/addrs", "minItems"}},
+		{"secret as a plain variable", "extraEnv: [{name: TRUSTLY_SIDECAR_REDIS_PASSWORD, value: x}]", []string{"/extraEnv/0/name"}},
+		{"writable root file system", "securityContext: {readOnlyRootFilesystem: false}", []string{"/securityContext/readOnlyRootFilesystem"}},
+		{"the private listener behind the Ingress", "ingress: {paths: [/]}", []string{"/ingress/paths/0"}},
+		{"same port twice", "ports: {public: 8080, private: 8080}", []string{"ports.public and ports.private must differ"}},
+		{"grace shorter than shutdown", "terminationGracePeriodSeconds: 10", []string{"/terminationGracePeriodSeconds"}},
+		{"adapter neither generic nor a path", "adapter: woocommerce", []string{"/adapter"}},
+		{"missing password", "secrets: {trustlyPassword: ''}", []string{"secrets.trustlyPassword is required"}},
+		{"short notification secret", "secrets: {notificationSecret: " + shortSecret + "}", []string{"secrets.notificationSecret must be at least 16"}},
+		{"short shop token", "secrets: {shopApiToken: " + shortSecret + "}", []string{"secrets.shopApiToken must be at least 16"}},
+		{"not a PEM key", "secrets: {merchantPrivateKey: " + shortSecret + "}", []string{"secrets.merchantPrivateKey must be a PEM private key"}},
+		{"existing secret and values", "secrets: {existingSecret: mine}", []string{"secrets.trustlyPassword is set but secrets.existingSecret"}},
+		{"redis auth without password", "redis: {auth: {enabled: true}}", []string{"redis.auth.enabled needs secrets.redisPassword"}},
+		{"embedded store on LIVE", "trustly: {environment: LIVE}\nredis: {mode: embedded}", []string{"LIVE needs a real Redis"}},
+		{"embedded store with replicas", "redis: {mode: embedded}", []string{"run one replica"}},
+		{"SIM without its key", "trustly: {environment: SIM}", []string{"SIM needs trustly.url"}},
+		{"ingress without host", "ingress: {host: ''}", []string{"ingress.host is required"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			bad := filepath.Join(t.TempDir(), "bad.yaml")
+			if err := os.WriteFile(bad, []byte(c.values+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cmds := [][]string{{"template", "shop", chartDir, "-f", filepath.Join(chartDir, base), "-f", bad}}
+			if bySchema := strings.HasPrefix(c.want[0], "/") || strings.HasPrefix(c.want[0], "at "); bySchema {
+				cmds = append(cmds, []string{"lint", "--strict", chartDir, "-f", filepath.Join(chartDir, base), "-f", bad})
+			}
+			for _, cmd := range cmds {
+				out, err := helm(t, cmd...)
+				if err == nil {
+					t.Fatalf("helm %s accepted %q", cmd[0], c.values)
+				}
+				for _, w := range c.want {
+					if !strings.Contains(out, w) {
+						t.Errorf("helm %s: message lacks %q:\n%s", cmd[0], w, out)
+					}
+				}
+				if strings.Contains(out, shortSecret) {
+					t.Errorf("helm %s printed the secret:\n%s", cmd[0], out)
+				}
+			}
+		})
+	}
+}
