@@ -46,7 +46,7 @@ func TestMain(m *testing.M) {
 	code := 1
 	err = build("", dir, "./testdata/fakesidecar", "./testdata/testplugin", "../../../platforms/generic/cmd/trustly-adapter-generic")
 	if err == nil {
-		err = build("../../../examples/syncshop", dir, ".")
+		err = build("../../../adapter/examples/syncshop", dir, ".")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -146,7 +146,7 @@ func TestBuiltinAdapterRoundTripsThroughItsOwnProcess(t *testing.T) {
 }
 
 // TestAnOutOfTreeAdapterLoadsByPath runs the example adapter from
-// examples/syncshop — a module of its own, importing only the SDK — through
+// adapter/examples/syncshop — a module of its own, importing only the SDK — through
 // a synchronous exchange: translate, the host's result, the answer.
 func TestAnOutOfTreeAdapterLoadsByPath(t *testing.T) {
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusCreated) }))

@@ -23,4 +23,4 @@ require (
 
 // Only so the example builds against the SDK next to it. A real adapter
 // requires a released version and has no replace.
-replace github.com/trustly-sidecar/trustly-sidecar => ../..
+replace github.com/trustly-sidecar/trustly-sidecar => ../../..
