@@ -31,7 +31,7 @@ func TestIdempotencyEmbedded(t *testing.T) {
 }
 
 func TestIdempotencyCluster(t *testing.T) {
-	addrs := redistest.NewCluster(t, 3)
+	addrs := redistest.SharedCluster(t, 3)
 	storetest.RunIdempotency(t, func(t *testing.T) redis.UniversalClient {
 		return client(t, store.RedisConfig{Mode: store.ModeCluster, Addrs: addrs})
 	})
@@ -99,7 +99,7 @@ func TestOrdersEmbedded(t *testing.T) {
 }
 
 func TestOrdersCluster(t *testing.T) {
-	addrs := redistest.NewCluster(t, 3)
+	addrs := redistest.SharedCluster(t, 3)
 	storetest.RunOrders(t, func(t *testing.T) redis.UniversalClient {
 		return client(t, store.RedisConfig{Mode: store.ModeCluster, Addrs: addrs})
 	})
