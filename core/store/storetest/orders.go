@@ -187,7 +187,7 @@ func RunOrders(t *testing.T, newClient NewClient) {
 		for i := range 20 {
 			wg.Go(func() {
 				_, err := o.s.ReserveRefund(o.ctx, store.Order{ID: fmt.Sprintf("p1.r%d", i), Parent: "p1", Flow: "refund",
-					State: "new", Currency: "SEK", Amount: 3000, Created: now}, "paid")
+					State: "new", Currency: "SEK", Amount: 3000, Created: now}, "paid", time.Time{})
 				mu.Lock()
 				defer mu.Unlock()
 				switch {
@@ -213,15 +213,15 @@ func RunOrders(t *testing.T, newClient NewClient) {
 		if a.Outcome != store.OutcomeApplied {
 			t.Fatalf("reject = %+v", a)
 		}
-		r, err := o.s.ReserveRefund(o.ctx, store.Order{ID: "p1.full", Parent: "p1", Flow: "refund", State: "new", Currency: "SEK"}, "paid")
+		r, err := o.s.ReserveRefund(o.ctx, store.Order{ID: "p1.full", Parent: "p1", Flow: "refund", State: "new", Currency: "SEK"}, "paid", time.Time{})
 		if err != nil || r.Amount != 4000 {
 			t.Fatalf("full refund = %+v, %v; want the 40.00 left", r, err)
 		}
 		var ex *store.ExceedsError
-		if _, err := o.s.ReserveRefund(o.ctx, store.Order{ID: "p1.more", Parent: "p1", Flow: "refund", State: "new", Currency: "SEK", Amount: 1}, "paid"); !errors.As(err, &ex) || ex.Refundable != 0 {
+		if _, err := o.s.ReserveRefund(o.ctx, store.Order{ID: "p1.more", Parent: "p1", Flow: "refund", State: "new", Currency: "SEK", Amount: 1}, "paid", time.Time{}); !errors.As(err, &ex) || ex.Refundable != 0 {
 			t.Fatalf("refund of nothing left = %v", err)
 		}
-		if _, err := o.s.ReserveRefund(o.ctx, store.Order{ID: "p1.eur", Parent: "p1", Flow: "refund", State: "new", Currency: "EUR", Amount: 1}, "paid"); !errors.Is(err, store.ErrNotRefundable) {
+		if _, err := o.s.ReserveRefund(o.ctx, store.Order{ID: "p1.eur", Parent: "p1", Flow: "refund", State: "new", Currency: "EUR", Amount: 1}, "paid", time.Time{}); !errors.Is(err, store.ErrNotRefundable) {
 			t.Fatalf("refund in another currency = %v", err)
 		}
 	})
@@ -284,6 +284,23 @@ func RunOrders(t *testing.T, newClient NewClient) {
 		o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, OpenStates: open})
 		if n, _ := o.s.OpenCount(o.ctx); n != 1 {
 			t.Fatalf("open = %d, want 1", n)
+		}
+	})
+
+	t.Run("an order created open is due at its deadline with no transition", func(t *testing.T) {
+		o := newOrders(t, newClient)
+		must(t, o.s.CreateOpen(o.ctx, store.Order{ID: "p1", Flow: "deposit", State: "new", Currency: "SEK", Amount: 10000}, now.Add(time.Hour)))
+		if due, err := o.s.DueOpen(o.ctx, now.Add(time.Hour-time.Millisecond), 10); err != nil || len(due) != 0 {
+			t.Fatalf("due before the deadline = %v, %v", due, err)
+		}
+		if due, err := o.s.DueOpen(o.ctx, now.Add(time.Hour+time.Millisecond), 10); err != nil || len(due) != 1 || due[0] != "p1" {
+			t.Fatalf("due after the deadline = %v, %v", due, err)
+		}
+		o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, SetOnChange: map[string]string{"credited": "10000"}, OpenStates: []string{"new"}})
+		_, err := o.s.ReserveRefund(o.ctx, store.Order{ID: "p1.r", Parent: "p1", Flow: "refund", State: "new", Currency: "SEK", Amount: 100}, "paid", now.Add(time.Minute))
+		must(t, err)
+		if due, err := o.s.DueOpen(o.ctx, now.Add(2*time.Minute), 10); err != nil || len(due) != 1 || due[0] != "p1.r" {
+			t.Fatalf("due = %v, %v; want only the refund", due, err)
 		}
 	})
 
