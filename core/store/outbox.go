@@ -19,6 +19,10 @@ type OutboxEntry struct {
 	// Deliveries counts the times the entry was handed to a consumer,
 	// this one included (0 when listed, not read).
 	Deliveries int64
+	// Failures counts the deliveries that failed (FailOutbox) before this
+	// one. Unlike Deliveries it does not count the times the entry was
+	// handed out only to wait for an earlier change of its order.
+	Failures int64
 }
 
 var (
@@ -66,21 +70,38 @@ func (s *RedisOrders) ReadOutbox(ctx context.Context, shard int, group, consumer
 }
 
 // ClaimOutbox takes over up to count entries of shard that have been
-// pending at least minIdle (a failed delivery waiting for its retry, or a
-// dead consumer's entries) and hands them to consumer. due decides, from
-// the deliveries so far and the idle time, whether an entry's backoff is over.
+// pending at least minIdle (a failed delivery waiting for its retry, an
+// entry waiting for an earlier change of its order, or a dead consumer's
+// entries) and hands them to consumer. due decides, from the failed
+// deliveries so far and the idle time, whether an entry's backoff is over.
 func (s *RedisOrders) ClaimOutbox(ctx context.Context, shard int, group, consumer string, minIdle time.Duration, count int64,
-	due func(deliveries int64, idle time.Duration) bool) ([]OutboxEntry, error) {
-	stream := s.keys.Shard(shard).Outbox
+	due func(failures int64, idle time.Duration) bool) ([]OutboxEntry, error) {
+	sk := s.keys.Shard(shard)
+	stream := sk.Outbox
 	pend, err := s.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
 		Stream: stream, Group: group, Idle: max(minIdle, time.Millisecond), Start: "-", End: "+", Count: count,
 	}).Result()
 	if err != nil {
 		return nil, wrapRedis(ctx, "list pending outbox", err)
 	}
+	if len(pend) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(pend))
+	for i, p := range pend {
+		ids[i] = p.ID
+	}
+	fails, err := s.rdb.HMGet(ctx, sk.Fails, ids...).Result()
+	if err != nil {
+		return nil, wrapRedis(ctx, "read outbox failures", err)
+	}
 	var out []OutboxEntry
-	for _, p := range pend {
-		if due != nil && !due(p.RetryCount, p.Idle) {
+	for i, p := range pend {
+		failed := int64(0)
+		if v, ok := fails[i].(string); ok {
+			failed = atoi(v)
+		}
+		if due != nil && !due(failed, p.Idle) {
 			continue
 		}
 		// XCLAIM with the same min idle: when another consumer claimed
@@ -97,9 +118,12 @@ func (s *RedisOrders) ClaimOutbox(ctx context.Context, shard int, group, consume
 				if err := s.rdb.XAck(ctx, stream, group, m.ID).Err(); err != nil {
 					return nil, wrapRedis(ctx, "ack trimmed outbox entry", err)
 				}
+				if err := s.rdb.HDel(ctx, sk.Fails, m.ID).Err(); err != nil {
+					return nil, wrapRedis(ctx, "forget trimmed outbox entry", err)
+				}
 				continue
 			}
-			out = append(out, OutboxEntry{Shard: shard, ID: m.ID, Fields: strFields(m.Values), Deliveries: p.RetryCount + 1})
+			out = append(out, OutboxEntry{Shard: shard, ID: m.ID, Fields: strFields(m.Values), Deliveries: p.RetryCount + 1, Failures: failed})
 		}
 	}
 	return out, nil
@@ -114,11 +138,22 @@ func (s *RedisOrders) AckOutbox(ctx context.Context, e OutboxEntry, group, deadR
 	if ShardOf(e.Fields["order"]) != e.Shard {
 		order = sk.Outbox // never touched: the script checks EXISTS on a hash
 	}
-	if err := outboxAckScript.Run(ctx, s.rdb, []string{sk.Outbox, order, sk.Dead},
+	if err := outboxAckScript.Run(ctx, s.rdb, []string{sk.Outbox, order, sk.Dead, sk.Fails},
 		group, e.ID, e.Fields["seq"], deadReason, s.maxLen).Err(); err != nil {
 		return wrapRedis(ctx, "ack outbox", err)
 	}
 	return nil
+}
+
+// FailOutbox records a failed delivery of e, which stays pending for its
+// retry, and returns its failed deliveries so far. The count is forgotten
+// when e is acknowledged.
+func (s *RedisOrders) FailOutbox(ctx context.Context, e OutboxEntry) (int64, error) {
+	n, err := s.rdb.HIncrBy(ctx, s.keys.Shard(e.Shard).Fails, e.ID, 1).Result()
+	if err != nil {
+		return 0, wrapRedis(ctx, "record outbox failure", err)
+	}
+	return n, nil
 }
 
 // Delivered returns the last seq of order id the platform has seen.

@@ -321,7 +321,11 @@ func RunOrders(t *testing.T, newClient NewClient) {
 		if d, _ := o.s.Delivered(o.ctx, "p1"); d != 1 {
 			t.Fatalf("delivered = %d, want 1", d)
 		}
-		// The second is not acknowledged: after its idle time it comes back.
+		// The second is not acknowledged: after its idle time it comes back,
+		// with its failed deliveries (not its waits) counted.
+		if n, err := o.s.FailOutbox(o.ctx, got[1]); err != nil || n != 1 {
+			t.Fatalf("FailOutbox = %d, %v; want 1", n, err)
+		}
 		var again []store.OutboxEntry
 		deadline := time.Now().Add(5 * time.Second)
 		for len(again) == 0 && time.Now().Before(deadline) {
@@ -329,7 +333,7 @@ func RunOrders(t *testing.T, newClient NewClient) {
 			again, err = o.s.ClaimOutbox(o.ctx, sh, group, "c2", 10*time.Millisecond, 10, nil)
 			must(t, err)
 		}
-		if len(again) != 1 || again[0].ID != got[1].ID || again[0].Deliveries != 2 {
+		if len(again) != 1 || again[0].ID != got[1].ID || again[0].Deliveries != 2 || again[0].Failures != 1 {
 			t.Fatalf("claimed = %+v", again)
 		}
 		must(t, o.s.AckOutbox(o.ctx, again[0], group, "platform said no"))
