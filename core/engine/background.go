@@ -50,8 +50,8 @@ type Reconciled struct {
 }
 
 // Reconcile marks stale orders expired and resolves unknown refunds.
-func (e *Engine) Reconcile(ctx context.Context) (Reconciled, error) {
-	var rep Reconciled
+func (e *Engine) Reconcile(ctx context.Context) (rep Reconciled, err error) {
+	defer func() { e.countReconcile(rep, err == nil) }()
 	ids, err := e.store.DueOpen(ctx, e.now(), 100)
 	if err != nil {
 		return rep, storeErr(err)

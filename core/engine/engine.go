@@ -64,6 +64,8 @@ type Config struct {
 	Logger                     *slog.Logger
 	// NewID makes order ids and MessageIDs; default 16 random bytes in hex.
 	NewID func() string
+	// Observer, when set, hears every notification's outcome (metrics).
+	Observer Observer
 }
 
 // Engine runs the payment flows on the store.
@@ -74,6 +76,7 @@ type Engine struct {
 	log   *slog.Logger
 	now   func() time.Time
 	newID func() string
+	stats counters
 }
 
 // New checks cfg and returns an Engine.

@@ -67,9 +67,10 @@ type OutboxConfig struct {
 // Outbox delivers status changes to a Deliverer through the store's
 // consumer group, per order in Seq order.
 type Outbox struct {
-	e   *Engine
-	d   Deliverer
-	cfg OutboxConfig
+	e     *Engine
+	d     Deliverer
+	cfg   OutboxConfig
+	stats outboxCounters
 }
 
 // Outbox returns the outbox consumer for d.
@@ -151,10 +152,13 @@ func (o *Outbox) one(ctx context.Context, en store.OutboxEntry) (bool, error) {
 	}
 	err := o.d.Deliver(ctx, c)
 	if err == nil {
+		o.stats.delivered.Add(1)
 		return true, storeErr(s.AckOutbox(ctx, en, o.cfg.Group, ""))
 	}
+	o.stats.failed.Add(1)
 	failures := en.Failures + 1
 	if errors.Is(err, ErrPermanent) || failures >= o.cfg.MaxAttempts {
+		o.stats.dead.Add(1)
 		log.Error("engine: delivery given up; dead-lettered", slog.Int64("failures", failures), slog.String("error", err.Error()))
 		return false, storeErr(s.AckOutbox(ctx, en, o.cfg.Group, err.Error()))
 	}

@@ -84,3 +84,5 @@ func TestFailedDeliveriesAreDeadLetteredAfterMaxAttempts(t *testing.T) {
 		t.Fatalf("dead = %+v after %d deliveries; want the entry after 3", dead, a.tried[1])
 	}
 }
+
+var errPlatform = errors.New("platform refused")

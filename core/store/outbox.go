@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -220,4 +221,89 @@ func strFields(v map[string]any) map[string]string {
 		out[k] = s
 	}
 	return out
+}
+
+// unreadCap bounds how many unread entries OutboxStats counts per shard,
+// so a scrape stays cheap however far a stopped consumer fell behind.
+const unreadCap = 10000
+
+// OutboxShardStats describes one shard's outbox for metrics.
+type OutboxShardStats struct {
+	Shard int
+	// Length is the stream's length: delivered entries stay until trimmed.
+	Length int64
+	// Pending were handed to a consumer and not acknowledged: in delivery,
+	// waiting for a retry, or waiting for an earlier change of their order.
+	Pending int64
+	// Unread were never handed to a consumer (counted up to 10000).
+	Unread int64
+	// Oldest is when the oldest entry not yet acknowledged was written
+	// (Redis's clock); zero when there is none.
+	Oldest time.Time
+	// Dead is the length of the shard's dead-letter stream.
+	Dead int64
+}
+
+// OutboxStats returns every shard's outbox figures for consumer group group.
+func (s *RedisOrders) OutboxStats(ctx context.Context, group string) ([]OutboxShardStats, error) {
+	out := make([]OutboxShardStats, 0, Shards)
+	for sh := range Shards {
+		st, err := s.outboxShardStats(ctx, sh, group)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+func (s *RedisOrders) outboxShardStats(ctx context.Context, sh int, group string) (OutboxShardStats, error) {
+	sk := s.keys.Shard(sh)
+	st := OutboxShardStats{Shard: sh}
+	var err error
+	if st.Dead, err = s.rdb.XLen(ctx, sk.Dead).Result(); err != nil {
+		return st, wrapRedis(ctx, "count dead outbox entries", err)
+	}
+	if st.Length, err = s.rdb.XLen(ctx, sk.Outbox).Result(); err != nil {
+		return st, wrapRedis(ctx, "count outbox entries", err)
+	}
+	if st.Length == 0 {
+		return st, nil
+	}
+	// Where the group has read up to; without the group nothing was read.
+	last := "0-0"
+	groups, err := s.rdb.XInfoGroups(ctx, sk.Outbox).Result()
+	if err != nil {
+		return st, wrapRedis(ctx, "describe outbox groups", err)
+	}
+	for _, g := range groups {
+		if g.Name == group {
+			last = g.LastDeliveredID
+			if sum, err := s.rdb.XPending(ctx, sk.Outbox, group).Result(); err != nil {
+				return st, wrapRedis(ctx, "summarise pending outbox", err)
+			} else if sum.Count > 0 {
+				st.Pending, st.Oldest = sum.Count, idTime(sum.Lower)
+			}
+		}
+	}
+	unread, err := s.rdb.XRangeN(ctx, sk.Outbox, last, "+", unreadCap+1).Result()
+	if err != nil {
+		return st, wrapRedis(ctx, "count unread outbox entries", err)
+	}
+	if len(unread) > 0 && unread[0].ID == last {
+		unread = unread[1:]
+	}
+	st.Unread = int64(min(len(unread), unreadCap))
+	if len(unread) > 0 {
+		if t := idTime(unread[0].ID); st.Oldest.IsZero() || t.Before(st.Oldest) {
+			st.Oldest = t
+		}
+	}
+	return st, nil
+}
+
+// idTime is the time in a stream entry id ("<unix ms>-<seq>").
+func idTime(id string) time.Time {
+	msPart, _, _ := strings.Cut(id, "-")
+	return fromMS(msPart)
 }
