@@ -460,7 +460,12 @@ func (e *Engine) CancelCharge(ctx context.Context, id string) (Order, error) {
 	if o.Flow != string(FlowCharge) {
 		return Order{}, errf(KindConflict, CodeNotCancellable, nil, "a %s order is not a charge", o.Flow)
 	}
-	if _, _, err := Charge.Next(State(o.State), EventCancelCharge); err != nil || o.TrustlyOrderID == "" {
+	_, changed, err := Charge.Next(State(o.State), EventCancelCharge)
+	if err == nil && !changed {
+		// Cancelled already: asking Trustly again would only be refused.
+		return view(o), nil
+	}
+	if err != nil || o.TrustlyOrderID == "" {
 		return Order{}, errf(KindConflict, CodeNotCancellable, err, "the charge is %s", o.State)
 	}
 	res, err := e.api.CancelCharge(ctx, &trustly.CancelChargeRequest{OrderID: o.TrustlyOrderID})
