@@ -104,3 +104,17 @@ func TestOrdersCluster(t *testing.T) {
 		return client(t, store.RedisConfig{Mode: store.ModeCluster, Addrs: addrs})
 	})
 }
+
+func TestOrdersRedisOutage(t *testing.T) {
+	storetest.RunOrdersOutage(t, func(t *testing.T) (redis.UniversalClient, storetest.Switch) {
+		srv := redistest.NewServer(t)
+		return client(t, store.RedisConfig{Addrs: []string{srv.Addr()}, MaxRetries: -1}), srv
+	})
+}
+
+func TestOrdersEmbeddedOutage(t *testing.T) {
+	storetest.RunOrdersOutage(t, func(t *testing.T) (redis.UniversalClient, storetest.Switch) {
+		m := redistest.Embedded(t)
+		return client(t, store.RedisConfig{Addrs: []string{m.Addr()}, MaxRetries: -1}), miniSwitch{t, m}
+	})
+}

@@ -363,3 +363,97 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// RunOrdersOutage runs the order store through an outage of the backend
+// newOutage starts: every operation fails with an error wrapping
+// store.ErrUnavailable (so the caller answers 503 and Trustly resends), and
+// the store works again once the backend is back.
+func RunOrdersOutage(t *testing.T, newOutage NewOutage) {
+	t.Run("Redis down: every operation is unavailable, then it recovers", func(t *testing.T) {
+		rdb, sw := newOutage(t)
+		keys, err := store.NewKeys(redistest.Prefix(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := &orders{t: t, ctx: context.Background(), s: store.NewRedisOrders(rdb, keys, store.OrdersOptions{})}
+		must(t, o.s.EnsureOutboxGroup(o.ctx, "platform"))
+		o.create("p1")
+		entry := store.OutboxEntry{Shard: store.ShardOf("p1"), ID: "1-0", Fields: map[string]string{"order": "p1", "seq": "1"}}
+
+		sw.Stop()
+		ctx, cancel := context.WithTimeout(o.ctx, 20*time.Second)
+		defer cancel()
+		s := o.s
+		ops := map[string]func() error{
+			"Create":              func() error { return s.Create(ctx, store.Order{ID: "p2", Flow: "deposit", State: "new"}) },
+			"CreateOpen":          func() error { return s.CreateOpen(ctx, store.Order{ID: "p3", Flow: "deposit", State: "new"}, now) },
+			"Get":                 func() error { _, err := s.Get(ctx, "p1"); return err },
+			"ByMessageID":         func() error { _, err := s.ByMessageID(ctx, "m-p1"); return err },
+			"ByTrustlyOrderID":    func() error { _, err := s.ByTrustlyOrderID(ctx, "T1"); return err },
+			"ByExternalReference": func() error { _, err := s.ByExternalReference(ctx, "inv"); return err },
+			"IndexMessageID":      func() error { return s.IndexMessageID(ctx, "m", "p1") },
+			"IndexTrustlyOrderID": func() error { return s.IndexTrustlyOrderID(ctx, "T1", "p1") },
+			"AddMessageID":        func() error { return s.AddMessageID(ctx, "p1", "m2", now) },
+			"Apply": func() error {
+				_, err := s.Apply(ctx, store.Transition{OrderID: "p1", Event: "credit", Targets: credit, NotificationID: "n1", Answer: "OK", Now: now})
+				return err
+			},
+			"ReserveRefund": func() error {
+				_, err := s.ReserveRefund(ctx, store.Order{ID: "p1.r", Parent: "p1", Flow: "refund", State: "new", Currency: "SEK"}, "paid", now)
+				return err
+			},
+			"Log":               func() error { _, err := s.Log(ctx, "p1"); return err },
+			"DueOpen":           func() error { _, err := s.DueOpen(ctx, now, 10); return err },
+			"OpenCount":         func() error { _, err := s.OpenCount(ctx); return err },
+			"SaveUnrouted":      func() error { _, err := s.SaveUnrouted(ctx, store.Unrouted{NotificationID: "n9", At: now}); return err },
+			"ListUnrouted":      func() error { _, err := s.ListUnrouted(ctx, 10); return err },
+			"SaveAccount":       func() error { return s.SaveAccount(ctx, "u1", store.Account{AccountID: "A1"}) },
+			"Accounts":          func() error { _, err := s.Accounts(ctx, "u1"); return err },
+			"SaveBalances":      func() error { return s.SaveBalances(ctx, map[string]int64{"SEK": 1}, now) },
+			"Balances":          func() error { _, _, err := s.Balances(ctx); return err },
+			"TakeBalanceSlot":   func() error { _, err := s.TakeBalanceSlot(ctx, time.Minute); return err },
+			"EnsureOutboxGroup": func() error { return s.EnsureOutboxGroup(ctx, "platform") },
+			"ReadOutbox":        func() error { _, err := s.ReadOutbox(ctx, entry.Shard, "platform", "c1", 10); return err },
+			"ClaimOutbox": func() error {
+				_, err := s.ClaimOutbox(ctx, entry.Shard, "platform", "c1", time.Millisecond, 10, nil)
+				return err
+			},
+			"AckOutbox":   func() error { return s.AckOutbox(ctx, entry, "platform", "") },
+			"FailOutbox":  func() error { _, err := s.FailOutbox(ctx, entry); return err },
+			"Delivered":   func() error { _, err := s.Delivered(ctx, "p1"); return err },
+			"ListOutbox":  func() error { _, err := s.ListOutbox(ctx, entry.Shard, 10); return err },
+			"ListDead":    func() error { _, err := s.ListDead(ctx, 10); return err },
+			"ReplayDead":  func() error { _, err := s.ReplayDead(ctx, entry.Shard, "1-0"); return err },
+			"OutboxStats": func() error { _, err := s.OutboxStats(ctx, "platform"); return err },
+		}
+		// At once: each gives up only after the client's dial retries.
+		var wg sync.WaitGroup
+		for name, op := range ops {
+			wg.Go(func() {
+				if err := op(); !errors.Is(err, store.ErrUnavailable) {
+					t.Errorf("%s while Redis is down = %v, want ErrUnavailable", name, err)
+				}
+			})
+		}
+		wg.Wait()
+
+		sw.Start()
+		// The pool redials and the scripts are sent again; poll because
+		// the first dial may still fail.
+		deadline := time.Now().Add(expiryTimeout)
+		for {
+			err := s.Create(o.ctx, store.Order{ID: "back", Flow: "deposit", State: "new", Currency: "SEK", Amount: 100})
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, store.ErrUnavailable) || time.Now().After(deadline) {
+				t.Fatalf("Create after Redis came back = %v", err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		a := o.apply(store.Transition{OrderID: "back", Event: "credit", Targets: credit, NotificationID: "n-back"})
+		if a.Outcome != store.OutcomeApplied || o.get("back").State != "paid" {
+			t.Fatalf("after recovery: %+v", a)
+		}
+	})
+}
