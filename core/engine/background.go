@@ -50,8 +50,8 @@ type Reconciled struct {
 }
 
 // Reconcile marks stale orders expired and resolves unknown refunds.
-func (e *Engine) Reconcile(ctx context.Context) (Reconciled, error) {
-	var rep Reconciled
+func (e *Engine) Reconcile(ctx context.Context) (rep Reconciled, err error) {
+	defer func() { e.countReconcile(rep, err == nil) }()
 	ids, err := e.store.DueOpen(ctx, e.now(), 100)
 	if err != nil {
 		return rep, storeErr(err)
@@ -84,9 +84,11 @@ func (e *Engine) Reconcile(ctx context.Context) (Reconciled, error) {
 	return rep, storeErr(err)
 }
 
-// resolveRefund looks for an unknown refund in GetWithdrawals of its paid
+// resolveRefund looks for an unknown refund, or one still new long after
+// its call (the process died around it), in GetWithdrawals of its paid
 // order: a payout of the same amount that no refund of ours claims is it.
-// Not found for RefundGiveUp, it is taken as never executed.
+// Not found for RefundGiveUp, it is taken as never executed and its amount
+// is released.
 func (e *Engine) resolveRefund(ctx context.Context, r store.Order) (bool, error) {
 	paid, err := e.store.Get(ctx, r.Parent)
 	if err != nil {

@@ -64,27 +64,60 @@ type world struct {
 	// apiHook, when set, sees every API call on its way to the simulator.
 	apiHook func(w http.ResponseWriter, r *http.Request, next http.Handler)
 	got     recorder
+	// api is the Trustly client the engine uses; notifyURL its route.
+	api       *trustly.Client
+	notifyURL string
 }
 
 type opts struct {
 	rdb         redis.UniversalClient
 	maxAttempts int
+	balances    map[string]int64
 }
 
-func newWorld(t *testing.T, o ...func(*opts)) *world {
+// backend is a Redis the engine runs on; the end-to-end tests run on each.
+type backend struct {
+	name   string
+	client func(t *testing.T) redis.UniversalClient
+}
+
+var backends = []backend{
+	{"redis", func(t *testing.T) redis.UniversalClient {
+		return redis.NewClient(&redis.Options{Addr: redistest.Addr(t)})
+	}},
+	{"embedded", func(t *testing.T) redis.UniversalClient {
+		rdb, err := store.NewEmbedded()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rdb
+	}},
+	{"cluster", func(t *testing.T) redis.UniversalClient {
+		return redis.NewClusterClient(&redis.ClusterOptions{Addrs: redistest.SharedCluster(t, 3)})
+	}},
+}
+
+// onEach runs test once per backend.
+func onEach(t *testing.T, test func(t *testing.T, b backend)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { test(t, b) })
+	}
+}
+
+func newWorld(t *testing.T, b backend, o ...func(*opts)) *world {
 	t.Helper()
 	keys()
-	op := opts{maxAttempts: 1}
+	op := opts{maxAttempts: 1, balances: map[string]int64{"SEK": 1_000_000}}
 	for _, f := range o {
 		f(&op)
 	}
 	if op.rdb == nil {
-		op.rdb = redis.NewClient(&redis.Options{Addr: redistest.Addr(t)})
+		op.rdb = b.client(t)
 		t.Cleanup(func() { op.rdb.Close() })
 	}
 	w := &world{t: t, ctx: context.Background(), clock: sim.NewManualClock(start)}
 	s, err := sim.New(sim.Config{Username: "u", Password: "p", MerchantPublicKey: &merchantKey.PublicKey, Key: simKey,
-		Relaxed: true, Clock: w.clock, SettlementDelay: time.Minute, Balances: map[string]int64{"SEK": 1_000_000}})
+		Relaxed: true, Clock: w.clock, SettlementDelay: time.Minute, Balances: op.balances})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,13 +161,26 @@ func newWorld(t *testing.T, o ...func(*opts)) *world {
 		}
 	}))
 	t.Cleanup(notif.Close)
-	w.eng, err = engine.New(engine.Config{Store: w.store, Trustly: client,
-		Verifier: trustly.NewVerifierKey(trustly.Sim, s.PublicKey()), MerchantKey: merchantKey,
-		NotificationURL: notif.URL + "/trustly/notifications/secret", Now: w.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w.api, w.notifyURL = client, notif.URL+"/trustly/notifications/secret"
+	w.eng = w.engine(client)
 	return w
+}
+
+// engine returns another engine on the world's store and clock, calling
+// Trustly through api: a second sidecar process, or one that crashes.
+func (w *world) engine(api engine.Trustly, cfg ...func(*engine.Config)) *engine.Engine {
+	w.t.Helper()
+	c := engine.Config{Store: w.store, Trustly: api,
+		Verifier: trustly.NewVerifierKey(trustly.Sim, w.sim.PublicKey()), MerchantKey: merchantKey,
+		NotificationURL: w.notifyURL, Now: w.clock.Now}
+	for _, f := range cfg {
+		f(&c)
+	}
+	eng, err := engine.New(c)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return eng
 }
 
 func (w *world) advance(d time.Duration) {
@@ -222,7 +268,9 @@ func (w *world) pump() {
 	}
 }
 
-func TestDepositScenarios(t *testing.T) {
+func TestDepositScenarios(t *testing.T) { onEach(t, testDepositScenarios) }
+
+func testDepositScenarios(t *testing.T, b backend) {
 	for _, tc := range []struct {
 		scenario string
 		want     engine.State
@@ -238,7 +286,7 @@ func TestDepositScenarios(t *testing.T) {
 		{"G3", engine.StatePaid, "started>pending>paid"},
 	} {
 		t.Run("scenario "+tc.scenario, func(t *testing.T) {
-			w := newWorld(t)
+			w := newWorld(t, b)
 			o := w.pay(payment(10000))
 			if o.State != engine.StateStarted || o.URL == "" || o.TrustlyOrderID == "" {
 				t.Fatalf("after Deposit: %+v", o)
@@ -258,7 +306,11 @@ func TestDepositScenarios(t *testing.T) {
 }
 
 func TestExpressUsesTheVerifiedAccountOfAReturningShopper(t *testing.T) {
-	w := newWorld(t)
+	onEach(t, testExpressUsesTheVerifiedAccountOfAReturningShopper)
+}
+
+func testExpressUsesTheVerifiedAccountOfAReturningShopper(t *testing.T, b backend) {
+	w := newWorld(t, b)
 	o := w.pay(payment(10000))
 	w.approve(o, "G1") // sends account notifications
 	w.advance(time.Minute)
@@ -274,7 +326,11 @@ func TestExpressUsesTheVerifiedAccountOfAReturningShopper(t *testing.T) {
 }
 
 func TestAmountMismatchIsRecordedNeverPaid(t *testing.T) {
-	w := newWorld(t)
+	onEach(t, testAmountMismatchIsRecordedNeverPaid)
+}
+
+func testAmountMismatchIsRecordedNeverPaid(t *testing.T, b backend) {
+	w := newWorld(t, b)
 	o := w.pay(payment(10000))
 	if _, err := w.sim.SendCustom(w.ctx, o.TrustlyOrderID, sim.CustomNotification{Method: "credit", Data: map[string]any{"amount": "1.00"}}); err != nil {
 		t.Fatal(err)
@@ -292,8 +348,10 @@ func TestAmountMismatchIsRecordedNeverPaid(t *testing.T) {
 	}
 }
 
-func TestRefunds(t *testing.T) {
-	w := newWorld(t)
+func TestRefunds(t *testing.T) { onEach(t, testRefunds) }
+
+func testRefunds(t *testing.T, b backend) {
+	w := newWorld(t, b)
 	o := w.pay(payment(10000))
 	w.approve(o, "")
 	w.advance(time.Minute)
@@ -321,7 +379,11 @@ func TestRefunds(t *testing.T) {
 }
 
 func TestConcurrentRefundsNeverExceedTheCredit(t *testing.T) {
-	w := newWorld(t)
+	onEach(t, testConcurrentRefundsNeverExceedTheCredit)
+}
+
+func testConcurrentRefundsNeverExceedTheCredit(t *testing.T, b backend) {
+	w := newWorld(t, b)
 	o := w.pay(payment(10000))
 	w.approve(o, "")
 	w.advance(time.Minute)
@@ -347,8 +409,10 @@ func TestConcurrentRefundsNeverExceedTheCredit(t *testing.T) {
 	}
 }
 
-func TestAFailedRefundReleasesItsAmount(t *testing.T) {
-	w := newWorld(t)
+func TestAFailedRefundReleasesItsAmount(t *testing.T) { onEach(t, testAFailedRefundReleasesItsAmount) }
+
+func testAFailedRefundReleasesItsAmount(t *testing.T, b backend) {
+	w := newWorld(t, b)
 	o := w.pay(payment(10000))
 	w.approve(o, "RF")
 	w.advance(time.Minute)
@@ -364,7 +428,11 @@ func TestAFailedRefundReleasesItsAmount(t *testing.T) {
 }
 
 func TestARefundWithALostAnswerIsResolvedByItsNotification(t *testing.T) {
-	w := newWorld(t)
+	onEach(t, testARefundWithALostAnswerIsResolvedByItsNotification)
+}
+
+func testARefundWithALostAnswerIsResolvedByItsNotification(t *testing.T, b backend) {
+	w := newWorld(t, b)
 	o := w.pay(payment(10000))
 	w.approve(o, "")
 	w.advance(time.Minute)
@@ -389,7 +457,11 @@ func TestARefundWithALostAnswerIsResolvedByItsNotification(t *testing.T) {
 }
 
 func TestARefundWithALostAnswerIsResolvedByGetWithdrawals(t *testing.T) {
-	w := newWorld(t)
+	onEach(t, testARefundWithALostAnswerIsResolvedByGetWithdrawals)
+}
+
+func testARefundWithALostAnswerIsResolvedByGetWithdrawals(t *testing.T, b backend) {
+	w := newWorld(t, b)
 	o := w.pay(payment(10000))
 	w.approve(o, "")
 	w.advance(time.Minute)
@@ -408,7 +480,11 @@ func TestARefundWithALostAnswerIsResolvedByGetWithdrawals(t *testing.T) {
 }
 
 func TestLostDepositAnswerThen637MakesAFreshAttempt(t *testing.T) {
-	w := newWorld(t, func(o *opts) { o.maxAttempts = 2 })
+	onEach(t, testLostDepositAnswerThen637MakesAFreshAttempt)
+}
+
+func testLostDepositAnswerThen637MakesAFreshAttempt(t *testing.T, b backend) {
+	w := newWorld(t, b, func(o *opts) { o.maxAttempts = 2 })
 	var deposits atomic.Int32
 	w.apiHook = func(rw http.ResponseWriter, r *http.Request, next http.Handler) {
 		if deposits.Add(1) == 1 {
@@ -435,8 +511,10 @@ func TestLostDepositAnswerThen637MakesAFreshAttempt(t *testing.T) {
 	}
 }
 
-func TestMandateThenCharge(t *testing.T) {
-	w := newWorld(t)
+func TestMandateThenCharge(t *testing.T) { onEach(t, testMandateThenCharge) }
+
+func testMandateThenCharge(t *testing.T, b backend) {
+	w := newWorld(t, b)
 	_, err := w.eng.CreateCharge(w.ctx, engine.ChargeRequest{EndUserID: "shopper-1", Currency: "SEK", Amount: 1000})
 	var ee *engine.Error
 	if !errors.As(err, &ee) || ee.Code != engine.CodeNoActiveMandate {
@@ -459,7 +537,11 @@ func TestMandateThenCharge(t *testing.T) {
 }
 
 func TestUnknownOrdersAndMethodsAreKeptAndAnswered(t *testing.T) {
-	w := newWorld(t)
+	onEach(t, testUnknownOrdersAndMethodsAreKeptAndAnswered)
+}
+
+func testUnknownOrdersAndMethodsAreKeptAndAnswered(t *testing.T, b backend) {
+	w := newWorld(t, b)
 	o := w.pay(payment(10000))
 	n, err := w.sim.SendCustom(w.ctx, o.TrustlyOrderID, sim.CustomNotification{Method: "newthing"})
 	if err != nil {
@@ -487,7 +569,7 @@ func TestRedisDownMeansNoReply(t *testing.T) {
 	srv := redistest.NewServer(t)
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1})
 	t.Cleanup(func() { rdb.Close() })
-	w := newWorld(t, func(o *opts) { o.rdb = rdb })
+	w := newWorld(t, backends[0], func(o *opts) { o.rdb = rdb })
 	o := w.pay(payment(10000))
 	srv.Stop()
 	w.approve(o, "")
@@ -503,8 +585,10 @@ func TestRedisDownMeansNoReply(t *testing.T) {
 	_ = o
 }
 
-func TestReconcilerExpiresStaleOrders(t *testing.T) {
-	w := newWorld(t)
+func TestReconcilerExpiresStaleOrders(t *testing.T) { onEach(t, testReconcilerExpiresStaleOrders) }
+
+func testReconcilerExpiresStaleOrders(t *testing.T, b backend) {
+	w := newWorld(t, b)
 	o := w.pay(payment(10000))
 	w.clock.Advance(engine.DefaultCheckoutTTL + engine.DefaultStaleAfter + time.Second)
 	rep, err := w.eng.Reconcile(w.ctx)

@@ -55,12 +55,17 @@ type Config struct {
 	// RefundGiveUp is how long a refund of unknown outcome that
 	// GetWithdrawals does not list stays unknown before it is taken as
 	// never executed and its amount released; ResolveEvery is how often
-	// such a refund is looked up.
+	// such a refund is looked up. A refund still new after ResolveEvery
+	// was cut off around its Refund call (a crash): since the refund is
+	// stored before the call, nobody knows whether the call went out, so
+	// it is resolved like an unknown one.
 	RefundGiveUp, ResolveEvery time.Duration
 	Now                        func() time.Time
 	Logger                     *slog.Logger
 	// NewID makes order ids and MessageIDs; default 16 random bytes in hex.
 	NewID func() string
+	// Observer, when set, hears every notification's outcome (metrics).
+	Observer Observer
 }
 
 // Engine runs the payment flows on the store.
@@ -71,6 +76,7 @@ type Engine struct {
 	log   *slog.Logger
 	now   func() time.Time
 	newID func() string
+	stats counters
 }
 
 // New checks cfg and returns an Engine.
@@ -114,13 +120,14 @@ func randomID() string {
 
 // openStates are the states in which an order waits for an outcome, per
 // flow; the reconciler looks at orders there past their deadline. A Charge
-// has no checkout and no deadline; a refund waits only while unknown.
+// has no checkout and no deadline; a refund waits while its Refund call's
+// outcome is not stored (new) or not known (unknown).
 func openStates(f Flow) []string {
 	switch f {
 	case FlowDeposit, FlowMandate:
 		return []string{string(StateNew), string(StateUnknown), string(StateStarted)}
 	case FlowRefund:
-		return []string{string(StateUnknown)}
+		return []string{string(StateNew), string(StateUnknown)}
 	}
 	return nil
 }

@@ -58,6 +58,9 @@ const (
 	CodeOutcomeUnknown          = "outcome_unknown"
 	CodeStoreUnavailable        = "store_unavailable"
 	CodeNotificationRejected    = "notification_rejected"
+	CodeIdempotencyInProgress   = "idempotency_key_in_use"
+	CodeIdempotencyKeyReused    = "idempotency_key_reused"
+	CodeIdempotencyInterrupted  = "idempotency_key_interrupted"
 	CodeInternal                = "internal"
 )
 

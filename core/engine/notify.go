@@ -33,9 +33,21 @@ import (
 // knows already, while the order must still be reversed on our side; a
 // non-OK answer would only make Trustly resend forever.
 func (e *Engine) HandleNotification(ctx context.Context, body []byte) ([]byte, error) {
+	reply, method, outcome, err := e.handleNotification(ctx, body)
+	e.observe(method, outcome)
+	return reply, err
+}
+
+// handleNotification is HandleNotification, also telling the method (as a
+// metric label) and the Notify* outcome.
+func (e *Engine) handleNotification(ctx context.Context, body []byte) (reply []byte, method, outcome string, err error) {
 	n, err := trustly.ParseNotification(body, e.cfg.Verifier)
 	if err != nil {
-		return nil, &Error{Kind: KindInvalid, Code: CodeNotificationRejected, Err: err}
+		return nil, "", NotifyRejected, &Error{Kind: KindInvalid, Code: CodeNotificationRejected, Err: err}
+	}
+	method = MethodOther
+	if n.Known() {
+		method = n.Method
 	}
 	log := e.log.With(slog.String("method", n.Method), slog.String("notificationid", n.NotificationID),
 		slog.String("orderid", n.OrderID), slog.String("messageid", n.MessageID))
@@ -46,31 +58,38 @@ func (e *Engine) HandleNotification(ctx context.Context, body []byte) ([]byte, e
 		// deposit go on rather than stopping a shopper for our omission.
 		status = trustly.ReplyContinue
 	}
+	unrouted := func(reason string) ([]byte, string, string, error) {
+		reply, err := e.unrouted(ctx, log, n, body, reason, status)
+		if err != nil {
+			return nil, method, NotifyFailed, err
+		}
+		return reply, method, NotifyUnrouted, nil
+	}
 	if !n.Known() || n.Method == string(trustly.NotifyKYC) {
-		return e.unrouted(ctx, log, n, body, "method not handled", status)
+		return unrouted("method not handled")
 	}
 	o, err := e.route(ctx, n)
 	if errors.Is(err, store.ErrNotFound) {
 		// Trustly resends an unanswered notification for a long time, so
 		// an order we never created (another system on the same account,
 		// or data lost) is kept for a person and answered.
-		return e.unrouted(ctx, log, n, body, "no order with this orderid or messageid", status)
+		return unrouted("no order with this orderid or messageid")
 	}
 	if err != nil {
-		return nil, err
+		return nil, method, NotifyFailed, err
 	}
 	log = log.With(slog.String("order", o.ID), slog.String("flow", o.Flow))
 	s, acct, err := e.stepFor(n, o)
 	if err != nil {
 		// Signed by Trustly but not readable as its method: keep it.
-		return e.unrouted(ctx, log, n, body, err.Error(), status)
+		return unrouted(err.Error())
 	}
 	a, err := e.apply(ctx, o, s)
 	if err != nil {
-		return nil, fmt.Errorf("engine: notification %s: %w", n.NotificationID, err)
+		return nil, method, NotifyFailed, fmt.Errorf("engine: notification %s: %w", n.NotificationID, err)
 	}
 	if err := e.followUps(ctx, n, o, s, acct); err != nil {
-		return nil, err
+		return nil, method, NotifyFailed, err
 	}
 	switch a.Outcome {
 	case store.OutcomeAnomaly:
@@ -81,7 +100,11 @@ func (e *Engine) HandleNotification(ctx context.Context, body []byte) ([]byte, e
 	default:
 		log.Info("engine: notification applied", slog.String("outcome", a.Outcome), slog.String("from", a.From), slog.String("to", a.To))
 	}
-	return trustly.NewReply(e.cfg.MerchantKey, n, status)
+	reply, err = trustly.NewReply(e.cfg.MerchantKey, n, status)
+	if err != nil {
+		return nil, method, NotifyFailed, err
+	}
+	return reply, method, a.Outcome, nil
 }
 
 func (e *Engine) unrouted(ctx context.Context, log *slog.Logger, n *trustly.Notification, body []byte, reason string, status trustly.ReplyStatus) ([]byte, error) {

@@ -103,7 +103,7 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest) (Order, er
 		req.AccountID = accts.Express
 		o.AccountID = accts.Express
 	}
-	if err := e.store.Create(ctx, o); err != nil {
+	if err := e.store.CreateOpen(ctx, o, e.checkoutDeadline()); err != nil {
 		return Order{}, storeErr(err)
 	}
 	res, err := e.api.Deposit(ctx, req)
@@ -141,7 +141,7 @@ func (e *Engine) freshAttempt(ctx context.Context, o store.Order, call func(mid 
 // started records the outcome of the call that starts a checkout order
 // (Deposit, SelectAccount) and returns the order as it now stands.
 func (e *Engine) started(ctx context.Context, o store.Order, tid, url string, callErr error) (Order, error) {
-	deadline := e.now().Add(e.cfg.CheckoutTTL + e.cfg.StaleAfter)
+	deadline := e.checkoutDeadline()
 	var s step
 	var ret error
 	switch {
@@ -169,6 +169,12 @@ func (e *Engine) started(ctx context.Context, o store.Order, tid, url string, ca
 		return Order{}, storeErr(err)
 	}
 	return view(cur), ret
+}
+
+// checkoutDeadline is when an order whose checkout starts now is stale:
+// its URL has expired and no notification came for StaleAfter more.
+func (e *Engine) checkoutDeadline() time.Time {
+	return e.now().Add(e.cfg.CheckoutTTL + e.cfg.StaleAfter)
 }
 
 func reasonOf(err error) string {
@@ -290,7 +296,7 @@ func (e *Engine) Refund(ctx context.Context, r RefundRequest) (Order, error) {
 		ID: paid.ID + "." + e.newID()[:12], Flow: string(FlowRefund), State: string(Refund.Initial),
 		Currency: paid.Currency, Amount: r.Amount, EndUserID: paid.EndUserID, ExternalReference: r.ExternalReference,
 		Parent: paid.ID, Created: now, Updated: now,
-	}, string(StatePaid))
+	}, string(StatePaid), now.Add(e.cfg.ResolveEvery))
 	var ex *store.ExceedsError
 	switch {
 	case errors.As(err, &ex):
@@ -350,7 +356,7 @@ func (e *Engine) CreateMandate(ctx context.Context, r MandateRequest) (Order, er
 	now := e.now()
 	o := store.Order{ID: e.newID(), Flow: string(FlowMandate), State: string(Mandate.Initial),
 		EndUserID: r.EndUserID, MessageID: e.newID(), Created: now, Updated: now}
-	if err := e.store.Create(ctx, o); err != nil {
+	if err := e.store.CreateOpen(ctx, o, e.checkoutDeadline()); err != nil {
 		return Order{}, storeErr(err)
 	}
 	req := &trustly.SelectAccountRequest{
@@ -454,7 +460,12 @@ func (e *Engine) CancelCharge(ctx context.Context, id string) (Order, error) {
 	if o.Flow != string(FlowCharge) {
 		return Order{}, errf(KindConflict, CodeNotCancellable, nil, "a %s order is not a charge", o.Flow)
 	}
-	if _, _, err := Charge.Next(State(o.State), EventCancelCharge); err != nil || o.TrustlyOrderID == "" {
+	_, changed, err := Charge.Next(State(o.State), EventCancelCharge)
+	if err == nil && !changed {
+		// Cancelled already: asking Trustly again would only be refused.
+		return view(o), nil
+	}
+	if err != nil || o.TrustlyOrderID == "" {
 		return Order{}, errf(KindConflict, CodeNotCancellable, err, "the charge is %s", o.State)
 	}
 	res, err := e.api.CancelCharge(ctx, &trustly.CancelChargeRequest{OrderID: o.TrustlyOrderID})

@@ -53,9 +53,12 @@ func Permanent(err error) error { return fmt.Errorf("%w: %w", ErrPermanent, err)
 type OutboxConfig struct {
 	Group    string // consumer group; default "platform"
 	Consumer string // this process's name in the group; default random
-	// MaxAttempts before an entry is dead-lettered; default 10.
+	// MaxAttempts is how many failed deliveries dead-letter an entry;
+	// default 10. Waiting for an earlier change of the same order is not
+	// a failure and does not count.
 	MaxAttempts int64
-	// Backoff is the wait after n deliveries; default 1s·2ⁿ⁻¹ up to 5m.
+	// Backoff is the wait after n failed deliveries (n = 0: an entry that
+	// waits for an earlier change of its order); default 1s·2ⁿ⁻¹ up to 5m.
 	Backoff func(n int64) time.Duration
 	Batch   int64         // entries per shard per pass; default 100
 	Poll    time.Duration // wait between passes in Run; default 200ms
@@ -64,9 +67,10 @@ type OutboxConfig struct {
 // Outbox delivers status changes to a Deliverer through the store's
 // consumer group, per order in Seq order.
 type Outbox struct {
-	e   *Engine
-	d   Deliverer
-	cfg OutboxConfig
+	e     *Engine
+	d     Deliverer
+	cfg   OutboxConfig
+	stats outboxCounters
 }
 
 // Outbox returns the outbox consumer for d.
@@ -101,10 +105,11 @@ func (o *Outbox) Pump(ctx context.Context) (int, error) {
 	if err := s.EnsureOutboxGroup(ctx, o.cfg.Group); err != nil {
 		return 0, storeErr(err)
 	}
-	due := func(n int64, idle time.Duration) bool { return idle >= o.cfg.Backoff(n) }
+	due := func(failures int64, idle time.Duration) bool { return idle >= o.cfg.Backoff(failures) }
+	minIdle := min(o.cfg.Backoff(0), o.cfg.Backoff(1))
 	delivered := 0
 	for sh := range store.Shards {
-		retry, err := s.ClaimOutbox(ctx, sh, o.cfg.Group, o.cfg.Consumer, o.cfg.Backoff(1), o.cfg.Batch, due)
+		retry, err := s.ClaimOutbox(ctx, sh, o.cfg.Group, o.cfg.Consumer, minIdle, o.cfg.Batch, due)
 		if err != nil {
 			return delivered, storeErr(err)
 		}
@@ -140,20 +145,26 @@ func (o *Outbox) one(ctx context.Context, en store.OutboxEntry) (bool, error) {
 			return false, storeErr(s.AckOutbox(ctx, en, o.cfg.Group, ""))
 		case c.Seq > last+1:
 			// An earlier change of this order is still on its way; this one
-			// stays pending and comes back after its backoff.
+			// stays pending and comes back after Backoff(failures so far).
+			// Waiting is not a failure: it is not counted.
 			return false, nil
 		}
 	}
 	err := o.d.Deliver(ctx, c)
 	if err == nil {
+		o.stats.delivered.Add(1)
 		return true, storeErr(s.AckOutbox(ctx, en, o.cfg.Group, ""))
 	}
-	if errors.Is(err, ErrPermanent) || en.Deliveries >= o.cfg.MaxAttempts {
-		log.Error("engine: delivery given up; dead-lettered", slog.Int64("attempts", en.Deliveries), slog.String("error", err.Error()))
+	o.stats.failed.Add(1)
+	failures := en.Failures + 1
+	if errors.Is(err, ErrPermanent) || failures >= o.cfg.MaxAttempts {
+		o.stats.dead.Add(1)
+		log.Error("engine: delivery given up; dead-lettered", slog.Int64("failures", failures), slog.String("error", err.Error()))
 		return false, storeErr(s.AckOutbox(ctx, en, o.cfg.Group, err.Error()))
 	}
-	log.Warn("engine: delivery failed; will retry", slog.Int64("attempts", en.Deliveries), slog.String("error", err.Error()))
-	return false, nil
+	log.Warn("engine: delivery failed; will retry", slog.Int64("failures", failures), slog.String("error", err.Error()))
+	_, ferr := s.FailOutbox(ctx, en)
+	return false, storeErr(ferr)
 }
 
 // Run pumps until ctx ends.

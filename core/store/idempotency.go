@@ -103,6 +103,10 @@ var (
 	releaseScript  = redis.NewScript(releaseLua)
 )
 
+// LockTTL is how long a claim lives without Progress; a holder proves
+// itself alive well within it.
+func (s *RedisIdempotency) LockTTL() time.Duration { return s.lockTTL }
+
 // Claim implements Idempotency.
 func (s *RedisIdempotency) Claim(ctx context.Context, scope, key, fingerprint string) (Claim, *StoredResponse, error) {
 	if err := validKey(scope, key); err != nil {

@@ -31,7 +31,7 @@ func TestIdempotencyEmbedded(t *testing.T) {
 }
 
 func TestIdempotencyCluster(t *testing.T) {
-	addrs := redistest.NewCluster(t, 3)
+	addrs := redistest.SharedCluster(t, 3)
 	storetest.RunIdempotency(t, func(t *testing.T) redis.UniversalClient {
 		return client(t, store.RedisConfig{Mode: store.ModeCluster, Addrs: addrs})
 	})
@@ -99,8 +99,22 @@ func TestOrdersEmbedded(t *testing.T) {
 }
 
 func TestOrdersCluster(t *testing.T) {
-	addrs := redistest.NewCluster(t, 3)
+	addrs := redistest.SharedCluster(t, 3)
 	storetest.RunOrders(t, func(t *testing.T) redis.UniversalClient {
 		return client(t, store.RedisConfig{Mode: store.ModeCluster, Addrs: addrs})
+	})
+}
+
+func TestOrdersRedisOutage(t *testing.T) {
+	storetest.RunOrdersOutage(t, func(t *testing.T) (redis.UniversalClient, storetest.Switch) {
+		srv := redistest.NewServer(t)
+		return client(t, store.RedisConfig{Addrs: []string{srv.Addr()}, MaxRetries: -1}), srv
+	})
+}
+
+func TestOrdersEmbeddedOutage(t *testing.T) {
+	storetest.RunOrdersOutage(t, func(t *testing.T) (redis.UniversalClient, storetest.Switch) {
+		m := redistest.Embedded(t)
+		return client(t, store.RedisConfig{Addrs: []string{m.Addr()}, MaxRetries: -1}), miniSwitch{t, m}
 	})
 }

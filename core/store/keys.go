@@ -113,6 +113,10 @@ type ShardKeys struct {
 	Open   string
 	Outbox string
 	Dead   string
+	// Fails is a hash: outbox entry id → failed deliveries so far. Kept
+	// apart from the stream's delivery count, which also counts the times
+	// an entry only waited for an earlier change of its order.
+	Fails string
 }
 
 // Shard returns the keys shared by the orders of one shard.
@@ -122,6 +126,7 @@ func (k Keys) Shard(shard int) ShardKeys {
 		Open:   k.prefix + ":open:" + t,
 		Outbox: k.prefix + ":outbox:" + t,
 		Dead:   k.prefix + ":outbox:" + t + ":dead",
+		Fails:  k.prefix + ":outbox:" + t + ":fails",
 	}
 }
 

@@ -208,11 +208,20 @@ var (
 // nothing a notification could need, since Trustly is called only after
 // Create returns.
 func (s *RedisOrders) Create(ctx context.Context, o Order) error {
+	return s.CreateOpen(ctx, o, time.Time{})
+}
+
+// CreateOpen is Create for an order that awaits an outcome: in the same
+// script it enters the open set with deadline openUntil (none when zero),
+// so the reconciler finds it even when the answer of the call that starts
+// it is never stored.
+func (s *RedisOrders) CreateOpen(ctx context.Context, o Order, openUntil time.Time) error {
 	if o.ID == "" || o.Flow == "" || o.State == "" {
 		return fmt.Errorf("store: create order: id, flow and state are required")
 	}
 	k := s.keys.Order(o.ID)
-	ok, err := orderCreateScript.Run(ctx, s.rdb, []string{k.Order}, pairs(o.fields())...).Int()
+	args := append([]any{ms(openUntil)}, pairs(o.fields())...)
+	ok, err := orderCreateScript.Run(ctx, s.rdb, []string{k.Order, k.Open}, args...).Int()
 	if err != nil {
 		return wrapRedis(ctx, "create order", err)
 	}
@@ -365,17 +374,19 @@ func (s *RedisOrders) Apply(ctx context.Context, t Transition) (Applied, error) 
 // ReserveRefund creates refund order r for paid order r.Parent and holds its
 // amount there in one script, so concurrent refunds cannot together exceed
 // what was credited. An r.Amount of 0 refunds everything still refundable.
-// paidState is the state the paid order must be in. It returns the refund
-// order as stored (with its amount).
-func (s *RedisOrders) ReserveRefund(ctx context.Context, r Order, paidState string) (Order, error) {
+// paidState is the state the paid order must be in. The refund enters the
+// open set with deadline openUntil (none when zero) in the same script. It
+// returns the refund order as stored (with its amount).
+func (s *RedisOrders) ReserveRefund(ctx context.Context, r Order, paidState string, openUntil time.Time) (Order, error) {
 	if r.Parent == "" || ShardOf(r.ID) != ShardOf(r.Parent) {
 		return Order{}, fmt.Errorf("store: reserve refund: refund id %q must extend its paid order's id %q", r.ID, r.Parent)
 	}
 	f := r.fields()
 	delete(f, "amount")
-	args := append([]any{itoa(r.Amount), r.Currency, paidState}, pairs(f)...)
+	args := append([]any{itoa(r.Amount), r.Currency, paidState, ms(openUntil)}, pairs(f)...)
+	k := s.keys.Order(r.ID)
 	reply, err := refundReserveScript.Run(ctx, s.rdb,
-		[]string{s.keys.Order(r.Parent).Order, s.keys.Order(r.ID).Order}, args...).StringSlice()
+		[]string{s.keys.Order(r.Parent).Order, k.Order, k.Open}, args...).StringSlice()
 	if err != nil {
 		return Order{}, wrapRedis(ctx, "reserve refund", err)
 	}

@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -19,6 +20,10 @@ type OutboxEntry struct {
 	// Deliveries counts the times the entry was handed to a consumer,
 	// this one included (0 when listed, not read).
 	Deliveries int64
+	// Failures counts the deliveries that failed (FailOutbox) before this
+	// one. Unlike Deliveries it does not count the times the entry was
+	// handed out only to wait for an earlier change of its order.
+	Failures int64
 }
 
 var (
@@ -66,21 +71,38 @@ func (s *RedisOrders) ReadOutbox(ctx context.Context, shard int, group, consumer
 }
 
 // ClaimOutbox takes over up to count entries of shard that have been
-// pending at least minIdle (a failed delivery waiting for its retry, or a
-// dead consumer's entries) and hands them to consumer. due decides, from
-// the deliveries so far and the idle time, whether an entry's backoff is over.
+// pending at least minIdle (a failed delivery waiting for its retry, an
+// entry waiting for an earlier change of its order, or a dead consumer's
+// entries) and hands them to consumer. due decides, from the failed
+// deliveries so far and the idle time, whether an entry's backoff is over.
 func (s *RedisOrders) ClaimOutbox(ctx context.Context, shard int, group, consumer string, minIdle time.Duration, count int64,
-	due func(deliveries int64, idle time.Duration) bool) ([]OutboxEntry, error) {
-	stream := s.keys.Shard(shard).Outbox
+	due func(failures int64, idle time.Duration) bool) ([]OutboxEntry, error) {
+	sk := s.keys.Shard(shard)
+	stream := sk.Outbox
 	pend, err := s.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
 		Stream: stream, Group: group, Idle: max(minIdle, time.Millisecond), Start: "-", End: "+", Count: count,
 	}).Result()
 	if err != nil {
 		return nil, wrapRedis(ctx, "list pending outbox", err)
 	}
+	if len(pend) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(pend))
+	for i, p := range pend {
+		ids[i] = p.ID
+	}
+	fails, err := s.rdb.HMGet(ctx, sk.Fails, ids...).Result()
+	if err != nil {
+		return nil, wrapRedis(ctx, "read outbox failures", err)
+	}
 	var out []OutboxEntry
-	for _, p := range pend {
-		if due != nil && !due(p.RetryCount, p.Idle) {
+	for i, p := range pend {
+		failed := int64(0)
+		if v, ok := fails[i].(string); ok {
+			failed = atoi(v)
+		}
+		if due != nil && !due(failed, p.Idle) {
 			continue
 		}
 		// XCLAIM with the same min idle: when another consumer claimed
@@ -97,9 +119,12 @@ func (s *RedisOrders) ClaimOutbox(ctx context.Context, shard int, group, consume
 				if err := s.rdb.XAck(ctx, stream, group, m.ID).Err(); err != nil {
 					return nil, wrapRedis(ctx, "ack trimmed outbox entry", err)
 				}
+				if err := s.rdb.HDel(ctx, sk.Fails, m.ID).Err(); err != nil {
+					return nil, wrapRedis(ctx, "forget trimmed outbox entry", err)
+				}
 				continue
 			}
-			out = append(out, OutboxEntry{Shard: shard, ID: m.ID, Fields: strFields(m.Values), Deliveries: p.RetryCount + 1})
+			out = append(out, OutboxEntry{Shard: shard, ID: m.ID, Fields: strFields(m.Values), Deliveries: p.RetryCount + 1, Failures: failed})
 		}
 	}
 	return out, nil
@@ -114,11 +139,22 @@ func (s *RedisOrders) AckOutbox(ctx context.Context, e OutboxEntry, group, deadR
 	if ShardOf(e.Fields["order"]) != e.Shard {
 		order = sk.Outbox // never touched: the script checks EXISTS on a hash
 	}
-	if err := outboxAckScript.Run(ctx, s.rdb, []string{sk.Outbox, order, sk.Dead},
+	if err := outboxAckScript.Run(ctx, s.rdb, []string{sk.Outbox, order, sk.Dead, sk.Fails},
 		group, e.ID, e.Fields["seq"], deadReason, s.maxLen).Err(); err != nil {
 		return wrapRedis(ctx, "ack outbox", err)
 	}
 	return nil
+}
+
+// FailOutbox records a failed delivery of e, which stays pending for its
+// retry, and returns its failed deliveries so far. The count is forgotten
+// when e is acknowledged.
+func (s *RedisOrders) FailOutbox(ctx context.Context, e OutboxEntry) (int64, error) {
+	n, err := s.rdb.HIncrBy(ctx, s.keys.Shard(e.Shard).Fails, e.ID, 1).Result()
+	if err != nil {
+		return 0, wrapRedis(ctx, "record outbox failure", err)
+	}
+	return n, nil
 }
 
 // Delivered returns the last seq of order id the platform has seen.
@@ -185,4 +221,89 @@ func strFields(v map[string]any) map[string]string {
 		out[k] = s
 	}
 	return out
+}
+
+// unreadCap bounds how many unread entries OutboxStats counts per shard,
+// so a scrape stays cheap however far a stopped consumer fell behind.
+const unreadCap = 10000
+
+// OutboxShardStats describes one shard's outbox for metrics.
+type OutboxShardStats struct {
+	Shard int
+	// Length is the stream's length: delivered entries stay until trimmed.
+	Length int64
+	// Pending were handed to a consumer and not acknowledged: in delivery,
+	// waiting for a retry, or waiting for an earlier change of their order.
+	Pending int64
+	// Unread were never handed to a consumer (counted up to 10000).
+	Unread int64
+	// Oldest is when the oldest entry not yet acknowledged was written
+	// (Redis's clock); zero when there is none.
+	Oldest time.Time
+	// Dead is the length of the shard's dead-letter stream.
+	Dead int64
+}
+
+// OutboxStats returns every shard's outbox figures for consumer group group.
+func (s *RedisOrders) OutboxStats(ctx context.Context, group string) ([]OutboxShardStats, error) {
+	out := make([]OutboxShardStats, 0, Shards)
+	for sh := range Shards {
+		st, err := s.outboxShardStats(ctx, sh, group)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+func (s *RedisOrders) outboxShardStats(ctx context.Context, sh int, group string) (OutboxShardStats, error) {
+	sk := s.keys.Shard(sh)
+	st := OutboxShardStats{Shard: sh}
+	var err error
+	if st.Dead, err = s.rdb.XLen(ctx, sk.Dead).Result(); err != nil {
+		return st, wrapRedis(ctx, "count dead outbox entries", err)
+	}
+	if st.Length, err = s.rdb.XLen(ctx, sk.Outbox).Result(); err != nil {
+		return st, wrapRedis(ctx, "count outbox entries", err)
+	}
+	if st.Length == 0 {
+		return st, nil
+	}
+	// Where the group has read up to; without the group nothing was read.
+	last := "0-0"
+	groups, err := s.rdb.XInfoGroups(ctx, sk.Outbox).Result()
+	if err != nil {
+		return st, wrapRedis(ctx, "describe outbox groups", err)
+	}
+	for _, g := range groups {
+		if g.Name == group {
+			last = g.LastDeliveredID
+			if sum, err := s.rdb.XPending(ctx, sk.Outbox, group).Result(); err != nil {
+				return st, wrapRedis(ctx, "summarise pending outbox", err)
+			} else if sum.Count > 0 {
+				st.Pending, st.Oldest = sum.Count, idTime(sum.Lower)
+			}
+		}
+	}
+	unread, err := s.rdb.XRangeN(ctx, sk.Outbox, last, "+", unreadCap+1).Result()
+	if err != nil {
+		return st, wrapRedis(ctx, "count unread outbox entries", err)
+	}
+	if len(unread) > 0 && unread[0].ID == last {
+		unread = unread[1:]
+	}
+	st.Unread = int64(min(len(unread), unreadCap))
+	if len(unread) > 0 {
+		if t := idTime(unread[0].ID); st.Oldest.IsZero() || t.Before(st.Oldest) {
+			st.Oldest = t
+		}
+	}
+	return st, nil
+}
+
+// idTime is the time in a stream entry id ("<unix ms>-<seq>").
+func idTime(id string) time.Time {
+	msPart, _, _ := strings.Cut(id, "-")
+	return fromMS(msPart)
 }

@@ -3,7 +3,9 @@ package redistest
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -29,6 +31,70 @@ func NewCluster(tb testing.TB, masters int) []string {
 	if masters < 1 {
 		tb.Fatalf("redistest: a cluster needs at least one master, not %d", masters)
 	}
+	skipWithoutServer(tb)
+	dir := tb.TempDir()
+	servers, addrs, err := startCluster(dir, masters)
+	for _, srv := range servers {
+		tb.Cleanup(srv.stop)
+	}
+	if err != nil {
+		tb.Fatalf("redistest: cluster: %v", err)
+	}
+	return addrs
+}
+
+// SharedCluster returns the addresses of a Cluster of masters nodes shared
+// by the tests of this package run, started on first use and stopped when
+// Main returns: a Cluster takes a second or more to form, too long to pay
+// per test. Tests sharing it must keep to their own keys (see Prefix).
+// Without Main it is NewCluster. It skips like NewCluster.
+func SharedCluster(tb testing.TB, masters int) []string {
+	tb.Helper()
+	shared.mu.Lock()
+	inMain := shared.inMain
+	shared.mu.Unlock()
+	if !inMain || masters < 1 {
+		return NewCluster(tb, masters)
+	}
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if c, ok := shared.clusters[masters]; ok {
+		return c.addrs
+	}
+	skipWithoutServer(tb)
+	dir, err := os.MkdirTemp("", "redistest-cluster-")
+	if err != nil {
+		tb.Fatalf("redistest: %v", err)
+	}
+	servers, addrs, err := startCluster(dir, masters)
+	c := &cluster{dir: dir, servers: servers, addrs: addrs}
+	if err != nil {
+		c.stop()
+		tb.Fatalf("redistest: cluster: %v", err)
+	}
+	if shared.clusters == nil {
+		shared.clusters = map[int]*cluster{}
+	}
+	shared.clusters[masters] = c
+	return addrs
+}
+
+type cluster struct {
+	dir     string
+	servers []*Server
+	addrs   []string
+}
+
+func (c *cluster) stop() {
+	for _, s := range c.servers {
+		s.stop()
+	}
+	os.RemoveAll(c.dir)
+}
+
+// skipWithoutServer skips tb loudly when redis-server is missing.
+func skipWithoutServer(tb testing.TB) {
+	tb.Helper()
 	if _, err := lookPath(); err != nil {
 		// Also on stderr: go test shows a skipped test's log only with -v.
 		banner := fmt.Sprintf("%[1]s\n!! SKIPPING %[2]s: no Redis Cluster without redis-server.\n!! %[3]v\n%[1]s",
@@ -36,16 +102,29 @@ func NewCluster(tb testing.TB, masters int) []string {
 		fmt.Fprintln(os.Stderr, banner)
 		tb.Skip(banner)
 	}
+}
 
-	servers := make([]*Server, masters)
+// startCluster starts masters cluster-enabled servers under dir, joins them
+// and waits until every node reports cluster_state:ok. The servers it
+// started are returned also on failure, for the caller to stop.
+func startCluster(dir string, masters int) ([]*Server, []string, error) {
+	var servers []*Server
 	addrs := make([]string, masters)
-	for i := range servers {
-		servers[i] = newServer(tb, []string{
+	for i := range masters {
+		sub := filepath.Join(dir, strconv.Itoa(i))
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			return servers, nil, err
+		}
+		srv, err := startFree(sub, []string{
 			"--cluster-enabled", "yes",
 			"--cluster-config-file", "nodes.conf",
 			"--cluster-node-timeout", "5000",
 		})
-		addrs[i] = servers[i].Addr()
+		if err != nil {
+			return servers, nil, err
+		}
+		servers = append(servers, srv)
+		addrs[i] = srv.Addr()
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
@@ -65,13 +144,16 @@ func NewCluster(tb testing.TB, masters int) []string {
 			args = append(args, slot)
 		}
 		if err := node.Do(ctx, args...).Err(); err != nil {
-			tb.Fatalf("redistest: cluster: ADDSLOTS %d-%d on %s: %v", from, to-1, addrs[i], err)
+			return servers, nil, fmt.Errorf("ADDSLOTS %d-%d on %s: %w", from, to-1, addrs[i], err)
 		}
 	}
 	for _, addr := range addrs[1:] {
-		host, port := splitHostPort(tb, addr)
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return servers, nil, err
+		}
 		if err := nodes[0].ClusterMeet(ctx, host, port).Err(); err != nil {
-			tb.Fatalf("redistest: cluster: MEET %s: %v", addr, err)
+			return servers, nil, fmt.Errorf("MEET %s: %w", addr, err)
 		}
 	}
 
@@ -83,18 +165,10 @@ func NewCluster(tb testing.TB, masters int) []string {
 				break
 			}
 			if ctx.Err() != nil {
-				tb.Fatalf("redistest: cluster: node %s not ok within %s: %v\n%s", addrs[i], clusterTimeout, err, info)
+				return servers, nil, fmt.Errorf("node %s not ok within %s: %v\n%s", addrs[i], clusterTimeout, err, info)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	return addrs
-}
-
-func splitHostPort(tb testing.TB, addr string) (string, string) {
-	i := strings.LastIndexByte(addr, ':')
-	if i < 0 {
-		tb.Fatalf("redistest: bad address %q", addr)
-	}
-	return addr[:i], addr[i+1:]
+	return servers, addrs, nil
 }

@@ -39,6 +39,8 @@ var shared struct {
 	mu     sync.Mutex
 	inMain bool    // Main is running the tests, so one server may outlive a test
 	srv    *Server // started lazily by Addr when EnvAddr is unset
+	// clusters by number of masters, started lazily by SharedCluster
+	clusters map[int]*cluster
 }
 
 // Main runs a package's tests and then stops the redis-server that Addr may
@@ -57,6 +59,10 @@ func Main(m *testing.M) {
 		os.RemoveAll(shared.srv.dir)
 		shared.srv = nil
 	}
+	for _, c := range shared.clusters {
+		c.stop()
+	}
+	shared.clusters = nil
 	shared.mu.Unlock()
 	os.Exit(code)
 }

@@ -1,12 +1,16 @@
 -- Reserve a refund's amount on its paid order and create the refund order,
--- so concurrent refunds can never add up to more than was credited.
--- KEYS[1] paid order hash, KEYS[2] refund order hash (same hash tag)
+-- so concurrent refunds can never add up to more than was credited. The
+-- refund enters the open set at once: if the process dies before the
+-- Refund call's outcome is stored, the reconciler still resolves it.
+-- KEYS[1] paid order hash, KEYS[2] refund order hash, KEYS[3] open-orders
+-- zset (same hash tag)
 -- ARGV[1] amount (minor units; '0' = everything still refundable),
 -- ARGV[2] currency, ARGV[3] the state a refundable order must be in,
+-- ARGV[4] the refund's open deadline (Unix ms, '0' for none),
 -- then field/value pairs of the refund order (without amount).
 -- Returns {'ok', amount}, {'missing'}, {'state', state},
 -- {'currency', currency} or {'exceeds', refundable}.
-local paid, refund = KEYS[1], KEYS[2]
+local paid, refund, open = KEYS[1], KEYS[2], KEYS[3]
 local o = redis.call('HMGET', paid, 'state', 'currency', 'credited', 'refunded')
 if not o[1] then return {'missing'} end
 if o[1] ~= ARGV[3] then return {'state', o[1]} end
@@ -21,8 +25,9 @@ if redis.call('EXISTS', refund) == 1 then return {'state', 'refund id taken'} en
 redis.call('HINCRBY', paid, 'refunded', amount)
 local ids = redis.call('HGET', paid, 'refunds')
 local id = ''
-for j = 4, #ARGV, 2 do if ARGV[j] == 'id' then id = ARGV[j + 1] end end
+for j = 5, #ARGV, 2 do if ARGV[j] == 'id' then id = ARGV[j + 1] end end
 if ids and ids ~= '' then ids = ids .. ',' .. id else ids = id end
 redis.call('HSET', paid, 'refunds', ids)
-redis.call('HSET', refund, 'amount', tostring(amount), unpack(ARGV, 4))
+redis.call('HSET', refund, 'amount', tostring(amount), unpack(ARGV, 5))
+if ARGV[4] ~= '0' then redis.call('ZADD', open, ARGV[4], id) end
 return {'ok', tostring(amount)}

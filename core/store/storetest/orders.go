@@ -187,7 +187,7 @@ func RunOrders(t *testing.T, newClient NewClient) {
 		for i := range 20 {
 			wg.Go(func() {
 				_, err := o.s.ReserveRefund(o.ctx, store.Order{ID: fmt.Sprintf("p1.r%d", i), Parent: "p1", Flow: "refund",
-					State: "new", Currency: "SEK", Amount: 3000, Created: now}, "paid")
+					State: "new", Currency: "SEK", Amount: 3000, Created: now}, "paid", time.Time{})
 				mu.Lock()
 				defer mu.Unlock()
 				switch {
@@ -213,15 +213,15 @@ func RunOrders(t *testing.T, newClient NewClient) {
 		if a.Outcome != store.OutcomeApplied {
 			t.Fatalf("reject = %+v", a)
 		}
-		r, err := o.s.ReserveRefund(o.ctx, store.Order{ID: "p1.full", Parent: "p1", Flow: "refund", State: "new", Currency: "SEK"}, "paid")
+		r, err := o.s.ReserveRefund(o.ctx, store.Order{ID: "p1.full", Parent: "p1", Flow: "refund", State: "new", Currency: "SEK"}, "paid", time.Time{})
 		if err != nil || r.Amount != 4000 {
 			t.Fatalf("full refund = %+v, %v; want the 40.00 left", r, err)
 		}
 		var ex *store.ExceedsError
-		if _, err := o.s.ReserveRefund(o.ctx, store.Order{ID: "p1.more", Parent: "p1", Flow: "refund", State: "new", Currency: "SEK", Amount: 1}, "paid"); !errors.As(err, &ex) || ex.Refundable != 0 {
+		if _, err := o.s.ReserveRefund(o.ctx, store.Order{ID: "p1.more", Parent: "p1", Flow: "refund", State: "new", Currency: "SEK", Amount: 1}, "paid", time.Time{}); !errors.As(err, &ex) || ex.Refundable != 0 {
 			t.Fatalf("refund of nothing left = %v", err)
 		}
-		if _, err := o.s.ReserveRefund(o.ctx, store.Order{ID: "p1.eur", Parent: "p1", Flow: "refund", State: "new", Currency: "EUR", Amount: 1}, "paid"); !errors.Is(err, store.ErrNotRefundable) {
+		if _, err := o.s.ReserveRefund(o.ctx, store.Order{ID: "p1.eur", Parent: "p1", Flow: "refund", State: "new", Currency: "EUR", Amount: 1}, "paid", time.Time{}); !errors.Is(err, store.ErrNotRefundable) {
 			t.Fatalf("refund in another currency = %v", err)
 		}
 	})
@@ -287,6 +287,23 @@ func RunOrders(t *testing.T, newClient NewClient) {
 		}
 	})
 
+	t.Run("an order created open is due at its deadline with no transition", func(t *testing.T) {
+		o := newOrders(t, newClient)
+		must(t, o.s.CreateOpen(o.ctx, store.Order{ID: "p1", Flow: "deposit", State: "new", Currency: "SEK", Amount: 10000}, now.Add(time.Hour)))
+		if due, err := o.s.DueOpen(o.ctx, now.Add(time.Hour-time.Millisecond), 10); err != nil || len(due) != 0 {
+			t.Fatalf("due before the deadline = %v, %v", due, err)
+		}
+		if due, err := o.s.DueOpen(o.ctx, now.Add(time.Hour+time.Millisecond), 10); err != nil || len(due) != 1 || due[0] != "p1" {
+			t.Fatalf("due after the deadline = %v, %v", due, err)
+		}
+		o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, SetOnChange: map[string]string{"credited": "10000"}, OpenStates: []string{"new"}})
+		_, err := o.s.ReserveRefund(o.ctx, store.Order{ID: "p1.r", Parent: "p1", Flow: "refund", State: "new", Currency: "SEK", Amount: 100}, "paid", now.Add(time.Minute))
+		must(t, err)
+		if due, err := o.s.DueOpen(o.ctx, now.Add(2*time.Minute), 10); err != nil || len(due) != 1 || due[0] != "p1.r" {
+			t.Fatalf("due = %v, %v; want only the refund", due, err)
+		}
+	})
+
 	t.Run("the outbox is read, retried, dead-lettered and replayed", func(t *testing.T) {
 		o := newOrders(t, newClient)
 		const group = "platform"
@@ -304,7 +321,11 @@ func RunOrders(t *testing.T, newClient NewClient) {
 		if d, _ := o.s.Delivered(o.ctx, "p1"); d != 1 {
 			t.Fatalf("delivered = %d, want 1", d)
 		}
-		// The second is not acknowledged: after its idle time it comes back.
+		// The second is not acknowledged: after its idle time it comes back,
+		// with its failed deliveries (not its waits) counted.
+		if n, err := o.s.FailOutbox(o.ctx, got[1]); err != nil || n != 1 {
+			t.Fatalf("FailOutbox = %d, %v; want 1", n, err)
+		}
 		var again []store.OutboxEntry
 		deadline := time.Now().Add(5 * time.Second)
 		for len(again) == 0 && time.Now().Before(deadline) {
@@ -312,7 +333,7 @@ func RunOrders(t *testing.T, newClient NewClient) {
 			again, err = o.s.ClaimOutbox(o.ctx, sh, group, "c2", 10*time.Millisecond, 10, nil)
 			must(t, err)
 		}
-		if len(again) != 1 || again[0].ID != got[1].ID || again[0].Deliveries != 2 {
+		if len(again) != 1 || again[0].ID != got[1].ID || again[0].Deliveries != 2 || again[0].Failures != 1 {
 			t.Fatalf("claimed = %+v", again)
 		}
 		must(t, o.s.AckOutbox(o.ctx, again[0], group, "platform said no"))
@@ -341,4 +362,98 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// RunOrdersOutage runs the order store through an outage of the backend
+// newOutage starts: every operation fails with an error wrapping
+// store.ErrUnavailable (so the caller answers 503 and Trustly resends), and
+// the store works again once the backend is back.
+func RunOrdersOutage(t *testing.T, newOutage NewOutage) {
+	t.Run("Redis down: every operation is unavailable, then it recovers", func(t *testing.T) {
+		rdb, sw := newOutage(t)
+		keys, err := store.NewKeys(redistest.Prefix(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := &orders{t: t, ctx: context.Background(), s: store.NewRedisOrders(rdb, keys, store.OrdersOptions{})}
+		must(t, o.s.EnsureOutboxGroup(o.ctx, "platform"))
+		o.create("p1")
+		entry := store.OutboxEntry{Shard: store.ShardOf("p1"), ID: "1-0", Fields: map[string]string{"order": "p1", "seq": "1"}}
+
+		sw.Stop()
+		ctx, cancel := context.WithTimeout(o.ctx, 20*time.Second)
+		defer cancel()
+		s := o.s
+		ops := map[string]func() error{
+			"Create":              func() error { return s.Create(ctx, store.Order{ID: "p2", Flow: "deposit", State: "new"}) },
+			"CreateOpen":          func() error { return s.CreateOpen(ctx, store.Order{ID: "p3", Flow: "deposit", State: "new"}, now) },
+			"Get":                 func() error { _, err := s.Get(ctx, "p1"); return err },
+			"ByMessageID":         func() error { _, err := s.ByMessageID(ctx, "m-p1"); return err },
+			"ByTrustlyOrderID":    func() error { _, err := s.ByTrustlyOrderID(ctx, "T1"); return err },
+			"ByExternalReference": func() error { _, err := s.ByExternalReference(ctx, "inv"); return err },
+			"IndexMessageID":      func() error { return s.IndexMessageID(ctx, "m", "p1") },
+			"IndexTrustlyOrderID": func() error { return s.IndexTrustlyOrderID(ctx, "T1", "p1") },
+			"AddMessageID":        func() error { return s.AddMessageID(ctx, "p1", "m2", now) },
+			"Apply": func() error {
+				_, err := s.Apply(ctx, store.Transition{OrderID: "p1", Event: "credit", Targets: credit, NotificationID: "n1", Answer: "OK", Now: now})
+				return err
+			},
+			"ReserveRefund": func() error {
+				_, err := s.ReserveRefund(ctx, store.Order{ID: "p1.r", Parent: "p1", Flow: "refund", State: "new", Currency: "SEK"}, "paid", now)
+				return err
+			},
+			"Log":               func() error { _, err := s.Log(ctx, "p1"); return err },
+			"DueOpen":           func() error { _, err := s.DueOpen(ctx, now, 10); return err },
+			"OpenCount":         func() error { _, err := s.OpenCount(ctx); return err },
+			"SaveUnrouted":      func() error { _, err := s.SaveUnrouted(ctx, store.Unrouted{NotificationID: "n9", At: now}); return err },
+			"ListUnrouted":      func() error { _, err := s.ListUnrouted(ctx, 10); return err },
+			"SaveAccount":       func() error { return s.SaveAccount(ctx, "u1", store.Account{AccountID: "A1"}) },
+			"Accounts":          func() error { _, err := s.Accounts(ctx, "u1"); return err },
+			"SaveBalances":      func() error { return s.SaveBalances(ctx, map[string]int64{"SEK": 1}, now) },
+			"Balances":          func() error { _, _, err := s.Balances(ctx); return err },
+			"TakeBalanceSlot":   func() error { _, err := s.TakeBalanceSlot(ctx, time.Minute); return err },
+			"EnsureOutboxGroup": func() error { return s.EnsureOutboxGroup(ctx, "platform") },
+			"ReadOutbox":        func() error { _, err := s.ReadOutbox(ctx, entry.Shard, "platform", "c1", 10); return err },
+			"ClaimOutbox": func() error {
+				_, err := s.ClaimOutbox(ctx, entry.Shard, "platform", "c1", time.Millisecond, 10, nil)
+				return err
+			},
+			"AckOutbox":   func() error { return s.AckOutbox(ctx, entry, "platform", "") },
+			"FailOutbox":  func() error { _, err := s.FailOutbox(ctx, entry); return err },
+			"Delivered":   func() error { _, err := s.Delivered(ctx, "p1"); return err },
+			"ListOutbox":  func() error { _, err := s.ListOutbox(ctx, entry.Shard, 10); return err },
+			"ListDead":    func() error { _, err := s.ListDead(ctx, 10); return err },
+			"ReplayDead":  func() error { _, err := s.ReplayDead(ctx, entry.Shard, "1-0"); return err },
+			"OutboxStats": func() error { _, err := s.OutboxStats(ctx, "platform"); return err },
+		}
+		// At once: each gives up only after the client's dial retries.
+		var wg sync.WaitGroup
+		for name, op := range ops {
+			wg.Go(func() {
+				if err := op(); !errors.Is(err, store.ErrUnavailable) {
+					t.Errorf("%s while Redis is down = %v, want ErrUnavailable", name, err)
+				}
+			})
+		}
+		wg.Wait()
+
+		sw.Start()
+		// The pool redials and the scripts are sent again; poll because
+		// the first dial may still fail.
+		deadline := time.Now().Add(expiryTimeout)
+		for {
+			err := s.Create(o.ctx, store.Order{ID: "back", Flow: "deposit", State: "new", Currency: "SEK", Amount: 100})
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, store.ErrUnavailable) || time.Now().After(deadline) {
+				t.Fatalf("Create after Redis came back = %v", err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		a := o.apply(store.Transition{OrderID: "back", Event: "credit", Targets: credit, NotificationID: "n-back"})
+		if a.Outcome != store.OutcomeApplied || o.get("back").State != "paid" {
+			t.Fatalf("after recovery: %+v", a)
+		}
+	})
 }

@@ -1,0 +1,238 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
+	"github.com/trustly-sidecar/trustly-sidecar/core/internal/redistest"
+	"github.com/trustly-sidecar/trustly-sidecar/core/store"
+)
+
+type idemFixture struct {
+	t    *testing.T
+	ctx  context.Context
+	rdb  redis.UniversalClient
+	keys store.Keys
+	idem *store.RedisIdempotency
+	runs atomic.Int32
+}
+
+func newIdem(t *testing.T, lockTTL time.Duration) *idemFixture {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: redistest.Addr(t)})
+	t.Cleanup(func() { rdb.Close() })
+	k, err := store.NewKeys(redistest.Prefix(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &idemFixture{t: t, ctx: context.Background(), rdb: rdb, keys: k,
+		idem: store.NewRedisIdempotency(rdb, k, store.IdempotencyOptions{LockTTL: lockTTL})}
+}
+
+// do sends one request with key and fingerprint fp; run counts its runs.
+func (f *idemFixture) do(ctx context.Context, key, fp string, run func(ctx context.Context) (int, []byte, error)) (int, string, bool, error) {
+	status, body, replayed, err := engine.Idempotent(ctx, f.idem, "shop", key, fp, func(ctx context.Context) (int, []byte, error) {
+		f.runs.Add(1)
+		return run(ctx)
+	})
+	return status, string(body), replayed, err
+}
+
+func respond(status int, body string, err error) func(context.Context) (int, []byte, error) {
+	return func(context.Context) (int, []byte, error) { return status, []byte(body), err }
+}
+
+func wantCode(t *testing.T, err error, code string, sentinel error) {
+	t.Helper()
+	var ee *engine.Error
+	if !errors.As(err, &ee) || ee.Code != code || (sentinel != nil && !errors.Is(err, sentinel)) {
+		t.Fatalf("err = %v, want code %s wrapping %v", err, code, sentinel)
+	}
+}
+
+func TestIdempotentFirstRunsRepeatsReplay(t *testing.T) {
+	f := newIdem(t, 0)
+	st, body, replayed, err := f.do(f.ctx, "k1", "fp", respond(201, `{"id":"o1"}`, nil))
+	if st != 201 || body != `{"id":"o1"}` || replayed || err != nil {
+		t.Fatalf("first = %d %s %v %v", st, body, replayed, err)
+	}
+	st, body, replayed, err = f.do(f.ctx, "k1", "fp", respond(500, "never", nil))
+	if st != 201 || body != `{"id":"o1"}` || !replayed || err != nil || f.runs.Load() != 1 {
+		t.Fatalf("repeat = %d %s %v %v after %d runs; want the first response replayed", st, body, replayed, err, f.runs.Load())
+	}
+	_, _, _, err = f.do(f.ctx, "k1", "other-fp", respond(201, "", nil))
+	wantCode(t, err, engine.CodeIdempotencyKeyReused, store.ErrKeyReused)
+	if engine.KindOf(err) != engine.KindInvalid || f.runs.Load() != 1 {
+		t.Fatalf("reused key: kind %s, %d runs", engine.KindOf(err), f.runs.Load())
+	}
+}
+
+func TestIdempotentRepeatWhileRunningIsInProgress(t *testing.T) {
+	f := newIdem(t, 0)
+	started, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, _, _, err := f.do(f.ctx, "k1", "fp", func(context.Context) (int, []byte, error) {
+			close(started)
+			<-release
+			return 200, []byte("ok"), nil
+		})
+		done <- err
+	}()
+	<-started
+	_, _, _, err := f.do(f.ctx, "k1", "fp", respond(200, "second", nil))
+	wantCode(t, err, engine.CodeIdempotencyInProgress, store.ErrInProgress)
+	if engine.KindOf(err) != engine.KindConflict {
+		t.Fatalf("kind = %s, want conflict", engine.KindOf(err))
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestIdempotentReleasesRefusalsAndStoresUnknownOutcomes(t *testing.T) {
+	f := newIdem(t, 0)
+	refused := &engine.Error{Kind: engine.KindConflict, Code: engine.CodeAmountExceedsRefundable}
+	st, body, _, err := f.do(f.ctx, "k1", "fp", respond(409, "too much", refused))
+	if st != 409 || body != "too much" || !errors.Is(err, refused) {
+		t.Fatalf("refusal = %d %s %v", st, body, err)
+	}
+	// Released: the fixed request runs under the same key.
+	st, _, replayed, err := f.do(f.ctx, "k1", "fixed-fp", respond(201, "done", nil))
+	if st != 201 || replayed || err != nil || f.runs.Load() != 2 {
+		t.Fatalf("after the refusal = %d %v %v, %d runs", st, replayed, err, f.runs.Load())
+	}
+
+	for i, failure := range []struct {
+		status int
+		err    error
+	}{
+		{502, &engine.Error{Kind: engine.KindUpstream, Code: engine.CodeOutcomeUnknown}},
+		{503, &engine.Error{Kind: engine.KindUnavailable, Code: engine.CodeStoreUnavailable}},
+		{500, errors.New("a bug")},
+		{500, &engine.Error{Kind: engine.KindConflict, Code: "odd"}}, // a 5xx is stored whatever its kind
+	} {
+		key := "unknown-" + string(rune('a'+i))
+		st, _, _, err := f.do(f.ctx, key, "fp", respond(failure.status, "failed", failure.err))
+		if st != failure.status || !errors.Is(err, failure.err) {
+			t.Fatalf("%v: = %d, %v", failure.err, st, err)
+		}
+		runs := f.runs.Load()
+		st, body, replayed, err := f.do(f.ctx, key, "fp", respond(201, "second run", nil))
+		if st != failure.status || body != "failed" || !replayed || err != nil || f.runs.Load() != runs {
+			t.Fatalf("%v: repeat = %d %s %v %v; want the stored failure, no second run", failure.err, st, body, replayed, err)
+		}
+	}
+}
+
+func TestIdempotentStoresTheOutcomeWhenTheCallerGoesAway(t *testing.T) {
+	f := newIdem(t, 0)
+	ctx, cancel := context.WithCancel(f.ctx)
+	st, _, _, err := f.do(ctx, "k1", "fp", func(context.Context) (int, []byte, error) {
+		cancel() // the shop hung up while the request ran
+		return 201, []byte("created"), nil
+	})
+	if st != 201 || err != nil {
+		t.Fatalf("= %d, %v", st, err)
+	}
+	if st, body, replayed, _ := f.do(f.ctx, "k1", "fp", respond(500, "", nil)); st != 201 || body != "created" || !replayed {
+		t.Fatalf("repeat = %d %s %v", st, body, replayed)
+	}
+}
+
+func TestIdempotentHeartbeatKeepsALongRequestClaimed(t *testing.T) {
+	const lock = 300 * time.Millisecond
+	f := newIdem(t, lock)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		st, _, _, err := f.do(f.ctx, "k1", "fp", func(ctx context.Context) (int, []byte, error) {
+			select {
+			case <-time.After(5 * lock):
+				return 200, []byte("slow"), nil
+			case <-ctx.Done():
+				return 0, nil, context.Cause(ctx)
+			}
+		})
+		if st != 200 || err != nil {
+			t.Errorf("slow request = %d, %v", st, err)
+		}
+	}()
+	time.Sleep(lock / 3)
+	for deadline := time.Now().Add(4 * lock); time.Now().Before(deadline); time.Sleep(lock / 5) {
+		if _, _, _, err := f.do(f.ctx, "k1", "fp", respond(200, "", nil)); !errors.Is(err, store.ErrInProgress) {
+			t.Fatalf("repeat during the slow request = %v, want in progress", err)
+		}
+	}
+	<-done
+	if st, body, replayed, _ := f.do(f.ctx, "k1", "fp", respond(500, "", nil)); st != 200 || body != "slow" || !replayed {
+		t.Fatalf("after = %d %s %v", st, body, replayed)
+	}
+}
+
+func TestIdempotentLostClaimCancelsTheRun(t *testing.T) {
+	const lock = 150 * time.Millisecond
+	f := newIdem(t, lock)
+	started := make(chan struct{})
+	result := make(chan error, 1)
+	go func() {
+		_, _, _, err := f.do(f.ctx, "k1", "fp", func(ctx context.Context) (int, []byte, error) {
+			close(started)
+			<-ctx.Done()
+			return 0, nil, context.Cause(ctx)
+		})
+		result <- err
+	}()
+	<-started
+	// The lock vanishes (as after a failover) and another request takes
+	// the key over: the first holder's next heartbeat is fenced out.
+	if err := f.rdb.Del(f.ctx, f.keys.Idempotency("shop", "k1").Lock).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.idem.Claim(f.ctx, "shop", "k1", "fp"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-result:
+		if !errors.Is(err, store.ErrFenced) {
+			t.Fatalf("run ended with %v, want ErrFenced", err)
+		}
+	case <-time.After(10 * lock):
+		t.Fatal("the run was not cancelled after its claim was lost")
+	}
+}
+
+func TestIdempotentNeverRerunsAnInterruptedRequest(t *testing.T) {
+	const lock = 150 * time.Millisecond
+	f := newIdem(t, lock)
+	dead := make(chan struct{})
+	go func() {
+		defer close(dead)
+		f.do(f.ctx, "k1", "fp", func(context.Context) (int, []byte, error) {
+			runtime.Goexit() // the process dies mid-request
+			return 0, nil, nil
+		})
+	}()
+	<-dead
+	deadline := time.Now().Add(10 * lock)
+	for {
+		_, _, _, err := f.do(f.ctx, "k1", "fp", respond(201, "second run", nil))
+		if errors.Is(err, store.ErrInProgress) && time.Now().Before(deadline) {
+			time.Sleep(lock / 5)
+			continue
+		}
+		wantCode(t, err, engine.CodeIdempotencyInterrupted, nil)
+		break
+	}
+	if f.runs.Load() != 1 {
+		t.Fatalf("%d runs, want the interrupted one only", f.runs.Load())
+	}
+}

@@ -1,0 +1,144 @@
+package engine_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
+	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
+)
+
+// crashing is a Trustly whose process dies around a call: after the call
+// (sent) or before it (not sent), the context of the engine's request ends,
+// so the call's outcome is never stored.
+type crashing struct {
+	engine.Trustly
+	cancel func()
+	sent   bool
+}
+
+func (c crashing) Deposit(ctx context.Context, r *trustly.DepositRequest) (*trustly.DepositResult, error) {
+	defer c.cancel()
+	if !c.sent {
+		return nil, context.Canceled
+	}
+	return c.Trustly.Deposit(ctx, r)
+}
+
+func (c crashing) Refund(ctx context.Context, r *trustly.RefundRequest) (*trustly.RefundResult, error) {
+	defer c.cancel()
+	if !c.sent {
+		return nil, context.Canceled
+	}
+	return c.Trustly.Refund(ctx, r)
+}
+
+// crash runs call on an engine that dies around its Trustly call.
+func (w *world) crash(sent bool, call func(ctx context.Context, e *engine.Engine)) {
+	w.t.Helper()
+	ctx, cancel := context.WithCancel(w.ctx)
+	defer cancel()
+	call(ctx, w.engine(crashing{Trustly: w.api, cancel: cancel, sent: sent}))
+}
+
+// the only order of a world whose engine crashed before returning it
+func (w *world) onlyOrder(ref string) engine.Order {
+	w.t.Helper()
+	l, err := w.eng.FindPayments(w.ctx, engine.PaymentQuery{ExternalReference: ref})
+	if err != nil || len(l) != 1 {
+		w.t.Fatalf("orders of %s = %+v, %v", ref, l, err)
+	}
+	return l[0]
+}
+
+func TestADepositWhoseAnswerWasNeverStoredIsExpired(t *testing.T) {
+	onEach(t, testADepositWhoseAnswerWasNeverStoredIsExpired)
+}
+
+func testADepositWhoseAnswerWasNeverStoredIsExpired(t *testing.T, b backend) {
+	w := newWorld(t, b)
+	r := payment(10000)
+	r.ExternalReference = "inv-crash"
+	w.crash(true, func(ctx context.Context, e *engine.Engine) {
+		if _, err := e.CreatePayment(ctx, r); err == nil {
+			t.Fatal("CreatePayment survived its crash")
+		}
+	})
+	o := w.onlyOrder("inv-crash")
+	if o.State != engine.StateNew {
+		t.Fatalf("after the crash: %s, want new", o.State)
+	}
+	// No notification ever comes (the simulator's clock is not run).
+	w.clock.Advance(engine.DefaultCheckoutTTL + engine.DefaultStaleAfter - time.Second)
+	if rep, err := w.eng.Reconcile(w.ctx); err != nil || rep.Expired != 0 || rep.Open != 1 {
+		t.Fatalf("Reconcile before the deadline = %+v, %v; want nothing expired, one open", rep, err)
+	}
+	w.clock.Advance(2 * time.Second)
+	rep, err := w.eng.Reconcile(w.ctx)
+	if err != nil || rep.Expired != 1 || rep.Open != 0 {
+		t.Fatalf("Reconcile = %+v, %v; want the order expired", rep, err)
+	}
+	w.wantState(o.ID, engine.StateExpired)
+}
+
+func TestARefundCutOffBeforeItsOutcomeIsResolved(t *testing.T) {
+	onEach(t, testARefundCutOffBeforeItsOutcomeIsResolved)
+}
+
+func testARefundCutOffBeforeItsOutcomeIsResolved(t *testing.T, b backend) {
+	for _, tc := range []struct {
+		name string
+		sent bool
+	}{{"the call went out", true}, {"the call never went out", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, b)
+			o := w.pay(payment(10000))
+			w.approve(o, "")
+			w.advance(time.Minute)
+			w.crash(tc.sent, func(ctx context.Context, e *engine.Engine) {
+				if _, err := e.Refund(ctx, engine.RefundRequest{PaymentID: o.ID, Amount: 2500}); err == nil {
+					t.Fatal("Refund survived its crash")
+				}
+			})
+			p := w.state(o.ID)
+			if len(p.Refunds) != 1 || p.Refundable != 7500 {
+				t.Fatalf("paid order after the crash: %+v", p)
+			}
+			r := w.wantState(p.Refunds[0], engine.StateNew)
+
+			// A refund stays new only for as long as its call lasts.
+			w.clock.Advance(engine.DefaultResolveEvery + time.Second)
+			rep, err := w.eng.Reconcile(w.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.sent {
+				if rep.Resolved != 1 {
+					t.Fatalf("Reconcile = %+v; want the refund found by GetWithdrawals", rep)
+				}
+				if got := w.wantState(r.ID, engine.StateStarted); got.TrustlyOrderID == "" {
+					t.Fatal("resolved refund has no Trustly orderid")
+				}
+				w.advance(time.Hour)
+				w.wantState(r.ID, engine.StateRefunded)
+				return
+			}
+			if rep.Resolved != 0 || rep.Open != 1 {
+				t.Fatalf("Reconcile = %+v; want the refund still open", rep)
+			}
+			w.wantState(r.ID, engine.StateUnknown)
+			if p := w.state(o.ID); p.Refundable != 7500 {
+				t.Fatalf("an unresolved refund must hold its amount: refundable %d", p.Refundable)
+			}
+			w.clock.Advance(engine.DefaultRefundGiveUp)
+			if rep, err := w.eng.Reconcile(w.ctx); err != nil || rep.Resolved != 1 || rep.Open != 0 {
+				t.Fatalf("Reconcile after the give-up window = %+v, %v", rep, err)
+			}
+			w.wantState(r.ID, engine.StateRejected)
+			if p := w.state(o.ID); p.Refundable != 10000 {
+				t.Fatalf("refundable after giving up = %d, want all of it again", p.Refundable)
+			}
+		})
+	}
+}
