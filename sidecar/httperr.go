@@ -38,11 +38,13 @@ func errInvalidJSON(err error) error {
 
 // errorTable maps the errors of the core to an answer: the one place where
 // an error becomes a status code. Rows are tried in order (a row matches by
-// errors.Is on err, or by the engine's error kind); the first match wins.
+// errors.Is on err, by the engine's error code, or by its kind); the first
+// match wins.
 // An engine row without a code answers with the engine's own stable code
 // and message. Codes are part of the API: never change one, only add.
 var errorTable = []struct {
 	err     error
+	ecode   string // an engine.Error's Code
 	kind    engine.Kind
 	status  int
 	code    string
@@ -52,6 +54,8 @@ var errorTable = []struct {
 	{err: store.ErrInProgress, status: http.StatusConflict, code: "idempotency_key_in_use", message: "a request with this Idempotency-Key is in flight; retry later"},
 	{err: store.ErrKeyReused, status: http.StatusUnprocessableEntity, code: "idempotency_key_reused", message: "this Idempotency-Key was used with other parameters"},
 	{err: store.ErrInvalidKey, status: http.StatusBadRequest, code: "invalid_idempotency_key", message: "the Idempotency-Key is empty or too long"},
+	{ecode: engine.CodeIdempotencyInterrupted, status: http.StatusConflict, code: "idempotency_key_interrupted",
+		message: "an earlier request with this Idempotency-Key was cut off and its outcome is unknown; it is not run again: look the order up (GET /v1/payments?externalReference=... or ?messageId=...) and send a new request with a new key only if there is none"},
 	// A notification that is not Trustly's: no signed reply, a 4xx.
 	{err: trustly.ErrBadSignature, status: http.StatusBadRequest, code: "bad_signature", message: "the signature does not verify"},
 	{err: trustly.ErrInvalidNotification, status: http.StatusBadRequest, code: "invalid_notification", message: "not a valid Trustly notification"},
@@ -79,7 +83,8 @@ func errorAnswer(err error) (status int, code, message string) {
 	isEngine := errors.As(err, &ee)
 	for _, row := range errorTable {
 		switch {
-		case row.err != nil && errors.Is(err, row.err):
+		case row.err != nil && errors.Is(err, row.err),
+			row.ecode != "" && isEngine && ee.Code == row.ecode:
 			return row.status, row.code, row.message
 		case row.kind != "" && isEngine && ee.Kind == row.kind:
 			if row.code != "" {

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
 )
 
@@ -25,16 +26,21 @@ type Metrics struct {
 	notifications *prometheus.CounterVec
 	replays       *prometheus.CounterVec
 	restarts      *prometheus.CounterVec
+	outcomes      *prometheus.CounterVec
 
 	mu     sync.Mutex
 	outbox func(context.Context) (OutboxStats, error)
+	engine func() engine.Stats
 }
 
 // OutboxStats is the state of the outbox to the shop platform at one moment.
 type OutboxStats struct {
 	Depth     int64         // entries not yet delivered
 	OldestAge time.Duration // age of the oldest of them; 0 when empty
+	Dead      int64         // dead-lettered entries, waiting for 'outbox replay'
 }
+
+var _ engine.Observer = (*Metrics)(nil)
 
 const metricsNamespace = "trustly_sidecar"
 
@@ -67,6 +73,11 @@ func NewMetrics() *Metrics {
 			Name:      "idempotency_replays_total",
 			Help:      "Shop API requests answered from a stored idempotent answer, by operation.",
 		}, []string{"operation"}),
+		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace,
+			Name:      "notification_outcomes_total",
+			Help:      "What the engine did with each notification, by method and outcome: applied, unchanged, anomaly, duplicate, unrouted, rejected, failed.",
+		}, []string{"method", "outcome"}),
 		restarts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: metricsNamespace,
 			Name:      "plugin_restarts_total",
@@ -76,8 +87,8 @@ func NewMetrics() *Metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests, m.trustlyCalls, m.notifications, m.replays, m.restarts,
-		outboxCollector{m},
+		m.requests, m.trustlyCalls, m.notifications, m.replays, m.restarts, m.outcomes,
+		outboxCollector{m}, engineCollector{m},
 	)
 	return m
 }
@@ -128,6 +139,16 @@ func (m *Metrics) notification(method, outcome string) {
 	m.notifications.WithLabelValues(method, outcome).Inc()
 }
 
+// Notification is the engine's Observer: what it did with one
+// notification. Methods come from the engine's fixed set (unknown ones are
+// engine.MethodOther, unparsable ones ""); outcomes are its Notify* values.
+func (m *Metrics) Notification(method, outcome string) {
+	if method == "" || !trustly.NotificationMethod(method).Known() {
+		method = engine.MethodOther
+	}
+	m.outcomes.WithLabelValues(method, outcome).Inc()
+}
+
 // IdempotencyReplay counts a shop API request answered from its stored
 // idempotent answer; operation is the API operation, e.g. "createPayment".
 func (m *Metrics) IdempotencyReplay(operation string) {
@@ -147,6 +168,51 @@ func (m *Metrics) SetOutboxStats(f func(context.Context) (OutboxStats, error)) {
 	m.mu.Unlock()
 }
 
+// SetEngineStats installs the hook that reports the engine's reconciler
+// counters at each scrape.
+func (m *Metrics) SetEngineStats(f func() engine.Stats) {
+	m.mu.Lock()
+	m.engine = f
+	m.mu.Unlock()
+}
+
+var (
+	outboxDeadDesc = prometheus.NewDesc(metricsNamespace+"_outbox_dead_letters",
+		"Dead-lettered outbox entries: status changes the platform refused for good or that failed too often; see 'outbox list'.", nil, nil)
+	reconcilesDesc = prometheus.NewDesc(metricsNamespace+"_reconcile_passes_total",
+		"Passes of the reconciler over open orders since start.", nil, nil)
+	expiredDesc = prometheus.NewDesc(metricsNamespace+"_reconcile_expired_total",
+		"Orders the reconciler marked expired (no outcome before their deadline) since start.", nil, nil)
+	resolvedDesc = prometheus.NewDesc(metricsNamespace+"_reconcile_resolved_total",
+		"Refunds of unknown outcome the reconciler resolved since start.", nil, nil)
+	openDesc = prometheus.NewDesc(metricsNamespace+"_open_orders",
+		"Orders waiting for an outcome after the last complete reconciler pass.", nil, nil)
+)
+
+// engineCollector reads the engine's counters at scrape time.
+type engineCollector struct{ m *Metrics }
+
+func (c engineCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- reconcilesDesc
+	ch <- expiredDesc
+	ch <- resolvedDesc
+	ch <- openDesc
+}
+
+func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
+	c.m.mu.Lock()
+	f := c.m.engine
+	c.m.mu.Unlock()
+	if f == nil {
+		return
+	}
+	s := f()
+	ch <- prometheus.MustNewConstMetric(reconcilesDesc, prometheus.CounterValue, float64(s.Reconciles))
+	ch <- prometheus.MustNewConstMetric(expiredDesc, prometheus.CounterValue, float64(s.Expired))
+	ch <- prometheus.MustNewConstMetric(resolvedDesc, prometheus.CounterValue, float64(s.Resolved))
+	ch <- prometheus.MustNewConstMetric(openDesc, prometheus.GaugeValue, float64(s.Open))
+}
+
 var (
 	outboxDepthDesc = prometheus.NewDesc(metricsNamespace+"_outbox_depth",
 		"Outbox entries not yet delivered to the shop platform.", nil, nil)
@@ -161,6 +227,7 @@ type outboxCollector struct{ m *Metrics }
 func (c outboxCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- outboxDepthDesc
 	ch <- outboxAgeDesc
+	ch <- outboxDeadDesc
 }
 
 func (c outboxCollector) Collect(ch chan<- prometheus.Metric) {
@@ -179,4 +246,5 @@ func (c outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(outboxDepthDesc, prometheus.GaugeValue, float64(s.Depth))
 	ch <- prometheus.MustNewConstMetric(outboxAgeDesc, prometheus.GaugeValue, s.OldestAge.Seconds())
+	ch <- prometheus.MustNewConstMetric(outboxDeadDesc, prometheus.GaugeValue, float64(s.Dead))
 }

@@ -9,9 +9,10 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
 )
 
 // maxHeaderBytes bounds request headers on both listeners; net/http's
@@ -46,7 +47,8 @@ func runServe(ctx context.Context, e *env, name string, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	m.SetOutboxStats(outboxStats(rdb, d.orders.Keys(), time.Now))
+	m.SetEngineStats(d.engine.Stats)
+	m.SetOutboxStats(outboxStats(d.engine.Outbox(nil, engine.OutboxConfig{Group: outboxGroup})))
 	svc := services{
 		notifications: d.engine,
 		api:           &v1API{log: log, m: m, engine: d.engine, idem: d.idem},

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
 )
@@ -353,8 +354,12 @@ func TestMetrics(t *testing.T) {
 	m.IdempotencyReplay("createPayment")
 	m.PluginRestart("woocommerce")
 	m.SetOutboxStats(func(context.Context) (OutboxStats, error) {
-		return OutboxStats{Depth: 3, OldestAge: 90 * time.Second}, nil
+		return OutboxStats{Depth: 3, OldestAge: 90 * time.Second, Dead: 2}, nil
 	})
+	m.SetEngineStats(func() engine.Stats { return engine.Stats{Reconciles: 4, Expired: 1, Open: 7} })
+	m.Notification("credit", engine.NotifyApplied)
+	m.Notification("credit", engine.NotifyDuplicate)
+	m.Notification("", engine.NotifyRejected)
 
 	body := scrape(t, m,
 		`trustly_sidecar_http_request_duration_seconds_count{listener="public",method="POST",route="/trustly/notifications/{secret}",status="200"} 2`,
@@ -369,6 +374,13 @@ func TestMetrics(t *testing.T) {
 		`trustly_sidecar_plugin_restarts_total{plugin="woocommerce"} 1`,
 		`trustly_sidecar_outbox_depth 3`,
 		`trustly_sidecar_outbox_oldest_age_seconds 90`,
+		`trustly_sidecar_outbox_dead_letters 2`,
+		`trustly_sidecar_reconcile_passes_total 4`,
+		`trustly_sidecar_reconcile_expired_total 1`,
+		`trustly_sidecar_open_orders 7`,
+		`trustly_sidecar_notification_outcomes_total{method="credit",outcome="applied"} 1`,
+		`trustly_sidecar_notification_outcomes_total{method="credit",outcome="duplicate"} 1`,
+		`trustly_sidecar_notification_outcomes_total{method="other",outcome="rejected"} 1`,
 	)
 	if !strings.Contains(body, "\ngo_goroutines ") {
 		t.Error("metrics lack the Go runtime's")

@@ -487,15 +487,13 @@ func sortBalances(b []Balance) {
 	}
 }
 
-// mutating runs op under the request's Idempotency-Key (Stripe semantics):
-// the request is checked first (a bad one stores nothing), then the key is
-// claimed; a repeat with the same key and body gets the first answer with
-// Idempotent-Replayed: true, one with another body 422, one while the first
-// still runs 409. The answer is stored whatever it is, errors included,
-// except when Redis is down, so a retry can never run an operation twice.
-//
-// core/engine offers no HTTP idempotency helper yet; this is the minimal
-// one over store.Idempotency.
+// mutating runs op under the request's Idempotency-Key with the engine's
+// Stripe semantics (engine.Idempotent): the request is checked first (a bad
+// one claims nothing), then run under the key; a repeat with the same key
+// and body gets the first answer with Idempotent-Replayed: true, one with
+// another body 422, one while the first still runs 409, and one whose first
+// run was cut off (the sidecar died mid-request) 409
+// idempotency_key_interrupted: it is never run a second time.
 func (a *v1API) mutating(name string, op operation) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("Idempotency-Key")
@@ -519,37 +517,27 @@ func (a *v1API) mutating(name string, op operation) http.Handler {
 			return
 		}
 		ctx := r.Context()
-		claim, stored, err := a.idem.Claim(ctx, idempotencyScope, key, fp)
+		status, out, replayed, err := engine.Idempotent(ctx, a.idem, idempotencyScope, key, fp,
+			func(ctx context.Context) (int, []byte, error) {
+				ans, err := work(ctx)
+				if err != nil {
+					status, b := errorResponse(r, err)
+					return status, b, err
+				}
+				return ans.status, marshalJSON(ans.body), nil
+			})
 		switch {
-		case err != nil:
+		case replayed:
+			a.m.IdempotencyReplay(name)
+			a.log.InfoContext(ctx, "idempotent replay", "operation", name, "status", status)
+			w.Header().Set(replayedHeader, "true")
+		case status == 0:
+			// Refused before running: in flight, reused, interrupted, or
+			// the store is down.
 			writeError(w, r, err)
 			return
-		case stored != nil:
-			a.m.IdempotencyReplay(name)
-			a.log.InfoContext(ctx, "idempotent replay", "operation", name, "status", stored.Status)
-			w.Header().Set(replayedHeader, "true")
-			writeJSON(w, stored.Status, stored.Body)
-			return
-		}
-		ans, err := work(ctx)
-		var status int
-		var out []byte
-		if err != nil {
-			status, out = errorResponse(r, err)
-			if status >= 500 {
-				a.log.ErrorContext(ctx, "operation failed", "operation", name, "err", err)
-			}
-		} else {
-			status, out = ans.status, marshalJSON(ans.body)
-		}
-		if err != nil && engine.KindOf(err) == engine.KindUnavailable {
-			if rerr := a.idem.Release(context.WithoutCancel(ctx), claim); rerr != nil {
-				a.log.WarnContext(ctx, "idempotency key not released; it frees itself when its lock expires", "err", rerr)
-			}
-		} else if cerr := a.idem.Complete(context.WithoutCancel(ctx), claim, store.StoredResponse{Status: status, Body: out}); cerr != nil {
-			// The work is done and its answer still goes back; a retry
-			// with this key reclaims it once the lock expires.
-			a.log.ErrorContext(ctx, "idempotent answer not stored", "operation", name, "err", cerr)
+		case err != nil && status >= 500:
+			a.log.ErrorContext(ctx, "operation failed", "operation", name, "status", status, "err", err)
 		}
 		writeJSON(w, status, out)
 	})

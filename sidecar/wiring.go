@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -44,6 +41,7 @@ func newDaemon(cfg *Config, log *slog.Logger, m *Metrics, rdb redis.UniversalCli
 		MerchantKey:     cfg.merchantKey,
 		NotificationURL: cfg.notificationURL,
 		Logger:          log,
+		Observer:        m,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
@@ -107,76 +105,13 @@ func (t meteredTrustly) GetWithdrawals(ctx context.Context, orderID string) ([]t
 // outboxGroup is the consumer group of the platform deliveries.
 const outboxGroup = "platform"
 
-// outboxStats reads the outbox's depth and the age of its oldest
-// undelivered entry from the streams' consumer group. The store has no
-// such figure yet; this reads its streams as LAYOUT.md describes them.
-func outboxStats(rdb redis.UniversalClient, keys store.Keys, now func() time.Time) func(context.Context) (OutboxStats, error) {
+// outboxStats reads the outbox's figures for /metrics.
+func outboxStats(o *engine.Outbox) func(context.Context) (OutboxStats, error) {
 	return func(ctx context.Context) (OutboxStats, error) {
-		var s OutboxStats
-		var oldest string
-		for sh := range store.Shards {
-			stream := keys.Shard(sh).Outbox
-			groups, err := rdb.XInfoGroups(ctx, stream).Result()
-			if err != nil && !strings.Contains(err.Error(), "no such key") {
-				return s, fmt.Errorf("outbox stats: %w", err)
-			}
-			var g *redis.XInfoGroup
-			for i := range groups {
-				if groups[i].Name == outboxGroup {
-					g = &groups[i]
-				}
-			}
-			first := ""
-			if g == nil {
-				n, err := rdb.XLen(ctx, stream).Result()
-				if err != nil {
-					return s, fmt.Errorf("outbox stats: %w", err)
-				}
-				s.Depth += n
-				if n > 0 {
-					first = "0"
-				}
-			} else {
-				s.Depth += g.Pending + max(g.Lag, 0)
-				switch {
-				case g.Pending > 0:
-					p, err := rdb.XPending(ctx, stream, outboxGroup).Result()
-					if err != nil {
-						return s, fmt.Errorf("outbox stats: %w", err)
-					}
-					first = p.Lower
-				case g.Lag > 0:
-					first = "(" + g.LastDeliveredID
-				}
-			}
-			if first == "0" || strings.HasPrefix(first, "(") {
-				start := "-"
-				if first != "0" {
-					start = first
-				}
-				msgs, err := rdb.XRangeN(ctx, stream, start, "+", 1).Result()
-				if err != nil {
-					return s, fmt.Errorf("outbox stats: %w", err)
-				}
-				first = ""
-				if len(msgs) > 0 {
-					first = msgs[0].ID
-				}
-			}
-			if first != "" && (oldest == "" || streamMillis(first) < streamMillis(oldest)) {
-				oldest = first
-			}
+		s, err := o.Stats(ctx)
+		if err != nil {
+			return OutboxStats{}, fmt.Errorf("outbox stats: %w", err)
 		}
-		if oldest != "" {
-			s.OldestAge = max(now().Sub(time.UnixMilli(streamMillis(oldest))), 0)
-		}
-		return s, nil
+		return OutboxStats{Depth: s.Depth, OldestAge: s.OldestAge, Dead: s.Dead}, nil
 	}
-}
-
-// streamMillis is the time part of a stream entry id ("1700000000000-0").
-func streamMillis(id string) int64 {
-	ms, _, _ := strings.Cut(id, "-")
-	n, _ := strconv.ParseInt(ms, 10, 64)
-	return n
 }
