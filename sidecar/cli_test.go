@@ -22,6 +22,8 @@ var (
 	// binPath is the real binary, built once with -ldflags; "" when the go
 	// tool cannot be found, in which case the subprocess tests skip.
 	binPath string
+	// genericBin is the generic platform adapter as a plugin executable.
+	genericBin string
 	// keyDir holds one merchant key pair made by keygen, shared because
 	// generating RSA keys is the slowest thing these tests do.
 	keyDir string
@@ -48,6 +50,12 @@ func testMain(m *testing.M) int {
 			return 1
 		}
 		binPath = bin
+		genericBin = filepath.Join(dir, "trustly-adapter-generic")
+		cmd = exec.Command(gobin, "build", "-o", genericBin, "../platforms/generic/cmd/trustly-adapter-generic")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+			return 1
+		}
 	}
 
 	keyDir = filepath.Join(dir, "keys")

@@ -10,7 +10,10 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"reflect"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -20,6 +23,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/pluginhost"
 )
 
 // envPrefix starts every variable. TRUSTLY_SIDECAR_ rather than TRUSTLY_: the
@@ -70,6 +74,8 @@ type Config struct {
 	IdleTimeout          time.Duration `envconfig:"IDLE_TIMEOUT" default:"120s" desc:"how long an idle keep-alive connection stays open (both listeners)"`
 	ShutdownTimeout      time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"25s" desc:"on SIGTERM, how long requests in flight (notifications above all) may take to finish; keep it below Kubernetes' terminationGracePeriodSeconds (30s)"`
 	EngineTick           time.Duration `envconfig:"ENGINE_TICK" default:"1m" desc:"how often the engine reconciles open orders and (at most every 15 minutes) refreshes the Trustly balance"`
+	Adapter              string        `envconfig:"ADAPTER" desc:"the shop platform adapter that receives status changes: empty for none (changes wait in the outbox), generic for the built-in generic adapter (run as a plugin process of this binary), or the absolute path of an adapter executable"`
+	AdapterEnv           []string      `envconfig:"ADAPTER_ENV" desc:"comma-separated names of environment variables passed through to the adapter plugin, e.g. TRUSTLY_GENERIC_CALLBACK_URL,TRUSTLY_GENERIC_CALLBACK_SECRET; the plugin gets nothing else of the sidecar's environment (never the TRUSTLY_SIDECAR_ secrets)"`
 	LogLevel             string        `envconfig:"LOG_LEVEL" default:"info" desc:"log level: debug, info, warn or error"`
 	LogFormat            string        `envconfig:"LOG_FORMAT" default:"json" desc:"log format on stderr: json or text"`
 
@@ -325,6 +331,8 @@ func (c *Config) resolve() []error {
 		add("%s: %q is not a format (want json or text)", key("LOG_FORMAT"), c.LogFormat)
 	}
 
+	problems = append(problems, c.checkAdapter()...)
+
 	// Whatever the checks above missed, the client's own checks catch.
 	if len(problems) == 0 {
 		if _, err := trustly.NewClient(c.trustlyClientConfig()); err != nil {
@@ -367,6 +375,60 @@ func (c *Config) resolve() []error {
 		}
 	}
 	return problems
+}
+
+// envNameRe is a portable environment variable name.
+var envNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// checkAdapter checks the adapter: a built-in name or an executable file,
+// and the names of the variables passed to it.
+func (c *Config) checkAdapter() []error {
+	var problems []error
+	add := func(format string, a ...any) { problems = append(problems, fmt.Errorf(format, a...)) }
+	switch {
+	case c.Adapter == "":
+		if len(c.AdapterEnv) > 0 {
+			add("%s is set but %s is not: there is no adapter to pass the variables to", key("ADAPTER_ENV"), key("ADAPTER"))
+		}
+	case slices.Contains(pluginhost.BuiltinNames(), c.Adapter):
+	case !filepath.IsAbs(c.Adapter):
+		add("%s: %q is neither a built-in adapter (%s) nor an absolute path to an adapter executable",
+			key("ADAPTER"), c.Adapter, strings.Join(pluginhost.BuiltinNames(), ", "))
+	default:
+		fi, err := os.Stat(c.Adapter)
+		switch {
+		case err != nil:
+			add("%s: %w", key("ADAPTER"), err)
+		case !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0:
+			add("%s: %s is not an executable file", key("ADAPTER"), c.Adapter)
+		}
+	}
+	for _, n := range c.AdapterEnv {
+		switch {
+		case !envNameRe.MatchString(n):
+			add("%s: %q is not an environment variable name", key("ADAPTER_ENV"), n)
+		case strings.HasPrefix(n, envPrefix+"_"):
+			// The sidecar's own settings hold its secrets.
+			add("%s: %s is the sidecar's own setting; it is never passed to an adapter", key("ADAPTER_ENV"), n)
+		}
+	}
+	return problems
+}
+
+// adapterSource is where the configured adapter's process comes from; the
+// plugin's environment is the ADAPTER_ENV variables, read through getenv.
+func (c *Config) adapterSource(getenv func(string) string) (pluginhost.Source, error) {
+	var env []string
+	for _, n := range c.AdapterEnv {
+		if v := getenv(n); v != "" {
+			env = append(env, n+"="+v)
+		}
+	}
+	if slices.Contains(pluginhost.BuiltinNames(), c.Adapter) {
+		return pluginhost.Builtin(c.Adapter, env...)
+	}
+	name := strings.TrimPrefix(filepath.Base(c.Adapter), "trustly-adapter-")
+	return pluginhost.External(name, c.Adapter, env...), nil
 }
 
 // minSecretLen keeps path secrets and tokens out of guessing range.

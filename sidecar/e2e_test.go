@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -26,9 +27,16 @@ type shop struct {
 	priv   string
 	rdb    redis.UniversalClient
 	prefix string
+	log    *logBuffer // the sidecar's stderr
 }
 
 func startShop(t *testing.T) *shop {
+	t.Helper()
+	return startShopEnv(t, nil)
+}
+
+// startShopEnv starts the shop with more variables, given by full name.
+func startShopEnv(t *testing.T, extra map[string]string) *shop {
 	t.Helper()
 	addr := testRedisAddr(t)
 	kb, err := os.ReadFile(filepath.Join(keyDir, privateKeyFile))
@@ -64,6 +72,7 @@ func startShop(t *testing.T) *shop {
 	env := validEnv(t).with("TRUSTLY_URL", s.APIURL(), "TRUSTLY_PUBLIC_KEY_FILE", simKey,
 		"PUBLIC_ADDR", pubAddr, "PUBLIC_BASE_URL", "http://"+pubAddr,
 		"REDIS_MODE", "single", "REDIS_ADDRS", addr, "REDIS_PREFIX", prefix, "LOG_FORMAT", "text")
+	maps.Copy(env, extra)
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr := &logBuffer{}, &logBuffer{}
 	done := make(chan error, 1)
@@ -86,7 +95,7 @@ func startShop(t *testing.T) *shop {
 	waitHealthy(t, pub+"/healthz")
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { rdb.Close() })
-	return &shop{t: t, sim: s, priv: priv, rdb: rdb, prefix: prefix}
+	return &shop{t: t, sim: s, priv: priv, rdb: rdb, prefix: prefix, log: stderr}
 }
 
 // call sends a shop API request; key, when set, is the Idempotency-Key.

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/pluginhost"
 )
 
 // maxHeaderBytes bounds request headers on both listeners; net/http's
@@ -48,13 +49,35 @@ func runServe(ctx context.Context, e *env, name string, args []string) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	m.SetEngineStats(d.engine.Stats)
-	m.SetOutboxStats(outboxStats(d.engine.Outbox(nil, engine.OutboxConfig{Group: outboxGroup})))
 	svc := services{
 		notifications: d.engine,
 		api:           &v1API{log: log, m: m, engine: d.engine, idem: d.idem},
 		background: []task{
 			{"engine", func(ctx context.Context) error { return d.engine.Run(ctx, cfg.EngineTick) }},
 		},
+	}
+	var deliverer engine.Deliverer
+	if cfg.Adapter != "" {
+		src, err := cfg.adapterSource(e.getenv)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		host := pluginhost.New(src, pluginhost.Options{Logger: log, OnRestart: func() { m.PluginRestart(src.Name) }})
+		deliverer = &bridge{a: host.Adapter(), log: log, ready: host.WaitReady}
+		svc.ready = append(svc.ready, readinessCheck{name: "adapter", check: func(context.Context) error {
+			if !host.Ready() {
+				return fmt.Errorf("adapter %s: %w", src.Name, errNoAdapter)
+			}
+			return nil
+		}})
+		svc.background = append(svc.background, task{"adapter", host.Run})
+	}
+	outbox := d.engine.Outbox(deliverer, engine.OutboxConfig{Group: outboxGroup})
+	m.SetOutboxStats(outboxStats(outbox))
+	if deliverer != nil {
+		svc.background = append(svc.background, task{"outbox", outbox.Run})
+	} else {
+		log.Warn("no adapter configured: status changes wait in the outbox", "setting", key("ADAPTER"))
 	}
 	return serve(ctx, log, e.stdout, cfg, m, rdb, svc)
 }

@@ -1,7 +1,8 @@
 // Package pluginhost runs platform adapters as plugin processes and keeps
 // them running: start, health checks, restart with backoff after a crash,
-// readiness while down, and delivery of status changes that survives a
-// restart. go-plugin starts and kills plugins; it does not restart them —
+// and readiness while down. Status changes reach the adapter through the
+// engine's outbox (see the sidecar's bridge), which survives a restart.
+// go-plugin starts and kills plugins; it does not restart them —
 // that is this package's job.
 package pluginhost
 
@@ -38,6 +39,9 @@ type Options struct {
 	// plugin has stayed up for StableAfter (default 1m).
 	MinBackoff, MaxBackoff time.Duration
 	StableAfter            time.Duration
+	// OnRestart, when set, is called each time a plugin becomes ready
+	// again after the first start (metrics). It must not block.
+	OnRestart func()
 }
 
 func (o Options) withDefaults() Options {
@@ -251,13 +255,17 @@ func (h *Host) stop(inst *instance) {
 
 func (h *Host) setCurrent(inst *instance) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if inst != nil {
 		h.starts++
 	}
+	restarted := inst != nil && h.starts > 1
 	h.cur = inst
 	close(h.changed)
 	h.changed = make(chan struct{})
+	h.mu.Unlock()
+	if restarted && h.opts.OnRestart != nil {
+		h.opts.OnRestart()
+	}
 }
 
 func (h *Host) current() *instance {

@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -187,65 +186,6 @@ func TestPluginLogsReachTheHostLogUnderThePluginName(t *testing.T) {
 	}
 }
 
-func TestKillingThePluginMidDeliveryLosesNoStatusUpdate(t *testing.T) {
-	shop := fakeshop.New(t, callbackSecret)
-	h := pluginhost.New(pluginhost.External("generic", bin.generic, genericEnv(shop)...), fastOptions(nil))
-	run(t, h)
-	firstPid := h.Pid()
-
-	const n = 10
-	ob := newMemOutbox()
-	for i := range n {
-		ob.add(adapter.StatusChange{ID: fmt.Sprintf("chg_%d", i), Order: adapter.Order{ID: fmt.Sprintf("o%d", i)}, Status: adapter.StatusPaid})
-	}
-
-	// The first callback reaches the shop and waits there; the plugin is
-	// killed with the call in flight, so the shop never applies it.
-	release := shop.Hold()
-	ctx, cancel := context.WithCancel(t.Context())
-	delivered := make(chan error, 1)
-	go func() {
-		delivered <- pluginhost.Deliver(ctx, h.Adapter(), ob, pluginhost.DeliverOptions{MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
-	}()
-	first := <-shop.Arrived()
-	if err := syscall.Kill(firstPid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	release()
-
-	select {
-	case <-ob.allSettled(n):
-	case <-time.After(60 * time.Second): // a fail-safe, not a timing assertion
-		t.Fatalf("only %d of %d changes settled", ob.settled(), n)
-	}
-	cancel()
-	if err := <-delivered; err != nil {
-		t.Fatalf("Deliver: %v", err)
-	}
-
-	if h.Starts() < 2 || h.Pid() == firstPid {
-		t.Errorf("plugin was not restarted: %d starts, pid %d (killed %d)", h.Starts(), h.Pid(), firstPid)
-	}
-	if len(ob.dead) != 0 {
-		t.Errorf("dead-lettered: %v", ob.dead)
-	}
-	for i := range n {
-		id, order := fmt.Sprintf("chg_%d", i), fmt.Sprintf("o%d", i)
-		if !shop.Applied(id) || shop.Snapshot(order) != "paid" {
-			t.Errorf("change %s: applied %v, order %s is %q", id, shop.Applied(id), order, shop.Snapshot(order))
-		}
-	}
-	sent := 0
-	for _, cb := range shop.Received() {
-		if cb.ChangeID == first.ChangeID {
-			sent++
-		}
-	}
-	if sent < 2 {
-		t.Errorf("change %s reached the shop %d times; the one cut off by the kill must have been sent again", first.ChangeID, sent)
-	}
-}
-
 func TestAPluginOfAnUnknownProtocolVersionIsRefused(t *testing.T) {
 	h := pluginhost.New(pluginhost.External("future", bin.testplugin, "TESTPLUGIN_MODE=v99"), fastOptions(nil))
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
@@ -325,67 +265,6 @@ func BenchmarkRoundTrip(b *testing.B) {
 			}
 		}
 	})
-}
-
-// memOutbox is the outbox reduced to a queue and two ledgers.
-type memOutbox struct {
-	q    chan pluginhost.Delivery
-	mu   sync.Mutex
-	done map[string]bool
-	dead map[string]error
-	ping chan struct{}
-}
-
-var _ pluginhost.Outbox = (*memOutbox)(nil)
-
-func newMemOutbox() *memOutbox {
-	return &memOutbox{q: make(chan pluginhost.Delivery, 100), done: map[string]bool{}, dead: map[string]error{}, ping: make(chan struct{}, 100)}
-}
-
-func (o *memOutbox) add(ch adapter.StatusChange) {
-	o.q <- pluginhost.Delivery{ID: "entry-" + ch.ID, Change: ch}
-}
-
-func (o *memOutbox) Next(ctx context.Context) (pluginhost.Delivery, error) {
-	select {
-	case d := <-o.q:
-		return d, nil
-	case <-ctx.Done():
-		return pluginhost.Delivery{}, ctx.Err()
-	}
-}
-
-func (o *memOutbox) Done(_ context.Context, id string) error {
-	o.mu.Lock()
-	o.done[id] = true
-	o.mu.Unlock()
-	o.ping <- struct{}{}
-	return nil
-}
-
-func (o *memOutbox) Dead(_ context.Context, id string, reason error) error {
-	o.mu.Lock()
-	o.dead[id] = reason
-	o.mu.Unlock()
-	o.ping <- struct{}{}
-	return nil
-}
-
-func (o *memOutbox) settled() int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return len(o.done) + len(o.dead)
-}
-
-func (o *memOutbox) allSettled(n int) <-chan struct{} {
-	c := make(chan struct{})
-	go func() {
-		for o.settled() < n {
-			<-o.ping
-		}
-		close(c)
-	}()
-	return c
 }
 
 // logBuffer collects the host's JSON log.

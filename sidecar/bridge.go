@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/trustly-sidecar/trustly-sidecar/adapter"
+	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
+)
+
+// bridge delivers the engine's outbox to a platform adapter: it is the
+// engine.Deliverer whose other side is adapter.ApplyStatus.
+type bridge struct {
+	a   adapter.Adapter
+	log *slog.Logger
+	// ready, when set, waits (bounded by its context) until the plugin is
+	// up, so a restart costs a short wait rather than a counted failure.
+	ready func(context.Context) error
+}
+
+var _ engine.Deliverer = (*bridge)(nil)
+
+// readyWait bounds how long a delivery waits for a restarting plugin.
+const readyWait = 10 * time.Second
+
+// Deliver maps c to the adapter's StatusChange and applies it. What the
+// adapter refuses for good is engine.Permanent (dead-lettered); anything
+// else, a dead plugin included, is retried by the outbox.
+func (b *bridge) Deliver(ctx context.Context, c engine.StatusChange) error {
+	log := b.log.With(slog.String("order", c.OrderID), slog.Int64("seq", c.Seq), slog.String("orderid", c.TrustlyOrderID))
+	ch, ok := statusChangeOf(c)
+	if !ok {
+		// Nothing the platform has a status for (a checkout opened, a
+		// mandate, an anomaly for a person): delivered by telling nobody.
+		log.DebugContext(ctx, "status change not for the platform", "kind", c.Kind, "flow", c.Flow, "to", c.To)
+		if c.Kind == changeAttention {
+			log.WarnContext(ctx, "order needs a person's attention", "note", c.Note)
+		}
+		return nil
+	}
+	if b.ready != nil {
+		wctx, cancel := context.WithTimeout(ctx, readyWait)
+		err := b.ready(wctx)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("deliver %s: %w: %w", ch.ID, adapter.ErrPluginDead, err)
+		}
+	}
+	err := b.a.ApplyStatus(ctx, ch)
+	switch adapter.Classify(err) {
+	case adapter.ClassNone:
+		log.InfoContext(ctx, "status delivered to the platform", "change", ch.ID, "status", ch.Status)
+		return nil
+	case adapter.ClassPermanent, adapter.ClassInvalid, adapter.ClassUnsupported, adapter.ClassUnauthenticated:
+		return engine.Permanent(fmt.Errorf("deliver %s: %w", ch.ID, err))
+	}
+	return fmt.Errorf("deliver %s: %w", ch.ID, err)
+}
+
+// changeAttention is the outbox kind of an anomaly kept for a person.
+const changeAttention = "attention"
+
+// statusChangeOf is the adapter's view of an outbox entry: the change ID
+// "<order id>:<seq>" is stable across redeliveries, so platforms dedupe on
+// it. The second result is false when the platform has no status for it.
+func statusChangeOf(c engine.StatusChange) (adapter.StatusChange, bool) {
+	if c.Kind == changeAttention {
+		return adapter.StatusChange{}, false
+	}
+	st, ok := platformStatus(c.Flow, c.To)
+	if !ok {
+		return adapter.StatusChange{}, false
+	}
+	order := c.ExternalReference
+	if order == "" {
+		order = c.OrderID
+	}
+	if c.Flow == engine.FlowRefund && c.Parent != "" {
+		// A refund is news about the paid order it refunds.
+		order = c.Parent
+	}
+	amount := c.Amount
+	if st == adapter.StatusPaid && c.Credited > 0 {
+		amount = c.Credited
+	}
+	return adapter.StatusChange{
+		ID:                c.OrderID + ":" + strconv.FormatInt(c.Seq, 10),
+		Order:             adapter.Order{ID: order},
+		Status:            st,
+		Amount:            adapter.Money{Minor: amount, Currency: c.Currency},
+		ProviderReference: c.TrustlyOrderID,
+		Message:           c.Note,
+		OccurredAt:        c.At,
+	}, true
+}
+
+// platformStatus is the one table from an order's flow and new state to
+// the status a platform is told.
+func platformStatus(f engine.Flow, s engine.State) (adapter.PaymentStatus, bool) {
+	switch f {
+	case engine.FlowDeposit, engine.FlowCharge:
+		switch s {
+		case engine.StatePending:
+			return adapter.StatusPending, true
+		case engine.StatePaid:
+			return adapter.StatusPaid, true
+		case engine.StateCancelled, engine.StateExpired, engine.StateRejected, engine.StateFailed:
+			return adapter.StatusCancelled, true
+		case engine.StateReversed:
+			return adapter.StatusReversed, true
+		}
+	case engine.FlowRefund:
+		switch s {
+		case engine.StateStarted: // Trustly accepted the Refund call
+			return adapter.StatusRefundPending, true
+		case engine.StateRefunded:
+			return adapter.StatusRefunded, true
+		case engine.StateRejected, engine.StateFailed:
+			return adapter.StatusRefundFailed, true
+		}
+	}
+	return "", false
+}
+
+// errNoAdapter is the readiness problem of a plugin that is down.
+var errNoAdapter = errors.New("the adapter plugin is not running")
