@@ -38,6 +38,8 @@ var rootCommands = &group{
 		{"keygen", "[--out-dir DIR] [--bits 2048|3072|4096]", "create the merchant key pair whose public half you upload to Trustly", runKeygen},
 		{"serve", "", "run the sidecar: notification route, shop API, /readyz, /metrics (settings from the environment)", runServe},
 		{"config", "[--check]", "print every setting with its variable, value, default and description (secrets masked); check them", runConfig},
+		{"notify", "--url URL --key PEM --orderid ID --messageid ID [--method M] [--amount A] ...", "send a signed test notification to a running sidecar (like Trustly's Notification tool)", runNotify},
+		{"outbox", "list|replay ...", "list and replay dead-lettered status changes (settings from the environment, like serve)", runOutbox},
 		{"plugin", "<name>", "serve a built-in platform adapter as a plugin process (serve starts this itself)", runPlugin},
 		{"sim", "[--addr HOST:PORT] [--relaxed] [--merchant-public-key PEMFILE] ... | notifications ...", "run a local Trustly simulator, or use its notification tool", runSim},
 	},

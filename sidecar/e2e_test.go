@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"maps"
 	"net"
@@ -10,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,7 +31,18 @@ type shop struct {
 	rdb    redis.UniversalClient
 	prefix string
 	log    *logBuffer // the sidecar's stderr
+	pub    string     // the public listener's base URL
+	env    envMap     // its environment
 }
+
+// simKey is the simulator's "Trustly" key, made once: notify signs with it.
+var simKey = sync.OnceValue(func() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return k
+})
 
 func startShop(t *testing.T) *shop {
 	t.Helper()
@@ -47,7 +61,7 @@ func startShopEnv(t *testing.T, extra map[string]string) *shop {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := sim.New(sim.Config{Username: "merchant", Password: testPassword, MerchantPublicKey: &mk.PublicKey,
+	s, err := sim.New(sim.Config{Key: simKey(), Username: "merchant", Password: testPassword, MerchantPublicKey: &mk.PublicKey,
 		Relaxed: true, Clock: sim.NewManualClock(time.Now().UTC().Truncate(time.Second)), SettlementDelay: -1,
 		Balances: map[string]int64{"SEK": 10_000_000}})
 	if err != nil {
@@ -95,7 +109,7 @@ func startShopEnv(t *testing.T, extra map[string]string) *shop {
 	waitHealthy(t, pub+"/healthz")
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { rdb.Close() })
-	return &shop{t: t, sim: s, priv: priv, rdb: rdb, prefix: prefix, log: stderr}
+	return &shop{t: t, sim: s, priv: priv, rdb: rdb, prefix: prefix, log: stderr, pub: pub, env: env}
 }
 
 // call sends a shop API request; key, when set, is the Idempotency-Key.

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
+)
+
+var outboxCommands = &group{
+	about: "The outbox of status changes to the shop platform: list what was dead-lettered and put it back.\n" +
+		"Settings come from the environment, as for serve.",
+	commands: []command{
+		{"list", "[--limit N]", "list dead-lettered status changes with the reason each was given up", runOutboxList},
+		{"replay", "--all | SHARD/ID ...", "put dead-lettered changes back into the outbox; a running serve delivers them", runOutboxReplay},
+	},
+}
+
+func runOutbox(ctx context.Context, e *env, name string, args []string) error {
+	return dispatch(ctx, e, name, outboxCommands, args)
+}
+
+// openOutbox connects to the configured Redis and returns the outbox of
+// the platform deliveries, with nothing to deliver to: these commands only
+// read and move entries.
+func openOutbox(e *env, name string) (*engine.Outbox, func(), error) {
+	cfg, _, err := loadConfig(e.getenv)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "%s: %v\nRun '%s config' to see every setting.\n", name, err, progName)
+		return nil, nil, &exitError{code: exitFailure, err: err, reported: true}
+	}
+	rdb, err := cfg.redisClient()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
+	}
+	d, err := newDaemon(cfg, cfg.logger(io.Discard), NewMetrics(), rdb)
+	if err != nil {
+		rdb.Close()
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return d.engine.Outbox(nil, engine.OutboxConfig{Group: outboxGroup}), func() { rdb.Close() }, nil
+}
+
+func runOutboxList(ctx context.Context, e *env, name string, args []string) error {
+	fl := newFlagSet(e, name, "", "Lists dead-lettered status changes, oldest first per shard. Replay one with\n"+
+		"'"+strings.TrimSuffix(name, " list")+" replay SHARD/ID' once its cause is fixed.")
+	limit := fl.Int64("limit", 100, "at most `N` entries per shard")
+	if _, err := parseArgs(fl, args, 0); err != nil {
+		return err
+	}
+	ob, closeFn, err := openOutbox(e, name)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	dead, err := ob.ListDead(ctx, *limit)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if len(dead) == 0 {
+		fmt.Fprintln(e.stdout, "no dead-lettered status changes")
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ENTRY\tORDER\tSEQ\tFLOW\tTO\tTRUSTLY ORDERID\tREASON")
+	for _, d := range dead {
+		c := d.Change
+		fmt.Fprintf(tw, "%d/%s\t%s\t%d\t%s\t%s\t%s\t%s\n", d.Shard, d.ID, c.OrderID, c.Seq, c.Flow, c.To, c.TrustlyOrderID, d.Reason)
+	}
+	return tw.Flush()
+}
+
+func runOutboxReplay(ctx context.Context, e *env, name string, args []string) error {
+	fl := newFlagSet(e, name, "--all | SHARD/ID ...", "Puts dead-lettered status changes back into the outbox (entries as 'outbox list'\n"+
+		"prints them). The platform gets each again with the same change id, so it can dedupe.")
+	all := fl.Bool("all", false, "replay every dead-lettered change")
+	pos, err := parseArgs(fl, args, 1<<20)
+	if err != nil {
+		return err
+	}
+	if *all == (len(pos) > 0) {
+		return usageError("%s: give --all or one or more SHARD/ID entries (see '%s -h')", name, name)
+	}
+	type ref struct {
+		shard int
+		id    string
+	}
+	var refs []ref
+	for _, p := range pos {
+		sh, id, ok := strings.Cut(p, "/")
+		n, err := strconv.Atoi(sh)
+		if !ok || err != nil || id == "" {
+			return usageError("%s: %q is not an entry SHARD/ID as 'outbox list' prints it", name, p)
+		}
+		refs = append(refs, ref{n, id})
+	}
+	ob, closeFn, err := openOutbox(e, name)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	if *all {
+		dead, err := ob.ListDead(ctx, 10000)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		for _, d := range dead {
+			refs = append(refs, ref{d.Shard, d.ID})
+		}
+	}
+	for _, r := range refs {
+		if err := ob.Replay(ctx, r.shard, r.id); err != nil {
+			return fmt.Errorf("%s: %d/%s: %w", name, r.shard, r.id, err)
+		}
+		fmt.Fprintf(e.stdout, "replayed %d/%s\n", r.shard, r.id)
+	}
+	if len(refs) == 0 {
+		fmt.Fprintln(e.stdout, "no dead-lettered status changes")
+	}
+	return nil
+}
