@@ -6,11 +6,13 @@
 package generic
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"time"
 
 	"github.com/trustly-sidecar/trustly-sidecar/adapter"
@@ -45,12 +47,19 @@ const (
 
 // FromEnv reads Config from the plugin's environment (the sidecar passes it
 // through when it starts the adapter).
+//
+// The two secrets may instead be given as files, <NAME>_FILE holding a path
+// (how Kubernetes mounts secrets); one trailing newline is dropped.
 func FromEnv(getenv func(string) string) (Config, error) {
-	c := Config{
-		WebhookSecret:  []byte(getenv(EnvWebhookSecret)),
-		CallbackURL:    getenv(EnvCallbackURL),
-		CallbackSecret: []byte(getenv(EnvCallbackSecret)),
+	webhook, err := secretFromEnv(getenv, EnvWebhookSecret)
+	if err != nil {
+		return Config{}, err
 	}
+	callback, err := secretFromEnv(getenv, EnvCallbackSecret)
+	if err != nil {
+		return Config{}, err
+	}
+	c := Config{WebhookSecret: webhook, CallbackURL: getenv(EnvCallbackURL), CallbackSecret: callback}
 	if s := getenv(EnvTolerance); s != "" {
 		d, err := time.ParseDuration(s)
 		if err != nil {
@@ -127,4 +136,19 @@ func NewFromEnv(getenv func(string) string) (*Adapter, error) {
 		return nil, fmt.Errorf("generic adapter: %w", err)
 	}
 	return New(cfg)
+}
+
+func secretFromEnv(getenv func(string) string, name string) ([]byte, error) {
+	value, path := getenv(name), getenv(name+"_FILE")
+	switch {
+	case path == "":
+		return []byte(value), nil
+	case value != "":
+		return nil, fmt.Errorf("%s and %s_FILE are both set: use one", name, name)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s_FILE: %w", name, err)
+	}
+	return bytes.TrimSuffix(bytes.TrimSuffix(b, []byte("\n")), []byte("\r")), nil
 }

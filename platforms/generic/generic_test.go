@@ -1,6 +1,7 @@
 package generic_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -184,6 +188,15 @@ func TestCallbackIsSignedAndCarriesTheChange(t *testing.T) {
 }
 
 func TestFromEnv(t *testing.T) {
+	dir := t.TempDir()
+	secretFile, shortFile := filepath.Join(dir, "secret"), filepath.Join(dir, "short")
+	// Mounted secrets usually end in a newline, which is not part of the secret.
+	if err := os.WriteFile(secretFile, append(slices.Clone(webhookSecret), '\n'), 0o400); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(shortFile, []byte("short\n"), 0o400); err != nil {
+		t.Fatal(err)
+	}
 	env := map[string]string{
 		generic.EnvWebhookSecret:  string(webhookSecret),
 		generic.EnvCallbackSecret: string(callbackSecret),
@@ -199,6 +212,10 @@ func TestFromEnv(t *testing.T) {
 		{"no callback secret", map[string]string{generic.EnvCallbackSecret: ""}, generic.EnvCallbackSecret},
 		{"callback URL without scheme", map[string]string{generic.EnvCallbackURL: "shop.example/trustly"}, generic.EnvCallbackURL},
 		{"tolerance not a duration", map[string]string{generic.EnvTolerance: "5"}, generic.EnvTolerance},
+		{"secret both as value and file", map[string]string{generic.EnvWebhookSecret + "_FILE": secretFile}, "both set"},
+		{"secret file missing", map[string]string{generic.EnvWebhookSecret: "", generic.EnvWebhookSecret + "_FILE": "/nonexistent/secret"}, generic.EnvWebhookSecret + "_FILE"},
+		{"secret from a file", map[string]string{generic.EnvWebhookSecret: "", generic.EnvWebhookSecret + "_FILE": secretFile}, ""},
+		{"short secret from a file", map[string]string{generic.EnvCallbackSecret: "", generic.EnvCallbackSecret + "_FILE": shortFile}, generic.EnvCallbackSecret},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -216,6 +233,18 @@ func TestFromEnv(t *testing.T) {
 				t.Fatalf("NewFromEnv = %v, want an error naming %s", err, tt.errHas)
 			}
 		})
+	}
+	cfg, err := generic.FromEnv(func(k string) string {
+		if k == generic.EnvWebhookSecret+"_FILE" {
+			return secretFile
+		}
+		if k == generic.EnvWebhookSecret {
+			return ""
+		}
+		return env[k]
+	})
+	if err != nil || !bytes.Equal(cfg.WebhookSecret, webhookSecret) {
+		t.Errorf("secret from a file = %q, %v; want the file's content without its newline", cfg.WebhookSecret, err)
 	}
 }
 

@@ -75,7 +75,7 @@ _FILE) and key (in the Secret). Platform secrets keep their variable name as key
 {{- $files = append $files (dict "variable" "REDIS_SENTINEL_PASSWORD" "key" "redis-sentinel-password") }}
 {{- end }}
 {{- range $name := include "trustly-sidecar.platformKeys" . | fromJsonArray }}
-{{- $files = append $files (dict "variable" $name "key" $name) }}
+{{- $files = append $files (dict "variable" $name "key" $name "platform" true) }}
 {{- end }}
 {{- toJson $files }}
 {{- end }}
@@ -143,6 +143,14 @@ nothing; fails with one clear message.
 {{- if and (eq $v.trustly.environment "SIM") (or (not $v.trustly.url) (not $v.trustly.publicKey)) }}
 {{- fail "trustly.environment SIM needs trustly.url (the simulator's API URL) and trustly.publicKey (its trustly_sim_public.pem)" }}
 {{- end }}
+{{- range $name := keys ($v.adapterEnv | default dict) }}
+{{- if hasPrefix "TRUSTLY_SIDECAR_" $name }}
+{{- fail (printf "adapterEnv.%s: TRUSTLY_SIDECAR_ variables are the sidecar's own settings and are never passed to an adapter" $name) }}
+{{- end }}
+{{- end }}
+{{- if and (or $v.adapterEnv (include "trustly-sidecar.platformKeys" . | fromJsonArray)) (not $v.adapter) }}
+{{- fail "adapterEnv or platform secrets are set but adapter is empty: there is no adapter to pass them to" }}
+{{- end }}
 {{- if eq (int $v.ports.public) (int $v.ports.private) }}
 {{- fail "ports.public and ports.private must differ: each listener needs its own port" }}
 {{- end }}
@@ -169,8 +177,10 @@ nothing; fails with one clear message.
   value: {{ printf ":%d" (int $v.ports.public) | quote }}
 - name: TRUSTLY_SIDECAR_PRIVATE_ADDR
   value: {{ printf ":%d" (int $v.ports.private) | quote }}
+{{- with $v.adapter }}
 - name: TRUSTLY_SIDECAR_ADAPTER
-  value: {{ $v.adapter | quote }}
+  value: {{ . | quote }}
+{{- end }}
 - name: TRUSTLY_SIDECAR_LOG_LEVEL
   value: {{ $v.log.level | quote }}
 - name: TRUSTLY_SIDECAR_LOG_FORMAT
@@ -202,9 +212,25 @@ nothing; fails with one clear message.
 - name: TRUSTLY_SIDECAR_REDIS_PREFIX
   value: {{ $v.redis.prefix | quote }}
 {{- $dir := include "trustly-sidecar.secretDir" . }}
+{{- $adapterEnv := list }}
 {{- range $f := include "trustly-sidecar.secretFiles" . | fromJsonArray }}
+{{- if $f.platform }}
+{{- /* The adapter's own secrets keep their names; the sidecar passes them on. */}}
+- name: {{ $f.variable }}_FILE
+{{- $adapterEnv = append $adapterEnv (printf "%s_FILE" $f.variable) }}
+{{- else }}
 - name: TRUSTLY_SIDECAR_{{ $f.variable }}_FILE
+{{- end }}
   value: {{ printf "%s/%s" $dir $f.key }}
+{{- end }}
+{{- range $name := keys ($v.adapterEnv | default dict) | sortAlpha }}
+- name: {{ $name }}
+  value: {{ index $v.adapterEnv $name | quote }}
+{{- $adapterEnv = append $adapterEnv $name }}
+{{- end }}
+{{- if and $v.adapter $adapterEnv }}
+- name: TRUSTLY_SIDECAR_ADAPTER_ENV
+  value: {{ join "," $adapterEnv | quote }}
 {{- end }}
 {{- with $v.extraEnv }}
 {{ toYaml . }}
