@@ -299,19 +299,28 @@ func created(o engine.Order, err error) (opResult, error) {
 	return opResult{http.StatusCreated, orderOf(o)}, nil
 }
 
-// readBody reads the whole (size-limited) body and decodes it as T.
+// decodeBody decodes the already read (size-limited) body as T.
 func decodeBody[T any](r *http.Request, body []byte) (T, error) {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	return decode[T](r)
 }
 
+// checker is a request that checks itself before anything is stored.
+type checker interface{ check() error }
+
+// decodeChecked decodes the body as T and checks it.
+func decodeChecked[T checker](r *http.Request, body []byte) (T, error) {
+	req, err := decodeBody[T](r, body)
+	if err != nil {
+		return req, err
+	}
+	return req, req.check()
+}
+
 func (a *v1API) createPayment() http.Handler {
 	return a.mutating("createPayment", func(r *http.Request, body []byte) (func(context.Context) (opResult, error), error) {
-		req, err := decodeBody[CreatePaymentRequest](r, body)
+		req, err := decodeChecked[CreatePaymentRequest](r, body)
 		if err != nil {
-			return nil, err
-		}
-		if err := req.check(); err != nil {
 			return nil, err
 		}
 		s := req.Shopper
@@ -330,11 +339,8 @@ func (a *v1API) createPayment() http.Handler {
 
 func (a *v1API) createRefund() http.Handler {
 	return a.mutating("createRefund", func(r *http.Request, body []byte) (func(context.Context) (opResult, error), error) {
-		req, err := decodeBody[CreateRefundRequest](r, body)
+		req, err := decodeChecked[CreateRefundRequest](r, body)
 		if err != nil {
-			return nil, err
-		}
-		if err := req.check(); err != nil {
 			return nil, err
 		}
 		id := mux.Vars(r)["id"]
@@ -347,11 +353,8 @@ func (a *v1API) createRefund() http.Handler {
 
 func (a *v1API) createMandate() http.Handler {
 	return a.mutating("createMandate", func(r *http.Request, body []byte) (func(context.Context) (opResult, error), error) {
-		req, err := decodeBody[CreateMandateRequest](r, body)
+		req, err := decodeChecked[CreateMandateRequest](r, body)
 		if err != nil {
-			return nil, err
-		}
-		if err := req.check(); err != nil {
 			return nil, err
 		}
 		s := req.Shopper
@@ -367,11 +370,8 @@ func (a *v1API) createMandate() http.Handler {
 
 func (a *v1API) createCharge() http.Handler {
 	return a.mutating("createCharge", func(r *http.Request, body []byte) (func(context.Context) (opResult, error), error) {
-		req, err := decodeBody[CreateChargeRequest](r, body)
+		req, err := decodeChecked[CreateChargeRequest](r, body)
 		if err != nil {
-			return nil, err
-		}
-		if err := req.check(); err != nil {
 			return nil, err
 		}
 		return func(ctx context.Context) (opResult, error) {
