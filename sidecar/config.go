@@ -76,6 +76,11 @@ type Config struct {
 	EngineTick           time.Duration `envconfig:"ENGINE_TICK" default:"1m" desc:"how often the engine reconciles open orders and (at most every 15 minutes) refreshes the Trustly balance"`
 	Adapter              string        `envconfig:"ADAPTER" desc:"the shop platform adapter that receives status changes: empty for none (changes wait in the outbox), generic for the built-in generic adapter (run as a plugin process of this binary), or the absolute path of an adapter executable"`
 	AdapterEnv           []string      `envconfig:"ADAPTER_ENV" desc:"comma-separated names of environment variables passed through to the adapter plugin, e.g. TRUSTLY_GENERIC_CALLBACK_URL,TRUSTLY_GENERIC_CALLBACK_SECRET; the plugin gets nothing else of the sidecar's environment (never the TRUSTLY_SIDECAR_ secrets)"`
+	ShopSuccessURL       string        `envconfig:"SHOP_SUCCESS_URL" desc:"platform webhooks: the http(s) URL a shopper returns to after paying, when the platform's command does not carry one"`
+	ShopFailURL          string        `envconfig:"SHOP_FAIL_URL" desc:"platform webhooks: the http(s) URL a shopper returns to after a cancelled or failed payment"`
+	ShopLocale           string        `envconfig:"SHOP_LOCALE" desc:"platform webhooks: the Trustly checkout's locale, e.g. sv_SE"`
+	ShopCountry          string        `envconfig:"SHOP_COUNTRY" desc:"platform webhooks: the shopper's country (ISO 3166-1 alpha-2, e.g. SE) when the platform sends none"`
+	ShopShopperStatement string        `envconfig:"SHOP_SHOPPER_STATEMENT" desc:"platform webhooks: the text on the shopper's bank statement for payments and charges, e.g. the shop's name"`
 	LogLevel             string        `envconfig:"LOG_LEVEL" default:"info" desc:"log level: debug, info, warn or error"`
 	LogFormat            string        `envconfig:"LOG_FORMAT" default:"json" desc:"log format on stderr: json or text"`
 
@@ -332,6 +337,7 @@ func (c *Config) resolve() []error {
 	}
 
 	problems = append(problems, c.checkAdapter()...)
+	problems = append(problems, c.checkShopDefaults()...)
 
 	// Whatever the checks above missed, the client's own checks catch.
 	if len(problems) == 0 {

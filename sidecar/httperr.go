@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/trustly-sidecar/trustly-sidecar/adapter"
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
@@ -49,6 +50,7 @@ var errorTable = []struct {
 	status  int
 	code    string
 	message string
+	detail  bool // add err's own text to message
 }{
 	{err: store.ErrUnavailable, status: http.StatusServiceUnavailable, code: "unavailable", message: "a dependency (Redis) is unavailable; retry later"},
 	{err: store.ErrInProgress, status: http.StatusConflict, code: "idempotency_key_in_use", message: "a request with this Idempotency-Key is in flight; retry later"},
@@ -59,6 +61,13 @@ var errorTable = []struct {
 	// A notification that is not Trustly's: no signed reply, a 4xx.
 	{err: trustly.ErrBadSignature, status: http.StatusBadRequest, code: "bad_signature", message: "the signature does not verify"},
 	{err: trustly.ErrInvalidNotification, status: http.StatusBadRequest, code: "invalid_notification", message: "not a valid Trustly notification"},
+	// A platform adapter's verdict on a webhook (Translate, Answer). Only
+	// an authentic request's problem is detailed (detail: the adapter's text).
+	{err: adapter.ErrUnauthenticated, status: http.StatusUnauthorized, code: "webhook_unauthenticated", message: "the platform's signature is missing, wrong or too old"},
+	{err: adapter.ErrInvalid, status: http.StatusBadRequest, code: "webhook_invalid", message: "the platform's request is malformed", detail: true},
+	{err: adapter.ErrUnsupported, status: http.StatusNotFound, code: "webhook_unsupported", message: "the platform adapter does not take this request"},
+	{err: adapter.ErrPluginDead, status: http.StatusServiceUnavailable, code: "adapter_unavailable", message: "the platform adapter is not running or timed out; retry later"},
+	{err: adapter.ErrRetryable, status: http.StatusServiceUnavailable, code: "adapter_unavailable", message: "the platform adapter is not running or timed out; retry later"},
 	// The engine's kinds (engine.Error; Code is its stable code).
 	{kind: engine.KindInvalid, status: http.StatusBadRequest},
 	{kind: engine.KindNotFound, status: http.StatusNotFound, code: "not_found", message: "no such order"},
@@ -85,6 +94,9 @@ func errorAnswer(err error) (status int, code, message string) {
 		switch {
 		case row.err != nil && errors.Is(err, row.err),
 			row.ecode != "" && isEngine && ee.Code == row.ecode:
+			if row.detail {
+				return row.status, row.code, row.message + ": " + err.Error()
+			}
 			return row.status, row.code, row.message
 		case row.kind != "" && isEngine && ee.Kind == row.kind:
 			if row.code != "" {

@@ -27,6 +27,7 @@ type Metrics struct {
 	replays       *prometheus.CounterVec
 	restarts      *prometheus.CounterVec
 	outcomes      *prometheus.CounterVec
+	webhooks      *prometheus.CounterVec
 
 	mu     sync.Mutex
 	outbox func(context.Context) (OutboxStats, error)
@@ -83,8 +84,13 @@ func NewMetrics() *Metrics {
 			Name:      "plugin_restarts_total",
 			Help:      "Platform adapter plugin restarts by plugin.",
 		}, []string{"plugin"}),
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace,
+			Name:      "webhooks_total",
+			Help:      "Platform webhooks by platform (other: a path naming no running adapter) and outcome: ok, failed, unauthenticated, invalid, not_found, unavailable, error.",
+		}, []string{"platform", "outcome"}),
 	}
-	m.reg.MustRegister(
+	m.reg.MustRegister(m.webhooks,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.requests, m.trustlyCalls, m.notifications, m.replays, m.restarts, m.outcomes,
@@ -153,6 +159,15 @@ func (m *Metrics) Notification(method, outcome string) {
 // idempotent answer; operation is the API operation, e.g. "createPayment".
 func (m *Metrics) IdempotencyReplay(operation string) {
 	m.replays.WithLabelValues(operation).Inc()
+}
+
+// Webhook counts one platform webhook; platform is the running adapter's
+// name, or "" when the path named no running adapter.
+func (m *Metrics) Webhook(platform, outcome string) {
+	if platform == "" {
+		platform = "other"
+	}
+	m.webhooks.WithLabelValues(platform, outcome).Inc()
 }
 
 // PluginRestart counts a restart of a platform adapter plugin.

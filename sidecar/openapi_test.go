@@ -127,7 +127,7 @@ func TestOpenAPIReferencesResolve(t *testing.T) {
 			ids[id] = true
 			responses, _ := o["responses"].(map[string]any)
 			want := []string{"400", "401", "503"}
-			if path == "/v1/paylinks" || path == "/v1/webhooks/{platform}" {
+			if path == "/v1/paylinks" {
 				want = append(want, "501") // not built yet
 			}
 			for _, status := range want {

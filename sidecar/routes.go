@@ -54,7 +54,15 @@ func addPrivateRoutes(r *mux.Router, log *slog.Logger, m *Metrics, token string,
 	r.Handle("/v1/charges/{id}", v1(api.cancelCharge, false)).Methods(http.MethodDelete)
 	r.Handle("/v1/balance", v1(api.getBalance, false)).Methods(http.MethodGet)
 
-	// Later issues: pay links (#7) and platform webhooks (adapters' Translate).
+	// Later issues: pay links (#7).
 	r.Handle("/v1/paylinks", auth(handleNotImplemented(true))).Methods(http.MethodPost)
-	r.Handle("/v1/webhooks/{platform}", auth(handleNotImplemented(false))).Methods(http.MethodPost)
+
+	// Platform webhooks carry no bearer token (WooCommerce and Saleor
+	// cannot send one): the adapter authenticates each by the platform's
+	// own signature before anything runs (see webhooks.go).
+	if api == nil {
+		r.Handle("/v1/webhooks/{platform}", auth(handleNotImplemented(false))).Methods(http.MethodPost)
+	} else {
+		r.Handle("/v1/webhooks/{platform}", api.platformWebhook()).Methods(http.MethodPost)
+	}
 }

@@ -64,6 +64,7 @@ func runServe(ctx context.Context, e *env, name string, args []string) error {
 		}
 		host := pluginhost.New(src, pluginhost.Options{Logger: log, OnRestart: func() { m.PluginRestart(src.Name) }})
 		deliverer = &bridge{a: host.Adapter(), log: log, ready: host.WaitReady}
+		svc.api.hooks = newWebhooks(cfg, log, m, d, host)
 		svc.ready = append(svc.ready, readinessCheck{name: "adapter", check: func(context.Context) error {
 			if !host.Ready() {
 				return fmt.Errorf("adapter %s: %w", src.Name, errNoAdapter)

@@ -41,6 +41,7 @@ type v1API struct {
 	m      *Metrics
 	engine shopEngine
 	idem   store.Idempotency
+	hooks  *webhooks // nil: no adapter, platform webhooks are 404
 }
 
 // idempotencyScope is the one scope of shop API keys: a key reused on

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/pluginhost"
 )
 
 // daemon is what serve runs, built from the configuration: the store, the
@@ -51,6 +53,14 @@ func newDaemon(cfg *Config, log *slog.Logger, m *Metrics, rdb redis.UniversalCli
 		idem:   store.NewRedisIdempotency(rdb, keys, store.IdempotencyOptions{}),
 		engine: eng,
 	}, nil
+}
+
+// newWebhooks connects the platform webhook route to the supervised adapter.
+func newWebhooks(cfg *Config, log *slog.Logger, m *Metrics, d *daemon, host *pluginhost.Host) *webhooks {
+	return &webhooks{
+		log: log, m: m, engine: d.engine, idem: d.idem, adapter: host.Adapter(), defaults: cfg.shopDefaults(),
+		describe: hostDescribe(host.WaitReady, host.Description), now: time.Now,
+	}
 }
 
 // meteredTrustly counts every call to Trustly by method and outcome; the

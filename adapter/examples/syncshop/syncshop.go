@@ -53,8 +53,11 @@ type request struct {
 		Currency    string `json:"currency"`
 	} `json:"order"`
 	Customer struct {
-		ID    string `json:"id"`
-		Email string `json:"email"`
+		ID        string `json:"id"`
+		Email     string `json:"email"`
+		FirstName string `json:"first_name"` // Trustly requires the payer's name
+		LastName  string `json:"last_name"`
+		Country   string `json:"country"`
 	} `json:"customer"`
 }
 
@@ -83,7 +86,8 @@ func (s *syncShop) Translate(_ context.Context, req adapter.Request) ([]adapter.
 		IdempotencyKey: "syncshop:" + r.RequestID, // SyncShop resends a timed-out request with the same id
 		Order:          adapter.Order{ID: r.Order.ID},
 		Amount:         adapter.Money{Minor: r.Order.AmountMinor, Currency: r.Order.Currency},
-		Customer:       adapter.Customer{ID: r.Customer.ID, Email: r.Customer.Email},
+		Customer: adapter.Customer{ID: r.Customer.ID, Email: r.Customer.Email,
+			FirstName: r.Customer.FirstName, LastName: r.Customer.LastName, Country: r.Customer.Country},
 	}}, nil
 }
 

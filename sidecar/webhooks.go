@@ -1,0 +1,465 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/trustly-sidecar/trustly-sidecar/adapter"
+	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
+	"github.com/trustly-sidecar/trustly-sidecar/core/store"
+)
+
+// Platform webhooks: POST /v1/webhooks/{platform}. The running adapter
+// verifies and translates the request (Translate); each command runs once
+// under its own idempotency key (scope: the platform) through the engine;
+// the adapter shapes the answer of a synchronous platform (Answer), and an
+// asynchronous one gets a JSON summary of the results.
+
+// Errors of the webhook route.
+var (
+	errNoAdapterHook   = &httpError{http.StatusNotFound, "no_adapter", "no platform adapter is configured (TRUSTLY_SIDECAR_ADAPTER), so no platform webhooks are taken"}
+	errUnknownPlatform = &httpError{http.StatusNotFound, "unknown_platform", "no such platform: the path must name the running adapter"}
+	errAdapterDown     = &httpError{http.StatusServiceUnavailable, "adapter_unavailable", "the platform adapter is not running (restarting); retry later"}
+	errBadAnswer       = &httpError{http.StatusBadGateway, "adapter_bad_answer", "the platform adapter's answer is not a valid HTTP response"}
+)
+
+// errNoSuchOrder is the engine's not-found, so that Idempotent releases the
+// key: the order may exist by the platform's next delivery.
+var errNoSuchOrder = &engine.Error{Kind: engine.KindNotFound, Code: "not_found", Message: "no such order"}
+
+// webhookReadyWait bounds how long a webhook waits for a restarting plugin.
+const webhookReadyWait = 5 * time.Second
+
+// webhooks serves the platform webhook route for one adapter.
+type webhooks struct {
+	log      *slog.Logger
+	m        *Metrics
+	engine   shopEngine
+	idem     store.Idempotency
+	adapter  adapter.Adapter
+	defaults shopDefaults
+	// describe is the running adapter's description, waiting (bounded by
+	// ctx) while it restarts.
+	describe func(ctx context.Context) (adapter.Description, error)
+	now      func() time.Time
+}
+
+// shopDefaults fill in what a Deposit or a mandate needs and platforms do
+// not send.
+type shopDefaults struct {
+	SuccessURL, FailURL, Locale, Country, ShopperStatement string
+}
+
+// hostDescribe waits for the supervised plugin and returns its description.
+func hostDescribe(ready func(context.Context) error, desc func() (adapter.Description, bool)) func(context.Context) (adapter.Description, error) {
+	return func(ctx context.Context) (adapter.Description, error) {
+		wctx, cancel := context.WithTimeout(ctx, webhookReadyWait)
+		defer cancel()
+		if err := ready(wctx); err != nil {
+			return adapter.Description{}, fmt.Errorf("%w: %w", errAdapterDown, err)
+		}
+		d, ok := desc()
+		if !ok {
+			return adapter.Description{}, errAdapterDown
+		}
+		return d, nil
+	}
+}
+
+// Webhook outcomes, the label of trustly_sidecar_webhooks_total.
+const (
+	webhookOK              = "ok"              // every command succeeded (or there were none)
+	webhookFailed          = "failed"          // a command was refused or failed
+	webhookUnauthenticated = "unauthenticated" // the adapter refused the signature
+	webhookInvalid         = "invalid"         // the adapter found the request malformed
+	webhookNotFound        = "not_found"       // no adapter, or another platform's name
+	webhookUnavailable     = "unavailable"     // plugin or store down
+	webhookError           = "error"           // anything else
+)
+
+// WebhookResult is one command's outcome in an asynchronous platform's
+// answer.
+type WebhookResult struct {
+	Kind           string       `json:"kind"`
+	IdempotencyKey string       `json:"idempotencyKey"`
+	OK             bool         `json:"ok"`
+	Status         int          `json:"status"`
+	OrderID        string       `json:"orderId,omitempty"`
+	PlatformOrder  string       `json:"platformOrderId,omitempty"`
+	TrustlyOrderID string       `json:"trustlyOrderId,omitempty"`
+	URL            string       `json:"url,omitempty"`
+	Replayed       bool         `json:"replayed,omitempty"`
+	Error          *errorDetail `json:"error,omitempty"`
+}
+
+// WebhookAnswer is what an asynchronous platform gets: 200 when every
+// command succeeded, else the first failure's status with its error, and
+// always every command's result.
+type WebhookAnswer struct {
+	Platform string          `json:"platform"`
+	Results  []WebhookResult `json:"results"`
+	Error    *errorDetail    `json:"error,omitempty"`
+}
+
+// platformWebhook is the route's handler. With no adapter it answers 404
+// no_adapter.
+func (a *v1API) platformWebhook() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := a.hooks
+		if h == nil {
+			a.m.Webhook("", webhookNotFound)
+			writeError(w, r, errNoAdapterHook)
+			return
+		}
+		platform, outcome, err := h.serve(w, r)
+		a.m.Webhook(platform, outcome)
+		if err != nil {
+			status := writeError(w, r, err)
+			log := h.log.WarnContext
+			if status >= 500 {
+				log = h.log.ErrorContext
+			}
+			// The adapter's text says why (never the signature itself).
+			log(r.Context(), "platform webhook refused", "platform", platform, "status", status, "err", err)
+		}
+	})
+}
+
+// serve handles one webhook. It writes the answer itself, or returns the
+// error to answer; platform is "" until the path is known to name the
+// adapter (metric labels stay a fixed set).
+func (h *webhooks) serve(w http.ResponseWriter, r *http.Request) (platform, outcome string, err error) {
+	ctx := r.Context()
+	desc, err := h.describe(ctx)
+	if err != nil {
+		return "", webhookUnavailable, err
+	}
+	if mux.Vars(r)["platform"] != desc.Name {
+		return "", webhookNotFound, errUnknownPlatform
+	}
+	platform = desc.Name
+	body, err := io.ReadAll(r.Body) // bounded by the listener's limit
+	if err != nil {
+		return platform, webhookInvalid, err
+	}
+	req := adapter.Request{Method: r.Method, Path: "/", Header: r.Header.Clone(), Body: body, ReceivedAt: h.now()}
+	cmds, err := h.adapter.Translate(ctx, req)
+	if err != nil {
+		return platform, adapterOutcome(err), fmt.Errorf("translate: %w", err)
+	}
+
+	results := make([]WebhookResult, 0, len(cmds))
+	var first *WebhookResult // the first failure
+	for _, c := range cmds {
+		res := h.run(ctx, platform, c)
+		results = append(results, res)
+		if !res.OK && first == nil {
+			first = &results[len(results)-1]
+		}
+	}
+	outcome = webhookOK
+	if first != nil {
+		outcome = webhookFailed
+	}
+
+	resp, err := h.adapter.Answer(ctx, req, adapterResults(results))
+	switch {
+	case errors.Is(err, adapter.ErrUnsupported):
+		// An asynchronous platform: our own summary.
+		ans := WebhookAnswer{Platform: platform, Results: results}
+		status := http.StatusOK
+		if first != nil {
+			status, ans.Error = first.Status, first.Error
+		}
+		encode(w, status, ans)
+		return platform, outcome, nil
+	case err != nil:
+		return platform, webhookError, fmt.Errorf("answer: %w", err)
+	}
+	if resp.Status == 0 {
+		resp.Status = http.StatusOK
+	}
+	if resp.Status < 200 || resp.Status > 599 {
+		return platform, webhookError, fmt.Errorf("%w: status %d", errBadAnswer, resp.Status)
+	}
+	for k, v := range resp.Header {
+		switch http.CanonicalHeaderKey(k) {
+		case "Content-Length", "Transfer-Encoding", "Connection", "X-Request-Id":
+			continue
+		}
+		w.Header()[http.CanonicalHeaderKey(k)] = v
+	}
+	w.WriteHeader(resp.Status)
+	_, _ = w.Write(resp.Body)
+	return platform, outcome, nil
+}
+
+// adapterOutcome is the metric outcome of an adapter's error.
+func adapterOutcome(err error) string {
+	switch adapter.Classify(err) {
+	case adapter.ClassUnauthenticated:
+		return webhookUnauthenticated
+	case adapter.ClassInvalid:
+		return webhookInvalid
+	case adapter.ClassRetryable:
+		return webhookUnavailable
+	}
+	return webhookError
+}
+
+// run carries out one command under its idempotency key and reports the
+// result. A command that is not even valid claims nothing.
+func (h *webhooks) run(ctx context.Context, platform string, c adapter.Command) WebhookResult {
+	res := WebhookResult{Kind: string(c.Kind), IdempotencyKey: c.IdempotencyKey, PlatformOrder: c.Order.ID}
+	fail := func(err error) WebhookResult {
+		status, code, msg := errorAnswer(err)
+		res.Status, res.Error = status, &errorDetail{Code: code, Message: msg, RequestID: requestID(ctx)}
+		return res
+	}
+	work, err := h.command(c)
+	if err != nil {
+		return fail(err)
+	}
+	cb, err := json.Marshal(c)
+	if err != nil {
+		return fail(err)
+	}
+	fp, err := store.Fingerprint(http.MethodPost, "/v1/webhooks/"+platform+"/"+string(c.Kind), cb)
+	if err != nil {
+		return fail(err)
+	}
+	status, out, replayed, err := engine.Idempotent(ctx, h.idem, platform, c.IdempotencyKey, fp,
+		func(ctx context.Context) (int, []byte, error) {
+			o, err := work(ctx)
+			if err != nil {
+				status, code, msg := errorAnswer(err)
+				return status, marshalJSON(errorBody{errorDetail{Code: code, Message: msg}}), err
+			}
+			return http.StatusCreated, marshalJSON(orderOf(o)), nil
+		})
+	if status == 0 {
+		// Not run: in flight, the key reused, interrupted, store down.
+		return fail(err)
+	}
+	if err != nil && status >= 500 {
+		h.log.ErrorContext(ctx, "webhook command failed", "platform", platform, "kind", c.Kind, "key", c.IdempotencyKey, "err", err)
+	}
+	res.Status, res.Replayed = status, replayed
+	if status >= 300 {
+		var e errorBody
+		_ = json.Unmarshal(out, &e)
+		e.Error.RequestID = requestID(ctx)
+		res.Error = &e.Error
+		return res
+	}
+	var o Order
+	if err := json.Unmarshal(out, &o); err != nil {
+		return fail(fmt.Errorf("stored answer of %s: %w", c.IdempotencyKey, err))
+	}
+	res.OK, res.OrderID, res.TrustlyOrderID, res.URL = true, o.ID, o.TrustlyOrderID, o.URL
+	return res
+}
+
+// adapterResults is the results in the adapter's terms, for Answer.
+func adapterResults(rs []WebhookResult) []adapter.Result {
+	out := make([]adapter.Result, 0, len(rs))
+	for _, r := range rs {
+		ar := adapter.Result{IdempotencyKey: r.IdempotencyKey, OK: r.OK, ProviderReference: r.TrustlyOrderID, RedirectURL: r.URL}
+		if r.Error != nil {
+			ar.ErrorCode, ar.Message = r.Error.Code, r.Error.Message
+		}
+		out = append(out, ar)
+	}
+	return out
+}
+
+// command is the one table from a command's kind to the engine call, with
+// the shop-wide defaults filling what the platform did not send. It checks
+// the command first; the returned work runs under the idempotency key.
+func (h *webhooks) command(c adapter.Command) (func(context.Context) (engine.Order, error), error) {
+	if c.IdempotencyKey == "" {
+		return nil, invalid("the adapter gave the %s command no idempotency key", c.Kind)
+	}
+	d := h.defaults
+	cust := c.Customer
+	country, locale := or(cust.Country, d.Country), d.Locale
+	switch c.Kind {
+	case adapter.CommandPay:
+		req := engine.PaymentRequest{
+			EndUserID: cust.ID, Currency: c.Amount.Currency, Amount: c.Amount.Minor,
+			Country: country, Locale: locale, Firstname: cust.FirstName, Lastname: cust.LastName, Email: cust.Email,
+			MobilePhone: cust.Phone, SuccessURL: d.SuccessURL, FailURL: d.FailURL, ShopperStatement: d.ShopperStatement,
+			ExternalReference: c.Order.ID, // status changes find the platform's order by it
+		}
+		switch {
+		case req.EndUserID == "" || c.Order.ID == "":
+			return nil, invalid("a pay command needs the customer's id and the order's id")
+		case req.Amount <= 0:
+			return nil, invalid("a pay command needs a positive amount")
+		case req.Email == "" || req.Firstname == "" || req.Lastname == "":
+			return nil, invalid("a pay command needs the customer's e-mail, first and last name (Trustly requires them)")
+		}
+		if err := checkCurrency(req.Currency); err != nil {
+			return nil, err
+		}
+		if err := d.need(country); err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) (engine.Order, error) { return h.engine.CreatePayment(ctx, req) }, nil
+
+	case adapter.CommandMandate:
+		req := engine.MandateRequest{
+			EndUserID: cust.ID, Country: country, Locale: locale, Firstname: cust.FirstName, Lastname: cust.LastName,
+			Email: cust.Email, MobilePhone: cust.Phone, SuccessURL: d.SuccessURL, FailURL: d.FailURL,
+		}
+		if req.EndUserID == "" || req.Email == "" {
+			return nil, invalid("a mandate command needs the customer's id and e-mail")
+		}
+		if err := d.need(country); err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) (engine.Order, error) { return h.engine.CreateMandate(ctx, req) }, nil
+
+	case adapter.CommandCharge:
+		if cust.ID == "" || cust.Email == "" || c.Amount.Minor <= 0 {
+			return nil, invalid("a charge command needs the customer's id and e-mail and a positive amount")
+		}
+		if err := checkCurrency(c.Amount.Currency); err != nil {
+			return nil, err
+		}
+		if d.ShopperStatement == "" {
+			return nil, invalid("no shopper statement: set %s", key("SHOP_SHOPPER_STATEMENT"))
+		}
+		req := engine.ChargeRequest{EndUserID: cust.ID, Currency: c.Amount.Currency, Amount: c.Amount.Minor,
+			ShopperStatement: d.ShopperStatement, Email: cust.Email, ExternalReference: c.Order.ID}
+		return func(ctx context.Context) (engine.Order, error) { return h.engine.CreateCharge(ctx, req) }, nil
+
+	case adapter.CommandRefund:
+		if c.Amount.Minor < 0 || (c.Reference == "" && c.Order.ID == "") {
+			return nil, invalid("a refund command needs the payment (reference or order id) and no negative amount")
+		}
+		return func(ctx context.Context) (engine.Order, error) {
+			id, err := h.resolve(ctx, c.Reference, c.Order.ID)
+			if err != nil {
+				return engine.Order{}, err
+			}
+			return h.engine.Refund(ctx, engine.RefundRequest{PaymentID: id, Amount: c.Amount.Minor, Currency: c.Amount.Currency})
+		}, nil
+
+	case adapter.CommandCancelCharge:
+		if c.Reference == "" && c.Order.ID == "" {
+			return nil, invalid("a cancel-charge command needs the charge (reference or order id)")
+		}
+		return func(ctx context.Context) (engine.Order, error) {
+			id, err := h.resolve(ctx, c.Reference, c.Order.ID)
+			if err != nil {
+				return engine.Order{}, err
+			}
+			return h.engine.CancelCharge(ctx, id)
+		}, nil
+	}
+	return nil, invalid("unknown command kind %q", c.Kind)
+}
+
+// need checks the defaults a checkout (Deposit, SelectAccount) cannot do
+// without.
+func (d shopDefaults) need(country string) error {
+	switch {
+	case d.SuccessURL == "" || d.FailURL == "":
+		return invalid("no success or fail URL for the shopper: set %s and %s", key("SHOP_SUCCESS_URL"), key("SHOP_FAIL_URL"))
+	case d.Locale == "":
+		return invalid("no locale: set %s", key("SHOP_LOCALE"))
+	case country == "":
+		return invalid("no country from the platform and none by default: set %s", key("SHOP_COUNTRY"))
+	case !countryRe.MatchString(country):
+		return invalid("country %q is not an ISO 3166-1 alpha-2 code like SE", country)
+	}
+	return nil
+}
+
+// resolve finds the order a refund or cancel is about: by the reference
+// (our order id, else Trustly's OrderID), else the platform order's one
+// payment.
+func (h *webhooks) resolve(ctx context.Context, ref, platformOrder string) (string, error) {
+	if ref != "" {
+		if o, err := h.engine.GetPayment(ctx, ref); err == nil {
+			return o.ID, nil
+		} else if engine.KindOf(err) != engine.KindNotFound {
+			return "", err
+		}
+		l, err := h.engine.FindPayments(ctx, engine.PaymentQuery{TrustlyOrderID: ref})
+		if err != nil {
+			return "", err
+		}
+		if len(l) > 0 {
+			return l[0].ID, nil
+		}
+		return "", errNoSuchOrder
+	}
+	l, err := h.engine.FindPayments(ctx, engine.PaymentQuery{ExternalReference: platformOrder})
+	if err != nil {
+		return "", err
+	}
+	var found []engine.Order
+	for _, o := range l {
+		if o.Flow == engine.FlowDeposit || o.Flow == engine.FlowCharge {
+			found = append(found, o)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", errNoSuchOrder
+	case 1:
+		return found[0].ID, nil
+	}
+	// Several attempts for one order: the one that was paid.
+	for _, o := range found {
+		if o.Credited > 0 {
+			return o.ID, nil
+		}
+	}
+	return found[len(found)-1].ID, nil
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// checkShopDefaults checks the shop-wide defaults of platform commands.
+func (c *Config) checkShopDefaults() []error {
+	var problems []error
+	add := func(format string, a ...any) { problems = append(problems, fmt.Errorf(format, a...)) }
+	for _, u := range []struct{ name, v string }{{"SHOP_SUCCESS_URL", c.ShopSuccessURL}, {"SHOP_FAIL_URL", c.ShopFailURL}} {
+		if u.v != "" {
+			if err := checkURL(u.v, false); err != nil {
+				add("%s: %w", key(u.name), err)
+			}
+		}
+	}
+	if c.ShopLocale != "" && !localeRe.MatchString(c.ShopLocale) {
+		add("%s: %q is not a locale like sv_SE", key("SHOP_LOCALE"), c.ShopLocale)
+	}
+	if c.ShopCountry != "" && !countryRe.MatchString(c.ShopCountry) {
+		add("%s: %q is not an ISO 3166-1 alpha-2 code like SE", key("SHOP_COUNTRY"), c.ShopCountry)
+	}
+	if len(c.ShopShopperStatement) > maxField {
+		add("%s holds at most %d characters", key("SHOP_SHOPPER_STATEMENT"), maxField)
+	}
+	return problems
+}
+
+func (c *Config) shopDefaults() shopDefaults {
+	return shopDefaults{SuccessURL: c.ShopSuccessURL, FailURL: c.ShopFailURL, Locale: c.ShopLocale,
+		Country: c.ShopCountry, ShopperStatement: c.ShopShopperStatement}
+}

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trustly-sidecar/trustly-sidecar/core/sim"
+	"github.com/trustly-sidecar/trustly-sidecar/platforms/generic"
+	"github.com/trustly-sidecar/trustly-sidecar/platforms/generic/fakeshop"
+)
+
+var webhookSecret = []byte("whsec_0123456789abcdef")
+
+// shopDefaultsEnv is the shop-wide defaults of platform commands.
+var shopDefaultsEnv = map[string]string{
+	key("SHOP_SUCCESS_URL"):       "https://shop.example/ok",
+	key("SHOP_FAIL_URL"):          "https://shop.example/fail",
+	key("SHOP_LOCALE"):            "sv_SE",
+	key("SHOP_COUNTRY"):           "SE",
+	key("SHOP_SHOPPER_STATEMENT"): "Example shop",
+}
+
+func with(m map[string]string, more map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, src := range []map[string]string{m, more} {
+		for k, v := range src {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// webhook posts body to the webhook route with the given headers.
+func (s *shop) webhook(platform, body string, header ...string) answer {
+	s.t.Helper()
+	return do(s.t, http.MethodPost, s.priv+"/v1/webhooks/"+platform, body, append([]string{"Content-Type", "application/json"}, header...)...)
+}
+
+// signedGeneric signs body as the generic platform does, now.
+func signedGeneric(body string) []string {
+	h := http.Header{}
+	generic.SignRequest(h, webhookSecret, time.Now(), []byte(body))
+	return []string{generic.HeaderTimestamp, h.Get(generic.HeaderTimestamp), generic.HeaderSignature, h.Get(generic.HeaderSignature)}
+}
+
+func webhookAnswer(t *testing.T, a answer, want int) WebhookAnswer {
+	t.Helper()
+	if a.status != want {
+		t.Fatalf("status %d, want %d: %s", a.status, want, a.body)
+	}
+	var w WebhookAnswer
+	if err := json.Unmarshal([]byte(a.body), &w); err != nil {
+		t.Fatalf("%v: %s", err, a.body)
+	}
+	return w
+}
+
+const paymentEvent = `{"event_id":"evt_1001_pay","type":"payment.requested",
+ "order":{"id":"1001","number":"SO-1001","amount_minor":10350,"currency":"SEK",
+  "customer":{"id":"cust_42","email":"asa.ek@example.se","first_name":"Åsa","last_name":"Ek","country":"SE"}}}`
+
+// The generic platform, a real plugin process: a signed webhook becomes a
+// payment at Trustly (the simulator) whose status reaches the shop; a
+// redelivery (new timestamp and signature, same event) creates nothing; a
+// tampered body or another platform's name is refused.
+func TestE2EGenericWebhookCreatesOnePayment(t *testing.T) {
+	if genericBin == "" {
+		t.Skip("go tool not found, plugin not built")
+	}
+	fs := fakeshop.New(t, callbackSecret)
+	s := startShopEnv(t, with(shopDefaultsEnv, map[string]string{
+		key("ADAPTER"):            genericBin,
+		key("ADAPTER_ENV"):        generic.EnvCallbackURL + "," + generic.EnvCallbackSecret + "," + generic.EnvWebhookSecret,
+		generic.EnvCallbackURL:    fs.URL,
+		generic.EnvCallbackSecret: string(callbackSecret),
+		generic.EnvWebhookSecret:  string(webhookSecret),
+	}))
+	s.adapterPid()
+
+	first := webhookAnswer(t, s.webhook("generic", paymentEvent, signedGeneric(paymentEvent)...), http.StatusOK)
+	if len(first.Results) != 1 {
+		t.Fatalf("results: %+v", first)
+	}
+	r := first.Results[0]
+	if !r.OK || r.Kind != "pay" || r.IdempotencyKey != "generic:evt_1001_pay" || r.PlatformOrder != "1001" ||
+		r.OrderID == "" || r.TrustlyOrderID == "" || r.URL == "" || r.Replayed {
+		t.Fatalf("result: %+v", r)
+	}
+	if n := len(s.sim.Orders()); n != 1 {
+		t.Fatalf("Trustly saw %d orders, want 1", n)
+	}
+	if o := s.get(r.OrderID); o.Amount != 10350 || o.Currency != "SEK" || o.ExternalReference != "1001" || o.EndUserID != "cust_42" {
+		t.Errorf("order: %+v", o)
+	}
+
+	time.Sleep(1100 * time.Millisecond) // a later delivery: another timestamp, another signature
+	again := webhookAnswer(t, s.webhook("generic", paymentEvent, signedGeneric(paymentEvent)...), http.StatusOK)
+	if len(again.Results) != 1 || !again.Results[0].Replayed || again.Results[0].OrderID != r.OrderID || again.Results[0].URL != r.URL {
+		t.Errorf("redelivery: %+v", again)
+	}
+
+	tampered := strings.Replace(paymentEvent, "10350", "1", 1)
+	a := s.webhook("generic", tampered, signedGeneric(paymentEvent)...)
+	if a.status != http.StatusUnauthorized || a.errorCode(t) != "webhook_unauthenticated" {
+		t.Errorf("tampered: %d %s", a.status, a.body)
+	}
+	if strings.Contains(a.body, "sha256=") {
+		t.Errorf("the answer shows a signature: %s", a.body)
+	}
+	other := strings.Replace(paymentEvent, "evt_1001_pay", "evt_1002_pay", 1)
+	if a := s.webhook("woocommerce", other, signedGeneric(other)...); a.status != http.StatusNotFound || a.errorCode(t) != "unknown_platform" {
+		t.Errorf("wrong platform: %d %s", a.status, a.body)
+	}
+	bad := `{"event_id":"evt_1003","type":"payment.requested","order":{"id":"1003"}}`
+	if a := s.webhook("generic", bad, signedGeneric(bad)...); a.status != http.StatusBadRequest || a.errorCode(t) != "webhook_invalid" ||
+		!strings.Contains(a.body, "amount_minor") {
+		t.Errorf("malformed event: %d %s", a.status, a.body)
+	}
+	ping := `{"event_id":"evt_ping","type":"ping"}`
+	if w := webhookAnswer(t, s.webhook("generic", ping, signedGeneric(ping)...), http.StatusOK); len(w.Results) != 0 || w.Platform != "generic" {
+		t.Errorf("ping: %+v", w)
+	}
+	if n := len(s.sim.Orders()); n != 1 {
+		t.Errorf("Trustly saw %d orders, want 1", n)
+	}
+
+	// The payment's status reaches the platform's order 1001.
+	o := s.get(r.OrderID)
+	s.approve(o, sim.DefaultScenario)
+	s.advance(time.Minute)
+	eventually(t, "the shop hears paid", func() bool { return fs.Snapshot("1001") == "pending,paid" })
+
+	m := s.call(http.MethodGet, "/metrics", "", "").body
+	for _, line := range []string{
+		`trustly_sidecar_webhooks_total{outcome="ok",platform="generic"} 3`,
+		`trustly_sidecar_webhooks_total{outcome="unauthenticated",platform="generic"} 1`,
+		`trustly_sidecar_webhooks_total{outcome="invalid",platform="generic"} 1`,
+		`trustly_sidecar_webhooks_total{outcome="not_found",platform="other"} 1`,
+	} {
+		if !strings.Contains(m, line) {
+			t.Errorf("metrics lack %s:\n%s", line, grepLines(m, "webhooks"))
+		}
+	}
+	if strings.Contains(s.log.String(), string(webhookSecret)) {
+		t.Error("the logs hold the webhook secret")
+	}
+}
+
+// The synchronous example adapter, built by path from its own module:
+// its Answer is what the platform gets back.
+func TestE2ESyncShopWebhookGetsTheAdaptersAnswer(t *testing.T) {
+	gobin := goTool()
+	if gobin == "" {
+		t.Skip("go tool not found")
+	}
+	bin := filepath.Join(t.TempDir(), "syncshop")
+	cmd := exec.Command(gobin, "build", "-o", bin, ".")
+	cmd.Dir = "../adapter/examples/syncshop"
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build syncshop: %v\n%s", err, out)
+	}
+	const secret = "syncshop-secret-0123456789"
+	s := startShopEnv(t, with(shopDefaultsEnv, map[string]string{
+		key("ADAPTER"):       bin,
+		key("ADAPTER_ENV"):   "SYNCSHOP_SECRET,SYNCSHOP_API_URL,SYNCSHOP_API_TOKEN",
+		"SYNCSHOP_SECRET":    secret,
+		"SYNCSHOP_API_URL":   "http://127.0.0.1:9/api",
+		"SYNCSHOP_API_TOKEN": "token",
+	}))
+	s.adapterPid()
+	body := `{"request_id":"r1","action":"pay","order":{"id":"SO-7","amount_minor":4200,"currency":"SEK"},"customer":{"id":"c7","email":"c7@example.se","first_name":"Carl","last_name":"Sju"}}`
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(body))
+	sig := base64.StdEncoding.EncodeToString(m.Sum(nil))
+
+	for i, want := range []int{1, 1} { // the second is SyncShop resending: no second order
+		a := s.webhook("syncshop", body, "X-Syncshop-Signature", sig)
+		var reply map[string]string
+		if err := json.Unmarshal([]byte(a.body), &reply); err != nil || a.status != http.StatusOK || a.header.Get("Content-Type") != "application/json" {
+			t.Fatalf("attempt %d: %d %s %v", i, a.status, a.body, err)
+		}
+		if reply["result"] != "ACTION_REQUIRED" || reply["redirect_url"] == "" || reply["psp_reference"] == "" {
+			t.Errorf("attempt %d: reply %v", i, reply)
+		}
+		if n := len(s.sim.Orders()); n != want {
+			t.Errorf("attempt %d: Trustly saw %d orders, want %d", i, n, want)
+		}
+	}
+	// A command the host refuses (no name for Trustly) still gets the
+	// adapter's answer, shaped from the failed result.
+	nameless := `{"request_id":"r2","action":"pay","order":{"id":"SO-8","amount_minor":4200,"currency":"SEK"},"customer":{"id":"c8","email":"c8@example.se"}}`
+	m = hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(nameless))
+	a := s.webhook("syncshop", nameless, "X-Syncshop-Signature", base64.StdEncoding.EncodeToString(m.Sum(nil)))
+	if a.status != http.StatusOK || !strings.Contains(a.body, `"result":"FAILURE"`) || !strings.Contains(a.body, `"code":"invalid_request"`) {
+		t.Errorf("refused command: %d %s", a.status, a.body)
+	}
+	if a := s.webhook("syncshop", body, "X-Syncshop-Signature", base64.StdEncoding.EncodeToString([]byte("nope"))); a.status != http.StatusUnauthorized {
+		t.Errorf("bad signature: %d %s", a.status, a.body)
+	}
+}
+
+func TestWebhookWithoutAdapterIs404(t *testing.T) {
+	s := startShop(t)
+	a := s.webhook("generic", `{}`)
+	if a.status != http.StatusNotFound || a.errorCode(t) != "no_adapter" {
+		t.Errorf("%d %s", a.status, a.body)
+	}
+}
+
+func TestShopDefaultsAreChecked(t *testing.T) {
+	env := validEnv(t).with("SHOP_SUCCESS_URL", "/ok", "SHOP_FAIL_URL", "ftp://x/", "SHOP_LOCALE", "sv", "SHOP_COUNTRY", "Sweden")
+	_, _, err := loadConfig(env.get)
+	var ce *configError
+	if !errors.As(err, &ce) || len(ce.problems) != 4 {
+		t.Fatalf("want 4 problems, got %v", err)
+	}
+	for _, name := range []string{"SHOP_SUCCESS_URL", "SHOP_FAIL_URL", "SHOP_LOCALE", "SHOP_COUNTRY"} {
+		if !strings.Contains(err.Error(), key(name)) {
+			t.Errorf("no problem names %s: %v", name, err)
+		}
+	}
+	cfg, _, err := loadConfig(validEnv(t).with("SHOP_SUCCESS_URL", "https://shop.example/ok", "SHOP_LOCALE", "sv_SE").get)
+	if err != nil || cfg.shopDefaults().SuccessURL != "https://shop.example/ok" || cfg.shopDefaults().Locale != "sv_SE" {
+		t.Errorf("valid defaults: %v %+v", err, cfg)
+	}
+}
