@@ -51,7 +51,8 @@ func runServe(ctx context.Context, e *env, name string, args []string) error {
 	m.SetEngineStats(d.engine.Stats)
 	svc := services{
 		notifications: d.engine,
-		api:           &v1API{log: log, m: m, engine: d.engine, idem: d.idem},
+		api:           &v1API{log: log, m: m, engine: d.engine, idem: d.idem, links: d.links},
+		links:         d.links,
 		background: []task{
 			{"engine", func(ctx context.Context) error { return d.engine.Run(ctx, cfg.EngineTick) }},
 		},
@@ -85,7 +86,8 @@ func runServe(ctx context.Context, e *env, name string, args []string) error {
 // services is what serve runs besides its listeners.
 type services struct {
 	notifications notificationHandler
-	api           *v1API // nil: /v1 answers 501
+	api           *v1API    // nil: /v1 answers 501
+	links         *payLinks // nil: no /pay pages
 	ready         []readinessCheck
 	// background runs until the listeners have shut down.
 	background []task
@@ -136,7 +138,7 @@ func serve(ctx context.Context, log *slog.Logger, stdout io.Writer, cfg *Config,
 		ln   net.Listener
 	}
 	listeners := []*listener{
-		{name: "public", srv: cfg.httpServer(ctx, log, newPublicServer(log, m, cfg.NotificationSecret, cfg.MaxNotificationBytes, notifications))},
+		{name: "public", srv: cfg.httpServer(ctx, log, newPublicServer(log, m, cfg.NotificationSecret, cfg.MaxNotificationBytes, notifications, svc.links))},
 		{name: "private", srv: cfg.httpServer(ctx, log, newPrivateServer(log, m, cfg.ShopAPIToken, cfg.MaxRequestBytes, ready, svc.api))},
 	}
 	addrs := map[string]string{"public": cfg.PublicAddr, "private": cfg.PrivateAddr}

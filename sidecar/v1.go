@@ -41,6 +41,7 @@ type v1API struct {
 	m      *Metrics
 	engine shopEngine
 	idem   store.Idempotency
+	links  *payLinks // nil: POST /v1/paylinks answers 501
 }
 
 // idempotencyScope is the one scope of shop API keys: a key reused on
