@@ -158,6 +158,11 @@ func startDemoStack(ctx context.Context, log *slog.Logger, level slog.Level, std
 		"PRIVATE_ADDR": priv, "REDIS_MODE": "embedded", "LOG_FORMAT": "text", "LOG_LEVEL": strings.ToLower(level.String()),
 		"ENGINE_TICK": "10s",
 	}
+	if level > slog.LevelInfo {
+		// Quiet by default: without an adapter serve warns at every start
+		// that status changes wait in the outbox, which is the demo's design.
+		vars["LOG_LEVEL"] = "error"
+	}
 	getenv := func(k string) string { return vars[strings.TrimPrefix(k, envPrefix+"_")] }
 	sctx, cancel := context.WithCancel(ctx)
 	d := &demoStack{sim: s, private: "http://" + priv, done: make(chan error, 1), cancel: cancel, dir: dir}
