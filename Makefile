@@ -12,9 +12,11 @@ TOOLS     := $(CURDIR)/.cache/tools
 # How long each fuzz target runs in `make test`; `make fuzz FUZZTIME=10m` digs deeper.
 FUZZTIME  ?= 5s
 BENCHTIME ?= 1s
-ARGS      ?= help
+ARGS      ?= demo
+# Screenshots of the browser test.
+BROWSER_OUT ?= $(CURDIR)/.cache/browser
 
-.PHONY: help build run test unit fuzz bench lint fmt tools clean chart-test image image-scratch
+.PHONY: help build run test unit fuzz bench lint fmt tools clean chart-test image image-scratch browser-test chromium
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -22,11 +24,26 @@ help: ## list the targets
 build: ## build bin/trustly-sidecar (static)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./sidecar
 
-run: build ## run the sidecar (ARGS="..." picks the command; default: help)
+run: build ## the demo: simulator, sidecar and a demo shop; prints one URL (ARGS="..." runs another command)
 	./$(BIN) $(ARGS)
 
 test: lint chart-test ## the one command that runs every test (starts its own redis-server)
 	.ci/with-redis $(MAKE) --no-print-directory unit fuzz
+	$(MAKE) --no-print-directory browser-test
+
+# The demo clicked through by headless Chromium, driven from Go (chromedp).
+# Behind the `browser` build tag, so plain `go test ./...` needs no browser.
+browser-test: chromium ## click through the demo in headless Chromium; screenshots in BROWSER_OUT
+	mkdir -p $(BROWSER_OUT)
+	CHROMIUM=$$(command -v chromium || command -v chromium-browser) BROWSER_OUT=$(BROWSER_OUT) \
+	  $(GO) test -tags browser -count=1 -run '^TestBrowser' -v ./sidecar
+
+# Debian's chromium, installed when missing (sudo when not root).
+chromium:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then exit 0; fi; \
+	  sudo=""; if [ "$$(id -u)" != 0 ]; then sudo=sudo; fi; \
+	  echo "installing chromium (Debian package)"; \
+	  $$sudo apt-get update && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
 
 unit:
 	$(GO) test -race -count=1 ./...

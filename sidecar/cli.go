@@ -42,6 +42,7 @@ var rootCommands = &group{
 		{"outbox", "list|replay ...", "list and replay dead-lettered status changes (settings from the environment, like serve)", runOutbox},
 		{"plugin", "<name>", "serve a built-in platform adapter as a plugin process (serve starts this itself)", runPlugin},
 		{"sim", "[--addr HOST:PORT] [--relaxed] [--merchant-public-key PEMFILE] ... | notifications ...", "run a local Trustly simulator, or use its notification tool", runSim},
+		{"demo", "[--addr HOST:PORT] [--presentation iframe|redirect]", "try it: simulator, sidecar (SIM, embedded store) and a demo shop page on one machine (make run)", runDemo},
 	},
 	footer: `Run '` + progName + ` <command> -h' for a command's flags.
 

@@ -98,6 +98,22 @@ type Config struct {
 	RedisPrefix               string        `envconfig:"REDIS_PREFIX" default:"trustly" desc:"prefix of every Redis key, so several sidecars can share one Redis; no { or }"`
 	RedisDialTimeout          time.Duration `envconfig:"REDIS_DIAL_TIMEOUT" default:"5s" desc:"time to connect to Redis"`
 
+	// Pay links and their delivery (paylink_config.go checks them).
+	PayLinkTTL       time.Duration `envconfig:"PAYLINK_TTL" default:"168h" desc:"how long a pay link stays usable unless the request gives ttlSeconds (at most 2160h)"`
+	SMTPAddr         string        `envconfig:"SMTP_ADDR" desc:"HOST:PORT of the SMTP server that e-mails pay links (submission, usually port 587); empty: no e-mail"`
+	SMTPFrom         string        `envconfig:"SMTP_FROM" desc:"sender address of pay-link e-mails, e.g. Shop <pay@shop.example> (required with SMTP_ADDR)"`
+	SMTPUsername     string        `envconfig:"SMTP_USERNAME" desc:"SMTP AUTH PLAIN username; empty: no authentication"`
+	SMTPPassword     string        `envconfig:"SMTP_PASSWORD" secret:"true" desc:"SMTP AUTH PLAIN password"`
+	SMTPPasswordFile string        `envconfig:"SMTP_PASSWORD_FILE" desc:"file holding the SMTP password, instead of TRUSTLY_SIDECAR_SMTP_PASSWORD"`
+	SMTPStartTLS     bool          `envconfig:"SMTP_STARTTLS" default:"true" desc:"require STARTTLS before authenticating and sending; false only for a relay on the same host"`
+	SMTPCAFile       string        `envconfig:"SMTP_CA_FILE" desc:"PEM file of the CA that signed the SMTP server's certificate; empty: the system's CAs"`
+	SMSGateway       string        `envconfig:"SMS_GATEWAY" desc:"SMS gateway for pay links: empty for none, twilio (Twilio's Messages API) or json (POST {to,from,text} to SMS_URL)"`
+	SMSURL           string        `envconfig:"SMS_URL" desc:"the gateway's URL: twilio's API base (default https://api.twilio.com) or the json endpoint (required for json)"`
+	SMSUsername      string        `envconfig:"SMS_USERNAME" desc:"twilio: the Account SID (required for twilio)"`
+	SMSPassword      string        `envconfig:"SMS_PASSWORD" secret:"true" desc:"twilio: the Auth Token; json: a bearer token sent as Authorization (optional)"`
+	SMSPasswordFile  string        `envconfig:"SMS_PASSWORD_FILE" desc:"file holding the SMS gateway password, instead of TRUSTLY_SIDECAR_SMS_PASSWORD"`
+	SMSFrom          string        `envconfig:"SMS_FROM" desc:"sender of pay-link SMS: an E.164 number or an alphanumeric sender id (required with SMS_GATEWAY)"`
+
 	// Resolved by loadConfig; envconfig skips unexported fields.
 	env             trustly.Environment
 	trustlyURL      string
@@ -338,6 +354,7 @@ func (c *Config) resolve() []error {
 
 	problems = append(problems, c.checkAdapter()...)
 	problems = append(problems, c.checkShopDefaults()...)
+	problems = append(problems, c.checkPayLinks()...)
 
 	// Whatever the checks above missed, the client's own checks catch.
 	if len(problems) == 0 {

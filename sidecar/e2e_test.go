@@ -307,7 +307,7 @@ func TestE2EBadInputChangesNothing(t *testing.T) {
 		{"cancel with a body", "DELETE", "/v1/charges/" + p.ID, "k16", `{}`, 400, "invalid_request"},
 		{"cancel without key", "DELETE", "/v1/charges/" + p.ID, "", "", 400, "idempotency_key_required"},
 		{"balance wrong method", "POST", "/v1/balance", "k17", "", 405, "method_not_allowed"},
-		{"paylinks not built", "POST", "/v1/paylinks", "k18", `{}`, 501, "not_implemented"},
+		{"paylink without shopper", "POST", "/v1/paylinks", "k18", `{}`, 400, "invalid_request"},
 	}
 	for _, c := range cases {
 		a := s.call(c.method, c.path, c.key, c.body)

@@ -119,7 +119,7 @@ func handleOpenAPI() http.Handler {
 	})
 }
 
-// handleNotImplemented stands in for a /v1 operation until the engine lands.
+// handleNotImplemented answers an operation this sidecar runs without (no engine in listener tests, no pay links configured).
 // With a body it first checks that the body is a JSON object, so bad input
 // is a 400 already.
 func handleNotImplemented(hasBody bool) http.Handler {

@@ -28,7 +28,7 @@ var (
 	errNotFound         = &httpError{http.StatusNotFound, "not_found", "no such route or resource"}
 	errMethodNotAllowed = &httpError{http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this route"}
 	errUnauthorized     = &httpError{http.StatusUnauthorized, "unauthorized", "missing or wrong bearer token"}
-	errNotImplemented   = &httpError{http.StatusNotImplemented, "not_implemented", "not implemented yet: pay links and platform webhooks come with later releases"}
+	errNotImplemented   = &httpError{http.StatusNotImplemented, "not_implemented", "not available: this sidecar runs without what the operation needs (see the configuration)"}
 	errUnsupportedMedia = &httpError{http.StatusUnsupportedMediaType, "unsupported_media_type", "send Content-Type: application/json"}
 )
 

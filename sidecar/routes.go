@@ -14,11 +14,16 @@ import (
 //
 //	GET  /healthz                          the process is up (liveness)
 //	POST /trustly/notifications/{secret}   Trustly's notifications; a wrong secret is 404
+//	GET  /pay/{token}                      a pay link: Deposit now, 302 to Trustly (or a page saying why not)
 //
-// Pay-link pages (GET/POST /pay/{token}) join them with the engine.
-func addPublicRoutes(r *mux.Router, log *slog.Logger, m *Metrics, secret string, maxNotification int64, notifications notificationHandler) {
+// Without pay links (tests of the listeners) /pay is not routed. HEAD is
+// not routed either: link scanners use it, and it must not start a Deposit.
+func addPublicRoutes(r *mux.Router, log *slog.Logger, m *Metrics, secret string, maxNotification int64, notifications notificationHandler, links *payLinks) {
 	r.Handle("/healthz", handleHealthz()).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/trustly/notifications/{secret}", handleNotification(log, m, secret, maxNotification, notifications)).Methods(http.MethodPost)
+	if links != nil {
+		r.Handle("/pay/{token}", links.handlePay()).Methods(http.MethodGet)
+	}
 }
 
 // addPrivateRoutes is the private listener's whole surface, for the shop on
@@ -54,8 +59,7 @@ func addPrivateRoutes(r *mux.Router, log *slog.Logger, m *Metrics, token string,
 	r.Handle("/v1/charges/{id}", v1(api.cancelCharge, false)).Methods(http.MethodDelete)
 	r.Handle("/v1/balance", v1(api.getBalance, false)).Methods(http.MethodGet)
 
-	// Later issues: pay links (#7).
-	r.Handle("/v1/paylinks", auth(handleNotImplemented(true))).Methods(http.MethodPost)
+	r.Handle("/v1/paylinks", v1(api.createPayLink, true)).Methods(http.MethodPost)
 
 	// Platform webhooks carry no bearer token (WooCommerce and Saleor
 	// cannot send one): the adapter authenticates each by the platform's

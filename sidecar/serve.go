@@ -51,7 +51,8 @@ func runServe(ctx context.Context, e *env, name string, args []string) error {
 	m.SetEngineStats(d.engine.Stats)
 	svc := services{
 		notifications: d.engine,
-		api:           &v1API{log: log, m: m, engine: d.engine, idem: d.idem},
+		api:           &v1API{log: log, m: m, engine: d.engine, idem: d.idem, links: d.links},
+		links:         d.links,
 		background: []task{
 			{"engine", func(ctx context.Context) error { return d.engine.Run(ctx, cfg.EngineTick) }},
 		},
@@ -86,7 +87,8 @@ func runServe(ctx context.Context, e *env, name string, args []string) error {
 // services is what serve runs besides its listeners.
 type services struct {
 	notifications notificationHandler
-	api           *v1API // nil: /v1 answers 501
+	api           *v1API    // nil: /v1 answers 501
+	links         *payLinks // nil: no /pay pages
 	ready         []readinessCheck
 	// background runs until the listeners have shut down.
 	background []task
@@ -112,14 +114,6 @@ func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
 	l.log.WarnContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
 
-// pendingEngine stands in for core/engine until it lands: every
-// notification is answered 501, so Trustly keeps it and sends it again.
-type pendingEngine struct{}
-
-func (pendingEngine) HandleNotification(context.Context, []byte) ([]byte, error) {
-	return nil, errNotImplemented
-}
-
 // serve runs both listeners until ctx is cancelled, then shuts down
 // gracefully: it stops accepting, lets requests in flight (notifications
 // above all: their effect must be durable before Trustly hears OK) finish
@@ -137,7 +131,7 @@ func serve(ctx context.Context, log *slog.Logger, stdout io.Writer, cfg *Config,
 		ln   net.Listener
 	}
 	listeners := []*listener{
-		{name: "public", srv: cfg.httpServer(ctx, log, newPublicServer(log, m, cfg.NotificationSecret, cfg.MaxNotificationBytes, notifications))},
+		{name: "public", srv: cfg.httpServer(ctx, log, newPublicServer(log, m, cfg.NotificationSecret, cfg.MaxNotificationBytes, notifications, svc.links))},
 		{name: "private", srv: cfg.httpServer(ctx, log, newPrivateServer(log, m, cfg.ShopAPIToken, cfg.MaxRequestBytes, ready, svc.api))},
 	}
 	addrs := map[string]string{"public": cfg.PublicAddr, "private": cfg.PrivateAddr}

@@ -323,3 +323,11 @@ func TestShutdownTimeoutCutsOffStuckRequests(t *testing.T) {
 		t.Errorf("serve: %v, want the public listener's requests cut off", err)
 	}
 }
+
+// pendingEngine answers every notification 501, for tests of the listeners
+// without an engine.
+type pendingEngine struct{}
+
+func (pendingEngine) HandleNotification(context.Context, []byte) ([]byte, error) {
+	return nil, errNotImplemented
+}

@@ -26,9 +26,9 @@ type readinessCheck struct {
 }
 
 // newPublicServer returns the handler of the public listener.
-func newPublicServer(log *slog.Logger, m *Metrics, notificationSecret string, maxNotification int64, notifications notificationHandler) http.Handler {
+func newPublicServer(log *slog.Logger, m *Metrics, notificationSecret string, maxNotification int64, notifications notificationHandler, links *payLinks) http.Handler {
 	r := newRouter()
-	addPublicRoutes(r, log, m, notificationSecret, maxNotification, notifications)
+	addPublicRoutes(r, log, m, notificationSecret, maxNotification, notifications, links)
 	return wrap(log, m, "public", r)
 }
 

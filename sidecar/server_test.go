@@ -55,7 +55,7 @@ func startPublic(t *testing.T, h notificationHandler) (*httptest.Server, *Metric
 	t.Helper()
 	logs := &logBuffer{}
 	m := NewMetrics()
-	srv := httptest.NewServer(newPublicServer(testLogger(logs), m, testSecret, 1024, h))
+	srv := httptest.NewServer(newPublicServer(testLogger(logs), m, testSecret, 1024, h, nil))
 	t.Cleanup(srv.Close)
 	return srv, m, logs
 }
@@ -206,7 +206,7 @@ func TestRequestIDs(t *testing.T) {
 	logs := &logBuffer{}
 	h := newPublicServer(testLogger(logs), NewMetrics(), testSecret, 1024, notificationFunc(func(ctx context.Context, _ []byte) ([]byte, error) {
 		return nil, errors.New("boom")
-	}))
+	}), nil)
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 

@@ -42,6 +42,7 @@ type v1API struct {
 	engine shopEngine
 	idem   store.Idempotency
 	hooks  *webhooks // nil: no adapter, platform webhooks are 404
+	links  *payLinks // nil: POST /v1/paylinks answers 501
 }
 
 // idempotencyScope is the one scope of shop API keys: a key reused on
@@ -88,6 +89,9 @@ type CreatePaymentRequest struct {
 	ShopperStatement   string  `json:"shopperStatement,omitempty"`
 	ExternalReference  string  `json:"externalReference,omitempty"`
 	NoExpress          bool    `json:"noExpress,omitempty"`
+	// URLTarget is the frame SuccessURL/FailURL load in when the checkout
+	// is shown in an iframe (e.g. "_top"); see Trustly's presentation guide.
+	URLTarget string `json:"urlTarget,omitempty"`
 }
 
 // CreateRefundRequest refunds amount, or everything refundable when 0.
@@ -233,6 +237,8 @@ func (r CreatePaymentRequest) check() error {
 		return invalid("give either amount or suggestedMinAmount/suggestedMaxAmount")
 	case r.SuggestedMaxAmount > 0 && r.SuggestedMinAmount > r.SuggestedMaxAmount:
 		return invalid("suggestedMinAmount is above suggestedMaxAmount")
+	case len(r.URLTarget) > 64 || controlRe.MatchString(r.URLTarget):
+		return invalid("urlTarget is a frame name like _top (at most 64 characters)")
 	case len(r.ExternalReference) > maxField || len(r.ShopperStatement) > maxField:
 		return invalid("externalReference and shopperStatement hold at most %d characters", maxField)
 	}
@@ -332,7 +338,7 @@ func (a *v1API) createPayment() http.Handler {
 				Country: s.Country, Locale: s.Locale, Firstname: s.FirstName, Lastname: s.LastName, Email: s.Email,
 				SuccessURL: req.SuccessURL, FailURL: req.FailURL, ShopperStatement: req.ShopperStatement,
 				IP: s.IP, MobilePhone: s.MobilePhone, NationalIdentificationNumber: s.NationalIdentificationNumber,
-				ExternalReference: req.ExternalReference, NoExpress: req.NoExpress,
+				ExternalReference: req.ExternalReference, NoExpress: req.NoExpress, URLTarget: req.URLTarget,
 			}))
 		}, nil
 	})

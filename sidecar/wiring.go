@@ -20,6 +20,7 @@ type daemon struct {
 	orders *store.RedisOrders
 	idem   *store.RedisIdempotency
 	engine *engine.Engine
+	links  *payLinks
 }
 
 // newDaemon builds the store, the Trustly client (TEST, LIVE or SIM by
@@ -48,10 +49,16 @@ func newDaemon(cfg *Config, log *slog.Logger, m *Metrics, rdb redis.UniversalCli
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
+	senders, err := cfg.payLinkSenders()
+	if err != nil {
+		return nil, err
+	}
 	return &daemon{
 		orders: orders,
 		idem:   store.NewRedisIdempotency(rdb, keys, store.IdempotencyOptions{}),
 		engine: eng,
+		links: &payLinks{log: log, engine: eng, store: &payLinkStore{rdb: rdb, prefix: keys.Prefix()},
+			baseURL: cfg.PublicBaseURL, ttl: cfg.PayLinkTTL, senders: senders},
 	}, nil
 }
 

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+	"text/template"
+	"time"
+)
+
+// Delivery of pay links to the shopper: e-mail (SMTP) and SMS (an HTTP
+// gateway). The text is a template per language, chosen by the shopper's
+// locale (sv_SE → sv), English when there is none for it.
+
+const (
+	channelEmail = "email"
+	channelSMS   = "sms"
+)
+
+// sender delivers a pay link over one channel.
+type sender interface {
+	send(ctx context.Context, m payLinkMessage) error
+}
+
+// phoneRe is an E.164 number, the form SMS gateways take.
+var phoneRe = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+
+func channelList(s map[string]sender) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(slices.Sorted(maps.Keys(s)), ", ")
+}
+
+// payLinkMessage is a link rendered for one shopper.
+type payLinkMessage struct {
+	To, Phone      string
+	Subject, Email string // e-mail subject and plain-text body
+	SMS            string
+}
+
+// messageData is what the templates see.
+type messageData struct {
+	FirstName, Merchant, OrderReference, Amount, URL, Expires string
+}
+
+type messageTexts struct{ subject, email, sms *template.Template }
+
+func texts(subject, email, sms string) messageTexts {
+	return messageTexts{template.Must(template.New("s").Parse(subject)), template.Must(template.New("e").Parse(email)), template.Must(template.New("m").Parse(sms))}
+}
+
+// messageTemplates: one entry per language. Add a language by adding an entry.
+var messageTemplates = map[string]messageTexts{
+	"en": texts(`Payment for order {{.OrderReference}}`,
+		`Hello {{.FirstName}},
+
+please pay {{.Amount}} for order {{.OrderReference}} at {{.Merchant}} with your bank:
+
+{{.URL}}
+
+The link is valid until {{.Expires}}.
+`,
+		`{{.Merchant}}: pay {{.Amount}} for order {{.OrderReference}}: {{.URL}}`),
+	"sv": texts(`Betalning för order {{.OrderReference}}`,
+		`Hej {{.FirstName}},
+
+betala {{.Amount}} för order {{.OrderReference}} hos {{.Merchant}} med din bank:
+
+{{.URL}}
+
+Länken gäller till {{.Expires}}.
+`,
+		`{{.Merchant}}: betala {{.Amount}} för order {{.OrderReference}}: {{.URL}}`),
+	"de": texts(`Zahlung für Bestellung {{.OrderReference}}`,
+		`Hallo {{.FirstName}},
+
+bitte zahlen Sie {{.Amount}} für die Bestellung {{.OrderReference}} bei {{.Merchant}} mit Ihrer Bank:
+
+{{.URL}}
+
+Der Link ist gültig bis {{.Expires}}.
+`,
+		`{{.Merchant}}: Zahlen Sie {{.Amount}} für Bestellung {{.OrderReference}}: {{.URL}}`),
+}
+
+// decimalComma: languages that write 103,00.
+var decimalComma = map[string]bool{"sv": true, "de": true}
+
+func newPayLinkMessage(l payLink, url string) payLinkMessage {
+	lang, _, _ := strings.Cut(l.Shopper.Locale, "_")
+	t, ok := messageTemplates[lang]
+	if !ok {
+		lang, t = "en", messageTemplates["en"]
+	}
+	amount := formatMoney(l.Amount, l.Currency)
+	if decimalComma[lang] {
+		amount = strings.Replace(amount, ".", ",", 1)
+	}
+	d := messageData{FirstName: l.Shopper.FirstName, Merchant: l.ShopperStatement, OrderReference: l.OrderReference,
+		Amount: amount, URL: url, Expires: l.ExpiresAt.UTC().Format(time.DateTime) + " UTC"}
+	run := func(t *template.Template) string {
+		var b bytes.Buffer
+		if err := t.Execute(&b, d); err != nil {
+			// The templates are ours and tested; this cannot happen.
+			panic(fmt.Sprintf("pay link template: %v", err))
+		}
+		return b.String()
+	}
+	return payLinkMessage{To: l.Shopper.Email, Phone: l.Shopper.MobilePhone, Subject: run(t.subject), Email: run(t.email), SMS: run(t.sms)}
+}

@@ -1,0 +1,393 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
+	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
+)
+
+// Pay by link: POST /v1/paylinks stores a link bound to an order reference
+// and an amount and returns https://<public>/pay/<token>. Nothing is asked
+// of Trustly until the shopper clicks: the click calls Deposit at that moment
+// (a checkout URL expires within minutes, so it is never made in advance)
+// and redirects to Trustly. Every click decides from the link's earlier
+// attempts, under the link's click lock:
+//   - an attempt pending or paid: no Deposit, a page saying so (never twice);
+//   - the link expired: 404, no Deposit;
+//   - the last attempt's checkout URL still usable: the same URL again, so
+//     two clicks never leave two payable orders behind;
+//   - otherwise (first click, or the last attempt cancelled or its URL
+//     expired): a new Deposit.
+
+// payLinkEngine is what pay links need of core/engine.
+type payLinkEngine interface {
+	CreatePayment(ctx context.Context, r engine.PaymentRequest) (engine.Order, error)
+	GetPayment(ctx context.Context, id string) (engine.Order, error)
+}
+
+const (
+	// checkoutURLLife is how long an attempt's checkout URL is taken as
+	// usable when Trustly has not cancelled it: Trustly's URLs last about
+	// 10–30 minutes, and a second Deposit while the first is still payable
+	// could be paid twice, so the longest bound wins.
+	checkoutURLLife = 30 * time.Minute
+	// clickLockTTL outlives a Deposit call (the listener's write timeout).
+	clickLockTTL = 2 * time.Minute
+	// clickWait is how long a click waits for a concurrent click's Deposit.
+	clickWait = 20 * time.Second
+	// maxPayLinkTTL bounds a link's life.
+	maxPayLinkTTL = 90 * 24 * time.Hour
+)
+
+type payLinks struct {
+	log     *slog.Logger
+	engine  payLinkEngine
+	store   *payLinkStore
+	baseURL string        // the public listener's base URL
+	ttl     time.Duration // default life of a link
+	senders map[string]sender
+}
+
+// ---- tokens ----
+
+// newToken returns 256 random bits, base64url without padding (43 chars).
+func newToken() (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+var tokenRe = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
+
+// tokenHash is the store's key for a token; ok false when it cannot be one
+// of ours (no store lookup needed).
+func tokenHash(token string) (hash string, ok bool) {
+	if !tokenRe.MatchString(token) {
+		return "", false
+	}
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:]), true
+}
+
+// linkID is a short, loggable name of a link: never the token.
+func linkID(hash string) string { return "pl_" + hash[:16] }
+
+// ---- the shop API ----
+
+// CreatePayLinkRequest makes a pay link for one order and amount.
+type CreatePayLinkRequest struct {
+	OrderReference   string   `json:"orderReference"`
+	Amount           int64    `json:"amount"`
+	Currency         string   `json:"currency"`
+	Shopper          Shopper  `json:"shopper"`
+	SuccessURL       string   `json:"successUrl"`
+	FailURL          string   `json:"failUrl"`
+	ShopperStatement string   `json:"shopperStatement"`
+	TTLSeconds       int64    `json:"ttlSeconds,omitempty"`
+	Send             []string `json:"send,omitempty"` // "email", "sms"
+}
+
+// PayLink is the answer: the link, and how its deliveries went.
+type PayLink struct {
+	ID             string     `json:"id"`
+	URL            string     `json:"url"`
+	OrderReference string     `json:"orderReference"`
+	Amount         int64      `json:"amount"`
+	Currency       string     `json:"currency"`
+	ExpiresAt      time.Time  `json:"expiresAt"`
+	Deliveries     []Delivery `json:"deliveries"`
+}
+
+// Delivery is the outcome of sending the link over one channel.
+type Delivery struct {
+	Channel string `json:"channel"`
+	Status  string `json:"status"` // sent or failed
+	Error   string `json:"error,omitempty"`
+}
+
+var controlRe = regexp.MustCompile(`[\x00-\x1f\x7f]`)
+
+func (r CreatePayLinkRequest) check(senders map[string]sender) error {
+	if err := r.Shopper.check(); err != nil {
+		return err
+	}
+	if err := checkCurrency(r.Currency); err != nil {
+		return err
+	}
+	switch {
+	case r.OrderReference == "" || len(r.OrderReference) > 128 || controlRe.MatchString(r.OrderReference):
+		return invalid("orderReference (the shop's order id, at most 128 printable characters) is required")
+	case r.Amount <= 0:
+		return invalid("amount (minor units, e.g. 10300 for 103.00) must be positive")
+	case r.ShopperStatement == "" || len(r.ShopperStatement) > maxField:
+		return invalid("shopperStatement (the text on the shopper's bank statement) is required")
+	case r.Shopper.Email == "":
+		return invalid("shopper.email is required")
+	case r.TTLSeconds < 0 || time.Duration(r.TTLSeconds)*time.Second > maxPayLinkTTL:
+		return invalid("ttlSeconds must be between 1 and %d", int64(maxPayLinkTTL/time.Second))
+	}
+	for i, ch := range r.Send {
+		if _, ok := senders[ch]; !ok {
+			return invalid("send[%d]: %q is not a configured channel (configured: %s)", i, ch, channelList(senders))
+		}
+		if ch == channelSMS && !phoneRe.MatchString(r.Shopper.MobilePhone) {
+			return invalid("send sms needs shopper.mobilePhone in E.164 form, e.g. +46701234567")
+		}
+	}
+	if err := checkURLField("successUrl", r.SuccessURL); err != nil {
+		return err
+	}
+	return checkURLField("failUrl", r.FailURL)
+}
+
+func (a *v1API) createPayLink() http.Handler {
+	p := a.links
+	if p == nil {
+		return handleNotImplemented(true)
+	}
+	return a.mutating("createPayLink", func(r *http.Request, body []byte) (func(context.Context) (opResult, error), error) {
+		req, err := decodeBody[CreatePayLinkRequest](r, body)
+		if err != nil {
+			return nil, err
+		}
+		if err := req.check(p.senders); err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) (opResult, error) {
+			out, err := p.create(ctx, req)
+			if err != nil {
+				return opResult{}, err
+			}
+			return opResult{http.StatusCreated, out}, nil
+		}, nil
+	})
+}
+
+// create stores the link and sends it. A delivery that fails does not undo
+// the link: the answer says which channel failed, and the shop may show the
+// link itself.
+func (p *payLinks) create(ctx context.Context, req CreatePayLinkRequest) (PayLink, error) {
+	token, err := newToken()
+	if err != nil {
+		return PayLink{}, err
+	}
+	hash, _ := tokenHash(token)
+	ttl := p.ttl
+	if req.TTLSeconds > 0 {
+		ttl = time.Duration(req.TTLSeconds) * time.Second
+	}
+	now := time.Now().UTC()
+	l := payLink{
+		ID: linkID(hash), OrderReference: req.OrderReference, Amount: req.Amount, Currency: req.Currency,
+		Shopper: req.Shopper, SuccessURL: req.SuccessURL, FailURL: req.FailURL, ShopperStatement: req.ShopperStatement,
+		Created: now, ExpiresAt: now.Add(ttl).Truncate(time.Second),
+	}
+	if err := p.store.create(ctx, hash, l); err != nil {
+		return PayLink{}, err
+	}
+	out := PayLink{ID: l.ID, URL: strings.TrimRight(p.baseURL, "/") + "/pay/" + token, OrderReference: l.OrderReference,
+		Amount: l.Amount, Currency: l.Currency, ExpiresAt: l.ExpiresAt, Deliveries: []Delivery{}}
+	p.log.InfoContext(ctx, "pay link created", "link", l.ID, "order_reference", l.OrderReference, "expires", l.ExpiresAt)
+	for _, ch := range req.Send {
+		d := Delivery{Channel: ch, Status: "sent"}
+		if err := p.senders[ch].send(ctx, newPayLinkMessage(l, out.URL)); err != nil {
+			d.Status, d.Error = "failed", err.Error()
+			p.log.WarnContext(ctx, "pay link delivery failed", "link", l.ID, "channel", ch, "err", err)
+		} else {
+			p.log.InfoContext(ctx, "pay link sent", "link", l.ID, "channel", ch)
+		}
+		out.Deliveries = append(out.Deliveries, d)
+	}
+	return out, nil
+}
+
+// ---- the public page ----
+
+// clickOutcome is what a click ends in: a redirect to Trustly, or a page.
+type clickOutcome struct {
+	redirect string
+	page     payPage
+}
+
+// handlePay answers a click on a pay link.
+func (p *payLinks) handlePay() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hash, ok := tokenHash(mux.Vars(r)["token"])
+		if !ok {
+			renderPayPage(w, pageNotFound)
+			return
+		}
+		out, err := p.click(r.Context(), hash)
+		if err != nil {
+			p.log.ErrorContext(r.Context(), "pay link click failed", "link", linkID(hash), "err", err)
+			status, _, _ := errorAnswer(err)
+			pg := pageFailed
+			if status == http.StatusServiceUnavailable {
+				pg = pageUnavailable
+			}
+			renderPayPage(w, pg)
+			return
+		}
+		if out.redirect != "" {
+			w.Header().Set("Cache-Control", "no-store")
+			w.Header().Set("Referrer-Policy", "no-referrer")
+			http.Redirect(w, r, out.redirect, http.StatusFound)
+			return
+		}
+		renderPayPage(w, out.page)
+	})
+}
+
+// click decides a click: see the comment at the top of this file.
+func (p *payLinks) click(ctx context.Context, hash string) (clickOutcome, error) {
+	deadline := time.Now().Add(clickWait)
+	for {
+		l, found, err := p.store.get(ctx, hash)
+		if err != nil || !found {
+			return clickOutcome{page: pageNotFound}, err
+		}
+		if out, done, err := p.decide(ctx, l); done || err != nil {
+			return out, err
+		}
+		release, ok, err := p.store.lock(ctx, hash, clickLockTTL)
+		if err != nil {
+			return clickOutcome{}, err
+		}
+		if ok {
+			defer release()
+			return p.attempt(ctx, hash)
+		}
+		// Another click is making the Deposit: wait for it, then take
+		// its URL.
+		if time.Now().After(deadline) {
+			return clickOutcome{page: pageBusy}, nil
+		}
+		select {
+		case <-ctx.Done():
+			return clickOutcome{}, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// attempt runs under the click lock: decide again (the record may have
+// changed while we waited), then make the Deposit.
+func (p *payLinks) attempt(ctx context.Context, hash string) (clickOutcome, error) {
+	l, found, err := p.store.get(ctx, hash)
+	if err != nil || !found {
+		return clickOutcome{page: pageNotFound}, err
+	}
+	if out, done, err := p.decide(ctx, l); done || err != nil {
+		return out, err
+	}
+	s := l.Shopper
+	o, err := p.engine.CreatePayment(ctx, engine.PaymentRequest{
+		EndUserID: s.EndUserID, Currency: l.Currency, Amount: l.Amount,
+		Country: s.Country, Locale: s.Locale, Firstname: s.FirstName, Lastname: s.LastName, Email: s.Email,
+		MobilePhone: s.MobilePhone, NationalIdentificationNumber: s.NationalIdentificationNumber,
+		SuccessURL: l.SuccessURL, FailURL: l.FailURL, ShopperStatement: l.ShopperStatement,
+		ExternalReference: l.OrderReference,
+	})
+	if err != nil {
+		return clickOutcome{}, err
+	}
+	if o.URL == "" {
+		return clickOutcome{}, errors.New("deposit answered without a checkout URL")
+	}
+	l.Attempts = append(l.Attempts, o.ID)
+	// If this fails the URL is never shown, so the attempt can never be
+	// paid: the next click makes another.
+	if err := p.store.update(ctx, hash, l); err != nil {
+		return clickOutcome{}, err
+	}
+	p.log.InfoContext(ctx, "pay link attempt", "link", l.ID, "order", o.ID, "attempt", len(l.Attempts))
+	return clickOutcome{redirect: o.URL}, nil
+}
+
+// decide answers a click from the link's attempts alone; done false means
+// a new Deposit is due.
+func (p *payLinks) decide(ctx context.Context, l payLink) (out clickOutcome, done bool, err error) {
+	var last engine.Order
+	for _, id := range l.Attempts {
+		o, err := p.engine.GetPayment(ctx, id)
+		if err != nil {
+			return clickOutcome{}, true, err
+		}
+		switch o.State {
+		case engine.StatePaid:
+			return clickOutcome{page: pagePaid}, true, nil
+		case engine.StatePending:
+			return clickOutcome{page: pageProcessing}, true, nil
+		case engine.StateReversed:
+			return clickOutcome{page: pageContactShop}, true, nil
+		}
+		last = o
+	}
+	now := time.Now()
+	if !now.Before(l.ExpiresAt) {
+		return clickOutcome{page: pageNotFound}, true, nil
+	}
+	if last.State == engine.StateStarted && last.URL != "" && now.Sub(last.Created) < checkoutURLLife {
+		return clickOutcome{redirect: last.URL}, true, nil
+	}
+	return clickOutcome{}, false, nil
+}
+
+// ---- pages ----
+
+type payPage struct {
+	status         int
+	title, message string
+}
+
+var (
+	pageNotFound    = payPage{http.StatusNotFound, "Link not found", "This payment link does not exist or has expired. Ask the shop for a new one."}
+	pagePaid        = payPage{http.StatusOK, "Already paid", "This order has been paid. Thank you! There is nothing more to do."}
+	pageProcessing  = payPage{http.StatusOK, "Payment in progress", "Your bank has accepted this payment; it is being completed. There is nothing more to do."}
+	pageContactShop = payPage{http.StatusConflict, "Cannot pay with this link", "This payment was returned by the bank. Please contact the shop."}
+	pageBusy        = payPage{http.StatusConflict, "One moment", "This payment is being prepared in another window. Reload this page in a few seconds."}
+	pageUnavailable = payPage{http.StatusServiceUnavailable, "Try again shortly", "The payment service is busy. Please reload this page in a minute."}
+	pageFailed      = payPage{http.StatusBadGateway, "Payment could not start", "The payment could not be started. Please try again later or contact the shop."}
+)
+
+var payPageTemplate = template.Must(template.New("pay").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:30rem;margin:3rem auto;padding:0 1rem;color:#222}</style>
+</head><body><h1>{{.Title}}</h1><p>{{.Message}}</p></body></html>
+`))
+
+func renderPayPage(w http.ResponseWriter, pg payPage) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	if pg.status == http.StatusServiceUnavailable {
+		h.Set("Retry-After", "30")
+	}
+	w.WriteHeader(pg.status)
+	_ = payPageTemplate.Execute(w, struct{ Title, Message string }{pg.title, pg.message})
+}
+
+// formatMoney is an amount for people: "103.00 SEK".
+func formatMoney(amount int64, currency string) string {
+	return trustly.FormatAmount(amount) + " " + currency
+}

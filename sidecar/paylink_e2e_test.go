@@ -1,0 +1,276 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// End-to-end tests of pay by link over real sockets: the sidecar (run …
+// serve) in SIM mode, the simulator on a manual clock, a real SMTP server
+// and SMS gateways.
+
+const payLinkBody = `{"orderReference":%q,"amount":10300,"currency":"SEK","shopper":{"endUserId":"shopper-1","firstName":"Åsa","lastName":"Öberg","email":"asa@example.com","mobilePhone":"+46701234567","country":"SE","locale":"sv_SE"},"successUrl":"https://shop.example/ok","failUrl":"https://shop.example/fail","shopperStatement":"Example shop"%s}`
+
+// noRedirect is a client that shows redirects instead of following them.
+var noRedirect = &http.Client{
+	Timeout:       30 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+func (s *shop) createLink(ref, extra string) PayLink {
+	s.t.Helper()
+	a := s.call(http.MethodPost, "/v1/paylinks", "link-"+ref, fmt.Sprintf(payLinkBody, ref, extra))
+	if a.status != http.StatusCreated {
+		s.t.Fatalf("create link: %d %s", a.status, a.body)
+	}
+	var l PayLink
+	if err := json.Unmarshal([]byte(a.body), &l); err != nil {
+		s.t.Fatal(err)
+	}
+	return l
+}
+
+// click opens the link like a browser; it returns the status, the
+// redirect's Location and the page.
+func click(t *testing.T, link string) (int, string, string) {
+	t.Helper()
+	resp, err := noRedirect.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Location"), string(b)
+}
+
+// attempts are the sidecar's Deposits for an order reference.
+func (s *shop) attempts(ref string) []Order {
+	s.t.Helper()
+	a := s.call(http.MethodGet, "/v1/payments?externalReference="+url.QueryEscape(ref), "", "")
+	var l OrderList
+	if err := json.Unmarshal([]byte(a.body), &l); err != nil || a.status != http.StatusOK {
+		s.t.Fatalf("search: %d %s", a.status, a.body)
+	}
+	return l.Orders
+}
+
+// approveAtBank presses Approve on the simulator's bank page at checkout.
+func approveAtBank(t *testing.T, checkout string) {
+	t.Helper()
+	resp, err := noRedirect.PostForm(checkout, url.Values{"action": {"approve"}, "scenario": {""}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "https://shop.example/ok" {
+		t.Fatalf("bank page: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+func TestE2EPayLinkClickPaysOnce(t *testing.T) {
+	s := startShop(t)
+	l := s.createLink("ORDER-1", "")
+	if !strings.HasPrefix(l.URL, s.env["TRUSTLY_SIDECAR_PUBLIC_BASE_URL"]+"/pay/") || l.Amount != 10300 || l.OrderReference != "ORDER-1" {
+		t.Fatalf("link: %+v", l)
+	}
+	token := strings.TrimPrefix(l.URL, s.env["TRUSTLY_SIDECAR_PUBLIC_BASE_URL"]+"/pay/")
+	if len(token) < 22 { // 128 bits in base64
+		t.Fatalf("token %d characters", len(token))
+	}
+	if got := s.attempts("ORDER-1"); len(got) != 0 {
+		t.Fatalf("a Deposit before the click: %+v", got)
+	}
+
+	// The click makes the Deposit now and sends the shopper to Trustly.
+	status, loc, _ := click(t, l.URL)
+	att := s.attempts("ORDER-1")
+	if status != http.StatusFound || len(att) != 1 || loc != att[0].URL || att[0].Amount != 10300 {
+		t.Fatalf("click: %d %q, attempts %+v", status, loc, att)
+	}
+	// A second click while that URL is usable goes to the same one.
+	if status, loc2, _ := click(t, l.URL); status != http.StatusFound || loc2 != loc {
+		t.Fatalf("second click: %d %q, want %q", status, loc2, loc)
+	}
+
+	// The shopper approves on the bank page; notifications make it paid.
+	approveAtBank(t, loc)
+	s.advance(time.Minute)
+	if got := s.get(att[0].ID); got.State != "paid" || got.Credited != 10300 {
+		t.Fatalf("after approval: %+v", got)
+	}
+
+	// A paid link: a clear page, no second Deposit.
+	status, loc, page := click(t, l.URL)
+	if status != http.StatusOK || loc != "" || !strings.Contains(page, "Already paid") {
+		t.Fatalf("paid link: %d %q %s", status, loc, page)
+	}
+	if got := s.attempts("ORDER-1"); len(got) != 1 {
+		t.Fatalf("%d attempts after clicking a paid link", len(got))
+	}
+	// The token is never logged.
+	if strings.Contains(s.log.String(), token) {
+		t.Error("the log holds the token")
+	}
+}
+
+func TestE2EPayLinkExpiredCheckoutMakesANewAttempt(t *testing.T) {
+	s := startShop(t)
+	l := s.createLink("ORDER-2", "")
+	_, first, _ := click(t, l.URL)
+	// The shopper walks away; the checkout URL expires and Trustly cancels.
+	s.advance(31 * time.Minute)
+	att := s.attempts("ORDER-2")
+	if len(att) != 1 || att[0].State != "cancelled" {
+		t.Fatalf("after expiry: %+v", att)
+	}
+	status, second, _ := click(t, l.URL)
+	att = s.attempts("ORDER-2")
+	if status != http.StatusFound || second == first || len(att) != 2 {
+		t.Fatalf("click after expiry: %d %q (first %q), %d attempts", status, second, first, len(att))
+	}
+	approveAtBank(t, second)
+	s.advance(time.Minute)
+	if status, _, page := click(t, l.URL); status != http.StatusOK || !strings.Contains(page, "Already paid") {
+		t.Fatalf("paid: %d %s", status, page)
+	}
+	if got := s.attempts("ORDER-2"); len(got) != 2 {
+		t.Fatalf("%d attempts", len(got))
+	}
+}
+
+func TestE2EPayLinkConcurrentClicksMakeOneAttempt(t *testing.T) {
+	s := startShop(t)
+	l := s.createLink("ORDER-3", "")
+	const n = 8
+	locs := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			resp, err := noRedirect.Get(l.URL)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			locs[i] = resp.Header.Get("Location")
+		})
+	}
+	wg.Wait()
+	att := s.attempts("ORDER-3")
+	if len(att) != 1 {
+		t.Fatalf("%d attempts from %d simultaneous clicks", len(att), n)
+	}
+	for i, loc := range locs {
+		if loc != att[0].URL {
+			t.Errorf("click %d went to %q, want %q", i, loc, att[0].URL)
+		}
+	}
+}
+
+func TestE2EPayLinkUnknownAndExpiredTokens(t *testing.T) {
+	s := startShop(t)
+	l := s.createLink("ORDER-4", `,"ttlSeconds":1`)
+	time.Sleep(1100 * time.Millisecond)
+	for name, link := range map[string]string{
+		"expired":   l.URL,
+		"unknown":   s.pub + "/pay/" + strings.Repeat("A", 43),
+		"malformed": s.pub + "/pay/short",
+	} {
+		status, loc, page := click(t, link)
+		if status != http.StatusNotFound || loc != "" || !strings.Contains(page, "Link not found") {
+			t.Errorf("%s: %d %q %s", name, status, loc, page)
+		}
+	}
+	if got := s.attempts("ORDER-4"); len(got) != 0 {
+		t.Fatalf("%d Deposits for an expired link", len(got))
+	}
+}
+
+var linkRe = regexp.MustCompile(`https?://\S+/pay/[A-Za-z0-9_-]+`)
+
+func TestE2EPayLinkDeliveredByEmailAndSMS(t *testing.T) {
+	mail := startSMTPServer(t)
+	for _, gw := range []string{"twilio", "json"} {
+		t.Run(gw, func(t *testing.T) {
+			var g *smsGateway
+			env := map[string]string{
+				"TRUSTLY_SIDECAR_SMTP_ADDR": mail.addr, "TRUSTLY_SIDECAR_SMTP_FROM": "Example shop <pay@shop.example>",
+				"TRUSTLY_SIDECAR_SMTP_USERNAME": smtpUser, "TRUSTLY_SIDECAR_SMTP_PASSWORD": smtpPassword,
+				"TRUSTLY_SIDECAR_SMTP_CA_FILE": mail.caFile,
+				"TRUSTLY_SIDECAR_SMS_GATEWAY":  gw, "TRUSTLY_SIDECAR_SMS_FROM": "+46700000000",
+			}
+			if gw == "twilio" {
+				g = startTwilio(t)
+				env["TRUSTLY_SIDECAR_SMS_URL"], env["TRUSTLY_SIDECAR_SMS_USERNAME"], env["TRUSTLY_SIDECAR_SMS_PASSWORD"] = g.url, twilioSID, twilioToken
+			} else {
+				g = startJSONGateway(t)
+				env["TRUSTLY_SIDECAR_SMS_URL"], env["TRUSTLY_SIDECAR_SMS_PASSWORD"] = g.url, jsonGatewayToken
+			}
+			s := startShopEnv(t, env)
+			before := len(mail.received())
+			ref := "ORDER-5-" + gw
+			l := s.createLink(ref, `,"send":["email","sms"]`)
+			if len(l.Deliveries) != 2 || l.Deliveries[0].Status != "sent" || l.Deliveries[1].Status != "sent" {
+				t.Fatalf("deliveries: %+v", l.Deliveries)
+			}
+			mails := mail.received()[before:]
+			if len(mails) != 1 {
+				t.Fatalf("%d e-mails", len(mails))
+			}
+			m := mails[0]
+			if !m.TLS || m.User != smtpUser || m.To != "asa@example.com" || m.From != "pay@shop.example" {
+				t.Errorf("e-mail envelope: %+v", m)
+			}
+			if m.Subject != "Betalning för order "+ref || !strings.Contains(m.Body, "Hej Åsa") || !strings.Contains(m.Body, "103,00 SEK") {
+				t.Errorf("e-mail text (sv_SE): %q\n%s", m.Subject, m.Body)
+			}
+			if got := linkRe.FindString(m.Body); got != l.URL {
+				t.Errorf("e-mail link %q, want %q", got, l.URL)
+			}
+			sms := g.received()
+			if len(sms) != 1 || sms[0].To != "+46701234567" || sms[0].From != "+46700000000" {
+				t.Fatalf("sms: %+v", sms)
+			}
+			if got := linkRe.FindString(sms[0].Text); got != l.URL {
+				t.Errorf("sms link %q, want %q (%s)", got, l.URL, sms[0].Text)
+			}
+			// The link from the e-mail pays.
+			if status, loc, _ := click(t, linkRe.FindString(m.Body)); status != http.StatusFound || loc == "" {
+				t.Errorf("click from the e-mail: %d", status)
+			}
+			for _, secret := range []string{smtpPassword, twilioToken, jsonGatewayToken} {
+				if strings.Contains(s.log.String(), secret) {
+					t.Errorf("the log holds a secret")
+				}
+			}
+		})
+	}
+}
+
+func TestE2EPayLinkDeliveryFailureKeepsTheLink(t *testing.T) {
+	g := startTwilio(t)
+	s := startShopEnv(t, map[string]string{"TRUSTLY_SIDECAR_SMS_GATEWAY": "twilio", "TRUSTLY_SIDECAR_SMS_URL": g.url,
+		"TRUSTLY_SIDECAR_SMS_USERNAME": twilioSID, "TRUSTLY_SIDECAR_SMS_PASSWORD": "wrong-token", "TRUSTLY_SIDECAR_SMS_FROM": "Shop"})
+	l := s.createLink("ORDER-6", `,"send":["sms"]`)
+	if len(l.Deliveries) != 1 || l.Deliveries[0].Status != "failed" || !strings.Contains(l.Deliveries[0].Error, "401") {
+		t.Fatalf("deliveries: %+v", l.Deliveries)
+	}
+	// An unconfigured channel is the caller's mistake.
+	a := s.call(http.MethodPost, "/v1/paylinks", "link-x", fmt.Sprintf(payLinkBody, "ORDER-7", `,"send":["email"]`))
+	if a.status != http.StatusBadRequest {
+		t.Fatalf("email without SMTP: %d %s", a.status, a.body)
+	}
+	// The same key replays the link: same URL, nothing sent again.
+	again := s.createLink("ORDER-6", `,"send":["sms"]`)
+	if again.URL != l.URL {
+		t.Fatalf("replay: %q, want %q", again.URL, l.URL)
+	}
+}
