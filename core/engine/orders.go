@@ -156,19 +156,7 @@ func (e *Engine) started(ctx context.Context, o store.Order, tid, url string, ca
 		s = step{event: EventRejected, set: map[string]string{"reason": reasonOf(callErr)}}
 		ret = upstreamErr(callErr)
 	}
-	if _, err := e.apply(ctx, o, s); err != nil {
-		return Order{}, storeErr(err)
-	}
-	if tid != "" {
-		if err := e.store.IndexTrustlyOrderID(ctx, tid, o.ID); err != nil {
-			return Order{}, storeErr(err)
-		}
-	}
-	cur, err := e.store.Get(ctx, o.ID)
-	if err != nil {
-		return Order{}, storeErr(err)
-	}
-	return view(cur), ret
+	return e.record(ctx, o, s, tid, ret)
 }
 
 // checkoutDeadline is when an order whose checkout starts now is stale:
@@ -323,19 +311,7 @@ func (e *Engine) Refund(ctx context.Context, r RefundRequest) (Order, error) {
 		s = step{event: EventRejected, set: map[string]string{"reason": reasonOf(callErr)}}
 		ret = upstreamErr(callErr)
 	}
-	if _, err := e.apply(ctx, ref, s); err != nil {
-		return Order{}, storeErr(err)
-	}
-	if tid := s.set["tid"]; tid != "" {
-		if err := e.store.IndexTrustlyOrderID(ctx, tid, ref.ID); err != nil {
-			return Order{}, storeErr(err)
-		}
-	}
-	cur, err := e.store.Get(ctx, ref.ID)
-	if err != nil {
-		return Order{}, storeErr(err)
-	}
-	return view(cur), ret
+	return e.record(ctx, ref, s, s.set["tid"], ret)
 }
 
 // MandateRequest asks the shopper to choose an account and approve a
@@ -436,19 +412,7 @@ func (e *Engine) CreateCharge(ctx context.Context, r ChargeRequest) (Order, erro
 		s = step{event: EventRejected, set: map[string]string{"reason": reasonOf(callErr)}}
 		ret = upstreamErr(callErr)
 	}
-	if _, err := e.apply(ctx, o, s); err != nil {
-		return Order{}, storeErr(err)
-	}
-	if tid := s.set["tid"]; tid != "" {
-		if err := e.store.IndexTrustlyOrderID(ctx, tid, o.ID); err != nil {
-			return Order{}, storeErr(err)
-		}
-	}
-	cur, err := e.store.Get(ctx, o.ID)
-	if err != nil {
-		return Order{}, storeErr(err)
-	}
-	return view(cur), ret
+	return e.record(ctx, o, s, s.set["tid"], ret)
 }
 
 // CancelCharge stops a Charge before its PaymentDate.
@@ -486,4 +450,23 @@ func (e *Engine) CancelCharge(ctx context.Context, id string) (Order, error) {
 // String shows an order for logs without personal or bank data.
 func (o Order) String() string {
 	return fmt.Sprintf("%s %s %s %s %s", o.Flow, o.ID, o.State, trustly.FormatAmount(o.Amount), o.Currency)
+}
+
+// record applies the outcome of a Trustly call to the order, indexes the
+// Trustly orderid it brought (if any), and returns the order as stored
+// with ret, the error the caller should see.
+func (e *Engine) record(ctx context.Context, o store.Order, s step, tid string, ret error) (Order, error) {
+	if _, err := e.apply(ctx, o, s); err != nil {
+		return Order{}, storeErr(err)
+	}
+	if tid != "" {
+		if err := e.store.IndexTrustlyOrderID(ctx, tid, o.ID); err != nil {
+			return Order{}, storeErr(err)
+		}
+	}
+	cur, err := e.store.Get(ctx, o.ID)
+	if err != nil {
+		return Order{}, storeErr(err)
+	}
+	return view(cur), ret
 }
