@@ -53,28 +53,7 @@ func startShop(t *testing.T) *shop {
 func startShopEnv(t *testing.T, extra map[string]string) *shop {
 	t.Helper()
 	addr := testRedisAddr(t)
-	kb, err := os.ReadFile(filepath.Join(keyDir, privateKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mk, err := trustly.ParsePrivateKey(kb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := sim.New(sim.Config{Key: simKey(), Username: "merchant", Password: testPassword, MerchantPublicKey: &mk.PublicKey,
-		Relaxed: true, Clock: sim.NewManualClock(time.Now().UTC().Truncate(time.Second)), SettlementDelay: -1,
-		Balances: map[string]int64{"SEK": 10_000_000}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	simKey := filepath.Join(t.TempDir(), "sim.pem")
-	if err := os.WriteFile(simKey, s.PublicKeyPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	s, simKey := startTestSim(t)
 	// The NotificationURL is fixed before start, so the public port is too.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -324,4 +303,33 @@ func TestE2EBadInputChangesNothing(t *testing.T) {
 	if a := s.call(http.MethodGet, "/v1/balance", "", ""); a.status != http.StatusOK || !strings.Contains(a.body, `"currency":"SEK"`) {
 		t.Errorf("balance: %d %s", a.status, a.body)
 	}
+}
+
+// startTestSim starts a simulator on a manual clock that knows the test
+// merchant's key, and writes its public key where the sidecar can read it.
+func startTestSim(t *testing.T) (*sim.Server, string) {
+	t.Helper()
+	kb, err := os.ReadFile(filepath.Join(keyDir, privateKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk, err := trustly.ParsePrivateKey(kb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sim.New(sim.Config{Key: simKey(), Username: "merchant", Password: testPassword, MerchantPublicKey: &mk.PublicKey,
+		Relaxed: true, Clock: sim.NewManualClock(time.Now().UTC().Truncate(time.Second)), SettlementDelay: -1,
+		Balances: map[string]int64{"SEK": 10_000_000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	keyFile := filepath.Join(t.TempDir(), "sim.pem")
+	if err := os.WriteFile(keyFile, s.PublicKeyPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return s, keyFile
 }

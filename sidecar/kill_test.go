@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -24,7 +23,6 @@ import (
 	"time"
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/sim"
-	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
 	"github.com/trustly-sidecar/trustly-sidecar/platforms/generic"
 	"github.com/trustly-sidecar/trustly-sidecar/platforms/generic/fakeshop"
 )
@@ -118,28 +116,7 @@ func TestKill9MidNotificationBurstLosesNothing(t *testing.T) {
 		t.Skip("go tool not found, binary not built")
 	}
 	addr := testRedisAddr(t)
-	kb, err := os.ReadFile(filepath.Join(keyDir, privateKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mk, err := trustly.ParsePrivateKey(kb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := sim.New(sim.Config{Key: simKey(), Username: "merchant", Password: testPassword, MerchantPublicKey: &mk.PublicKey,
-		Relaxed: true, Clock: sim.NewManualClock(time.Now().UTC().Truncate(time.Second)), SettlementDelay: -1,
-		Balances: map[string]int64{"SEK": 10_000_000}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	simKeyFile := filepath.Join(t.TempDir(), "sim.pem")
-	if err := os.WriteFile(simKeyFile, s.PublicKeyPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	s, simKeyFile := startTestSim(t)
 
 	pub, priv := freeAddr(t), freeAddr(t)
 	// Trustly reaches the sidecar through this proxy, which kills the
