@@ -10,45 +10,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trustly-sidecar/trustly-sidecar/adapter"
-	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
 	"github.com/trustly-sidecar/trustly-sidecar/core/sim"
 	"github.com/trustly-sidecar/trustly-sidecar/platforms/generic"
 	"github.com/trustly-sidecar/trustly-sidecar/platforms/generic/fakeshop"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/config"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/shopapi"
 )
 
 var callbackSecret = []byte("cbsec_fedcba9876543210")
-
-func TestPlatformStatusTable(t *testing.T) {
-	tests := []struct {
-		flow engine.Flow
-		to   engine.State
-		want adapter.PaymentStatus // "" for nothing to tell
-	}{
-		{engine.FlowDeposit, engine.StateStarted, ""},
-		{engine.FlowDeposit, engine.StatePending, adapter.StatusPending},
-		{engine.FlowDeposit, engine.StatePaid, adapter.StatusPaid},
-		{engine.FlowDeposit, engine.StateCancelled, adapter.StatusCancelled},
-		{engine.FlowDeposit, engine.StateExpired, adapter.StatusCancelled},
-		{engine.FlowDeposit, engine.StateReversed, adapter.StatusReversed},
-		{engine.FlowCharge, engine.StatePaid, adapter.StatusPaid},
-		{engine.FlowRefund, engine.StateStarted, adapter.StatusRefundPending},
-		{engine.FlowRefund, engine.StateRefunded, adapter.StatusRefunded},
-		{engine.FlowRefund, engine.StateFailed, adapter.StatusRefundFailed},
-		{engine.FlowMandate, engine.StateActive, ""},
-	}
-	for _, tt := range tests {
-		got, ok := platformStatus(tt.flow, tt.to)
-		if got != tt.want || ok != (tt.want != "") {
-			t.Errorf("%s → %s: %q %v, want %q", tt.flow, tt.to, got, ok, tt.want)
-		}
-	}
-	ch, ok := statusChangeOf(engine.StatusChange{OrderID: "r1", Seq: 3, Kind: "state", Flow: engine.FlowRefund, To: engine.StateRefunded,
-		Parent: "p1", Amount: 3000, Currency: "SEK", TrustlyOrderID: "123"})
-	if !ok || ch.ID != "r1:3" || ch.Order.ID != "p1" || ch.Amount != (adapter.Money{Minor: 3000, Currency: "SEK"}) || ch.ProviderReference != "123" {
-		t.Errorf("refund change: %+v", ch)
-	}
-}
 
 // shopWithAdapter is a sidecar whose adapter is the generic plugin (a real
 // process, by path) writing back to a fake shop.
@@ -59,8 +28,8 @@ func shopWithAdapter(t *testing.T) (*shop, *fakeshop.Shop) {
 	}
 	fs := fakeshop.New(t, callbackSecret)
 	s := startShopEnv(t, map[string]string{
-		key("ADAPTER"):              genericBin,
-		key("ADAPTER_ENV"):          generic.EnvCallbackURL + "," + generic.EnvCallbackSecret + "," + generic.EnvWebhookSecret,
+		config.Key("ADAPTER"):       genericBin,
+		config.Key("ADAPTER_ENV"):   generic.EnvCallbackURL + "," + generic.EnvCallbackSecret + "," + generic.EnvWebhookSecret,
 		generic.EnvCallbackURL:      fs.URL,
 		generic.EnvCallbackSecret:   string(callbackSecret),
 		generic.EnvWebhookSecret:    "whsec_0123456789abcdef",
@@ -70,7 +39,7 @@ func shopWithAdapter(t *testing.T) (*shop, *fakeshop.Shop) {
 }
 
 // pay creates and approves a payment for shop order ref.
-func (s *shop) pay(ref string) Order {
+func (s *shop) pay(ref string) shopapi.Order {
 	s.t.Helper()
 	p := s.order(s.call(http.MethodPost, "/v1/payments", "pay-"+ref, strings.Replace(paymentBody, "%s", `,"externalReference":"`+ref+`"`, 1)), http.StatusCreated)
 	s.approve(p, sim.DefaultScenario)
@@ -99,8 +68,8 @@ func TestE2EPaidReachesTheShopThroughTheAdapter(t *testing.T) {
 			t.Errorf("callback: %+v", cb)
 		}
 	}
-	if a := s.call(http.MethodGet, "/readyz", "", ""); a.status != http.StatusOK {
-		t.Errorf("readyz with the adapter up: %d %s", a.status, a.body)
+	if a := s.call(http.MethodGet, "/readyz", "", ""); a.Status != http.StatusOK {
+		t.Errorf("readyz with the adapter up: %d %s", a.Status, a.Body)
 	}
 }
 
@@ -156,9 +125,9 @@ func TestKillingThePluginMidDeliveryLosesNoStatusUpdate(t *testing.T) {
 		t.Errorf("the adapter was not restarted (pid %d)", pid)
 	}
 	eventually(t, "the restart is counted", func() bool {
-		return strings.Contains(s.call(http.MethodGet, "/metrics", "", "").body, `trustly_sidecar_plugin_restarts_total{plugin="generic"} 1`)
+		return strings.Contains(s.call(http.MethodGet, "/metrics", "", "").Body, `trustly_sidecar_plugin_restarts_total{plugin="generic"} 1`)
 	})
-	if dead := s.call(http.MethodGet, "/metrics", "", "").body; !strings.Contains(dead, "trustly_sidecar_outbox_dead_letters 0") {
+	if dead := s.call(http.MethodGet, "/metrics", "", "").Body; !strings.Contains(dead, "trustly_sidecar_outbox_dead_letters 0") {
 		t.Errorf("dead letters after the kill:\n%s", grepLines(dead, "outbox"))
 	}
 }

@@ -20,6 +20,8 @@ import (
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/sim"
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/httpapi"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/shopapi"
 )
 
 // shop is a running sidecar (run … serve, over real sockets) in SIM mode
@@ -104,19 +106,19 @@ func (s *shop) call(method, path, key, body string) answer {
 	return do(s.t, method, s.priv+path, body, h...)
 }
 
-func (s *shop) order(a answer, want int) Order {
+func (s *shop) order(a answer, want int) shopapi.Order {
 	s.t.Helper()
-	if a.status != want {
-		s.t.Fatalf("status %d, want %d: %s", a.status, want, a.body)
+	if a.Status != want {
+		s.t.Fatalf("status %d, want %d: %s", a.Status, want, a.Body)
 	}
-	var o Order
-	if err := json.Unmarshal([]byte(a.body), &o); err != nil {
-		s.t.Fatalf("%v: %s", err, a.body)
+	var o shopapi.Order
+	if err := json.Unmarshal([]byte(a.Body), &o); err != nil {
+		s.t.Fatalf("%v: %s", err, a.Body)
 	}
 	return o
 }
 
-func (s *shop) get(id string) Order {
+func (s *shop) get(id string) shopapi.Order {
 	s.t.Helper()
 	return s.order(s.call(http.MethodGet, "/v1/payments/"+id, "", ""), http.StatusOK)
 }
@@ -130,7 +132,7 @@ func (s *shop) advance(d time.Duration) {
 	}
 }
 
-func (s *shop) approve(o Order, scenario string) {
+func (s *shop) approve(o shopapi.Order, scenario string) {
 	s.t.Helper()
 	if o.TrustlyOrderID == "" || o.URL == "" {
 		s.t.Fatalf("no Trustly order to approve: %+v", o)
@@ -174,9 +176,9 @@ func TestE2EPaymentInvoiceAndRefunds(t *testing.T) {
 	// The invoice finds its payment; so do the MessageID and Trustly's OrderID.
 	for _, q := range []string{"externalReference=INV-1", "messageId=" + p.MessageID, "trustlyOrderId=" + p.TrustlyOrderID} {
 		a := s.call(http.MethodGet, "/v1/payments?"+q, "", "")
-		var l OrderList
-		if err := json.Unmarshal([]byte(a.body), &l); err != nil || a.status != http.StatusOK || len(l.Orders) != 1 || l.Orders[0].ID != p.ID {
-			t.Errorf("search %s: %d %s", q, a.status, a.body)
+		var l shopapi.OrderList
+		if err := json.Unmarshal([]byte(a.Body), &l); err != nil || a.Status != http.StatusOK || len(l.Orders) != 1 || l.Orders[0].ID != p.ID {
+			t.Errorf("search %s: %d %s", q, a.Status, a.Body)
 		}
 	}
 
@@ -193,8 +195,8 @@ func TestE2EPaymentInvoiceAndRefunds(t *testing.T) {
 	if got := s.get(p.ID); got.Refunded != 10300 || got.Refundable != 0 {
 		t.Fatalf("after the full refund: %+v", got)
 	}
-	if a := s.call(http.MethodPost, "/v1/payments/"+p.ID+"/refunds", "ref-3", `{"amount":1}`); a.status != http.StatusConflict {
-		t.Errorf("refund beyond what was paid: %d %s", a.status, a.body)
+	if a := s.call(http.MethodPost, "/v1/payments/"+p.ID+"/refunds", "ref-3", `{"amount":1}`); a.Status != http.StatusConflict {
+		t.Errorf("refund beyond what was paid: %d %s", a.Status, a.Body)
 	}
 }
 
@@ -207,8 +209,8 @@ func TestE2EMandateChargeAndCancel(t *testing.T) {
 	if got := s.order(s.call(http.MethodGet, "/v1/mandates/"+m.ID, "", ""), http.StatusOK); got.State != "active" {
 		t.Fatalf("mandate: %+v", got)
 	}
-	if a := s.call(http.MethodGet, "/v1/payments/"+m.ID, "", ""); a.status != http.StatusNotFound {
-		t.Errorf("a mandate read as a payment: %d", a.status)
+	if a := s.call(http.MethodGet, "/v1/payments/"+m.ID, "", ""); a.Status != http.StatusNotFound {
+		t.Errorf("a mandate read as a payment: %d", a.Status)
 	}
 
 	c := s.order(s.call(http.MethodPost, "/v1/charges", "c-1", `{"endUserId":"shopper-2","amount":5000,"currency":"SEK","email":"ada@example.com","shopperStatement":"Example shop"}`), http.StatusCreated)
@@ -223,8 +225,8 @@ func TestE2EMandateChargeAndCancel(t *testing.T) {
 	if got.State != "cancelled" {
 		t.Fatalf("cancelled charge: %+v", got)
 	}
-	if a := s.call(http.MethodDelete, "/v1/charges/"+c.ID, "cancel-2", ""); a.status != http.StatusConflict {
-		t.Errorf("cancel of a paid charge: %d %s", a.status, a.body)
+	if a := s.call(http.MethodDelete, "/v1/charges/"+c.ID, "cancel-2", ""); a.Status != http.StatusConflict {
+		t.Errorf("cancel of a paid charge: %d %s", a.Status, a.Body)
 	}
 }
 
@@ -233,23 +235,23 @@ func TestE2EIdempotentReplays(t *testing.T) {
 	body := strings.Replace(paymentBody, "%s", "", 1)
 	first := s.call(http.MethodPost, "/v1/payments", "same", body)
 	again := s.call(http.MethodPost, "/v1/payments", "same", body)
-	if first.status != http.StatusCreated || again.status != first.status || again.body != first.body {
-		t.Fatalf("replay: %d %s / %d %s", first.status, first.body, again.status, again.body)
+	if first.Status != http.StatusCreated || again.Status != first.Status || again.Body != first.Body {
+		t.Fatalf("replay: %d %s / %d %s", first.Status, first.Body, again.Status, again.Body)
 	}
-	if again.header.Get(replayedHeader) != "true" || first.header.Get(replayedHeader) != "" {
-		t.Errorf("replay header: first %q, again %q", first.header.Get(replayedHeader), again.header.Get(replayedHeader))
+	if again.Header.Get(httpapi.ReplayedHeader) != "true" || first.Header.Get(httpapi.ReplayedHeader) != "" {
+		t.Errorf("replay header: first %q, again %q", first.Header.Get(httpapi.ReplayedHeader), again.Header.Get(httpapi.ReplayedHeader))
 	}
 	other := s.call(http.MethodPost, "/v1/payments", "same", strings.Replace(body, "10300", "10400", 1))
-	if other.status != http.StatusUnprocessableEntity || other.errorCode(t) != "idempotency_key_reused" {
-		t.Errorf("same key, other body: %d %s", other.status, other.body)
+	if other.Status != http.StatusUnprocessableEntity || other.ErrorCode(t) != "idempotency_key_reused" {
+		t.Errorf("same key, other body: %d %s", other.Status, other.Body)
 	}
 	if n := len(s.sim.Orders()); n != 1 {
 		t.Errorf("Trustly saw %d orders, want 1", n)
 	}
 	metrics := s.call(http.MethodGet, "/metrics", "", "")
-	if !strings.Contains(metrics.body, `trustly_sidecar_idempotency_replays_total{operation="createPayment"} 1`) ||
-		!strings.Contains(metrics.body, `trustly_sidecar_trustly_calls_total{code="ok",method="Deposit"} 1`) {
-		t.Errorf("metrics lack the replay or the Deposit:\n%s", metrics.body)
+	if !strings.Contains(metrics.Body, `trustly_sidecar_idempotency_replays_total{operation="createPayment"} 1`) ||
+		!strings.Contains(metrics.Body, `trustly_sidecar_trustly_calls_total{code="ok",method="Deposit"} 1`) {
+		t.Errorf("metrics lack the replay or the Deposit:\n%s", metrics.Body)
 	}
 }
 
@@ -290,8 +292,8 @@ func TestE2EBadInputChangesNothing(t *testing.T) {
 	}
 	for _, c := range cases {
 		a := s.call(c.method, c.path, c.key, c.body)
-		if a.status != c.status || a.errorCode(t) != c.code {
-			t.Errorf("%s: %d %s, want %d %s", c.name, a.status, a.body, c.status, c.code)
+		if a.Status != c.status || a.ErrorCode(t) != c.code {
+			t.Errorf("%s: %d %s, want %d %s", c.name, a.Status, a.Body, c.status, c.code)
 		}
 	}
 	if after := s.storeKeys(); !slices.Equal(after, before) {
@@ -300,8 +302,8 @@ func TestE2EBadInputChangesNothing(t *testing.T) {
 	if got := s.get(p.ID); got.State != p.State || got.Refunded != 0 {
 		t.Errorf("the payment changed: %+v", got)
 	}
-	if a := s.call(http.MethodGet, "/v1/balance", "", ""); a.status != http.StatusOK || !strings.Contains(a.body, `"currency":"SEK"`) {
-		t.Errorf("balance: %d %s", a.status, a.body)
+	if a := s.call(http.MethodGet, "/v1/balance", "", ""); a.Status != http.StatusOK || !strings.Contains(a.Body, `"currency":"SEK"`) {
+		t.Errorf("balance: %d %s", a.Status, a.Body)
 	}
 }
 

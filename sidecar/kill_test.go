@@ -191,7 +191,7 @@ func TestKill9MidNotificationBurstLosesNothing(t *testing.T) {
 	}
 	// The one applied before the kill came back as a retry and was
 	// recognised, not applied again.
-	metrics := sh.call(http.MethodGet, "/metrics", "", "").body
+	metrics := sh.call(http.MethodGet, "/metrics", "", "").Body
 	dups := 0
 	for _, m := range outcomeRe.FindAllStringSubmatch(metrics, -1) {
 		if m[2] == "duplicate" {

@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // version is set at build time: go build -ldflags "-X main.version=1.2.3".
@@ -41,6 +42,7 @@ func main() {
 // rather than using os directly, lets tests run every command in-process.
 type env struct {
 	getenv func(string) string
+	now    func() time.Time // the clock of serve's engine, pay links and webhooks
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
@@ -49,7 +51,11 @@ type env struct {
 // run executes one command line. Errors that were not already shown to the
 // user are printed to stderr here, so every command reports the same way.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	e := &env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	return runEnv(ctx, &env{getenv: getenv, now: time.Now, stdin: stdin, stdout: stdout, stderr: stderr}, args)
+}
+
+// runEnv is run in e: tests give it their own clock.
+func runEnv(ctx context.Context, e *env, args []string) error {
 	if len(args) > 0 {
 		args = args[1:] // the program path
 	}
@@ -62,7 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		if !strings.HasPrefix(msg, progName) {
 			msg = progName + ": " + msg
 		}
-		fmt.Fprintln(stderr, msg)
+		fmt.Fprintln(e.stderr, msg)
 	}
 	return err
 }

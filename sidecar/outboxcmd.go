@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/metrics"
 )
 
 var outboxCommands = &group{
@@ -28,16 +29,15 @@ func runOutbox(ctx context.Context, e *env, name string, args []string) error {
 // the platform deliveries, with nothing to deliver to: these commands only
 // read and move entries.
 func openOutbox(e *env, name string) (*engine.Outbox, func(), error) {
-	cfg, _, err := loadConfig(e.getenv)
+	cfg, err := loadConfig(e, name)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "%s: %v\nRun '%s config' to see every setting.\n", name, err, progName)
-		return nil, nil, &exitError{code: exitFailure, err: err, reported: true}
+		return nil, nil, err
 	}
-	rdb, err := cfg.redisClient()
+	rdb, err := cfg.RedisClient()
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
-	d, err := newDaemon(cfg, cfg.logger(io.Discard), NewMetrics(), rdb)
+	d, err := newDaemon(cfg, newLogger(cfg, io.Discard), metrics.New(), rdb, e.now)
 	if err != nil {
 		rdb.Close()
 		return nil, nil, fmt.Errorf("%s: %w", name, err)

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/shopapi"
 )
 
 // End-to-end tests of pay by link over real sockets: the sidecar (run …
@@ -25,14 +27,14 @@ var noRedirect = &http.Client{
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 
-func (s *shop) createLink(ref, extra string) PayLink {
+func (s *shop) createLink(ref, extra string) shopapi.PayLink {
 	s.t.Helper()
 	a := s.call(http.MethodPost, "/v1/paylinks", "link-"+ref, fmt.Sprintf(payLinkBody, ref, extra))
-	if a.status != http.StatusCreated {
-		s.t.Fatalf("create link: %d %s", a.status, a.body)
+	if a.Status != http.StatusCreated {
+		s.t.Fatalf("create link: %d %s", a.Status, a.Body)
 	}
-	var l PayLink
-	if err := json.Unmarshal([]byte(a.body), &l); err != nil {
+	var l shopapi.PayLink
+	if err := json.Unmarshal([]byte(a.Body), &l); err != nil {
 		s.t.Fatal(err)
 	}
 	return l
@@ -52,12 +54,12 @@ func click(t *testing.T, link string) (int, string, string) {
 }
 
 // attempts are the sidecar's Deposits for an order reference.
-func (s *shop) attempts(ref string) []Order {
+func (s *shop) attempts(ref string) []shopapi.Order {
 	s.t.Helper()
 	a := s.call(http.MethodGet, "/v1/payments?externalReference="+url.QueryEscape(ref), "", "")
-	var l OrderList
-	if err := json.Unmarshal([]byte(a.body), &l); err != nil || a.status != http.StatusOK {
-		s.t.Fatalf("search: %d %s", a.status, a.body)
+	var l shopapi.OrderList
+	if err := json.Unmarshal([]byte(a.Body), &l); err != nil || a.Status != http.StatusOK {
+		s.t.Fatalf("search: %d %s", a.Status, a.Body)
 	}
 	return l.Orders
 }
@@ -265,8 +267,8 @@ func TestE2EPayLinkDeliveryFailureKeepsTheLink(t *testing.T) {
 	}
 	// An unconfigured channel is the caller's mistake.
 	a := s.call(http.MethodPost, "/v1/paylinks", "link-x", fmt.Sprintf(payLinkBody, "ORDER-7", `,"send":["email"]`))
-	if a.status != http.StatusBadRequest {
-		t.Fatalf("email without SMTP: %d %s", a.status, a.body)
+	if a.Status != http.StatusBadRequest {
+		t.Fatalf("email without SMTP: %d %s", a.Status, a.Body)
 	}
 	// The same key replays the link: same URL, nothing sent again.
 	again := s.createLink("ORDER-6", `,"send":["sms"]`)

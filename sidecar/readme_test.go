@@ -4,6 +4,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/config"
 )
 
 // The README's configuration table is generated from Config; this test fails
@@ -28,7 +30,7 @@ func TestREADMEConfigTable(t *testing.T) {
 	if !ok {
 		t.Fatalf("%s lacks the line %q", readmePath, readmeTableEnd)
 	}
-	want := configTable((&Config{}).variables())
+	want := config.Table((&config.Config{}).Variables())
 	if current == want {
 		return
 	}

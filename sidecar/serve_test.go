@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -14,6 +15,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/config"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/httpapi"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/metrics"
 )
 
 // envRedisAddr is where `make test` (.ci/with-redis) hands the tests a
@@ -156,18 +161,18 @@ func TestRunServeEndToEnd(t *testing.T) {
 	priv := waitFor(t, stdout, privateRe, done)
 	waitHealthy(t, pub+"/healthz")
 
-	if a := do(t, http.MethodGet, priv+"/readyz", ""); a.status != http.StatusOK || !strings.Contains(a.body, `"redis":"ok"`) {
-		t.Errorf("/readyz: %d %s", a.status, a.body)
+	if a := do(t, http.MethodGet, priv+"/readyz", ""); a.Status != http.StatusOK || !strings.Contains(a.Body, `"redis":"ok"`) {
+		t.Errorf("/readyz: %d %s", a.Status, a.Body)
 	}
 	// The engine verifies the signature: a forged notification is refused.
-	if a := do(t, http.MethodPost, pub+"/trustly/notifications/"+testSecret, credit); a.status != http.StatusBadRequest {
-		t.Errorf("notification: %d %s", a.status, a.body)
+	if a := do(t, http.MethodPost, pub+"/trustly/notifications/"+testSecret, credit); a.Status != http.StatusBadRequest {
+		t.Errorf("notification: %d %s", a.Status, a.Body)
 	}
-	if a := do(t, http.MethodGet, pub+"/metrics", ""); a.status != http.StatusNotFound {
-		t.Errorf("/metrics on the public listener: %d", a.status)
+	if a := do(t, http.MethodGet, pub+"/metrics", ""); a.Status != http.StatusNotFound {
+		t.Errorf("/metrics on the public listener: %d", a.Status)
 	}
-	if a := do(t, http.MethodGet, priv+"/metrics", ""); a.status != http.StatusOK || !strings.Contains(a.body, "trustly_sidecar_notifications_total") {
-		t.Errorf("/metrics: %d", a.status)
+	if a := do(t, http.MethodGet, priv+"/metrics", ""); a.Status != http.StatusOK || !strings.Contains(a.Body, "trustly_sidecar_notifications_total") {
+		t.Errorf("/metrics: %d", a.Status)
 	}
 
 	cancel()
@@ -186,9 +191,9 @@ func TestRunServeEndToEnd(t *testing.T) {
 }
 
 // startServe runs serve with cfg and h until the test ends.
-func startServe(t *testing.T, cfg *Config, h notificationHandler) (pub, priv string, cancel context.CancelFunc, done chan error) {
+func startServe(t *testing.T, cfg *config.Config, h httpapi.NotificationHandler) (pub, priv string, cancel context.CancelFunc, done chan error) {
 	t.Helper()
-	rdb, err := cfg.redisClient()
+	rdb, err := cfg.RedisClient()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +203,7 @@ func startServe(t *testing.T, cfg *Config, h notificationHandler) (pub, priv str
 	stdout := &logBuffer{}
 	done = make(chan error, 1)
 	go func() {
-		done <- serve(ctx, testLogger(io.Discard), stdout, cfg, NewMetrics(), rdb, services{notifications: h})
+		done <- serve(ctx, slog.New(slog.DiscardHandler), stdout, cfg, metrics.New(), rdb, services{notifications: h})
 	}()
 	pub = localURL(waitFor(t, stdout, publicRe, done))
 	priv = localURL(waitFor(t, stdout, privateRe, done))
@@ -211,13 +216,13 @@ func TestReadyzFailsWhileRedisIsDown(t *testing.T) {
 	cfg := mustLoad(t, validEnv(t).with("REDIS_MODE", "single", "REDIS_ADDRS", proxy.Addr(), "REDIS_PREFIX", testPrefix(t)))
 	_, priv, _, _ := startServe(t, cfg, pendingEngine{})
 
-	if a := do(t, http.MethodGet, priv+"/readyz", ""); a.status != http.StatusOK {
-		t.Fatalf("/readyz with Redis up: %d %s", a.status, a.body)
+	if a := do(t, http.MethodGet, priv+"/readyz", ""); a.Status != http.StatusOK {
+		t.Fatalf("/readyz with Redis up: %d %s", a.Status, a.Body)
 	}
 	proxy.Stop()
 	a := do(t, http.MethodGet, priv+"/readyz", "")
-	if a.status != http.StatusServiceUnavailable || !strings.Contains(a.body, `"redis":"fail"`) || !strings.Contains(a.body, `"status":"not_ready"`) {
-		t.Errorf("/readyz with Redis down: %d %s", a.status, a.body)
+	if a.Status != http.StatusServiceUnavailable || !strings.Contains(a.Body, `"redis":"fail"`) || !strings.Contains(a.Body, `"status":"not_ready"`) {
+		t.Errorf("/readyz with Redis down: %d %s", a.Status, a.Body)
 	}
 }
 
@@ -227,11 +232,11 @@ func TestPrivateListenerBeyondLocalhostNeedsTheToken(t *testing.T) {
 		t.Fatalf("serve on 0.0.0.0 without a token: %v", r)
 	}
 	_, priv, _, _ := startServe(t, mustLoad(t, env.with("SHOP_API_TOKEN", testToken)), pendingEngine{})
-	if a := do(t, http.MethodGet, priv+"/v1/balance", ""); a.status != http.StatusUnauthorized {
-		t.Errorf("without the token: %d %s", a.status, a.body)
+	if a := do(t, http.MethodGet, priv+"/v1/balance", ""); a.Status != http.StatusUnauthorized {
+		t.Errorf("without the token: %d %s", a.Status, a.Body)
 	}
-	if a := do(t, http.MethodGet, priv+"/v1/balance", "", "Authorization", "Bearer "+testToken); a.status != http.StatusNotImplemented {
-		t.Errorf("with the token: %d %s", a.status, a.body)
+	if a := do(t, http.MethodGet, priv+"/v1/balance", "", "Authorization", "Bearer "+testToken); a.Status != http.StatusNotImplemented {
+		t.Errorf("with the token: %d %s", a.Status, a.Body)
 	}
 }
 
@@ -278,12 +283,12 @@ func TestGracefulShutdownFinishesANotificationInFlight(t *testing.T) {
 	go func() {
 		resp, err := http.Post(pub+"/trustly/notifications/"+testSecret, "application/json", strings.NewReader(credit))
 		if err != nil {
-			answered <- answer{body: err.Error()}
+			answered <- answer{Body: err.Error()}
 			return
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
-		answered <- answer{status: resp.StatusCode, body: string(b)}
+		answered <- answer{Status: resp.StatusCode, Body: string(b)}
 	}()
 	<-engine.entered
 
@@ -297,8 +302,8 @@ func TestGracefulShutdownFinishesANotificationInFlight(t *testing.T) {
 
 	close(engine.release)
 	a := <-answered
-	if a.status != http.StatusOK || a.body != `{"result":"applied"}` {
-		t.Errorf("the notification in flight got %d %q, want its reply", a.status, a.body)
+	if a.Status != http.StatusOK || a.Body != `{"result":"applied"}` {
+		t.Errorf("the notification in flight got %d %q, want its reply", a.Status, a.Body)
 	}
 	if err := <-done; err != nil {
 		t.Errorf("serve: %v", err)
@@ -329,5 +334,5 @@ func TestShutdownTimeoutCutsOffStuckRequests(t *testing.T) {
 type pendingEngine struct{}
 
 func (pendingEngine) HandleNotification(context.Context, []byte) ([]byte, error) {
-	return nil, errNotImplemented
+	return nil, httpapi.ErrNotImplemented
 }

@@ -16,17 +16,19 @@ import (
 	"github.com/trustly-sidecar/trustly-sidecar/core/sim"
 	"github.com/trustly-sidecar/trustly-sidecar/platforms/generic"
 	"github.com/trustly-sidecar/trustly-sidecar/platforms/generic/fakeshop"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/config"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/shopapi"
 )
 
 var webhookSecret = []byte("whsec_0123456789abcdef")
 
 // shopDefaultsEnv is the shop-wide defaults of platform commands.
 var shopDefaultsEnv = map[string]string{
-	key("SHOP_SUCCESS_URL"):       "https://shop.example/ok",
-	key("SHOP_FAIL_URL"):          "https://shop.example/fail",
-	key("SHOP_LOCALE"):            "sv_SE",
-	key("SHOP_COUNTRY"):           "SE",
-	key("SHOP_SHOPPER_STATEMENT"): "Example shop",
+	config.Key("SHOP_SUCCESS_URL"):       "https://shop.example/ok",
+	config.Key("SHOP_FAIL_URL"):          "https://shop.example/fail",
+	config.Key("SHOP_LOCALE"):            "sv_SE",
+	config.Key("SHOP_COUNTRY"):           "SE",
+	config.Key("SHOP_SHOPPER_STATEMENT"): "Example shop",
 }
 
 func with(m map[string]string, more map[string]string) map[string]string {
@@ -52,14 +54,14 @@ func signedGeneric(body string) []string {
 	return []string{generic.HeaderTimestamp, h.Get(generic.HeaderTimestamp), generic.HeaderSignature, h.Get(generic.HeaderSignature)}
 }
 
-func webhookAnswer(t *testing.T, a answer, want int) WebhookAnswer {
+func webhookAnswer(t *testing.T, a answer, want int) shopapi.WebhookAnswer {
 	t.Helper()
-	if a.status != want {
-		t.Fatalf("status %d, want %d: %s", a.status, want, a.body)
+	if a.Status != want {
+		t.Fatalf("status %d, want %d: %s", a.Status, want, a.Body)
 	}
-	var w WebhookAnswer
-	if err := json.Unmarshal([]byte(a.body), &w); err != nil {
-		t.Fatalf("%v: %s", err, a.body)
+	var w shopapi.WebhookAnswer
+	if err := json.Unmarshal([]byte(a.Body), &w); err != nil {
+		t.Fatalf("%v: %s", err, a.Body)
 	}
 	return w
 }
@@ -78,8 +80,8 @@ func TestE2EGenericWebhookCreatesOnePayment(t *testing.T) {
 	}
 	fs := fakeshop.New(t, callbackSecret)
 	s := startShopEnv(t, with(shopDefaultsEnv, map[string]string{
-		key("ADAPTER"):            genericBin,
-		key("ADAPTER_ENV"):        generic.EnvCallbackURL + "," + generic.EnvCallbackSecret + "," + generic.EnvWebhookSecret,
+		config.Key("ADAPTER"):     genericBin,
+		config.Key("ADAPTER_ENV"): generic.EnvCallbackURL + "," + generic.EnvCallbackSecret + "," + generic.EnvWebhookSecret,
 		generic.EnvCallbackURL:    fs.URL,
 		generic.EnvCallbackSecret: string(callbackSecret),
 		generic.EnvWebhookSecret:  string(webhookSecret),
@@ -110,20 +112,20 @@ func TestE2EGenericWebhookCreatesOnePayment(t *testing.T) {
 
 	tampered := strings.Replace(paymentEvent, "10350", "1", 1)
 	a := s.webhook("generic", tampered, signedGeneric(paymentEvent)...)
-	if a.status != http.StatusUnauthorized || a.errorCode(t) != "webhook_unauthenticated" {
-		t.Errorf("tampered: %d %s", a.status, a.body)
+	if a.Status != http.StatusUnauthorized || a.ErrorCode(t) != "webhook_unauthenticated" {
+		t.Errorf("tampered: %d %s", a.Status, a.Body)
 	}
-	if strings.Contains(a.body, "sha256=") {
-		t.Errorf("the answer shows a signature: %s", a.body)
+	if strings.Contains(a.Body, "sha256=") {
+		t.Errorf("the answer shows a signature: %s", a.Body)
 	}
 	other := strings.Replace(paymentEvent, "evt_1001_pay", "evt_1002_pay", 1)
-	if a := s.webhook("woocommerce", other, signedGeneric(other)...); a.status != http.StatusNotFound || a.errorCode(t) != "unknown_platform" {
-		t.Errorf("wrong platform: %d %s", a.status, a.body)
+	if a := s.webhook("woocommerce", other, signedGeneric(other)...); a.Status != http.StatusNotFound || a.ErrorCode(t) != "unknown_platform" {
+		t.Errorf("wrong platform: %d %s", a.Status, a.Body)
 	}
 	bad := `{"event_id":"evt_1003","type":"payment.requested","order":{"id":"1003"}}`
-	if a := s.webhook("generic", bad, signedGeneric(bad)...); a.status != http.StatusBadRequest || a.errorCode(t) != "webhook_invalid" ||
-		!strings.Contains(a.body, "amount_minor") {
-		t.Errorf("malformed event: %d %s", a.status, a.body)
+	if a := s.webhook("generic", bad, signedGeneric(bad)...); a.Status != http.StatusBadRequest || a.ErrorCode(t) != "webhook_invalid" ||
+		!strings.Contains(a.Body, "amount_minor") {
+		t.Errorf("malformed event: %d %s", a.Status, a.Body)
 	}
 	ping := `{"event_id":"evt_ping","type":"ping"}`
 	if w := webhookAnswer(t, s.webhook("generic", ping, signedGeneric(ping)...), http.StatusOK); len(w.Results) != 0 || w.Platform != "generic" {
@@ -139,7 +141,7 @@ func TestE2EGenericWebhookCreatesOnePayment(t *testing.T) {
 	s.advance(time.Minute)
 	eventually(t, "the shop hears paid", func() bool { return fs.Snapshot("1001") == "pending,paid" })
 
-	m := s.call(http.MethodGet, "/metrics", "", "").body
+	m := s.call(http.MethodGet, "/metrics", "", "").Body
 	for _, line := range []string{
 		`trustly_sidecar_webhooks_total{outcome="ok",platform="generic"} 3`,
 		`trustly_sidecar_webhooks_total{outcome="unauthenticated",platform="generic"} 1`,
@@ -170,11 +172,11 @@ func TestE2ESyncShopWebhookGetsTheAdaptersAnswer(t *testing.T) {
 	}
 	const secret = "syncshop-secret-0123456789"
 	s := startShopEnv(t, with(shopDefaultsEnv, map[string]string{
-		key("ADAPTER"):       bin,
-		key("ADAPTER_ENV"):   "SYNCSHOP_SECRET,SYNCSHOP_API_URL,SYNCSHOP_API_TOKEN",
-		"SYNCSHOP_SECRET":    secret,
-		"SYNCSHOP_API_URL":   "http://127.0.0.1:9/api",
-		"SYNCSHOP_API_TOKEN": "token",
+		config.Key("ADAPTER"):     bin,
+		config.Key("ADAPTER_ENV"): "SYNCSHOP_SECRET,SYNCSHOP_API_URL,SYNCSHOP_API_TOKEN",
+		"SYNCSHOP_SECRET":         secret,
+		"SYNCSHOP_API_URL":        "http://127.0.0.1:9/api",
+		"SYNCSHOP_API_TOKEN":      "token",
 	}))
 	s.adapterPid()
 	body := `{"request_id":"r1","action":"pay","order":{"id":"SO-7","amount_minor":4200,"currency":"SEK"},"customer":{"id":"c7","email":"c7@example.se","first_name":"Carl","last_name":"Sju"}}`
@@ -185,8 +187,8 @@ func TestE2ESyncShopWebhookGetsTheAdaptersAnswer(t *testing.T) {
 	for i, want := range []int{1, 1} { // the second is SyncShop resending: no second order
 		a := s.webhook("syncshop", body, "X-Syncshop-Signature", sig)
 		var reply map[string]string
-		if err := json.Unmarshal([]byte(a.body), &reply); err != nil || a.status != http.StatusOK || a.header.Get("Content-Type") != "application/json" {
-			t.Fatalf("attempt %d: %d %s %v", i, a.status, a.body, err)
+		if err := json.Unmarshal([]byte(a.Body), &reply); err != nil || a.Status != http.StatusOK || a.Header.Get("Content-Type") != "application/json" {
+			t.Fatalf("attempt %d: %d %s %v", i, a.Status, a.Body, err)
 		}
 		if reply["result"] != "ACTION_REQUIRED" || reply["redirect_url"] == "" || reply["psp_reference"] == "" {
 			t.Errorf("attempt %d: reply %v", i, reply)
@@ -201,36 +203,36 @@ func TestE2ESyncShopWebhookGetsTheAdaptersAnswer(t *testing.T) {
 	m = hmac.New(sha256.New, []byte(secret))
 	m.Write([]byte(nameless))
 	a := s.webhook("syncshop", nameless, "X-Syncshop-Signature", base64.StdEncoding.EncodeToString(m.Sum(nil)))
-	if a.status != http.StatusOK || !strings.Contains(a.body, `"result":"FAILURE"`) || !strings.Contains(a.body, `"code":"invalid_request"`) {
-		t.Errorf("refused command: %d %s", a.status, a.body)
+	if a.Status != http.StatusOK || !strings.Contains(a.Body, `"result":"FAILURE"`) || !strings.Contains(a.Body, `"code":"invalid_request"`) {
+		t.Errorf("refused command: %d %s", a.Status, a.Body)
 	}
-	if a := s.webhook("syncshop", body, "X-Syncshop-Signature", base64.StdEncoding.EncodeToString([]byte("nope"))); a.status != http.StatusUnauthorized {
-		t.Errorf("bad signature: %d %s", a.status, a.body)
+	if a := s.webhook("syncshop", body, "X-Syncshop-Signature", base64.StdEncoding.EncodeToString([]byte("nope"))); a.Status != http.StatusUnauthorized {
+		t.Errorf("bad signature: %d %s", a.Status, a.Body)
 	}
 }
 
 func TestWebhookWithoutAdapterIs404(t *testing.T) {
 	s := startShop(t)
 	a := s.webhook("generic", `{}`)
-	if a.status != http.StatusNotFound || a.errorCode(t) != "no_adapter" {
-		t.Errorf("%d %s", a.status, a.body)
+	if a.Status != http.StatusNotFound || a.ErrorCode(t) != "no_adapter" {
+		t.Errorf("%d %s", a.Status, a.Body)
 	}
 }
 
 func TestShopDefaultsAreChecked(t *testing.T) {
 	env := validEnv(t).with("SHOP_SUCCESS_URL", "/ok", "SHOP_FAIL_URL", "ftp://x/", "SHOP_LOCALE", "sv", "SHOP_COUNTRY", "Sweden")
-	_, _, err := loadConfig(env.get)
-	var ce *configError
-	if !errors.As(err, &ce) || len(ce.problems) != 4 {
+	_, _, err := config.Load(env.get, builtins.Names())
+	var ce *config.Error
+	if !errors.As(err, &ce) || len(ce.Problems()) != 4 {
 		t.Fatalf("want 4 problems, got %v", err)
 	}
 	for _, name := range []string{"SHOP_SUCCESS_URL", "SHOP_FAIL_URL", "SHOP_LOCALE", "SHOP_COUNTRY"} {
-		if !strings.Contains(err.Error(), key(name)) {
+		if !strings.Contains(err.Error(), config.Key(name)) {
 			t.Errorf("no problem names %s: %v", name, err)
 		}
 	}
-	cfg, _, err := loadConfig(validEnv(t).with("SHOP_SUCCESS_URL", "https://shop.example/ok", "SHOP_LOCALE", "sv_SE").get)
-	if err != nil || cfg.shopDefaults().SuccessURL != "https://shop.example/ok" || cfg.shopDefaults().Locale != "sv_SE" {
+	cfg, _, err := config.Load(validEnv(t).with("SHOP_SUCCESS_URL", "https://shop.example/ok", "SHOP_LOCALE", "sv_SE").get, builtins.Names())
+	if err != nil || cfg.ShopDefaults().SuccessURL != "https://shop.example/ok" || cfg.ShopDefaults().Locale != "sv_SE" {
 		t.Errorf("valid defaults: %v %+v", err, cfg)
 	}
 }

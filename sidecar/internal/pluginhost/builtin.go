@@ -6,36 +6,34 @@ import (
 	"sort"
 
 	"github.com/trustly-sidecar/trustly-sidecar/adapter"
-	"github.com/trustly-sidecar/trustly-sidecar/platforms/generic"
 )
 
-// builtins are the adapters compiled into the sidecar, by name. Each reads
-// its configuration from the environment the host gave its process.
-var builtins = map[string]func(getenv func(string) string) (adapter.Adapter, error){
-	generic.Name: func(getenv func(string) string) (adapter.Adapter, error) { return generic.NewFromEnv(getenv) },
-}
+// Builtins are the adapters compiled into a binary, by name: the binary
+// that assembles the sidecar lists them (this package imports no platform).
+// Each reads its configuration from the environment the host gave its
+// process.
+type Builtins map[string]func(getenv func(string) string) (adapter.Adapter, error)
 
-// BuiltinNames lists the built-in adapters.
-func BuiltinNames() []string {
-	names := make([]string, 0, len(builtins))
-	for n := range builtins {
+// Names lists the built-in adapters, sorted.
+func (b Builtins) Names() []string {
+	names := make([]string, 0, len(b))
+	for n := range b {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	return names
 }
 
-// ServeBuiltin is the body of "trustly-sidecar plugin <name>": it serves the
-// built-in adapter name as a plugin and does not return unless it cannot
-// start. The sidecar's command table calls it with the arguments after
-// "plugin".
-func ServeBuiltin(args []string) error {
+// Serve is the body of "<binary> plugin <name>": it serves the built-in
+// adapter name as a plugin and does not return unless it cannot start. The
+// binary's command table calls it with the arguments after "plugin".
+func (b Builtins) Serve(args []string) error {
 	if len(args) != 1 {
-		return fmt.Errorf("usage: plugin <name> (one of %v); the sidecar starts this itself", BuiltinNames())
+		return fmt.Errorf("usage: plugin <name> (one of %v); the sidecar starts this itself", b.Names())
 	}
-	newAdapter, ok := builtins[args[0]]
+	newAdapter, ok := b[args[0]]
 	if !ok {
-		return fmt.Errorf("no built-in adapter %q (built in: %v)", args[0], BuiltinNames())
+		return fmt.Errorf("no built-in adapter %q (built in: %v)", args[0], b.Names())
 	}
 	a, err := newAdapter(os.Getenv)
 	if err != nil {

@@ -29,16 +29,14 @@ type Source struct {
 }
 
 // BuiltinCommand is the sidecar's command that serves a built-in adapter:
-// "trustly-sidecar plugin <name>" (see ServeBuiltin).
+// "trustly-sidecar plugin <name>" (see Builtins.Serve).
 const BuiltinCommand = "plugin"
 
-// Builtin is a platform adapter that ships inside the sidecar binary: the
-// sidecar re-executes itself as "<itself> plugin <name>", so a crash in an
-// adapter still takes down only the adapter.
+// Builtin is a platform adapter that ships inside the sidecar binary (one
+// of its Builtins, which the caller has checked): the sidecar re-executes
+// itself as "<itself> plugin <name>", so a crash in an adapter still takes
+// down only the adapter.
 func Builtin(name string, env ...string) (Source, error) {
-	if _, ok := builtins[name]; !ok {
-		return Source{}, fmt.Errorf("no built-in adapter %q (built in: %v)", name, BuiltinNames())
-	}
 	exe, err := os.Executable()
 	if err != nil {
 		return Source{}, fmt.Errorf("built-in adapter %s: find own executable: %w", name, err)

@@ -1,4 +1,4 @@
-package main
+package httpapi
 
 import (
 	"encoding/json"
@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/gorilla/mux"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/metrics"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/shopapi"
 )
 
 // openAPIDocument is the part of openapi.json the checks read.
@@ -46,7 +48,7 @@ func documentedOperations(t *testing.T) []string {
 func routedV1Operations(t *testing.T) []string {
 	t.Helper()
 	r := newRouter()
-	addPrivateRoutes(r, testLogger(io.Discard), NewMetrics(), "", nil, nil)
+	addPrivateRoutes(r, testLogger(io.Discard), metrics.New(), "", nil, nil)
 	var ops []string
 	err := r.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
 		path, err := route.GetPathTemplate()
@@ -158,8 +160,8 @@ func resolve(tree any, ref string) any {
 func TestOpenAPIIsServed(t *testing.T) {
 	srv, _ := startPrivate(t, testToken)
 	a := do(t, http.MethodGet, srv.URL+"/openapi.json", "", "Authorization", "Bearer "+testToken)
-	if a.status != http.StatusOK || a.body != string(openAPIDoc) || a.header.Get("Content-Type") != "application/json" {
-		t.Errorf("GET /openapi.json: %d %s", a.status, a.header.Get("Content-Type"))
+	if a.Status != http.StatusOK || a.Body != string(openAPIDoc) || a.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("GET /openapi.json: %d %s", a.Status, a.Header.Get("Content-Type"))
 	}
 }
 
@@ -177,18 +179,18 @@ func TestOpenAPISchemasMatchTheTypes(t *testing.T) {
 		t.Fatal(err)
 	}
 	types := map[string]reflect.Type{
-		"Shopper":              reflect.TypeFor[Shopper](),
-		"CreatePaymentRequest": reflect.TypeFor[CreatePaymentRequest](),
-		"CreateRefundRequest":  reflect.TypeFor[CreateRefundRequest](),
-		"CreateMandateRequest": reflect.TypeFor[CreateMandateRequest](),
-		"CreateChargeRequest":  reflect.TypeFor[CreateChargeRequest](),
-		"CreatePayLinkRequest": reflect.TypeFor[CreatePayLinkRequest](),
-		"PayLink":              reflect.TypeFor[PayLink](),
-		"Delivery":             reflect.TypeFor[Delivery](),
-		"Order":                reflect.TypeFor[Order](),
-		"OrderList":            reflect.TypeFor[OrderList](),
-		"Balance":              reflect.TypeFor[Balance](),
-		"BalanceList":          reflect.TypeFor[BalanceList](),
+		"Shopper":              reflect.TypeFor[shopapi.Shopper](),
+		"CreatePaymentRequest": reflect.TypeFor[shopapi.CreatePaymentRequest](),
+		"CreateRefundRequest":  reflect.TypeFor[shopapi.CreateRefundRequest](),
+		"CreateMandateRequest": reflect.TypeFor[shopapi.CreateMandateRequest](),
+		"CreateChargeRequest":  reflect.TypeFor[shopapi.CreateChargeRequest](),
+		"CreatePayLinkRequest": reflect.TypeFor[shopapi.CreatePayLinkRequest](),
+		"PayLink":              reflect.TypeFor[shopapi.PayLink](),
+		"Delivery":             reflect.TypeFor[shopapi.Delivery](),
+		"Order":                reflect.TypeFor[shopapi.Order](),
+		"OrderList":            reflect.TypeFor[shopapi.OrderList](),
+		"Balance":              reflect.TypeFor[shopapi.Balance](),
+		"BalanceList":          reflect.TypeFor[shopapi.BalanceList](),
 	}
 	for name, typ := range types {
 		s, ok := doc.Components.Schemas[name]

@@ -1,4 +1,4 @@
-package main
+package httpapi
 
 import (
 	"context"
@@ -6,35 +6,37 @@ import (
 	"net/http"
 
 	"github.com/gorilla/mux"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/metrics"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/paylink"
 )
 
-// notificationHandler applies a notification Trustly posted and returns the
+// NotificationHandler applies a notification Trustly posted and returns the
 // signed reply to send back. The engine implements it. Its errors:
 //   - wrapping store.ErrUnavailable: the effect is not durable; answered 503
 //     so that Trustly sends the notification again;
 //   - wrapping trustly.ErrBadSignature or trustly.ErrInvalidNotification:
 //     not Trustly's or not a notification; answered 400, no reply;
 //   - anything else: 500, and Trustly sends it again.
-type notificationHandler interface {
+type NotificationHandler interface {
 	HandleNotification(ctx context.Context, body []byte) (reply []byte, err error)
 }
 
-// readinessCheck is one thing /readyz asks: Redis, and the plugin host.
-type readinessCheck struct {
-	name  string
-	check func(context.Context) error
+// ReadinessCheck is one thing /readyz asks: Redis, and the plugin host.
+type ReadinessCheck struct {
+	Name  string
+	Check func(context.Context) error
 }
 
-// newPublicServer returns the handler of the public listener.
-func newPublicServer(log *slog.Logger, m *Metrics, notificationSecret string, maxNotification int64, notifications notificationHandler, links *payLinks) http.Handler {
+// NewPublic returns the handler of the public listener.
+func NewPublic(log *slog.Logger, m *metrics.Set, notificationSecret string, maxNotification int64, notifications NotificationHandler, links *paylink.Links) http.Handler {
 	r := newRouter()
 	addPublicRoutes(r, log, m, notificationSecret, maxNotification, notifications, links)
 	return wrap(log, m, "public", r)
 }
 
-// newPrivateServer returns the handler of the private listener. token empty
+// NewPrivate returns the handler of the private listener. token empty
 // means no authentication (the listener is bound to localhost).
-func newPrivateServer(log *slog.Logger, m *Metrics, token string, maxRequest int64, ready []readinessCheck, api *v1API) http.Handler {
+func NewPrivate(log *slog.Logger, m *metrics.Set, token string, maxRequest int64, ready []ReadinessCheck, api *API) http.Handler {
 	r := newRouter()
 	addPrivateRoutes(r, log, m, token, ready, api)
 	return wrap(log, m, "private", limitBody(maxRequest, r))
@@ -50,7 +52,7 @@ func newRouter() *mux.Router {
 
 // wrap adds what every request gets, outermost first: an id, a log line and
 // latency metric, and recovery from panics.
-func wrap(log *slog.Logger, m *Metrics, listener string, h http.Handler) http.Handler {
+func wrap(log *slog.Logger, m *metrics.Set, listener string, h http.Handler) http.Handler {
 	return withRequestID(observe(log, m, listener, recoverPanics(log, h)))
 }
 

@@ -1,4 +1,4 @@
-package main
+package delivery
 
 import (
 	"bytes"
@@ -16,40 +16,46 @@ import (
 	"time"
 )
 
-// mailer sends pay links over SMTP: STARTTLS (required unless turned off
+// Mailer sends pay links over SMTP: STARTTLS (required unless turned off
 // for a relay on the same host), then AUTH PLAIN when a username is set.
-type mailer struct {
-	addr     string // HOST:PORT
-	from     string
-	username string
-	password string
-	startTLS bool
-	roots    *x509.CertPool // nil: the system's
-	timeout  time.Duration
+type Mailer struct {
+	Addr     string // HOST:PORT
+	From     string
+	Username string
+	Password string
+	StartTLS bool
+	Roots    *x509.CertPool // nil: the system's
+	Timeout  time.Duration
+	Now      func() time.Time // the Date header's clock; nil: time.Now
 }
 
-var _ sender = (*mailer)(nil)
+var _ Sender = (*Mailer)(nil)
 
-func (m *mailer) send(ctx context.Context, msg payLinkMessage) error {
+// Send e-mails msg to msg.To.
+func (m *Mailer) Send(ctx context.Context, msg Message) error {
 	to, err := mail.ParseAddress(msg.To)
 	if err != nil {
 		return fmt.Errorf("e-mail: recipient: %w", err)
 	}
-	from, err := mail.ParseAddress(m.from)
+	from, err := mail.ParseAddress(m.From)
 	if err != nil {
-		return fmt.Errorf("e-mail: sender: %w", err)
+		return fmt.Errorf("e-mail: Sender: %w", err)
 	}
-	body, err := mailBody(from, to, msg)
+	now := time.Now
+	if m.Now != nil {
+		now = m.Now
+	}
+	body, err := mailBody(from, to, msg, now())
 	if err != nil {
 		return err
 	}
-	host, _, err := net.SplitHostPort(m.addr)
+	host, _, err := net.SplitHostPort(m.Addr)
 	if err != nil {
 		return fmt.Errorf("e-mail: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, m.timeout)
+	ctx, cancel := context.WithTimeout(ctx, m.Timeout)
 	defer cancel()
-	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", m.addr)
+	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", m.Addr)
 	if err != nil {
 		return fmt.Errorf("e-mail: %w", err)
 	}
@@ -61,18 +67,18 @@ func (m *mailer) send(ctx context.Context, msg payLinkMessage) error {
 		return fmt.Errorf("e-mail: %w", err)
 	}
 	defer c.Close()
-	if m.startTLS {
+	if m.StartTLS {
 		if ok, _ := c.Extension("STARTTLS"); !ok {
-			return fmt.Errorf("e-mail: %s does not offer STARTTLS", m.addr)
+			return fmt.Errorf("e-mail: %s does not offer STARTTLS", m.Addr)
 		}
-		if err := c.StartTLS(&tls.Config{ServerName: host, RootCAs: m.roots, MinVersion: tls.VersionTLS12}); err != nil {
+		if err := c.StartTLS(&tls.Config{ServerName: host, RootCAs: m.Roots, MinVersion: tls.VersionTLS12}); err != nil {
 			return fmt.Errorf("e-mail: STARTTLS: %w", err)
 		}
 	}
-	if m.username != "" {
+	if m.Username != "" {
 		// net/smtp refuses PLAIN over an unencrypted connection to
 		// anything but localhost.
-		if err := c.Auth(smtp.PlainAuth("", m.username, m.password, host)); err != nil {
+		if err := c.Auth(smtp.PlainAuth("", m.Username, m.Password, host)); err != nil {
 			return fmt.Errorf("e-mail: AUTH: %w", err)
 		}
 	}
@@ -100,12 +106,12 @@ func (m *mailer) send(ctx context.Context, msg payLinkMessage) error {
 
 // mailBody is the RFC 5322 message: UTF-8 text, quoted-printable, every
 // header value either an address or Q-encoded (so no CR/LF gets through).
-func mailBody(from, to *mail.Address, msg payLinkMessage) ([]byte, error) {
+func mailBody(from, to *mail.Address, msg Message, date time.Time) ([]byte, error) {
 	var id [12]byte
 	_, _ = rand.Read(id[:])
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%s@trustly-sidecar>\r\n",
-		from.String(), to.String(), mime.QEncoding.Encode("utf-8", msg.Subject), time.Now().UTC().Format(time.RFC1123Z), hex.EncodeToString(id[:]))
+		from.String(), to.String(), mime.QEncoding.Encode("utf-8", msg.Subject), date.UTC().Format(time.RFC1123Z), hex.EncodeToString(id[:]))
 	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n")
 	qp := quotedprintable.NewWriter(&b)
 	if _, err := qp.Write(bytes.ReplaceAll([]byte(msg.Email), []byte("\n"), []byte("\r\n"))); err != nil {

@@ -1,4 +1,18 @@
-package main
+// Package paylink is pay by link: POST /v1/paylinks stores a link bound to
+// an order reference and an amount and returns https://<public>/pay/<token>;
+// GET /pay/<token> is the link's page. Nothing is asked of Trustly until the
+// shopper clicks: the click calls Deposit at that moment (a checkout URL
+// expires within minutes, so it is never made in advance) and redirects to
+// Trustly. Links are stored by the SHA-256 of their token (core/store), sent
+// by e-mail or SMS (internal/delivery), and every click decides from the
+// link's earlier attempts, under the link's click lock:
+//   - an attempt pending or paid: no Deposit, a page saying so (never twice);
+//   - the link expired: 404, no Deposit;
+//   - the last attempt's checkout URL still usable: the same URL again, so
+//     two clicks never leave two payable orders behind;
+//   - otherwise (first click, or the last attempt cancelled or its URL
+//     expired): a new Deposit.
+package paylink
 
 import (
 	"context"
@@ -17,24 +31,13 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
-	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
+	"github.com/trustly-sidecar/trustly-sidecar/core/store"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/delivery"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/shopapi"
 )
 
-// Pay by link: POST /v1/paylinks stores a link bound to an order reference
-// and an amount and returns https://<public>/pay/<token>. Nothing is asked
-// of Trustly until the shopper clicks: the click calls Deposit at that moment
-// (a checkout URL expires within minutes, so it is never made in advance)
-// and redirects to Trustly. Every click decides from the link's earlier
-// attempts, under the link's click lock:
-//   - an attempt pending or paid: no Deposit, a page saying so (never twice);
-//   - the link expired: 404, no Deposit;
-//   - the last attempt's checkout URL still usable: the same URL again, so
-//     two clicks never leave two payable orders behind;
-//   - otherwise (first click, or the last attempt cancelled or its URL
-//     expired): a new Deposit.
-
-// payLinkEngine is what pay links need of core/engine.
-type payLinkEngine interface {
+// Engine is what pay links need of core/engine.
+type Engine interface {
 	CreatePayment(ctx context.Context, r engine.PaymentRequest) (engine.Order, error)
 	GetPayment(ctx context.Context, id string) (engine.Order, error)
 }
@@ -49,17 +52,26 @@ const (
 	clickLockTTL = 2 * time.Minute
 	// clickWait is how long a click waits for a concurrent click's Deposit.
 	clickWait = 20 * time.Second
-	// maxPayLinkTTL bounds a link's life.
-	maxPayLinkTTL = 90 * 24 * time.Hour
+	// MaxTTL bounds a link's life.
+	MaxTTL = 90 * 24 * time.Hour
 )
 
-type payLinks struct {
-	log     *slog.Logger
-	engine  payLinkEngine
-	store   *payLinkStore
-	baseURL string        // the public listener's base URL
-	ttl     time.Duration // default life of a link
-	senders map[string]sender
+// Links makes pay links and answers their clicks.
+type Links struct {
+	Log     *slog.Logger
+	Engine  Engine
+	Store   *Store
+	BaseURL string        // the public listener's base URL
+	TTL     time.Duration // default life of a link
+	Senders map[string]delivery.Sender
+	Now     func() time.Time // nil: time.Now
+}
+
+func (p *Links) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
 }
 
 // ---- tokens ----
@@ -88,129 +100,58 @@ func tokenHash(token string) (hash string, ok bool) {
 // linkID is a short, loggable name of a link: never the token.
 func linkID(hash string) string { return "pl_" + hash[:16] }
 
-// ---- the shop API ----
-
-// CreatePayLinkRequest makes a pay link for one order and amount.
-type CreatePayLinkRequest struct {
-	OrderReference   string   `json:"orderReference"`
-	Amount           int64    `json:"amount"`
-	Currency         string   `json:"currency"`
-	Shopper          Shopper  `json:"shopper"`
-	SuccessURL       string   `json:"successUrl"`
-	FailURL          string   `json:"failUrl"`
-	ShopperStatement string   `json:"shopperStatement"`
-	TTLSeconds       int64    `json:"ttlSeconds,omitempty"`
-	Send             []string `json:"send,omitempty"` // "email", "sms"
-}
-
-// PayLink is the answer: the link, and how its deliveries went.
-type PayLink struct {
-	ID             string     `json:"id"`
-	URL            string     `json:"url"`
-	OrderReference string     `json:"orderReference"`
-	Amount         int64      `json:"amount"`
-	Currency       string     `json:"currency"`
-	ExpiresAt      time.Time  `json:"expiresAt"`
-	Deliveries     []Delivery `json:"deliveries"`
-}
-
-// Delivery is the outcome of sending the link over one channel.
-type Delivery struct {
-	Channel string `json:"channel"`
-	Status  string `json:"status"` // sent or failed
-	Error   string `json:"error,omitempty"`
-}
-
-var controlRe = regexp.MustCompile(`[\x00-\x1f\x7f]`)
-
-func (r CreatePayLinkRequest) check(senders map[string]sender) error {
-	if err := r.Shopper.check(); err != nil {
+// Check refuses a request this sidecar cannot serve: a life beyond MaxTTL,
+// a channel that is not configured.
+func (p *Links) Check(req shopapi.CreatePayLinkRequest) error {
+	if err := req.Check(); err != nil {
 		return err
 	}
-	if err := checkCurrency(r.Currency); err != nil {
-		return err
+	if req.TTLSeconds < 0 || time.Duration(req.TTLSeconds)*time.Second > MaxTTL {
+		return shopapi.Invalid("ttlSeconds must be between 1 and %d", int64(MaxTTL/time.Second))
 	}
-	switch {
-	case r.OrderReference == "" || len(r.OrderReference) > 128 || controlRe.MatchString(r.OrderReference):
-		return invalid("orderReference (the shop's order id, at most 128 printable characters) is required")
-	case r.Amount <= 0:
-		return invalid("amount (minor units, e.g. 10300 for 103.00) must be positive")
-	case r.ShopperStatement == "" || len(r.ShopperStatement) > maxField:
-		return invalid("shopperStatement (the text on the shopper's bank statement) is required")
-	case r.Shopper.Email == "":
-		return invalid("shopper.email is required")
-	case r.TTLSeconds < 0 || time.Duration(r.TTLSeconds)*time.Second > maxPayLinkTTL:
-		return invalid("ttlSeconds must be between 1 and %d", int64(maxPayLinkTTL/time.Second))
-	}
-	for i, ch := range r.Send {
-		if _, ok := senders[ch]; !ok {
-			return invalid("send[%d]: %q is not a configured channel (configured: %s)", i, ch, channelList(senders))
+	for i, ch := range req.Send {
+		if _, ok := p.Senders[ch]; !ok {
+			return shopapi.Invalid("send[%d]: %q is not a configured channel (configured: %s)", i, ch, delivery.ChannelList(p.Senders))
 		}
-		if ch == channelSMS && !phoneRe.MatchString(r.Shopper.MobilePhone) {
-			return invalid("send sms needs shopper.mobilePhone in E.164 form, e.g. +46701234567")
+		if ch == delivery.ChannelSMS && !delivery.ValidPhone(req.Shopper.MobilePhone) {
+			return shopapi.Invalid("send sms needs shopper.mobilePhone in E.164 form, e.g. +46701234567")
 		}
 	}
-	if err := checkURLField("successUrl", r.SuccessURL); err != nil {
-		return err
-	}
-	return checkURLField("failUrl", r.FailURL)
+	return nil
 }
 
-func (a *v1API) createPayLink() http.Handler {
-	p := a.links
-	if p == nil {
-		return handleNotImplemented(true)
-	}
-	return a.mutating("createPayLink", func(r *http.Request, body []byte) (func(context.Context) (opResult, error), error) {
-		req, err := decodeBody[CreatePayLinkRequest](r, body)
-		if err != nil {
-			return nil, err
-		}
-		if err := req.check(p.senders); err != nil {
-			return nil, err
-		}
-		return func(ctx context.Context) (opResult, error) {
-			out, err := p.create(ctx, req)
-			if err != nil {
-				return opResult{}, err
-			}
-			return opResult{http.StatusCreated, out}, nil
-		}, nil
-	})
-}
-
-// create stores the link and sends it. A delivery that fails does not undo
+// Create stores the link and sends it. A delivery that fails does not undo
 // the link: the answer says which channel failed, and the shop may show the
 // link itself.
-func (p *payLinks) create(ctx context.Context, req CreatePayLinkRequest) (PayLink, error) {
+func (p *Links) Create(ctx context.Context, req shopapi.CreatePayLinkRequest) (shopapi.PayLink, error) {
 	token, err := newToken()
 	if err != nil {
-		return PayLink{}, err
+		return shopapi.PayLink{}, err
 	}
 	hash, _ := tokenHash(token)
-	ttl := p.ttl
+	ttl := p.TTL
 	if req.TTLSeconds > 0 {
 		ttl = time.Duration(req.TTLSeconds) * time.Second
 	}
-	now := time.Now().UTC()
+	now := p.now().UTC()
 	l := payLink{
 		ID: linkID(hash), OrderReference: req.OrderReference, Amount: req.Amount, Currency: req.Currency,
 		Shopper: req.Shopper, SuccessURL: req.SuccessURL, FailURL: req.FailURL, ShopperStatement: req.ShopperStatement,
 		Created: now, ExpiresAt: now.Add(ttl).Truncate(time.Second),
 	}
-	if err := p.store.create(ctx, hash, l); err != nil {
-		return PayLink{}, err
+	if err := p.Store.create(ctx, hash, l, now); err != nil {
+		return shopapi.PayLink{}, err
 	}
-	out := PayLink{ID: l.ID, URL: strings.TrimRight(p.baseURL, "/") + "/pay/" + token, OrderReference: l.OrderReference,
-		Amount: l.Amount, Currency: l.Currency, ExpiresAt: l.ExpiresAt, Deliveries: []Delivery{}}
-	p.log.InfoContext(ctx, "pay link created", "link", l.ID, "order_reference", l.OrderReference, "expires", l.ExpiresAt)
+	out := shopapi.PayLink{ID: l.ID, URL: strings.TrimRight(p.BaseURL, "/") + "/pay/" + token, OrderReference: l.OrderReference,
+		Amount: l.Amount, Currency: l.Currency, ExpiresAt: l.ExpiresAt, Deliveries: []shopapi.Delivery{}}
+	p.Log.InfoContext(ctx, "pay link created", "link", l.ID, "order_reference", l.OrderReference, "expires", l.ExpiresAt)
 	for _, ch := range req.Send {
-		d := Delivery{Channel: ch, Status: "sent"}
-		if err := p.senders[ch].send(ctx, newPayLinkMessage(l, out.URL)); err != nil {
+		d := shopapi.Delivery{Channel: ch, Status: "sent"}
+		if err := p.Senders[ch].Send(ctx, message(l, out.URL)); err != nil {
 			d.Status, d.Error = "failed", err.Error()
-			p.log.WarnContext(ctx, "pay link delivery failed", "link", l.ID, "channel", ch, "err", err)
+			p.Log.WarnContext(ctx, "pay link delivery failed", "link", l.ID, "channel", ch, "err", err)
 		} else {
-			p.log.InfoContext(ctx, "pay link sent", "link", l.ID, "channel", ch)
+			p.Log.InfoContext(ctx, "pay link sent", "link", l.ID, "channel", ch)
 		}
 		out.Deliveries = append(out.Deliveries, d)
 	}
@@ -225,8 +166,8 @@ type clickOutcome struct {
 	page     payPage
 }
 
-// handlePay answers a click on a pay link.
-func (p *payLinks) handlePay() http.Handler {
+// Handler answers a click on a pay link: GET /pay/{token}.
+func (p *Links) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hash, ok := tokenHash(mux.Vars(r)["token"])
 		if !ok {
@@ -235,10 +176,9 @@ func (p *payLinks) handlePay() http.Handler {
 		}
 		out, err := p.click(r.Context(), hash)
 		if err != nil {
-			p.log.ErrorContext(r.Context(), "pay link click failed", "link", linkID(hash), "err", err)
-			status, _, _ := errorAnswer(err)
+			p.Log.ErrorContext(r.Context(), "pay link click failed", "link", linkID(hash), "err", err)
 			pg := pageFailed
-			if status == http.StatusServiceUnavailable {
+			if errors.Is(err, store.ErrUnavailable) || engine.KindOf(err) == engine.KindUnavailable {
 				pg = pageUnavailable
 			}
 			renderPayPage(w, pg)
@@ -255,17 +195,17 @@ func (p *payLinks) handlePay() http.Handler {
 }
 
 // click decides a click: see the comment at the top of this file.
-func (p *payLinks) click(ctx context.Context, hash string) (clickOutcome, error) {
-	deadline := time.Now().Add(clickWait)
+func (p *Links) click(ctx context.Context, hash string) (clickOutcome, error) {
+	deadline := time.Now().Add(clickWait) // a wait for another click, on the real clock
 	for {
-		l, found, err := p.store.get(ctx, hash)
+		l, found, err := p.Store.get(ctx, hash)
 		if err != nil || !found {
 			return clickOutcome{page: pageNotFound}, err
 		}
 		if out, done, err := p.decide(ctx, l); done || err != nil {
 			return out, err
 		}
-		release, ok, err := p.store.lock(ctx, hash, clickLockTTL)
+		release, ok, err := p.Store.lock(ctx, hash, clickLockTTL)
 		if err != nil {
 			return clickOutcome{}, err
 		}
@@ -288,8 +228,8 @@ func (p *payLinks) click(ctx context.Context, hash string) (clickOutcome, error)
 
 // attempt runs under the click lock: decide again (the record may have
 // changed while we waited), then make the Deposit.
-func (p *payLinks) attempt(ctx context.Context, hash string) (clickOutcome, error) {
-	l, found, err := p.store.get(ctx, hash)
+func (p *Links) attempt(ctx context.Context, hash string) (clickOutcome, error) {
+	l, found, err := p.Store.get(ctx, hash)
 	if err != nil || !found {
 		return clickOutcome{page: pageNotFound}, err
 	}
@@ -297,7 +237,7 @@ func (p *payLinks) attempt(ctx context.Context, hash string) (clickOutcome, erro
 		return out, err
 	}
 	s := l.Shopper
-	o, err := p.engine.CreatePayment(ctx, engine.PaymentRequest{
+	o, err := p.Engine.CreatePayment(ctx, engine.PaymentRequest{
 		EndUserID: s.EndUserID, Currency: l.Currency, Amount: l.Amount,
 		Country: s.Country, Locale: s.Locale, Firstname: s.FirstName, Lastname: s.LastName, Email: s.Email,
 		MobilePhone: s.MobilePhone, NationalIdentificationNumber: s.NationalIdentificationNumber,
@@ -313,19 +253,19 @@ func (p *payLinks) attempt(ctx context.Context, hash string) (clickOutcome, erro
 	l.Attempts = append(l.Attempts, o.ID)
 	// If this fails the URL is never shown, so the attempt can never be
 	// paid: the next click makes another.
-	if err := p.store.update(ctx, hash, l); err != nil {
+	if err := p.Store.update(ctx, hash, l); err != nil {
 		return clickOutcome{}, err
 	}
-	p.log.InfoContext(ctx, "pay link attempt", "link", l.ID, "order", o.ID, "attempt", len(l.Attempts))
+	p.Log.InfoContext(ctx, "pay link attempt", "link", l.ID, "order", o.ID, "attempt", len(l.Attempts))
 	return clickOutcome{redirect: o.URL}, nil
 }
 
 // decide answers a click from the link's attempts alone; done false means
 // a new Deposit is due.
-func (p *payLinks) decide(ctx context.Context, l payLink) (out clickOutcome, done bool, err error) {
+func (p *Links) decide(ctx context.Context, l payLink) (out clickOutcome, done bool, err error) {
 	var last engine.Order
 	for _, id := range l.Attempts {
-		o, err := p.engine.GetPayment(ctx, id)
+		o, err := p.Engine.GetPayment(ctx, id)
 		if err != nil {
 			return clickOutcome{}, true, err
 		}
@@ -339,7 +279,7 @@ func (p *payLinks) decide(ctx context.Context, l payLink) (out clickOutcome, don
 		}
 		last = o
 	}
-	now := time.Now()
+	now := p.now()
 	if !now.Before(l.ExpiresAt) {
 		return clickOutcome{page: pageNotFound}, true, nil
 	}
@@ -387,7 +327,10 @@ func renderPayPage(w http.ResponseWriter, pg payPage) {
 	_ = payPageTemplate.Execute(w, struct{ Title, Message string }{pg.title, pg.message})
 }
 
-// formatMoney is an amount for people: "103.00 SEK".
-func formatMoney(amount int64, currency string) string {
-	return trustly.FormatAmount(amount) + " " + currency
+// message is l rendered for its shopper.
+func message(l payLink, url string) delivery.Message {
+	s := l.Shopper
+	return delivery.NewMessage(delivery.Link{OrderReference: l.OrderReference, Amount: l.Amount, Currency: l.Currency,
+		Merchant: l.ShopperStatement, ExpiresAt: l.ExpiresAt, Locale: s.Locale, FirstName: s.FirstName,
+		Email: s.Email, Phone: s.MobilePhone}, url)
 }

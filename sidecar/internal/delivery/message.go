@@ -1,4 +1,8 @@
-package main
+// Package delivery sends pay links to the shopper: e-mail (SMTP with
+// STARTTLS) and SMS (Twilio's Messages API or a generic JSON gateway). The
+// text is a template per language, chosen by the shopper's locale (sv_SE →
+// sv), English when there is none for it.
+package delivery
 
 import (
 	"bytes"
@@ -10,34 +14,37 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
 )
 
-// Delivery of pay links to the shopper: e-mail (SMTP) and SMS (an HTTP
-// gateway). The text is a template per language, chosen by the shopper's
-// locale (sv_SE → sv), English when there is none for it.
-
+// The channels a pay link can be sent over, as the shop API names them.
 const (
-	channelEmail = "email"
-	channelSMS   = "sms"
+	ChannelEmail = "email"
+	ChannelSMS   = "sms"
 )
 
-// sender delivers a pay link over one channel.
-type sender interface {
-	send(ctx context.Context, m payLinkMessage) error
+// Sender delivers a pay link over one channel.
+type Sender interface {
+	Send(ctx context.Context, m Message) error
 }
 
 // phoneRe is an E.164 number, the form SMS gateways take.
 var phoneRe = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
-func channelList(s map[string]sender) string {
+// ValidPhone reports an E.164 number, the only form SMS gateways take.
+func ValidPhone(s string) bool { return phoneRe.MatchString(s) }
+
+// ChannelList names the configured channels, for messages.
+func ChannelList(s map[string]Sender) string {
 	if len(s) == 0 {
 		return "none"
 	}
 	return strings.Join(slices.Sorted(maps.Keys(s)), ", ")
 }
 
-// payLinkMessage is a link rendered for one shopper.
-type payLinkMessage struct {
+// Message is a link rendered for one shopper.
+type Message struct {
 	To, Phone      string
 	Subject, Email string // e-mail subject and plain-text body
 	SMS            string
@@ -91,17 +98,30 @@ Der Link ist gültig bis {{.Expires}}.
 // decimalComma: languages that write 103,00.
 var decimalComma = map[string]bool{"sv": true, "de": true}
 
-func newPayLinkMessage(l payLink, url string) payLinkMessage {
-	lang, _, _ := strings.Cut(l.Shopper.Locale, "_")
+// Link is what a message says about a pay link.
+type Link struct {
+	OrderReference string
+	Amount         int64 // minor units
+	Currency       string
+	Merchant       string // the shopper statement: the name the shopper knows
+	ExpiresAt      time.Time
+	Locale         string // the shopper's, e.g. sv_SE: chooses the language
+	FirstName      string
+	Email, Phone   string
+}
+
+// NewMessage renders l, reachable at url, for its shopper.
+func NewMessage(l Link, url string) Message {
+	lang, _, _ := strings.Cut(l.Locale, "_")
 	t, ok := messageTemplates[lang]
 	if !ok {
 		lang, t = "en", messageTemplates["en"]
 	}
-	amount := formatMoney(l.Amount, l.Currency)
+	amount := trustly.FormatAmount(l.Amount) + " " + l.Currency
 	if decimalComma[lang] {
 		amount = strings.Replace(amount, ".", ",", 1)
 	}
-	d := messageData{FirstName: l.Shopper.FirstName, Merchant: l.ShopperStatement, OrderReference: l.OrderReference,
+	d := messageData{FirstName: l.FirstName, Merchant: l.Merchant, OrderReference: l.OrderReference,
 		Amount: amount, URL: url, Expires: l.ExpiresAt.UTC().Format(time.DateTime) + " UTC"}
 	run := func(t *template.Template) string {
 		var b bytes.Buffer
@@ -111,5 +131,5 @@ func newPayLinkMessage(l payLink, url string) payLinkMessage {
 		}
 		return b.String()
 	}
-	return payLinkMessage{To: l.Shopper.Email, Phone: l.Shopper.MobilePhone, Subject: run(t.subject), Email: run(t.email), SMS: run(t.sms)}
+	return Message{To: l.Email, Phone: l.Phone, Subject: run(t.subject), Email: run(t.email), SMS: run(t.sms)}
 }

@@ -1,4 +1,7 @@
-package main
+// Package metrics is what the sidecar exports on /metrics (Prometheus):
+// HTTP requests, Trustly calls, notifications, idempotent replays, webhooks,
+// plugin restarts, and the engine's and outbox's figures at each scrape.
+package metrics
 
 import (
 	"context"
@@ -14,12 +17,12 @@ import (
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
 )
 
-// Metrics is what the sidecar exports on /metrics. The HTTP layer records
+// Set is what the sidecar exports on /metrics. The HTTP layer records
 // requests and notifications itself; the engine, the outbox and the plugin
-// host are handed *Metrics and call the methods below (each declares the
+// host are handed *Set and call the methods below (each declares the
 // small interface it needs). Every label takes values from a fixed set, so
 // nothing a caller sends can grow the number of series.
-type Metrics struct {
+type Set struct {
 	reg           *prometheus.Registry
 	requests      *prometheus.HistogramVec
 	trustlyCalls  *prometheus.CounterVec
@@ -41,17 +44,17 @@ type OutboxStats struct {
 	Dead      int64         // dead-lettered entries, waiting for 'outbox replay'
 }
 
-var _ engine.Observer = (*Metrics)(nil)
+var _ engine.Observer = (*Set)(nil)
 
 const metricsNamespace = "trustly_sidecar"
 
 // outboxStatsTimeout bounds the outbox hook during a scrape.
 const outboxStatsTimeout = 2 * time.Second
 
-// NewMetrics returns metrics in a registry of their own (with the Go runtime
+// New returns metrics in a registry of their own (with the Go runtime
 // and process collectors), so tests and several servers never share state.
-func NewMetrics() *Metrics {
-	m := &Metrics{
+func New() *Set {
+	m := &Set{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: metricsNamespace,
@@ -100,11 +103,12 @@ func NewMetrics() *Metrics {
 }
 
 // Handler serves the metrics in Prometheus' text format.
-func (m *Metrics) Handler() http.Handler {
+func (m *Set) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
-func (m *Metrics) observeRequest(listener, route, method string, status int, d time.Duration) {
+// ObserveRequest records one answered HTTP request by route template.
+func (m *Set) ObserveRequest(listener, route, method string, status int, d time.Duration) {
 	switch method {
 	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
 	default:
@@ -116,7 +120,7 @@ func (m *Metrics) observeRequest(listener, route, method string, status int, d t
 // TrustlyCall counts one call to Trustly's API (method as Trustly names it,
 // e.g. "Deposit") and its outcome: nil is ok; a *trustly.Error is its code;
 // anything else (timeouts, unverifiable answers) is "error".
-func (m *Metrics) TrustlyCall(method string, err error) {
+func (m *Set) TrustlyCall(method string, err error) {
 	code := "ok"
 	if err != nil {
 		code = "error"
@@ -129,16 +133,16 @@ func (m *Metrics) TrustlyCall(method string, err error) {
 
 // Notification outcomes.
 const (
-	outcomeReplied     = "replied"     // a signed reply went back (OK or FAILED)
-	outcomeRejected    = "rejected"    // not a valid notification from Trustly (4xx)
-	outcomeTooLarge    = "too_large"   // over the size limit (413)
-	outcomeUnavailable = "unavailable" // Redis down (503); Trustly retries
-	outcomeError       = "error"       // anything else (5xx); Trustly retries
+	OutcomeReplied     = "replied"     // a signed reply went back (OK or FAILED)
+	OutcomeRejected    = "rejected"    // not a valid notification from Trustly (4xx)
+	OutcomeTooLarge    = "too_large"   // over the size limit (413)
+	OutcomeUnavailable = "unavailable" // Redis down (503); Trustly retries
+	OutcomeError       = "error"       // anything else (5xx); Trustly retries
 )
 
-// notification counts one notification. Unknown methods are counted as
+// NotificationReceived counts one notification at the route. Unknown methods are counted as
 // "other": the method comes from an unverified body.
-func (m *Metrics) notification(method, outcome string) {
+func (m *Set) NotificationReceived(method, outcome string) {
 	if !trustly.NotificationMethod(method).Known() {
 		method = "other"
 	}
@@ -148,7 +152,7 @@ func (m *Metrics) notification(method, outcome string) {
 // Notification is the engine's Observer: what it did with one
 // notification. Methods come from the engine's fixed set (unknown ones are
 // engine.MethodOther, unparsable ones ""); outcomes are its Notify* values.
-func (m *Metrics) Notification(method, outcome string) {
+func (m *Set) Notification(method, outcome string) {
 	if method == "" || !trustly.NotificationMethod(method).Known() {
 		method = engine.MethodOther
 	}
@@ -157,13 +161,13 @@ func (m *Metrics) Notification(method, outcome string) {
 
 // IdempotencyReplay counts a shop API request answered from its stored
 // idempotent answer; operation is the API operation, e.g. "createPayment".
-func (m *Metrics) IdempotencyReplay(operation string) {
+func (m *Set) IdempotencyReplay(operation string) {
 	m.replays.WithLabelValues(operation).Inc()
 }
 
 // Webhook counts one platform webhook; platform is the running adapter's
 // name, or "" when the path named no running adapter.
-func (m *Metrics) Webhook(platform, outcome string) {
+func (m *Set) Webhook(platform, outcome string) {
 	if platform == "" {
 		platform = "other"
 	}
@@ -171,13 +175,13 @@ func (m *Metrics) Webhook(platform, outcome string) {
 }
 
 // PluginRestart counts a restart of a platform adapter plugin.
-func (m *Metrics) PluginRestart(plugin string) {
+func (m *Set) PluginRestart(plugin string) {
 	m.restarts.WithLabelValues(plugin).Inc()
 }
 
 // SetOutboxStats installs the hook that reports the outbox at each scrape;
 // until one is installed the outbox gauges are absent.
-func (m *Metrics) SetOutboxStats(f func(context.Context) (OutboxStats, error)) {
+func (m *Set) SetOutboxStats(f func(context.Context) (OutboxStats, error)) {
 	m.mu.Lock()
 	m.outbox = f
 	m.mu.Unlock()
@@ -185,7 +189,7 @@ func (m *Metrics) SetOutboxStats(f func(context.Context) (OutboxStats, error)) {
 
 // SetEngineStats installs the hook that reports the engine's reconciler
 // counters at each scrape.
-func (m *Metrics) SetEngineStats(f func() engine.Stats) {
+func (m *Set) SetEngineStats(f func() engine.Stats) {
 	m.mu.Lock()
 	m.engine = f
 	m.mu.Unlock()
@@ -205,7 +209,7 @@ var (
 )
 
 // engineCollector reads the engine's counters at scrape time.
-type engineCollector struct{ m *Metrics }
+type engineCollector struct{ m *Set }
 
 func (c engineCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- reconcilesDesc
@@ -237,7 +241,7 @@ var (
 
 // outboxCollector asks the outbox hook at scrape time, so the gauges are
 // never stale.
-type outboxCollector struct{ m *Metrics }
+type outboxCollector struct{ m *Set }
 
 func (c outboxCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- outboxDepthDesc

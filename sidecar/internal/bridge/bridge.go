@@ -1,4 +1,8 @@
-package main
+// Package bridge delivers the engine's outbox to a platform adapter: each
+// status change of an order becomes the adapter's StatusChange (one table
+// from flow and state to platform status) and goes to ApplyStatus; what the
+// adapter refuses for good is dead-lettered, anything else retried.
+package bridge
 
 import (
 	"context"
@@ -12,9 +16,8 @@ import (
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
 )
 
-// bridge delivers the engine's outbox to a platform adapter: it is the
-// engine.Deliverer whose other side is adapter.ApplyStatus.
-type bridge struct {
+// Bridge is the engine.Deliverer whose other side is adapter.ApplyStatus.
+type Bridge struct {
 	a   adapter.Adapter
 	log *slog.Logger
 	// ready, when set, waits (bounded by its context) until the plugin is
@@ -22,7 +25,13 @@ type bridge struct {
 	ready func(context.Context) error
 }
 
-var _ engine.Deliverer = (*bridge)(nil)
+var _ engine.Deliverer = (*Bridge)(nil)
+
+// New delivers to a; ready, when set, waits (bounded by its context) until
+// the plugin is up.
+func New(a adapter.Adapter, log *slog.Logger, ready func(context.Context) error) *Bridge {
+	return &Bridge{a: a, log: log, ready: ready}
+}
 
 // readyWait bounds how long a delivery waits for a restarting plugin.
 const readyWait = 10 * time.Second
@@ -30,7 +39,7 @@ const readyWait = 10 * time.Second
 // Deliver maps c to the adapter's StatusChange and applies it. What the
 // adapter refuses for good is engine.Permanent (dead-lettered); anything
 // else, a dead plugin included, is retried by the outbox.
-func (b *bridge) Deliver(ctx context.Context, c engine.StatusChange) error {
+func (b *Bridge) Deliver(ctx context.Context, c engine.StatusChange) error {
 	log := b.log.With(slog.String("order", c.OrderID), slog.Int64("seq", c.Seq), slog.String("orderid", c.TrustlyOrderID))
 	ch, ok := statusChangeOf(c)
 	if !ok {
@@ -126,5 +135,5 @@ func platformStatus(f engine.Flow, s engine.State) (adapter.PaymentStatus, bool)
 	return "", false
 }
 
-// errNoAdapter is the readiness problem of a plugin that is down.
-var errNoAdapter = errors.New("the adapter plugin is not running")
+// ErrNoAdapter is the readiness problem of a plugin that is down.
+var ErrNoAdapter = errors.New("the adapter plugin is not running")

@@ -1,4 +1,4 @@
-package main
+package httpapi
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/metrics"
 )
 
 // interruptedStore hands out claims whose earlier holder died mid-request.
@@ -29,16 +30,16 @@ type panicEngine struct{ shopEngine }
 
 func TestAnInterruptedRequestIsNotRunAgain(t *testing.T) {
 	idem := &interruptedStore{}
-	api := &v1API{log: testLogger(&logBuffer{}), m: NewMetrics(), engine: panicEngine{}, idem: idem}
-	srv := httptest.NewServer(newPrivateServer(api.log, api.m, "", 1<<20, nil, api))
+	api := &API{log: testLogger(&logBuffer{}), m: metrics.New(), engine: panicEngine{}, idem: idem}
+	srv := httptest.NewServer(NewPrivate(api.log, api.m, "", 1<<20, nil, api))
 	t.Cleanup(srv.Close)
 
 	a := do(t, http.MethodDelete, srv.URL+"/v1/charges/o1", "", "Idempotency-Key", "k1")
-	if a.status != http.StatusConflict || a.errorCode(t) != engine.CodeIdempotencyInterrupted {
-		t.Fatalf("got %d %s, want 409 %s", a.status, a.body, engine.CodeIdempotencyInterrupted)
+	if a.Status != http.StatusConflict || a.ErrorCode(t) != engine.CodeIdempotencyInterrupted {
+		t.Fatalf("got %d %s, want 409 %s", a.Status, a.Body, engine.CodeIdempotencyInterrupted)
 	}
-	if !strings.Contains(a.body, "look the order up") {
-		t.Errorf("the answer does not tell the caller to look the order up: %s", a.body)
+	if !strings.Contains(a.Body, "look the order up") {
+		t.Errorf("the answer does not tell the caller to look the order up: %s", a.Body)
 	}
 	if idem.ran {
 		t.Error("an interrupted request's answer was stored: it ran again")

@@ -1,4 +1,4 @@
-package main
+package httpapi
 
 import (
 	"log/slog"
@@ -7,6 +7,8 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/metrics"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/paylink"
 )
 
 // addPublicRoutes is the public listener's whole surface, reachable from the
@@ -18,11 +20,11 @@ import (
 //
 // Without pay links (tests of the listeners) /pay is not routed. HEAD is
 // not routed either: link scanners use it, and it must not start a Deposit.
-func addPublicRoutes(r *mux.Router, log *slog.Logger, m *Metrics, secret string, maxNotification int64, notifications notificationHandler, links *payLinks) {
+func addPublicRoutes(r *mux.Router, log *slog.Logger, m *metrics.Set, secret string, maxNotification int64, notifications NotificationHandler, links *paylink.Links) {
 	r.Handle("/healthz", handleHealthz()).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/trustly/notifications/{secret}", handleNotification(log, m, secret, maxNotification, notifications)).Methods(http.MethodPost)
 	if links != nil {
-		r.Handle("/pay/{token}", links.handlePay()).Methods(http.MethodGet)
+		r.Handle("/pay/{token}", links.Handler()).Methods(http.MethodGet)
 	}
 }
 
@@ -34,7 +36,7 @@ func addPublicRoutes(r *mux.Router, log *slog.Logger, m *Metrics, secret string,
 //	GET    /metrics                         Prometheus
 //	GET    /openapi.json                    the OpenAPI 3 document of /v1
 //	/v1/...                                 the shop API, see openapi.json
-func addPrivateRoutes(r *mux.Router, log *slog.Logger, m *Metrics, token string, ready []readinessCheck, api *v1API) {
+func addPrivateRoutes(r *mux.Router, log *slog.Logger, m *metrics.Set, token string, ready []ReadinessCheck, api *API) {
 	auth := func(h http.Handler) http.Handler { return requireToken(token, h) }
 	r.Handle("/readyz", handleReadyz(log, ready)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/metrics", auth(m.Handler())).Methods(http.MethodGet)

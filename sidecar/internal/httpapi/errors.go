@@ -1,4 +1,4 @@
-package main
+package httpapi
 
 import (
 	"encoding/json"
@@ -12,6 +12,7 @@ import (
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/shopapi"
 )
 
 // httpError is an error the HTTP layer itself raises, with its answer.
@@ -28,7 +29,8 @@ var (
 	errNotFound         = &httpError{http.StatusNotFound, "not_found", "no such route or resource"}
 	errMethodNotAllowed = &httpError{http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this route"}
 	errUnauthorized     = &httpError{http.StatusUnauthorized, "unauthorized", "missing or wrong bearer token"}
-	errNotImplemented   = &httpError{http.StatusNotImplemented, "not_implemented", "not available: this sidecar runs without what the operation needs (see the configuration)"}
+	// ErrNotImplemented answers an operation this sidecar runs without.
+	ErrNotImplemented   = &httpError{http.StatusNotImplemented, "not_implemented", "not available: this sidecar runs without what the operation needs (see the configuration)"}
 	errUnsupportedMedia = &httpError{http.StatusUnsupportedMediaType, "unsupported_media_type", "send Content-Type: application/json"}
 )
 
@@ -81,10 +83,13 @@ var errorTable = []struct {
 // their text goes to the log only.
 func errorAnswer(err error) (status int, code, message string) {
 	var he *httpError
+	var inv *shopapi.InvalidError
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &he):
 		return he.status, he.code, he.message
+	case errors.As(err, &inv):
+		return http.StatusBadRequest, "invalid_request", inv.Message
 	case errors.As(err, &tooLarge):
 		return http.StatusRequestEntityTooLarge, "request_too_large", fmt.Sprintf("request body is larger than %d bytes", tooLarge.Limit)
 	}
@@ -115,17 +120,6 @@ func errorAnswer(err error) (status int, code, message string) {
 	return http.StatusInternalServerError, "internal", "internal error; the request id identifies it in the logs"
 }
 
-// errorBody is the JSON of every error answer.
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code      string `json:"code"`
-	Message   string `json:"message"`
-	RequestID string `json:"request_id"`
-}
-
 // writeError answers err as JSON and returns the status it chose.
 func writeError(w http.ResponseWriter, r *http.Request, err error) int {
 	status, b := errorResponse(r, err)
@@ -136,7 +130,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) int {
 // errorResponse is the status and JSON body answering err.
 func errorResponse(r *http.Request, err error) (int, []byte) {
 	status, code, message := errorAnswer(err)
-	return status, marshalJSON(errorBody{errorDetail{Code: code, Message: message, RequestID: requestID(r.Context())}})
+	return status, marshalJSON(shopapi.ErrorBody{Error: shopapi.ErrorDetail{Code: code, Message: message, RequestID: RequestID(r.Context())}})
 }
 
 // encode writes v as the JSON answer.

@@ -1,19 +1,19 @@
-package main
+// Package config reads the sidecar's settings from the environment
+// (TRUSTLY_SIDECAR_*, envconfig's naming), secrets also from *_FILE paths,
+// checks them all at once with one message per problem, and builds what
+// the settings describe: the logger, the Redis client, the Trustly client's
+// configuration, the adapter's source and the pay-link senders. Print and
+// Table show the settings without their secrets.
+package config
 
 import (
 	"crypto/rsa"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/url"
 	"os"
-	"path/filepath"
 	"reflect"
-	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -23,23 +23,22 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
-	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/pluginhost"
 )
 
-// envPrefix starts every variable. TRUSTLY_SIDECAR_ rather than TRUSTLY_: the
+// Prefix starts every variable. TRUSTLY_SIDECAR_ rather than TRUSTLY_: the
 // shorter one collides with names the test harness (TRUSTLY_TEST_REDIS_ADDR)
 // and other Trustly tooling use, and a typo'd variable of another program
 // must never look like ours.
-const envPrefix = "TRUSTLY_SIDECAR"
+const Prefix = "TRUSTLY_SIDECAR"
 
 // notificationPath is where Trustly posts notifications; the secret segment
 // makes the NotificationURL hard to guess (Trustly's advice).
 const notificationPath = "/trustly/notifications/"
 
-// redisModeEmbedded runs an in-process store (core/store.NewEmbedded): no
+// RedisModeEmbedded runs an in-process store (core/store.NewEmbedded): no
 // Redis to install, state lost on exit. For `make run` and demos; refused
 // with LIVE.
-const redisModeEmbedded = "embedded"
+const RedisModeEmbedded = "embedded"
 
 // Config is every setting of `serve`, read from the environment. Each field
 // is one variable, TRUSTLY_SIDECAR_ + its envconfig tag. A field tagged
@@ -114,7 +113,7 @@ type Config struct {
 	SMSPasswordFile  string        `envconfig:"SMS_PASSWORD_FILE" desc:"file holding the SMS gateway password, instead of TRUSTLY_SIDECAR_SMS_PASSWORD"`
 	SMSFrom          string        `envconfig:"SMS_FROM" desc:"sender of pay-link SMS: an E.164 number or an alphanumeric sender id (required with SMS_GATEWAY)"`
 
-	// Resolved by loadConfig; envconfig skips unexported fields.
+	// Resolved by Load; envconfig skips unexported fields.
 	env             trustly.Environment
 	trustlyURL      string
 	trustlyKey      *rsa.PublicKey
@@ -122,53 +121,66 @@ type Config struct {
 	notificationURL string
 	redis           store.RedisConfig
 	logLevel        slog.Level
+	builtinAdapters []string // the adapters built into the binary, by name
 }
 
-// variable is one environment variable of Config, as envconfig names it.
-type variable struct {
-	key   string // full name, prefix included
+// Key is the full name of the setting name: Key("ADAPTER") is
+// TRUSTLY_SIDECAR_ADAPTER.
+func Key(name string) string { return Prefix + "_" + name }
+
+// Variable is one environment variable of Config, as envconfig names it.
+type Variable struct {
+	Key   string // full name, prefix included
 	tags  reflect.StructTag
 	field reflect.Value // settable, inside the Config it was gathered from
 }
 
-func (v variable) desc() string     { return v.tags.Get("desc") }
-func (v variable) def() string      { return v.tags.Get("default") }
-func (v variable) secret() bool     { return v.tags.Get("secret") == "true" }
-func (v variable) fileKey() string  { return v.key + "_FILE" }
-func (v variable) typeName() string { return typeName(v.field.Type()) }
+// Desc is the variable's description.
+func (v Variable) Desc() string { return v.tags.Get("desc") }
 
-// variables lists c's variables in declaration order. envconfig does the
+// Default is its default value, "" for none.
+func (v Variable) Default() string { return v.tags.Get("default") }
+
+// Secret reports a secret: never printed, also read from FileKey.
+func (v Variable) Secret() bool { return v.tags.Get("secret") == "true" }
+
+// FileKey is the companion variable naming a file that holds a secret.
+func (v Variable) FileKey() string { return v.Key + "_FILE" }
+
+func (v Variable) typeName() string { return typeName(v.field.Type()) }
+
+// Variables lists c's variables in declaration order. envconfig does the
 // naming (prefix, tags, nesting) through its usage template, which is its
 // public way of describing a specification; the values are read here
 // rather than by envconfig.Process, because Process reads only the process
 // environment and stops at the first bad value, and run must take getenv
 // from its caller and report every problem at once.
-func (c *Config) variables() []variable {
-	var vars []variable
+func (c *Config) Variables() []Variable {
+	var vars []Variable
 	collect := func(key string, tags reflect.StructTag, field reflect.Value) string {
-		vars = append(vars, variable{key: key, tags: tags, field: field})
+		vars = append(vars, Variable{Key: key, tags: tags, field: field})
 		return ""
 	}
 	tmpl := template.Must(template.New("vars").Funcs(template.FuncMap{"collect": collect}).
 		Parse(`{{range .}}{{collect .Key .Tags .Field}}{{end}}`))
-	if err := envconfig.Usaget(envPrefix, c, io.Discard, tmpl); err != nil {
+	if err := envconfig.Usaget(Prefix, c, io.Discard, tmpl); err != nil {
 		panic("config: envconfig cannot describe Config: " + err.Error()) // a programming error
 	}
 	return vars
 }
 
-// setting is one variable with what the environment says about it.
-type setting struct {
-	variable
-	raw    string // as found in the environment; "" when unset
-	isSet  bool
-	byFile bool // the secret came from the _FILE variable
+// Setting is one variable with what the environment says about it.
+type Setting struct {
+	Variable
+	Raw    string // as found in the environment; "" when unset
+	IsSet  bool
+	ByFile bool // the secret came from the _FILE variable
 }
 
-// configError lists every problem found in the configuration.
-type configError struct{ problems []error }
+// Error lists every problem found in the configuration.
+type Error struct{ problems []error }
 
-func (e *configError) Error() string {
+func (e *Error) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "invalid configuration (%d problem", len(e.problems))
 	if len(e.problems) != 1 {
@@ -182,352 +194,64 @@ func (e *configError) Error() string {
 	return b.String()
 }
 
-func (e *configError) Unwrap() []error { return e.problems }
+func (e *Error) Unwrap() []error { return e.problems }
 
-// loadConfig reads and checks the configuration. On failure it still returns
-// what it read (for the config command) and a *configError listing every
+// Problems are the problems, one error each.
+func (e *Error) Problems() []error { return e.problems }
+
+// Load reads and checks the configuration. On failure it still returns
+// what it read (for the config command) and a *Error listing every
 // problem.
-func loadConfig(getenv func(string) string) (*Config, []setting, error) {
-	c := &Config{}
+func Load(getenv func(string) string, builtinAdapters []string) (*Config, []Setting, error) {
+	c := &Config{builtinAdapters: builtinAdapters}
 	var problems []error
 	add := func(format string, a ...any) { problems = append(problems, fmt.Errorf(format, a...)) }
 
-	vars := c.variables()
+	vars := c.Variables()
 	files := make(map[string]bool) // _FILE companions, handled with their secret
 	for _, v := range vars {
-		if v.secret() {
-			files[v.fileKey()] = true
+		if v.Secret() {
+			files[v.FileKey()] = true
 		}
 	}
-	var settings []setting
+	var settings []Setting
 	for _, v := range vars {
-		s := setting{variable: v, raw: getenv(v.key)}
-		s.isSet = s.raw != ""
-		value := s.raw
-		if v.secret() {
-			if path := getenv(v.fileKey()); path != "" {
-				if s.isSet {
-					add("%s and %s are both set; set one", v.key, v.fileKey())
+		s := Setting{Variable: v, Raw: getenv(v.Key)}
+		s.IsSet = s.Raw != ""
+		value := s.Raw
+		if v.Secret() {
+			if path := getenv(v.FileKey()); path != "" {
+				if s.IsSet {
+					add("%s and %s are both set; set one", v.Key, v.FileKey())
 				}
 				b, err := os.ReadFile(path)
 				if err != nil {
 					// The path is not secret; the error names it.
-					add("%s: %w", v.fileKey(), err)
+					add("%s: %w", v.FileKey(), err)
 				}
 				// Mounted secrets often end in a newline nobody meant.
-				value, s.isSet, s.byFile = strings.TrimRight(string(b), "\r\n"), true, true
+				value, s.IsSet, s.ByFile = strings.TrimRight(string(b), "\r\n"), true, true
 			}
 		}
-		if !s.isSet && !files[v.key] {
-			value = v.def()
+		if !s.IsSet && !files[v.Key] {
+			value = v.Default()
 		}
 		if value != "" {
 			if err := setField(v.field, value); err != nil {
 				shown := strconv.Quote(value)
-				if v.secret() {
+				if v.Secret() {
 					shown = "(secret)"
 				}
-				add("%s: %s is not a valid %s: %w", v.key, shown, v.typeName(), err)
+				add("%s: %s is not a valid %s: %w", v.Key, shown, v.typeName(), err)
 			}
 		}
 		settings = append(settings, s)
 	}
 	problems = append(problems, c.resolve()...)
 	if len(problems) > 0 {
-		return c, settings, &configError{problems: problems}
+		return c, settings, &Error{problems: problems}
 	}
 	return c, settings, nil
-}
-
-func key(name string) string { return envPrefix + "_" + name }
-
-// resolve checks the values together and fills in the derived settings.
-func (c *Config) resolve() []error {
-	var problems []error
-	add := func(format string, a ...any) { problems = append(problems, fmt.Errorf(format, a...)) }
-
-	// Trustly: environment, endpoint, keys, credentials.
-	if c.Environment == "" {
-		add("%s is required: TEST, LIVE or SIM", key("ENVIRONMENT"))
-	} else if env, err := trustly.ParseEnvironment(c.Environment); err != nil {
-		add("%s: unknown environment %q (want TEST, LIVE or SIM)", key("ENVIRONMENT"), c.Environment)
-	} else {
-		c.env = env
-	}
-	c.trustlyURL = c.TrustlyURL
-	if c.trustlyURL == "" {
-		c.trustlyURL = c.env.URL()
-	}
-	switch {
-	case c.trustlyURL == "" && c.env == trustly.Sim:
-		add("%s is required for SIM: the simulator's API URL, e.g. http://127.0.0.1:8090/api/1", key("TRUSTLY_URL"))
-	case c.trustlyURL != "":
-		if err := checkURL(c.trustlyURL, c.env == trustly.Live); err != nil {
-			add("%s: %w", key("TRUSTLY_URL"), err)
-		}
-	}
-	if c.TrustlyPublicKeyFile != "" {
-		if b, err := os.ReadFile(c.TrustlyPublicKeyFile); err != nil {
-			add("%s: %w", key("TRUSTLY_PUBLIC_KEY_FILE"), err)
-		} else if c.trustlyKey, err = trustly.ParsePublicKey(b); err != nil {
-			add("%s %s: %w", key("TRUSTLY_PUBLIC_KEY_FILE"), c.TrustlyPublicKeyFile, err)
-		}
-	} else if c.env == trustly.Sim {
-		add("%s is required for SIM: the simulator's public key (trustly_sim_public.pem in its --keys-dir)", key("TRUSTLY_PUBLIC_KEY_FILE"))
-	} else {
-		c.trustlyKey = c.env.PublicKey()
-	}
-	if c.TrustlyUsername == "" {
-		add("%s is required", key("TRUSTLY_USERNAME"))
-	}
-	if c.TrustlyPassword == "" {
-		add("%s (or %s) is required", key("TRUSTLY_PASSWORD"), key("TRUSTLY_PASSWORD_FILE"))
-	}
-	if c.MerchantPrivateKey == "" {
-		add("%s (or %s) is required: create a key pair with 'trustly-sidecar keygen'", key("MERCHANT_PRIVATE_KEY"), key("MERCHANT_PRIVATE_KEY_FILE"))
-	} else if k, err := trustly.ParsePrivateKey([]byte(c.MerchantPrivateKey)); err != nil {
-		add("%s: %w", key("MERCHANT_PRIVATE_KEY"), err)
-	} else {
-		c.merchantKey = k
-	}
-	if c.merchantKey != nil && c.trustlyKey != nil && c.trustlyKey.Equal(&c.merchantKey.PublicKey) {
-		add("%s is the merchant's own public key; it must be Trustly's", key("TRUSTLY_PUBLIC_KEY_FILE"))
-	}
-
-	// The NotificationURL.
-	switch {
-	case c.NotificationSecret == "":
-		add("%s (or %s) is required: e.g. the output of 'openssl rand -hex 24'", key("NOTIFICATION_SECRET"), key("NOTIFICATION_SECRET_FILE"))
-	case len(c.NotificationSecret) < minSecretLen || strings.Trim(c.NotificationSecret, urlSafe) != "":
-		add("%s must be at least %d characters of A-Z a-z 0-9 - _ (e.g. 'openssl rand -hex 24')", key("NOTIFICATION_SECRET"), minSecretLen)
-	}
-	if c.PublicBaseURL == "" {
-		add("%s is required: the https URL Trustly reaches this sidecar at", key("PUBLIC_BASE_URL"))
-	} else if err := checkBaseURL(c.PublicBaseURL, c.env); err != nil {
-		add("%s: %w", key("PUBLIC_BASE_URL"), err)
-	} else {
-		c.notificationURL = strings.TrimRight(c.PublicBaseURL, "/") + notificationPath + c.NotificationSecret
-	}
-
-	// Listeners.
-	pubErr := checkAddr(c.PublicAddr)
-	if pubErr != nil {
-		add("%s: %w", key("PUBLIC_ADDR"), pubErr)
-	}
-	privErr := checkAddr(c.PrivateAddr)
-	if privErr != nil {
-		add("%s: %w", key("PRIVATE_ADDR"), privErr)
-	}
-	if pubErr == nil && privErr == nil && c.PublicAddr == c.PrivateAddr && !strings.HasSuffix(c.PublicAddr, ":0") {
-		add("%s and %s are the same address %q; the listeners need one each", key("PUBLIC_ADDR"), key("PRIVATE_ADDR"), c.PublicAddr)
-	}
-	if privErr == nil && !loopback(c.PrivateAddr) && c.ShopAPIToken == "" {
-		add("%s %q is reachable beyond localhost, so %s (or %s) is required", key("PRIVATE_ADDR"), c.PrivateAddr, key("SHOP_API_TOKEN"), key("SHOP_API_TOKEN_FILE"))
-	}
-	if c.ShopAPIToken != "" && len(c.ShopAPIToken) < minSecretLen {
-		add("%s must be at least %d characters", key("SHOP_API_TOKEN"), minSecretLen)
-	}
-	for _, p := range []struct {
-		name string
-		n    int64
-	}{
-		{"MAX_NOTIFICATION_BYTES", c.MaxNotificationBytes},
-		{"MAX_REQUEST_BYTES", c.MaxRequestBytes},
-		{"READ_HEADER_TIMEOUT", int64(c.ReadHeaderTimeout)},
-		{"READ_TIMEOUT", int64(c.ReadTimeout)},
-		{"WRITE_TIMEOUT", int64(c.WriteTimeout)},
-		{"IDLE_TIMEOUT", int64(c.IdleTimeout)},
-		{"SHUTDOWN_TIMEOUT", int64(c.ShutdownTimeout)},
-		{"ENGINE_TICK", int64(c.EngineTick)},
-		{"REDIS_DIAL_TIMEOUT", int64(c.RedisDialTimeout)},
-	} {
-		if p.n <= 0 {
-			add("%s must be positive", key(p.name))
-		}
-	}
-	if err := c.logLevel.UnmarshalText([]byte(c.LogLevel)); err != nil {
-		add("%s: %q is not a level (want debug, info, warn or error)", key("LOG_LEVEL"), c.LogLevel)
-	}
-	if c.LogFormat != "json" && c.LogFormat != "text" {
-		add("%s: %q is not a format (want json or text)", key("LOG_FORMAT"), c.LogFormat)
-	}
-
-	problems = append(problems, c.checkAdapter()...)
-	problems = append(problems, c.checkShopDefaults()...)
-	problems = append(problems, c.checkPayLinks()...)
-
-	// Whatever the checks above missed, the client's own checks catch.
-	if len(problems) == 0 {
-		if _, err := trustly.NewClient(c.trustlyClientConfig()); err != nil {
-			add("%w", err)
-		}
-	}
-
-	// Redis.
-	if _, err := store.NewKeys(c.RedisPrefix); err != nil {
-		add("%s: %w", key("REDIS_PREFIX"), err)
-	}
-	if c.RedisMode == redisModeEmbedded {
-		if c.env == trustly.Live {
-			add("%s=embedded keeps payments in memory only; LIVE needs a real Redis", key("REDIS_MODE"))
-		}
-		return problems
-	}
-	c.redis = store.RedisConfig{
-		Mode:             store.Mode(c.RedisMode),
-		Addrs:            c.RedisAddrs,
-		MasterName:       c.RedisMasterName,
-		Username:         c.RedisUsername,
-		Password:         c.RedisPassword,
-		SentinelUsername: c.RedisSentinelUsername,
-		SentinelPassword: c.RedisSentinelPassword,
-		DB:               c.RedisDB,
-		DialTimeout:      c.RedisDialTimeout,
-	}
-	if c.RedisTLS {
-		c.redis.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
-	}
-	if err := c.redis.Validate(); err != nil {
-		for _, e := range unjoin(err) {
-			add("Redis (%s...): %w", key("REDIS_"), e)
-		}
-	}
-	for _, a := range c.RedisAddrs {
-		if err := checkAddr(a); err != nil {
-			add("%s: %w", key("REDIS_ADDRS"), err)
-		}
-	}
-	return problems
-}
-
-// envNameRe is a portable environment variable name.
-var envNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
-// checkAdapter checks the adapter: a built-in name or an executable file,
-// and the names of the variables passed to it.
-func (c *Config) checkAdapter() []error {
-	var problems []error
-	add := func(format string, a ...any) { problems = append(problems, fmt.Errorf(format, a...)) }
-	switch {
-	case c.Adapter == "":
-		if len(c.AdapterEnv) > 0 {
-			add("%s is set but %s is not: there is no adapter to pass the variables to", key("ADAPTER_ENV"), key("ADAPTER"))
-		}
-	case slices.Contains(pluginhost.BuiltinNames(), c.Adapter):
-	case !filepath.IsAbs(c.Adapter):
-		add("%s: %q is neither a built-in adapter (%s) nor an absolute path to an adapter executable",
-			key("ADAPTER"), c.Adapter, strings.Join(pluginhost.BuiltinNames(), ", "))
-	default:
-		fi, err := os.Stat(c.Adapter)
-		switch {
-		case err != nil:
-			add("%s: %w", key("ADAPTER"), err)
-		case !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0:
-			add("%s: %s is not an executable file", key("ADAPTER"), c.Adapter)
-		}
-	}
-	for _, n := range c.AdapterEnv {
-		switch {
-		case !envNameRe.MatchString(n):
-			add("%s: %q is not an environment variable name", key("ADAPTER_ENV"), n)
-		case strings.HasPrefix(n, envPrefix+"_"):
-			// The sidecar's own settings hold its secrets.
-			add("%s: %s is the sidecar's own setting; it is never passed to an adapter", key("ADAPTER_ENV"), n)
-		}
-	}
-	return problems
-}
-
-// adapterSource is where the configured adapter's process comes from; the
-// plugin's environment is the ADAPTER_ENV variables, read through getenv.
-func (c *Config) adapterSource(getenv func(string) string) (pluginhost.Source, error) {
-	var env []string
-	for _, n := range c.AdapterEnv {
-		if v := getenv(n); v != "" {
-			env = append(env, n+"="+v)
-		}
-	}
-	if slices.Contains(pluginhost.BuiltinNames(), c.Adapter) {
-		return pluginhost.Builtin(c.Adapter, env...)
-	}
-	name := strings.TrimPrefix(filepath.Base(c.Adapter), "trustly-adapter-")
-	return pluginhost.External(name, c.Adapter, env...), nil
-}
-
-// minSecretLen keeps path secrets and tokens out of guessing range.
-const minSecretLen = 16
-
-const urlSafe = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-
-func unjoin(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
-}
-
-func checkURL(raw string, httpsOnly bool) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return err
-	}
-	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute http(s) URL", raw)
-	}
-	if httpsOnly && u.Scheme != "https" {
-		return fmt.Errorf("%q: LIVE requires https", raw)
-	}
-	if u.User != nil {
-		// URLs end up in logs and error messages.
-		return errors.New("the URL must not carry user:password")
-	}
-	return nil
-}
-
-func checkBaseURL(raw string, env trustly.Environment) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return err
-	}
-	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute http(s) URL", raw)
-	}
-	// With no valid environment, that problem is reported already.
-	if u.Scheme != "https" && env != trustly.Sim && env != "" {
-		return fmt.Errorf("%q: %s require https (Trustly answers an http NotificationURL with error 734)", raw, env)
-	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(raw, "?") {
-		return fmt.Errorf("%q must be a plain base URL: no user:password, query or fragment (Trustly refuses a NotificationURL with '?')", raw)
-	}
-	return nil
-}
-
-func checkAddr(addr string) error {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("%q is not HOST:PORT: %w", addr, err)
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		return fmt.Errorf("%q: port %q is not a number from 0 to 65535", addr, port)
-	}
-	if strings.ContainsAny(host, " /") {
-		return fmt.Errorf("%q: %q is not a host name or IP address", addr, host)
-	}
-	return nil
-}
-
-// loopback reports whether addr listens on this machine only. An empty host
-// (":8081") is every interface.
-func loopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // setField stores value in field the way envconfig would: durations as
@@ -591,30 +315,34 @@ func typeName(t reflect.Type) string {
 	return "string"
 }
 
-// logger returns the configured logger, writing to w, with the request id of
-// each record's context added.
-func (c *Config) logger(w io.Writer) *slog.Logger {
+// LogHandler is the configured log handler, writing to w.
+func (c *Config) LogHandler(w io.Writer) slog.Handler {
 	opts := &slog.HandlerOptions{Level: c.logLevel}
-	var h slog.Handler
 	if c.LogFormat == "text" {
-		h = slog.NewTextHandler(w, opts)
-	} else {
-		h = slog.NewJSONHandler(w, opts)
+		return slog.NewTextHandler(w, opts)
 	}
-	return slog.New(requestIDHandler{h})
+	return slog.NewJSONHandler(w, opts)
 }
 
-// redisClient connects as configured; embedded mode starts an in-process store.
-func (c *Config) redisClient() (redis.UniversalClient, error) {
-	if c.RedisMode == redisModeEmbedded {
+// RedisClient connects as configured; embedded mode starts an in-process store.
+func (c *Config) RedisClient() (redis.UniversalClient, error) {
+	if c.RedisMode == RedisModeEmbedded {
 		return store.NewEmbedded()
 	}
 	return store.NewRedisClient(c.redis)
 }
 
-// trustlyClientConfig is the configuration of the client the engine calls
+// RedisDescription names the Redis for a log line, without its passwords.
+func (c *Config) RedisDescription() string {
+	if c.RedisMode == RedisModeEmbedded {
+		return "embedded (in memory)"
+	}
+	return c.redis.String()
+}
+
+// TrustlyClientConfig is the configuration of the client the engine calls
 // Trustly with.
-func (c *Config) trustlyClientConfig() trustly.ClientConfig {
+func (c *Config) TrustlyClientConfig() trustly.ClientConfig {
 	return trustly.ClientConfig{
 		Environment:      c.env,
 		URL:              c.trustlyURL,
@@ -623,3 +351,19 @@ func (c *Config) trustlyClientConfig() trustly.ClientConfig {
 		TrustlyPublicKey: c.trustlyKey,
 	}
 }
+
+// TrustlyEnvironment is the parsed ENVIRONMENT.
+func (c *Config) TrustlyEnvironment() trustly.Environment { return c.env }
+
+// TrustlyAPIURL is Trustly's API URL: TRUSTLY_URL, else the environment's.
+func (c *Config) TrustlyAPIURL() string { return c.trustlyURL }
+
+// TrustlyPublicKey verifies Trustly's answers and notifications.
+func (c *Config) TrustlyPublicKey() *rsa.PublicKey { return c.trustlyKey }
+
+// MerchantKey signs calls and notification replies.
+func (c *Config) MerchantKey() *rsa.PrivateKey { return c.merchantKey }
+
+// NotificationURL is the URL Trustly posts notifications to, secret included:
+// never log it.
+func (c *Config) NotificationURL() string { return c.notificationURL }

@@ -1,4 +1,4 @@
-package main
+package httpapi
 
 import (
 	"context"
@@ -13,13 +13,14 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/metrics"
 )
 
 // handleNotification receives Trustly's notifications. The secret path
 // segment is compared in constant time over fixed-size hashes, so neither
 // content nor length leaks through timing; a wrong one gets the same 404 as
 // any unknown path.
-func handleNotification(log *slog.Logger, m *Metrics, secret string, maxBytes int64, h notificationHandler) http.Handler {
+func handleNotification(log *slog.Logger, m *metrics.Set, secret string, maxBytes int64, h NotificationHandler) http.Handler {
 	want := sha256.Sum256([]byte(secret))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got := sha256.Sum256([]byte(mux.Vars(r)["secret"]))
@@ -31,7 +32,7 @@ func handleNotification(log *slog.Logger, m *Metrics, secret string, maxBytes in
 		if err != nil {
 			var tooLarge *http.MaxBytesError
 			if errors.As(err, &tooLarge) {
-				m.notification("", outcomeTooLarge)
+				m.NotificationReceived("", metrics.OutcomeTooLarge)
 			}
 			log.WarnContext(r.Context(), "notification body unreadable", "err", err)
 			writeError(w, r, err)
@@ -41,19 +42,19 @@ func handleNotification(log *slog.Logger, m *Metrics, secret string, maxBytes in
 		reply, err := h.HandleNotification(r.Context(), body)
 		if err != nil {
 			status := writeError(w, r, err)
-			outcome := outcomeError
+			outcome := metrics.OutcomeError
 			switch {
 			case status == http.StatusServiceUnavailable:
-				outcome = outcomeUnavailable
+				outcome = metrics.OutcomeUnavailable
 			case status < 500:
-				outcome = outcomeRejected
+				outcome = metrics.OutcomeRejected
 			}
-			m.notification(method, outcome)
+			m.NotificationReceived(method, outcome)
 			// err never carries a signature in full (core/trustly quotes none).
 			log.WarnContext(r.Context(), "notification not applied", "method", method, "status", status, "err", err)
 			return
 		}
-		m.notification(method, outcomeReplied)
+		m.NotificationReceived(method, metrics.OutcomeReplied)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusOK)
 		if _, err := w.Write(reply); err != nil {
@@ -89,21 +90,21 @@ type readyBody struct {
 
 // handleReadyz answers 200 when every check passes, else 503 naming the
 // failed checks; the errors themselves go to the log only.
-func handleReadyz(log *slog.Logger, checks []readinessCheck) http.Handler {
+func handleReadyz(log *slog.Logger, checks []ReadinessCheck) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 		defer cancel()
 		body := readyBody{Status: "ready", Checks: map[string]string{}}
 		status := http.StatusOK
 		for _, c := range checks {
-			if err := c.check(ctx); err != nil {
-				body.Checks[c.name] = "fail"
+			if err := c.Check(ctx); err != nil {
+				body.Checks[c.Name] = "fail"
 				body.Status = "not_ready"
 				status = http.StatusServiceUnavailable
-				log.WarnContext(r.Context(), "readiness check failed", "check", c.name, "err", err)
+				log.WarnContext(r.Context(), "readiness check failed", "check", c.Name, "err", err)
 				continue
 			}
-			body.Checks[c.name] = "ok"
+			body.Checks[c.Name] = "ok"
 		}
 		encode(w, status, body)
 	})
@@ -130,6 +131,6 @@ func handleNotImplemented(hasBody bool) http.Handler {
 				return
 			}
 		}
-		writeError(w, r, errNotImplemented)
+		writeError(w, r, ErrNotImplemented)
 	})
 }

@@ -1,4 +1,4 @@
-package main
+package httpapi
 
 import (
 	"context"
@@ -15,6 +15,9 @@ import (
 	"github.com/trustly-sidecar/trustly-sidecar/adapter"
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/config"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/metrics"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/shopapi"
 )
 
 // Platform webhooks: POST /v1/webhooks/{platform}. The running adapter
@@ -38,24 +41,26 @@ var errNoSuchOrder = &engine.Error{Kind: engine.KindNotFound, Code: "not_found",
 // webhookReadyWait bounds how long a webhook waits for a restarting plugin.
 const webhookReadyWait = 5 * time.Second
 
-// webhooks serves the platform webhook route for one adapter.
-type webhooks struct {
+// Webhooks serves the platform webhook route for one adapter.
+type Webhooks struct {
 	log      *slog.Logger
-	m        *Metrics
+	m        *metrics.Set
 	engine   shopEngine
 	idem     store.Idempotency
 	adapter  adapter.Adapter
-	defaults shopDefaults
+	defaults config.ShopDefaults
 	// describe is the running adapter's description, waiting (bounded by
 	// ctx) while it restarts.
 	describe func(ctx context.Context) (adapter.Description, error)
 	now      func() time.Time
 }
 
-// shopDefaults fill in what a Deposit or a mandate needs and platforms do
-// not send.
-type shopDefaults struct {
-	SuccessURL, FailURL, Locale, Country, ShopperStatement string
+// NewWebhooks serves the platform webhooks of adapter a: ready waits
+// (bounded by its context) for a restarting plugin, describe returns its
+// description once it runs; now is the clock requests are stamped with.
+func NewWebhooks(log *slog.Logger, m *metrics.Set, e shopEngine, idem store.Idempotency, a adapter.Adapter, defaults config.ShopDefaults,
+	ready func(context.Context) error, describe func() (adapter.Description, bool), now func() time.Time) *Webhooks {
+	return &Webhooks{log: log, m: m, engine: e, idem: idem, adapter: a, defaults: defaults, describe: hostDescribe(ready, describe), now: now}
 }
 
 // hostDescribe waits for the supervised plugin and returns its description.
@@ -85,33 +90,9 @@ const (
 	webhookError           = "error"           // anything else
 )
 
-// WebhookResult is one command's outcome in an asynchronous platform's
-// answer.
-type WebhookResult struct {
-	Kind           string       `json:"kind"`
-	IdempotencyKey string       `json:"idempotencyKey"`
-	OK             bool         `json:"ok"`
-	Status         int          `json:"status"`
-	OrderID        string       `json:"orderId,omitempty"`
-	PlatformOrder  string       `json:"platformOrderId,omitempty"`
-	TrustlyOrderID string       `json:"trustlyOrderId,omitempty"`
-	URL            string       `json:"url,omitempty"`
-	Replayed       bool         `json:"replayed,omitempty"`
-	Error          *errorDetail `json:"error,omitempty"`
-}
-
-// WebhookAnswer is what an asynchronous platform gets: 200 when every
-// command succeeded, else the first failure's status with its error, and
-// always every command's result.
-type WebhookAnswer struct {
-	Platform string          `json:"platform"`
-	Results  []WebhookResult `json:"results"`
-	Error    *errorDetail    `json:"error,omitempty"`
-}
-
 // platformWebhook is the route's handler. With no adapter it answers 404
 // no_adapter.
-func (a *v1API) platformWebhook() http.Handler {
+func (a *API) platformWebhook() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := a.hooks
 		if h == nil {
@@ -136,7 +117,7 @@ func (a *v1API) platformWebhook() http.Handler {
 // serve handles one webhook. It writes the answer itself, or returns the
 // error to answer; platform is "" until the path is known to name the
 // adapter (metric labels stay a fixed set).
-func (h *webhooks) serve(w http.ResponseWriter, r *http.Request) (platform, outcome string, err error) {
+func (h *Webhooks) serve(w http.ResponseWriter, r *http.Request) (platform, outcome string, err error) {
 	ctx := r.Context()
 	desc, err := h.describe(ctx)
 	if err != nil {
@@ -156,8 +137,8 @@ func (h *webhooks) serve(w http.ResponseWriter, r *http.Request) (platform, outc
 		return platform, adapterOutcome(err), fmt.Errorf("translate: %w", err)
 	}
 
-	results := make([]WebhookResult, 0, len(cmds))
-	var first *WebhookResult // the first failure
+	results := make([]shopapi.WebhookResult, 0, len(cmds))
+	var first *shopapi.WebhookResult // the first failure
 	for _, c := range cmds {
 		res := h.run(ctx, platform, c)
 		results = append(results, res)
@@ -174,7 +155,7 @@ func (h *webhooks) serve(w http.ResponseWriter, r *http.Request) (platform, outc
 	switch {
 	case errors.Is(err, adapter.ErrUnsupported):
 		// An asynchronous platform: our own summary.
-		ans := WebhookAnswer{Platform: platform, Results: results}
+		ans := shopapi.WebhookAnswer{Platform: platform, Results: results}
 		status := http.StatusOK
 		if first != nil {
 			status, ans.Error = first.Status, first.Error
@@ -217,11 +198,11 @@ func adapterOutcome(err error) string {
 
 // run carries out one command under its idempotency key and reports the
 // result. A command that is not even valid claims nothing.
-func (h *webhooks) run(ctx context.Context, platform string, c adapter.Command) WebhookResult {
-	res := WebhookResult{Kind: string(c.Kind), IdempotencyKey: c.IdempotencyKey, PlatformOrder: c.Order.ID}
-	fail := func(err error) WebhookResult {
+func (h *Webhooks) run(ctx context.Context, platform string, c adapter.Command) shopapi.WebhookResult {
+	res := shopapi.WebhookResult{Kind: string(c.Kind), IdempotencyKey: c.IdempotencyKey, PlatformOrder: c.Order.ID}
+	fail := func(err error) shopapi.WebhookResult {
 		status, code, msg := errorAnswer(err)
-		res.Status, res.Error = status, &errorDetail{Code: code, Message: msg, RequestID: requestID(ctx)}
+		res.Status, res.Error = status, &shopapi.ErrorDetail{Code: code, Message: msg, RequestID: RequestID(ctx)}
 		return res
 	}
 	work, err := h.command(c)
@@ -241,9 +222,9 @@ func (h *webhooks) run(ctx context.Context, platform string, c adapter.Command) 
 			o, err := work(ctx)
 			if err != nil {
 				status, code, msg := errorAnswer(err)
-				return status, marshalJSON(errorBody{errorDetail{Code: code, Message: msg}}), err
+				return status, marshalJSON(shopapi.ErrorBody{Error: shopapi.ErrorDetail{Code: code, Message: msg}}), err
 			}
-			return http.StatusCreated, marshalJSON(orderOf(o)), nil
+			return http.StatusCreated, marshalJSON(shopapi.OrderOf(o)), nil
 		})
 	if status == 0 {
 		// Not run: in flight, the key reused, interrupted, store down.
@@ -254,13 +235,13 @@ func (h *webhooks) run(ctx context.Context, platform string, c adapter.Command) 
 	}
 	res.Status, res.Replayed = status, replayed
 	if status >= 300 {
-		var e errorBody
+		var e shopapi.ErrorBody
 		_ = json.Unmarshal(out, &e)
-		e.Error.RequestID = requestID(ctx)
+		e.Error.RequestID = RequestID(ctx)
 		res.Error = &e.Error
 		return res
 	}
-	var o Order
+	var o shopapi.Order
 	if err := json.Unmarshal(out, &o); err != nil {
 		return fail(fmt.Errorf("stored answer of %s: %w", c.IdempotencyKey, err))
 	}
@@ -269,7 +250,7 @@ func (h *webhooks) run(ctx context.Context, platform string, c adapter.Command) 
 }
 
 // adapterResults is the results in the adapter's terms, for Answer.
-func adapterResults(rs []WebhookResult) []adapter.Result {
+func adapterResults(rs []shopapi.WebhookResult) []adapter.Result {
 	out := make([]adapter.Result, 0, len(rs))
 	for _, r := range rs {
 		ar := adapter.Result{IdempotencyKey: r.IdempotencyKey, OK: r.OK, ProviderReference: r.TrustlyOrderID, RedirectURL: r.URL}
@@ -284,7 +265,7 @@ func adapterResults(rs []WebhookResult) []adapter.Result {
 // command is the one table from a command's kind to the engine call, with
 // the shop-wide defaults filling what the platform did not send. It checks
 // the command first; the returned work runs under the idempotency key.
-func (h *webhooks) command(c adapter.Command) (func(context.Context) (engine.Order, error), error) {
+func (h *Webhooks) command(c adapter.Command) (func(context.Context) (engine.Order, error), error) {
 	if c.IdempotencyKey == "" {
 		return nil, invalid("the adapter gave the %s command no idempotency key", c.Kind)
 	}
@@ -307,10 +288,10 @@ func (h *webhooks) command(c adapter.Command) (func(context.Context) (engine.Ord
 		case req.Email == "" || req.Firstname == "" || req.Lastname == "":
 			return nil, invalid("a pay command needs the customer's e-mail, first and last name (Trustly requires them)")
 		}
-		if err := checkCurrency(req.Currency); err != nil {
+		if err := shopapi.CheckCurrency(req.Currency); err != nil {
 			return nil, err
 		}
-		if err := d.need(country); err != nil {
+		if err := need(d, country); err != nil {
 			return nil, err
 		}
 		return func(ctx context.Context) (engine.Order, error) { return h.engine.CreatePayment(ctx, req) }, nil
@@ -323,7 +304,7 @@ func (h *webhooks) command(c adapter.Command) (func(context.Context) (engine.Ord
 		if req.EndUserID == "" || req.Email == "" {
 			return nil, invalid("a mandate command needs the customer's id and e-mail")
 		}
-		if err := d.need(country); err != nil {
+		if err := need(d, country); err != nil {
 			return nil, err
 		}
 		return func(ctx context.Context) (engine.Order, error) { return h.engine.CreateMandate(ctx, req) }, nil
@@ -332,11 +313,11 @@ func (h *webhooks) command(c adapter.Command) (func(context.Context) (engine.Ord
 		if cust.ID == "" || cust.Email == "" || c.Amount.Minor <= 0 {
 			return nil, invalid("a charge command needs the customer's id and e-mail and a positive amount")
 		}
-		if err := checkCurrency(c.Amount.Currency); err != nil {
+		if err := shopapi.CheckCurrency(c.Amount.Currency); err != nil {
 			return nil, err
 		}
 		if d.ShopperStatement == "" {
-			return nil, invalid("no shopper statement: set %s", key("SHOP_SHOPPER_STATEMENT"))
+			return nil, invalid("no shopper statement: set %s", config.Key("SHOP_SHOPPER_STATEMENT"))
 		}
 		req := engine.ChargeRequest{EndUserID: cust.ID, Currency: c.Amount.Currency, Amount: c.Amount.Minor,
 			ShopperStatement: d.ShopperStatement, Email: cust.Email, ExternalReference: c.Order.ID}
@@ -371,15 +352,15 @@ func (h *webhooks) command(c adapter.Command) (func(context.Context) (engine.Ord
 
 // need checks the defaults a checkout (Deposit, SelectAccount) cannot do
 // without.
-func (d shopDefaults) need(country string) error {
+func need(d config.ShopDefaults, country string) error {
 	switch {
 	case d.SuccessURL == "" || d.FailURL == "":
-		return invalid("no success or fail URL for the shopper: set %s and %s", key("SHOP_SUCCESS_URL"), key("SHOP_FAIL_URL"))
+		return invalid("no success or fail URL for the shopper: set %s and %s", config.Key("SHOP_SUCCESS_URL"), config.Key("SHOP_FAIL_URL"))
 	case d.Locale == "":
-		return invalid("no locale: set %s", key("SHOP_LOCALE"))
+		return invalid("no locale: set %s", config.Key("SHOP_LOCALE"))
 	case country == "":
-		return invalid("no country from the platform and none by default: set %s", key("SHOP_COUNTRY"))
-	case !countryRe.MatchString(country):
+		return invalid("no country from the platform and none by default: set %s", config.Key("SHOP_COUNTRY"))
+	case !shopapi.CountryRe.MatchString(country):
 		return invalid("country %q is not an ISO 3166-1 alpha-2 code like SE", country)
 	}
 	return nil
@@ -388,7 +369,7 @@ func (d shopDefaults) need(country string) error {
 // resolve finds the order a refund or cancel is about: by the reference
 // (our order id, else Trustly's OrderID), else the platform order's one
 // payment.
-func (h *webhooks) resolve(ctx context.Context, ref, platformOrder string) (string, error) {
+func (h *Webhooks) resolve(ctx context.Context, ref, platformOrder string) (string, error) {
 	if ref != "" {
 		if o, err := h.engine.GetPayment(ctx, ref); err == nil {
 			return o.ID, nil
@@ -434,32 +415,4 @@ func or(a, b string) string {
 		return a
 	}
 	return b
-}
-
-// checkShopDefaults checks the shop-wide defaults of platform commands.
-func (c *Config) checkShopDefaults() []error {
-	var problems []error
-	add := func(format string, a ...any) { problems = append(problems, fmt.Errorf(format, a...)) }
-	for _, u := range []struct{ name, v string }{{"SHOP_SUCCESS_URL", c.ShopSuccessURL}, {"SHOP_FAIL_URL", c.ShopFailURL}} {
-		if u.v != "" {
-			if err := checkURL(u.v, false); err != nil {
-				add("%s: %w", key(u.name), err)
-			}
-		}
-	}
-	if c.ShopLocale != "" && !localeRe.MatchString(c.ShopLocale) {
-		add("%s: %q is not a locale like sv_SE", key("SHOP_LOCALE"), c.ShopLocale)
-	}
-	if c.ShopCountry != "" && !countryRe.MatchString(c.ShopCountry) {
-		add("%s: %q is not an ISO 3166-1 alpha-2 code like SE", key("SHOP_COUNTRY"), c.ShopCountry)
-	}
-	if len(c.ShopShopperStatement) > maxField {
-		add("%s holds at most %d characters", key("SHOP_SHOPPER_STATEMENT"), maxField)
-	}
-	return problems
-}
-
-func (c *Config) shopDefaults() shopDefaults {
-	return shopDefaults{SuccessURL: c.ShopSuccessURL, FailURL: c.ShopFailURL, Locale: c.ShopLocale,
-		Country: c.ShopCountry, ShopperStatement: c.ShopShopperStatement}
 }

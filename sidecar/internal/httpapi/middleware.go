@@ -1,4 +1,4 @@
-package main
+package httpapi
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/metrics"
 )
 
 type ctxKey int
@@ -26,8 +27,8 @@ const (
 // maxRequestIDLen bounds an X-Request-Id we accept from the caller.
 const maxRequestIDLen = 128
 
-// requestID returns the id withRequestID gave the request, or "".
-func requestID(ctx context.Context) string {
+// RequestID returns the id withRequestID gave the request, or "".
+func RequestID(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey).(string)
 	return id
 }
@@ -68,11 +69,13 @@ func newRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// requestIDHandler adds the request id of a record's context to the record.
+// LogHandler adds the request id of each record's context to the record.
+func LogHandler(h slog.Handler) slog.Handler { return requestIDHandler{h} }
+
 type requestIDHandler struct{ slog.Handler }
 
 func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
-	if id := requestID(ctx); id != "" {
+	if id := RequestID(ctx); id != "" {
 		r.AddAttrs(slog.String("request_id", id))
 	}
 	return h.Handler.Handle(ctx, r)
@@ -135,7 +138,7 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // observe logs each request and records its latency, by listener and route.
-func observe(log *slog.Logger, m *Metrics, listener string, next http.Handler) http.Handler {
+func observe(log *slog.Logger, m *metrics.Set, listener string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ri := &routeInfo{}
@@ -147,7 +150,7 @@ func observe(log *slog.Logger, m *Metrics, listener string, next http.Handler) h
 		}
 		elapsed := time.Since(start)
 		route := routeTemplate(r.Context())
-		m.observeRequest(listener, route, r.Method, sw.status, elapsed)
+		m.ObserveRequest(listener, route, r.Method, sw.status, elapsed)
 		level := slog.LevelInfo
 		switch {
 		case sw.status >= 500:

@@ -1,9 +1,7 @@
-package main
+package httpapi
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,31 +16,14 @@ import (
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/metrics"
 )
 
-// notificationFunc is a test notificationHandler.
+// notificationFunc is a test NotificationHandler.
 type notificationFunc func(ctx context.Context, body []byte) ([]byte, error)
 
 func (f notificationFunc) HandleNotification(ctx context.Context, body []byte) ([]byte, error) {
 	return f(ctx, body)
-}
-
-// logBuffer collects log output for checks.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func testLogger(w io.Writer) *slog.Logger {
@@ -51,59 +32,13 @@ func testLogger(w io.Writer) *slog.Logger {
 
 const credit = `{"method":"credit","version":"1.1","params":{"signature":"c2ln","uuid":"u-1","data":{"notificationid":"n-1"}}}`
 
-func startPublic(t *testing.T, h notificationHandler) (*httptest.Server, *Metrics, *logBuffer) {
+func startPublic(t *testing.T, h NotificationHandler) (*httptest.Server, *metrics.Set, *logBuffer) {
 	t.Helper()
 	logs := &logBuffer{}
-	m := NewMetrics()
-	srv := httptest.NewServer(newPublicServer(testLogger(logs), m, testSecret, 1024, h, nil))
+	m := metrics.New()
+	srv := httptest.NewServer(NewPublic(testLogger(logs), m, testSecret, 1024, h, nil))
 	t.Cleanup(srv.Close)
 	return srv, m, logs
-}
-
-type answer struct {
-	status int
-	header http.Header
-	body   string
-}
-
-func do(t *testing.T, method, url, body string, header ...string) answer {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return answer{status: resp.StatusCode, header: resp.Header, body: string(b)}
-}
-
-// errorCode checks a JSON error answer and returns its code.
-func (a answer) errorCode(t *testing.T) string {
-	t.Helper()
-	var e errorBody
-	if err := json.Unmarshal([]byte(a.body), &e); err != nil {
-		t.Fatalf("error answer %q is not JSON: %v", a.body, err)
-	}
-	if ct := a.header.Get("Content-Type"); ct != "application/json" {
-		t.Errorf("error Content-Type %q", ct)
-	}
-	if e.Error.RequestID == "" || e.Error.RequestID != a.header.Get("X-Request-Id") {
-		t.Errorf("error request_id %q, X-Request-Id %q", e.Error.RequestID, a.header.Get("X-Request-Id"))
-	}
-	if e.Error.Message == "" {
-		t.Error("error without a message")
-	}
-	return e.Error.Code
 }
 
 func TestNotificationRoute(t *testing.T) {
@@ -116,8 +51,8 @@ func TestNotificationRoute(t *testing.T) {
 	url := srv.URL + "/trustly/notifications/" + testSecret
 
 	a := do(t, http.MethodPost, url, credit, "Content-Type", "application/json")
-	if a.status != http.StatusOK || a.body != reply || a.header.Get("Content-Type") != "application/json" {
-		t.Errorf("got %d %q (%s), want 200 with the handler's reply as application/json", a.status, a.body, a.header.Get("Content-Type"))
+	if a.Status != http.StatusOK || a.Body != reply || a.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("got %d %q (%s), want 200 with the handler's reply as application/json", a.Status, a.Body, a.Header.Get("Content-Type"))
 	}
 	if string(got) != credit {
 		t.Errorf("handler got %q, want the body as sent", got)
@@ -136,8 +71,8 @@ func TestNotificationRoute(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got = nil
 			a := do(t, tt.method, tt.url, credit)
-			if a.status != tt.status || a.errorCode(t) != tt.code {
-				t.Errorf("got %d %s, want %d %s", a.status, a.body, tt.status, tt.code)
+			if a.Status != tt.status || a.ErrorCode(t) != tt.code {
+				t.Errorf("got %d %s, want %d %s", a.Status, a.Body, tt.status, tt.code)
 			}
 			if got != nil {
 				t.Error("the handler was called")
@@ -156,8 +91,8 @@ func TestNotificationTooLarge(t *testing.T) {
 		return nil, nil
 	}))
 	a := do(t, http.MethodPost, srv.URL+"/trustly/notifications/"+testSecret, strings.Repeat("x", 1025))
-	if a.status != http.StatusRequestEntityTooLarge || a.errorCode(t) != "request_too_large" {
-		t.Errorf("got %d %s, want 413 request_too_large", a.status, a.body)
+	if a.Status != http.StatusRequestEntityTooLarge || a.ErrorCode(t) != "request_too_large" {
+		t.Errorf("got %d %s, want 413 request_too_large", a.Status, a.Body)
 	}
 	if called {
 		t.Error("the handler was called with a truncated body")
@@ -185,13 +120,13 @@ func TestNotificationErrorsMapToStatus(t *testing.T) {
 				return []byte("never sent"), tt.err
 			}))
 			a := do(t, http.MethodPost, srv.URL+"/trustly/notifications/"+testSecret, credit)
-			if a.status != tt.status || a.errorCode(t) != tt.code {
-				t.Errorf("got %d %s, want %d %s", a.status, a.body, tt.status, tt.code)
+			if a.Status != tt.status || a.ErrorCode(t) != tt.code {
+				t.Errorf("got %d %s, want %d %s", a.Status, a.Body, tt.status, tt.code)
 			}
-			if strings.Contains(a.body, "never sent") || strings.Contains(a.body, "engine:") {
-				t.Errorf("answer %q leaks the reply or the internal error", a.body)
+			if strings.Contains(a.Body, "never sent") || strings.Contains(a.Body, "engine:") {
+				t.Errorf("answer %q leaks the reply or the internal error", a.Body)
 			}
-			if tt.status == http.StatusServiceUnavailable && a.header.Get("Retry-After") == "" {
+			if tt.status == http.StatusServiceUnavailable && a.Header.Get("Retry-After") == "" {
 				t.Error("503 without Retry-After")
 			}
 			if !strings.Contains(logs.String(), tt.err.Error()) {
@@ -204,25 +139,25 @@ func TestNotificationErrorsMapToStatus(t *testing.T) {
 
 func TestRequestIDs(t *testing.T) {
 	logs := &logBuffer{}
-	h := newPublicServer(testLogger(logs), NewMetrics(), testSecret, 1024, notificationFunc(func(ctx context.Context, _ []byte) ([]byte, error) {
+	h := NewPublic(testLogger(logs), metrics.New(), testSecret, 1024, notificationFunc(func(ctx context.Context, _ []byte) ([]byte, error) {
 		return nil, errors.New("boom")
 	}), nil)
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 
 	a := do(t, http.MethodGet, srv.URL+"/healthz", "", "X-Request-Id", "shop-req_42.a:b")
-	if got := a.header.Get("X-Request-Id"); got != "shop-req_42.a:b" {
+	if got := a.Header.Get("X-Request-Id"); got != "shop-req_42.a:b" {
 		t.Errorf("sane X-Request-Id not kept: %q", got)
 	}
 	for _, bad := range []string{"has space", "ünicode", strings.Repeat("a", 129), "quote\""} {
 		a := do(t, http.MethodGet, srv.URL+"/healthz", "", "X-Request-Id", bad)
-		if got := a.header.Get("X-Request-Id"); got == bad || !saneRequestID(got) {
+		if got := a.Header.Get("X-Request-Id"); got == bad || !saneRequestID(got) {
 			t.Errorf("X-Request-Id %q answered with %q", bad, got)
 		}
 	}
 	a = do(t, http.MethodPost, srv.URL+"/trustly/notifications/"+testSecret, credit, "X-Request-Id", "trace-7")
-	if a.errorCode(t) != "internal" {
-		t.Errorf("got %s", a.body)
+	if a.ErrorCode(t) != "internal" {
+		t.Errorf("got %s", a.Body)
 	}
 	// The handler's own log record carries the id through the context.
 	found := false
@@ -241,18 +176,18 @@ func TestPanicBecomes500(t *testing.T) {
 		panic("engine exploded")
 	}))
 	a := do(t, http.MethodPost, srv.URL+"/trustly/notifications/"+testSecret, credit)
-	if a.status != http.StatusInternalServerError || a.errorCode(t) != "internal" {
-		t.Errorf("got %d %s", a.status, a.body)
+	if a.Status != http.StatusInternalServerError || a.ErrorCode(t) != "internal" {
+		t.Errorf("got %d %s", a.Status, a.Body)
 	}
 	if !strings.Contains(logs.String(), "engine exploded") {
 		t.Errorf("panic not logged:\n%s", logs)
 	}
 }
 
-func startPrivate(t *testing.T, token string, ready ...readinessCheck) (*httptest.Server, *Metrics) {
+func startPrivate(t *testing.T, token string, ready ...ReadinessCheck) (*httptest.Server, *metrics.Set) {
 	t.Helper()
-	m := NewMetrics()
-	srv := httptest.NewServer(newPrivateServer(testLogger(io.Discard), m, token, 2048, ready, nil))
+	m := metrics.New()
+	srv := httptest.NewServer(NewPrivate(testLogger(io.Discard), m, token, 2048, ready, nil))
 	t.Cleanup(srv.Close)
 	return srv, m
 }
@@ -262,17 +197,17 @@ func TestBearerToken(t *testing.T) {
 	for _, path := range []string{"/metrics", "/openapi.json", "/v1/balance"} {
 		for _, auth := range []string{"", "Bearer", "Bearer wrong", "Basic " + testToken, "Bearer " + testToken + "x"} {
 			a := do(t, http.MethodGet, srv.URL+path, "", "Authorization", auth)
-			if a.status != http.StatusUnauthorized || a.errorCode(t) != "unauthorized" || a.header.Get("WWW-Authenticate") == "" {
-				t.Errorf("%s with %q: got %d %s, want 401", path, auth, a.status, a.body)
+			if a.Status != http.StatusUnauthorized || a.ErrorCode(t) != "unauthorized" || a.Header.Get("WWW-Authenticate") == "" {
+				t.Errorf("%s with %q: got %d %s, want 401", path, auth, a.Status, a.Body)
 			}
 		}
 		a := do(t, http.MethodGet, srv.URL+path, "", "Authorization", "Bearer "+testToken)
-		if a.status == http.StatusUnauthorized {
+		if a.Status == http.StatusUnauthorized {
 			t.Errorf("%s with the token: 401", path)
 		}
 	}
-	if a := do(t, http.MethodGet, srv.URL+"/readyz", ""); a.status != http.StatusOK {
-		t.Errorf("/readyz without token: %d, want 200 (probes send no token)", a.status)
+	if a := do(t, http.MethodGet, srv.URL+"/readyz", ""); a.Status != http.StatusOK {
+		t.Errorf("/readyz without token: %d, want 200 (probes send no token)", a.Status)
 	}
 }
 
@@ -280,21 +215,21 @@ func TestReadyz(t *testing.T) {
 	pluginErr := errors.New("plugin woocommerce is restarting")
 	var mu sync.Mutex
 	var fail error
-	srv, _ := startPrivate(t, "", readinessCheck{"plugins", func(context.Context) error {
+	srv, _ := startPrivate(t, "", ReadinessCheck{"plugins", func(context.Context) error {
 		mu.Lock()
 		defer mu.Unlock()
 		return fail
 	}})
 	a := do(t, http.MethodGet, srv.URL+"/readyz", "")
-	if a.status != http.StatusOK || !strings.Contains(a.body, `"plugins":"ok"`) {
-		t.Errorf("got %d %s", a.status, a.body)
+	if a.Status != http.StatusOK || !strings.Contains(a.Body, `"plugins":"ok"`) {
+		t.Errorf("got %d %s", a.Status, a.Body)
 	}
 	mu.Lock()
 	fail = pluginErr
 	mu.Unlock()
 	a = do(t, http.MethodGet, srv.URL+"/readyz", "")
-	if a.status != http.StatusServiceUnavailable || !strings.Contains(a.body, `"plugins":"fail"`) || strings.Contains(a.body, "woocommerce") {
-		t.Errorf("got %d %s, want 503 naming the check but not the error", a.status, a.body)
+	if a.Status != http.StatusServiceUnavailable || !strings.Contains(a.Body, `"plugins":"fail"`) || strings.Contains(a.Body, "woocommerce") {
+		t.Errorf("got %d %s, want 503 naming the check but not the error", a.Status, a.Body)
 	}
 }
 
@@ -317,28 +252,28 @@ func TestV1RoutesAnswerNotImplemented(t *testing.T) {
 		{http.MethodGet, "/nothing", "", http.StatusNotFound, "not_found"},
 	} {
 		a := do(t, tt.method, srv.URL+tt.path, tt.body, "Content-Type", "application/json")
-		if a.status != tt.status || a.errorCode(t) != tt.code {
-			t.Errorf("%s %s %.20q: got %d %s, want %d %s", tt.method, tt.path, tt.body, a.status, a.body, tt.status, tt.code)
+		if a.Status != tt.status || a.ErrorCode(t) != tt.code {
+			t.Errorf("%s %s %.20q: got %d %s, want %d %s", tt.method, tt.path, tt.body, a.Status, a.Body, tt.status, tt.code)
 		}
 	}
 	a := do(t, http.MethodPost, srv.URL+"/v1/payments", `{}`, "Content-Type", "text/plain")
-	if a.status != http.StatusUnsupportedMediaType || a.errorCode(t) != "unsupported_media_type" {
-		t.Errorf("text/plain: got %d %s", a.status, a.body)
+	if a.Status != http.StatusUnsupportedMediaType || a.ErrorCode(t) != "unsupported_media_type" {
+		t.Errorf("text/plain: got %d %s", a.Status, a.Body)
 	}
 }
 
 // scrape reads the metrics and checks that each line is among them.
-func scrape(t *testing.T, m *Metrics, lines ...string) string {
+func scrape(t *testing.T, m *metrics.Set, lines ...string) string {
 	t.Helper()
 	srv := httptest.NewServer(m.Handler())
 	defer srv.Close()
 	a := do(t, http.MethodGet, srv.URL, "")
 	for _, l := range lines {
-		if !strings.Contains(a.body, l+"\n") {
+		if !strings.Contains(a.Body, l+"\n") {
 			t.Errorf("metrics lack %q", l)
 		}
 	}
-	return a.body
+	return a.Body
 }
 
 func TestMetrics(t *testing.T) {
@@ -353,8 +288,8 @@ func TestMetrics(t *testing.T) {
 	m.TrustlyCall("Refund", context.DeadlineExceeded)
 	m.IdempotencyReplay("createPayment")
 	m.PluginRestart("woocommerce")
-	m.SetOutboxStats(func(context.Context) (OutboxStats, error) {
-		return OutboxStats{Depth: 3, OldestAge: 90 * time.Second, Dead: 2}, nil
+	m.SetOutboxStats(func(context.Context) (metrics.OutboxStats, error) {
+		return metrics.OutboxStats{Depth: 3, OldestAge: 90 * time.Second, Dead: 2}, nil
 	})
 	m.SetEngineStats(func() engine.Stats { return engine.Stats{Reconciles: 4, Expired: 1, Open: 7} })
 	m.Notification("credit", engine.NotifyApplied)

@@ -1,0 +1,347 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
+	"github.com/trustly-sidecar/trustly-sidecar/core/store"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/metrics"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/paylink"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/shopapi"
+)
+
+// shopEngine is what the shop API needs of core/engine.
+type shopEngine interface {
+	CreatePayment(ctx context.Context, r engine.PaymentRequest) (engine.Order, error)
+	GetPayment(ctx context.Context, id string) (engine.Order, error)
+	FindPayments(ctx context.Context, q engine.PaymentQuery) ([]engine.Order, error)
+	Refund(ctx context.Context, r engine.RefundRequest) (engine.Order, error)
+	CreateMandate(ctx context.Context, r engine.MandateRequest) (engine.Order, error)
+	CreateCharge(ctx context.Context, r engine.ChargeRequest) (engine.Order, error)
+	CancelCharge(ctx context.Context, id string) (engine.Order, error)
+	Balance(ctx context.Context) (engine.Balances, error)
+}
+
+var _ shopEngine = (*engine.Engine)(nil)
+
+// API serves /v1 (the JSON is package shopapi's). A nil *API answers every
+// operation 501.
+type API struct {
+	log    *slog.Logger
+	m      *metrics.Set
+	engine shopEngine
+	idem   store.Idempotency
+	hooks  *Webhooks      // nil: no adapter, platform webhooks are 404
+	links  *paylink.Links // nil: POST /v1/paylinks answers 501
+}
+
+// NewAPI is the shop API over the engine, with its idempotency store.
+// hooks (platform webhooks) and links (pay links) may be nil: their
+// routes then answer 404 no_adapter and 501.
+func NewAPI(log *slog.Logger, m *metrics.Set, e shopEngine, idem store.Idempotency, hooks *Webhooks, links *paylink.Links) *API {
+	return &API{log: log, m: m, engine: e, idem: idem, hooks: hooks, links: links}
+}
+
+// idempotencyScope is the one scope of shop API keys: a key reused on
+// another operation is a reuse with other parameters (422).
+const idempotencyScope = "v1"
+
+// ReplayedHeader marks an answer replayed from the idempotency store.
+const ReplayedHeader = "Idempotent-Replayed"
+
+// Errors of the shop API's own validation.
+var (
+	errIdempotencyKeyRequired = &httpError{http.StatusBadRequest, "idempotency_key_required", "this operation requires an Idempotency-Key header"}
+)
+
+func invalid(format string, a ...any) error { return shopapi.Invalid(format, a...) }
+
+// opResult is what an operation produced: a status and a JSON value.
+type opResult struct {
+	status int
+	body   any
+}
+
+// operation decodes and checks a request, returning the work to run; an
+// error here is the caller's mistake and nothing has happened.
+type operation func(r *http.Request, body []byte) (func(ctx context.Context) (opResult, error), error)
+
+func created(o engine.Order, err error) (opResult, error) {
+	if err != nil {
+		return opResult{}, err
+	}
+	return opResult{http.StatusCreated, shopapi.OrderOf(o)}, nil
+}
+
+// decodeBody decodes the already read (size-limited) body as T.
+func decodeBody[T any](r *http.Request, body []byte) (T, error) {
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return decode[T](r)
+}
+
+// checker is a request that checks itself before anything is stored.
+type checker interface{ Check() error }
+
+// decodeChecked decodes the body as T and checks it.
+func decodeChecked[T checker](r *http.Request, body []byte) (T, error) {
+	req, err := decodeBody[T](r, body)
+	if err != nil {
+		return req, err
+	}
+	return req, req.Check()
+}
+
+func (a *API) createPayment() http.Handler {
+	return a.mutating("createPayment", func(r *http.Request, body []byte) (func(context.Context) (opResult, error), error) {
+		req, err := decodeChecked[shopapi.CreatePaymentRequest](r, body)
+		if err != nil {
+			return nil, err
+		}
+		s := req.Shopper
+		return func(ctx context.Context) (opResult, error) {
+			return created(a.engine.CreatePayment(ctx, engine.PaymentRequest{
+				EndUserID: s.EndUserID, Currency: req.Currency, Amount: req.Amount,
+				SuggestedMinAmount: req.SuggestedMinAmount, SuggestedMaxAmount: req.SuggestedMaxAmount,
+				Country: s.Country, Locale: s.Locale, Firstname: s.FirstName, Lastname: s.LastName, Email: s.Email,
+				SuccessURL: req.SuccessURL, FailURL: req.FailURL, ShopperStatement: req.ShopperStatement,
+				IP: s.IP, MobilePhone: s.MobilePhone, NationalIdentificationNumber: s.NationalIdentificationNumber,
+				ExternalReference: req.ExternalReference, NoExpress: req.NoExpress, URLTarget: req.URLTarget,
+			}))
+		}, nil
+	})
+}
+
+func (a *API) createRefund() http.Handler {
+	return a.mutating("createRefund", func(r *http.Request, body []byte) (func(context.Context) (opResult, error), error) {
+		req, err := decodeChecked[shopapi.CreateRefundRequest](r, body)
+		if err != nil {
+			return nil, err
+		}
+		id := mux.Vars(r)["id"]
+		return func(ctx context.Context) (opResult, error) {
+			return created(a.engine.Refund(ctx, engine.RefundRequest{PaymentID: id, Amount: req.Amount, Currency: req.Currency,
+				ExternalReference: req.ExternalReference, IgnoreBalance: req.IgnoreBalance}))
+		}, nil
+	})
+}
+
+func (a *API) createMandate() http.Handler {
+	return a.mutating("createMandate", func(r *http.Request, body []byte) (func(context.Context) (opResult, error), error) {
+		req, err := decodeChecked[shopapi.CreateMandateRequest](r, body)
+		if err != nil {
+			return nil, err
+		}
+		s := req.Shopper
+		return func(ctx context.Context) (opResult, error) {
+			return created(a.engine.CreateMandate(ctx, engine.MandateRequest{
+				EndUserID: s.EndUserID, Country: s.Country, Locale: s.Locale, Firstname: s.FirstName, Lastname: s.LastName,
+				Email: s.Email, SuccessURL: req.SuccessURL, FailURL: req.FailURL, IP: s.IP, MobilePhone: s.MobilePhone,
+				NationalIdentificationNumber: s.NationalIdentificationNumber,
+			}))
+		}, nil
+	})
+}
+
+func (a *API) createCharge() http.Handler {
+	return a.mutating("createCharge", func(r *http.Request, body []byte) (func(context.Context) (opResult, error), error) {
+		req, err := decodeChecked[shopapi.CreateChargeRequest](r, body)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) (opResult, error) {
+			return created(a.engine.CreateCharge(ctx, engine.ChargeRequest{
+				EndUserID: req.EndUserID, Currency: req.Currency, Amount: req.Amount, PaymentDate: req.PaymentDate,
+				ShopperStatement: req.ShopperStatement, Email: req.Email, ExternalReference: req.ExternalReference,
+			}))
+		}, nil
+	})
+}
+
+func (a *API) cancelCharge() http.Handler {
+	return a.mutating("cancelCharge", func(r *http.Request, body []byte) (func(context.Context) (opResult, error), error) {
+		if len(bytes.TrimSpace(body)) > 0 {
+			return nil, invalid("cancelling a charge takes no body")
+		}
+		id := mux.Vars(r)["id"]
+		return func(ctx context.Context) (opResult, error) {
+			o, err := a.engine.CancelCharge(ctx, id)
+			if err != nil {
+				return opResult{}, err
+			}
+			return opResult{http.StatusOK, shopapi.OrderOf(o)}, nil
+		}, nil
+	})
+}
+
+func (a *API) getPayment(flows ...engine.Flow) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o, err := a.engine.GetPayment(r.Context(), mux.Vars(r)["id"])
+		if err == nil && len(flows) > 0 && !flowIn(o.Flow, flows) {
+			err = errNotFound
+		}
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		encode(w, http.StatusOK, shopapi.OrderOf(o))
+	})
+}
+
+func flowIn(f engine.Flow, flows []engine.Flow) bool {
+	for _, x := range flows {
+		if f == x {
+			return true
+		}
+	}
+	return false
+}
+
+// findPayments searches by exactly one of messageId, trustlyOrderId and
+// externalReference.
+func (a *API) findPayments() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var q engine.PaymentQuery
+		given := 0
+		for k, v := range r.URL.Query() {
+			if len(v) != 1 || v[0] == "" {
+				writeError(w, r, invalid("query parameter %s must be given once, not empty", k))
+				return
+			}
+			switch k {
+			case "messageId":
+				q.MessageID = v[0]
+			case "trustlyOrderId":
+				q.TrustlyOrderID = v[0]
+			case "externalReference":
+				q.ExternalReference = v[0]
+			default:
+				writeError(w, r, invalid("unknown query parameter %q (want messageId, trustlyOrderId or externalReference)", k))
+				return
+			}
+			given++
+		}
+		if given != 1 {
+			writeError(w, r, invalid("give exactly one of messageId, trustlyOrderId, externalReference"))
+			return
+		}
+		l, err := a.engine.FindPayments(r.Context(), q)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		out := shopapi.OrderList{Orders: make([]shopapi.Order, 0, len(l))}
+		for _, o := range l {
+			out.Orders = append(out.Orders, shopapi.OrderOf(o))
+		}
+		encode(w, http.StatusOK, out)
+	})
+}
+
+func (a *API) getBalance() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := a.engine.Balance(r.Context())
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		out := shopapi.BalanceList{Balances: []shopapi.Balance{}, At: b.At}
+		for c, n := range b.ByCurrency {
+			out.Balances = append(out.Balances, shopapi.Balance{Currency: c, Amount: n})
+		}
+		sortBalances(out.Balances)
+		encode(w, http.StatusOK, out)
+	})
+}
+
+func sortBalances(b []shopapi.Balance) {
+	for i := 1; i < len(b); i++ {
+		for j := i; j > 0 && b[j].Currency < b[j-1].Currency; j-- {
+			b[j], b[j-1] = b[j-1], b[j]
+		}
+	}
+}
+
+// mutating runs op under the request's Idempotency-Key with the engine's
+// Stripe semantics (engine.Idempotent): the request is checked first (a bad
+// one claims nothing), then run under the key; a repeat with the same key
+// and body gets the first answer with Idempotent-Replayed: true, one with
+// another body 422, one while the first still runs 409, and one whose first
+// run was cut off (the sidecar died mid-request) 409
+// idempotency_key_interrupted: it is never run a second time.
+func (a *API) mutating(name string, op operation) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := r.Header.Get("Idempotency-Key")
+		if key == "" {
+			writeError(w, r, errIdempotencyKeyRequired)
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		work, err := op(r, body)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		fp, err := store.Fingerprint(r.Method, r.URL.Path, body)
+		if err != nil {
+			writeError(w, r, errInvalidJSON(err))
+			return
+		}
+		ctx := r.Context()
+		status, out, replayed, err := engine.Idempotent(ctx, a.idem, idempotencyScope, key, fp,
+			func(ctx context.Context) (int, []byte, error) {
+				ans, err := work(ctx)
+				if err != nil {
+					status, b := errorResponse(r, err)
+					return status, b, err
+				}
+				return ans.status, marshalJSON(ans.body), nil
+			})
+		switch {
+		case replayed:
+			a.m.IdempotencyReplay(name)
+			a.log.InfoContext(ctx, "idempotent replay", "operation", name, "status", status)
+			w.Header().Set(ReplayedHeader, "true")
+		case status == 0:
+			// Refused before running: in flight, reused, interrupted, or
+			// the store is down.
+			writeError(w, r, err)
+			return
+		case err != nil && status >= 500:
+			a.log.ErrorContext(ctx, "operation failed", "operation", name, "status", status, "err", err)
+		}
+		writeJSON(w, status, out)
+	})
+}
+
+func (a *API) createPayLink() http.Handler {
+	p := a.links
+	if p == nil {
+		return handleNotImplemented(true)
+	}
+	return a.mutating("createPayLink", func(r *http.Request, body []byte) (func(context.Context) (opResult, error), error) {
+		req, err := decodeBody[shopapi.CreatePayLinkRequest](r, body)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.Check(req); err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) (opResult, error) {
+			out, err := p.Create(ctx, req)
+			if err != nil {
+				return opResult{}, err
+			}
+			return opResult{http.StatusCreated, out}, nil
+		}, nil
+	})
+}
