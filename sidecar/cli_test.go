@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/cli"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
@@ -86,11 +88,11 @@ func (r result) String() string {
 }
 
 // cli runs one command line in-process, the way main would.
-func cli(t *testing.T, stdin string, args ...string) result {
+func runCLI(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	err := run(t.Context(), append([]string{"trustly-sidecar"}, args...), noEnv, strings.NewReader(stdin), &stdout, &stderr)
-	return result{stdout: stdout.String(), stderr: stderr.String(), code: exitCode(err)}
+	return result{stdout: stdout.String(), stderr: stderr.String(), code: cli.ExitCode(err)}
 }
 
 // exe runs the real binary.
@@ -204,7 +206,7 @@ func TestCommandLine(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.want.check(t, cli(t, "", tt.args...))
+			tt.want.check(t, runCLI(t, "", tt.args...))
 		})
 	}
 	if _, err := os.Stat("never-created"); err == nil {
@@ -215,18 +217,18 @@ func TestCommandLine(t *testing.T) {
 // Every command in the tables answers -h, so a command added later is
 // covered by this test without touching it.
 func TestEveryCommandHasHelp(t *testing.T) {
-	help := cli(t, "", "help").stdout
-	for _, c := range rootCommands.commands {
-		if !strings.Contains(help, "  "+c.name+" ") {
-			t.Errorf("help does not list %q", c.name)
+	help := runCLI(t, "", "help").stdout
+	for _, c := range rootCommands.Commands {
+		if !strings.Contains(help, "  "+c.Name+" ") {
+			t.Errorf("help does not list %q", c.Name)
 		}
-		t.Run(c.name, func(t *testing.T) {
-			expect{code: 0}.check(t, cli(t, "", c.name, "-h"))
+		t.Run(c.Name, func(t *testing.T) {
+			expect{code: 0}.check(t, runCLI(t, "", c.Name, "-h"))
 		})
 	}
-	for _, c := range signatureCommands.commands {
-		t.Run("signature "+c.name, func(t *testing.T) {
-			expect{code: 0, stderr: []string{"Usage: trustly-sidecar signature " + c.name}}.check(t, cli(t, "", "signature", c.name, "-h"))
+	for _, c := range signatureCommands.Commands {
+		t.Run("signature "+c.Name, func(t *testing.T) {
+			expect{code: 0, stderr: []string{"Usage: trustly-sidecar signature " + c.Name}}.check(t, runCLI(t, "", "signature", c.Name, "-h"))
 		})
 	}
 }
@@ -239,14 +241,14 @@ func TestExitCode(t *testing.T) {
 	}{
 		{"success", nil, 0},
 		{"plain failure", errors.New("disk full"), 1},
-		{"usage mistake", usageError("bad flag"), 2},
-		{"wrapped usage mistake", fmt.Errorf("context: %w", usageError("bad flag")), 2},
-		{"help requested", &exitError{code: exitOK, err: flag.ErrHelp, reported: true}, 0},
+		{"usage mistake", cli.UsageError("bad flag"), 2},
+		{"wrapped usage mistake", fmt.Errorf("context: %w", cli.UsageError("bad flag")), 2},
+		{"help requested", &cli.ExitError{Code: cli.ExitOK, Err: flag.ErrHelp, Reported: true}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := exitCode(tt.err); got != tt.want {
-				t.Errorf("exitCode(%v) = %d, want %d", tt.err, got, tt.want)
+			if got := cli.ExitCode(tt.err); got != tt.want {
+				t.Errorf("cli.ExitCode(%v) = %d, want %d", tt.err, got, tt.want)
 			}
 		})
 	}

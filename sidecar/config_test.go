@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/cli"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/config"
 )
 
@@ -81,7 +82,7 @@ func cliEnv(t *testing.T, env envMap, args ...string) result {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	err := run(t.Context(), append([]string{"trustly-sidecar"}, args...), env.get, strings.NewReader(""), &stdout, &stderr)
-	return result{stdout: stdout.String(), stderr: stderr.String(), code: exitCode(err)}
+	return result{stdout: stdout.String(), stderr: stderr.String(), code: cli.ExitCode(err)}
 }
 
 func TestConfigCommandMasksSecrets(t *testing.T) {

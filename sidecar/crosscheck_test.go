@@ -78,11 +78,11 @@ func TestOpenSSLCrossCheck(t *testing.T) {
 		for _, f := range fixtures {
 			t.Run(keyName+"/"+f.kind, func(t *testing.T) {
 				work := t.TempDir()
-				signed := cli(t, "", "signature", "sign", "--private-key", kp.priv, testdata(f.file))
+				signed := runCLI(t, "", "signature", "sign", "--private-key", kp.priv, testdata(f.file))
 				expect{code: 0}.check(t, signed)
 				ours := signatureOf(t, signed.stdout, f.sigPath)
 
-				plain := cli(t, signed.stdout, "signature", "plaintext", "-n")
+				plain := runCLI(t, signed.stdout, "signature", "plaintext", "-n")
 				expect{code: 0}.check(t, plain)
 				plainFile := writeFile(t, filepath.Join(work, "plaintext"), []byte(plain.stdout))
 
@@ -131,7 +131,7 @@ func TestOpenSSLVerifiesTrustlyVectorsOverOurPlaintext(t *testing.T) {
 	for _, file := range trustlyVectors {
 		t.Run(file, func(t *testing.T) {
 			work := t.TempDir()
-			plain := cli(t, "", "signature", "plaintext", "-n", testdata(file))
+			plain := runCLI(t, "", "signature", "plaintext", "-n", testdata(file))
 			expect{code: 0}.check(t, plain)
 			plainFile := writeFile(t, filepath.Join(work, "plaintext"), []byte(plain.stdout))
 			raw, err := base64.StdEncoding.DecodeString(signatureOf(t, readTestdata(t, file), sigPaths[file]))
@@ -185,7 +185,7 @@ func TestPythonCrossCheck(t *testing.T) {
 	}
 	agree := func(t *testing.T, c checked, wantValid bool) {
 		t.Helper()
-		ours := cli(t, "", "signature", "plaintext", "-n", c.File)
+		ours := runCLI(t, "", "signature", "plaintext", "-n", c.File)
 		if ours.stdout != c.Plaintext {
 			t.Errorf("%s: plaintexts differ\npython %q\nours   %q", c.File, c.Plaintext, ours.stdout)
 		}
@@ -211,7 +211,7 @@ func TestPythonCrossCheck(t *testing.T) {
 		work := t.TempDir()
 		var files []string
 		for _, f := range fixtures {
-			signed := cli(t, "", "signature", "sign", "--private-key", filepath.Join(keyDir, privateKeyFile), testdata(f.file))
+			signed := runCLI(t, "", "signature", "sign", "--private-key", filepath.Join(keyDir, privateKeyFile), testdata(f.file))
 			expect{code: 0}.check(t, signed)
 			files = append(files, writeFile(t, filepath.Join(work, f.file), []byte(signed.stdout)))
 			tampered := strings.Replace(signed.stdout, f.tamper[0], f.tamper[1], 1)

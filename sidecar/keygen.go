@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/cli"
 )
 
 const (
@@ -21,20 +22,20 @@ const (
 	publicKeyFile  = "merchant_public.pem"
 )
 
-func runKeygen(_ context.Context, e *env, name string, args []string) error {
-	fl := newFlagSet(e, name, "",
+func runKeygen(_ context.Context, e *cli.Env, name string, args []string) error {
+	fl := cli.NewFlagSet(e, name, "",
 		"Creates the merchant RSA key pair: "+privateKeyFile+" (PKCS#8, mode 0600, stays\n"+
 			"with the sidecar) and "+publicKeyFile+" (upload it in Trustly's backoffice).\n"+
 			"Existing files are never overwritten.")
 	outDir := fl.String("out-dir", ".", "`DIR`ectory to write the two files to; created (mode 0700) if missing")
 	bits := fl.Int("bits", 2048, "RSA key size: 2048 (what Trustly issues), 3072 or 4096")
-	if _, err := parseArgs(fl, args, 0); err != nil {
+	if _, err := cli.ParseArgs(fl, args, 0); err != nil {
 		return err
 	}
 	switch *bits {
 	case 2048, 3072, 4096:
 	default:
-		return usageError("%s: --bits %d: want 2048, 3072 or 4096", name, *bits)
+		return cli.UsageError("%s: --bits %d: want 2048, 3072 or 4096", name, *bits)
 	}
 	privPath := filepath.Join(*outDir, privateKeyFile)
 	pubPath := filepath.Join(*outDir, publicKeyFile)
@@ -76,7 +77,7 @@ func runKeygen(_ context.Context, e *env, name string, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	_, err = fmt.Fprintf(e.stdout, `Wrote %s (RSA-%d private key, mode 0600: keep it secret, it stays with the sidecar)
+	_, err = fmt.Fprintf(e.Stdout, `Wrote %s (RSA-%d private key, mode 0600: keep it secret, it stays with the sidecar)
 Wrote %s (the public half, fingerprint %s)
 
 Next: upload %s in Trustly's backoffice (or send it to your Trustly

@@ -14,7 +14,7 @@ import (
 func TestKeygen(t *testing.T) {
 	// A directory that does not exist yet: keygen creates it, private.
 	dir := filepath.Join(t.TempDir(), "secrets", "trustly")
-	r := cli(t, "", "keygen", "--out-dir", dir)
+	r := runCLI(t, "", "keygen", "--out-dir", dir)
 	privPath, pubPath := filepath.Join(dir, privateKeyFile), filepath.Join(dir, publicKeyFile)
 	expect{code: 0, stdout: []string{privPath, pubPath, "backoffice", "fingerprint SHA256:"}}.check(t, r)
 
@@ -74,7 +74,7 @@ func TestKeygenBits(t *testing.T) {
 		t.Skip("3072-bit key generation is slow")
 	}
 	dir := t.TempDir()
-	expect{code: 0, stdout: []string{"RSA-3072"}}.check(t, cli(t, "", "keygen", "--bits", "3072", "--out-dir", dir))
+	expect{code: 0, stdout: []string{"RSA-3072"}}.check(t, runCLI(t, "", "keygen", "--bits", "3072", "--out-dir", dir))
 	b, err := os.ReadFile(filepath.Join(dir, privateKeyFile))
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +105,7 @@ func TestKeygenRefusesToOverwrite(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			r := cli(t, "", "keygen", "--out-dir", dir)
+			r := runCLI(t, "", "keygen", "--out-dir", dir)
 			expect{code: 1, stderr: []string{"already exists", "refusing to overwrite"}, stdoutNone: true}.check(t, r)
 			for _, f := range []string{privateKeyFile, publicKeyFile} {
 				b, err := os.ReadFile(filepath.Join(dir, f))

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/cli"
 )
 
 // version is set at build time: go build -ldflags "-X main.version=1.2.3".
@@ -22,92 +24,46 @@ var version = "dev"
 
 const progName = "trustly-sidecar"
 
-// Exit statuses. Scripts branch on them, so they are part of the interface
-// and listed in the help text.
-const (
-	exitOK      = 0
-	exitFailure = 1 // the work failed: a signature did not verify, a file could not be read, ...
-	exitUsage   = 2 // the command line was wrong
-)
-
 func main() {
 	// Cancelled on Ctrl-C or SIGTERM so long-running commands can stop cleanly.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
-	os.Exit(exitCode(err))
-}
-
-// env is what a command may touch of the outside world. Passing it in,
-// rather than using os directly, lets tests run every command in-process.
-type env struct {
-	getenv func(string) string
-	now    func() time.Time // the clock of serve's engine, pay links and webhooks
-	stdin  io.Reader
-	stdout io.Writer
-	stderr io.Writer
+	os.Exit(cli.ExitCode(err))
 }
 
 // run executes one command line. Errors that were not already shown to the
 // user are printed to stderr here, so every command reports the same way.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	return runEnv(ctx, &env{getenv: getenv, now: time.Now, stdin: stdin, stdout: stdout, stderr: stderr}, args)
+	return runEnv(ctx, &cli.Env{Getenv: getenv, Now: time.Now, Stdin: stdin, Stdout: stdout, Stderr: stderr}, args)
 }
 
-// runEnv is run in e: tests give it their own clock.
-func runEnv(ctx context.Context, e *env, args []string) error {
+// runEnv is run in e: tests give it their own clock. Every command gets e
+// (package cli), never the process's os.Stdout and friends.
+func runEnv(ctx context.Context, e *cli.Env, args []string) error {
 	if len(args) > 0 {
 		args = args[1:] // the program path
 	}
-	err := dispatch(ctx, e, progName, rootCommands, args)
-	var xe *exitError
-	if err != nil && !(errors.As(err, &xe) && xe.reported) {
+	err := cli.Dispatch(ctx, e, progName, rootCommands, args)
+	var xe *cli.ExitError
+	if err != nil && !(errors.As(err, &xe) && xe.Reported) {
 		// Commands name themselves ("trustly-sidecar signature sign: ...");
 		// anything else still says which program is talking.
 		msg := err.Error()
 		if !strings.HasPrefix(msg, progName) {
 			msg = progName + ": " + msg
 		}
-		fmt.Fprintln(e.stderr, msg)
+		fmt.Fprintln(e.Stderr, msg)
 	}
 	return err
 }
 
-// exitError carries the exit status of a failure. reported means the user
-// has already been told (flag usage, "invalid: ..."), so run stays quiet.
-type exitError struct {
-	code     int
-	err      error
-	reported bool
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
-// usageError is a mistake on the command line: exit status 2.
-func usageError(format string, a ...any) error {
-	return &exitError{code: exitUsage, err: fmt.Errorf(format, a...)}
-}
-
-// exitCode maps run's result to the process exit status. Errors without an
-// explicit status are failures.
-func exitCode(err error) int {
-	if err == nil {
-		return exitOK
-	}
-	var xe *exitError
-	if errors.As(err, &xe) {
-		return xe.code
-	}
-	return exitFailure
-}
-
-func runVersion(_ context.Context, e *env, name string, args []string) error {
-	fs := newFlagSet(e, name, "", "Prints the version and the Go toolchain it was built with.")
-	if _, err := parseArgs(fs, args, 0); err != nil {
+func runVersion(_ context.Context, e *cli.Env, name string, args []string) error {
+	fs := cli.NewFlagSet(e, name, "", "Prints the version and the Go toolchain it was built with.")
+	if _, err := cli.ParseArgs(fs, args, 0); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(e.stdout, "%s %s (%s %s/%s)\n", progName, versionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	_, err := fmt.Fprintf(e.Stdout, "%s %s (%s %s/%s)\n", progName, versionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return err
 }
 

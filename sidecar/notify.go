@@ -15,14 +15,15 @@ import (
 	"time"
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/cli"
 )
 
 // runNotify is "trustly-sidecar notify": Trustly's Notification tool for a
 // running sidecar. It signs one notification with the given key (the
 // simulator's, or any key the sidecar is configured to trust), posts it to
 // the NotificationURL and shows the answer.
-func runNotify(ctx context.Context, e *env, name string, args []string) error {
-	fl := newFlagSet(e, name, "",
+func runNotify(ctx context.Context, e *cli.Env, name string, args []string) error {
+	fl := cli.NewFlagSet(e, name, "",
 		"Sends one signed test notification to a running sidecar, like Trustly's Notification\n"+
 			"tool, and prints the HTTP status, the reply and whether the reply's signature verifies.\n"+
 			"The sidecar must trust the signing key (SIM: the simulator's trustly_sim_private.pem).")
@@ -36,15 +37,15 @@ func runNotify(ctx context.Context, e *env, name string, args []string) error {
 	endUserID := fl.String("enduserid", "", "the shopper's EndUserID")
 	notificationID := fl.String("notificationid", "", "the notificationid; default a fresh one (repeat one to test deduplication)")
 	merchantKey := fl.String("merchant-public-key", "", "`PEM` file with the merchant's public key, to verify the reply's signature")
-	if _, err := parseArgs(fl, args, 0); err != nil {
+	if _, err := cli.ParseArgs(fl, args, 0); err != nil {
 		return err
 	}
 	for _, req := range []struct{ flag, v string }{{"url", *target}, {"key", *keyFile}, {"orderid", *orderID}, {"messageid", *messageID}} {
 		if req.v == "" {
-			return missingFlag(fl, req.flag)
+			return cli.MissingFlag(fl, req.flag)
 		}
 	}
-	kb, err := readFile(*keyFile)
+	kb, err := cli.ReadFile(*keyFile)
 	if err != nil {
 		return fmt.Errorf("%s: --key: %w", name, err)
 	}
@@ -54,7 +55,7 @@ func runNotify(ctx context.Context, e *env, name string, args []string) error {
 	}
 	var verifyKey *rsa.PublicKey
 	if *merchantKey != "" {
-		pb, err := readFile(*merchantKey)
+		pb, err := cli.ReadFile(*merchantKey)
 		if err != nil {
 			return fmt.Errorf("%s: --merchant-public-key: %w", name, err)
 		}
@@ -79,11 +80,11 @@ func runNotify(ctx context.Context, e *env, name string, args []string) error {
 	switch *method {
 	case "pending", "credit", "debit", "payoutconfirmation":
 		if *amount == "" {
-			return usageError("%s: --amount is required for %s", name, *method)
+			return cli.UsageError("%s: --amount is required for %s", name, *method)
 		}
 		minor, err := notifyAmount(*amount)
 		if err != nil {
-			return usageError("%s: --amount: %v", name, err)
+			return cli.UsageError("%s: --amount: %v", name, err)
 		}
 		data["amount"] = trustly.FormatAmount(minor)
 		data["currency"] = *currency
@@ -102,7 +103,7 @@ func runNotify(ctx context.Context, e *env, name string, args []string) error {
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, *target, bytes.NewReader(body))
 	if err != nil {
-		return usageError("%s: --url: %v", name, err)
+		return cli.UsageError("%s: --url: %v", name, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
@@ -111,24 +112,24 @@ func runNotify(ctx context.Context, e *env, name string, args []string) error {
 		return fmt.Errorf("%s: post to %s: %w", name, req.URL.Host, withoutURL(err))
 	}
 	defer resp.Body.Close()
-	reply, err := io.ReadAll(io.LimitReader(resp.Body, maxInput))
+	reply, err := io.ReadAll(io.LimitReader(resp.Body, cli.MaxInput))
 	if err != nil {
 		return fmt.Errorf("%s: read the reply: %w", name, err)
 	}
-	fmt.Fprintf(e.stdout, "sent %s notificationid %v uuid %s\nHTTP %s\n%s\n", *method, data["notificationid"], uuid, resp.Status, strings.TrimSpace(string(reply)))
+	fmt.Fprintf(e.Stdout, "sent %s notificationid %v uuid %s\nHTTP %s\n%s\n", *method, data["notificationid"], uuid, resp.Status, strings.TrimSpace(string(reply)))
 	if resp.StatusCode != http.StatusOK {
-		return &exitError{code: exitFailure, err: fmt.Errorf("%s: the sidecar answered %s", name, resp.Status), reported: true}
+		return &cli.ExitError{Code: cli.ExitFailure, Err: fmt.Errorf("%s: the sidecar answered %s", name, resp.Status), Reported: true}
 	}
 	if verifyKey == nil {
-		fmt.Fprintln(e.stdout, "reply signature: not checked (give --merchant-public-key)")
+		fmt.Fprintln(e.Stdout, "reply signature: not checked (give --merchant-public-key)")
 		return nil
 	}
 	status, err := trustly.ParseReply(reply, verifyKey, *method, uuid)
 	if err != nil {
-		fmt.Fprintf(e.stdout, "reply signature: INVALID: %v\n", err)
-		return &exitError{code: exitFailure, err: err, reported: true}
+		fmt.Fprintf(e.Stdout, "reply signature: INVALID: %v\n", err)
+		return &cli.ExitError{Code: cli.ExitFailure, Err: err, Reported: true}
 	}
-	fmt.Fprintf(e.stdout, "reply signature: valid; status %s\n", status)
+	fmt.Fprintf(e.Stdout, "reply signature: valid; status %s\n", status)
 	return nil
 }
 

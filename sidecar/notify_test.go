@@ -10,6 +10,7 @@ import (
 
 	"github.com/trustly-sidecar/trustly-sidecar/adapter/adaptertest"
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/cli"
 )
 
 // clie runs one command line in-process with an environment.
@@ -17,7 +18,7 @@ func clie(t *testing.T, env envMap, args ...string) result {
 	t.Helper()
 	var stdout, stderr logBuffer
 	err := run(t.Context(), append([]string{"trustly-sidecar"}, args...), env.get, strings.NewReader(""), &stdout, &stderr)
-	return result{stdout: stdout.String(), stderr: stderr.String(), code: exitCode(err)}
+	return result{stdout: stdout.String(), stderr: stderr.String(), code: cli.ExitCode(err)}
 }
 
 func TestNotifyCommand(t *testing.T) {

@@ -9,26 +9,27 @@ import (
 	"text/tabwriter"
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/cli"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/metrics"
 )
 
-var outboxCommands = &group{
-	about: "The outbox of status changes to the shop platform: list what was dead-lettered and put it back.\n" +
+var outboxCommands = &cli.Group{
+	About: "The outbox of status changes to the shop platform: list what was dead-lettered and put it back.\n" +
 		"Settings come from the environment, as for serve.",
-	commands: []command{
-		{"list", "[--limit N]", "list dead-lettered status changes with the reason each was given up", runOutboxList},
-		{"replay", "--all | SHARD/ID ...", "put dead-lettered changes back into the outbox; a running serve delivers them", runOutboxReplay},
+	Commands: []cli.Command{
+		{Name: "list", Synopsis: "[--limit N]", Summary: "list dead-lettered status changes with the reason each was given up", Run: runOutboxList},
+		{Name: "replay", Synopsis: "--all | SHARD/ID ...", Summary: "put dead-lettered changes back into the outbox; a running serve delivers them", Run: runOutboxReplay},
 	},
 }
 
-func runOutbox(ctx context.Context, e *env, name string, args []string) error {
-	return dispatch(ctx, e, name, outboxCommands, args)
+func runOutbox(ctx context.Context, e *cli.Env, name string, args []string) error {
+	return cli.Dispatch(ctx, e, name, outboxCommands, args)
 }
 
 // openOutbox connects to the configured Redis and returns the outbox of
 // the platform deliveries, with nothing to deliver to: these commands only
 // read and move entries.
-func openOutbox(e *env, name string) (*engine.Outbox, func(), error) {
+func openOutbox(e *cli.Env, name string) (*engine.Outbox, func(), error) {
 	cfg, err := loadConfig(e, name)
 	if err != nil {
 		return nil, nil, err
@@ -37,7 +38,7 @@ func openOutbox(e *env, name string) (*engine.Outbox, func(), error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
-	d, err := newDaemon(cfg, newLogger(cfg, io.Discard), metrics.New(), rdb, e.now)
+	d, err := newDaemon(cfg, newLogger(cfg, io.Discard), metrics.New(), rdb, e.Now)
 	if err != nil {
 		rdb.Close()
 		return nil, nil, fmt.Errorf("%s: %w", name, err)
@@ -45,11 +46,11 @@ func openOutbox(e *env, name string) (*engine.Outbox, func(), error) {
 	return d.engine.Outbox(nil, engine.OutboxConfig{Group: outboxGroup}), func() { rdb.Close() }, nil
 }
 
-func runOutboxList(ctx context.Context, e *env, name string, args []string) error {
-	fl := newFlagSet(e, name, "", "Lists dead-lettered status changes, oldest first per shard. Replay one with\n"+
+func runOutboxList(ctx context.Context, e *cli.Env, name string, args []string) error {
+	fl := cli.NewFlagSet(e, name, "", "Lists dead-lettered status changes, oldest first per shard. Replay one with\n"+
 		"'"+strings.TrimSuffix(name, " list")+" replay SHARD/ID' once its cause is fixed.")
 	limit := fl.Int64("limit", 100, "at most `N` entries per shard")
-	if _, err := parseArgs(fl, args, 0); err != nil {
+	if _, err := cli.ParseArgs(fl, args, 0); err != nil {
 		return err
 	}
 	ob, closeFn, err := openOutbox(e, name)
@@ -62,10 +63,10 @@ func runOutboxList(ctx context.Context, e *env, name string, args []string) erro
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	if len(dead) == 0 {
-		fmt.Fprintln(e.stdout, "no dead-lettered status changes")
+		fmt.Fprintln(e.Stdout, "no dead-lettered status changes")
 		return nil
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(e.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ENTRY\tORDER\tSEQ\tFLOW\tTO\tTRUSTLY ORDERID\tREASON")
 	for _, d := range dead {
 		c := d.Change
@@ -74,16 +75,16 @@ func runOutboxList(ctx context.Context, e *env, name string, args []string) erro
 	return tw.Flush()
 }
 
-func runOutboxReplay(ctx context.Context, e *env, name string, args []string) error {
-	fl := newFlagSet(e, name, "--all | SHARD/ID ...", "Puts dead-lettered status changes back into the outbox (entries as 'outbox list'\n"+
+func runOutboxReplay(ctx context.Context, e *cli.Env, name string, args []string) error {
+	fl := cli.NewFlagSet(e, name, "--all | SHARD/ID ...", "Puts dead-lettered status changes back into the outbox (entries as 'outbox list'\n"+
 		"prints them). The platform gets each again with the same change id, so it can dedupe.")
 	all := fl.Bool("all", false, "replay every dead-lettered change")
-	pos, err := parseArgs(fl, args, 1<<20)
+	pos, err := cli.ParseArgs(fl, args, 1<<20)
 	if err != nil {
 		return err
 	}
 	if *all == (len(pos) > 0) {
-		return usageError("%s: give --all or one or more SHARD/ID entries (see '%s -h')", name, name)
+		return cli.UsageError("%s: give --all or one or more SHARD/ID entries (see '%s -h')", name, name)
 	}
 	type ref struct {
 		shard int
@@ -94,7 +95,7 @@ func runOutboxReplay(ctx context.Context, e *env, name string, args []string) er
 		sh, id, ok := strings.Cut(p, "/")
 		n, err := strconv.Atoi(sh)
 		if !ok || err != nil || id == "" {
-			return usageError("%s: %q is not an entry SHARD/ID as 'outbox list' prints it", name, p)
+			return cli.UsageError("%s: %q is not an entry SHARD/ID as 'outbox list' prints it", name, p)
 		}
 		refs = append(refs, ref{n, id})
 	}
@@ -116,10 +117,10 @@ func runOutboxReplay(ctx context.Context, e *env, name string, args []string) er
 		if err := ob.Replay(ctx, r.shard, r.id); err != nil {
 			return fmt.Errorf("%s: %d/%s: %w", name, r.shard, r.id, err)
 		}
-		fmt.Fprintf(e.stdout, "replayed %d/%s\n", r.shard, r.id)
+		fmt.Fprintf(e.Stdout, "replayed %d/%s\n", r.shard, r.id)
 	}
 	if len(refs) == 0 {
-		fmt.Fprintln(e.stdout, "no dead-lettered status changes")
+		fmt.Fprintln(e.Stdout, "no dead-lettered status changes")
 	}
 	return nil
 }

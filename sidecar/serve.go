@@ -10,6 +10,7 @@ import (
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/bridge"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/cli"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/config"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/httpapi"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/metrics"
@@ -17,19 +18,19 @@ import (
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/pluginhost"
 )
 
-func runServe(ctx context.Context, e *env, name string, args []string) error {
-	fl := newFlagSet(e, name, "",
+func runServe(ctx context.Context, e *cli.Env, name string, args []string) error {
+	fl := cli.NewFlagSet(e, name, "",
 		"Runs the sidecar: the public listener (Trustly notifications, /healthz) and the\n"+
 			"private one (the shop API /v1, /readyz, /metrics). Settings come from the\n"+
 			"environment; '"+progName+" config' lists them. SIGTERM or Ctrl-C stops it gracefully.")
-	if _, err := parseArgs(fl, args, 0); err != nil {
+	if _, err := cli.ParseArgs(fl, args, 0); err != nil {
 		return err
 	}
 	cfg, err := loadConfig(e, name)
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg, e.stderr)
+	log := newLogger(cfg, e.Stderr)
 	// go-redis has one process-wide logger; serve owns the process.
 	redis.SetLogger(redisLogger{log})
 	rdb, err := cfg.RedisClient()
@@ -40,7 +41,7 @@ func runServe(ctx context.Context, e *env, name string, args []string) error {
 	log.Info("starting", "version", versionString(), "environment", cfg.TrustlyEnvironment(), "trustly_url", cfg.TrustlyAPIURL(),
 		"public_base_url", cfg.PublicBaseURL, "redis", cfg.RedisDescription())
 	m := metrics.New()
-	d, err := newDaemon(cfg, log, m, rdb, e.now)
+	d, err := newDaemon(cfg, log, m, rdb, e.Now)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
@@ -55,13 +56,13 @@ func runServe(ctx context.Context, e *env, name string, args []string) error {
 	var deliverer engine.Deliverer
 	var hooks *httpapi.Webhooks
 	if cfg.Adapter != "" {
-		src, err := cfg.AdapterSource(e.getenv)
+		src, err := cfg.AdapterSource(e.Getenv)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		host := pluginhost.New(src, pluginhost.Options{Logger: log, OnRestart: func() { m.PluginRestart(src.Name) }})
 		deliverer = bridge.New(host.Adapter(), log, host.WaitReady)
-		hooks = httpapi.NewWebhooks(log, m, d.engine, d.idem, host.Adapter(), cfg.ShopDefaults(), host.WaitReady, host.Description, e.now)
+		hooks = httpapi.NewWebhooks(log, m, d.engine, d.idem, host.Adapter(), cfg.ShopDefaults(), host.WaitReady, host.Description, e.Now)
 		svc.ready = append(svc.ready, httpapi.ReadinessCheck{Name: "adapter", Check: func(context.Context) error {
 			if !host.Ready() {
 				return fmt.Errorf("adapter %s: %w", src.Name, bridge.ErrNoAdapter)
@@ -78,7 +79,7 @@ func runServe(ctx context.Context, e *env, name string, args []string) error {
 	} else {
 		log.Warn("no adapter configured: status changes wait in the outbox", "setting", config.Key("ADAPTER"))
 	}
-	return serve(ctx, log, e.stdout, cfg, m, rdb, svc)
+	return serve(ctx, log, e.Stdout, cfg, m, rdb, svc)
 }
 
 // services is what serve runs besides its listeners.

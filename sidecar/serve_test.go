@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/cli"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/config"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/httpapi"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/metrics"
@@ -228,7 +229,7 @@ func TestReadyzFailsWhileRedisIsDown(t *testing.T) {
 
 func TestPrivateListenerBeyondLocalhostNeedsTheToken(t *testing.T) {
 	env := validEnv(t).with("PRIVATE_ADDR", "0.0.0.0:0")
-	if r := cliEnv(t, env, "serve"); r.code != exitFailure || !strings.Contains(r.stderr, "SHOP_API_TOKEN") {
+	if r := cliEnv(t, env, "serve"); r.code != cli.ExitFailure || !strings.Contains(r.stderr, "SHOP_API_TOKEN") {
 		t.Fatalf("serve on 0.0.0.0 without a token: %v", r)
 	}
 	_, priv, _, _ := startServe(t, mustLoad(t, env.with("SHOP_API_TOKEN", testToken)), pendingEngine{})

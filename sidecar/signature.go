@@ -7,18 +7,19 @@ import (
 	"strings"
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/cli"
 )
 
-var signatureCommands = &group{
-	about: `Shows, creates and checks the signature of any Trustly JSON-RPC message:
+var signatureCommands = &cli.Group{
+	About: `Shows, creates and checks the signature of any Trustly JSON-RPC message:
   signature = base64(RSA-PKCS1v15(SHA1(method + uuid + serialize(data)))).
 Each command reads one message from FILE, or from stdin when FILE is absent or "-".`,
-	commands: []command{
-		{"plaintext", "[-n] [--kind] [FILE|-]", "print the exact string the signature covers", runPlaintext},
-		{"sign", "--private-key PEMFILE [FILE|-]", "sign a message and print it back with the signature in place", runSign},
-		{"verify", "--public-key PEMFILE|test|live [--env test|live|sim] [FILE|-]", "check a message's signature", runVerify},
+	Commands: []cli.Command{
+		{Name: "plaintext", Synopsis: "[-n] [--kind] [FILE|-]", Summary: "print the exact string the signature covers", Run: runPlaintext},
+		{Name: "sign", Synopsis: "--private-key PEMFILE [FILE|-]", Summary: "sign a message and print it back with the signature in place", Run: runSign},
+		{Name: "verify", Synopsis: "--public-key PEMFILE|test|live [--env test|live|sim] [FILE|-]", Summary: "check a message's signature", Run: runVerify},
 	},
-	footer: `Messages of all five kinds are understood; the signature lives in
+	Footer: `Messages of all five kinds are understood; the signature lives in
   request (merchant -> Trustly)          params.Signature
   notification (Trustly -> merchant)     params.signature
   response (Trustly's answer)            result.signature
@@ -31,18 +32,18 @@ stop it from checking at all (unreadable file, bad key, empty input) go to
 stderr with exit 1; command-line mistakes exit 2.`,
 }
 
-func runSignature(ctx context.Context, e *env, name string, args []string) error {
-	return dispatch(ctx, e, name, signatureCommands, args)
+func runSignature(ctx context.Context, e *cli.Env, name string, args []string) error {
+	return cli.Dispatch(ctx, e, name, signatureCommands, args)
 }
 
-func runPlaintext(_ context.Context, e *env, name string, args []string) error {
-	fs := newFlagSet(e, name, "[FILE|-]",
+func runPlaintext(_ context.Context, e *cli.Env, name string, args []string) error {
+	fs := cli.NewFlagSet(e, name, "[FILE|-]",
 		"Prints the exact string the message's signature covers, followed by a newline:\n"+
 			"method + uuid + serialize(data). Pass -n for the bytes alone, e.g.\n"+
 			"  "+name+" -n msg.json | openssl dgst -sha1")
 	noNewline := fs.Bool("n", false, "omit the trailing newline, so the output is byte for byte what is signed")
 	describe := fs.Bool("kind", false, "also describe the message (kind, method, uuid, signature location) on stderr")
-	pos, err := parseArgs(fs, args, 1)
+	pos, err := cli.ParseArgs(fs, args, 1)
 	if err != nil {
 		return err
 	}
@@ -55,31 +56,31 @@ func runPlaintext(_ context.Context, e *env, name string, args []string) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	if *describe {
-		fmt.Fprintf(e.stderr, "%s: method %q, uuid %q, signature in %s\n", m.Kind, m.Method(), m.UUID(), m.SignaturePath())
+		fmt.Fprintf(e.Stderr, "%s: method %q, uuid %q, signature in %s\n", m.Kind, m.Method(), m.UUID(), m.SignaturePath())
 	}
 	if !*noNewline {
 		p += "\n"
 	}
-	if _, err := fmt.Fprint(e.stdout, p); err != nil {
+	if _, err := fmt.Fprint(e.Stdout, p); err != nil {
 		return fmt.Errorf("%s: write output: %w", name, err)
 	}
 	return nil
 }
 
-func runSign(_ context.Context, e *env, name string, args []string) error {
-	fs := newFlagSet(e, name, "[FILE|-]",
+func runSign(_ context.Context, e *cli.Env, name string, args []string) error {
+	fs := cli.NewFlagSet(e, name, "[FILE|-]",
 		"Signs the message with the merchant private key and prints it back as one line\n"+
 			"of JSON, the signature in the place its kind requires. Keys come out sorted;\n"+
 			"the signature depends only on the content, not on the layout.")
 	keyPath := fs.String("private-key", "", "merchant RSA private key, a `PEMFILE` (PKCS#1 or PKCS#8, not encrypted)")
-	pos, err := parseArgs(fs, args, 1)
+	pos, err := cli.ParseArgs(fs, args, 1)
 	if err != nil {
 		return err
 	}
 	if *keyPath == "" {
-		return missingFlag(fs, "private-key")
+		return cli.MissingFlag(fs, "private-key")
 	}
-	pemBytes, err := readFile(*keyPath)
+	pemBytes, err := cli.ReadFile(*keyPath)
 	if err != nil {
 		return fmt.Errorf("%s: private key: %w", name, err)
 	}
@@ -103,37 +104,37 @@ func runSign(_ context.Context, e *env, name string, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	if _, err := fmt.Fprintf(e.stdout, "%s\n", out); err != nil {
+	if _, err := fmt.Fprintf(e.Stdout, "%s\n", out); err != nil {
 		return fmt.Errorf("%s: write output: %w", name, err)
 	}
 	return nil
 }
 
-func runVerify(_ context.Context, e *env, name string, args []string) error {
-	fs := newFlagSet(e, name, "[FILE|-]",
+func runVerify(_ context.Context, e *cli.Env, name string, args []string) error {
+	fs := cli.NewFlagSet(e, name, "[FILE|-]",
 		"Checks the message's signature. --public-key test or live selects Trustly's\n"+
 			"built-in key for that environment; anything else is a PEM file (write ./test\n"+
 			"for a file called test). A message that fails with one Trustly key but passes\n"+
 			"with the other is reported as a TEST/LIVE mix-up.")
 	keyArg := fs.String("public-key", "", "a `PEMFILE`, or test or live for Trustly's own keys")
 	envArg := fs.String("env", "test", "`test|live|sim`: the environment the key file belongs to; only sharpens the mix-up diagnosis")
-	pos, err := parseArgs(fs, args, 1)
+	pos, err := cli.ParseArgs(fs, args, 1)
 	if err != nil {
 		return err
 	}
 	if *keyArg == "" {
-		return missingFlag(fs, "public-key")
+		return cli.MissingFlag(fs, "public-key")
 	}
 	v, builtin, err := loadVerifier(fs, *keyArg, *envArg)
 	if err != nil {
 		return err
 	}
-	raw, source, err := readInput(e, pos)
+	raw, source, err := cli.ReadInput(e, pos)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	if isBlank(raw) {
-		return fmt.Errorf("%s: %s: %w", name, source, errEmptyInput)
+	if cli.IsBlank(raw) {
+		return fmt.Errorf("%s: %s: %w", name, source, cli.ErrEmptyInput)
 	}
 	m, err := trustly.ParseMessage(raw)
 	if err == nil {
@@ -143,10 +144,10 @@ func runVerify(_ context.Context, e *env, name string, args []string) error {
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(e.stdout, "invalid: %s\n", strings.TrimPrefix(err.Error(), "trustly: "))
-		return &exitError{code: exitFailure, err: err, reported: true}
+		fmt.Fprintf(e.Stdout, "invalid: %s\n", strings.TrimPrefix(err.Error(), "trustly: "))
+		return &cli.ExitError{Code: cli.ExitFailure, Err: err, Reported: true}
 	}
-	_, err = fmt.Fprintln(e.stdout, "valid")
+	_, err = fmt.Fprintln(e.Stdout, "valid")
 	return err
 }
 
@@ -155,14 +156,14 @@ func runVerify(_ context.Context, e *env, name string, args []string) error {
 func loadVerifier(fs *flag.FlagSet, keyArg, envArg string) (v *trustly.Verifier, builtin bool, err error) {
 	env, err := trustly.ParseEnvironment(envArg)
 	if err != nil {
-		return nil, false, usageError("%s: --env: %w", fs.Name(), err)
+		return nil, false, cli.UsageError("%s: --env: %w", fs.Name(), err)
 	}
-	envGiven := flagSet(fs, "env")
+	envGiven := cli.IsSet(fs, "env")
 	switch strings.ToLower(keyArg) {
 	case "test", "live":
 		named := trustly.Environment(strings.ToUpper(keyArg))
 		if envGiven && env != named {
-			return nil, false, usageError("%s: --env %s contradicts --public-key %s", fs.Name(), envArg, keyArg)
+			return nil, false, cli.UsageError("%s: --env %s contradicts --public-key %s", fs.Name(), envArg, keyArg)
 		}
 		v, err := trustly.NewVerifier(named)
 		if err != nil {
@@ -170,7 +171,7 @@ func loadVerifier(fs *flag.FlagSet, keyArg, envArg string) (v *trustly.Verifier,
 		}
 		return v, true, nil
 	}
-	pemBytes, err := readFile(keyArg)
+	pemBytes, err := cli.ReadFile(keyArg)
 	if err != nil {
 		return nil, false, fmt.Errorf("%s: public key: %w", fs.Name(), err)
 	}
@@ -185,7 +186,7 @@ func loadVerifier(fs *flag.FlagSet, keyArg, envArg string) (v *trustly.Verifier,
 			continue
 		}
 		if envGiven && env != known {
-			return nil, false, usageError("%s: --env %s, but %s is Trustly's %s key", fs.Name(), envArg, keyArg, known)
+			return nil, false, cli.UsageError("%s: --env %s, but %s is Trustly's %s key", fs.Name(), envArg, keyArg, known)
 		}
 		env = known
 	}
@@ -193,13 +194,13 @@ func loadVerifier(fs *flag.FlagSet, keyArg, envArg string) (v *trustly.Verifier,
 }
 
 // readMessage reads and parses the one message a signature command works on.
-func readMessage(e *env, pos []string) (*trustly.Message, error) {
-	raw, source, err := readInput(e, pos)
+func readMessage(e *cli.Env, pos []string) (*trustly.Message, error) {
+	raw, source, err := cli.ReadInput(e, pos)
 	if err != nil {
 		return nil, err
 	}
-	if isBlank(raw) {
-		return nil, fmt.Errorf("%s: %w", source, errEmptyInput)
+	if cli.IsBlank(raw) {
+		return nil, fmt.Errorf("%s: %w", source, cli.ErrEmptyInput)
 	}
 	m, err := trustly.ParseMessage(raw)
 	if err != nil {

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/cli"
 )
 
 // creditPlaintext is the plaintext of the credit notification, as given in
@@ -46,7 +48,7 @@ func TestPlaintextGolden(t *testing.T) {
 	}
 	for _, file := range files {
 		t.Run(file, func(t *testing.T) {
-			r := cli(t, "", "signature", "plaintext", testdata(file))
+			r := runCLI(t, "", "signature", "plaintext", testdata(file))
 			expect{code: 0}.check(t, r)
 			if *update {
 				if err := os.WriteFile(goldenName(file), []byte(r.stdout), 0o644); err != nil {
@@ -60,7 +62,7 @@ func TestPlaintextGolden(t *testing.T) {
 			if strings.Count(r.stdout, "\n") != 1 || !strings.HasSuffix(r.stdout, "\n") {
 				t.Errorf("want the plaintext and exactly one newline, got %q", r.stdout)
 			}
-			raw := cli(t, "", "signature", "plaintext", "-n", testdata(file))
+			raw := runCLI(t, "", "signature", "plaintext", "-n", testdata(file))
 			if raw.stdout+"\n" != r.stdout {
 				t.Errorf("-n output %q is not the plaintext without its newline", raw.stdout)
 			}
@@ -81,7 +83,7 @@ func TestCreditNotificationPlaintext(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := cli(t, tt.stdin, append([]string{"signature", "plaintext"}, tt.args...)...)
+			r := runCLI(t, tt.stdin, append([]string{"signature", "plaintext"}, tt.args...)...)
 			expect{code: 0}.check(t, r)
 			if r.stdout != creditPlaintext+"\n" {
 				t.Errorf("plaintext\n got %q\nwant %q", r.stdout, creditPlaintext+"\n")
@@ -114,7 +116,7 @@ func TestVerifyTrustlyVectors(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(file+"/"+tt.name, func(t *testing.T) {
 				args := append([]string{"signature", "verify"}, tt.key...)
-				r := cli(t, "", append(args, testdata(file))...)
+				r := runCLI(t, "", append(args, testdata(file))...)
 				tt.want.check(t, r)
 				if tt.want.code == 0 && r.stdout != "valid\n" {
 					t.Errorf("stdout = %q, want exactly %q", r.stdout, "valid\n")
@@ -145,7 +147,7 @@ func TestVerifyTamperedVectors(t *testing.T) {
 			if tampered == raw {
 				t.Fatalf("%q not found in %s", tt.old, tt.file)
 			}
-			r := cli(t, tampered, "signature", "verify", "--public-key", "test")
+			r := runCLI(t, tampered, "signature", "verify", "--public-key", "test")
 			expect{code: 1, stdout: []string{"invalid: signature does not verify"}}.check(t, r)
 			if strings.Contains(r.stdout, "mix-up") {
 				t.Errorf("a forgery is not a TEST/LIVE mix-up: %q", r.stdout)
@@ -159,7 +161,7 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 	pub := filepath.Join(keyDir, publicKeyFile)
 	for _, f := range fixtures {
 		t.Run(f.kind, func(t *testing.T) {
-			signed := cli(t, "", "signature", "sign", "--private-key", priv, testdata(f.file))
+			signed := runCLI(t, "", "signature", "sign", "--private-key", priv, testdata(f.file))
 			expect{code: 0}.check(t, signed)
 			if strings.Count(signed.stdout, "\n") != 1 || !strings.HasSuffix(signed.stdout, "\n") {
 				t.Fatalf("want one line of JSON, got %q", signed.stdout)
@@ -177,7 +179,7 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 				t.Errorf("signature at %s is not base64 of a 2048-bit signature (%d bytes, %v)", f.sigPath, len(raw), err)
 			}
 
-			kind := cli(t, signed.stdout, "signature", "plaintext", "--kind")
+			kind := runCLI(t, signed.stdout, "signature", "plaintext", "--kind")
 			if !strings.HasPrefix(kind.stderr, f.kind+":") {
 				t.Errorf("--kind says %q, want it to start with %q", kind.stderr, f.kind+":")
 			}
@@ -185,9 +187,9 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 				t.Errorf("signing changed the signed content:\n got %q\nwant %q", kind.stdout, want)
 			}
 
-			expect{code: 0, stdout: []string{"valid\n"}}.check(t, cli(t, signed.stdout, "signature", "verify", "--public-key", pub))
+			expect{code: 0, stdout: []string{"valid\n"}}.check(t, runCLI(t, signed.stdout, "signature", "verify", "--public-key", pub))
 
-			again := cli(t, "", "signature", "sign", "--private-key", priv, testdata(f.file))
+			again := runCLI(t, "", "signature", "sign", "--private-key", priv, testdata(f.file))
 			if again.stdout != signed.stdout {
 				t.Errorf("PKCS#1 v1.5 signing is deterministic, but two runs differ")
 			}
@@ -197,10 +199,10 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 				t.Fatalf("%q not found in the signed output", f.tamper[0])
 			}
 			expect{code: 1, stdout: []string{"invalid: signature does not verify"}}.check(t,
-				cli(t, tampered, "signature", "verify", "--public-key", pub))
+				runCLI(t, tampered, "signature", "verify", "--public-key", pub))
 
 			expect{code: 1, stdout: []string{"invalid: "}}.check(t,
-				cli(t, signed.stdout, "signature", "verify", "--public-key", testdata("trustly-test-public.pem")))
+				runCLI(t, signed.stdout, "signature", "verify", "--public-key", testdata("trustly-test-public.pem")))
 		})
 	}
 }
@@ -208,9 +210,9 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 // Requests and replies are signed by the merchant; checking one with
 // Trustly's key is a mistake the tool should name.
 func TestVerifyMerchantMessageWithTrustlyKey(t *testing.T) {
-	signed := cli(t, "", "signature", "sign", "--private-key", filepath.Join(keyDir, privateKeyFile), testdata("request.json"))
+	signed := runCLI(t, "", "signature", "sign", "--private-key", filepath.Join(keyDir, privateKeyFile), testdata("request.json"))
 	expect{code: 1, stdout: []string{"invalid: ", "a request is signed with the merchant's key"}}.check(t,
-		cli(t, signed.stdout, "signature", "verify", "--public-key", "test"))
+		runCLI(t, signed.stdout, "signature", "verify", "--public-key", "test"))
 }
 
 func dig(tree map[string]any, path string) any {
@@ -263,14 +265,14 @@ func TestSignatureInputErrors(t *testing.T) {
 			expect{code: 1, stdout: []string{"invalid: ", "carries no signature"}}},
 		{"verify a missing file", "", []string{"signature", "verify", "--public-key", "test", "no-such.json"},
 			expect{code: 1, stderr: []string{"no such file"}, stdoutNone: true}},
-		{"input over the size limit", strings.Repeat(" ", maxInput+1), []string{"signature", "plaintext"},
+		{"input over the size limit", strings.Repeat(" ", cli.MaxInput+1), []string{"signature", "plaintext"},
 			expect{code: 1, stderr: []string{"larger than the 10 MiB limit"}, stdoutNone: true}},
-		{"input at the size limit is read", strings.Repeat(" ", maxInput), []string{"signature", "plaintext"},
+		{"input at the size limit is read", strings.Repeat(" ", cli.MaxInput), []string{"signature", "plaintext"},
 			expect{code: 1, stderr: []string{"input is empty"}, stdoutNone: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.want.check(t, cli(t, tt.stdin, tt.args...))
+			tt.want.check(t, runCLI(t, tt.stdin, tt.args...))
 		})
 	}
 }
@@ -345,7 +347,7 @@ func TestSignatureKeyErrors(t *testing.T) {
 	privBody := privateKeyBody(t, keys["merchant"])
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := cli(t, "", append([]string{"signature"}, tt.args...)...)
+			r := runCLI(t, "", append([]string{"signature"}, tt.args...)...)
 			expect{code: 1, stderr: tt.want, stdoutNone: true}.check(t, r)
 			if strings.Contains(r.stderr, privBody) || strings.Contains(r.stderr, "-----BEGIN PRIVATE KEY") {
 				t.Errorf("key material in the error output: %q", r.stderr)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/sim"
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/cli"
 )
 
 const (
@@ -31,22 +32,22 @@ const (
 	simDefaultURL     = "http://" + simDefaultAddr
 )
 
-var simNotificationCommands = &group{
-	about: `The simulator's notification tool, like the one in Trustly's TEST backoffice,
+var simNotificationCommands = &cli.Group{
+	About: `The simulator's notification tool, like the one in Trustly's TEST backoffice,
 talking to a running 'trustly-sidecar sim' over HTTP.`,
-	commands: []command{
-		{"list", "[--url URL] ORDERID", "list an order's notifications and their delivery attempts", runSimList},
-		{"replay", "[--url URL] NOTIFICATIONID", "deliver a notification again now, identical (releases a held one)", runSimReplay},
-		{"send", "[--url URL] --method M [--set key=value]... [--hold] ORDERID", "send a hand-made notification for an order", runSimSend},
+	Commands: []cli.Command{
+		{Name: "list", Synopsis: "[--url URL] ORDERID", Summary: "list an order's notifications and their delivery attempts", Run: runSimList},
+		{Name: "replay", Synopsis: "[--url URL] NOTIFICATIONID", Summary: "deliver a notification again now, identical (releases a held one)", Run: runSimReplay},
+		{Name: "send", Synopsis: "[--url URL] --method M [--set key=value]... [--hold] ORDERID", Summary: "send a hand-made notification for an order", Run: runSimSend},
 	},
 }
 
 // runSim runs the simulator, or with "notifications" its notification tool.
-func runSim(ctx context.Context, e *env, name string, args []string) error {
+func runSim(ctx context.Context, e *cli.Env, name string, args []string) error {
 	if len(args) > 0 && args[0] == "notifications" {
-		return dispatch(ctx, e, name+" notifications", simNotificationCommands, args[1:])
+		return cli.Dispatch(ctx, e, name+" notifications", simNotificationCommands, args[1:])
 	}
-	fl := newFlagSet(e, name, "",
+	fl := cli.NewFlagSet(e, name, "",
 		"Runs a Trustly simulator: the JSON-RPC API on /api/1, checkout pages, notifications\n"+
 			"to the merchant's NotificationURL, and a control API under /sim. State is in memory.\n"+
 			"Its Trustly key pair is kept in --keys-dir, so the public key stays the same across\n"+
@@ -60,12 +61,12 @@ func runSim(ctx context.Context, e *env, name string, args []string) error {
 	publicURL := fl.String("public-url", "", "base `URL` of checkout links (default: the listener's URL)")
 	ttl := fl.Duration("checkout-ttl", sim.DefaultCheckoutTTL, "how long a checkout URL stays usable")
 	settle := fl.Duration("settlement-delay", sim.DefaultSettlementDelay, "time from credit to settled funds (refunds wait for it)")
-	if _, err := parseArgs(fl, args, 0); err != nil {
+	if _, err := cli.ParseArgs(fl, args, 0); err != nil {
 		return err
 	}
 	var merchantKey *rsa.PublicKey
 	if *merchantKeyPath != "" {
-		b, err := readFile(*merchantKeyPath)
+		b, err := cli.ReadFile(*merchantKeyPath)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
@@ -87,7 +88,7 @@ func runSim(ctx context.Context, e *env, name string, args []string) error {
 		SettlementDelay:   *settle,
 		PublicURL:         *publicURL,
 		Addr:              *addr,
-		Logger:            slog.New(slog.NewTextHandler(e.stderr, nil)),
+		Logger:            slog.New(slog.NewTextHandler(e.Stderr, nil)),
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -105,7 +106,7 @@ func runSim(ctx context.Context, e *env, name string, args []string) error {
 	if merchant == "" {
 		merchant = "none: every call is answered 639 ERROR_NO_PUBLIC_KEY (pass --merchant-public-key)"
 	}
-	fmt.Fprintf(e.stdout, `Trustly simulator running
+	fmt.Fprintf(e.Stdout, `Trustly simulator running
   URL:                  %s
   API URL:              %s
   Trustly public key:   %s (configure it as Trustly's key, environment SIM)
@@ -117,7 +118,7 @@ Notification tool: %s notifications list|replay|send --url %s
 Press Ctrl-C to stop.
 `, s.URL(), s.APIURL(), pubPath, *username, *password, merchant, mode, progName+" sim", s.URL())
 	<-ctx.Done()
-	fmt.Fprintln(e.stdout, "Stopping.")
+	fmt.Fprintln(e.Stdout, "Stopping.")
 	return nil
 }
 
@@ -125,7 +126,7 @@ Press Ctrl-C to stop.
 // and returns the key and the public key's path.
 func loadSimKey(dir string) (*rsa.PrivateKey, string, error) {
 	privPath, pubPath := filepath.Join(dir, simPrivateKeyFile), filepath.Join(dir, simPublicKeyFile)
-	b, err := readFile(privPath)
+	b, err := cli.ReadFile(privPath)
 	switch {
 	case err == nil:
 		key, err := trustly.ParsePrivateKey(b)
@@ -191,7 +192,7 @@ func (c simClient) do(ctx context.Context, method, path string, body io.Reader, 
 		return err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxInput))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, cli.MaxInput))
 	if err != nil {
 		return fmt.Errorf("read answer: %w", err)
 	}
@@ -211,20 +212,20 @@ func (c simClient) do(ctx context.Context, method, path string, body io.Reader, 
 func toolClient(raw string) (simClient, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return simClient{}, usageError("--url %q is not an http(s) URL", raw)
+		return simClient{}, cli.UsageError("--url %q is not an http(s) URL", raw)
 	}
 	return simClient{base: strings.TrimRight(raw, "/"), http: &http.Client{Timeout: 30 * time.Second}}, nil
 }
 
-func runSimList(ctx context.Context, e *env, name string, args []string) error {
-	fl := newFlagSet(e, name, "ORDERID", "Lists the order's notifications, oldest first, with every delivery attempt.")
+func runSimList(ctx context.Context, e *cli.Env, name string, args []string) error {
+	fl := cli.NewFlagSet(e, name, "ORDERID", "Lists the order's notifications, oldest first, with every delivery attempt.")
 	base := urlFlag(fl)
-	pos, err := parseArgs(fl, args, 1)
+	pos, err := cli.ParseArgs(fl, args, 1)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usageError("%s: ORDERID is required", name)
+		return cli.UsageError("%s: ORDERID is required", name)
 	}
 	c, err := toolClient(*base)
 	if err != nil {
@@ -234,7 +235,7 @@ func runSimList(ctx context.Context, e *env, name string, args []string) error {
 	if err := c.do(ctx, http.MethodGet, "/sim/orders/"+url.PathEscape(pos[0])+"/notifications", nil, &list); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(e.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NOTIFICATIONID\tMETHOD\tSTATE\tATTEMPTS\tLAST")
 	for _, n := range list {
 		state := "unanswered"
@@ -259,17 +260,17 @@ func runSimList(ctx context.Context, e *env, name string, args []string) error {
 	return tw.Flush()
 }
 
-func runSimReplay(ctx context.Context, e *env, name string, args []string) error {
-	fl := newFlagSet(e, name, "NOTIFICATIONID",
+func runSimReplay(ctx context.Context, e *cli.Env, name string, args []string) error {
+	fl := cli.NewFlagSet(e, name, "NOTIFICATIONID",
 		"Delivers the notification again now, byte for byte the same (same notificationid and uuid).\n"+
 			"A held notification is released. Exit status 1 when the merchant's reply is not valid.")
 	base := urlFlag(fl)
-	pos, err := parseArgs(fl, args, 1)
+	pos, err := cli.ParseArgs(fl, args, 1)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usageError("%s: NOTIFICATIONID is required", name)
+		return cli.UsageError("%s: NOTIFICATIONID is required", name)
 	}
 	c, err := toolClient(*base)
 	if err != nil {
@@ -282,13 +283,13 @@ func runSimReplay(ctx context.Context, e *env, name string, args []string) error
 	return reportAttempt(e, name, pos[0], a)
 }
 
-func reportAttempt(e *env, name, nid string, a sim.Attempt) error {
+func reportAttempt(e *cli.Env, name, nid string, a sim.Attempt) error {
 	if a.OK {
-		fmt.Fprintf(e.stdout, "delivered %s: HTTP %d, status %s\n", nid, a.HTTPStatus, a.Status)
+		fmt.Fprintf(e.Stdout, "delivered %s: HTTP %d, status %s\n", nid, a.HTTPStatus, a.Status)
 		return nil
 	}
-	fmt.Fprintf(e.stdout, "not delivered %s: %s\n", nid, a.Error)
-	return &exitError{code: exitFailure, err: fmt.Errorf("%s: merchant did not answer validly: %s", name, a.Error), reported: true}
+	fmt.Fprintf(e.Stdout, "not delivered %s: %s\n", nid, a.Error)
+	return &cli.ExitError{Code: cli.ExitFailure, Err: fmt.Errorf("%s: merchant did not answer validly: %s", name, a.Error), Reported: true}
 }
 
 // setFlags collects repeated --set key=value flags.
@@ -308,8 +309,8 @@ func (s setFlags) Set(v string) error {
 	return nil
 }
 
-func runSimSend(ctx context.Context, e *env, name string, args []string) error {
-	fl := newFlagSet(e, name, "ORDERID",
+func runSimSend(ctx context.Context, e *cli.Env, name string, args []string) error {
+	fl := cli.NewFlagSet(e, name, "ORDERID",
 		"Creates a notification for an existing order, signed by the simulator, and delivers it\n"+
 			"now. Fields default to what the simulator would send for the method; --set replaces\n"+
 			"one (key= removes it). The order itself does not change.")
@@ -318,15 +319,15 @@ func runSimSend(ctx context.Context, e *env, name string, args []string) error {
 	hold := fl.Bool("hold", false, "create it held: deliver it later with replay")
 	set := setFlags{}
 	fl.Var(set, "set", "override a data field: `key=value` (repeatable)")
-	pos, err := parseArgs(fl, args, 1)
+	pos, err := cli.ParseArgs(fl, args, 1)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usageError("%s: ORDERID is required", name)
+		return cli.UsageError("%s: ORDERID is required", name)
 	}
 	if *method == "" {
-		return missingFlag(fl, "method")
+		return cli.MissingFlag(fl, "method")
 	}
 	c, err := toolClient(*base)
 	if err != nil {
@@ -341,7 +342,7 @@ func runSimSend(ctx context.Context, e *env, name string, args []string) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	if *hold {
-		fmt.Fprintf(e.stdout, "held %s %s (replay it with '%s replay %s')\n", n.Method, n.NotificationID, strings.TrimSuffix(name, " send"), n.NotificationID)
+		fmt.Fprintf(e.Stdout, "held %s %s (replay it with '%s replay %s')\n", n.Method, n.NotificationID, strings.TrimSuffix(name, " send"), n.NotificationID)
 		return nil
 	}
 	if len(n.Attempts) == 0 {

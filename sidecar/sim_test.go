@@ -177,7 +177,7 @@ func TestSimCommand(t *testing.T) {
 	wait("credit")
 
 	tool := func(args ...string) result {
-		return cli(t, "", append([]string{"sim", "notifications"}, args...)...)
+		return runCLI(t, "", append([]string{"sim", "notifications"}, args...)...)
 	}
 	tests := []struct {
 		name string
@@ -238,7 +238,7 @@ func TestSimCommandUsage(t *testing.T) {
 		{"unreadable merchant key", []string{"sim", "--merchant-public-key", "/nonexistent.pem"}, expect{code: 1, stderr: []string{"nonexistent.pem"}}},
 		{"extra argument", []string{"sim", "now"}, expect{code: 2, stderr: []string{`unexpected argument "now"`}}},
 	} {
-		t.Run(tt.name, func(t *testing.T) { tt.want.check(t, cli(t, "", tt.args...)) })
+		t.Run(tt.name, func(t *testing.T) { tt.want.check(t, runCLI(t, "", tt.args...)) })
 	}
 }
 

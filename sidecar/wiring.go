@@ -14,6 +14,7 @@ import (
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
 	"github.com/trustly-sidecar/trustly-sidecar/platforms/generic"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/cli"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/config"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/httpapi"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/metrics"
@@ -30,11 +31,11 @@ var builtins = pluginhost.Builtins{
 
 // loadConfig reads the settings for the command name; a problem is reported
 // on stderr with a pointer to the config command.
-func loadConfig(e *env, name string) (*config.Config, error) {
-	cfg, _, err := config.Load(e.getenv, builtins.Names())
+func loadConfig(e *cli.Env, name string) (*config.Config, error) {
+	cfg, _, err := config.Load(e.Getenv, builtins.Names())
 	if err != nil {
-		fmt.Fprintf(e.stderr, "%s: %v\nRun '%s config' to see every setting.\n", name, err, progName)
-		return nil, &exitError{code: exitFailure, err: err, reported: true}
+		fmt.Fprintf(e.Stderr, "%s: %v\nRun '%s config' to see every setting.\n", name, err, progName)
+		return nil, &cli.ExitError{Code: cli.ExitFailure, Err: err, Reported: true}
 	}
 	return cfg, nil
 }

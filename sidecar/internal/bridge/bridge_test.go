@@ -37,4 +37,3 @@ func TestPlatformStatusTable(t *testing.T) {
 		t.Errorf("refund change: %+v", ch)
 	}
 }
-

@@ -294,4 +294,3 @@ func TestEveryVariableIsDocumented(t *testing.T) {
 		t.Errorf("%d variables but %d names: a name is used twice", len(vars), len(seen))
 	}
 }
-
