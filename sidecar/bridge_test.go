@@ -2,7 +2,10 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
+	"os"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -10,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trustly-sidecar/trustly-sidecar/adapter"
 	"github.com/trustly-sidecar/trustly-sidecar/core/sim"
 	"github.com/trustly-sidecar/trustly-sidecar/platforms/generic"
 	"github.com/trustly-sidecar/trustly-sidecar/platforms/generic/fakeshop"
@@ -140,4 +144,52 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+var reattachRe = regexp.MustCompile(adapter.EnvReattach + `='([^']+)'`)
+
+// The documented debug path: an adapter serving in debug mode (as under a
+// debugger) prints the reattach variable; serve given it connects to that
+// process instead of starting one, delivers through it, and leaves it
+// running when it stops.
+func TestE2EServeReattachesToAnAdapterInDebugMode(t *testing.T) {
+	if genericBin == "" {
+		t.Skip("go tool not found, plugin not built")
+	}
+	fs := fakeshop.New(t, callbackSecret)
+	cmd := exec.Command(genericBin)
+	cmd.Env = append(os.Environ(), adapter.EnvDebug+"=1",
+		generic.EnvCallbackURL+"="+fs.URL, generic.EnvCallbackSecret+"="+string(callbackSecret),
+		generic.EnvWebhookSecret+"=whsec_0123456789abcdef")
+	out := &logBuffer{}
+	cmd.Stdout, cmd.Stderr = out, io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	var value string
+	eventually(t, "the adapter prints its reattach line", func() bool {
+		m := reattachRe.FindStringSubmatch(out.String())
+		if m != nil {
+			value = m[1]
+		}
+		return m != nil
+	})
+
+	s := startShopEnv(t, map[string]string{
+		config.Key("ADAPTER"):           genericBin,
+		config.Key("REATTACH_ADAPTERS"): value,
+	})
+	if a := s.call(http.MethodGet, "/readyz", "", ""); a.Status != http.StatusOK || !strings.Contains(a.Body, `"adapter":"ok"`) {
+		t.Fatalf("readyz with the reattached adapter: %d %s", a.Status, a.Body)
+	}
+	s.pay("ORD-DBG")
+	s.advance(time.Minute)
+	eventually(t, "the shop hears paid through the debugged adapter", func() bool { return fs.Snapshot("ORD-DBG") == "pending,paid" })
+	if !strings.Contains(s.log.String(), "reattached=true") {
+		t.Errorf("serve does not say it reattached:\n%s", grepLines(s.log.String(), "adapter"))
+	}
+	if err := cmd.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Errorf("the debugged adapter is gone: %v", err)
+	}
 }

@@ -130,6 +130,7 @@ func (c *Config) resolve() []error {
 	}
 
 	problems = append(problems, c.checkAdapter()...)
+	problems = append(problems, c.checkReattach()...)
 	problems = append(problems, c.checkShopDefaults()...)
 	problems = append(problems, c.checkPayLinks()...)
 
@@ -217,7 +218,12 @@ func (c *Config) checkAdapter() []error {
 
 // AdapterSource is where the configured adapter's process comes from; the
 // plugin's environment is the ADAPTER_ENV variables, read through getenv.
+// With REATTACH_ADAPTERS it is the adapter already running under a
+// debugger.
 func (c *Config) AdapterSource(getenv func(string) string) (pluginhost.Source, error) {
+	if c.ReattachAdapters != "" {
+		return pluginhost.Reattached(c.adapterName(), c.ReattachAdapters)
+	}
 	var env []string
 	for _, n := range c.AdapterEnv {
 		if v := getenv(n); v != "" {
@@ -227,8 +233,35 @@ func (c *Config) AdapterSource(getenv func(string) string) (pluginhost.Source, e
 	if slices.Contains(c.builtinAdapters, c.Adapter) {
 		return pluginhost.Builtin(c.Adapter, env...)
 	}
-	name := strings.TrimPrefix(filepath.Base(c.Adapter), "trustly-adapter-")
-	return pluginhost.External(name, c.Adapter, env...), nil
+	return pluginhost.External(c.adapterName(), c.Adapter, env...), nil
+}
+
+// adapterName is the name the adapter is known by: a built-in's own, an
+// executable's file name without the trustly-adapter- prefix.
+func (c *Config) adapterName() string {
+	if slices.Contains(c.builtinAdapters, c.Adapter) {
+		return c.Adapter
+	}
+	return strings.TrimPrefix(filepath.Base(c.Adapter), "trustly-adapter-")
+}
+
+// checkReattach checks the debugger's reattach value: it must name the
+// configured adapter, and never reach a LIVE sidecar.
+func (c *Config) checkReattach() []error {
+	if c.ReattachAdapters == "" {
+		return nil
+	}
+	k := Key("REATTACH_ADAPTERS")
+	switch {
+	case c.env == trustly.Live:
+		return []error{fmt.Errorf("%s is a debugging aid and refused with LIVE", k)}
+	case c.Adapter == "":
+		return []error{fmt.Errorf("%s needs %s: the adapter it stands for", k, Key("ADAPTER"))}
+	}
+	if _, err := pluginhost.Reattached(c.adapterName(), c.ReattachAdapters); err != nil {
+		return []error{fmt.Errorf("%s: %w", k, err)}
+	}
+	return nil
 }
 
 // minSecretLen keeps path secrets and tokens out of guessing range.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trustly-sidecar/trustly-sidecar/adapter"
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
 )
 
@@ -192,6 +193,15 @@ func TestConfigProblems(t *testing.T) {
 		{"merchant key as Trustly's key", validEnv(t).with("TRUSTLY_PUBLIC_KEY_FILE", merchantPub), []string{"merchant's own public key"}},
 		{"secret both inline and from a file", validEnv(t).with("MERCHANT_PRIVATE_KEY", string(merchantPEM)),
 			[]string{"MERCHANT_PRIVATE_KEY and TRUSTLY_SIDECAR_MERCHANT_PRIVATE_KEY_FILE are both set"}},
+		{"reattach without an adapter", validEnv(t).with("REATTACH_ADAPTERS", reattachValue("generic")),
+			[]string{"REATTACH_ADAPTERS needs TRUSTLY_SIDECAR_ADAPTER"}},
+		{"reattach with LIVE", validEnv(t).with("ENVIRONMENT", "LIVE", "TRUSTLY_URL", "", "REDIS_MODE", "single",
+			"PUBLIC_BASE_URL", "https://pay.example.com", "ADAPTER", "generic", "REATTACH_ADAPTERS", reattachValue("generic")),
+			[]string{"REATTACH_ADAPTERS is a debugging aid and refused with LIVE"}},
+		{"reattach for another adapter", validEnv(t).with("ADAPTER", "generic", "REATTACH_ADAPTERS", reattachValue("woocommerce")),
+			[]string{`REATTACH_ADAPTERS: TRUSTLY_SIDECAR_REATTACH_ADAPTERS has no entry for adapter "generic"`}},
+		{"reattach value that is not JSON", validEnv(t).with("ADAPTER", "generic", "REATTACH_ADAPTERS", "{nope"),
+			[]string{"REATTACH_ADAPTERS: "}},
 		{"short notification secret", validEnv(t).with("NOTIFICATION_SECRET", "short"), []string{"NOTIFICATION_SECRET must be at least 16"}},
 		{"notification secret with a slash", validEnv(t).with("NOTIFICATION_SECRET", "abcdefghijklmnop/q"), []string{"A-Z a-z 0-9 - _"}},
 		{"bad listen addresses", validEnv(t).with("PUBLIC_ADDR", "8080", "PRIVATE_ADDR", "localhost:http"),
@@ -292,5 +302,22 @@ func TestEveryVariableIsDocumented(t *testing.T) {
 	}
 	if len(seen) != len(vars) {
 		t.Errorf("%d variables but %d names: a name is used twice", len(vars), len(seen))
+	}
+}
+
+// reattachValue is what an adapter named name prints in debug mode.
+func reattachValue(name string) string {
+	return `{"` + name + `":{"protocol":"grpc","protocol_version":1,"pid":4242,"test":true,"addr":{"network":"unix","string":"/tmp/plugin-debug"}}}`
+}
+
+// The adapter SDK tells the person to set this variable; it must be ours.
+func TestReattachVariableIsTheSDKs(t *testing.T) {
+	if Key("REATTACH_ADAPTERS") != adapter.EnvReattach {
+		t.Fatalf("the sidecar reads %s, the SDK prints %s", Key("REATTACH_ADAPTERS"), adapter.EnvReattach)
+	}
+	cfg := mustLoad(t, validEnv(t).with("ADAPTER", "generic", "REATTACH_ADAPTERS", reattachValue("generic")))
+	src, err := cfg.AdapterSource(envMap{}.get)
+	if err != nil || src.Reattach == nil || src.Reattach.Pid != 4242 || src.Path != "" {
+		t.Fatalf("source %+v, %v: want the reattached process", src, err)
 	}
 }

@@ -121,7 +121,7 @@ func (h *Host) Run(ctx context.Context) error {
 
 		upAt := time.Now()
 		h.setCurrent(inst)
-		h.log.Info("adapter ready", "name", inst.desc.Name, "version", inst.desc.Version, "pid", inst.pid)
+		h.log.Info("adapter ready", "name", inst.desc.Name, "version", inst.desc.Version, "pid", inst.pid, "reattached", h.src.Reattach != nil)
 		reason := h.watch(ctx, inst)
 		h.setCurrent(nil)
 		h.stop(inst)
