@@ -20,6 +20,7 @@ import (
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/sim"
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/cli"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/httpapi"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/shopapi"
 )
@@ -35,6 +36,8 @@ type shop struct {
 	log    *logBuffer // the sidecar's stderr
 	pub    string     // the public listener's base URL
 	env    envMap     // its environment
+	// clock is the simulator's and the sidecar's clock: advance moves both.
+	clock *sim.ManualClock
 }
 
 // simKey is the simulator's "Trustly" key, made once: notify signs with it.
@@ -55,7 +58,7 @@ func startShop(t *testing.T) *shop {
 func startShopEnv(t *testing.T, extra map[string]string) *shop {
 	t.Helper()
 	addr := testRedisAddr(t)
-	s, simKey := startTestSim(t)
+	s, clock, simKey := startTestSim(t)
 	// The NotificationURL is fixed before start, so the public port is too.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -72,7 +75,8 @@ func startShopEnv(t *testing.T, extra map[string]string) *shop {
 	stdout, stderr := &logBuffer{}, &logBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"trustly-sidecar", "serve"}, env.get, strings.NewReader(""), stdout, stderr)
+		e := &cli.Env{Getenv: env.get, Now: clock.Now, Stdin: strings.NewReader(""), Stdout: stdout, Stderr: stderr}
+		done <- runEnv(ctx, e, []string{"trustly-sidecar", "serve"})
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -90,7 +94,7 @@ func startShopEnv(t *testing.T, extra map[string]string) *shop {
 	waitHealthy(t, pub+"/healthz")
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { rdb.Close() })
-	return &shop{t: t, sim: s, priv: priv, rdb: rdb, prefix: prefix, log: stderr, pub: pub, env: env}
+	return &shop{t: t, sim: s, priv: priv, rdb: rdb, prefix: prefix, log: stderr, pub: pub, env: env, clock: clock}
 }
 
 // call sends a shop API request; key, when set, is the Idempotency-Key.
@@ -307,9 +311,10 @@ func TestE2EBadInputChangesNothing(t *testing.T) {
 	}
 }
 
-// startTestSim starts a simulator on a manual clock that knows the test
+// startTestSim starts a simulator on a manual clock (returned: the test's
+// clock) that knows the test
 // merchant's key, and writes its public key where the sidecar can read it.
-func startTestSim(t *testing.T) (*sim.Server, string) {
+func startTestSim(t *testing.T) (*sim.Server, *sim.ManualClock, string) {
 	t.Helper()
 	kb, err := os.ReadFile(filepath.Join(keyDir, privateKeyFile))
 	if err != nil {
@@ -319,8 +324,9 @@ func startTestSim(t *testing.T) (*sim.Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	clock := sim.NewManualClock(time.Now().UTC().Truncate(time.Second))
 	s, err := sim.New(sim.Config{Key: simKey(), Username: "merchant", Password: testPassword, MerchantPublicKey: &mk.PublicKey,
-		Relaxed: true, Clock: sim.NewManualClock(time.Now().UTC().Truncate(time.Second)), SettlementDelay: -1,
+		Relaxed: true, Clock: clock, SettlementDelay: -1,
 		Balances: map[string]int64{"SEK": 10_000_000}})
 	if err != nil {
 		t.Fatal(err)
@@ -333,5 +339,5 @@ func startTestSim(t *testing.T) (*sim.Server, string) {
 	if err := os.WriteFile(keyFile, s.PublicKeyPEM(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return s, keyFile
+	return s, clock, keyFile
 }

@@ -116,7 +116,7 @@ func TestKill9MidNotificationBurstLosesNothing(t *testing.T) {
 		t.Skip("go tool not found, binary not built")
 	}
 	addr := testRedisAddr(t)
-	s, simKeyFile := startTestSim(t)
+	s, _, simKeyFile := startTestSim(t)
 
 	pub, priv := freeAddr(t), freeAddr(t)
 	// Trustly reaches the sidecar through this proxy, which kills the

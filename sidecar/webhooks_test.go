@@ -47,10 +47,10 @@ func (s *shop) webhook(platform, body string, header ...string) answer {
 	return do(s.t, http.MethodPost, s.priv+"/v1/webhooks/"+platform, body, append([]string{"Content-Type", "application/json"}, header...)...)
 }
 
-// signedGeneric signs body as the generic platform does, now.
-func signedGeneric(body string) []string {
+// signedGeneric signs body as the generic platform does, at the test's now.
+func (s *shop) signedGeneric(body string) []string {
 	h := http.Header{}
-	generic.SignRequest(h, webhookSecret, time.Now(), []byte(body))
+	generic.SignRequest(h, webhookSecret, s.clock.Now(), []byte(body))
 	return []string{generic.HeaderTimestamp, h.Get(generic.HeaderTimestamp), generic.HeaderSignature, h.Get(generic.HeaderSignature)}
 }
 
@@ -88,7 +88,7 @@ func TestE2EGenericWebhookCreatesOnePayment(t *testing.T) {
 	}))
 	s.adapterPid()
 
-	first := webhookAnswer(t, s.webhook("generic", paymentEvent, signedGeneric(paymentEvent)...), http.StatusOK)
+	first := webhookAnswer(t, s.webhook("generic", paymentEvent, s.signedGeneric(paymentEvent)...), http.StatusOK)
 	if len(first.Results) != 1 {
 		t.Fatalf("results: %+v", first)
 	}
@@ -104,14 +104,14 @@ func TestE2EGenericWebhookCreatesOnePayment(t *testing.T) {
 		t.Errorf("order: %+v", o)
 	}
 
-	time.Sleep(1100 * time.Millisecond) // a later delivery: another timestamp, another signature
-	again := webhookAnswer(t, s.webhook("generic", paymentEvent, signedGeneric(paymentEvent)...), http.StatusOK)
+	s.advance(time.Second) // a later delivery: another timestamp, another signature
+	again := webhookAnswer(t, s.webhook("generic", paymentEvent, s.signedGeneric(paymentEvent)...), http.StatusOK)
 	if len(again.Results) != 1 || !again.Results[0].Replayed || again.Results[0].OrderID != r.OrderID || again.Results[0].URL != r.URL {
 		t.Errorf("redelivery: %+v", again)
 	}
 
 	tampered := strings.Replace(paymentEvent, "10350", "1", 1)
-	a := s.webhook("generic", tampered, signedGeneric(paymentEvent)...)
+	a := s.webhook("generic", tampered, s.signedGeneric(paymentEvent)...)
 	if a.Status != http.StatusUnauthorized || a.ErrorCode(t) != "webhook_unauthenticated" {
 		t.Errorf("tampered: %d %s", a.Status, a.Body)
 	}
@@ -119,16 +119,16 @@ func TestE2EGenericWebhookCreatesOnePayment(t *testing.T) {
 		t.Errorf("the answer shows a signature: %s", a.Body)
 	}
 	other := strings.Replace(paymentEvent, "evt_1001_pay", "evt_1002_pay", 1)
-	if a := s.webhook("woocommerce", other, signedGeneric(other)...); a.Status != http.StatusNotFound || a.ErrorCode(t) != "unknown_platform" {
+	if a := s.webhook("woocommerce", other, s.signedGeneric(other)...); a.Status != http.StatusNotFound || a.ErrorCode(t) != "unknown_platform" {
 		t.Errorf("wrong platform: %d %s", a.Status, a.Body)
 	}
 	bad := `{"event_id":"evt_1003","type":"payment.requested","order":{"id":"1003"}}`
-	if a := s.webhook("generic", bad, signedGeneric(bad)...); a.Status != http.StatusBadRequest || a.ErrorCode(t) != "webhook_invalid" ||
+	if a := s.webhook("generic", bad, s.signedGeneric(bad)...); a.Status != http.StatusBadRequest || a.ErrorCode(t) != "webhook_invalid" ||
 		!strings.Contains(a.Body, "amount_minor") {
 		t.Errorf("malformed event: %d %s", a.Status, a.Body)
 	}
 	ping := `{"event_id":"evt_ping","type":"ping"}`
-	if w := webhookAnswer(t, s.webhook("generic", ping, signedGeneric(ping)...), http.StatusOK); len(w.Results) != 0 || w.Platform != "generic" {
+	if w := webhookAnswer(t, s.webhook("generic", ping, s.signedGeneric(ping)...), http.StatusOK); len(w.Results) != 0 || w.Platform != "generic" {
 		t.Errorf("ping: %+v", w)
 	}
 	if n := len(s.sim.Orders()); n != 1 {
