@@ -12,7 +12,7 @@ import (
 // when it is out of date and rewrites it with -update.
 const (
 	readmePath       = "../README.md"
-	readmeTableStart = "<!-- config table: generated from sidecar/config.go by `go test ./sidecar -run TestREADMEConfigTable -update` -->\n"
+	readmeTableStart = "<!-- config table: generated from sidecar/internal/config/config.go by `go test ./sidecar -run TestREADMEConfigTable -update` -->\n"
 	readmeTableEnd   = "<!-- end of config table -->\n"
 )
 
