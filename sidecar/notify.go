@@ -45,59 +45,16 @@ func runNotify(ctx context.Context, e *cli.Env, name string, args []string) erro
 			return cli.MissingFlag(fl, req.flag)
 		}
 	}
-	kb, err := cli.ReadFile(*keyFile)
+	key, verifyKey, err := notifyKeys(*keyFile, *merchantKey)
 	if err != nil {
-		return fmt.Errorf("%s: --key: %w", name, err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
-	key, err := trustly.ParsePrivateKey(kb)
+	data, err := notificationData(*method, *orderID, *messageID, *amount, *currency, *endUserID, *notificationID, e.Now())
 	if err != nil {
-		return fmt.Errorf("%s: --key %s: %w", name, *keyFile, err)
-	}
-	var verifyKey *rsa.PublicKey
-	if *merchantKey != "" {
-		pb, err := cli.ReadFile(*merchantKey)
-		if err != nil {
-			return fmt.Errorf("%s: --merchant-public-key: %w", name, err)
-		}
-		if verifyKey, err = trustly.ParsePublicKey(pb); err != nil {
-			return fmt.Errorf("%s: --merchant-public-key %s: %w", name, *merchantKey, err)
-		}
-	}
-
-	data := map[string]any{
-		"orderid":   *orderID,
-		"messageid": *messageID,
-		"timestamp": time.Now().UTC().Format("2006-01-02 15:04:05.000000") + "+00",
-	}
-	if *notificationID != "" {
-		data["notificationid"] = *notificationID
-	} else {
-		data["notificationid"] = strconv.FormatInt(time.Now().UnixNano(), 10)
-	}
-	if *endUserID != "" {
-		data["enduserid"] = *endUserID
-	}
-	switch *method {
-	case "pending", "credit", "debit", "payoutconfirmation":
-		if *amount == "" {
-			return cli.UsageError("%s: --amount is required for %s", name, *method)
-		}
-		minor, err := notifyAmount(*amount)
-		if err != nil {
-			return cli.UsageError("%s: --amount: %v", name, err)
-		}
-		data["amount"] = trustly.FormatAmount(minor)
-		data["currency"] = *currency
+		return cli.UsageError("%s: %v", name, err)
 	}
 	uuid := trustly.NewUUID()
-	sig, err := trustly.Sign(key, *method, uuid, data)
-	if err != nil {
-		return fmt.Errorf("%s: sign: %w", name, err)
-	}
-	body, err := json.Marshal(map[string]any{
-		"method": *method, "version": "1.1",
-		"params": map[string]any{"signature": sig, "uuid": uuid, "data": data},
-	})
+	body, err := signedNotification(key, *method, uuid, data)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
@@ -131,6 +88,73 @@ func runNotify(ctx context.Context, e *cli.Env, name string, args []string) erro
 	}
 	fmt.Fprintf(e.Stdout, "reply signature: valid; status %s\n", status)
 	return nil
+}
+
+// notifyKeys reads the signing key and, when a file is named, the merchant
+// key that checks the reply.
+func notifyKeys(keyFile, merchantKeyFile string) (*rsa.PrivateKey, *rsa.PublicKey, error) {
+	kb, err := cli.ReadFile(keyFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--key: %w", err)
+	}
+	key, err := trustly.ParsePrivateKey(kb)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--key %s: %w", keyFile, err)
+	}
+	if merchantKeyFile == "" {
+		return key, nil, nil
+	}
+	pb, err := cli.ReadFile(merchantKeyFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--merchant-public-key: %w", err)
+	}
+	pub, err := trustly.ParsePublicKey(pb)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--merchant-public-key %s: %w", merchantKeyFile, err)
+	}
+	return key, pub, nil
+}
+
+// notificationData is the data of a test notification; amount is required
+// for the methods that carry one.
+func notificationData(method, orderID, messageID, amount, currency, endUserID, notificationID string, now time.Time) (map[string]any, error) {
+	data := map[string]any{
+		"orderid":   orderID,
+		"messageid": messageID,
+		"timestamp": now.UTC().Format("2006-01-02 15:04:05.000000") + "+00",
+	}
+	if notificationID == "" {
+		notificationID = strconv.FormatInt(now.UnixNano(), 10)
+	}
+	data["notificationid"] = notificationID
+	if endUserID != "" {
+		data["enduserid"] = endUserID
+	}
+	switch method {
+	case "pending", "credit", "debit", "payoutconfirmation":
+		if amount == "" {
+			return nil, fmt.Errorf("--amount is required for %s", method)
+		}
+		minor, err := notifyAmount(amount)
+		if err != nil {
+			return nil, fmt.Errorf("--amount: %w", err)
+		}
+		data["amount"] = trustly.FormatAmount(minor)
+		data["currency"] = currency
+	}
+	return data, nil
+}
+
+// signedNotification is the notification as Trustly posts it, signed with key.
+func signedNotification(key *rsa.PrivateKey, method, uuid string, data map[string]any) ([]byte, error) {
+	sig, err := trustly.Sign(key, method, uuid, data)
+	if err != nil {
+		return nil, fmt.Errorf("sign: %w", err)
+	}
+	return json.Marshal(map[string]any{
+		"method": method, "version": "1.1",
+		"params": map[string]any{"signature": sig, "uuid": uuid, "data": data},
+	})
 }
 
 // withoutURL drops the URL (which holds the notification secret) from a

@@ -22,8 +22,29 @@ import (
 func (c *Config) resolve() []error {
 	var problems []error
 	add := func(format string, a ...any) { problems = append(problems, fmt.Errorf(format, a...)) }
+	problems = append(problems, c.resolveTrustly()...)
+	problems = append(problems, c.resolveNotificationURL()...)
+	problems = append(problems, c.checkListeners()...)
+	problems = append(problems, c.checkAdapter()...)
+	problems = append(problems, c.checkReattach()...)
+	problems = append(problems, c.checkShopDefaults()...)
+	problems = append(problems, c.checkPayLinks()...)
 
-	// Trustly: environment, endpoint, keys, credentials.
+	// Whatever the checks above missed, the client's own checks catch.
+	if len(problems) == 0 {
+		if _, err := trustly.NewClient(c.TrustlyClientConfig()); err != nil {
+			add("%w", err)
+		}
+	}
+
+	problems = append(problems, c.resolveRedis()...)
+	return problems
+}
+
+// resolveTrustly checks the environment, the endpoint, the keys and the credentials.
+func (c *Config) resolveTrustly() []error {
+	var problems []error
+	add := func(format string, a ...any) { problems = append(problems, fmt.Errorf(format, a...)) }
 	if c.Environment == "" {
 		add("%s is required: TEST, LIVE or SIM", Key("ENVIRONMENT"))
 	} else if env, err := trustly.ParseEnvironment(c.Environment); err != nil {
@@ -70,8 +91,13 @@ func (c *Config) resolve() []error {
 	if c.merchantKey != nil && c.trustlyKey != nil && c.trustlyKey.Equal(&c.merchantKey.PublicKey) {
 		add("%s is the merchant's own public key; it must be Trustly's", Key("TRUSTLY_PUBLIC_KEY_FILE"))
 	}
+	return problems
+}
 
-	// The NotificationURL.
+// resolveNotificationURL checks the secret and the base URL and derives the NotificationURL.
+func (c *Config) resolveNotificationURL() []error {
+	var problems []error
+	add := func(format string, a ...any) { problems = append(problems, fmt.Errorf(format, a...)) }
 	switch {
 	case c.NotificationSecret == "":
 		add("%s (or %s) is required: e.g. the output of 'openssl rand -hex 24'", Key("NOTIFICATION_SECRET"), Key("NOTIFICATION_SECRET_FILE"))
@@ -85,8 +111,13 @@ func (c *Config) resolve() []error {
 	} else {
 		c.notificationURL = strings.TrimRight(c.PublicBaseURL, "/") + notificationPath + c.NotificationSecret
 	}
+	return problems
+}
 
-	// Listeners.
+// checkListeners checks the addresses, limits and timeouts of the listeners, and the log settings.
+func (c *Config) checkListeners() []error {
+	var problems []error
+	add := func(format string, a ...any) { problems = append(problems, fmt.Errorf(format, a...)) }
 	pubErr := checkAddr(c.PublicAddr)
 	if pubErr != nil {
 		add("%s: %w", Key("PUBLIC_ADDR"), pubErr)
@@ -128,20 +159,13 @@ func (c *Config) resolve() []error {
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		add("%s: %q is not a format (want json or text)", Key("LOG_FORMAT"), c.LogFormat)
 	}
+	return problems
+}
 
-	problems = append(problems, c.checkAdapter()...)
-	problems = append(problems, c.checkReattach()...)
-	problems = append(problems, c.checkShopDefaults()...)
-	problems = append(problems, c.checkPayLinks()...)
-
-	// Whatever the checks above missed, the client's own checks catch.
-	if len(problems) == 0 {
-		if _, err := trustly.NewClient(c.TrustlyClientConfig()); err != nil {
-			add("%w", err)
-		}
-	}
-
-	// Redis.
+// resolveRedis checks the Redis settings and derives the client configuration.
+func (c *Config) resolveRedis() []error {
+	var problems []error
+	add := func(format string, a ...any) { problems = append(problems, fmt.Errorf(format, a...)) }
 	if _, err := store.NewKeys(c.RedisPrefix); err != nil {
 		add("%s: %w", Key("REDIS_PREFIX"), err)
 	}

@@ -150,18 +150,7 @@ func startStack(ctx context.Context, log *slog.Logger, level slog.Level, stderr 
 		s.Close()
 		return nil, err
 	}
-	vars := map[string]string{
-		"ENVIRONMENT": "SIM", "TRUSTLY_URL": s.APIURL(), "TRUSTLY_PUBLIC_KEY_FILE": pubFile,
-		"TRUSTLY_USERNAME": "demo", "TRUSTLY_PASSWORD": password, "MERCHANT_PRIVATE_KEY": string(mk),
-		"PUBLIC_ADDR": pub, "PUBLIC_BASE_URL": "http://" + pub, "NOTIFICATION_SECRET": secret,
-		"PRIVATE_ADDR": priv, "REDIS_MODE": "embedded", "LOG_FORMAT": "text", "LOG_LEVEL": strings.ToLower(level.String()),
-		"ENGINE_TICK": "10s",
-	}
-	if level > slog.LevelInfo {
-		// Quiet by default: without an adapter serve warns at every start
-		// that status changes wait in the outbox, which is the demo's design.
-		vars["LOG_LEVEL"] = "error"
-	}
+	vars := serveSettings(s, pubFile, password, string(mk), pub, priv, secret, level)
 	getenv := func(k string) string { return vars[strings.TrimPrefix(k, config.Prefix+"_")] }
 	sctx, cancel := context.WithCancel(ctx)
 	d := &demoStack{sim: s, private: "http://" + priv, done: make(chan error, 1), cancel: cancel, dir: dir}
@@ -190,6 +179,24 @@ func startStack(ctx context.Context, log *slog.Logger, level slog.Level, stderr 
 			return nil, errors.New("the sidecar did not become ready within 30s")
 		}
 	}
+}
+
+// serveSettings are the sidecar's settings in the demo (short names): SIM
+// against s, the embedded store, quiet unless verbose.
+func serveSettings(s *sim.Server, pubFile, password, merchantKey, pub, priv, secret string, level slog.Level) map[string]string {
+	vars := map[string]string{
+		"ENVIRONMENT": "SIM", "TRUSTLY_URL": s.APIURL(), "TRUSTLY_PUBLIC_KEY_FILE": pubFile,
+		"TRUSTLY_USERNAME": "demo", "TRUSTLY_PASSWORD": password, "MERCHANT_PRIVATE_KEY": merchantKey,
+		"PUBLIC_ADDR": pub, "PUBLIC_BASE_URL": "http://" + pub, "NOTIFICATION_SECRET": secret,
+		"PRIVATE_ADDR": priv, "REDIS_MODE": "embedded", "LOG_FORMAT": "text", "LOG_LEVEL": strings.ToLower(level.String()),
+		"ENGINE_TICK": "10s",
+	}
+	if level > slog.LevelInfo {
+		// Quiet by default: without an adapter serve warns at every start
+		// that status changes wait in the outbox, which is the demo's design.
+		vars["LOG_LEVEL"] = "error"
+	}
+	return vars
 }
 
 func pickFreeAddr() (string, error) {
