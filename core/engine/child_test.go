@@ -168,7 +168,7 @@ func TestTwoProcessesApplyEachNotificationOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		if _, err := st.Apply(ctx, store.Transition{OrderID: id, Event: "accepted",
-			Targets: map[string]string{"new": "started"}, Set: map[string]string{"tid": "T" + id}, Now: start}); err != nil {
+			Targets: map[string]string{"new": "started"}, Set: store.OrderPatch{TrustlyOrderID: "T" + id}, Now: start}); err != nil {
 			t.Fatal(err)
 		}
 		if err := st.IndexTrustlyOrderID(ctx, "T"+id, id); err != nil {

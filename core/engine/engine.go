@@ -145,7 +145,7 @@ type step struct {
 	event          Event
 	notificationID string
 	anomaly        string
-	set, onChange  map[string]string
+	set, onChange  store.OrderPatch
 	openUntil      time.Time
 	// ignore keeps the order as it is whatever the machine says: the event
 	// is logged and deduplicated, nothing else.

@@ -146,14 +146,14 @@ func (e *Engine) started(ctx context.Context, o store.Order, tid, url string, ca
 	var ret error
 	switch {
 	case callErr == nil:
-		s = step{event: EventAccepted, set: map[string]string{"tid": tid, "url": url}, openUntil: deadline}
+		s = step{event: EventAccepted, set: store.OrderPatch{TrustlyOrderID: tid, URL: url}, openUntil: deadline}
 	case errors.Is(callErr, trustly.ErrOutcomeUnknown):
 		// The MessageID stays mapped: if Trustly did accept, the
 		// notifications find the order, else the reconciler expires it.
 		s = step{event: EventUnknown, openUntil: deadline}
 		ret = errf(KindUpstream, CodeOutcomeUnknown, callErr, "Trustly's answer was lost; the order may still start")
 	default:
-		s = step{event: EventRejected, set: map[string]string{"reason": reasonOf(callErr)}}
+		s = step{event: EventRejected, set: store.OrderPatch{Reason: reasonOf(callErr)}}
 		ret = upstreamErr(callErr)
 	}
 	return e.record(ctx, o, s, tid, ret)
@@ -300,18 +300,18 @@ func (e *Engine) Refund(ctx context.Context, r RefundRequest) (Order, error) {
 	var ret error
 	switch {
 	case callErr == nil && res.Accepted:
-		s = step{event: EventAccepted, set: map[string]string{"tid": res.OrderID}}
+		s = step{event: EventAccepted, set: store.OrderPatch{TrustlyOrderID: res.OrderID}}
 	case callErr == nil:
-		s = step{event: EventRejected, set: map[string]string{"reason": "result 0"}}
+		s = step{event: EventRejected, set: store.OrderPatch{Reason: "result 0"}}
 		ret = errf(KindUpstream, CodeTrustlyRejected, nil, "Trustly did not accept the refund")
 	case errors.Is(callErr, trustly.ErrOutcomeUnknown):
 		log.Warn("engine: refund outcome unknown; resolving from notifications or GetWithdrawals", slog.String("error", callErr.Error()))
 		s = step{event: EventUnknown, openUntil: now.Add(e.cfg.ResolveEvery)}
 	default:
-		s = step{event: EventRejected, set: map[string]string{"reason": reasonOf(callErr)}}
+		s = step{event: EventRejected, set: store.OrderPatch{Reason: reasonOf(callErr)}}
 		ret = upstreamErr(callErr)
 	}
-	return e.record(ctx, ref, s, s.set["tid"], ret)
+	return e.record(ctx, ref, s, s.set.TrustlyOrderID, ret)
 }
 
 // MandateRequest asks the shopper to choose an account and approve a
@@ -397,9 +397,9 @@ func (e *Engine) CreateCharge(ctx context.Context, r ChargeRequest) (Order, erro
 	var ret error
 	switch {
 	case callErr == nil && res.Accepted:
-		s = step{event: EventAccepted, set: map[string]string{"tid": res.OrderID}}
+		s = step{event: EventAccepted, set: store.OrderPatch{TrustlyOrderID: res.OrderID}}
 	case callErr == nil:
-		s = step{event: EventRejected, set: map[string]string{"reason": res.Rejected}}
+		s = step{event: EventRejected, set: store.OrderPatch{Reason: res.Rejected}}
 		ret = errf(KindConflict, CodeChargeRejected, nil, "Trustly rejected the charge: %s", res.Rejected)
 	case errors.Is(callErr, trustly.ErrAcceptedURLLost):
 		// A Charge has no URL: 637 after a resend means it was accepted;
@@ -409,10 +409,10 @@ func (e *Engine) CreateCharge(ctx context.Context, r ChargeRequest) (Order, erro
 		s = step{event: EventUnknown}
 		ret = errf(KindUpstream, CodeOutcomeUnknown, callErr, "Trustly's answer was lost; the charge may still happen")
 	default:
-		s = step{event: EventRejected, set: map[string]string{"reason": reasonOf(callErr)}}
+		s = step{event: EventRejected, set: store.OrderPatch{Reason: reasonOf(callErr)}}
 		ret = upstreamErr(callErr)
 	}
-	return e.record(ctx, o, s, s.set["tid"], ret)
+	return e.record(ctx, o, s, s.set.TrustlyOrderID, ret)
 }
 
 // CancelCharge stops a Charge before its PaymentDate.

@@ -121,11 +121,33 @@ func RunOrders(t *testing.T, newClient NewClient) {
 		}
 	})
 
+	t.Run("a patch is written on an expected event, its on-change part only on a change", func(t *testing.T) {
+		o := newOrders(t, newClient)
+		o.create("p1")
+		o.apply(store.Transition{OrderID: "p1", Event: "accepted", Targets: accepted,
+			Set: store.OrderPatch{TrustlyOrderID: "T1", URL: "https://t.example/1"}, SetOnChange: store.OrderPatch{Reason: "changed"}})
+		if g := o.get("p1"); g.TrustlyOrderID != "T1" || g.URL != "https://t.example/1" || g.Reason != "changed" {
+			t.Fatalf("after a change = %+v", g)
+		}
+		// started → started: no change. Set is written, SetOnChange is not,
+		// and an empty field keeps what is there.
+		o.apply(store.Transition{OrderID: "p1", Event: "accepted", Targets: accepted,
+			Set: store.OrderPatch{AccountID: "A1"}, SetOnChange: store.OrderPatch{Reason: "again", Credited: ptr(int64(5))}})
+		if g := o.get("p1"); g.TrustlyOrderID != "T1" || g.URL != "https://t.example/1" || g.AccountID != "A1" || g.Reason != "changed" || g.Credited != 0 {
+			t.Fatalf("after no change = %+v", g)
+		}
+		// An anomaly writes neither.
+		o.apply(store.Transition{OrderID: "p1", Event: "rejected", Targets: rejected, Set: store.OrderPatch{Reason: "anomaly"}})
+		if g := o.get("p1"); g.Reason != "changed" || g.State != "started" {
+			t.Fatalf("after an anomaly = %+v", g)
+		}
+	})
+
 	t.Run("a transition writes state, one outbox entry and the dedupe record at once", func(t *testing.T) {
 		o := newOrders(t, newClient)
 		o.create("p1")
 		a := o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, NotificationID: "n1",
-			SetOnChange: map[string]string{"credited": "10000"}})
+			SetOnChange: store.OrderPatch{Credited: ptr(int64(10000))}})
 		if a.Outcome != store.OutcomeApplied || a.From != "new" || a.To != "paid" || a.Seq != 1 {
 			t.Fatalf("first credit = %+v", a)
 		}
@@ -180,7 +202,7 @@ func RunOrders(t *testing.T, newClient NewClient) {
 	t.Run("refunds never exceed what was credited, also concurrently", func(t *testing.T) {
 		o := newOrders(t, newClient)
 		o.create("p1")
-		o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, SetOnChange: map[string]string{"credited": "10000"}})
+		o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, SetOnChange: store.OrderPatch{Credited: ptr(int64(10000))}})
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		var ok, exceeded int
@@ -296,7 +318,7 @@ func RunOrders(t *testing.T, newClient NewClient) {
 		if due, err := o.s.DueOpen(o.ctx, now.Add(time.Hour+time.Millisecond), 10); err != nil || len(due) != 1 || due[0] != "p1" {
 			t.Fatalf("due after the deadline = %v, %v", due, err)
 		}
-		o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, SetOnChange: map[string]string{"credited": "10000"}, OpenStates: []string{"new"}})
+		o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, SetOnChange: store.OrderPatch{Credited: ptr(int64(10000))}, OpenStates: []string{"new"}})
 		_, err := o.s.ReserveRefund(o.ctx, store.Order{ID: "p1.r", Parent: "p1", Flow: "refund", State: "new", Currency: "SEK", Amount: 100}, "paid", now.Add(time.Minute))
 		must(t, err)
 		if due, err := o.s.DueOpen(o.ctx, now.Add(2*time.Minute), 10); err != nil || len(due) != 1 || due[0] != "p1.r" {
@@ -457,3 +479,5 @@ func RunOrdersOutage(t *testing.T, newOutage NewOutage) {
 		}
 	})
 }
+
+func ptr[T any](v T) *T { return &v }
