@@ -80,7 +80,7 @@ func (o *orders) outbox(id string) []store.OutboxEntry {
 	}
 	var out []store.OutboxEntry
 	for _, e := range all {
-		if e.Fields["order"] == id {
+		if e.OrderID == id {
 			out = append(out, e)
 		}
 	}
@@ -162,7 +162,9 @@ func RunOrders(t *testing.T, newClient NewClient) {
 		if got := o.get("p1"); got.State != "paid" || got.Credited != 10000 || got.Seq != 1 {
 			t.Fatalf("order = %+v", got)
 		}
-		if e := o.outbox("p1"); len(e) != 1 || e[0].Fields["to"] != "paid" || e[0].Fields["seq"] != "1" || e[0].Fields["nid"] != "n1" {
+		if e := o.outbox("p1"); len(e) != 1 || e[0].To != "paid" || e[0].Seq != 1 || e[0].NotificationID != "n1" ||
+			e[0].Kind != store.OutboxState || e[0].Event != "credit" || e[0].From != "new" || e[0].Flow != "deposit" ||
+			e[0].Amount != 10000 || e[0].Credited != 10000 || e[0].Currency != "SEK" || e[0].EndUserID != "u-1" || !e[0].At.Equal(now) {
 			t.Fatalf("outbox = %+v, want one entry to paid", e)
 		}
 	})
@@ -183,7 +185,7 @@ func RunOrders(t *testing.T, newClient NewClient) {
 			t.Fatalf("order = %+v", got)
 		}
 		e := o.outbox("p1")
-		if len(e) != 2 || e[1].Fields["kind"] != "attention" || e[1].Fields["note"] != "amount mismatch" {
+		if len(e) != 2 || e[1].Kind != store.OutboxAttention || e[1].Note != "amount mismatch" {
 			t.Fatalf("outbox = %+v", e)
 		}
 		if l, _ := o.s.Log(o.ctx, "p1"); len(l) != 2 {
@@ -336,7 +338,7 @@ func RunOrders(t *testing.T, newClient NewClient) {
 		o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit})
 		sh := store.ShardOf("p1")
 		got, err := o.s.ReadOutbox(o.ctx, sh, group, "c1", 10)
-		if err != nil || len(got) != 2 || got[0].Fields["seq"] != "1" || got[1].Fields["seq"] != "2" {
+		if err != nil || len(got) != 2 || got[0].Seq != 1 || got[1].Seq != 2 {
 			t.Fatalf("read = %+v, %v", got, err)
 		}
 		must(t, o.s.AckOutbox(o.ctx, got[0], group, ""))
@@ -360,7 +362,8 @@ func RunOrders(t *testing.T, newClient NewClient) {
 		}
 		must(t, o.s.AckOutbox(o.ctx, again[0], group, "platform said no"))
 		dead, err := o.s.ListDead(o.ctx, 10)
-		if err != nil || len(dead) != 1 || dead[0].Fields["reason"] != "platform said no" || dead[0].Fields["order"] != "p1" {
+		if err != nil || len(dead) != 1 || dead[0].DeadReason != "platform said no" || dead[0].OrderID != "p1" ||
+			dead[0].DeadEntry != got[1].ID || dead[0].Seq != 2 {
 			t.Fatalf("dead = %+v, %v", dead, err)
 		}
 		if d, _ := o.s.Delivered(o.ctx, "p1"); d != 2 {
@@ -370,7 +373,7 @@ func RunOrders(t *testing.T, newClient NewClient) {
 			t.Fatal(err)
 		}
 		re, err := o.s.ReadOutbox(o.ctx, sh, group, "c1", 10)
-		if err != nil || len(re) != 1 || re[0].Fields["replay"] != "1" || re[0].Fields["seq"] != "2" {
+		if err != nil || len(re) != 1 || !re[0].Replay || re[0].Seq != 2 || re[0].DeadReason != "" {
 			t.Fatalf("replayed = %+v, %v", re, err)
 		}
 		if d, _ := o.s.ListDead(o.ctx, 10); len(d) != 0 {
@@ -400,7 +403,7 @@ func RunOrdersOutage(t *testing.T, newOutage NewOutage) {
 		o := &orders{t: t, ctx: context.Background(), s: store.NewRedisOrders(rdb, keys, store.OrdersOptions{})}
 		must(t, o.s.EnsureOutboxGroup(o.ctx, "platform"))
 		o.create("p1")
-		entry := store.OutboxEntry{Shard: store.ShardOf("p1"), ID: "1-0", Fields: map[string]string{"order": "p1", "seq": "1"}}
+		entry := store.OutboxEntry{Shard: store.ShardOf("p1"), ID: "1-0", OrderID: "p1", Seq: 1}
 
 		sw.Stop()
 		ctx, cancel := context.WithTimeout(o.ctx, 20*time.Second)
