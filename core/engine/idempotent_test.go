@@ -22,6 +22,8 @@ type idemFixture struct {
 	rdb  redis.UniversalClient
 	keys store.Keys
 	idem *store.RedisIdempotency
+	// via, when set, is the store Idempotent uses instead of idem.
+	via  store.Idempotency
 	runs atomic.Int32
 }
 
@@ -44,7 +46,11 @@ func newIdem(t *testing.T, lockTTL time.Duration) *idemFixture {
 func (f *idemFixture) do(ctx context.Context, key, fp string, run func(ctx context.Context) (store.Outcome, error)) (string, string, bool, error) {
 	f.t.Helper()
 	before := f.runs.Load()
-	res, err := engine.Idempotent(ctx, f.idem, "shop", key, fp, func(ctx context.Context) (store.Outcome, error) {
+	var idem store.Idempotency = f.idem
+	if f.via != nil {
+		idem = f.via
+	}
+	res, err := engine.Idempotent(ctx, idem, "shop", key, fp, func(ctx context.Context) (store.Outcome, error) {
 		f.runs.Add(1)
 		return run(ctx)
 	})
@@ -179,31 +185,50 @@ func TestIdempotentStoresTheOutcomeWhenTheCallerGoesAway(t *testing.T) {
 	}
 }
 
+// beating is the store with every heartbeat (a Progress without a
+// recovery point) reported on beats.
+type beating struct {
+	*store.RedisIdempotency
+	beats chan struct{}
+}
+
+func (b beating) Progress(ctx context.Context, c store.Claim, point string) error {
+	err := b.RedisIdempotency.Progress(ctx, c, point)
+	if point == "" && err == nil {
+		select {
+		case b.beats <- struct{}{}:
+		default:
+		}
+	}
+	return err
+}
+
 func TestIdempotentHeartbeatKeepsALongRequestClaimed(t *testing.T) {
 	const lock = 300 * time.Millisecond
 	f := newIdem(t, lock)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		st, _, _, err := f.do(f.ctx, "k1", "fp", func(ctx context.Context) (store.Outcome, error) {
+	beats := make(chan struct{}, 1)
+	f.via = beating{f.idem, beats}
+	st, _, _, err := f.do(f.ctx, "k1", "fp", func(ctx context.Context) (store.Outcome, error) {
+		// The request outlives its lock: heartbeats come a third of the
+		// lock apart, so the fourth comes after the lock would have
+		// lapsed. After each the key is still claimed.
+		for i := range 4 {
 			select {
-			case <-time.After(5 * lock):
-				return store.Outcome{Code: "200", Body: []byte("slow")}, nil
+			case <-beats:
 			case <-ctx.Done():
 				return store.Outcome{}, context.Cause(ctx)
+			case <-time.After(10 * lock):
+				return store.Outcome{}, fmt.Errorf("no heartbeat %d within %v", i+1, 10*lock)
 			}
-		})
-		if st != "200" || err != nil {
-			t.Errorf("slow request = %s, %v", st, err)
+			if _, _, err := f.idem.Claim(f.ctx, "shop", "k1", "fp"); !errors.Is(err, store.ErrInProgress) {
+				return store.Outcome{}, fmt.Errorf("repeat after heartbeat %d = %v, want in progress", i+1, err)
+			}
 		}
-	}()
-	time.Sleep(lock / 3)
-	for deadline := time.Now().Add(4 * lock); time.Now().Before(deadline); time.Sleep(lock / 5) {
-		if _, _, _, err := f.do(f.ctx, "k1", "fp", respond("200", "", nil)); !errors.Is(err, store.ErrInProgress) {
-			t.Fatalf("repeat during the slow request = %v, want in progress", err)
-		}
+		return store.Outcome{Code: "200", Body: []byte("slow")}, nil
+	})
+	if st != "200" || err != nil {
+		t.Fatalf("slow request = %s, %v", st, err)
 	}
-	<-done
 	if st, body, replayed, _ := f.do(f.ctx, "k1", "fp", respond("500", "", nil)); st != "200" || body != "slow" || !replayed {
 		t.Fatalf("after = %s %s %v", st, body, replayed)
 	}
@@ -253,16 +278,13 @@ func TestIdempotentNeverRerunsAnInterruptedRequest(t *testing.T) {
 		})
 	}()
 	<-dead
-	deadline := time.Now().Add(10 * lock)
-	for {
-		_, _, _, err := f.do(f.ctx, "k1", "fp", respond("201", "second run", nil))
-		if errors.Is(err, store.ErrInProgress) && time.Now().Before(deadline) {
-			time.Sleep(lock / 5)
-			continue
-		}
-		wantCode(t, err, engine.CodeIdempotencyInterrupted, nil)
-		break
+	// Its lock lapses, as after lock TTL: removed here rather than waited
+	// for. The dead holder's heartbeat stopped with it.
+	if err := f.rdb.Del(f.ctx, f.keys.Idempotency("shop", "k1").Lock).Err(); err != nil {
+		t.Fatal(err)
 	}
+	_, _, _, err := f.do(f.ctx, "k1", "fp", respond("201", "second run", nil))
+	wantCode(t, err, engine.CodeIdempotencyInterrupted, nil)
 	if f.runs.Load() != 1 {
 		t.Fatalf("%d runs, want the interrupted one only", f.runs.Load())
 	}

@@ -465,7 +465,7 @@ func RunOrdersOutage(t *testing.T, newOutage NewOutage) {
 		sw.Start()
 		// The pool redials and the scripts are sent again; poll because
 		// the first dial may still fail.
-		deadline := time.Now().Add(expiryTimeout)
+		deadline := time.Now().Add(recoveryTimeout)
 		for {
 			err := s.Create(o.ctx, store.Order{ID: "back", Flow: "deposit", State: "new", Currency: "SEK", Amount: 100})
 			if err == nil {

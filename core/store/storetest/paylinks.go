@@ -206,7 +206,7 @@ func RunPayLinksOutage(t *testing.T, newOutage NewOutage) {
 		}
 
 		sw.Start()
-		deadline := time.Now().Add(10 * time.Second)
+		deadline := time.Now().Add(recoveryTimeout)
 		for {
 			err := p.s.Create(p.ctx, hash, l, now)
 			if err == nil {
