@@ -224,3 +224,35 @@ func TestTrustlyRulesRefuseBeforeAnythingIsStored(t *testing.T) {
 		})
 	}
 }
+
+// Requests are checked against the environment they go to, so an engine
+// that calls Trustly must be told which one.
+func TestNewNeedsTheEnvironmentWithTrustly(t *testing.T) {
+	keys()
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:0"}) // never dialled
+	t.Cleanup(func() { rdb.Close() })
+	k, _ := store.NewKeys("p")
+	base := engine.Config{Store: store.NewRedisOrders(rdb, k, store.OrdersOptions{}),
+		Verifier: trustly.NewVerifierKey(trustly.Sim, &simKey.PublicKey), MerchantKey: merchantKey}
+	for _, tc := range []struct {
+		name string
+		api  engine.Trustly
+		env  trustly.Environment
+		ok   bool
+	}{
+		{"notifications only, no environment", nil, "", true},
+		{"Trustly without an environment", &noTrustly{}, "", false},
+		{"Trustly with an unknown environment", &noTrustly{}, "PROD", false},
+		{"Trustly in TEST", &noTrustly{}, trustly.Test, true},
+		{"Trustly in LIVE", &noTrustly{}, trustly.Live, true},
+		{"Trustly in the simulator", &noTrustly{}, trustly.Sim, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := base
+			c.Trustly, c.Environment = tc.api, tc.env
+			if _, err := engine.New(c); (err == nil) != tc.ok {
+				t.Fatalf("New = %v, want ok %t", err, tc.ok)
+			}
+		})
+	}
+}
