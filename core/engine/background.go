@@ -110,13 +110,13 @@ func (e *Engine) resolveRefund(ctx context.Context, r store.Order) (bool, error)
 			}
 			continue // another refund of ours
 		}
-		if _, err := e.apply(ctx, r, step{event: EventAccepted, set: map[string]string{"tid": w.OrderID}}); err != nil {
+		if _, err := e.apply(ctx, r, step{event: EventAccepted, set: store.OrderPatch{TrustlyOrderID: w.OrderID}}); err != nil {
 			return false, storeErr(err)
 		}
 		return true, storeErr(e.store.IndexTrustlyOrderID(ctx, w.OrderID, r.ID))
 	}
 	if e.now().Sub(r.Created) >= e.cfg.RefundGiveUp {
-		_, err := e.apply(ctx, r, step{event: EventRejected, set: map[string]string{"reason": "not listed by GetWithdrawals"}})
+		_, err := e.apply(ctx, r, step{event: EventRejected, set: store.OrderPatch{Reason: "not listed by GetWithdrawals"}})
 		return err == nil, storeErr(err)
 	}
 	_, err = e.apply(ctx, r, step{event: EventUnknown, openUntil: e.now().Add(e.cfg.ResolveEvery)})

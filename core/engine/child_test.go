@@ -168,7 +168,7 @@ func TestTwoProcessesApplyEachNotificationOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		if _, err := st.Apply(ctx, store.Transition{OrderID: id, Event: "accepted",
-			Targets: map[string]string{"new": "started"}, Set: map[string]string{"tid": "T" + id}, Now: start}); err != nil {
+			Targets: map[string]string{"new": "started"}, Set: store.OrderPatch{TrustlyOrderID: "T" + id}, Now: start}); err != nil {
 			t.Fatal(err)
 		}
 		if err := st.IndexTrustlyOrderID(ctx, "T"+id, id); err != nil {
@@ -228,7 +228,7 @@ func TestTwoProcessesApplyEachNotificationOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, e := range l {
-			entries[e.Fields["order"]] = append(entries[e.Fields["order"]], e)
+			entries[e.OrderID] = append(entries[e.OrderID], e)
 		}
 	}
 	for i := range orders {
@@ -262,10 +262,10 @@ func TestTwoProcessesApplyEachNotificationOnce(t *testing.T) {
 		}
 		prev := "new"
 		for n, e := range es {
-			if e.Fields["seq"] != fmt.Sprint(n+1) || e.Fields["from"] != prev {
-				t.Errorf("%s: entry %d = %v after %s", id, n+1, e.Fields, prev)
+			if e.Seq != int64(n+1) || e.From != prev {
+				t.Errorf("%s: entry %d = %+v after %s", id, n+1, e, prev)
 			}
-			prev = e.Fields["to"]
+			prev = e.To
 		}
 		if prev != o.State {
 			t.Errorf("%s: last entry leads to %s, order is %s", id, prev, o.State)

@@ -170,7 +170,7 @@ func newWorld(t *testing.T, b backend, o ...func(*opts)) *world {
 // Trustly through api: a second sidecar process, or one that crashes.
 func (w *world) engine(api engine.Trustly, cfg ...func(*engine.Config)) *engine.Engine {
 	w.t.Helper()
-	c := engine.Config{Store: w.store, Trustly: api,
+	c := engine.Config{Store: w.store, Trustly: api, Environment: trustly.Sim,
 		Verifier: trustly.NewVerifierKey(trustly.Sim, w.sim.PublicKey()), MerchantKey: merchantKey,
 		NotificationURL: w.notifyURL, Now: w.clock.Now}
 	for _, f := range cfg {
@@ -515,7 +515,7 @@ func TestMandateThenCharge(t *testing.T) { onEach(t, testMandateThenCharge) }
 
 func testMandateThenCharge(t *testing.T, b backend) {
 	w := newWorld(t, b)
-	_, err := w.eng.CreateCharge(w.ctx, engine.ChargeRequest{EndUserID: "shopper-1", Currency: "SEK", Amount: 1000})
+	_, err := w.eng.CreateCharge(w.ctx, engine.ChargeRequest{EndUserID: "shopper-1", Currency: "SEK", Amount: 1000, ShopperStatement: "Shop", Email: "asa@example.com"})
 	var ee *engine.Error
 	if !errors.As(err, &ee) || ee.Code != engine.CodeNoActiveMandate {
 		t.Fatalf("charge without mandate = %v", err)

@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -45,6 +46,10 @@ type Config struct {
 	MerchantKey *rsa.PrivateKey
 	// NotificationURL is sent with every Deposit, SelectAccount and Charge.
 	NotificationURL string
+	// Environment is the Trustly environment the requests go to (TEST,
+	// LIVE or SIM); requests are checked against its rules before anything
+	// is stored. Required with Trustly.
+	Environment trustly.Environment
 	// CheckoutTTL is how long Trustly's checkout URL lives (10–30 minutes);
 	// StaleAfter is how long after that an order with no outcome is marked
 	// expired by the reconciler.
@@ -86,6 +91,13 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.Verifier == nil || cfg.MerchantKey == nil {
 		return nil, errors.New("engine: Config.Verifier and Config.MerchantKey are required to answer notifications")
+	}
+	if cfg.Trustly != nil {
+		switch cfg.Environment {
+		case trustly.Test, trustly.Live, trustly.Sim:
+		default:
+			return nil, fmt.Errorf("engine: Config.Environment %q: want TEST, LIVE or SIM, the environment the Trustly client calls", cfg.Environment)
+		}
 	}
 	if cfg.CheckoutTTL <= 0 {
 		cfg.CheckoutTTL = DefaultCheckoutTTL
@@ -145,7 +157,7 @@ type step struct {
 	event          Event
 	notificationID string
 	anomaly        string
-	set, onChange  map[string]string
+	set, onChange  store.OrderPatch
 	openUntil      time.Time
 	// ignore keeps the order as it is whatever the machine says: the event
 	// is logged and deduplicated, nothing else.

@@ -7,18 +7,18 @@ import (
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
 )
 
-// Kind groups errors by what the caller should do; the HTTP layer maps a
-// Kind to a status in one place.
+// Kind groups errors by what the caller should do; a transport maps a Kind
+// to its own answer (an HTTP status, say) in one place.
 type Kind string
 
 // Kinds.
 const (
-	KindInvalid     Kind = "invalid"     // the request is wrong (400/422)
-	KindNotFound    Kind = "not_found"   // no such order (404)
-	KindConflict    Kind = "conflict"    // not possible in the order's state (409)
-	KindUnavailable Kind = "unavailable" // Redis is down; retry later (503)
-	KindUpstream    Kind = "upstream"    // Trustly refused or could not be reached (502)
-	KindInternal    Kind = "internal"    // a bug (500)
+	KindInvalid     Kind = "invalid"     // the request is wrong: fix it
+	KindNotFound    Kind = "not_found"   // no such order
+	KindConflict    Kind = "conflict"    // not possible in the order's state
+	KindUnavailable Kind = "unavailable" // Redis is down; retry later
+	KindUpstream    Kind = "upstream"    // Trustly refused or could not be reached
+	KindInternal    Kind = "internal"    // a bug
 )
 
 // Error is the engine's error for shop-facing calls: a stable machine Code

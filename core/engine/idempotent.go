@@ -14,54 +14,71 @@ import (
 // the request may have had effects.
 const pointStarted = "started"
 
-// Idempotent runs one mutating shop request under an idempotency key, with
+// IdempotentResult says what Idempotent did with a request.
+type IdempotentResult struct {
+	// Outcome is the outcome to answer with: the stored one when Replayed,
+	// run's when Ran, zero when nothing ran.
+	Outcome store.Outcome
+	// Replayed: the request ran before; Outcome is what it stored.
+	Replayed bool
+	// Ran: run ran now; Outcome is its outcome, the error its error
+	// (possibly joined with a failure to store or release the key).
+	Ran bool
+}
+
+// Idempotent runs one mutating request under an idempotency key, with
 // Stripe's semantics:
 //
-//   - the first request with a key runs; its response is stored for the
+//   - the first request with a key runs; its outcome is stored for the
 //     key's lifetime (24 h) and a repeat with the same fingerprint gets it
-//     back with replayed set (same status, same body);
+//     back with Replayed set (same code, same body);
 //   - a repeat while the first runs gets an *Error with
-//     CodeIdempotencyInProgress wrapping store.ErrInProgress (409); a repeat
+//     CodeIdempotencyInProgress wrapping store.ErrInProgress; a repeat
 //     with another fingerprint one with CodeIdempotencyKeyReused wrapping
-//     store.ErrKeyReused (422);
+//     store.ErrKeyReused;
 //   - a request refused with no effect (run's error of KindInvalid,
-//     KindNotFound or KindConflict, with a status below 500) releases the
-//     key, so the caller may fix the request and send it again;
-//   - anything else is stored, also a 5xx or an unknown outcome: a request
+//     KindNotFound or KindConflict that does not wrap
+//     store.ErrUnavailable) releases the key, so the caller may fix the
+//     request and send it again;
+//   - anything else is stored, an outcome with an error too: a request
 //     that may have had effects (a Deposit sent, a refund reserved) must
-//     never run twice;
+//     never run twice, and a store that was down cannot tell;
 //   - a holder that died mid-run leaves the key to a later claim marked
 //     interrupted: that request is not run again (its effects are unknown)
-//     and gets an *Error with CodeIdempotencyInterrupted; the shop looks
+//     and gets an *Error with CodeIdempotencyInterrupted; the caller looks
 //     the order up instead.
+//
+// Only the error decides between release and store: the outcome is the
+// caller's and never read here.
 //
 // run gets a context that is cancelled if the claim is lost (another
 // request took the key over after the lock lapsed). While run works, the
 // claim's lock is extended at a third of its TTL.
 //
-// A status of 0 means there is no response to send: map err. Otherwise
-// status and body are the response to send, also when err is set (run's
-// error, possibly joined with a failure to store the response, after which
-// a repeat is answered "in progress" until the lock lapses).
+// When the result has neither Replayed nor Ran, nothing ran and err says
+// why (in flight, key reused, invalid key, interrupted, store down). When
+// Ran is set, Outcome is run's outcome to answer with, also when err is set
+// (run's error, possibly joined with a failure to store the outcome, after
+// which a repeat is answered "in progress" until the lock lapses).
 func Idempotent(ctx context.Context, idem store.Idempotency, scope, key, fingerprint string,
-	run func(ctx context.Context) (status int, body []byte, err error)) (status int, body []byte, replayed bool, err error) {
+	run func(ctx context.Context) (store.Outcome, error)) (IdempotentResult, error) {
 	c, stored, err := idem.Claim(ctx, scope, key, fingerprint)
 	switch {
 	case errors.Is(err, store.ErrInProgress):
-		return 0, nil, false, errf(KindConflict, CodeIdempotencyInProgress, err, "a request with this idempotency key is in flight; retry later")
+		return IdempotentResult{}, errf(KindConflict, CodeIdempotencyInProgress, err, "a request with this idempotency key is in flight; retry later")
 	case errors.Is(err, store.ErrKeyReused):
-		return 0, nil, false, errf(KindInvalid, CodeIdempotencyKeyReused, err, "this idempotency key was used with other parameters")
+		return IdempotentResult{}, errf(KindInvalid, CodeIdempotencyKeyReused, err, "this idempotency key was used with other parameters")
 	case errors.Is(err, store.ErrInvalidKey):
-		return 0, nil, false, errf(KindInvalid, CodeInvalidRequest, err, "invalid idempotency key")
+		return IdempotentResult{}, errf(KindInvalid, CodeInvalidRequest, err, "invalid idempotency key")
 	case err != nil:
-		return 0, nil, false, storeErr(err)
+		return IdempotentResult{}, storeErr(err)
 	case stored != nil:
-		return stored.Status, stored.Body, true, nil
+		return IdempotentResult{Outcome: *stored, Replayed: true}, nil
 	}
 	if c.RecoveryPoint == pointStarted {
 		// The claim is kept, not released: releasing would let the
 		// request run a second time. It lapses with its lock.
-		return 0, nil, false, errf(KindConflict, CodeIdempotencyInterrupted, nil,
+		return IdempotentResult{}, errf(KindConflict, CodeIdempotencyInterrupted, nil,
 			"an earlier request with this idempotency key was interrupted; its outcome is unknown: look the order up and use a new key")
 	}
 	// Stores and heartbeats must outlive a caller that went away: the
@@ -69,38 +86,41 @@ func Idempotent(ctx context.Context, idem store.Idempotency, scope, key, fingerp
 	bg := context.WithoutCancel(ctx)
 	if err := idem.Progress(bg, c, pointStarted); err != nil {
 		_ = idem.Release(bg, c)
-		return 0, nil, false, storeErr(err)
+		return IdempotentResult{}, storeErr(err)
 	}
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	stopBeat := heartbeat(bg, idem, c, cancel)
-	status, body, runErr := func() (int, []byte, error) {
+	out, runErr := func() (store.Outcome, error) {
 		defer stopBeat()
 		return run(runCtx)
 	}()
+	res := IdempotentResult{Outcome: out, Ran: true}
 
-	if runErr != nil && retrySafe(runErr, status) {
+	if runErr != nil && retrySafe(runErr) {
 		if err := idem.Release(bg, c); err != nil {
-			return status, body, false, errors.Join(runErr, fmt.Errorf("engine: idempotency: release: %w", err))
+			return res, errors.Join(runErr, fmt.Errorf("engine: idempotency: release: %w", err))
 		}
-		return status, body, false, runErr
+		return res, runErr
 	}
-	if status == 0 {
-		status = 500
+	if err := idem.Complete(bg, c, out); err != nil {
+		return res, errors.Join(runErr, fmt.Errorf("engine: idempotency: store the outcome: %w", err))
 	}
-	if err := idem.Complete(bg, c, store.StoredResponse{Status: status, Body: body}); err != nil {
-		return status, body, false, errors.Join(runErr, fmt.Errorf("engine: idempotency: store the response: %w", err))
-	}
-	return status, body, false, runErr
+	return res, runErr
 }
 
 // retrySafe reports a failure after which the request certainly had no
-// effect: our own refusal, or Trustly's definite one.
-func retrySafe(err error, status int) bool {
+// effect: our own refusal, or Trustly's definite one. An error wrapping
+// store.ErrUnavailable is not, whatever its kind: the store failed during
+// the request, so what was written is not known.
+func retrySafe(err error) bool {
+	if errors.Is(err, store.ErrUnavailable) {
+		return false
+	}
 	switch KindOf(err) {
 	case KindInvalid, KindNotFound, KindConflict:
-		return status < 500
+		return true
 	}
 	return false
 }

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -21,6 +22,8 @@ type idemFixture struct {
 	rdb  redis.UniversalClient
 	keys store.Keys
 	idem *store.RedisIdempotency
+	// via, when set, is the store Idempotent uses instead of idem.
+	via  store.Idempotency
 	runs atomic.Int32
 }
 
@@ -37,16 +40,36 @@ func newIdem(t *testing.T, lockTTL time.Duration) *idemFixture {
 }
 
 // do sends one request with key and fingerprint fp; run counts its runs.
-func (f *idemFixture) do(ctx context.Context, key, fp string, run func(ctx context.Context) (int, []byte, error)) (int, string, bool, error) {
-	status, body, replayed, err := engine.Idempotent(ctx, f.idem, "shop", key, fp, func(ctx context.Context) (int, []byte, error) {
+// It returns the outcome's code and body, whether it was replayed, and
+// checks that a request that was neither replayed nor run has an error
+// and no outcome.
+func (f *idemFixture) do(ctx context.Context, key, fp string, run func(ctx context.Context) (store.Outcome, error)) (string, string, bool, error) {
+	f.t.Helper()
+	before := f.runs.Load()
+	var idem store.Idempotency = f.idem
+	if f.via != nil {
+		idem = f.via
+	}
+	res, err := engine.Idempotent(ctx, idem, "shop", key, fp, func(ctx context.Context) (store.Outcome, error) {
 		f.runs.Add(1)
 		return run(ctx)
 	})
-	return status, string(body), replayed, err
+	ran := f.runs.Load() != before
+	switch {
+	case res.Replayed && res.Ran:
+		f.t.Errorf("result both replayed and ran: %+v", res)
+	case res.Ran != ran:
+		f.t.Errorf("result Ran = %t, but run ran: %t", res.Ran, ran)
+	case !res.Replayed && !res.Ran && (err == nil || res.Outcome.Code != "" || res.Outcome.Body != nil):
+		f.t.Errorf("nothing ran: result %+v, err %v; want an error and no outcome", res, err)
+	}
+	return res.Outcome.Code, string(res.Outcome.Body), res.Replayed, err
 }
 
-func respond(status int, body string, err error) func(context.Context) (int, []byte, error) {
-	return func(context.Context) (int, []byte, error) { return status, []byte(body), err }
+func respond(code, body string, err error) func(context.Context) (store.Outcome, error) {
+	return func(context.Context) (store.Outcome, error) {
+		return store.Outcome{Code: code, Body: []byte(body)}, err
+	}
 }
 
 func wantCode(t *testing.T, err error, code string, sentinel error) {
@@ -59,15 +82,15 @@ func wantCode(t *testing.T, err error, code string, sentinel error) {
 
 func TestIdempotentFirstRunsRepeatsReplay(t *testing.T) {
 	f := newIdem(t, 0)
-	st, body, replayed, err := f.do(f.ctx, "k1", "fp", respond(201, `{"id":"o1"}`, nil))
-	if st != 201 || body != `{"id":"o1"}` || replayed || err != nil {
-		t.Fatalf("first = %d %s %v %v", st, body, replayed, err)
+	st, body, replayed, err := f.do(f.ctx, "k1", "fp", respond("201", `{"id":"o1"}`, nil))
+	if st != "201" || body != `{"id":"o1"}` || replayed || err != nil {
+		t.Fatalf("first = %s %s %v %v", st, body, replayed, err)
 	}
-	st, body, replayed, err = f.do(f.ctx, "k1", "fp", respond(500, "never", nil))
-	if st != 201 || body != `{"id":"o1"}` || !replayed || err != nil || f.runs.Load() != 1 {
-		t.Fatalf("repeat = %d %s %v %v after %d runs; want the first response replayed", st, body, replayed, err, f.runs.Load())
+	st, body, replayed, err = f.do(f.ctx, "k1", "fp", respond("500", "never", nil))
+	if st != "201" || body != `{"id":"o1"}` || !replayed || err != nil || f.runs.Load() != 1 {
+		t.Fatalf("repeat = %s %s %v %v after %d runs; want the first response replayed", st, body, replayed, err, f.runs.Load())
 	}
-	_, _, _, err = f.do(f.ctx, "k1", "other-fp", respond(201, "", nil))
+	_, _, _, err = f.do(f.ctx, "k1", "other-fp", respond("201", "", nil))
 	wantCode(t, err, engine.CodeIdempotencyKeyReused, store.ErrKeyReused)
 	if engine.KindOf(err) != engine.KindInvalid || f.runs.Load() != 1 {
 		t.Fatalf("reused key: kind %s, %d runs", engine.KindOf(err), f.runs.Load())
@@ -79,15 +102,15 @@ func TestIdempotentRepeatWhileRunningIsInProgress(t *testing.T) {
 	started, release := make(chan struct{}), make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		_, _, _, err := f.do(f.ctx, "k1", "fp", func(context.Context) (int, []byte, error) {
+		_, _, _, err := f.do(f.ctx, "k1", "fp", func(context.Context) (store.Outcome, error) {
 			close(started)
 			<-release
-			return 200, []byte("ok"), nil
+			return store.Outcome{Code: "200", Body: []byte("ok")}, nil
 		})
 		done <- err
 	}()
 	<-started
-	_, _, _, err := f.do(f.ctx, "k1", "fp", respond(200, "second", nil))
+	_, _, _, err := f.do(f.ctx, "k1", "fp", respond("200", "second", nil))
 	wantCode(t, err, engine.CodeIdempotencyInProgress, store.ErrInProgress)
 	if engine.KindOf(err) != engine.KindConflict {
 		t.Fatalf("kind = %s, want conflict", engine.KindOf(err))
@@ -101,34 +124,48 @@ func TestIdempotentRepeatWhileRunningIsInProgress(t *testing.T) {
 func TestIdempotentReleasesRefusalsAndStoresUnknownOutcomes(t *testing.T) {
 	f := newIdem(t, 0)
 	refused := &engine.Error{Kind: engine.KindConflict, Code: engine.CodeAmountExceedsRefundable}
-	st, body, _, err := f.do(f.ctx, "k1", "fp", respond(409, "too much", refused))
-	if st != 409 || body != "too much" || !errors.Is(err, refused) {
-		t.Fatalf("refusal = %d %s %v", st, body, err)
+	st, body, _, err := f.do(f.ctx, "k1", "fp", respond("409", "too much", refused))
+	if st != "409" || body != "too much" || !errors.Is(err, refused) {
+		t.Fatalf("refusal = %s %s %v", st, body, err)
 	}
 	// Released: the fixed request runs under the same key.
-	st, _, replayed, err := f.do(f.ctx, "k1", "fixed-fp", respond(201, "done", nil))
-	if st != 201 || replayed || err != nil || f.runs.Load() != 2 {
-		t.Fatalf("after the refusal = %d %v %v, %d runs", st, replayed, err, f.runs.Load())
+	st, _, replayed, err := f.do(f.ctx, "k1", "fixed-fp", respond("201", "done", nil))
+	if st != "201" || replayed || err != nil || f.runs.Load() != 2 {
+		t.Fatalf("after the refusal = %s %v %v, %d runs", st, replayed, err, f.runs.Load())
+	}
+
+	// Every refusal kind releases, whatever code the caller gave its outcome.
+	for i, kind := range []engine.Kind{engine.KindInvalid, engine.KindNotFound, engine.KindConflict} {
+		key := "refused-" + string(rune('a'+i))
+		refused := &engine.Error{Kind: kind, Code: "refused"}
+		if _, _, _, err := f.do(f.ctx, key, "fp", respond("any", "no", refused)); !errors.Is(err, refused) {
+			t.Fatalf("%s: err = %v", kind, err)
+		}
+		if st, _, replayed, err := f.do(f.ctx, key, "fp", respond("201", "done", nil)); st != "201" || replayed || err != nil {
+			t.Fatalf("%s: after the refusal = %s %v %v; want a fresh run", kind, st, replayed, err)
+		}
 	}
 
 	for i, failure := range []struct {
-		status int
-		err    error
+		code string
+		err  error
 	}{
-		{502, &engine.Error{Kind: engine.KindUpstream, Code: engine.CodeOutcomeUnknown}},
-		{503, &engine.Error{Kind: engine.KindUnavailable, Code: engine.CodeStoreUnavailable}},
-		{500, errors.New("a bug")},
-		{500, &engine.Error{Kind: engine.KindConflict, Code: "odd"}}, // a 5xx is stored whatever its kind
+		{"502", &engine.Error{Kind: engine.KindUpstream, Code: engine.CodeOutcomeUnknown}},
+		{"503", &engine.Error{Kind: engine.KindUnavailable, Code: engine.CodeStoreUnavailable}},
+		{"500", errors.New("a bug")},
+		// A store outage is stored whatever the kind that wraps it.
+		{"503", &engine.Error{Kind: engine.KindConflict, Code: "odd", Err: store.ErrUnavailable}},
+		{"422", &engine.Error{Kind: engine.KindNotFound, Code: "odd", Err: fmt.Errorf("read: %w", store.ErrUnavailable)}},
 	} {
 		key := "unknown-" + string(rune('a'+i))
-		st, _, _, err := f.do(f.ctx, key, "fp", respond(failure.status, "failed", failure.err))
-		if st != failure.status || !errors.Is(err, failure.err) {
-			t.Fatalf("%v: = %d, %v", failure.err, st, err)
+		st, _, _, err := f.do(f.ctx, key, "fp", respond(failure.code, "failed", failure.err))
+		if st != failure.code || !errors.Is(err, failure.err) {
+			t.Fatalf("%v: = %s, %v", failure.err, st, err)
 		}
 		runs := f.runs.Load()
-		st, body, replayed, err := f.do(f.ctx, key, "fp", respond(201, "second run", nil))
-		if st != failure.status || body != "failed" || !replayed || err != nil || f.runs.Load() != runs {
-			t.Fatalf("%v: repeat = %d %s %v %v; want the stored failure, no second run", failure.err, st, body, replayed, err)
+		st, body, replayed, err := f.do(f.ctx, key, "fp", respond("201", "second run", nil))
+		if st != failure.code || body != "failed" || !replayed || err != nil || f.runs.Load() != runs {
+			t.Fatalf("%v: repeat = %s %s %v %v; want the stored failure, no second run", failure.err, st, body, replayed, err)
 		}
 	}
 }
@@ -136,45 +173,64 @@ func TestIdempotentReleasesRefusalsAndStoresUnknownOutcomes(t *testing.T) {
 func TestIdempotentStoresTheOutcomeWhenTheCallerGoesAway(t *testing.T) {
 	f := newIdem(t, 0)
 	ctx, cancel := context.WithCancel(f.ctx)
-	st, _, _, err := f.do(ctx, "k1", "fp", func(context.Context) (int, []byte, error) {
+	st, _, _, err := f.do(ctx, "k1", "fp", func(context.Context) (store.Outcome, error) {
 		cancel() // the shop hung up while the request ran
-		return 201, []byte("created"), nil
+		return store.Outcome{Code: "201", Body: []byte("created")}, nil
 	})
-	if st != 201 || err != nil {
-		t.Fatalf("= %d, %v", st, err)
+	if st != "201" || err != nil {
+		t.Fatalf("= %s, %v", st, err)
 	}
-	if st, body, replayed, _ := f.do(f.ctx, "k1", "fp", respond(500, "", nil)); st != 201 || body != "created" || !replayed {
-		t.Fatalf("repeat = %d %s %v", st, body, replayed)
+	if st, body, replayed, _ := f.do(f.ctx, "k1", "fp", respond("500", "", nil)); st != "201" || body != "created" || !replayed {
+		t.Fatalf("repeat = %s %s %v", st, body, replayed)
 	}
+}
+
+// beating is the store with every heartbeat (a Progress without a
+// recovery point) reported on beats.
+type beating struct {
+	*store.RedisIdempotency
+	beats chan struct{}
+}
+
+func (b beating) Progress(ctx context.Context, c store.Claim, point string) error {
+	err := b.RedisIdempotency.Progress(ctx, c, point)
+	if point == "" && err == nil {
+		select {
+		case b.beats <- struct{}{}:
+		default:
+		}
+	}
+	return err
 }
 
 func TestIdempotentHeartbeatKeepsALongRequestClaimed(t *testing.T) {
 	const lock = 300 * time.Millisecond
 	f := newIdem(t, lock)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		st, _, _, err := f.do(f.ctx, "k1", "fp", func(ctx context.Context) (int, []byte, error) {
+	beats := make(chan struct{}, 1)
+	f.via = beating{f.idem, beats}
+	st, _, _, err := f.do(f.ctx, "k1", "fp", func(ctx context.Context) (store.Outcome, error) {
+		// The request outlives its lock: heartbeats come a third of the
+		// lock apart, so the fourth comes after the lock would have
+		// lapsed. After each the key is still claimed.
+		for i := range 4 {
 			select {
-			case <-time.After(5 * lock):
-				return 200, []byte("slow"), nil
+			case <-beats:
 			case <-ctx.Done():
-				return 0, nil, context.Cause(ctx)
+				return store.Outcome{}, context.Cause(ctx)
+			case <-time.After(10 * lock):
+				return store.Outcome{}, fmt.Errorf("no heartbeat %d within %v", i+1, 10*lock)
 			}
-		})
-		if st != 200 || err != nil {
-			t.Errorf("slow request = %d, %v", st, err)
+			if _, _, err := f.idem.Claim(f.ctx, "shop", "k1", "fp"); !errors.Is(err, store.ErrInProgress) {
+				return store.Outcome{}, fmt.Errorf("repeat after heartbeat %d = %v, want in progress", i+1, err)
+			}
 		}
-	}()
-	time.Sleep(lock / 3)
-	for deadline := time.Now().Add(4 * lock); time.Now().Before(deadline); time.Sleep(lock / 5) {
-		if _, _, _, err := f.do(f.ctx, "k1", "fp", respond(200, "", nil)); !errors.Is(err, store.ErrInProgress) {
-			t.Fatalf("repeat during the slow request = %v, want in progress", err)
-		}
+		return store.Outcome{Code: "200", Body: []byte("slow")}, nil
+	})
+	if st != "200" || err != nil {
+		t.Fatalf("slow request = %s, %v", st, err)
 	}
-	<-done
-	if st, body, replayed, _ := f.do(f.ctx, "k1", "fp", respond(500, "", nil)); st != 200 || body != "slow" || !replayed {
-		t.Fatalf("after = %d %s %v", st, body, replayed)
+	if st, body, replayed, _ := f.do(f.ctx, "k1", "fp", respond("500", "", nil)); st != "200" || body != "slow" || !replayed {
+		t.Fatalf("after = %s %s %v", st, body, replayed)
 	}
 }
 
@@ -184,10 +240,10 @@ func TestIdempotentLostClaimCancelsTheRun(t *testing.T) {
 	started := make(chan struct{})
 	result := make(chan error, 1)
 	go func() {
-		_, _, _, err := f.do(f.ctx, "k1", "fp", func(ctx context.Context) (int, []byte, error) {
+		_, _, _, err := f.do(f.ctx, "k1", "fp", func(ctx context.Context) (store.Outcome, error) {
 			close(started)
 			<-ctx.Done()
-			return 0, nil, context.Cause(ctx)
+			return store.Outcome{}, context.Cause(ctx)
 		})
 		result <- err
 	}()
@@ -216,22 +272,19 @@ func TestIdempotentNeverRerunsAnInterruptedRequest(t *testing.T) {
 	dead := make(chan struct{})
 	go func() {
 		defer close(dead)
-		f.do(f.ctx, "k1", "fp", func(context.Context) (int, []byte, error) {
+		f.do(f.ctx, "k1", "fp", func(context.Context) (store.Outcome, error) {
 			runtime.Goexit() // the process dies mid-request
-			return 0, nil, nil
+			return store.Outcome{}, nil
 		})
 	}()
 	<-dead
-	deadline := time.Now().Add(10 * lock)
-	for {
-		_, _, _, err := f.do(f.ctx, "k1", "fp", respond(201, "second run", nil))
-		if errors.Is(err, store.ErrInProgress) && time.Now().Before(deadline) {
-			time.Sleep(lock / 5)
-			continue
-		}
-		wantCode(t, err, engine.CodeIdempotencyInterrupted, nil)
-		break
+	// Its lock lapses, as after lock TTL: removed here rather than waited
+	// for. The dead holder's heartbeat stopped with it.
+	if err := f.rdb.Del(f.ctx, f.keys.Idempotency("shop", "k1").Lock).Err(); err != nil {
+		t.Fatal(err)
 	}
+	_, _, _, err := f.do(f.ctx, "k1", "fp", respond("201", "second run", nil))
+	wantCode(t, err, engine.CodeIdempotencyInterrupted, nil)
 	if f.runs.Load() != 1 {
 		t.Fatalf("%d runs, want the interrupted one only", f.runs.Load())
 	}

@@ -158,12 +158,12 @@ func (e *Engine) route(ctx context.Context, n *trustly.Notification) (store.Orde
 // stepFor turns a notification into the event for order o, checking money
 // notifications against what the order asked for.
 func (e *Engine) stepFor(n *trustly.Notification, o store.Order) (step, *store.Account, error) {
-	s := step{notificationID: n.NotificationID, set: map[string]string{}, onChange: map[string]string{}}
+	s := step{notificationID: n.NotificationID}
 	// A notification of an earlier attempt (one whose answer was lost).
 	superseded := n.MessageID != "" && n.MessageID != o.MessageID && slices.Contains(o.MessageIDs, n.MessageID) && o.Flow != string(FlowRefund)
 	if o.TrustlyOrderID == "" && !superseded {
 		// Our call's answer was lost; the notification tells the orderid.
-		s.set["tid"] = n.OrderID
+		s.set.TrustlyOrderID = n.OrderID
 	}
 	terms := Terms{Currency: o.Currency, Amount: o.Amount, MinAmount: o.MinAmount, MaxAmount: o.MaxAmount}
 	paidFlow := o.Flow == string(FlowDeposit) || o.Flow == string(FlowCharge)
@@ -185,7 +185,8 @@ func (e *Engine) stepFor(n *trustly.Notification, o store.Order) (step, *store.A
 				s.anomaly = err.Error()
 			}
 			if s.event == EventCredit {
-				s.onChange["credited"] = fmt.Sprint(v.Amount)
+				credited := v.Amount
+				s.onChange.Credited = &credited
 			}
 		}
 	case trustly.NotifyDebit:
@@ -221,7 +222,7 @@ func (e *Engine) stepFor(n *trustly.Notification, o store.Order) (step, *store.A
 				mandate = store.MandateActive
 			}
 		}
-		s.set["accountid"] = v.AccountID
+		s.set.AccountID = v.AccountID
 		acct = &store.Account{AccountID: v.AccountID, Verified: v.Verified, Bank: v.Bank, ClearingHouse: v.ClearingHouse,
 			Descriptor: v.Descriptor, LastDigits: v.LastDigits, Mandate: mandate, Updated: e.now()}
 	default:
@@ -234,7 +235,7 @@ func (e *Engine) stepFor(n *trustly.Notification, o store.Order) (step, *store.A
 // implies. Each is idempotent and runs on every delivery, repeats
 // included, so a crash after the transition heals when Trustly resends.
 func (e *Engine) followUps(ctx context.Context, n *trustly.Notification, o store.Order, s step, acct *store.Account) error {
-	if tid := s.set["tid"]; tid != "" {
+	if tid := s.set.TrustlyOrderID; tid != "" {
 		if err := e.store.IndexTrustlyOrderID(ctx, tid, o.ID); err != nil {
 			return err
 		}

@@ -75,13 +75,12 @@ type PaymentRequest struct {
 	Extra map[string]string
 }
 
-// CreatePayment stores the payment with its MessageID, then calls Deposit.
-// A lost answer is resent with the same MessageID by the client; a 637 then
-// starts a fresh attempt with a new MessageID, the old one staying mapped.
+// CreatePayment checks the Deposit as Trustly would, stores the payment
+// with its MessageID, then calls Deposit. A request Trustly would refuse is
+// an *Error of KindInvalid and stores nothing. A lost answer is resent with
+// the same MessageID by the client; a 637 then starts a fresh attempt with
+// a new MessageID, the old one staying mapped.
 func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest) (Order, error) {
-	if r.EndUserID == "" || r.Currency == "" {
-		return Order{}, errf(KindInvalid, CodeInvalidRequest, nil, "enduserid and currency are required")
-	}
 	now := e.now()
 	o := store.Order{ID: e.newID(), Flow: string(FlowDeposit), State: string(Deposit.Initial),
 		Currency: r.Currency, Amount: r.Amount, MinAmount: r.SuggestedMinAmount, MaxAmount: r.SuggestedMaxAmount,
@@ -94,6 +93,9 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest) (Order, er
 		IP: r.IP, MobilePhone: r.MobilePhone, NationalIdentificationNumber: r.NationalIdentificationNumber,
 		URLTarget: r.URLTarget, TemplateURL: r.TemplateURL, URLScheme: r.URLScheme,
 		ExternalReference: r.ExternalReference, Extra: r.Extra,
+	}
+	if err := e.validate(req); err != nil {
+		return Order{}, err
 	}
 	if !r.NoExpress {
 		accts, err := e.store.Accounts(ctx, r.EndUserID)
@@ -146,14 +148,14 @@ func (e *Engine) started(ctx context.Context, o store.Order, tid, url string, ca
 	var ret error
 	switch {
 	case callErr == nil:
-		s = step{event: EventAccepted, set: map[string]string{"tid": tid, "url": url}, openUntil: deadline}
+		s = step{event: EventAccepted, set: store.OrderPatch{TrustlyOrderID: tid, URL: url}, openUntil: deadline}
 	case errors.Is(callErr, trustly.ErrOutcomeUnknown):
 		// The MessageID stays mapped: if Trustly did accept, the
 		// notifications find the order, else the reconciler expires it.
 		s = step{event: EventUnknown, openUntil: deadline}
 		ret = errf(KindUpstream, CodeOutcomeUnknown, callErr, "Trustly's answer was lost; the order may still start")
 	default:
-		s = step{event: EventRejected, set: map[string]string{"reason": reasonOf(callErr)}}
+		s = step{event: EventRejected, set: store.OrderPatch{Reason: reasonOf(callErr)}}
 		ret = upstreamErr(callErr)
 	}
 	return e.record(ctx, o, s, tid, ret)
@@ -249,7 +251,8 @@ type RefundRequest struct {
 // refusal releases the amount; a lost answer leaves the refund unknown,
 // holding its amount, until a notification or GetWithdrawals settles it —
 // Refund is never sent again blindly. An unknown refund is returned with no
-// error: it is a refund in progress.
+// error: it is a refund in progress. A refund Trustly would refuse is an
+// *Error of KindInvalid, checked before the amount is reserved.
 func (e *Engine) Refund(ctx context.Context, r RefundRequest) (Order, error) {
 	if r.Amount < 0 {
 		return Order{}, errf(KindInvalid, CodeInvalidRequest, nil, "negative amount")
@@ -267,6 +270,20 @@ func (e *Engine) Refund(ctx context.Context, r RefundRequest) (Order, error) {
 	want := r.Amount
 	if want == 0 {
 		want = paid.Credited - paid.Refunded
+	}
+	req := &trustly.RefundRequest{OrderID: paid.TrustlyOrderID, Amount: want, Currency: paid.Currency, ExternalReference: r.ExternalReference}
+	if paid.State == string(StatePaid) {
+		// Checked only where the reservation below can succeed: for a
+		// payment in another state it refuses with the state, as it
+		// always did. An amount of 0 asks for what is left, which only
+		// the reservation knows: it refuses when nothing is.
+		var ours []string
+		if r.Amount == 0 {
+			ours = append(ours, "Amount")
+		}
+		if err := e.validate(req, ours...); err != nil {
+			return Order{}, err
+		}
 	}
 	if !r.IgnoreBalance {
 		bal, at, err := e.store.Balances(ctx)
@@ -295,23 +312,24 @@ func (e *Engine) Refund(ctx context.Context, r RefundRequest) (Order, error) {
 		return Order{}, storeErr(err)
 	}
 	log := e.log.With(slog.String("order", ref.ID), slog.String("orderid", paid.TrustlyOrderID), slog.String("messageid", paid.MessageID))
-	res, callErr := e.api.Refund(ctx, &trustly.RefundRequest{OrderID: paid.TrustlyOrderID, Amount: ref.Amount, Currency: ref.Currency, ExternalReference: r.ExternalReference})
+	req.Amount = ref.Amount
+	res, callErr := e.api.Refund(ctx, req)
 	var s step
 	var ret error
 	switch {
 	case callErr == nil && res.Accepted:
-		s = step{event: EventAccepted, set: map[string]string{"tid": res.OrderID}}
+		s = step{event: EventAccepted, set: store.OrderPatch{TrustlyOrderID: res.OrderID}}
 	case callErr == nil:
-		s = step{event: EventRejected, set: map[string]string{"reason": "result 0"}}
+		s = step{event: EventRejected, set: store.OrderPatch{Reason: "result 0"}}
 		ret = errf(KindUpstream, CodeTrustlyRejected, nil, "Trustly did not accept the refund")
 	case errors.Is(callErr, trustly.ErrOutcomeUnknown):
 		log.Warn("engine: refund outcome unknown; resolving from notifications or GetWithdrawals", slog.String("error", callErr.Error()))
 		s = step{event: EventUnknown, openUntil: now.Add(e.cfg.ResolveEvery)}
 	default:
-		s = step{event: EventRejected, set: map[string]string{"reason": reasonOf(callErr)}}
+		s = step{event: EventRejected, set: store.OrderPatch{Reason: reasonOf(callErr)}}
 		ret = upstreamErr(callErr)
 	}
-	return e.record(ctx, ref, s, s.set["tid"], ret)
+	return e.record(ctx, ref, s, s.set.TrustlyOrderID, ret)
 }
 
 // MandateRequest asks the shopper to choose an account and approve a
@@ -324,23 +342,25 @@ type MandateRequest struct {
 	IP, MobilePhone, DateOfBirth, NationalIdentificationNumber, URLTarget string
 }
 
-// CreateMandate starts a mandate order; its account notification decides it.
+// CreateMandate starts a mandate order; its account notification decides
+// it. A request Trustly would refuse is an *Error of KindInvalid and stores
+// nothing.
 func (e *Engine) CreateMandate(ctx context.Context, r MandateRequest) (Order, error) {
-	if r.EndUserID == "" {
-		return Order{}, errf(KindInvalid, CodeInvalidRequest, nil, "enduserid is required")
-	}
 	now := e.now()
 	o := store.Order{ID: e.newID(), Flow: string(FlowMandate), State: string(Mandate.Initial),
 		EndUserID: r.EndUserID, MessageID: e.newID(), Created: now, Updated: now}
-	if err := e.store.CreateOpen(ctx, o, e.checkoutDeadline()); err != nil {
-		return Order{}, storeErr(err)
-	}
 	req := &trustly.SelectAccountRequest{
 		NotificationURL: e.cfg.NotificationURL, EndUserID: r.EndUserID, MessageID: o.MessageID,
 		Locale: r.Locale, Country: r.Country, Firstname: r.Firstname, Lastname: r.Lastname,
 		SuccessURL: r.SuccessURL, FailURL: r.FailURL, Email: r.Email, IP: r.IP, MobilePhone: r.MobilePhone,
 		DateOfBirth: r.DateOfBirth, NationalIdentificationNumber: r.NationalIdentificationNumber,
 		RequestDirectDebitMandate: true, URLTarget: r.URLTarget,
+	}
+	if err := e.validate(req); err != nil {
+		return Order{}, err
+	}
+	if err := e.store.CreateOpen(ctx, o, e.checkoutDeadline()); err != nil {
+		return Order{}, storeErr(err)
 	}
 	res, err := e.api.SelectAccount(ctx, req)
 	for tries := 0; errors.Is(err, trustly.ErrAcceptedURLLost) && tries < 2; tries++ {
@@ -369,10 +389,19 @@ type ChargeRequest struct {
 	ExternalReference string
 }
 
-// CreateCharge calls Charge with the account whose mandate is active.
+// CreateCharge calls Charge with the account whose mandate is active. A
+// request Trustly would refuse is an *Error of KindInvalid and stores
+// nothing.
 func (e *Engine) CreateCharge(ctx context.Context, r ChargeRequest) (Order, error) {
-	if r.EndUserID == "" || r.Currency == "" || r.Amount <= 0 {
-		return Order{}, errf(KindInvalid, CodeInvalidRequest, nil, "enduserid, currency and a positive amount are required")
+	id := e.newID()
+	req := &trustly.ChargeRequest{
+		NotificationURL: e.cfg.NotificationURL, EndUserID: r.EndUserID, MessageID: e.newID(),
+		Amount: r.Amount, Currency: r.Currency, ShopperStatement: r.ShopperStatement,
+		Email: r.Email, PaymentDate: r.PaymentDate, ExternalReference: r.ExternalReference,
+	}
+	// The account is the mandate's, looked up below: not the caller's.
+	if err := e.validate(req, "AccountID"); err != nil {
+		return Order{}, err
 	}
 	accts, err := e.store.Accounts(ctx, r.EndUserID)
 	if err != nil {
@@ -381,25 +410,22 @@ func (e *Engine) CreateCharge(ctx context.Context, r ChargeRequest) (Order, erro
 	if accts.Mandate == "" {
 		return Order{}, errf(KindConflict, CodeNoActiveMandate, nil, "shopper %s has no account with an active mandate", r.EndUserID)
 	}
+	req.AccountID = accts.Mandate
 	now := e.now()
-	o := store.Order{ID: e.newID(), Flow: string(FlowCharge), State: string(Charge.Initial),
+	o := store.Order{ID: id, Flow: string(FlowCharge), State: string(Charge.Initial),
 		Currency: r.Currency, Amount: r.Amount, EndUserID: r.EndUserID, ExternalReference: r.ExternalReference,
-		MessageID: e.newID(), AccountID: accts.Mandate, PaymentDate: r.PaymentDate, Created: now, Updated: now}
+		MessageID: req.MessageID, AccountID: accts.Mandate, PaymentDate: r.PaymentDate, Created: now, Updated: now}
 	if err := e.store.Create(ctx, o); err != nil {
 		return Order{}, storeErr(err)
 	}
-	res, callErr := e.api.Charge(ctx, &trustly.ChargeRequest{
-		AccountID: accts.Mandate, NotificationURL: e.cfg.NotificationURL, EndUserID: r.EndUserID,
-		MessageID: o.MessageID, Amount: r.Amount, Currency: r.Currency, ShopperStatement: r.ShopperStatement,
-		Email: r.Email, PaymentDate: r.PaymentDate, ExternalReference: r.ExternalReference,
-	})
+	res, callErr := e.api.Charge(ctx, req)
 	var s step
 	var ret error
 	switch {
 	case callErr == nil && res.Accepted:
-		s = step{event: EventAccepted, set: map[string]string{"tid": res.OrderID}}
+		s = step{event: EventAccepted, set: store.OrderPatch{TrustlyOrderID: res.OrderID}}
 	case callErr == nil:
-		s = step{event: EventRejected, set: map[string]string{"reason": res.Rejected}}
+		s = step{event: EventRejected, set: store.OrderPatch{Reason: res.Rejected}}
 		ret = errf(KindConflict, CodeChargeRejected, nil, "Trustly rejected the charge: %s", res.Rejected)
 	case errors.Is(callErr, trustly.ErrAcceptedURLLost):
 		// A Charge has no URL: 637 after a resend means it was accepted;
@@ -409,13 +435,14 @@ func (e *Engine) CreateCharge(ctx context.Context, r ChargeRequest) (Order, erro
 		s = step{event: EventUnknown}
 		ret = errf(KindUpstream, CodeOutcomeUnknown, callErr, "Trustly's answer was lost; the charge may still happen")
 	default:
-		s = step{event: EventRejected, set: map[string]string{"reason": reasonOf(callErr)}}
+		s = step{event: EventRejected, set: store.OrderPatch{Reason: reasonOf(callErr)}}
 		ret = upstreamErr(callErr)
 	}
-	return e.record(ctx, o, s, s.set["tid"], ret)
+	return e.record(ctx, o, s, s.set.TrustlyOrderID, ret)
 }
 
-// CancelCharge stops a Charge before its PaymentDate.
+// CancelCharge stops a Charge before its PaymentDate. A request Trustly
+// would refuse is an *Error of KindInvalid and is not sent.
 func (e *Engine) CancelCharge(ctx context.Context, id string) (Order, error) {
 	o, err := e.store.Get(ctx, id)
 	if err != nil {
@@ -432,7 +459,11 @@ func (e *Engine) CancelCharge(ctx context.Context, id string) (Order, error) {
 	if err != nil || o.TrustlyOrderID == "" {
 		return Order{}, errf(KindConflict, CodeNotCancellable, err, "the charge is %s", o.State)
 	}
-	res, err := e.api.CancelCharge(ctx, &trustly.CancelChargeRequest{OrderID: o.TrustlyOrderID})
+	req := &trustly.CancelChargeRequest{OrderID: o.TrustlyOrderID}
+	if err := e.validate(req); err != nil {
+		return Order{}, err
+	}
+	res, err := e.api.CancelCharge(ctx, req)
 	switch {
 	case errors.Is(err, trustly.ErrOutcomeUnknown):
 		return view(o), errf(KindUpstream, CodeOutcomeUnknown, err, "the cancel notification will tell")

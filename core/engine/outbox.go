@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
@@ -201,7 +200,7 @@ func (o *Outbox) ListDead(ctx context.Context, limit int64) ([]DeadEntry, error)
 	}
 	out := make([]DeadEntry, 0, len(l))
 	for _, en := range l {
-		out = append(out, DeadEntry{Shard: en.Shard, ID: en.ID, Reason: en.Fields["reason"], Change: changeOf(en)})
+		out = append(out, DeadEntry{Shard: en.Shard, ID: en.ID, Reason: en.DeadReason, Change: changeOf(en)})
 	}
 	return out, nil
 }
@@ -213,12 +212,10 @@ func (o *Outbox) Replay(ctx context.Context, shard int, id string) error {
 }
 
 func changeOf(en store.OutboxEntry) StatusChange {
-	f := en.Fields
-	n := func(k string) int64 { v, _ := strconv.ParseInt(f[k], 10, 64); return v }
 	return StatusChange{
-		OrderID: f["order"], Seq: n("seq"), Kind: f["kind"], Flow: Flow(f["flow"]), Event: Event(f["event"]),
-		From: State(f["from"]), To: State(f["to"]), NotificationID: f["nid"], At: time.UnixMilli(n("at")).UTC(),
-		Amount: n("amount"), Credited: n("credited"), Currency: f["currency"], ExternalReference: f["extref"],
-		TrustlyOrderID: f["tid"], EndUserID: f["enduserid"], Parent: f["parent"], Note: f["note"], Replay: f["replay"] == "1",
+		OrderID: en.OrderID, Seq: en.Seq, Kind: en.Kind, Flow: Flow(en.Flow), Event: Event(en.Event),
+		From: State(en.From), To: State(en.To), NotificationID: en.NotificationID, At: en.At,
+		Amount: en.Amount, Credited: en.Credited, Currency: en.Currency, ExternalReference: en.ExternalReference,
+		TrustlyOrderID: en.TrustlyOrderID, EndUserID: en.EndUserID, Parent: en.Parent, Note: en.Note, Replay: en.Replay,
 	}
 }

@@ -25,7 +25,7 @@ func benchStore(b *testing.B) *store.RedisIdempotency {
 func BenchmarkClaimComplete(b *testing.B) {
 	s := benchStore(b)
 	ctx := context.Background()
-	resp := store.StoredResponse{Status: 201, Body: []byte(`{"orderId":"1234567890","url":"https://trustly.example/checkout/abc"}`)}
+	resp := store.Outcome{Code: "201", Body: []byte(`{"orderId":"1234567890","url":"https://trustly.example/checkout/abc"}`)}
 	i := 0
 	for b.Loop() {
 		i++
@@ -47,7 +47,7 @@ func BenchmarkReplay(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := s.Complete(ctx, c, store.StoredResponse{Status: 201, Body: []byte(`{"orderId":"1"}`)}); err != nil {
+	if err := s.Complete(ctx, c, store.Outcome{Code: "201", Body: []byte(`{"orderId":"1"}`)}); err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {

@@ -9,29 +9,28 @@ import (
 )
 
 var (
-	// ErrInProgress: another request holds the idempotency key right now
-	// (HTTP 409); the caller may retry later.
+	// ErrInProgress: another request holds the idempotency key right now;
+	// the caller may retry later.
 	ErrInProgress = errors.New("store: idempotency key in use by a request in flight")
 	// ErrKeyReused: the idempotency key was first used with other request
-	// parameters (HTTP 422); retrying cannot help.
+	// parameters; retrying cannot help.
 	ErrKeyReused = errors.New("store: idempotency key reused with different parameters")
 	// ErrFenced: the claim was lost (its lock expired and a newer request took
 	// the key over, or it was completed or released already); the holder must
 	// stop and must not report its result as the key's result.
 	ErrFenced = errors.New("store: claim superseded by a newer one")
-	// ErrUnavailable: Redis could not be reached or cannot serve writes now
-	// (HTTP 503); the outcome of the call is unknown, retrying later is safe.
+	// ErrUnavailable: Redis could not be reached or cannot serve writes now;
+	// the outcome of the call is unknown, retrying later is safe.
 	ErrUnavailable = errors.New("store: redis unavailable")
-	// ErrInvalidKey: an empty scope or key, or a key longer than MaxKeyLen
-	// (HTTP 400).
+	// ErrInvalidKey: an empty scope or key, or a key longer than MaxKeyLen.
 	ErrInvalidKey = errors.New("store: invalid idempotency key")
 )
 
 // wrapRedis turns a Redis or network error into one that wraps a sentinel, so
-// the HTTP layer maps errors in one place without knowing go-redis.
+// callers map errors in one place without knowing go-redis.
 func wrapRedis(ctx context.Context, op string, err error) error {
 	if errors.Is(ctx.Err(), context.Canceled) {
-		// The caller gave up; nobody waits for a status code.
+		// The caller gave up; nobody waits for the answer.
 		return fmt.Errorf("store: %s: %w", op, ctx.Err())
 	}
 	if isServerFault(err) {

@@ -23,19 +23,19 @@ const (
 
 // Idempotency is the contract of the idempotency store (Stripe semantics).
 // The first request with a key claims it and runs; a repeat with the same
-// fingerprint gets the stored response once there is one, ErrInProgress
+// fingerprint gets the stored outcome once there is one, ErrInProgress
 // while the first runs, and ErrKeyReused when its fingerprint differs.
 type Idempotency interface {
 	// Claim claims key within scope for a request with this fingerprint. It
 	// returns either a claim to run the request under, or the stored
-	// response to replay, or an error.
-	Claim(ctx context.Context, scope, key, fingerprint string) (Claim, *StoredResponse, error)
+	// outcome to replay, or an error.
+	Claim(ctx context.Context, scope, key, fingerprint string) (Claim, *Outcome, error)
 	// Progress proves the claim's holder alive, extending its lock, and
 	// stores point as the recovery point unless it is empty.
 	Progress(ctx context.Context, c Claim, point string) error
-	// Complete stores the response that repeats of the request replay.
-	Complete(ctx context.Context, c Claim, resp StoredResponse) error
-	// Release gives the key back without a response, for failures after
+	// Complete stores the outcome that repeats of the request replay.
+	Complete(ctx context.Context, c Claim, out Outcome) error
+	// Release gives the key back without an outcome, for failures after
 	// which the request may safely be sent again.
 	Release(ctx context.Context, c Claim) error
 }
@@ -53,10 +53,14 @@ type Claim struct {
 	RecoveryPoint string
 }
 
-// StoredResponse is what a repeat of a completed request receives.
-type StoredResponse struct {
-	Status int
-	Body   []byte
+// Outcome is what a repeat of a completed request receives. The store never
+// interprets it: Code is the caller's own label for the result (the sidecar
+// keeps its HTTP status there as decimal text), Body opaque bytes. Code is
+// kept in the record's "status" field, where the version that stored HTTP
+// statuses as numbers put them, so its records replay as the same text.
+type Outcome struct {
+	Code string
+	Body []byte
 }
 
 // IdempotencyOptions tune a RedisIdempotency; zero values take the defaults.
@@ -108,7 +112,7 @@ var (
 func (s *RedisIdempotency) LockTTL() time.Duration { return s.lockTTL }
 
 // Claim implements Idempotency.
-func (s *RedisIdempotency) Claim(ctx context.Context, scope, key, fingerprint string) (Claim, *StoredResponse, error) {
+func (s *RedisIdempotency) Claim(ctx context.Context, scope, key, fingerprint string) (Claim, *Outcome, error) {
 	if err := validKey(scope, key); err != nil {
 		return Claim{}, nil, err
 	}
@@ -132,11 +136,7 @@ func (s *RedisIdempotency) Claim(ctx context.Context, scope, key, fingerprint st
 		}
 		return Claim{Scope: scope, Key: key, Fingerprint: fingerprint, Token: token, RecoveryPoint: str(reply, 2)}, nil, nil
 	case "done":
-		status, err := strconv.Atoi(str(reply, 1))
-		if err != nil {
-			return Claim{}, nil, fmt.Errorf("store: claim: bad stored status %q", str(reply, 1))
-		}
-		return Claim{}, &StoredResponse{Status: status, Body: []byte(str(reply, 2))}, nil
+		return Claim{}, &Outcome{Code: str(reply, 1), Body: []byte(str(reply, 2))}, nil
 	case "busy":
 		return Claim{}, nil, fmt.Errorf("store: claim: %w", ErrInProgress)
 	case "reused":
@@ -157,9 +157,9 @@ func (s *RedisIdempotency) Progress(ctx context.Context, c Claim, point string) 
 }
 
 // Complete implements Idempotency.
-func (s *RedisIdempotency) Complete(ctx context.Context, c Claim, resp StoredResponse) error {
+func (s *RedisIdempotency) Complete(ctx context.Context, c Claim, out Outcome) error {
 	return s.fenced(ctx, "complete", completeScript, c,
-		resp.Status, resp.Body, s.ttl.Milliseconds())
+		out.Code, out.Body, s.ttl.Milliseconds())
 }
 
 // Release implements Idempotency.

@@ -10,10 +10,12 @@ import (
 // DefaultPrefix starts every key when the configuration names no prefix.
 const DefaultPrefix = "trustly"
 
-// Keys names every Redis key the sidecar uses. The layout:
+// Keys names every Redis key the sidecar uses; LAYOUT.md lists them all,
+// for example:
 //
 //	<prefix>:idem:{<scope>:<key>}        hash: one idempotency record
 //	<prefix>:idem:{<scope>:<key>}:lock   string: fencing token of the live claim, expiring after the lock TTL
+//	<prefix>:paylink:{<hash>}            string: one pay link's JSON
 //
 // The part in braces is the Redis Cluster hash tag: keys that one script
 // touches together share it, so they live in one slot. Records of different
@@ -166,3 +168,16 @@ func (k Keys) UnroutedIndex() string { return k.prefix + ":unrouted" }
 // every sidecar process together to one Balance call per interval.
 func (k Keys) Balance() string     { return k.prefix + ":balance" }
 func (k Keys) BalanceSlot() string { return k.prefix + ":balance:slot" }
+
+// PayLinkKeys are the keys of one pay link; they share its hash tag.
+type PayLinkKeys struct {
+	Record string // string: the link's JSON, expiring its retention after the link
+	Click  string // string: fencing token of the click in progress; its TTL is the lock
+}
+
+// PayLink returns the keys of the link whose token hashes to hash (hex
+// SHA-256): <prefix>:paylink:{<hash>} and <prefix>:paylink:{<hash>}:click.
+func (k Keys) PayLink(hash string) PayLinkKeys {
+	base := k.prefix + ":paylink:" + tag(hash)
+	return PayLinkKeys{Record: base, Click: base + ":click"}
+}

@@ -71,3 +71,14 @@ func TestNewKeys(t *testing.T) {
 		}
 	}
 }
+
+// Pay links written before the store owned them live under exactly this
+// text; a hex hash needs no escaping.
+func TestPayLinkKeysKeepTheirText(t *testing.T) {
+	keys, _ := store.NewKeys("shop")
+	const hash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+	k := keys.PayLink(hash)
+	if k.Record != "shop:paylink:{"+hash+"}" || k.Click != "shop:paylink:{"+hash+"}:click" {
+		t.Fatalf("keys = %+v", k)
+	}
+}

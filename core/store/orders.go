@@ -132,7 +132,7 @@ type Transition struct {
 	Anomaly string
 	// Set is written when the machine expects the event (also without a
 	// state change); SetOnChange only when the state changes.
-	Set, SetOnChange map[string]string
+	Set, SetOnChange OrderPatch
 	// ReleaseOn are the states in which a refund no longer holds its amount.
 	ReleaseOn []string
 	// OpenStates are the states awaiting an outcome; OpenUntil (when not
@@ -140,6 +140,30 @@ type Transition struct {
 	OpenStates []string
 	OpenUntil  time.Time
 	Now        time.Time
+}
+
+// OrderPatch is what an event writes on its order besides the state. A
+// field left empty (nil for Credited) keeps the order's value.
+type OrderPatch struct {
+	TrustlyOrderID string // Trustly's orderid, from the call's answer or a notification
+	URL            string // the checkout URL of an accepted call
+	Reason         string // why Trustly refused the call
+	AccountID      string // the account an account notification named
+	Credited       *int64 // minor units a credit brought in
+}
+
+// fields are the patch's order hash fields, in the names of LAYOUT.md.
+func (p OrderPatch) fields() map[string]string {
+	f := map[string]string{}
+	for k, v := range map[string]string{"tid": p.TrustlyOrderID, "url": p.URL, "reason": p.Reason, "accountid": p.AccountID} {
+		if v != "" {
+			f[k] = v
+		}
+	}
+	if p.Credited != nil {
+		f["credited"] = itoa(*p.Credited)
+	}
+	return f
 }
 
 // Outcomes of Apply.
@@ -346,8 +370,8 @@ func (s *RedisOrders) Apply(ctx context.Context, t Transition) (Applied, error) 
 	for _, from := range targets {
 		args = append(args, from, t.Targets[from])
 	}
-	for _, m := range []map[string]string{t.Set, t.SetOnChange} {
-		p := pairs(m)
+	for _, patch := range []OrderPatch{t.Set, t.SetOnChange} {
+		p := pairs(patch.fields())
 		args = append(args, len(p))
 		args = append(args, p...)
 	}

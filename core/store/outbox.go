@@ -12,11 +12,11 @@ import (
 )
 
 // OutboxEntry is one status change in a shard's outbox stream (or, when
-// read from ListDead, in its dead-letter stream).
+// read from ListDead, in its dead-letter stream). Flow, Event and the
+// states are the engine's names; the store only keeps them.
 type OutboxEntry struct {
-	Shard  int
-	ID     string
-	Fields map[string]string
+	Shard int
+	ID    string
 	// Deliveries counts the times the entry was handed to a consumer,
 	// this one included (0 when listed, not read).
 	Deliveries int64
@@ -24,6 +24,52 @@ type OutboxEntry struct {
 	// one. Unlike Deliveries it does not count the times the entry was
 	// handed out only to wait for an earlier change of its order.
 	Failures int64
+
+	OrderID string
+	// Seq numbers the order's entries 1, 2, 3…
+	Seq int64
+	// Kind is OutboxState for a state change, OutboxAttention for an
+	// anomaly (Note says what).
+	Kind           string
+	Flow, Event    string
+	From, To       string
+	NotificationID string
+	At             time.Time
+	// Amount asked for and Credited, in minor units, as the order stood
+	// after the change.
+	Amount, Credited  int64
+	Currency          string
+	ExternalReference string
+	TrustlyOrderID    string
+	EndUserID         string
+	Parent            string
+	Note              string
+	// Replay is set on an entry a person put back from the dead letters.
+	Replay bool
+	// DeadReason is why delivery was given up, and DeadEntry the entry's id
+	// in the outbox then; both only on entries listed by ListDead.
+	DeadReason, DeadEntry string
+}
+
+// Kinds of outbox entries.
+const (
+	OutboxState     = "state"
+	OutboxAttention = "attention"
+)
+
+// outboxEntry reads a stream entry's fields, as the transition, ack and
+// replay scripts write them.
+func outboxEntry(shard int, id string, v map[string]any) OutboxEntry {
+	f := func(k string) string { s, _ := v[k].(string); return s }
+	return OutboxEntry{
+		Shard: shard, ID: id,
+		OrderID: f("order"), Seq: atoi(f("seq")), Kind: f("kind"), Flow: f("flow"), Event: f("event"),
+		From: f("from"), To: f("to"), NotificationID: f("nid"), At: time.UnixMilli(atoi(f("at"))).UTC(),
+		Amount: atoi(f("amount")), Credited: atoi(f("credited")), Currency: f("currency"),
+		ExternalReference: f("extref"), TrustlyOrderID: f("tid"), EndUserID: f("enduserid"),
+		Parent: f("parent"), Note: f("note"), Replay: f("replay") == "1",
+		DeadReason: f("reason"), DeadEntry: f("entry"),
+	}
 }
 
 var (
@@ -64,7 +110,9 @@ func (s *RedisOrders) ReadOutbox(ctx context.Context, shard int, group, consumer
 	var out []OutboxEntry
 	for _, st := range res {
 		for _, m := range st.Messages {
-			out = append(out, OutboxEntry{Shard: shard, ID: m.ID, Fields: strFields(m.Values), Deliveries: 1})
+			e := outboxEntry(shard, m.ID, m.Values)
+			e.Deliveries = 1
+			out = append(out, e)
 		}
 	}
 	return out, nil
@@ -124,7 +172,9 @@ func (s *RedisOrders) ClaimOutbox(ctx context.Context, shard int, group, consume
 				}
 				continue
 			}
-			out = append(out, OutboxEntry{Shard: shard, ID: m.ID, Fields: strFields(m.Values), Deliveries: p.RetryCount + 1, Failures: failed})
+			e := outboxEntry(shard, m.ID, m.Values)
+			e.Deliveries, e.Failures = p.RetryCount+1, failed
+			out = append(out, e)
 		}
 	}
 	return out, nil
@@ -135,12 +185,12 @@ func (s *RedisOrders) ClaimOutbox(ctx context.Context, shard int, group, consume
 // dead-letter stream: delivery is given up, a person may replay it.
 func (s *RedisOrders) AckOutbox(ctx context.Context, e OutboxEntry, group, deadReason string) error {
 	sk := s.keys.Shard(e.Shard)
-	order := s.keys.Order(e.Fields["order"]).Order
-	if ShardOf(e.Fields["order"]) != e.Shard {
+	order := s.keys.Order(e.OrderID).Order
+	if ShardOf(e.OrderID) != e.Shard {
 		order = sk.Outbox // never touched: the script checks EXISTS on a hash
 	}
 	if err := outboxAckScript.Run(ctx, s.rdb, []string{sk.Outbox, order, sk.Dead, sk.Fails},
-		group, e.ID, e.Fields["seq"], deadReason, s.maxLen).Err(); err != nil {
+		group, e.ID, itoa(e.Seq), deadReason, s.maxLen).Err(); err != nil {
 		return wrapRedis(ctx, "ack outbox", err)
 	}
 	return nil
@@ -195,7 +245,7 @@ func (s *RedisOrders) list(ctx context.Context, shard int, stream string, count 
 	}
 	out := make([]OutboxEntry, 0, len(msgs))
 	for _, m := range msgs {
-		out = append(out, OutboxEntry{Shard: shard, ID: m.ID, Fields: strFields(m.Values)})
+		out = append(out, outboxEntry(shard, m.ID, m.Values))
 	}
 	return out, nil
 }
@@ -212,15 +262,6 @@ func (s *RedisOrders) ReplayDead(ctx context.Context, shard int, id string) (str
 		return "", fmt.Errorf("store: dead entry %s of shard %d: %w", id, shard, ErrNotFound)
 	}
 	return newID, nil
-}
-
-func strFields(v map[string]any) map[string]string {
-	out := make(map[string]string, len(v))
-	for k, x := range v {
-		s, _ := x.(string)
-		out[k] = s
-	}
-	return out
 }
 
 // unreadCap bounds how many unread entries OutboxStats counts per shard,

@@ -17,6 +17,11 @@ import (
 // exceeds, so a longer one is a bug worth stopping before it is sent.
 const MaxIDLength = 255
 
+// MaxTextLength bounds free text: ShopperStatement and ExternalReference.
+// Trustly documents them as "Text" without a limit either; a longer value
+// is a bug (a whole invoice pasted in), stopped before it is sent.
+const MaxTextLength = 512
+
 // ValidationErrors is every problem Validate would report, in the order
 // Validate checks them; Validate itself returns only the first, as a *Error.
 // It unwraps to its elements, so errors.As finds the first *Error.
@@ -113,6 +118,8 @@ func (r *DepositRequest) Problems(env Environment) ValidationErrors {
 	c.pageURL("SuccessURL", r.SuccessURL, CodeMalformedSuccessURL, true)
 	c.pageURL("FailURL", r.FailURL, CodeMalformedFailURL, true)
 	c.required("ShopperStatement", r.ShopperStatement)
+	c.text("ShopperStatement", r.ShopperStatement)
+	c.text("ExternalReference", r.ExternalReference)
 	c.ip(r.IP)
 	if r.UnchangeableNationalIdentificationNumber && strings.TrimSpace(r.NationalIdentificationNumber) == "" {
 		c.add(CodeInvalidParameters, "NationalIdentificationNumber", "required when UnchangeableNationalIdentificationNumber is set")
@@ -132,6 +139,7 @@ func (r *RefundRequest) Problems(env Environment) ValidationErrors {
 	c.orderID(r.OrderID)
 	c.amount("Amount", r.Amount)
 	c.currency("Currency", r.Currency)
+	c.text("ExternalReference", r.ExternalReference)
 	c.wellFormedUTF8(r)
 	return c.problems
 }
@@ -179,7 +187,9 @@ func (r *ChargeRequest) Problems(env Environment) ValidationErrors {
 			bad, _ := utf8.DecodeRuneInString(r.ShopperStatement[i:])
 			c.add(CodeInvalidParameters, "ShopperStatement", fmt.Sprintf("%q is not allowed (only A-Z a-z 0-9 . - _ and space)", bad))
 		}
+		c.text("ShopperStatement", r.ShopperStatement)
 	}
+	c.text("ExternalReference", r.ExternalReference)
 	c.email(r.Email, CodeInvalidEmail)
 	c.date("PaymentDate", r.PaymentDate)
 	c.extra(r.Extra, chargeAttributes)
@@ -293,6 +303,13 @@ func absoluteHTTPURL(v string) (*url.URL, bool) {
 		return nil, false
 	}
 	return u, true
+}
+
+// text holds free text to MaxTextLength bytes.
+func (c *checker) text(field, v string) {
+	if len(v) > MaxTextLength {
+		c.add(CodeInvalidParameters, field, fmt.Sprintf("%d bytes, more than %d", len(v), MaxTextLength))
+	}
 }
 
 func (c *checker) endUserID(v string) {

@@ -112,6 +112,9 @@ func TestValidateDeposit(t *testing.T) {
 		{name: "javascript fail URL", req: deposit(func(d *DepositRequest) { d.FailURL = "javascript:alert(1)" }), code: CodeMalformedFailURL, field: "FailURL"},
 		{name: "fail URL with a space", req: deposit(func(d *DepositRequest) { d.FailURL = "https://shop.example/fa il" }), code: CodeMalformedFailURL, field: "FailURL"},
 		{name: "no shopper statement", req: deposit(func(d *DepositRequest) { d.ShopperStatement = "" }), code: CodeInvalidParameters, field: "ShopperStatement"},
+		{name: "shopper statement of exactly the limit", req: deposit(func(d *DepositRequest) { d.ShopperStatement = strings.Repeat("s", MaxTextLength) })},
+		{name: "shopper statement one byte too long", req: deposit(func(d *DepositRequest) { d.ShopperStatement = strings.Repeat("s", MaxTextLength+1) }), code: CodeInvalidParameters, field: "ShopperStatement"},
+		{name: "external reference one byte too long", req: deposit(func(d *DepositRequest) { d.ExternalReference = strings.Repeat("r", MaxTextLength+1) }), code: CodeInvalidParameters, field: "ExternalReference"},
 		{name: "forwarded-for list as IP", req: deposit(func(d *DepositRequest) { d.IP = "203.0.113.7, 10.0.0.1" }), code: CodeInvalidIP, field: "IP"},
 		{name: "host name as IP", req: deposit(func(d *DepositRequest) { d.IP = "shop.example" }), code: CodeInvalidIP, field: "IP"},
 		{name: "IPv6 with a zone", req: deposit(func(d *DepositRequest) { d.IP = "fe80::1%eth0" }), code: CodeInvalidIP, field: "IP"},
@@ -138,6 +141,7 @@ func TestValidateRefund(t *testing.T) {
 		{name: "no currency", req: refund(func(r *RefundRequest) { r.Currency = "" }), code: CodeInvalidParameters, field: "Currency"},
 		{name: "currency symbol", req: refund(func(r *RefundRequest) { r.Currency = "kr" }), code: CodeInvalidCurrencyCode, field: "Currency"},
 		{name: "invalid UTF-8 reference", req: refund(func(r *RefundRequest) { r.ExternalReference = "\xff" }), code: CodeInvalidParameters, field: "ExternalReference"},
+		{name: "reference too long", req: refund(func(r *RefundRequest) { r.ExternalReference = strings.Repeat("r", MaxTextLength+1) }), code: CodeInvalidParameters, field: "ExternalReference"},
 	})
 }
 
@@ -179,6 +183,8 @@ func TestValidateCharge(t *testing.T) {
 		{name: "no shopper statement", req: charge(func(r *ChargeRequest) { r.ShopperStatement = "" }), code: CodeInvalidParameters, field: "ShopperStatement"},
 		{name: "Å in the shopper statement", req: charge(func(r *ChargeRequest) { r.ShopperStatement = "Åsa Shop" }), code: CodeInvalidParameters, field: "ShopperStatement"},
 		{name: "comma in the shopper statement", req: charge(func(r *ChargeRequest) { r.ShopperStatement = "Shop, Inc" }), code: CodeInvalidParameters, field: "ShopperStatement"},
+		{name: "shopper statement too long", req: charge(func(r *ChargeRequest) { r.ShopperStatement = strings.Repeat("s", MaxTextLength+1) }), code: CodeInvalidParameters, field: "ShopperStatement"},
+		{name: "external reference too long", req: charge(func(r *ChargeRequest) { r.ExternalReference = strings.Repeat("r", MaxTextLength+1) }), code: CodeInvalidParameters, field: "ExternalReference"},
 		{name: "no email", req: charge(func(r *ChargeRequest) { r.Email = "" }), code: CodeInvalidEmail, field: "Email"},
 		{name: "bad email", req: charge(func(r *ChargeRequest) { r.Email = "@example.se" }), code: CodeInvalidEmail, field: "Email"},
 		{name: "payment date with time", req: charge(func(r *ChargeRequest) { r.PaymentDate = "2030-05-27T00:00:00Z" }), code: CodeInvalidParameters, field: "PaymentDate"},

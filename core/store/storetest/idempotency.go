@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -31,9 +32,9 @@ type Switch interface {
 // and start.
 type NewOutage func(t *testing.T) (redis.UniversalClient, Switch)
 
-// expiryTimeout bounds the wait for a short lock to lapse; the wait polls, so
-// a fast machine spends only the lock TTL.
-const expiryTimeout = 10 * time.Second
+// recoveryTimeout bounds the wait for a restarted backend to answer again;
+// the wait polls, so a fast machine spends only a redial.
+const recoveryTimeout = 10 * time.Second
 
 // fixture is one test's store under its own key prefix.
 type fixture struct {
@@ -63,11 +64,11 @@ func (f *fixture) claim(scope, key, fp string) store.Claim {
 	return c
 }
 
-func (f *fixture) replay(scope, key, fp string) store.StoredResponse {
+func (f *fixture) replay(scope, key, fp string) store.Outcome {
 	f.t.Helper()
 	_, resp, err := f.store.Claim(f.ctx, scope, key, fp)
 	if err != nil || resp == nil {
-		f.t.Fatalf("Claim(%q, %q) = %v, %v; want a stored response", scope, key, resp, err)
+		f.t.Fatalf("Claim(%q, %q) = %v, %v; want a stored outcome", scope, key, resp, err)
 	}
 	return *resp
 }
@@ -80,29 +81,31 @@ func (f *fixture) claimErr(scope, key, fp string, want error) {
 	}
 }
 
-func (f *fixture) complete(c store.Claim, status int, body string) {
+func (f *fixture) complete(c store.Claim, code, body string) {
 	f.t.Helper()
-	if err := f.store.Complete(f.ctx, c, store.StoredResponse{Status: status, Body: []byte(body)}); err != nil {
+	if err := f.store.Complete(f.ctx, c, store.Outcome{Code: code, Body: []byte(body)}); err != nil {
 		f.t.Fatalf("Complete(token %d): %v", c.Token, err)
 	}
 }
 
-// waitTakeover polls until the key can be claimed again, which happens once
-// the holder's lock has lapsed.
-func (f *fixture) waitTakeover(scope, key, fp string) store.Claim {
+// takeOver lets the holder's lock lapse and claims the key again: it
+// checks that the lock carries a TTL within lockTTL, so Redis would drop
+// it, then drops it as expiry would. Deleting instead of waiting keeps the
+// contract off the wall clock; that Redis expires a PX key is Redis's to test.
+func (f *fixture) takeOver(scope, key, fp string, lockTTL time.Duration) store.Claim {
 	f.t.Helper()
-	deadline := time.Now().Add(expiryTimeout)
-	for {
-		c, resp, err := f.store.Claim(f.ctx, scope, key, fp)
-		switch {
-		case err == nil && resp == nil:
-			return c
-		case errors.Is(err, store.ErrInProgress) && time.Now().Before(deadline):
-			time.Sleep(10 * time.Millisecond)
-		default:
-			f.t.Fatalf("waiting for the lock to lapse: Claim = %+v, %+v, %v", c, resp, err)
-		}
+	lock := f.keys.Idempotency(scope, key).Lock
+	if d := f.pttl(lock); d <= 0 || d > lockTTL {
+		f.t.Fatalf("lock TTL %v, want within %v", d, lockTTL)
 	}
+	if err := f.rdb.Del(f.ctx, lock).Err(); err != nil {
+		f.t.Fatal(err)
+	}
+	c, resp, err := f.store.Claim(f.ctx, scope, key, fp)
+	if err != nil || resp != nil {
+		f.t.Fatalf("Claim after the lock lapsed = %+v, %+v, %v; want a takeover", c, resp, err)
+	}
+	return c
 }
 
 func (f *fixture) pttl(key string) time.Duration {
@@ -133,20 +136,40 @@ func RunIdempotency(t *testing.T, newClient NewClient) {
 		f := newFixture(t, newClient(t), long)
 		// Binary and non-ASCII bytes must come back exactly.
 		body := "{\"orderId\":\"1\",\"name\":\"Åsa Öberg\"}\x00\xff"
-		f.complete(f.claim(scope, key, fp), 201, body)
+		f.complete(f.claim(scope, key, fp), "201", body)
 		for range 2 {
 			got := f.replay(scope, key, fp)
-			if got.Status != 201 || !bytes.Equal(got.Body, []byte(body)) {
-				t.Fatalf("replay = %d %q, want 201 %q", got.Status, got.Body, body)
+			if got.Code != "201" || !bytes.Equal(got.Body, []byte(body)) {
+				t.Fatalf("replay = %s %q, want 201 %q", got.Code, got.Body, body)
 			}
 		}
 	})
 
 	t.Run("an empty body replays as empty", func(t *testing.T) {
 		f := newFixture(t, newClient(t), long)
-		f.complete(f.claim(scope, key, fp), 204, "")
-		if got := f.replay(scope, key, fp); got.Status != 204 || len(got.Body) != 0 {
-			t.Fatalf("replay = %d %q, want 204 and no body", got.Status, got.Body)
+		f.complete(f.claim(scope, key, fp), "204", "")
+		if got := f.replay(scope, key, fp); got.Code != "204" || len(got.Body) != 0 {
+			t.Fatalf("replay = %s %q, want 204 and no body", got.Code, got.Body)
+		}
+	})
+
+	t.Run("an outcome code is kept as the caller's text", func(t *testing.T) {
+		f := newFixture(t, newClient(t), long)
+		f.complete(f.claim(scope, key, fp), "refused: card 4711", "{}")
+		if got := f.replay(scope, key, fp); got.Code != "refused: card 4711" || string(got.Body) != "{}" {
+			t.Fatalf("replay = %s %q", got.Code, got.Body)
+		}
+	})
+
+	t.Run("a record of the version that stored HTTP statuses replays its status as text", func(t *testing.T) {
+		f := newFixture(t, newClient(t), long)
+		// What that version's Complete left: the status as a number.
+		rec := f.keys.Idempotency(scope, key).Record
+		if err := f.rdb.HSet(f.ctx, rec, "state", "done", "fp", fp, "fence", "7", "status", 201, "body", `{"orderId":"1"}`).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.replay(scope, key, fp); got.Code != "201" || string(got.Body) != `{"orderId":"1"}` {
+			t.Fatalf("replay = %s %q, want 201 and the body", got.Code, got.Body)
 		}
 	})
 
@@ -156,7 +179,7 @@ func RunIdempotency(t *testing.T, newClient NewClient) {
 			setup func(f *fixture)
 		}{
 			{"while the first runs", func(f *fixture) { f.claim(scope, key, fp) }},
-			{"after the first completed", func(f *fixture) { f.complete(f.claim(scope, key, fp), 200, "ok") }},
+			{"after the first completed", func(f *fixture) { f.complete(f.claim(scope, key, fp), "200", "ok") }},
 			{"after the first holder died", func(f *fixture) {
 				f.claim(scope, key, fp)
 				if err := f.rdb.Del(f.ctx, f.keys.Idempotency(scope, key).Lock).Err(); err != nil {
@@ -190,7 +213,7 @@ func RunIdempotency(t *testing.T, newClient NewClient) {
 		if err := f.store.Progress(f.ctx, old, "deposit-sent"); err != nil {
 			t.Fatal(err)
 		}
-		taken := f.waitTakeover(scope, key, fp)
+		taken := f.takeOver(scope, key, fp, short.LockTTL)
 		if taken.Token <= old.Token {
 			t.Fatalf("takeover token %d is not above the old %d", taken.Token, old.Token)
 		}
@@ -202,22 +225,22 @@ func RunIdempotency(t *testing.T, newClient NewClient) {
 	t.Run("a stale holder cannot overwrite the newer result", func(t *testing.T) {
 		f := newFixture(t, newClient(t), short)
 		stale := f.claim(scope, key, fp)
-		fresh := f.waitTakeover(scope, key, fp)
+		fresh := f.takeOver(scope, key, fp, short.LockTTL)
 		for name, err := range map[string]error{
 			"Progress": f.store.Progress(f.ctx, stale, "late"),
-			"Complete": f.store.Complete(f.ctx, stale, store.StoredResponse{Status: 500, Body: []byte("stale")}),
+			"Complete": f.store.Complete(f.ctx, stale, store.Outcome{Code: "500", Body: []byte("stale")}),
 			"Release":  f.store.Release(f.ctx, stale),
 		} {
 			if !errors.Is(err, store.ErrFenced) {
 				t.Errorf("stale %s before the newer result = %v, want ErrFenced", name, err)
 			}
 		}
-		f.complete(fresh, 200, "fresh")
-		if err := f.store.Complete(f.ctx, stale, store.StoredResponse{Status: 500, Body: []byte("stale")}); !errors.Is(err, store.ErrFenced) {
+		f.complete(fresh, "200", "fresh")
+		if err := f.store.Complete(f.ctx, stale, store.Outcome{Code: "500", Body: []byte("stale")}); !errors.Is(err, store.ErrFenced) {
 			t.Errorf("stale Complete after the newer result = %v, want ErrFenced", err)
 		}
-		if got := f.replay(scope, key, fp); got.Status != 200 || string(got.Body) != "fresh" {
-			t.Fatalf("replay = %d %q, want the newer 200 %q", got.Status, got.Body, "fresh")
+		if got := f.replay(scope, key, fp); got.Code != "200" || string(got.Body) != "fresh" {
+			t.Fatalf("replay = %s %q, want the newer 200 %q", got.Code, got.Body, "fresh")
 		}
 	})
 
@@ -242,7 +265,7 @@ func RunIdempotency(t *testing.T, newClient NewClient) {
 				if d := f.pttl(k.Lock); d <= 0 || d > store.DefaultLockTTL {
 					t.Fatalf("lock TTL after Claim = %s, want at most %s", d, store.DefaultLockTTL)
 				}
-				f.complete(c, 200, "ok")
+				f.complete(c, "200", "ok")
 				if d := f.pttl(k.Record); !inRange(d) {
 					t.Fatalf("record TTL after Complete = %s, want %s", d, tc.want)
 				}
@@ -294,7 +317,7 @@ func RunIdempotency(t *testing.T, newClient NewClient) {
 		if again.Token <= first.Token || again.RecoveryPoint != "" {
 			t.Fatalf("claim after Release = %+v, want a token above %d and no recovery point", again, first.Token)
 		}
-		if err := f.store.Complete(f.ctx, first, store.StoredResponse{Status: 200}); !errors.Is(err, store.ErrFenced) {
+		if err := f.store.Complete(f.ctx, first, store.Outcome{Code: "200"}); !errors.Is(err, store.ErrFenced) {
 			t.Fatalf("Complete with the released token = %v, want ErrFenced", err)
 		}
 	})
@@ -302,16 +325,16 @@ func RunIdempotency(t *testing.T, newClient NewClient) {
 	t.Run("a stored response is never released or replaced", func(t *testing.T) {
 		f := newFixture(t, newClient(t), long)
 		c := f.claim(scope, key, fp)
-		f.complete(c, 201, "first")
-		f.complete(c, 500, "second") // a retried Complete: success, first stands
+		f.complete(c, "201", "first")
+		f.complete(c, "500", "second") // a retried Complete: success, first stands
 		if err := f.store.Release(f.ctx, c); !errors.Is(err, store.ErrFenced) {
 			t.Fatalf("Release after Complete = %v, want ErrFenced", err)
 		}
 		if err := f.store.Progress(f.ctx, c, ""); !errors.Is(err, store.ErrFenced) {
 			t.Fatalf("Progress after Complete = %v, want ErrFenced", err)
 		}
-		if got := f.replay(scope, key, fp); got.Status != 201 || string(got.Body) != "first" {
-			t.Fatalf("replay = %d %q, want 201 %q", got.Status, got.Body, "first")
+		if got := f.replay(scope, key, fp); got.Code != "201" || string(got.Body) != "first" {
+			t.Fatalf("replay = %s %q, want 201 %q", got.Code, got.Body, "first")
 		}
 	})
 
@@ -326,7 +349,7 @@ func RunIdempotency(t *testing.T, newClient NewClient) {
 		if fresh.Token <= old.Token {
 			t.Fatalf("token after expiry %d is not above the stalled holder's %d", fresh.Token, old.Token)
 		}
-		if err := f.store.Complete(f.ctx, old, store.StoredResponse{Status: 500}); !errors.Is(err, store.ErrFenced) {
+		if err := f.store.Complete(f.ctx, old, store.Outcome{Code: "500"}); !errors.Is(err, store.ErrFenced) {
 			t.Fatalf("stalled Complete = %v, want ErrFenced", err)
 		}
 	})
@@ -368,11 +391,11 @@ func RunIdempotency(t *testing.T, newClient NewClient) {
 		f := newFixture(t, newClient(t), long)
 		pairs := [][2]string{{"a:b", "c"}, {"a", "b:c"}, {"s", "k}x{y"}, {"s", "k}x"}, {"s", "ключ-🔑"}, {"s", strings.Repeat("k", store.MaxKeyLen)}}
 		for i, p := range pairs {
-			f.complete(f.claim(p[0], p[1], fp), 200+i, p[1])
+			f.complete(f.claim(p[0], p[1], fp), strconv.Itoa(200+i), p[1])
 		}
 		for i, p := range pairs {
-			if got := f.replay(p[0], p[1], fp); got.Status != 200+i || string(got.Body) != p[1] {
-				t.Errorf("replay(%q, %q) = %d %q", p[0], p[1], got.Status, got.Body)
+			if got := f.replay(p[0], p[1], fp); got.Code != strconv.Itoa(200+i) || string(got.Body) != p[1] {
+				t.Errorf("replay(%q, %q) = %s %q", p[0], p[1], got.Code, got.Body)
 			}
 		}
 	})
@@ -403,7 +426,7 @@ func RunIdempotencyOutage(t *testing.T, newOutage NewOutage) {
 		for name, err := range map[string]error{
 			"Claim":    err,
 			"Progress": f.store.Progress(ctx, before, "x"),
-			"Complete": f.store.Complete(ctx, before, store.StoredResponse{Status: 200}),
+			"Complete": f.store.Complete(ctx, before, store.Outcome{Code: "200"}),
 			"Release":  f.store.Release(ctx, before),
 		} {
 			if !errors.Is(err, store.ErrUnavailable) {
@@ -414,11 +437,11 @@ func RunIdempotencyOutage(t *testing.T, newOutage NewOutage) {
 		sw.Start()
 		// The pool redials and the scripts, gone with a restarted Redis's
 		// memory, are sent again; poll because the first dial may still fail.
-		deadline := time.Now().Add(expiryTimeout)
+		deadline := time.Now().Add(recoveryTimeout)
 		for {
 			c, _, err := f.store.Claim(f.ctx, scope, "after", fp)
 			if err == nil {
-				f.complete(c, 200, "back")
+				f.complete(c, "200", "back")
 				break
 			}
 			if !errors.Is(err, store.ErrUnavailable) || time.Now().After(deadline) {
@@ -426,8 +449,8 @@ func RunIdempotencyOutage(t *testing.T, newOutage NewOutage) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		if got := f.replay(scope, "after", fp); got.Status != 200 || string(got.Body) != "back" {
-			t.Fatalf("replay after recovery = %d %q", got.Status, got.Body)
+		if got := f.replay(scope, "after", fp); got.Code != "200" || string(got.Body) != "back" {
+			t.Fatalf("replay after recovery = %s %q", got.Code, got.Body)
 		}
 	})
 }

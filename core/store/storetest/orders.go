@@ -80,7 +80,7 @@ func (o *orders) outbox(id string) []store.OutboxEntry {
 	}
 	var out []store.OutboxEntry
 	for _, e := range all {
-		if e.Fields["order"] == id {
+		if e.OrderID == id {
 			out = append(out, e)
 		}
 	}
@@ -121,11 +121,33 @@ func RunOrders(t *testing.T, newClient NewClient) {
 		}
 	})
 
+	t.Run("a patch is written on an expected event, its on-change part only on a change", func(t *testing.T) {
+		o := newOrders(t, newClient)
+		o.create("p1")
+		o.apply(store.Transition{OrderID: "p1", Event: "accepted", Targets: accepted,
+			Set: store.OrderPatch{TrustlyOrderID: "T1", URL: "https://t.example/1"}, SetOnChange: store.OrderPatch{Reason: "changed"}})
+		if g := o.get("p1"); g.TrustlyOrderID != "T1" || g.URL != "https://t.example/1" || g.Reason != "changed" {
+			t.Fatalf("after a change = %+v", g)
+		}
+		// started → started: no change. Set is written, SetOnChange is not,
+		// and an empty field keeps what is there.
+		o.apply(store.Transition{OrderID: "p1", Event: "accepted", Targets: accepted,
+			Set: store.OrderPatch{AccountID: "A1"}, SetOnChange: store.OrderPatch{Reason: "again", Credited: ptr(int64(5))}})
+		if g := o.get("p1"); g.TrustlyOrderID != "T1" || g.URL != "https://t.example/1" || g.AccountID != "A1" || g.Reason != "changed" || g.Credited != 0 {
+			t.Fatalf("after no change = %+v", g)
+		}
+		// An anomaly writes neither.
+		o.apply(store.Transition{OrderID: "p1", Event: "rejected", Targets: rejected, Set: store.OrderPatch{Reason: "anomaly"}})
+		if g := o.get("p1"); g.Reason != "changed" || g.State != "started" {
+			t.Fatalf("after an anomaly = %+v", g)
+		}
+	})
+
 	t.Run("a transition writes state, one outbox entry and the dedupe record at once", func(t *testing.T) {
 		o := newOrders(t, newClient)
 		o.create("p1")
 		a := o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, NotificationID: "n1",
-			SetOnChange: map[string]string{"credited": "10000"}})
+			SetOnChange: store.OrderPatch{Credited: ptr(int64(10000))}})
 		if a.Outcome != store.OutcomeApplied || a.From != "new" || a.To != "paid" || a.Seq != 1 {
 			t.Fatalf("first credit = %+v", a)
 		}
@@ -140,7 +162,9 @@ func RunOrders(t *testing.T, newClient NewClient) {
 		if got := o.get("p1"); got.State != "paid" || got.Credited != 10000 || got.Seq != 1 {
 			t.Fatalf("order = %+v", got)
 		}
-		if e := o.outbox("p1"); len(e) != 1 || e[0].Fields["to"] != "paid" || e[0].Fields["seq"] != "1" || e[0].Fields["nid"] != "n1" {
+		if e := o.outbox("p1"); len(e) != 1 || e[0].To != "paid" || e[0].Seq != 1 || e[0].NotificationID != "n1" ||
+			e[0].Kind != store.OutboxState || e[0].Event != "credit" || e[0].From != "new" || e[0].Flow != "deposit" ||
+			e[0].Amount != 10000 || e[0].Credited != 10000 || e[0].Currency != "SEK" || e[0].EndUserID != "u-1" || !e[0].At.Equal(now) {
 			t.Fatalf("outbox = %+v, want one entry to paid", e)
 		}
 	})
@@ -161,7 +185,7 @@ func RunOrders(t *testing.T, newClient NewClient) {
 			t.Fatalf("order = %+v", got)
 		}
 		e := o.outbox("p1")
-		if len(e) != 2 || e[1].Fields["kind"] != "attention" || e[1].Fields["note"] != "amount mismatch" {
+		if len(e) != 2 || e[1].Kind != store.OutboxAttention || e[1].Note != "amount mismatch" {
 			t.Fatalf("outbox = %+v", e)
 		}
 		if l, _ := o.s.Log(o.ctx, "p1"); len(l) != 2 {
@@ -180,7 +204,7 @@ func RunOrders(t *testing.T, newClient NewClient) {
 	t.Run("refunds never exceed what was credited, also concurrently", func(t *testing.T) {
 		o := newOrders(t, newClient)
 		o.create("p1")
-		o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, SetOnChange: map[string]string{"credited": "10000"}})
+		o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, SetOnChange: store.OrderPatch{Credited: ptr(int64(10000))}})
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		var ok, exceeded int
@@ -296,7 +320,7 @@ func RunOrders(t *testing.T, newClient NewClient) {
 		if due, err := o.s.DueOpen(o.ctx, now.Add(time.Hour+time.Millisecond), 10); err != nil || len(due) != 1 || due[0] != "p1" {
 			t.Fatalf("due after the deadline = %v, %v", due, err)
 		}
-		o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, SetOnChange: map[string]string{"credited": "10000"}, OpenStates: []string{"new"}})
+		o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, SetOnChange: store.OrderPatch{Credited: ptr(int64(10000))}, OpenStates: []string{"new"}})
 		_, err := o.s.ReserveRefund(o.ctx, store.Order{ID: "p1.r", Parent: "p1", Flow: "refund", State: "new", Currency: "SEK", Amount: 100}, "paid", now.Add(time.Minute))
 		must(t, err)
 		if due, err := o.s.DueOpen(o.ctx, now.Add(2*time.Minute), 10); err != nil || len(due) != 1 || due[0] != "p1.r" {
@@ -314,7 +338,7 @@ func RunOrders(t *testing.T, newClient NewClient) {
 		o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit})
 		sh := store.ShardOf("p1")
 		got, err := o.s.ReadOutbox(o.ctx, sh, group, "c1", 10)
-		if err != nil || len(got) != 2 || got[0].Fields["seq"] != "1" || got[1].Fields["seq"] != "2" {
+		if err != nil || len(got) != 2 || got[0].Seq != 1 || got[1].Seq != 2 {
 			t.Fatalf("read = %+v, %v", got, err)
 		}
 		must(t, o.s.AckOutbox(o.ctx, got[0], group, ""))
@@ -338,7 +362,8 @@ func RunOrders(t *testing.T, newClient NewClient) {
 		}
 		must(t, o.s.AckOutbox(o.ctx, again[0], group, "platform said no"))
 		dead, err := o.s.ListDead(o.ctx, 10)
-		if err != nil || len(dead) != 1 || dead[0].Fields["reason"] != "platform said no" || dead[0].Fields["order"] != "p1" {
+		if err != nil || len(dead) != 1 || dead[0].DeadReason != "platform said no" || dead[0].OrderID != "p1" ||
+			dead[0].DeadEntry != got[1].ID || dead[0].Seq != 2 {
 			t.Fatalf("dead = %+v, %v", dead, err)
 		}
 		if d, _ := o.s.Delivered(o.ctx, "p1"); d != 2 {
@@ -348,7 +373,7 @@ func RunOrders(t *testing.T, newClient NewClient) {
 			t.Fatal(err)
 		}
 		re, err := o.s.ReadOutbox(o.ctx, sh, group, "c1", 10)
-		if err != nil || len(re) != 1 || re[0].Fields["replay"] != "1" || re[0].Fields["seq"] != "2" {
+		if err != nil || len(re) != 1 || !re[0].Replay || re[0].Seq != 2 || re[0].DeadReason != "" {
 			t.Fatalf("replayed = %+v, %v", re, err)
 		}
 		if d, _ := o.s.ListDead(o.ctx, 10); len(d) != 0 {
@@ -378,7 +403,7 @@ func RunOrdersOutage(t *testing.T, newOutage NewOutage) {
 		o := &orders{t: t, ctx: context.Background(), s: store.NewRedisOrders(rdb, keys, store.OrdersOptions{})}
 		must(t, o.s.EnsureOutboxGroup(o.ctx, "platform"))
 		o.create("p1")
-		entry := store.OutboxEntry{Shard: store.ShardOf("p1"), ID: "1-0", Fields: map[string]string{"order": "p1", "seq": "1"}}
+		entry := store.OutboxEntry{Shard: store.ShardOf("p1"), ID: "1-0", OrderID: "p1", Seq: 1}
 
 		sw.Stop()
 		ctx, cancel := context.WithTimeout(o.ctx, 20*time.Second)
@@ -440,7 +465,7 @@ func RunOrdersOutage(t *testing.T, newOutage NewOutage) {
 		sw.Start()
 		// The pool redials and the scripts are sent again; poll because
 		// the first dial may still fail.
-		deadline := time.Now().Add(expiryTimeout)
+		deadline := time.Now().Add(recoveryTimeout)
 		for {
 			err := s.Create(o.ctx, store.Order{ID: "back", Flow: "deposit", State: "new", Currency: "SEK", Amount: 100})
 			if err == nil {
@@ -457,3 +482,5 @@ func RunOrdersOutage(t *testing.T, newOutage NewOutage) {
 		}
 	})
 }
+
+func ptr[T any](v T) *T { return &v }
