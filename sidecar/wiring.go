@@ -71,6 +71,7 @@ func newDaemon(cfg *config.Config, log *slog.Logger, m *metrics.Set, rdb redis.U
 	eng, err := engine.New(engine.Config{
 		Store:           store.NewRedisOrders(rdb, keys, store.OrdersOptions{}),
 		Trustly:         metrics.MeteredTrustly(client, m),
+		Environment:     cfg.TrustlyEnvironment(),
 		Verifier:        trustly.NewVerifierKey(cfg.TrustlyEnvironment(), cfg.TrustlyPublicKey()),
 		MerchantKey:     cfg.MerchantKey(),
 		NotificationURL: cfg.NotificationURL(),
@@ -88,7 +89,7 @@ func newDaemon(cfg *config.Config, log *slog.Logger, m *metrics.Set, rdb redis.U
 	return &daemon{
 		idem:   store.NewRedisIdempotency(rdb, keys, store.IdempotencyOptions{}),
 		engine: eng,
-		links: &paylink.Links{Log: log, Engine: eng, Store: paylink.NewStore(rdb, keys.Prefix()),
+		links: &paylink.Links{Log: log, Engine: eng, Store: store.NewRedisPayLinks(rdb, keys, store.PayLinkOptions{}),
 			BaseURL: cfg.PublicBaseURL, TTL: cfg.PayLinkTTL, Senders: senders, Now: now},
 	}, nil
 }

@@ -291,13 +291,13 @@ func (a *API) mutating(name string, op operation) http.Handler {
 			writeError(w, r, err)
 			return
 		}
-		fp, err := store.Fingerprint(r.Method, r.URL.Path, body)
+		fp, err := store.Fingerprint(body, r.Method, r.URL.Path)
 		if err != nil {
 			writeError(w, r, errInvalidJSON(err))
 			return
 		}
 		ctx := r.Context()
-		status, out, replayed, err := engine.Idempotent(ctx, a.idem, idempotencyScope, key, fp,
+		status, out, replayed, err := idempotent(ctx, a.idem, idempotencyScope, key, fp,
 			func(ctx context.Context) (int, []byte, error) {
 				ans, err := work(ctx)
 				if err != nil {

@@ -15,11 +15,11 @@ import (
 // interruptedStore hands out claims whose earlier holder died mid-request.
 type interruptedStore struct{ ran bool }
 
-func (s *interruptedStore) Claim(_ context.Context, scope, key, fp string) (store.Claim, *store.StoredResponse, error) {
+func (s *interruptedStore) Claim(_ context.Context, scope, key, fp string) (store.Claim, *store.Outcome, error) {
 	return store.Claim{Scope: scope, Key: key, Fingerprint: fp, Token: 2, RecoveryPoint: "started"}, nil, nil
 }
 func (s *interruptedStore) Progress(context.Context, store.Claim, string) error { return nil }
-func (s *interruptedStore) Complete(context.Context, store.Claim, store.StoredResponse) error {
+func (s *interruptedStore) Complete(context.Context, store.Claim, store.Outcome) error {
 	s.ran = true
 	return nil
 }

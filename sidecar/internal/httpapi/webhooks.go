@@ -213,11 +213,11 @@ func (h *Webhooks) run(ctx context.Context, platform string, c adapter.Command) 
 	if err != nil {
 		return fail(err)
 	}
-	fp, err := store.Fingerprint(http.MethodPost, "/v1/webhooks/"+platform+"/"+string(c.Kind), cb)
+	fp, err := store.Fingerprint(cb, http.MethodPost, "/v1/webhooks/"+platform+"/"+string(c.Kind))
 	if err != nil {
 		return fail(err)
 	}
-	status, out, replayed, err := engine.Idempotent(ctx, h.idem, platform, c.IdempotencyKey, fp,
+	status, out, replayed, err := idempotent(ctx, h.idem, platform, c.IdempotencyKey, fp,
 		func(ctx context.Context) (int, []byte, error) {
 			o, err := work(ctx)
 			if err != nil {

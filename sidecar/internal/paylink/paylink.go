@@ -56,11 +56,22 @@ const (
 	MaxTTL = 90 * 24 * time.Hour
 )
 
+// Store keeps the links (core/store.RedisPayLinks): records found by the
+// SHA-256 of their token, and a click lock per link.
+type Store interface {
+	Create(ctx context.Context, hash string, l store.PayLink, now time.Time) error
+	Get(ctx context.Context, hash string) (l store.PayLink, found bool, err error)
+	Update(ctx context.Context, hash string, l store.PayLink) error
+	Lock(ctx context.Context, hash string, ttl time.Duration) (release func(), ok bool, err error)
+}
+
+var _ Store = (*store.RedisPayLinks)(nil)
+
 // Links makes pay links and answers their clicks.
 type Links struct {
 	Log     *slog.Logger
 	Engine  Engine
-	Store   *Store
+	Store   Store
 	BaseURL string        // the public listener's base URL
 	TTL     time.Duration // default life of a link
 	Senders map[string]delivery.Sender
@@ -134,12 +145,12 @@ func (p *Links) Create(ctx context.Context, req shopapi.CreatePayLinkRequest) (s
 		ttl = time.Duration(req.TTLSeconds) * time.Second
 	}
 	now := p.now().UTC()
-	l := payLink{
+	l := store.PayLink{
 		ID: linkID(hash), OrderReference: req.OrderReference, Amount: req.Amount, Currency: req.Currency,
-		Shopper: req.Shopper, SuccessURL: req.SuccessURL, FailURL: req.FailURL, ShopperStatement: req.ShopperStatement,
+		Shopper: shopperOf(req.Shopper), SuccessURL: req.SuccessURL, FailURL: req.FailURL, ShopperStatement: req.ShopperStatement,
 		Created: now, ExpiresAt: now.Add(ttl).Truncate(time.Second),
 	}
-	if err := p.Store.create(ctx, hash, l, now); err != nil {
+	if err := p.Store.Create(ctx, hash, l, now); err != nil {
 		return shopapi.PayLink{}, err
 	}
 	out := shopapi.PayLink{ID: l.ID, URL: strings.TrimRight(p.BaseURL, "/") + "/pay/" + token, OrderReference: l.OrderReference,
@@ -198,14 +209,14 @@ func (p *Links) Handler() http.Handler {
 func (p *Links) click(ctx context.Context, hash string) (clickOutcome, error) {
 	deadline := time.Now().Add(clickWait) // a wait for another click, on the real clock
 	for {
-		l, found, err := p.Store.get(ctx, hash)
+		l, found, err := p.Store.Get(ctx, hash)
 		if err != nil || !found {
 			return clickOutcome{page: pageNotFound}, err
 		}
 		if out, done, err := p.decide(ctx, l); done || err != nil {
 			return out, err
 		}
-		release, ok, err := p.Store.lock(ctx, hash, clickLockTTL)
+		release, ok, err := p.Store.Lock(ctx, hash, clickLockTTL)
 		if err != nil {
 			return clickOutcome{}, err
 		}
@@ -229,7 +240,7 @@ func (p *Links) click(ctx context.Context, hash string) (clickOutcome, error) {
 // attempt runs under the click lock: decide again (the record may have
 // changed while we waited), then make the Deposit.
 func (p *Links) attempt(ctx context.Context, hash string) (clickOutcome, error) {
-	l, found, err := p.Store.get(ctx, hash)
+	l, found, err := p.Store.Get(ctx, hash)
 	if err != nil || !found {
 		return clickOutcome{page: pageNotFound}, err
 	}
@@ -253,7 +264,7 @@ func (p *Links) attempt(ctx context.Context, hash string) (clickOutcome, error) 
 	l.Attempts = append(l.Attempts, o.ID)
 	// If this fails the URL is never shown, so the attempt can never be
 	// paid: the next click makes another.
-	if err := p.Store.update(ctx, hash, l); err != nil {
+	if err := p.Store.Update(ctx, hash, l); err != nil {
 		return clickOutcome{}, err
 	}
 	p.Log.InfoContext(ctx, "pay link attempt", "link", l.ID, "order", o.ID, "attempt", len(l.Attempts))
@@ -262,7 +273,7 @@ func (p *Links) attempt(ctx context.Context, hash string) (clickOutcome, error) 
 
 // decide answers a click from the link's attempts alone; done false means
 // a new Deposit is due.
-func (p *Links) decide(ctx context.Context, l payLink) (out clickOutcome, done bool, err error) {
+func (p *Links) decide(ctx context.Context, l store.PayLink) (out clickOutcome, done bool, err error) {
 	var last engine.Order
 	for _, id := range l.Attempts {
 		o, err := p.Engine.GetPayment(ctx, id)
@@ -328,9 +339,16 @@ func renderPayPage(w http.ResponseWriter, pg payPage) {
 }
 
 // message is l rendered for its shopper.
-func message(l payLink, url string) delivery.Message {
+func message(l store.PayLink, url string) delivery.Message {
 	s := l.Shopper
 	return delivery.NewMessage(delivery.Link{OrderReference: l.OrderReference, Amount: l.Amount, Currency: l.Currency,
 		Merchant: l.ShopperStatement, ExpiresAt: l.ExpiresAt, Locale: s.Locale, FirstName: s.FirstName,
 		Email: s.Email, Phone: s.MobilePhone}, url)
+}
+
+// shopperOf is the shopper as a link's record keeps it.
+func shopperOf(s shopapi.Shopper) store.PayLinkShopper {
+	return store.PayLinkShopper{EndUserID: s.EndUserID, FirstName: s.FirstName, LastName: s.LastName, Email: s.Email,
+		Country: s.Country, Locale: s.Locale, MobilePhone: s.MobilePhone,
+		NationalIdentificationNumber: s.NationalIdentificationNumber, IP: s.IP}
 }

@@ -1,0 +1,37 @@
+package httpapi
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
+	"github.com/trustly-sidecar/trustly-sidecar/core/store"
+)
+
+// idempotent runs work once under key with the engine's Stripe semantics
+// (engine.Idempotent) and speaks HTTP about it: the answer's status is kept
+// as the outcome's code (decimal text, as records of earlier versions hold
+// it), its JSON as the body. A status of 0 means nothing ran (in flight, the
+// key reused or interrupted, the store down): answer err. Otherwise status
+// and body are the answer, replayed or fresh, also when err is set.
+func idempotent(ctx context.Context, idem store.Idempotency, scope, key, fingerprint string,
+	work func(ctx context.Context) (status int, body []byte, err error)) (status int, body []byte, replayed bool, err error) {
+	res, err := engine.Idempotent(ctx, idem, scope, key, fingerprint, func(ctx context.Context) (store.Outcome, error) {
+		status, body, err := work(ctx)
+		return store.Outcome{Code: strconv.Itoa(status), Body: body}, err
+	})
+	if !res.Replayed && !res.Ran {
+		return 0, nil, false, err
+	}
+	return statusOf(res.Outcome), res.Outcome.Body, res.Replayed, err
+}
+
+// statusOf is the HTTP status an outcome was stored with; anything else
+// (a record this sidecar did not write) is a 500 rather than a guess.
+func statusOf(o store.Outcome) int {
+	n, err := strconv.Atoi(o.Code)
+	if err != nil || n < 100 || n > 599 {
+		return 500
+	}
+	return n
+}
