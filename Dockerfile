@@ -6,8 +6,11 @@ ARG GO_VERSION=1.26
 
 FROM golang:${GO_VERSION}-bookworm AS build
 WORKDIR /src
-# Modules first: this layer is rebuilt only when go.mod or go.sum change.
+# Modules first: this layer is rebuilt only when go.mod or go.sum change. The
+# adapter SDK is a module of its own that go.mod replaces with ./adapter, so
+# its go.mod is needed to resolve the graph.
 COPY go.mod go.sum ./
+COPY adapter/go.mod adapter/go.sum ./adapter/
 RUN go mod download
 COPY . .
 ARG VERSION=dev

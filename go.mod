@@ -13,8 +13,7 @@ require (
 	github.com/kelseyhightower/envconfig v1.4.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/redis/go-redis/v9 v9.23.0
-	google.golang.org/grpc v1.85.0
-	google.golang.org/protobuf v1.36.12
+	github.com/trustly-sidecar/trustly-sidecar/adapter v0.0.0
 )
 
 require (
@@ -38,4 +37,10 @@ require (
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
+	google.golang.org/grpc v1.85.0 // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
 )
+
+// The adapter SDK is a module of its own (tagged adapter/vX.Y.Z); the sidecar
+// always builds against the copy in this repository.
+replace github.com/trustly-sidecar/trustly-sidecar/adapter => ./adapter

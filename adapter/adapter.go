@@ -12,6 +12,11 @@
 // customer. They are deliberately not the core's types, so the core can
 // change without breaking adapters.
 //
+// Every Command an adapter returns must pass Command.Validate: those are the
+// rules the sidecar refuses a command by (Trustly needs the payer's e-mail
+// and name for a payment, an ISO 4217 currency, ...), and adaptertest fails
+// an adapter whose Translate returns a command that breaks one.
+//
 // Adapters must be stateless: the sidecar restarts a crashed adapter and
 // resends whatever it was doing, so everything an adapter needs arrives in
 // the call (or in its configuration, read once at start).
@@ -40,7 +45,8 @@ type Adapter interface {
 	//
 	// Each command's IdempotencyKey is derived from the platform's delivery
 	// or event id, so a redelivery of the same event yields the same keys
-	// and the host acts on it once.
+	// and the host acts on it once. Each command must pass its Validate;
+	// a request that cannot make a valid command is ErrInvalid.
 	Translate(ctx context.Context, req Request) ([]Command, error)
 
 	// Answer renders the HTTP response to a synchronous platform request
@@ -135,7 +141,8 @@ const (
 	CommandCancelCharge CommandKind = "cancel-charge" // cancel a charge not yet executed; Reference names it
 )
 
-// Command is one thing the platform asked for.
+// Command is one thing the platform asked for. Validate says whether the
+// host will carry it out.
 type Command struct {
 	Kind CommandKind
 	// IdempotencyKey is stable across redeliveries of the same platform

@@ -3,7 +3,8 @@
 // as a plugin process, without the process) and checks the contract:
 //
 //   - Describe names the adapter and its capabilities;
-//   - each fixture translates to the expected commands;
+//   - each fixture translates to the expected commands, and each command
+//     passes adapter.Command.Validate, the rules the sidecar refuses by;
 //   - a tampered or unsigned request is refused as ErrUnauthenticated;
 //   - idempotency keys are the same when an event is delivered again;
 //   - applying a status change twice leaves the platform as applying it once;

@@ -56,18 +56,22 @@ func checkTranslate(t *testing.T, s Subject, r Request) {
 	if !reflect.DeepEqual(cmds, r.Want) {
 		t.Errorf("Translate:\n got %+v\nwant %+v", cmds, r.Want)
 	}
+	checkCommands(t, cmds)
+}
+
+// checkCommands fails commands the host would refuse: each must pass
+// Command.Validate (the host runs the same rules), and no two may share an
+// idempotency key (the host would run the second as a replay of the first).
+func checkCommands(t *testing.T, cmds []adapter.Command) {
 	seen := map[string]bool{}
-	for _, c := range cmds {
-		if c.IdempotencyKey == "" {
-			t.Errorf("command %+v has no idempotency key", c)
+	for i, c := range cmds {
+		if err := c.Validate(); err != nil {
+			t.Errorf("command %d: %v: the sidecar would refuse it", i, err)
 		}
-		if seen[c.IdempotencyKey] {
-			t.Errorf("idempotency key %q used twice in one translation", c.IdempotencyKey)
+		if c.IdempotencyKey != "" && seen[c.IdempotencyKey] {
+			t.Errorf("command %d: idempotency key %q used twice in one translation", i, c.IdempotencyKey)
 		}
 		seen[c.IdempotencyKey] = true
-		if c.Amount.Minor < 0 {
-			t.Errorf("command %+v: negative amount", c)
-		}
 	}
 }
 

@@ -75,7 +75,7 @@ func fixtures(t *testing.T) adaptertest.Fixtures {
 			request(t, "charge.requested.json", adapter.Command{
 				Kind: adapter.CommandCharge, IdempotencyKey: "generic:evt_sub_7_renewal_3",
 				Order: adapter.Order{ID: "1077"}, Amount: adapter.Money{Minor: 19900, Currency: "SEK"},
-				Customer: adapter.Customer{ID: "cust_42"}, Reference: "mandate_cust_42",
+				Customer: adapter.Customer{ID: "cust_42", Email: "asa.ek@example.se"}, Reference: "mandate_cust_42",
 			}),
 			request(t, "charge.cancel_requested.json", adapter.Command{
 				Kind: adapter.CommandCancelCharge, IdempotencyKey: "generic:evt_sub_7_renewal_3_cancel",

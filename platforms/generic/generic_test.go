@@ -90,7 +90,8 @@ func TestTranslateRefusesIncompleteEvents(t *testing.T) {
 		{"payment without customer id", `{"event_id":"e","type":"payment.requested","order":{"id":"1","amount_minor":1,"currency":"SEK"}}`},
 		{"refund without refund", `{"event_id":"e","type":"refund.requested","order":{"id":"1"}}`},
 		{"mandate without e-mail", `{"event_id":"e","type":"mandate.requested","customer":{"id":"c"}}`},
-		{"charge without mandate", `{"event_id":"e","type":"charge.requested","order":{"id":"1","amount_minor":1,"currency":"SEK"}}`},
+		{"charge without mandate", `{"event_id":"e","type":"charge.requested","order":{"id":"1","amount_minor":1,"currency":"SEK","customer":{"id":"c","email":"c@example.se"}}}`},
+		{"charge without the customer's e-mail", `{"event_id":"e","type":"charge.requested","order":{"id":"1","amount_minor":1,"currency":"SEK","customer":{"id":"c"}},"mandate_reference":"m"}`},
 		{"cancel without charge", `{"event_id":"e","type":"charge.cancel_requested","order":{"id":"1"}}`},
 	}
 	for _, tt := range tests {

@@ -132,6 +132,10 @@ func (ev *Event) command() (adapter.Command, error) {
 		if ev.MandateReference == "" {
 			return adapter.Command{}, fmt.Errorf("mandate_reference is required")
 		}
+		if o.Customer.ID == "" || o.Customer.Email == "" {
+			// The charge is the customer's mandate's; Trustly asks for the e-mail.
+			return adapter.Command{}, fmt.Errorf("order.customer.id and order.customer.email are required (Trustly asks for an e-mail with a charge)")
+		}
 		return adapter.Command{Kind: adapter.CommandCharge, Order: o.Order, Amount: o.Amount, Customer: o.Customer, Reference: ev.MandateReference}, nil
 
 	case EventChargeCancelRequested:

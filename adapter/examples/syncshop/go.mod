@@ -2,7 +2,7 @@ module example.com/syncshop
 
 go 1.26.0
 
-require github.com/trustly-sidecar/trustly-sidecar v0.0.0
+require github.com/trustly-sidecar/trustly-sidecar/adapter v0.0.0
 
 require (
 	github.com/fatih/color v1.13.0 // indirect
@@ -22,5 +22,6 @@ require (
 )
 
 // Only so the example builds against the SDK next to it. A real adapter
-// requires a released version and has no replace.
-replace github.com/trustly-sidecar/trustly-sidecar => ../../..
+// requires a released version (go get
+// github.com/trustly-sidecar/trustly-sidecar/adapter@latest) and has no replace.
+replace github.com/trustly-sidecar/trustly-sidecar/adapter => ../..

@@ -18,13 +18,15 @@ import (
 const secret = "syncshop-secret-0123456789"
 
 func TestConformance(t *testing.T) {
-	body := []byte(`{"request_id":"req_9","action":"pay","order":{"id":"77","amount_minor":2500,"currency":"EUR"},"customer":{"id":"c9","email":"c9@example.com"}}`)
+	body := []byte(`{"request_id":"req_9","action":"pay","order":{"id":"77","amount_minor":2500,"currency":"EUR"},` +
+		`"customer":{"id":"c9","email":"c9@example.com","first_name":"Camille","last_name":"Neuf","country":"FI"}}`)
 	req := adapter.Request{Method: "POST", Header: http.Header{signatureHeader: {sign(body)}}, Body: body}
 	adaptertest.Run(t, newSubject, adaptertest.Fixtures{
 		SignatureHeaders: []string{signatureHeader},
 		Requests: []adaptertest.Request{{Name: "pay", Request: req, Want: []adapter.Command{{
 			Kind: adapter.CommandPay, IdempotencyKey: "syncshop:req_9", Order: adapter.Order{ID: "77"},
-			Amount: adapter.Money{Minor: 2500, Currency: "EUR"}, Customer: adapter.Customer{ID: "c9", Email: "c9@example.com"},
+			Amount:   adapter.Money{Minor: 2500, Currency: "EUR"},
+			Customer: adapter.Customer{ID: "c9", Email: "c9@example.com", FirstName: "Camille", LastName: "Neuf", Country: "FI"},
 		}}}},
 		Changes: []adapter.StatusChange{{ID: "chg_1", Order: adapter.Order{ID: "77"}, Status: adapter.StatusPaid}},
 		Answers: []adaptertest.Answer{
