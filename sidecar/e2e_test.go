@@ -341,3 +341,26 @@ func startTestSim(t *testing.T) (*sim.Server, *sim.ManualClock, string) {
 	}
 	return s, clock, keyFile
 }
+
+// A request Trustly would refuse is refused before anything is stored, with
+// every problem named at once (the engine's check, core/trustly's rules).
+func TestE2EInvalidRequestsNameEveryProblem(t *testing.T) {
+	s := startShop(t)
+	a := s.call(http.MethodPost, "/v1/payments", "bad-1", `{"amount":1,"currency":"SEK","successUrl":"https://a/","failUrl":"https://a/"}`)
+	if a.Status != http.StatusBadRequest || a.ErrorCode(t) != "invalid_request" {
+		t.Fatalf("%d %s", a.Status, a.Body)
+	}
+	for _, p := range []string{"EndUserID: required", "Email: required", "ShopperStatement: required", "Locale: required"} {
+		if !strings.Contains(a.Body, p) {
+			t.Errorf("the answer does not name %q: %s", p, a.Body)
+		}
+	}
+	if n := len(s.sim.Orders()); n != 0 {
+		t.Errorf("Trustly saw %d orders", n)
+	}
+	// The key was given back: the corrected request runs under it.
+	good := s.order(s.call(http.MethodPost, "/v1/payments", "bad-1", strings.Replace(paymentBody, "%s", "", 1)), http.StatusCreated)
+	if good.URL == "" {
+		t.Errorf("the corrected request: %+v", good)
+	}
+}

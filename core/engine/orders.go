@@ -75,6 +75,26 @@ type PaymentRequest struct {
 	Extra map[string]string
 }
 
+// CheckPayment says whether CreatePayment would refuse r before calling
+// Trustly, without storing or calling anything: for work that makes the
+// Deposit later (a pay link is checked when it is made, paid at the click).
+func (e *Engine) CheckPayment(r PaymentRequest) error {
+	return e.validate(e.depositRequest(r, "check-"+e.newID()))
+}
+
+// depositRequest is the Deposit for r with MessageID mid.
+func (e *Engine) depositRequest(r PaymentRequest, mid string) *trustly.DepositRequest {
+	return &trustly.DepositRequest{
+		NotificationURL: e.cfg.NotificationURL, EndUserID: r.EndUserID, MessageID: mid,
+		Currency: r.Currency, Amount: r.Amount, SuggestedMinAmount: r.SuggestedMinAmount, SuggestedMaxAmount: r.SuggestedMaxAmount,
+		Country: r.Country, Locale: r.Locale, Firstname: r.Firstname, Lastname: r.Lastname, Email: r.Email,
+		SuccessURL: r.SuccessURL, FailURL: r.FailURL, ShopperStatement: r.ShopperStatement,
+		IP: r.IP, MobilePhone: r.MobilePhone, NationalIdentificationNumber: r.NationalIdentificationNumber,
+		URLTarget: r.URLTarget, TemplateURL: r.TemplateURL, URLScheme: r.URLScheme,
+		ExternalReference: r.ExternalReference, Extra: r.Extra,
+	}
+}
+
 // CreatePayment checks the Deposit as Trustly would, stores the payment
 // with its MessageID, then calls Deposit. A request Trustly would refuse is
 // an *Error of KindInvalid and stores nothing. A lost answer is resent with
@@ -85,15 +105,7 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest) (Order, er
 	o := store.Order{ID: e.newID(), Flow: string(FlowDeposit), State: string(Deposit.Initial),
 		Currency: r.Currency, Amount: r.Amount, MinAmount: r.SuggestedMinAmount, MaxAmount: r.SuggestedMaxAmount,
 		EndUserID: r.EndUserID, ExternalReference: r.ExternalReference, MessageID: e.newID(), Created: now, Updated: now}
-	req := &trustly.DepositRequest{
-		NotificationURL: e.cfg.NotificationURL, EndUserID: r.EndUserID, MessageID: o.MessageID,
-		Currency: r.Currency, Amount: r.Amount, SuggestedMinAmount: r.SuggestedMinAmount, SuggestedMaxAmount: r.SuggestedMaxAmount,
-		Country: r.Country, Locale: r.Locale, Firstname: r.Firstname, Lastname: r.Lastname, Email: r.Email,
-		SuccessURL: r.SuccessURL, FailURL: r.FailURL, ShopperStatement: r.ShopperStatement,
-		IP: r.IP, MobilePhone: r.MobilePhone, NationalIdentificationNumber: r.NationalIdentificationNumber,
-		URLTarget: r.URLTarget, TemplateURL: r.TemplateURL, URLScheme: r.URLScheme,
-		ExternalReference: r.ExternalReference, Extra: r.Extra,
-	}
+	req := e.depositRequest(r, o.MessageID)
 	if err := e.validate(req); err != nil {
 		return Order{}, err
 	}

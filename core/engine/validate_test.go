@@ -133,6 +133,16 @@ func TestTrustlyRulesRefuseBeforeAnythingIsStored(t *testing.T) {
 			return err
 		}
 	}
+	check := func(f func(*engine.PaymentRequest)) func() error {
+		return func() error {
+			r := payment(10000)
+			f(&r)
+			return eng.CheckPayment(r)
+		}
+	}
+	if err := eng.CheckPayment(payment(10000)); err != nil {
+		t.Fatalf("CheckPayment of a good payment: %v", err)
+	}
 	refund := func(r engine.RefundRequest) func() error {
 		return func() error { _, err := eng.Refund(ctx, r); return err }
 	}
@@ -171,6 +181,9 @@ func TestTrustlyRulesRefuseBeforeAnythingIsStored(t *testing.T) {
 		{"a payment opening in a new window", pay(func(r *engine.PaymentRequest) { r.URLTarget = "_blank" }), "URLTarget"},
 		{"a payment with a control character in the URL target", pay(func(r *engine.PaymentRequest) { r.URLTarget = "_top\n" }), "URLTarget"},
 		{"a payment with a list of IPs", pay(func(r *engine.PaymentRequest) { r.IP = "203.0.113.7, 10.0.0.1" }), "IP"},
+
+		{"a checked payment (a pay link) without an e-mail", check(func(r *engine.PaymentRequest) { r.Email = "" }), "Email"},
+		{"a checked payment (a pay link) with a relative fail URL", check(func(r *engine.PaymentRequest) { r.FailURL = "/fail" }), "FailURL"},
 
 		{"a mandate without an e-mail", mandate(func(r *engine.MandateRequest) { r.Email = "" }), "Email"},
 		{"a mandate without a first name", mandate(func(r *engine.MandateRequest) { r.Firstname = "" }), "Firstname"},

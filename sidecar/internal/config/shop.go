@@ -2,9 +2,19 @@ package config
 
 import (
 	"fmt"
+	"regexp"
 
-	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/shopapi"
+	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
 )
+
+// The shapes Trustly takes for a locale and a country, and the longest
+// shopper statement the sidecar sends.
+var (
+	localeRe  = regexp.MustCompile(`^[a-z]{2}_[A-Z]{2}$`)
+	countryRe = regexp.MustCompile(`^[A-Z]{2}$`)
+)
+
+const maxShopperStatement = trustly.MaxTextLength
 
 // ShopDefaults fill in what a Deposit or a mandate needs and platforms do
 // not send.
@@ -23,14 +33,14 @@ func (c *Config) checkShopDefaults() []error {
 			}
 		}
 	}
-	if c.ShopLocale != "" && !shopapi.LocaleRe.MatchString(c.ShopLocale) {
+	if c.ShopLocale != "" && !localeRe.MatchString(c.ShopLocale) {
 		add("%s: %q is not a locale like sv_SE", Key("SHOP_LOCALE"), c.ShopLocale)
 	}
-	if c.ShopCountry != "" && !shopapi.CountryRe.MatchString(c.ShopCountry) {
+	if c.ShopCountry != "" && !countryRe.MatchString(c.ShopCountry) {
 		add("%s: %q is not an ISO 3166-1 alpha-2 code like SE", Key("SHOP_COUNTRY"), c.ShopCountry)
 	}
-	if len(c.ShopShopperStatement) > shopapi.MaxField {
-		add("%s holds at most %d characters", Key("SHOP_SHOPPER_STATEMENT"), shopapi.MaxField)
+	if len(c.ShopShopperStatement) > maxShopperStatement {
+		add("%s holds at most %d characters", Key("SHOP_SHOPPER_STATEMENT"), maxShopperStatement)
 	}
 	return problems
 }

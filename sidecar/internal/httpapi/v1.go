@@ -85,21 +85,9 @@ func decodeBody[T any](r *http.Request, body []byte) (T, error) {
 	return decode[T](r)
 }
 
-// checker is a request that checks itself before anything is stored.
-type checker interface{ Check() error }
-
-// decodeChecked decodes the body as T and checks it.
-func decodeChecked[T checker](r *http.Request, body []byte) (T, error) {
-	req, err := decodeBody[T](r, body)
-	if err != nil {
-		return req, err
-	}
-	return req, req.Check()
-}
-
 func (a *API) createPayment() http.Handler {
 	return a.mutating("createPayment", func(r *http.Request, body []byte) (func(context.Context) (opResult, error), error) {
-		req, err := decodeChecked[shopapi.CreatePaymentRequest](r, body)
+		req, err := decodeBody[shopapi.CreatePaymentRequest](r, body)
 		if err != nil {
 			return nil, err
 		}
@@ -119,7 +107,7 @@ func (a *API) createPayment() http.Handler {
 
 func (a *API) createRefund() http.Handler {
 	return a.mutating("createRefund", func(r *http.Request, body []byte) (func(context.Context) (opResult, error), error) {
-		req, err := decodeChecked[shopapi.CreateRefundRequest](r, body)
+		req, err := decodeBody[shopapi.CreateRefundRequest](r, body)
 		if err != nil {
 			return nil, err
 		}
@@ -133,7 +121,7 @@ func (a *API) createRefund() http.Handler {
 
 func (a *API) createMandate() http.Handler {
 	return a.mutating("createMandate", func(r *http.Request, body []byte) (func(context.Context) (opResult, error), error) {
-		req, err := decodeChecked[shopapi.CreateMandateRequest](r, body)
+		req, err := decodeBody[shopapi.CreateMandateRequest](r, body)
 		if err != nil {
 			return nil, err
 		}
@@ -150,7 +138,7 @@ func (a *API) createMandate() http.Handler {
 
 func (a *API) createCharge() http.Handler {
 	return a.mutating("createCharge", func(r *http.Request, body []byte) (func(context.Context) (opResult, error), error) {
-		req, err := decodeChecked[shopapi.CreateChargeRequest](r, body)
+		req, err := decodeBody[shopapi.CreateChargeRequest](r, body)
 		if err != nil {
 			return nil, err
 		}

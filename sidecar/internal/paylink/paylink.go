@@ -38,6 +38,7 @@ import (
 
 // Engine is what pay links need of core/engine.
 type Engine interface {
+	CheckPayment(r engine.PaymentRequest) error
 	CreatePayment(ctx context.Context, r engine.PaymentRequest) (engine.Order, error)
 	GetPayment(ctx context.Context, id string) (engine.Order, error)
 }
@@ -111,10 +112,14 @@ func tokenHash(token string) (hash string, ok bool) {
 // linkID is a short, loggable name of a link: never the token.
 func linkID(hash string) string { return "pl_" + hash[:16] }
 
-// Check refuses a request this sidecar cannot serve: a life beyond MaxTTL,
-// a channel that is not configured.
+// Check refuses a link that could never be paid (the engine checks the
+// Deposit a click will make, as Trustly would) or that this sidecar cannot
+// serve: a life beyond MaxTTL, a channel that is not configured.
 func (p *Links) Check(req shopapi.CreatePayLinkRequest) error {
 	if err := req.Check(); err != nil {
+		return err
+	}
+	if err := p.Engine.CheckPayment(payment(linkOf(req))); err != nil {
 		return err
 	}
 	if req.TTLSeconds < 0 || time.Duration(req.TTLSeconds)*time.Second > MaxTTL {
@@ -145,11 +150,8 @@ func (p *Links) Create(ctx context.Context, req shopapi.CreatePayLinkRequest) (s
 		ttl = time.Duration(req.TTLSeconds) * time.Second
 	}
 	now := p.now().UTC()
-	l := store.PayLink{
-		ID: linkID(hash), OrderReference: req.OrderReference, Amount: req.Amount, Currency: req.Currency,
-		Shopper: shopperOf(req.Shopper), SuccessURL: req.SuccessURL, FailURL: req.FailURL, ShopperStatement: req.ShopperStatement,
-		Created: now, ExpiresAt: now.Add(ttl).Truncate(time.Second),
-	}
+	l := linkOf(req)
+	l.ID, l.Created, l.ExpiresAt = linkID(hash), now, now.Add(ttl).Truncate(time.Second)
 	if err := p.Store.Create(ctx, hash, l, now); err != nil {
 		return shopapi.PayLink{}, err
 	}
@@ -247,14 +249,7 @@ func (p *Links) attempt(ctx context.Context, hash string) (clickOutcome, error) 
 	if out, done, err := p.decide(ctx, l); done || err != nil {
 		return out, err
 	}
-	s := l.Shopper
-	o, err := p.Engine.CreatePayment(ctx, engine.PaymentRequest{
-		EndUserID: s.EndUserID, Currency: l.Currency, Amount: l.Amount,
-		Country: s.Country, Locale: s.Locale, Firstname: s.FirstName, Lastname: s.LastName, Email: s.Email,
-		MobilePhone: s.MobilePhone, NationalIdentificationNumber: s.NationalIdentificationNumber,
-		SuccessURL: l.SuccessURL, FailURL: l.FailURL, ShopperStatement: l.ShopperStatement,
-		ExternalReference: l.OrderReference,
-	})
+	o, err := p.Engine.CreatePayment(ctx, payment(l))
 	if err != nil {
 		return clickOutcome{}, err
 	}
@@ -344,6 +339,25 @@ func message(l store.PayLink, url string) delivery.Message {
 	return delivery.NewMessage(delivery.Link{OrderReference: l.OrderReference, Amount: l.Amount, Currency: l.Currency,
 		Merchant: l.ShopperStatement, ExpiresAt: l.ExpiresAt, Locale: s.Locale, FirstName: s.FirstName,
 		Email: s.Email, Phone: s.MobilePhone}, url)
+}
+
+// linkOf is the record of the link req asks for, without its id and times.
+func linkOf(req shopapi.CreatePayLinkRequest) store.PayLink {
+	return store.PayLink{OrderReference: req.OrderReference, Amount: req.Amount, Currency: req.Currency,
+		Shopper: shopperOf(req.Shopper), SuccessURL: req.SuccessURL, FailURL: req.FailURL, ShopperStatement: req.ShopperStatement}
+}
+
+// payment is the Deposit a click on l makes; the order reference goes to
+// Trustly as ExternalReference.
+func payment(l store.PayLink) engine.PaymentRequest {
+	s := l.Shopper
+	return engine.PaymentRequest{
+		EndUserID: s.EndUserID, Currency: l.Currency, Amount: l.Amount,
+		Country: s.Country, Locale: s.Locale, Firstname: s.FirstName, Lastname: s.LastName, Email: s.Email,
+		MobilePhone: s.MobilePhone, NationalIdentificationNumber: s.NationalIdentificationNumber,
+		SuccessURL: l.SuccessURL, FailURL: l.FailURL, ShopperStatement: l.ShopperStatement,
+		ExternalReference: l.OrderReference,
+	}
 }
 
 // shopperOf is the shopper as a link's record keeps it.

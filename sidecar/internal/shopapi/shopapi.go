@@ -8,7 +8,6 @@ package shopapi
 
 import (
 	"fmt"
-	"net/url"
 	"regexp"
 	"time"
 
@@ -140,119 +139,9 @@ func OrderOf(o engine.Order) Order {
 	}
 }
 
-// ---- validation ----
-
-var (
-	currencyRe = regexp.MustCompile(`^[A-Z]{3}$`)
-	CountryRe  = regexp.MustCompile(`^[A-Z]{2}$`)
-	LocaleRe   = regexp.MustCompile(`^[a-z]{2}_[A-Z]{2}$`)
-	dateRe     = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
-)
-
-// MaxField bounds free-text fields; Trustly's own limits are lower for most.
-const MaxField = 512
-
-// CheckCurrency refuses what is not an ISO 4217 code.
-func CheckCurrency(c string) error {
-	if !currencyRe.MatchString(c) {
-		return invalid("currency %q is not an ISO 4217 code like SEK", c)
-	}
-	return nil
-}
-
-func checkURLField(name, v string) error {
-	u, err := url.Parse(v)
-	if v == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return invalid("%s must be an absolute http(s) URL", name)
-	}
-	return nil
-}
-
-func (s Shopper) check() error {
-	switch {
-	case s.EndUserID == "" || len(s.EndUserID) > MaxField:
-		return invalid("shopper.endUserId is required (at most %d characters)", MaxField)
-	case s.FirstName == "" || s.LastName == "":
-		return invalid("shopper.firstName and shopper.lastName are required")
-	case !CountryRe.MatchString(s.Country):
-		return invalid("shopper.country %q must be an ISO 3166-1 alpha-2 code like SE", s.Country)
-	case !LocaleRe.MatchString(s.Locale):
-		return invalid("shopper.locale %q must be a locale like sv_SE (Trustly requires it)", s.Locale)
-	case s.Country != "" && !CountryRe.MatchString(s.Country):
-		return invalid("shopper.country %q is not an ISO 3166-1 alpha-2 code like SE", s.Country)
-	}
-	return nil
-}
-
-func (r CreatePaymentRequest) Check() error {
-	if err := r.Shopper.check(); err != nil {
-		return err
-	}
-	if err := CheckCurrency(r.Currency); err != nil {
-		return err
-	}
-	switch {
-	case r.Amount < 0 || r.SuggestedMinAmount < 0 || r.SuggestedMaxAmount < 0:
-		return invalid("amounts must not be negative")
-	case r.ShopperStatement == "":
-		return invalid("shopperStatement (the text on the shopper's bank statement) is required")
-	case r.Shopper.Email == "":
-		return invalid("shopper.email is required")
-	case r.Amount == 0 && r.SuggestedMinAmount == 0 && r.SuggestedMaxAmount == 0:
-		return invalid("amount (minor units, e.g. 10300 for 103.00) is required")
-	case r.Amount > 0 && (r.SuggestedMinAmount > 0 || r.SuggestedMaxAmount > 0):
-		return invalid("give either amount or suggestedMinAmount/suggestedMaxAmount")
-	case r.SuggestedMaxAmount > 0 && r.SuggestedMinAmount > r.SuggestedMaxAmount:
-		return invalid("suggestedMinAmount is above suggestedMaxAmount")
-	case len(r.URLTarget) > 64 || ControlRe.MatchString(r.URLTarget):
-		return invalid("urlTarget is a frame name like _top (at most 64 characters)")
-	case len(r.ExternalReference) > MaxField || len(r.ShopperStatement) > MaxField:
-		return invalid("externalReference and shopperStatement hold at most %d characters", MaxField)
-	}
-	if err := checkURLField("successUrl", r.SuccessURL); err != nil {
-		return err
-	}
-	return checkURLField("failUrl", r.FailURL)
-}
-
-func (r CreateRefundRequest) Check() error {
-	if r.Amount < 0 {
-		return invalid("amount must not be negative (0 or absent refunds everything refundable)")
-	}
-	if r.Currency != "" {
-		return CheckCurrency(r.Currency)
-	}
-	return nil
-}
-
-func (r CreateMandateRequest) Check() error {
-	if err := r.Shopper.check(); err != nil {
-		return err
-	}
-	if r.Shopper.Email == "" {
-		return invalid("shopper.email is required for a mandate")
-	}
-	if err := checkURLField("successUrl", r.SuccessURL); err != nil {
-		return err
-	}
-	return checkURLField("failUrl", r.FailURL)
-}
-
-func (r CreateChargeRequest) Check() error {
-	switch {
-	case r.EndUserID == "" || len(r.EndUserID) > MaxField:
-		return invalid("endUserId is required")
-	case r.Amount <= 0:
-		return invalid("amount must be a positive number of minor units")
-	case r.ShopperStatement == "":
-		return invalid("shopperStatement (the text on the shopper's bank statement) is required")
-	case r.Email == "":
-		return invalid("email (the shopper's) is required for a charge")
-	case r.PaymentDate != "" && !dateRe.MatchString(r.PaymentDate):
-		return invalid("paymentDate must be YYYY-MM-DD")
-	}
-	return CheckCurrency(r.Currency)
-}
+// Whether Trustly would take a request is checked once, by the engine,
+// before anything is stored (core/trustly's rules); the API checks only
+// what is its own, like a pay link's order reference.
 
 // CreatePayLinkRequest makes a pay link for one order and amount.
 type CreatePayLinkRequest struct {
@@ -288,29 +177,14 @@ type Delivery struct {
 // ControlRe finds control characters, which no free-text field may hold.
 var ControlRe = regexp.MustCompile(`[\x00-\x1f\x7f]`)
 
-// Check checks the link's shape; the pay-link service checks its life and
-// delivery channels, which depend on the configuration.
+// Check checks what is the link's own: its order reference. The Deposit a
+// click will make is checked by the engine when the link is made; its life
+// and delivery channels by the pay-link service, which knows the settings.
 func (r CreatePayLinkRequest) Check() error {
-	if err := r.Shopper.check(); err != nil {
-		return err
-	}
-	if err := CheckCurrency(r.Currency); err != nil {
-		return err
-	}
-	switch {
-	case r.OrderReference == "" || len(r.OrderReference) > 128 || ControlRe.MatchString(r.OrderReference):
+	if r.OrderReference == "" || len(r.OrderReference) > 128 || ControlRe.MatchString(r.OrderReference) {
 		return invalid("orderReference (the shop's order id, at most 128 printable characters) is required")
-	case r.Amount <= 0:
-		return invalid("amount (minor units, e.g. 10300 for 103.00) must be positive")
-	case r.ShopperStatement == "" || len(r.ShopperStatement) > MaxField:
-		return invalid("shopperStatement (the text on the shopper's bank statement) is required")
-	case r.Shopper.Email == "":
-		return invalid("shopper.email is required")
 	}
-	if err := checkURLField("successUrl", r.SuccessURL); err != nil {
-		return err
-	}
-	return checkURLField("failUrl", r.FailURL)
+	return nil
 }
 
 // WebhookResult is one command's outcome in an asynchronous platform's
