@@ -34,16 +34,16 @@ func openOutbox(e *cli.Env, name string) (*engine.Outbox, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	rdb, err := cfg.RedisClient()
+	db, err := cfg.OpenStore()
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
-	d, err := newDaemon(cfg, newLogger(cfg, io.Discard), metrics.New(), rdb, e.Now)
+	d, err := newDaemon(cfg, newLogger(cfg, io.Discard), metrics.New(), db, e.Now)
 	if err != nil {
-		rdb.Close()
+		db.Close()
 		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return d.engine.Outbox(nil, engine.OutboxConfig{Group: outboxGroup}), func() { rdb.Close() }, nil
+	return d.engine.Outbox(nil, engine.OutboxConfig{Group: outboxGroup}), func() { db.Close() }, nil
 }
 
 func runOutboxList(ctx context.Context, e *cli.Env, name string, args []string) error {

@@ -6,9 +6,8 @@ import (
 	"io"
 	"log/slog"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
+	"github.com/trustly-sidecar/trustly-sidecar/core/store"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/bridge"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/cli"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/config"
@@ -31,17 +30,17 @@ func runServe(ctx context.Context, e *cli.Env, name string, args []string) error
 		return err
 	}
 	log := newLogger(cfg, e.Stderr)
-	// go-redis has one process-wide logger; serve owns the process.
-	redis.SetLogger(redisLogger{log})
-	rdb, err := cfg.RedisClient()
+	// The Redis client has one process-wide logger; serve owns the process.
+	store.LogTo(log)
+	db, err := cfg.OpenStore()
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	defer rdb.Close()
+	defer db.Close()
 	log.Info("starting", "version", versionString(), "environment", cfg.TrustlyEnvironment(), "trustly_url", cfg.TrustlyAPIURL(),
 		"public_base_url", cfg.PublicBaseURL, "redis", cfg.RedisDescription())
 	m := metrics.New()
-	d, err := newDaemon(cfg, log, m, rdb, e.Now)
+	d, err := newDaemon(cfg, log, m, db, e.Now)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
@@ -79,7 +78,7 @@ func runServe(ctx context.Context, e *cli.Env, name string, args []string) error
 	} else {
 		log.Warn("no adapter configured: status changes wait in the outbox", "setting", config.Key("ADAPTER"))
 	}
-	return serve(ctx, log, e.Stdout, cfg, m, rdb, svc)
+	return serve(ctx, log, e.Stdout, cfg, m, db, svc)
 }
 
 // services is what serve runs besides its listeners.
@@ -92,19 +91,10 @@ type services struct {
 	background []httpapi.Task
 }
 
-// redisLogger sends go-redis's own messages (pool dial failures) to slog.
-type redisLogger struct{ log *slog.Logger }
-
-func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
-	l.log.WarnContext(ctx, "redis: "+fmt.Sprintf(format, v...))
-}
-
 // serve runs both listeners and svc until ctx is cancelled, then shuts down
 // gracefully (httpapi.Serve).
-func serve(ctx context.Context, log *slog.Logger, stdout io.Writer, cfg *config.Config, m *metrics.Set, rdb redis.UniversalClient, svc services) error {
-	ready := append([]httpapi.ReadinessCheck{{Name: "redis", Check: func(ctx context.Context) error {
-		return rdb.Ping(ctx).Err()
-	}}}, svc.ready...)
+func serve(ctx context.Context, log *slog.Logger, stdout io.Writer, cfg *config.Config, m *metrics.Set, db *store.DB, svc services) error {
+	ready := append([]httpapi.ReadinessCheck{{Name: "redis", Check: db.Ping}}, svc.ready...)
 	listeners := []httpapi.Listener{
 		{Name: "public", Addr: cfg.PublicAddr,
 			Handler: httpapi.NewPublic(log, m, cfg.NotificationSecret, cfg.MaxNotificationBytes, svc.notifications, svc.links)},

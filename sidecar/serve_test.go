@@ -194,17 +194,17 @@ func TestRunServeEndToEnd(t *testing.T) {
 // startServe runs serve with cfg and h until the test ends.
 func startServe(t *testing.T, cfg *config.Config, h httpapi.NotificationHandler) (pub, priv string, cancel context.CancelFunc, done chan error) {
 	t.Helper()
-	rdb, err := cfg.RedisClient()
+	db, err := cfg.OpenStore()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { rdb.Close() })
+	t.Cleanup(func() { db.Close() })
 	ctx, cancel := context.WithCancel(t.Context())
 	t.Cleanup(cancel)
 	stdout := &logBuffer{}
 	done = make(chan error, 1)
 	go func() {
-		done <- serve(ctx, slog.New(slog.DiscardHandler), stdout, cfg, metrics.New(), rdb, services{notifications: h})
+		done <- serve(ctx, slog.New(slog.DiscardHandler), stdout, cfg, metrics.New(), db, services{notifications: h})
 	}()
 	pub = localURL(waitFor(t, stdout, publicRe, done))
 	priv = localURL(waitFor(t, stdout, privateRe, done))

@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/trustly-sidecar/trustly-sidecar/adapter"
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
@@ -57,11 +55,7 @@ type daemon struct {
 // newDaemon builds the store, the Trustly client (TEST, LIVE or SIM by
 // configuration) and the engine. Nothing runs yet. now is the clock of the
 // engine and the pay links.
-func newDaemon(cfg *config.Config, log *slog.Logger, m *metrics.Set, rdb redis.UniversalClient, now func() time.Time) (*daemon, error) {
-	keys, err := store.NewKeys(cfg.RedisPrefix)
-	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
-	}
+func newDaemon(cfg *config.Config, log *slog.Logger, m *metrics.Set, db *store.DB, now func() time.Time) (*daemon, error) {
 	cc := cfg.TrustlyClientConfig()
 	cc.Logger = log
 	client, err := trustly.NewClient(cc)
@@ -69,7 +63,7 @@ func newDaemon(cfg *config.Config, log *slog.Logger, m *metrics.Set, rdb redis.U
 		return nil, fmt.Errorf("trustly client: %w", err)
 	}
 	eng, err := engine.New(engine.Config{
-		Store:           store.NewRedisOrders(rdb, keys, store.OrdersOptions{}),
+		Store:           db.Orders(store.OrdersOptions{}),
 		Trustly:         metrics.MeteredTrustly(client, m),
 		Environment:     cfg.TrustlyEnvironment(),
 		Verifier:        trustly.NewVerifierKey(cfg.TrustlyEnvironment(), cfg.TrustlyPublicKey()),
@@ -87,9 +81,9 @@ func newDaemon(cfg *config.Config, log *slog.Logger, m *metrics.Set, rdb redis.U
 		return nil, err
 	}
 	return &daemon{
-		idem:   store.NewRedisIdempotency(rdb, keys, store.IdempotencyOptions{}),
+		idem:   db.Idempotency(store.IdempotencyOptions{}),
 		engine: eng,
-		links: &paylink.Links{Log: log, Engine: eng, Store: store.NewRedisPayLinks(rdb, keys, store.PayLinkOptions{}),
+		links: &paylink.Links{Log: log, Engine: eng, Store: db.PayLinks(store.PayLinkOptions{}),
 			BaseURL: cfg.PublicBaseURL, TTL: cfg.PayLinkTTL, Senders: senders, Now: now},
 	}, nil
 }

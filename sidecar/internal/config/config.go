@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
-	"github.com/redis/go-redis/v9"
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
 )
@@ -325,12 +324,13 @@ func (c *Config) LogHandler(w io.Writer) slog.Handler {
 	return slog.NewJSONHandler(w, opts)
 }
 
-// RedisClient connects as configured; embedded mode starts an in-process store.
-func (c *Config) RedisClient() (redis.UniversalClient, error) {
+// OpenStore connects to Redis as configured; embedded mode starts an
+// in-process store.
+func (c *Config) OpenStore() (*store.DB, error) {
 	if c.RedisMode == RedisModeEmbedded {
-		return store.NewEmbedded()
+		return store.OpenEmbedded(c.RedisPrefix)
 	}
-	return store.NewRedisClient(c.redis)
+	return store.Open(c.redis, c.RedisPrefix)
 }
 
 // RedisDescription names the Redis for a log line, without its passwords.
