@@ -1,8 +1,9 @@
 // Package config reads the sidecar's settings from the environment
 // (TRUSTLY_SIDECAR_*, envconfig's naming), secrets also from *_FILE paths,
 // checks them all at once with one message per problem, and builds what
-// the settings describe: the logger, the Redis client, the Trustly client's
-// configuration, the adapter's source and the pay-link senders. Print and
+// the settings describe: the log handler, the store (a core/store.DB), the
+// Trustly client's configuration, the adapter's source and the pay-link
+// senders. Print and
 // Table show the settings without their secrets.
 package config
 

@@ -16,8 +16,8 @@ import (
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/shopapi"
 )
 
-// shopEngine is what the shop API needs of core/engine.
-type shopEngine interface {
+// Engine is what the shop API and the webhooks need of core/engine.
+type Engine interface {
 	CreatePayment(ctx context.Context, r engine.PaymentRequest) (engine.Order, error)
 	GetPayment(ctx context.Context, id string) (engine.Order, error)
 	FindPayments(ctx context.Context, q engine.PaymentQuery) ([]engine.Order, error)
@@ -28,14 +28,14 @@ type shopEngine interface {
 	Balance(ctx context.Context) (engine.Balances, error)
 }
 
-var _ shopEngine = (*engine.Engine)(nil)
+var _ Engine = (*engine.Engine)(nil)
 
 // API serves /v1 (the JSON is package shopapi's). A nil *API answers every
 // operation 501.
 type API struct {
 	log    *slog.Logger
 	m      *metrics.Set
-	engine shopEngine
+	engine Engine
 	idem   store.Idempotency
 	hooks  *Webhooks      // nil: no adapter, platform webhooks are 404
 	links  *paylink.Links // nil: POST /v1/paylinks answers 501
@@ -44,7 +44,7 @@ type API struct {
 // NewAPI is the shop API over the engine, with its idempotency store.
 // hooks (platform webhooks) and links (pay links) may be nil: their
 // routes then answer 404 no_adapter and 501.
-func NewAPI(log *slog.Logger, m *metrics.Set, e shopEngine, idem store.Idempotency, hooks *Webhooks, links *paylink.Links) *API {
+func NewAPI(log *slog.Logger, m *metrics.Set, e Engine, idem store.Idempotency, hooks *Webhooks, links *paylink.Links) *API {
 	return &API{log: log, m: m, engine: e, idem: idem, hooks: hooks, links: links}
 }
 

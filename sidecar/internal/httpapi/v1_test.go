@@ -26,7 +26,7 @@ func (s *interruptedStore) Complete(context.Context, store.Claim, store.Outcome)
 func (s *interruptedStore) Release(context.Context, store.Claim) error { return nil }
 
 // panicEngine fails the test if the shop API calls the engine at all.
-type panicEngine struct{ shopEngine }
+type panicEngine struct{ Engine }
 
 func TestAnInterruptedRequestIsNotRunAgain(t *testing.T) {
 	idem := &interruptedStore{}

@@ -45,7 +45,7 @@ const webhookReadyWait = 5 * time.Second
 type Webhooks struct {
 	log      *slog.Logger
 	m        *metrics.Set
-	engine   shopEngine
+	engine   Engine
 	idem     store.Idempotency
 	adapter  adapter.Adapter
 	defaults config.ShopDefaults
@@ -58,7 +58,7 @@ type Webhooks struct {
 // NewWebhooks serves the platform webhooks of adapter a: ready waits
 // (bounded by its context) for a restarting plugin, describe returns its
 // description once it runs; now is the clock requests are stamped with.
-func NewWebhooks(log *slog.Logger, m *metrics.Set, e shopEngine, idem store.Idempotency, a adapter.Adapter, defaults config.ShopDefaults,
+func NewWebhooks(log *slog.Logger, m *metrics.Set, e Engine, idem store.Idempotency, a adapter.Adapter, defaults config.ShopDefaults,
 	ready func(context.Context) error, describe func() (adapter.Description, bool), now func() time.Time) *Webhooks {
 	return &Webhooks{log: log, m: m, engine: e, idem: idem, adapter: a, defaults: defaults, describe: hostDescribe(ready, describe), now: now}
 }

@@ -1,6 +1,6 @@
 // Package shopapi is the JSON of the shop API (/v1): the requests a shop
-// sends, the answers it gets, and the checks a request must pass before
-// anything is stored. Money is always an integer number of minor units
+// sends and the answers it gets. Whether Trustly would take a request is
+// checked once, by the engine, before anything is stored. Money is always an integer number of minor units
 // (`amount`, öre or cents) with an ISO 4217 `currency`; there are no floats
 // and no decimal strings anywhere in it. The HTTP layer (httpapi), pay links
 // and the demo shop share these types; nothing here knows HTTP.
