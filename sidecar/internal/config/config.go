@@ -3,8 +3,7 @@
 // checks them all at once with one message per problem, and builds what
 // the settings describe: the log handler, the store (a core/store.DB), the
 // Trustly client's configuration, the adapter's source and the pay-link
-// senders. Print and
-// Table show the settings without their secrets.
+// senders. Print and Table show the settings without their secrets.
 package config
 
 import (
