@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -10,37 +9,18 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
 )
 
-// lockedBuffer collects a command's stderr, written by server goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // runningSim is 'trustly-sidecar sim' started through run().
 type runningSim struct {
 	url, apiURL, keyPath string
 	banner               []string
 	lines                chan string
-	stderr               *lockedBuffer
+	stderr               *logBuffer
 	stop                 context.CancelFunc
 	done                 chan error
 }
@@ -51,7 +31,7 @@ func startSim(t *testing.T, args ...string) *runningSim {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	r := &runningSim{lines: make(chan string, 100), stderr: &lockedBuffer{}, stop: cancel, done: make(chan error, 1)}
+	r := &runningSim{lines: make(chan string, 100), stderr: &logBuffer{}, stop: cancel, done: make(chan error, 1)}
 	go func() {
 		err := run(ctx, append([]string{"trustly-sidecar", "sim", "--addr", "127.0.0.1:0"}, args...), noEnv, strings.NewReader(""), pw, r.stderr)
 		pw.Close()
