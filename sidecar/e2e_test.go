@@ -38,6 +38,8 @@ type shop struct {
 	env    envMap     // its environment
 	// clock is the simulator's and the sidecar's clock: advance moves both.
 	clock *sim.ManualClock
+	// tokens are the pay-link tokens the test made: secrets like the others.
+	tokens []string
 }
 
 // simKey is the simulator's "Trustly" key, made once: notify signs with it.
@@ -78,15 +80,14 @@ func startShopEnv(t *testing.T, extra map[string]string) *shop {
 		e := &cli.Env{Getenv: env.get, Now: clock.Now, Stdin: strings.NewReader(""), Stdout: stdout, Stderr: stderr}
 		done <- runEnv(ctx, e, []string{"trustly-sidecar", "serve"})
 	}()
+	var sh *shop
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("serve: %v\n%s", err, stderr)
 		}
-		for _, secret := range []string{testSecret, testPassword} {
-			if strings.Contains(stderr.String(), secret) {
-				t.Errorf("the logs hold a secret")
-			}
+		if sh != nil {
+			checkNoSecretLogged(t, stdout.String()+stderr.String(), secretsOf(t, env, s, sh.tokens))
 		}
 	})
 	pub := localURL(waitFor(t, stdout, publicRe, done))
@@ -94,7 +95,80 @@ func startShopEnv(t *testing.T, extra map[string]string) *shop {
 	waitHealthy(t, pub+"/healthz")
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { rdb.Close() })
-	return &shop{t: t, sim: s, priv: priv, rdb: rdb, prefix: prefix, log: stderr, pub: pub, env: env, clock: clock}
+	sh = &shop{t: t, sim: s, priv: priv, rdb: rdb, prefix: prefix, log: stderr, pub: pub, env: env, clock: clock}
+	return sh
+}
+
+// secretsOf is every secret a run of the sidecar knew: the values (and
+// files) of its secret settings and the adapter's, the private key's
+// material, the pay-link tokens it made and the full signature of every
+// notification the simulator sent.
+func secretsOf(t *testing.T, env envMap, s *sim.Server, tokens []string) []string {
+	t.Helper()
+	secrets := append([]string{testSecret, testPassword, testToken}, tokens...)
+	for k, v := range env {
+		name := strings.TrimSuffix(k, "_FILE")
+		if !strings.Contains(name, "PASSWORD") && !strings.Contains(name, "SECRET") && !strings.Contains(name, "TOKEN") && !strings.Contains(name, "PRIVATE_KEY") {
+			continue
+		}
+		if name != k {
+			b, err := os.ReadFile(v)
+			if err != nil {
+				t.Fatalf("%s: %v", k, err)
+			}
+			v = string(b)
+		}
+		for line := range strings.SplitSeq(v, "\n") {
+			// A PEM's body lines are key material; its armour is not.
+			if line = strings.TrimSpace(line); len(line) >= 16 && !strings.HasPrefix(line, "-----") {
+				secrets = append(secrets, line)
+			}
+		}
+	}
+	for _, o := range s.Orders() {
+		for _, n := range s.Notifications(o.OrderID) {
+			var env struct {
+				Params struct {
+					Signature string `json:"signature"`
+				} `json:"params"`
+			}
+			if json.Unmarshal(n.Body, &env) == nil && env.Params.Signature != "" {
+				secrets = append(secrets, env.Params.Signature)
+			}
+		}
+	}
+	return secrets
+}
+
+// checkNoSecretLogged fails on any line of logs that holds one of secrets,
+// naming the line's number but never the secret.
+func checkNoSecretLogged(t *testing.T, logs string, secrets []string) {
+	t.Helper()
+	for _, n := range secretLines(logs, secrets) {
+		t.Errorf("log line %d holds a secret", n)
+	}
+}
+
+// secretLines are the numbers of the lines of logs that hold a secret.
+func secretLines(logs string, secrets []string) []int {
+	var out []int
+	for i, line := range strings.Split(logs, "\n") {
+		for _, secret := range secrets {
+			if secret != "" && strings.Contains(line, secret) {
+				out = append(out, i+1)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func TestSecretScanFindsEverySecretLine(t *testing.T) {
+	logs := "level=INFO msg=ok\nlevel=WARN url=/pay/tok123\nlevel=INFO\nsig=c2lnbmF0dXJl key"
+	got := secretLines(logs, []string{"tok123", "c2lnbmF0dXJl", ""})
+	if len(got) != 2 || got[0] != 2 || got[1] != 4 {
+		t.Fatalf("lines %v, want [2 4]", got)
+	}
 }
 
 // call sends a shop API request; key, when set, is the Idempotency-Key.

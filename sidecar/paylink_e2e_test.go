@@ -37,6 +37,7 @@ func (s *shop) createLink(ref, extra string) shopapi.PayLink {
 	if err := json.Unmarshal([]byte(a.Body), &l); err != nil {
 		s.t.Fatal(err)
 	}
+	s.tokens = append(s.tokens, l.URL[strings.LastIndex(l.URL, "/")+1:])
 	return l
 }
 
