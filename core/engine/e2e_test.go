@@ -536,6 +536,41 @@ func testMandateThenCharge(t *testing.T, b backend) {
 	w.wantState(c.ID, engine.StatePaid)
 }
 
+func TestMandatePendingWithoutAmountIsApplied(t *testing.T) {
+	onEach(t, testMandatePendingWithoutAmountIsApplied)
+}
+
+// Trustly sends SelectAccount a pending without amount or currency: it is
+// answered OK and applied (nothing for a person), and the mandate goes on.
+func testMandatePendingWithoutAmountIsApplied(t *testing.T, b backend) {
+	w := newWorld(t, b)
+	m, err := w.eng.CreateMandate(w.ctx, engine.MandateRequest{EndUserID: "shopper-1", Country: "SE", Locale: "sv_SE",
+		Firstname: "Åsa", Lastname: "Öberg", Email: "asa@example.com", SuccessURL: "https://shop.example/ok", FailURL: "https://shop.example/fail"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := w.sim.SendCustom(w.ctx, m.TrustlyOrderID, sim.CustomNotification{Method: "pending",
+		Data: map[string]any{"amount": nil, "currency": nil}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, has := n.Data["amount"]; has {
+		t.Fatalf("the simulator sent an amount: %v", n.Data)
+	}
+	if last := n.Attempts[len(n.Attempts)-1]; !last.OK || last.Status != "OK" {
+		t.Fatalf("pending not answered OK: %+v", n.Attempts)
+	}
+	if o := w.wantState(m.ID, engine.StateStarted); o.Attention != "" {
+		t.Fatalf("the pending was kept for a person: %q", o.Attention)
+	}
+	if l, err := w.store.ListUnrouted(w.ctx, 10); err != nil || len(l) != 0 {
+		t.Fatalf("the pending was set aside as unrouted (%d records), %v", len(l), err)
+	}
+	w.approve(m, "")
+	w.advance(time.Second)
+	w.wantState(m.ID, engine.StateActive)
+}
+
 func TestUnknownOrdersAndMethodsAreKeptAndAnswered(t *testing.T) {
 	onEach(t, testUnknownOrdersAndMethodsAreKeptAndAnswered)
 }

@@ -47,9 +47,12 @@ var Deposit = Machine{
 // the account notification's directdebitmandate flag.
 //
 //	new ─accepted→ started ─account "1"→ active ─account "0"→ revoked
-//	                  ├─account "0"→ declined ─account "1"→ active
+//	 └──pending──────↗ ├─account "0"→ declined ─account "1"→ active
 //	                  ├─cancel→ cancelled
 //	                  └─expire→ expired (a late account still counts)
+//
+// Trustly's pending for a SelectAccount (the shopper finished the bank
+// step; it carries no amount) changes nothing but a lost call answer.
 var Mandate = Machine{
 	Flow:    FlowMandate,
 	Initial: StateNew,
@@ -65,7 +68,9 @@ var Mandate = Machine{
 		each([]State{StateNew, StateUnknown, StateStarted, StateExpired}, EventCancel, StateCancelled),
 		each([]State{StateNew, StateUnknown, StateStarted}, EventExpire, StateExpired),
 		one(StateActive, EventMandateDeclined, StateRevoked),
+		each([]State{StateNew, StateUnknown}, EventPending, StateStarted),
 
+		stayAll([]State{StateStarted, StateExpired, StateDeclined, StateActive, StateRevoked, StateCancelled}, EventPending),
 		stay(StateActive, EventMandateActive, EventAccount),
 		stay(StateDeclined, EventMandateDeclined, EventCancel, EventAccount),
 		stay(StateCancelled, EventCancel, EventMandateDeclined),

@@ -272,8 +272,19 @@ type DebitNotification struct{ MoneyNotification }
 type PayoutConfirmationNotification struct{ MoneyNotification }
 
 // Pending returns the pending view, or an error for another method or a
-// missing or malformed orderid, amount or currency.
+// missing or malformed orderid, or a malformed amount or currency. A
+// SelectAccount's pending carries no amount (Trustly sends one only for
+// Deposits and Charges): then Amount is 0 and Currency "".
 func (n *Notification) Pending() (PendingNotification, error) {
+	if err := n.want(NotifyPending); err != nil {
+		return PendingNotification{}, err
+	}
+	if v, ok := n.Data["amount"]; !ok || v == nil {
+		if _, ok := n.Data["currency"]; ok {
+			return PendingNotification{}, fmt.Errorf("%w: pending notification %s has a currency but no amount", ErrInvalidNotification, n.NotificationID)
+		}
+		return PendingNotification{MoneyNotification{OrderID: n.OrderID, MessageID: n.MessageID, EndUserID: n.EndUserID}}, nil
+	}
 	m, err := n.money(NotifyPending)
 	return PendingNotification{m}, err
 }

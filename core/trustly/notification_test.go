@@ -360,6 +360,8 @@ func TestNotificationViewRejects(t *testing.T) {
 		wantErr error
 	}{
 		{"credit without amount", "credit", with(creditData(), "amount", nil), ErrInvalidNotification},
+		{"pending with a currency but no amount", "pending", with(creditData(), "amount", nil), ErrInvalidNotification},
+		{"pending with a comma amount", "pending", with(creditData(), "amount", "902,50"), ErrInvalidAmount},
 		{"credit with a comma amount", "credit", with(creditData(), "amount", "902,50"), ErrInvalidAmount},
 		{"credit with three decimals", "credit", with(creditData(), "amount", "902.505"), ErrInvalidAmount},
 		{"credit of zero", "credit", with(creditData(), "amount", "0.00"), ErrInvalidAmount},
@@ -385,6 +387,8 @@ func TestNotificationViewRejects(t *testing.T) {
 				t.Fatalf("the notification itself should parse: %v", err)
 			}
 			switch tt.method {
+			case "pending":
+				_, err = n.Pending()
 			case "credit":
 				_, err = n.Credit()
 			case "account":
@@ -652,4 +656,27 @@ func FuzzParseNotification(f *testing.F) {
 			t.Fatalf("round trip changed the notification: %+v vs %+v", r, u)
 		}
 	})
+}
+
+// SelectAccount's pending has no amount and no currency: it parses, with
+// none. Deposit's keeps both.
+func TestPendingOfASelectAccountHasNoAmount(t *testing.T) {
+	key, v := notifTestKey(t), notifTestVerifier(t)
+	data := map[string]any{"notificationid": "11", "orderid": "22", "messageid": "m-1", "enduserid": "u-1",
+		"timestamp": "2026-12-01 10:00:00.123+00"}
+	n, err := ParseNotification(notifBody(t, key, "pending", notifUUID, data), v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := n.Pending()
+	if err != nil || p.Amount != 0 || p.Currency != "" || p.OrderID != "22" || p.MessageID != "m-1" {
+		t.Fatalf("pending without amount: %+v, %v", p, err)
+	}
+	n, err = ParseNotification(notifBody(t, key, "pending", notifUUID, creditData()), v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := n.Pending(); err != nil || p.Amount != 90250 || p.Currency != "EUR" {
+		t.Fatalf("pending of a deposit: %+v, %v", p, err)
+	}
 }
