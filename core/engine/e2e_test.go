@@ -571,6 +571,36 @@ func testMandatePendingWithoutAmountIsApplied(t *testing.T, b backend) {
 	w.wantState(m.ID, engine.StateActive)
 }
 
+func TestPendingChargeCanBeCancelled(t *testing.T) { onEach(t, testPendingChargeCanBeCancelled) }
+
+// Trustly sends pending as soon as it has a Charge; a charge for a later
+// day is still cancellable then, until Trustly's cut-off.
+func testPendingChargeCanBeCancelled(t *testing.T, b backend) {
+	w := newWorld(t, b)
+	m, err := w.eng.CreateMandate(w.ctx, engine.MandateRequest{EndUserID: "shopper-1", Country: "SE", Locale: "sv_SE",
+		Firstname: "Åsa", Lastname: "Öberg", Email: "asa@example.com", SuccessURL: "https://shop.example/ok", FailURL: "https://shop.example/fail"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.approve(m, "")
+	w.advance(time.Second)
+	w.wantState(m.ID, engine.StateActive)
+	later := w.sim.Now().AddDate(0, 0, 7).Format(time.DateOnly)
+	c, err := w.eng.CreateCharge(w.ctx, engine.ChargeRequest{EndUserID: "shopper-1", Currency: "SEK", Amount: 1000,
+		ShopperStatement: "Shop", Email: "asa@example.com", PaymentDate: later})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.sim.SendCustom(w.ctx, c.TrustlyOrderID, sim.CustomNotification{Method: "pending"}); err != nil {
+		t.Fatal(err)
+	}
+	w.wantState(c.ID, engine.StatePending)
+	got, err := w.eng.CancelCharge(w.ctx, c.ID)
+	if err != nil || got.State != engine.StateCancelled {
+		t.Fatalf("cancel of a pending charge = %+v, %v", got, err)
+	}
+}
+
 func TestUnknownOrdersAndMethodsAreKeptAndAnswered(t *testing.T) {
 	onEach(t, testUnknownOrdersAndMethodsAreKeptAndAnswered)
 }

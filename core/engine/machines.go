@@ -81,11 +81,14 @@ var Mandate = Machine{
 }
 
 // Charge collects from an active mandate. There is no checkout URL, so
-// nothing expires; CancelCharge stops it before its PaymentDate.
+// nothing expires; CancelCharge stops it before its PaymentDate. Trustly
+// sends pending when it has received the Charge, long before a future
+// PaymentDate, so a pending charge may still be cancelled: Trustly's answer
+// (its cut-off) decides, not this table.
 //
 //	new ─accepted→ started ─pending→ pending ─credit→ paid ─debit→ reversed
-//	 └─rejected→ rejected     ├─cancel→ cancelled   (could not be processed)
-//	                          └─cancelcharge→ cancelled
+//	 └─rejected→ rejected     │         ├─cancel→ cancelled   (could not be processed)
+//	                          └─────────┴─cancelcharge→ cancelled
 var Charge = Machine{
 	Flow:    FlowCharge,
 	Initial: StateNew,
@@ -99,7 +102,7 @@ var Charge = Machine{
 		each([]State{StateNew, StateUnknown, StateStarted}, EventPending, StatePending),
 		each([]State{StateNew, StateUnknown, StateStarted, StatePending, StateCancelled}, EventCredit, StatePaid),
 		each([]State{StateNew, StateUnknown, StateStarted, StatePending}, EventCancel, StateCancelled),
-		one(StateStarted, EventCancelCharge, StateCancelled),
+		each([]State{StateStarted, StatePending}, EventCancelCharge, StateCancelled),
 		each([]State{StateNew, StateUnknown, StateStarted, StatePending, StatePaid}, EventDebit, StateReversed),
 
 		stay(StatePending, EventPending),
