@@ -26,10 +26,19 @@ func runOutbox(ctx context.Context, e *cli.Env, name string, args []string) erro
 	return cli.Dispatch(ctx, e, name, outboxCommands, args)
 }
 
-// openOutbox connects to the configured Redis and returns the outbox of
-// the platform deliveries, with nothing to deliver to: these commands only
-// read and move entries.
+// openOutbox returns the outbox of the platform deliveries, with nothing to
+// deliver to: these commands only read and move entries.
 func openOutbox(e *cli.Env, name string) (*engine.Outbox, func(), error) {
+	eng, closeFn, err := openEngine(e, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return eng.Outbox(nil, engine.OutboxConfig{Group: outboxGroup}), closeFn, nil
+}
+
+// openEngine connects to the configured Redis and returns the engine on it,
+// for commands that read or move what serve keeps; closeFn disconnects.
+func openEngine(e *cli.Env, name string) (eng *engine.Engine, closeFn func(), err error) {
 	cfg, err := loadConfig(e, name)
 	if err != nil {
 		return nil, nil, err
@@ -43,7 +52,7 @@ func openOutbox(e *cli.Env, name string) (*engine.Outbox, func(), error) {
 		db.Close()
 		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return d.engine.Outbox(nil, engine.OutboxConfig{Group: outboxGroup}), func() { db.Close() }, nil
+	return d.engine, func() { db.Close() }, nil
 }
 
 func runOutboxList(ctx context.Context, e *cli.Env, name string, args []string) error {

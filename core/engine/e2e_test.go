@@ -627,6 +627,28 @@ func testUnknownOrdersAndMethodsAreKeptAndAnswered(t *testing.T, b backend) {
 	if err != nil || len(l) != 2 {
 		t.Fatalf("unrouted = %+v, %v", l, err)
 	}
+	// A person sees them through the engine: what came, why it was kept,
+	// what Trustly was told, and the data without the signature.
+	kept, err := w.eng.Unrouted(w.ctx, 10)
+	if err != nil || len(kept) != 2 {
+		t.Fatalf("engine.Unrouted = %+v, %v", kept, err)
+	}
+	byMethod := map[string]engine.Unrouted{}
+	for _, k := range kept {
+		byMethod[k.Method] = k
+	}
+	if k := byMethod["credit"]; k.OrderID != "999" || k.MessageID != "never-ours" || k.Answer != "OK" ||
+		!strings.Contains(k.Reason, "no order") || k.Data["amount"] == nil || k.At.IsZero() {
+		t.Errorf("kept credit: %+v", k)
+	}
+	if k := byMethod["newthing"]; k.Reason == "" || k.Answer != "OK" {
+		t.Errorf("kept unknown method: %+v", k)
+	}
+	for _, limit := range []int64{0, -1, engine.MaxUnroutedList + 1} {
+		if _, err := w.eng.Unrouted(w.ctx, limit); engine.KindOf(err) != engine.KindInvalid {
+			t.Errorf("limit %d: %v, want KindInvalid", limit, err)
+		}
+	}
 	w.wantState(o.ID, engine.StateStarted)
 }
 

@@ -191,6 +191,8 @@ func TestOpenAPISchemasMatchTheTypes(t *testing.T) {
 		"OrderList":            reflect.TypeFor[shopapi.OrderList](),
 		"Balance":              reflect.TypeFor[shopapi.Balance](),
 		"BalanceList":          reflect.TypeFor[shopapi.BalanceList](),
+		"UnroutedNotification": reflect.TypeFor[shopapi.UnroutedNotification](),
+		"UnroutedList":         reflect.TypeFor[shopapi.UnroutedList](),
 	}
 	for name, typ := range types {
 		s, ok := doc.Components.Schemas[name]

@@ -60,6 +60,7 @@ func addPrivateRoutes(r *mux.Router, log *slog.Logger, m *metrics.Set, token str
 	r.Handle("/v1/charges", v1(api.createCharge, true)).Methods(http.MethodPost)
 	r.Handle("/v1/charges/{id}", v1(api.cancelCharge, false)).Methods(http.MethodDelete)
 	r.Handle("/v1/balance", v1(api.getBalance, false)).Methods(http.MethodGet)
+	r.Handle("/v1/notifications/unrouted", v1(api.listUnrouted, false)).Methods(http.MethodGet)
 
 	r.Handle("/v1/paylinks", v1(api.createPayLink, true)).Methods(http.MethodPost)
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/gorilla/mux"
 
@@ -26,6 +27,7 @@ type Engine interface {
 	CreateCharge(ctx context.Context, r engine.ChargeRequest) (engine.Order, error)
 	CancelCharge(ctx context.Context, id string) (engine.Order, error)
 	Balance(ctx context.Context) (engine.Balances, error)
+	Unrouted(ctx context.Context, limit int64) ([]engine.Unrouted, error)
 }
 
 var _ Engine = (*engine.Engine)(nil)
@@ -243,6 +245,37 @@ func (a *API) getBalance() http.Handler {
 			out.Balances = append(out.Balances, shopapi.Balance{Currency: c, Amount: n})
 		}
 		sortBalances(out.Balances)
+		encode(w, http.StatusOK, out)
+	})
+}
+
+// defaultUnroutedLimit is how many kept notifications a listing shows
+// unless ?limit= says otherwise.
+const defaultUnroutedLimit = 100
+
+// listUnrouted lists the notifications kept for a person, oldest first.
+func (a *API) listUnrouted() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limit := int64(defaultUnroutedLimit)
+		if v := r.URL.Query().Get("limit"); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				writeError(w, r, invalid("limit must be a whole number"))
+				return
+			}
+			limit = n
+		}
+		l, err := a.engine.Unrouted(r.Context(), limit)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		out := shopapi.UnroutedList{Notifications: make([]shopapi.UnroutedNotification, 0, len(l))}
+		for _, u := range l {
+			out.Notifications = append(out.Notifications, shopapi.UnroutedNotification{NotificationID: u.NotificationID,
+				Method: u.Method, TrustlyOrderID: u.OrderID, MessageID: u.MessageID, Reason: u.Reason, Answer: u.Answer,
+				Data: u.Data, ReceivedAt: u.At})
+		}
 		encode(w, http.StatusOK, out)
 	})
 }

@@ -211,6 +211,26 @@ type WebhookAnswer struct {
 	Error    *ErrorDetail    `json:"error,omitempty"`
 }
 
+// UnroutedNotification is a notification no order took, kept for a person:
+// what Trustly sent (its data, without the signature), why it was kept and
+// what Trustly was answered.
+type UnroutedNotification struct {
+	NotificationID string         `json:"notificationId"`
+	Method         string         `json:"method"`
+	TrustlyOrderID string         `json:"trustlyOrderId,omitempty"`
+	MessageID      string         `json:"messageId,omitempty"`
+	Reason         string         `json:"reason"`
+	Answer         string         `json:"answer"`
+	Data           map[string]any `json:"data,omitempty"`
+	ReceivedAt     time.Time      `json:"receivedAt"`
+}
+
+// UnroutedList is the answer of GET /v1/notifications/unrouted, oldest
+// first.
+type UnroutedList struct {
+	Notifications []UnroutedNotification `json:"notifications"`
+}
+
 // ErrorBody is the JSON of every error answer.
 type ErrorBody struct {
 	Error ErrorDetail `json:"error"`
