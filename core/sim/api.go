@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
@@ -249,18 +250,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // that a typed request cannot express (a number where a string belongs, a
 // malformed amount or flag).
 type raw struct {
-	data      map[string]any
-	attrs     map[string]any
-	attrsSeen bool // the Attributes key is present (null counts)
-	err       *apiError
-	used      map[string]bool
+	data  map[string]any
+	attrs map[string]any
+	err   *apiError
+	used  map[string]bool
 }
 
 func newRaw(data map[string]any) *raw {
 	r := &raw{data: data, used: map[string]bool{}}
-	v, present := data["Attributes"]
-	r.attrsSeen = present
-	switch t := v.(type) {
+	switch t := data["Attributes"].(type) {
 	case nil:
 	case map[string]any:
 		r.attrs = t
@@ -291,6 +289,22 @@ func (r *raw) text(m map[string]any, key, where string) string {
 // str reads a top-level Data field.
 func (r *raw) str(key string) string { return r.text(r.data, key, "") }
 
+// orderID reads an OrderID, which Trustly's official clients send as a
+// string or, read back from an earlier answer, as a JSON number; Trustly
+// takes both (its order ids are digits).
+func (r *raw) orderID(key string) string {
+	switch v := r.data[key].(type) {
+	case json.Number:
+		if _, err := strconv.ParseUint(v.String(), 10, 64); err != nil {
+			r.fail(errf(trustly.CodeInvalidParameters, "%s must be an order id, not %s", key, v))
+			return ""
+		}
+		return v.String()
+	default:
+		return r.str(key)
+	}
+}
+
 // attr reads an attribute and marks it known.
 func (r *raw) attr(key string) string {
 	r.used[key] = true
@@ -309,8 +323,20 @@ func (r *raw) amount(s string) int64 {
 	return v
 }
 
-// flag reads a "1"/"0" attribute.
+// flag reads a "1"/"0" attribute. Trustly's clients let merchants pass
+// the integer 1 too, and Trustly takes it.
 func (r *raw) flag(key string) bool {
+	if n, ok := r.attrs[key].(json.Number); ok {
+		r.used[key] = true
+		switch n.String() {
+		case "1":
+			return true
+		case "0":
+			return false
+		}
+		r.fail(errf(trustly.CodeInvalidParameters, "Attributes.%s is %s, want \"1\" or \"0\"", key, n))
+		return false
+	}
 	switch v := r.attr(key); v {
 	case "", "0":
 		return false

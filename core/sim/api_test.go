@@ -2,6 +2,7 @@ package sim_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"regexp"
 	"testing"
@@ -75,13 +76,21 @@ func TestErrorCodes(t *testing.T) {
 		}, trustly.CodeNotSecureNotificationURL},
 		{"Attributes not an object", h, "Deposit", func(d map[string]any) { d["Attributes"] = "x" }, trustly.CodeInvalidParameters},
 		{"unknown method", h, "Withdraw", nil, trustly.CodeFunctionAccessDenied},
-		{"refund without Attributes key", h, "Refund", func(d map[string]any) {
+		{"refund without Attributes key reaches the order check", h, "Refund", func(d map[string]any) {
 			for k := range d {
 				delete(d, k)
 			}
 			d["Username"], d["Password"] = username, password
 			d["OrderID"], d["Amount"], d["Currency"] = "1234567890", "1.00", "SEK"
 		}, trustly.CodeInvalidParameters},
+		{"OrderID as a fraction", h, "Refund", func(d map[string]any) {
+			for k := range d {
+				delete(d, k)
+			}
+			d["Username"], d["Password"], d["Attributes"] = username, password, nil
+			d["OrderID"], d["Amount"], d["Currency"] = json.Number("12.5"), "1.00", "SEK"
+		}, trustly.CodeInvalidParameters},
+		{"flag as the integer 2", h, "Deposit", func(d map[string]any) { attrs(d)["HoldNotifications"] = json.Number("2") }, trustly.CodeInvalidParameters},
 		{"refund of an unknown order", h, "Refund", func(d map[string]any) {
 			for k := range d {
 				delete(d, k)
@@ -237,5 +246,23 @@ func TestClientRejectsAnswersFromAnotherKey(t *testing.T) {
 	_, err = c.Balance(context.Background())
 	if !errors.Is(err, trustly.ErrBadSignature) {
 		t.Fatalf("err = %v, want a bad signature", err)
+	}
+}
+
+// Shapes Trustly's official clients send and Trustly takes: a Refund with
+// no Attributes at all (the PHP and Python clients), an OrderID as a JSON
+// number, a flag as the integer 1.
+func TestShapesOfTrustlysClientsAreAccepted(t *testing.T) {
+	h := newHarness(t)
+	paid := h.paid("")
+	m := h.rawCall("Refund", map[string]any{"Username": username, "Password": password,
+		"OrderID": json.Number(paid.OrderID), "Amount": "1.00", "Currency": "SEK"})
+	if got := code(t, m); got != 0 {
+		t.Fatalf("refund without Attributes, OrderID a number: code %d (%s)", got, errorMessage(m))
+	}
+	d := h.depositData()
+	attrs(d)["HoldNotifications"] = json.Number("1")
+	if m := h.rawCall("Deposit", d); code(t, m) != 0 {
+		t.Fatalf("deposit with HoldNotifications 1: code %d (%s)", code(t, m), errorMessage(m))
 	}
 }
