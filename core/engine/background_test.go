@@ -119,7 +119,8 @@ func testCancelCharge(t *testing.T, b backend) {
 	if !errors.As(err, &ee) || ee.Code != engine.CodeCancelRejected {
 		t.Fatalf("CancelCharge after the cut-off = %v, want %s", err, engine.CodeCancelRejected)
 	}
-	w.wantState(late.ID, engine.StateStarted)
+	// Trustly sent pending when it received the Charge; refused, it stays so.
+	w.wantState(late.ID, engine.StatePending)
 	if again, err := w.eng.CancelCharge(w.ctx, early.ID); err != nil || again.State != engine.StateCancelled {
 		t.Fatalf("CancelCharge of a cancelled charge = %+v, %v; want it as it is", again, err)
 	}

@@ -336,18 +336,29 @@ func (s *Server) charge(c *call, r *raw) (any, *apiError) {
 	}
 	s.addOrderLocked(o)
 	id := o.OrderID
+	// Trustly sends pending "when a Charge request has been received"
+	// (Charge, API reference): now, not on the PaymentDate. The order stays
+	// queued, so CancelCharge works until the cut-off.
+	s.notifyLocked(o, "pending", nil)
 	s.schedule(o.ExecuteAt, "draw charge "+id, func(ctx context.Context) { s.executeCharge(id) })
 	return map[string]any{"orderid": o.OrderID, "result": "1"}, nil
 }
 
-// chargeTime is when a Charge is drawn: the start of its PaymentDate in
-// Stockholm, or now when it has none or the date has come.
+// chargeTime is when a Charge is drawn: the start of the first bank day on
+// or after its PaymentDate in Stockholm (banks do not draw on Saturdays and
+// Sundays), or now when it has none or the date has come.
 func chargeTime(now time.Time, paymentDate string) time.Time {
 	if paymentDate == "" {
 		return now
 	}
 	d, err := time.ParseInLocation(time.DateOnly, paymentDate, stockholm)
-	if err != nil || !d.After(now) {
+	if err != nil {
+		return now
+	}
+	for d.Weekday() == time.Saturday || d.Weekday() == time.Sunday {
+		d = d.AddDate(0, 0, 1)
+	}
+	if !d.After(now) {
 		return now
 	}
 	return d

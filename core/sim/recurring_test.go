@@ -141,14 +141,20 @@ func TestChargeOnItsPaymentDate(t *testing.T) {
 		if err != nil || !res.Accepted {
 			t.Fatalf("%+v, %v", res, err)
 		}
+		// Trustly's pending comes when it has received the Charge.
 		before := len(h.merchant.all())
+		h.advance(time.Second)
+		if got := h.merchant.all()[before:]; len(got) != 1 || got[0].Method != "pending" || got[0].OrderID != res.OrderID {
+			t.Fatalf("on receipt: %v", h.merchant.methods()[before:])
+		}
+		before = len(h.merchant.all())
 		h.advance(24 * time.Hour)
 		if len(h.merchant.all()) != before {
 			t.Fatalf("charged early: %v", h.merchant.methods())
 		}
 		h.advance(24 * time.Hour)
 		got := h.merchant.all()[before:]
-		if len(got) != 2 || got[0].Method != "pending" || got[1].Method != "credit" || got[1].OrderID != res.OrderID {
+		if len(got) != 1 || got[0].Method != "credit" || got[0].OrderID != res.OrderID {
 			t.Fatalf("got %v", h.merchant.methods()[before:])
 		}
 		o, _ := h.sim.Order(res.OrderID)
@@ -157,6 +163,21 @@ func TestChargeOnItsPaymentDate(t *testing.T) {
 			t.Errorf("order %s executed at %v, want %v", o.State, o.ExecuteAt, want)
 		}
 	})
+}
+
+// A PaymentDate on a weekend is drawn on the next bank day.
+func TestChargeOnAWeekendIsDrawnOnMonday(t *testing.T) {
+	h := newHarness(t)
+	a := h.mandate("subscriber-1", "")
+	// Now is Monday 2025-03-03; 2025-03-08 is a Saturday.
+	res, err := h.client.Charge(context.Background(), h.chargeRequest(a.AccountID, "subscriber-1", "2025-03-08"))
+	if err != nil || !res.Accepted {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	o, _ := h.sim.Order(res.OrderID)
+	if want := time.Date(2025, 3, 10, 0, 0, 0, 0, sim.Stockholm()); !o.ExecuteAt.Equal(want) {
+		t.Fatalf("drawn at %v, want Monday %v", o.ExecuteAt, want)
+	}
 }
 
 func TestCancelCharge(t *testing.T) {
@@ -184,6 +205,7 @@ func TestCancelCharge(t *testing.T) {
 			if err != nil || !res.Accepted {
 				t.Fatalf("charge %+v, %v", res, err)
 			}
+			h.advance(time.Second) // the pending of a received Charge
 			if d := tt.at.Sub(h.sim.Now()); d > 0 {
 				h.advance(d)
 			}

@@ -31,7 +31,8 @@ import (
 //
 // A Deposit with RequestDirectDebitMandate "1" also gets an account
 // notification (with directdebitmandate "1") first, unless the scenario
-// sends its own. Charges follow chargeScenario on their PaymentDate.
+// sends its own. Charges get pending when received, then follow
+// chargeScenario on their PaymentDate's bank day.
 // Every delivery that gets no valid reply is retried on Config.RetrySchedule.
 type Scenario struct {
 	Name  string
@@ -67,7 +68,9 @@ var (
 
 	pendingCredit = []Step{{After: 0, Method: "pending"}, {After: 5 * time.Second, Method: "credit"}}
 
-	chargeScenario = Scenario{Name: "charge", Title: "Charge drawn: pending, then credit", Steps: pendingCredit}
+	// The charge's pending went out when Trustly received it (see charge);
+	// on its bank day it is drawn: credit.
+	chargeScenario = Scenario{Name: "charge", Title: "Charge drawn: credit", Steps: []Step{{After: 0, Method: "credit"}}}
 	declineScript  = Scenario{Name: "decline", Title: "Declined by the shopper", Steps: []Step{{After: 0, Method: "cancel"}}}
 )
 
