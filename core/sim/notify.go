@@ -30,12 +30,15 @@ func (s *Server) notificationData(o *Order, method string) map[string]any {
 		"messageid": o.MessageID,
 		"timestamp": timestamp(s.clock.Now()),
 	}
-	switch method {
-	case "pending", "credit", "debit", "payoutconfirmation":
+	switch {
+	case method == "pending" && o.Method == "SelectAccount":
+		// SelectAccount moves no money: its pending has no amount.
+		d["enduserid"] = o.EndUserID
+	case method == "pending", method == "credit", method == "debit", method == "payoutconfirmation":
 		d["amount"] = trustly.FormatAmount(o.Amount)
 		d["currency"] = o.Currency
 		d["enduserid"] = o.EndUserID
-	case "account":
+	case method == "account":
 		a := s.accounts[o.EndUserID]
 		if a == nil {
 			a = s.accountLocked(o, "1")

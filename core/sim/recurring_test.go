@@ -26,9 +26,18 @@ func (h *harness) mandate(endUserID, scenario string) trustly.AccountNotificatio
 	if !numeric.MatchString(res.OrderID) {
 		h.t.Fatalf("orderid %q", res.OrderID)
 	}
+	before := len(h.merchant.all())
 	h.approve(res.OrderID, scenario)
-	h.advance(0)
-	a, err := h.merchant.last().Account()
+	h.advance(time.Second)
+	got := h.merchant.all()[before:]
+	if len(got) != 2 || got[0].Method != "pending" {
+		h.t.Fatalf("after approval: %v, want pending then account", h.merchant.methods()[before:])
+	}
+	// SelectAccount moves no money: its pending carries no amount.
+	if p, err := got[0].Pending(); err != nil || p.Amount != 0 || p.Currency != "" || p.OrderID != res.OrderID {
+		h.t.Fatalf("pending %+v, %v", p, err)
+	}
+	a, err := got[1].Account()
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -65,7 +74,7 @@ func TestSelectAccountMandate(t *testing.T) {
 		}
 		// Without a mandate request the account carries no mandate flag.
 		h.approve(res.OrderID, "")
-		h.advance(0)
+		h.advance(time.Second)
 		a, err := h.merchant.last().Account()
 		if err != nil || a.DirectDebitMandate != nil {
 			t.Errorf("account %+v, %v", a, err)

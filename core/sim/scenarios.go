@@ -94,10 +94,12 @@ var scenarios = []Scenario{
 	{Name: "G3", Title: "G3: credit resent until answered (first 2 replies lost)", For: deposit, Steps: []Step{
 		{After: 0, Method: "pending"}, {After: 5 * time.Second, Method: "credit", LoseReplies: 2}}},
 	{Name: "RF", Title: "RF: approve; every refund of this order fails", For: deposit, Steps: pendingCredit, RefundsFail: true},
+	// SelectAccount: pending when the shopper has finished at the bank
+	// (no amount), then the account notification.
 	{Name: DefaultScenario, Title: "Approve: account selected", For: selectAccount, Mandate: "1",
-		Steps: []Step{{After: 0, Method: "account"}}},
+		Steps: []Step{{After: 0, Method: "pending"}, {After: time.Second, Method: "account"}}},
 	{Name: "MD", Title: "MD: mandate declined (directdebitmandate 0)", For: selectAccount, Mandate: "0",
-		Steps: []Step{{After: 0, Method: "account"}}},
+		Steps: []Step{{After: 0, Method: "pending"}, {After: time.Second, Method: "account"}}},
 }
 
 // Scenarios lists the order options a checkout of method offers, the
