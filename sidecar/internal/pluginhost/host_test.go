@@ -205,7 +205,11 @@ func TestAPluginOfAnUnknownProtocolVersionIsRefused(t *testing.T) {
 }
 
 func TestAHungCallIsBoundedByItsDeadline(t *testing.T) {
-	h := pluginhost.New(pluginhost.External("testplugin", bin.testplugin, "TESTPLUGIN_MODE=hang"), fastOptions(nil))
+	// The health check's own bound (its interval) must not race the call's
+	// deadline on a loaded machine: this test is about the call alone.
+	opts := fastOptions(nil)
+	opts.HealthInterval = 5 * time.Second
+	h := pluginhost.New(pluginhost.External("testplugin", bin.testplugin, "TESTPLUGIN_MODE=hang"), opts)
 	run(t, h)
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
