@@ -182,7 +182,9 @@ func (s *RedisOrders) ClaimOutbox(ctx context.Context, shard int, group, consume
 
 // AckOutbox acknowledges e and records its seq as the order's last
 // delivered one. With a non-empty deadReason it first copies e to the
-// dead-letter stream: delivery is given up, a person may replay it.
+// dead-letter stream: delivery is given up, a person may replay it. Once
+// the stream is longer than OutboxMaxLen, the entries the group has
+// acknowledged are trimmed; the others never are.
 func (s *RedisOrders) AckOutbox(ctx context.Context, e OutboxEntry, group, deadReason string) error {
 	sk := s.keys.Shard(e.Shard)
 	order := s.keys.Order(e.OrderID).Order
@@ -219,8 +221,8 @@ func (s *RedisOrders) Delivered(ctx context.Context, id string) (int64, error) {
 	return atoi(v), nil
 }
 
-// ListOutbox returns up to count entries of shard's outbox, oldest first,
-// delivered or not (until trimmed).
+// ListOutbox returns up to count entries of shard's outbox, oldest first:
+// every entry not yet acknowledged, and acknowledged ones until trimmed.
 func (s *RedisOrders) ListOutbox(ctx context.Context, shard int, count int64) ([]OutboxEntry, error) {
 	return s.list(ctx, shard, s.keys.Shard(shard).Outbox, count)
 }
@@ -254,7 +256,7 @@ func (s *RedisOrders) list(ctx context.Context, shard int, stream string, count 
 // marked replay, and returns its new id.
 func (s *RedisOrders) ReplayDead(ctx context.Context, shard int, id string) (string, error) {
 	sk := s.keys.Shard(shard)
-	newID, err := outboxReplayScript.Run(ctx, s.rdb, []string{sk.Dead, sk.Outbox}, id, s.maxLen).Text()
+	newID, err := outboxReplayScript.Run(ctx, s.rdb, []string{sk.Dead, sk.Outbox}, id).Text()
 	if err != nil {
 		return "", wrapRedis(ctx, "replay dead entry", err)
 	}
@@ -271,13 +273,16 @@ const unreadCap = 10000
 // OutboxShardStats describes one shard's outbox for metrics.
 type OutboxShardStats struct {
 	Shard int
-	// Length is the stream's length: delivered entries stay until trimmed.
+	// Length is the stream's length: acknowledged entries stay until the
+	// stream is longer than OutboxMaxLen.
 	Length int64
 	// Pending were handed to a consumer and not acknowledged: in delivery,
 	// waiting for a retry, or waiting for an earlier change of their order.
 	Pending int64
 	// Unread were never handed to a consumer (counted up to 10000).
 	Unread int64
+	// Retrying failed delivery at least once and are not acknowledged yet.
+	Retrying int64
 	// Oldest is when the oldest entry not yet acknowledged was written
 	// (Redis's clock); zero when there is none.
 	Oldest time.Time
@@ -307,6 +312,9 @@ func (s *RedisOrders) outboxShardStats(ctx context.Context, sh int, group string
 	}
 	if st.Length, err = s.rdb.XLen(ctx, sk.Outbox).Result(); err != nil {
 		return st, wrapRedis(ctx, "count outbox entries", err)
+	}
+	if st.Retrying, err = s.rdb.HLen(ctx, sk.Fails).Result(); err != nil {
+		return st, wrapRedis(ctx, "count retrying outbox entries", err)
 	}
 	if st.Length == 0 {
 		return st, nil

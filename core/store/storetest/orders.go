@@ -26,13 +26,17 @@ type orders struct {
 	s   *store.RedisOrders
 }
 
-func newOrders(t *testing.T, newClient NewClient) *orders {
+func newOrders(t *testing.T, newClient NewClient, opts ...store.OrdersOptions) *orders {
 	t.Helper()
 	keys, err := store.NewKeys(redistest.Prefix(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &orders{t: t, ctx: context.Background(), s: store.NewRedisOrders(newClient(t), keys, store.OrdersOptions{})}
+	var o store.OrdersOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	return &orders{t: t, ctx: context.Background(), s: store.NewRedisOrders(newClient(t), keys, o)}
 }
 
 var now = time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC)
@@ -378,6 +382,61 @@ func RunOrders(t *testing.T, newClient NewClient) {
 		}
 		if d, _ := o.s.ListDead(o.ctx, 10); len(d) != 0 {
 			t.Fatalf("dead after replay = %+v", d)
+		}
+	})
+	t.Run("the outbox never trims an entry its group has not acknowledged", func(t *testing.T) {
+		// A cap far below the entries written: before this was fixed the
+		// stream was capped on XADD, and a platform down long enough lost
+		// its oldest changes. 250 entries span more than two of Redis's
+		// stream nodes (100 entries each), so approximate trimming can act.
+		const group, n, maxLen = "platform", 250, 10
+		o := newOrders(t, newClient, store.OrdersOptions{OutboxMaxLen: maxLen})
+		o.create("p1")
+		o.apply(store.Transition{OrderID: "p1", Event: "accepted", Targets: accepted})
+		for i := range n - 1 {
+			// Not expected in state started: one attention entry each.
+			o.apply(store.Transition{OrderID: "p1", Event: "rejected", Targets: rejected, NotificationID: fmt.Sprintf("n%d", i)})
+		}
+		sh := store.ShardOf("p1")
+		all := func() []store.OutboxEntry {
+			t.Helper()
+			l, err := o.s.ListOutbox(o.ctx, sh, 2*n)
+			must(t, err)
+			return l
+		}
+		if l := all(); len(l) != n {
+			t.Fatalf("with no consumer group the outbox holds %d entries, want all %d", len(l), n)
+		}
+		// The group reads everything, acknowledges the first 150 and leaves
+		// the next 50 pending; the last 50 stay unread.
+		must(t, o.s.EnsureOutboxGroup(o.ctx, group))
+		read, err := o.s.ReadOutbox(o.ctx, sh, group, "c1", 200)
+		if err != nil || len(read) != 200 {
+			t.Fatalf("read %d, %v; want 200", len(read), err)
+		}
+		for _, e := range read[:150] {
+			must(t, o.s.AckOutbox(o.ctx, e, group, ""))
+		}
+		// Past the cap every acknowledged entry goes, and nothing else.
+		l := all()
+		if len(l) != n-150 || l[0].Seq != 151 || l[len(l)-1].Seq != n {
+			t.Fatalf("after 150 acknowledgements the outbox holds %d entries, seq %d to %d; want seq 151 to %d",
+				len(l), l[0].Seq, l[len(l)-1].Seq, n)
+		}
+		for _, e := range read[150:] {
+			must(t, o.s.AckOutbox(o.ctx, e, group, ""))
+		}
+		rest, err := o.s.ReadOutbox(o.ctx, sh, group, "c1", 100)
+		if err != nil || len(rest) != n-200 || rest[0].Seq != 201 {
+			t.Fatalf("the unread tail = %d entries, %v; want %d from seq 201", len(rest), err, n-200)
+		}
+		// One entry stays pending (retrying for long): it stays, and the
+		// acknowledged ones after it still go down to the cap.
+		for _, e := range rest[1:] {
+			must(t, o.s.AckOutbox(o.ctx, e, group, ""))
+		}
+		if l := all(); len(l) > maxLen || l[0].Seq != 201 {
+			t.Fatalf("with seq 201 pending the outbox holds %d entries from seq %d; want at most %d from 201", len(l), l[0].Seq, maxLen)
 		}
 	})
 }
