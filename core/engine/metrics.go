@@ -78,12 +78,13 @@ type OutboxStats struct {
 	OldestAge             time.Duration
 	// Delivered, Failed and DeadLettered count this consumer's deliveries
 	// since it started; Retried the failures it will try again (Failed is
-	// Retried plus DeadLettered).
-	Delivered, Failed, DeadLettered, Retried int64
+	// Retried plus DeadLettered); Stale the replayed changes it skipped as
+	// older than what the platform has.
+	Delivered, Failed, DeadLettered, Retried, Stale int64
 }
 
 type outboxCounters struct {
-	delivered, failed, dead, retried atomic.Int64
+	delivered, failed, dead, retried, stale atomic.Int64
 }
 
 // Stats reads the outbox figures of every shard.
@@ -93,7 +94,7 @@ func (o *Outbox) Stats(ctx context.Context) (OutboxStats, error) {
 		return OutboxStats{}, storeErr(err)
 	}
 	st := OutboxStats{Shards: sh, Delivered: o.stats.delivered.Load(), Failed: o.stats.failed.Load(), DeadLettered: o.stats.dead.Load(),
-		Retried: o.stats.retried.Load()}
+		Retried: o.stats.retried.Load(), Stale: o.stats.stale.Load()}
 	var oldest time.Time
 	for _, s := range sh {
 		st.Depth += s.Pending + s.Unread

@@ -139,7 +139,21 @@ func (o *Outbox) one(ctx context.Context, en store.OutboxEntry) (bool, error) {
 	s := o.e.store
 	c := changeOf(en)
 	log := o.e.log.With(slog.String("order", c.OrderID), slog.Int64("seq", c.Seq), slog.String("orderid", c.TrustlyOrderID))
-	if !c.Replay {
+	if c.Replay {
+		// A person put it back from the dead letters. The newest state
+		// wins: when the platform already has this change or a later one
+		// of the order, telling it this one now would set the order back.
+		landed, err := s.Landed(ctx, c.OrderID)
+		if err != nil {
+			return false, storeErr(err)
+		}
+		if c.Seq <= landed {
+			o.stats.stale.Add(1)
+			log.Warn("engine: replayed change is older than what the platform has; skipped",
+				slog.Int64("landed", landed), slog.String("to", string(c.To)))
+			return false, storeErr(s.SkipOutbox(ctx, en, o.cfg.Group))
+		}
+	} else {
 		last, err := s.Delivered(ctx, c.OrderID)
 		if err != nil {
 			return false, storeErr(err)
@@ -147,7 +161,7 @@ func (o *Outbox) one(ctx context.Context, en store.OutboxEntry) (bool, error) {
 		switch {
 		case c.Seq <= last:
 			// Delivered already (a crash between delivery and ack).
-			return false, storeErr(s.AckOutbox(ctx, en, o.cfg.Group, ""))
+			return false, storeErr(s.SkipOutbox(ctx, en, o.cfg.Group))
 		case c.Seq > last+1:
 			// An earlier change of this order is still on its way; this one
 			// stays pending and comes back after Backoff(failures so far).

@@ -187,6 +187,71 @@ func TestPermanentFailuresAreDeadLetteredAtOnce(t *testing.T) {
 	}
 }
 
+// The newest state wins: a dead-lettered change replayed after a later
+// change of its order reached the platform is skipped, never delivered as
+// the order's current status.
+func TestAReplayedChangeNeverOverridesANewerOne(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		refuse  map[int64]bool // seqs the platform refuses until replay
+		reverse bool           // replay the dead letters newest first
+		before  string         // what the platform saw before the replay
+		after   string
+		stale   int64
+	}{
+		{"pending refused, paid delivered: the replayed pending is skipped",
+			map[int64]bool{2: true}, false, "started>paid", "started>paid", 1},
+		{"pending and paid refused: both replayed land in order",
+			map[int64]bool{2: true, 3: true}, false, "started", "started>pending>paid", 0},
+		{"pending and paid refused, replayed newest first: pending is skipped",
+			map[int64]bool{2: true, 3: true}, true, "started", "started>paid", 1},
+		{"paid refused: the replayed paid lands",
+			map[int64]bool{3: true}, false, "started>pending", "started>pending>paid", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, backends[0])
+			o := w.pay(payment(10000))
+			w.approve(o, "")
+			w.advance(time.Minute) // seq 1 started, 2 pending, 3 paid
+			var refusing atomic.Bool
+			refusing.Store(true)
+			w.got.fail = func(c engine.StatusChange) error {
+				if refusing.Load() && tc.refuse[c.Seq] {
+					return engine.Permanent(errPlatform)
+				}
+				return nil
+			}
+			ob := w.eng.Outbox(&w.got, engine.OutboxConfig{Backoff: func(int64) time.Duration { return time.Millisecond }})
+			drain(t, w.ctx, ob)
+			if p := w.got.path(o.ID); p != tc.before {
+				t.Fatalf("before the replay the platform saw %q, want %q", p, tc.before)
+			}
+			refusing.Store(false)
+			dead, err := ob.ListDead(w.ctx, 10)
+			if err != nil || len(dead) != len(tc.refuse) {
+				t.Fatalf("dead = %+v, %v", dead, err)
+			}
+			if tc.reverse {
+				for i, j := 0, len(dead)-1; i < j; i, j = i+1, j-1 {
+					dead[i], dead[j] = dead[j], dead[i]
+				}
+			}
+			for _, d := range dead {
+				if err := ob.Replay(w.ctx, d.Shard, d.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			st := drain(t, w.ctx, ob)
+			if p := w.got.path(o.ID); p != tc.after {
+				t.Fatalf("after the replay the platform saw %q, want %q", p, tc.after)
+			}
+			if st.Stale != tc.stale || st.Dead != 0 {
+				t.Fatalf("stats = %+v; want %d skipped as stale, no dead letters", st, tc.stale)
+			}
+		})
+	}
+}
+
 // With no deliverer (no adapter configured, or one down for long), the
 // outbox keeps every change however far past its cap it grows, and a
 // deliverer that comes later gets them all, per order in order.

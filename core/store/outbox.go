@@ -181,18 +181,34 @@ func (s *RedisOrders) ClaimOutbox(ctx context.Context, shard int, group, consume
 }
 
 // AckOutbox acknowledges e and records its seq as the order's last
-// delivered one. With a non-empty deadReason it first copies e to the
-// dead-letter stream: delivery is given up, a person may replay it. Once
-// the stream is longer than OutboxMaxLen, the entries the group has
-// acknowledged are trimmed; the others never are.
+// delivered one. With an empty deadReason the platform got e, so its seq
+// is also the order's landed one (Landed). With a non-empty deadReason it
+// first copies e to the dead-letter stream: delivery is given up, a person
+// may replay it. Once the stream is longer than OutboxMaxLen, the entries
+// the group has acknowledged are trimmed; the others never are.
 func (s *RedisOrders) AckOutbox(ctx context.Context, e OutboxEntry, group, deadReason string) error {
+	return s.ackOutbox(ctx, e, group, deadReason, deadReason == "")
+}
+
+// SkipOutbox acknowledges e without it reaching the platform: it was
+// delivered before, or the platform has a newer change of its order. Its
+// seq counts as delivered (later entries stop waiting for it), not landed.
+func (s *RedisOrders) SkipOutbox(ctx context.Context, e OutboxEntry, group string) error {
+	return s.ackOutbox(ctx, e, group, "", false)
+}
+
+func (s *RedisOrders) ackOutbox(ctx context.Context, e OutboxEntry, group, deadReason string, landed bool) error {
 	sk := s.keys.Shard(e.Shard)
 	order := s.keys.Order(e.OrderID).Order
 	if ShardOf(e.OrderID) != e.Shard {
 		order = sk.Outbox // never touched: the script checks EXISTS on a hash
 	}
+	got := "0"
+	if landed {
+		got = "1"
+	}
 	if err := outboxAckScript.Run(ctx, s.rdb, []string{sk.Outbox, order, sk.Dead, sk.Fails},
-		group, e.ID, itoa(e.Seq), deadReason, s.maxLen).Err(); err != nil {
+		group, e.ID, itoa(e.Seq), deadReason, s.maxLen, got).Err(); err != nil {
 		return wrapRedis(ctx, "ack outbox", err)
 	}
 	return nil
@@ -209,14 +225,25 @@ func (s *RedisOrders) FailOutbox(ctx context.Context, e OutboxEntry) (int64, err
 	return n, nil
 }
 
-// Delivered returns the last seq of order id the platform has seen.
+// Delivered returns the last seq of order id that left the outbox:
+// delivered, dead-lettered or skipped. Its next seq waits for it.
 func (s *RedisOrders) Delivered(ctx context.Context, id string) (int64, error) {
-	v, err := s.rdb.HGet(ctx, s.keys.Order(id).Order, "delivered").Result()
+	return s.orderSeq(ctx, id, "delivered")
+}
+
+// Landed returns the last seq of order id the platform has got. A replayed
+// change at or below it is older than what the platform shows.
+func (s *RedisOrders) Landed(ctx context.Context, id string) (int64, error) {
+	return s.orderSeq(ctx, id, "landed")
+}
+
+func (s *RedisOrders) orderSeq(ctx context.Context, id, field string) (int64, error) {
+	v, err := s.rdb.HGet(ctx, s.keys.Order(id).Order, field).Result()
 	if errors.Is(err, redis.Nil) {
 		return 0, nil
 	}
 	if err != nil {
-		return 0, wrapRedis(ctx, "read delivered seq", err)
+		return 0, wrapRedis(ctx, "read "+field+" seq", err)
 	}
 	return atoi(v), nil
 }

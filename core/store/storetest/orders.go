@@ -373,6 +373,11 @@ func RunOrders(t *testing.T, newClient NewClient) {
 		if d, _ := o.s.Delivered(o.ctx, "p1"); d != 2 {
 			t.Fatalf("delivered after dead-lettering = %d, want 2", d)
 		}
+		// Dead-lettered is delivered (later entries stop waiting) but not
+		// landed: the platform has seq 1 only.
+		if l, err := o.s.Landed(o.ctx, "p1"); err != nil || l != 1 {
+			t.Fatalf("landed after dead-lettering = %d, %v; want 1", l, err)
+		}
 		if _, err := o.s.ReplayDead(o.ctx, dead[0].Shard, dead[0].ID); err != nil {
 			t.Fatal(err)
 		}
@@ -382,6 +387,14 @@ func RunOrders(t *testing.T, newClient NewClient) {
 		}
 		if d, _ := o.s.ListDead(o.ctx, 10); len(d) != 0 {
 			t.Fatalf("dead after replay = %+v", d)
+		}
+		// Skipped: acknowledged, and still not landed.
+		must(t, o.s.SkipOutbox(o.ctx, re[0], group))
+		if l, _ := o.s.Landed(o.ctx, "p1"); l != 1 {
+			t.Fatalf("landed after a skip = %d, want 1", l)
+		}
+		if again, err := o.s.ClaimOutbox(o.ctx, sh, group, "c2", time.Millisecond, 10, nil); err != nil || len(again) != 0 {
+			t.Fatalf("a skipped entry came back: %+v, %v", again, err)
 		}
 	})
 	t.Run("the outbox never trims an entry its group has not acknowledged", func(t *testing.T) {
@@ -505,6 +518,8 @@ func RunOrdersOutage(t *testing.T, newOutage NewOutage) {
 			"AckOutbox":   func() error { return s.AckOutbox(ctx, entry, "platform", "") },
 			"FailOutbox":  func() error { _, err := s.FailOutbox(ctx, entry); return err },
 			"Delivered":   func() error { _, err := s.Delivered(ctx, "p1"); return err },
+			"Landed":      func() error { _, err := s.Landed(ctx, "p1"); return err },
+			"SkipOutbox":  func() error { return s.SkipOutbox(ctx, entry, "platform") },
 			"ListOutbox":  func() error { _, err := s.ListOutbox(ctx, entry.Shard, 10); return err },
 			"ListDead":    func() error { _, err := s.ListDead(ctx, 10); return err },
 			"ReplayDead":  func() error { _, err := s.ReplayDead(ctx, entry.Shard, "1-0"); return err },

@@ -44,7 +44,7 @@ type OutboxStats struct {
 	Dead      int64         // dead-lettered entries, waiting for 'outbox replay'
 	Retrying  int64         // entries that failed and wait to be tried again
 	// This process's delivery attempts since it started, by outcome.
-	Delivered, Retried, DeadLettered int64
+	Delivered, Retried, DeadLettered, Stale int64
 }
 
 var _ engine.Observer = (*Set)(nil)
@@ -246,7 +246,7 @@ var (
 	outboxRetryingDesc = prometheus.NewDesc(metricsNamespace+"_outbox_retrying",
 		"Outbox entries whose delivery failed at least once and that wait to be tried again (retried until they land).", nil, nil)
 	outboxDeliveriesDesc = prometheus.NewDesc(metricsNamespace+"_outbox_deliveries_total",
-		"Delivery attempts of outbox entries since start, by outcome: delivered, retry (failed, tried again later), dead (refused for good, dead-lettered).",
+		"Delivery attempts of outbox entries since start, by outcome: delivered, retry (failed, tried again later), dead (refused for good, dead-lettered), stale (a replayed change older than what the platform has, skipped).",
 		[]string{"outcome"}, nil)
 )
 
@@ -280,7 +280,7 @@ func (c outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(outboxAgeDesc, prometheus.GaugeValue, s.OldestAge.Seconds())
 	ch <- prometheus.MustNewConstMetric(outboxDeadDesc, prometheus.GaugeValue, float64(s.Dead))
 	ch <- prometheus.MustNewConstMetric(outboxRetryingDesc, prometheus.GaugeValue, float64(s.Retrying))
-	for outcome, n := range map[string]int64{"delivered": s.Delivered, "retry": s.Retried, "dead": s.DeadLettered} {
+	for outcome, n := range map[string]int64{"delivered": s.Delivered, "retry": s.Retried, "dead": s.DeadLettered, "stale": s.Stale} {
 		ch <- prometheus.MustNewConstMetric(outboxDeliveriesDesc, prometheus.CounterValue, float64(n), outcome)
 	}
 }

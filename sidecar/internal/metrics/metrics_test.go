@@ -17,7 +17,7 @@ func TestOutboxMetrics(t *testing.T) {
 	m := metrics.New()
 	m.SetOutboxStats(func(context.Context) (metrics.OutboxStats, error) {
 		return metrics.OutboxStats{Depth: 30, OldestAge: 2 * time.Hour, Dead: 1, Retrying: 12,
-			Delivered: 40, Retried: 700, DeadLettered: 1}, nil
+			Delivered: 40, Retried: 700, DeadLettered: 1, Stale: 3}, nil
 	})
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
@@ -30,6 +30,7 @@ func TestOutboxMetrics(t *testing.T) {
 		`trustly_sidecar_outbox_deliveries_total{outcome="delivered"} 40`,
 		`trustly_sidecar_outbox_deliveries_total{outcome="retry"} 700`,
 		`trustly_sidecar_outbox_deliveries_total{outcome="dead"} 1`,
+		`trustly_sidecar_outbox_deliveries_total{outcome="stale"} 3`,
 	} {
 		if !strings.Contains(string(body), "\n"+want+"\n") {
 			t.Errorf("metrics lack %q", want)
