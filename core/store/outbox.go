@@ -5,6 +5,8 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -118,23 +120,55 @@ func (s *RedisOrders) ReadOutbox(ctx context.Context, shard int, group, consumer
 	return out, nil
 }
 
+// claimScanPages bounds how many pages of count pending entries one
+// ClaimOutbox looks through for due ones. Retryable failures are retried
+// forever, so a page can fill with entries whose backoff is not over (a
+// platform that refuses some orders for hours); later pages must still get
+// their turn, yet one call stays cheap.
+const claimScanPages = 10
+
 // ClaimOutbox takes over up to count entries of shard that have been
 // pending at least minIdle (a failed delivery waiting for its retry, an
 // entry waiting for an earlier change of its order, or a dead consumer's
 // entries) and hands them to consumer. due decides, from the failed
-// deliveries so far and the idle time, whether an entry's backoff is over.
+// deliveries so far and the idle time, whether an entry's backoff is over;
+// entries not due are passed over, up to claimScanPages pages of count.
 func (s *RedisOrders) ClaimOutbox(ctx context.Context, shard int, group, consumer string, minIdle time.Duration, count int64,
 	due func(failures int64, idle time.Duration) bool) ([]OutboxEntry, error) {
+	var out []OutboxEntry
+	start := "-"
+	for range claimScanPages {
+		page, next, err := s.claimPage(ctx, shard, group, consumer, minIdle, start, count-int64(len(out)), due)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if next == "" || int64(len(out)) >= count {
+			break
+		}
+		start = next
+	}
+	return out, nil
+}
+
+// claimPage claims the due entries among up to count pending ones from
+// start on, and returns where the next page starts ("" when none is left).
+func (s *RedisOrders) claimPage(ctx context.Context, shard int, group, consumer string, minIdle time.Duration, start string, count int64,
+	due func(failures int64, idle time.Duration) bool) ([]OutboxEntry, string, error) {
 	sk := s.keys.Shard(shard)
 	stream := sk.Outbox
 	pend, err := s.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
-		Stream: stream, Group: group, Idle: max(minIdle, time.Millisecond), Start: "-", End: "+", Count: count,
+		Stream: stream, Group: group, Idle: max(minIdle, time.Millisecond), Start: start, End: "+", Count: count,
 	}).Result()
 	if err != nil {
-		return nil, wrapRedis(ctx, "list pending outbox", err)
+		return nil, "", wrapRedis(ctx, "list pending outbox", err)
 	}
 	if len(pend) == 0 {
-		return nil, nil
+		return nil, "", nil
+	}
+	next := ""
+	if int64(len(pend)) == count {
+		next = idAfter(pend[len(pend)-1].ID)
 	}
 	ids := make([]string, len(pend))
 	for i, p := range pend {
@@ -142,7 +176,7 @@ func (s *RedisOrders) ClaimOutbox(ctx context.Context, shard int, group, consume
 	}
 	fails, err := s.rdb.HMGet(ctx, sk.Fails, ids...).Result()
 	if err != nil {
-		return nil, wrapRedis(ctx, "read outbox failures", err)
+		return nil, "", wrapRedis(ctx, "read outbox failures", err)
 	}
 	var out []OutboxEntry
 	for i, p := range pend {
@@ -159,16 +193,18 @@ func (s *RedisOrders) ClaimOutbox(ctx context.Context, shard int, group, consume
 			Stream: stream, Group: group, Consumer: consumer, MinIdle: p.Idle, Messages: []string{p.ID},
 		}).Result()
 		if err != nil && !errors.Is(err, redis.Nil) {
-			return nil, wrapRedis(ctx, "claim pending outbox", err)
+			return nil, "", wrapRedis(ctx, "claim pending outbox", err)
 		}
 		for _, m := range msgs {
 			if m.Values == nil {
-				// Trimmed from the stream while pending: nothing to deliver.
+				// Gone from the stream while pending (deleted by hand, or
+				// trimmed by a version that capped streams on XADD):
+				// nothing to deliver.
 				if err := s.rdb.XAck(ctx, stream, group, m.ID).Err(); err != nil {
-					return nil, wrapRedis(ctx, "ack trimmed outbox entry", err)
+					return nil, "", wrapRedis(ctx, "ack trimmed outbox entry", err)
 				}
 				if err := s.rdb.HDel(ctx, sk.Fails, m.ID).Err(); err != nil {
-					return nil, wrapRedis(ctx, "forget trimmed outbox entry", err)
+					return nil, "", wrapRedis(ctx, "forget trimmed outbox entry", err)
 				}
 				continue
 			}
@@ -177,7 +213,20 @@ func (s *RedisOrders) ClaimOutbox(ctx context.Context, shard int, group, consume
 			out = append(out, e)
 		}
 	}
-	return out, nil
+	return out, next, nil
+}
+
+// idAfter is the smallest stream id after id ("<ms>-<seq>"): an inclusive
+// range start that leaves id out, which embedded Redis understands too
+// (it knows no exclusive "(" bounds).
+func idAfter(id string) string {
+	msPart, seqPart, _ := strings.Cut(id, "-")
+	seq, err := strconv.ParseUint(seqPart, 10, 64)
+	if err != nil || seq == math.MaxUint64 {
+		ms, _ := strconv.ParseUint(msPart, 10, 64)
+		return strconv.FormatUint(ms+1, 10) + "-0"
+	}
+	return msPart + "-" + strconv.FormatUint(seq+1, 10)
 }
 
 // AckOutbox acknowledges e and records its seq as the order's last

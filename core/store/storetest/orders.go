@@ -397,6 +397,45 @@ func RunOrders(t *testing.T, newClient NewClient) {
 			t.Fatalf("a skipped entry came back: %+v, %v", again, err)
 		}
 	})
+	t.Run("entries whose retry is not due do not hide due ones behind them", func(t *testing.T) {
+		// Retryable failures are retried forever, so the first page of
+		// pending entries may hold only entries backing off for minutes.
+		const group = "platform"
+		o := newOrders(t, newClient)
+		must(t, o.s.EnsureOutboxGroup(o.ctx, group))
+		o.create("p1")
+		o.apply(store.Transition{OrderID: "p1", Event: "accepted", Targets: accepted})
+		for i := range 9 {
+			o.apply(store.Transition{OrderID: "p1", Event: "rejected", Targets: rejected, NotificationID: fmt.Sprintf("n%d", i)})
+		}
+		sh := store.ShardOf("p1")
+		read, err := o.s.ReadOutbox(o.ctx, sh, group, "c1", 10)
+		if err != nil || len(read) != 10 {
+			t.Fatalf("read %d, %v", len(read), err)
+		}
+		// The first eight failed three times (long backoff), the last two once.
+		for i, e := range read {
+			n := 1
+			if i < 8 {
+				n = 3
+			}
+			for range n {
+				_, err := o.s.FailOutbox(o.ctx, e)
+				must(t, err)
+			}
+		}
+		due := func(failures int64, _ time.Duration) bool { return failures == 1 }
+		var got []store.OutboxEntry
+		for deadline := time.Now().Add(5 * time.Second); len(got) == 0 && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+			got, err = o.s.ClaimOutbox(o.ctx, sh, group, "c2", time.Millisecond, 2, due)
+			must(t, err)
+		}
+		if len(got) != 2 || got[0].Seq != 9 || got[1].Seq != 10 || got[0].Failures != 1 {
+			t.Fatalf("claimed %+v; want seq 9 and 10, past four pages of entries not due", got)
+		}
+	})
+
 	t.Run("the outbox never trims an entry its group has not acknowledged", func(t *testing.T) {
 		// A cap far below the entries written: before this was fixed the
 		// stream was capped on XADD, and a platform down long enough lost
