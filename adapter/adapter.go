@@ -59,9 +59,11 @@ type Adapter interface {
 
 	// ApplyStatus writes a payment status change into the platform's order.
 	// nil means done. Otherwise the error says what the host does next:
-	// ErrRetryable (platform down, busy, timed out: the host retries later)
-	// or ErrPermanent (the platform refused: retrying will not help). An
-	// unclassified error is retried, but adaptertest reports it.
+	// ErrRetryable (platform down, busy, timed out: the host retries with
+	// backoff until it lands, however long that takes) or ErrPermanent (the
+	// platform refused: retrying will not help; the change is dead-lettered
+	// for a person). An unclassified error is retried, but adaptertest
+	// reports it.
 	//
 	// The host may deliver the same change more than once (after a crash,
 	// a timeout, a restart), so applying it again must be harmless:
@@ -191,7 +193,11 @@ const (
 // StatusChange is one status update for one order.
 type StatusChange struct {
 	// ID is unique per change and the same on every redelivery of it: the
-	// platform-side idempotency key.
+	// platform-side idempotency key. It reads "<sidecar order id>:<seq>",
+	// seq counting that order's changes upward (with gaps): of two IDs with
+	// the same prefix, the higher seq is the newer change. The host never
+	// delivers a change after a newer one of the same order has reached the
+	// platform (a replayed older change is skipped).
 	ID                string
 	Order             Order
 	Status            PaymentStatus

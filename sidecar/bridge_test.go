@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/trustly-sidecar/trustly-sidecar/adapter"
+	"github.com/trustly-sidecar/trustly-sidecar/adapter/adaptertest"
 	"github.com/trustly-sidecar/trustly-sidecar/core/sim"
 	"github.com/trustly-sidecar/trustly-sidecar/platforms/generic"
 	"github.com/trustly-sidecar/trustly-sidecar/platforms/generic/fakeshop"
@@ -133,6 +134,40 @@ func TestKillingThePluginMidDeliveryLosesNoStatusUpdate(t *testing.T) {
 	})
 	if dead := s.call(http.MethodGet, "/metrics", "", "").Body; !strings.Contains(dead, "trustly_sidecar_outbox_dead_letters 0") {
 		t.Errorf("dead letters after the kill:\n%s", grepLines(dead, "outbox"))
+	}
+}
+
+// The issue's outage, with the real plugin: pending is refused and
+// dead-lettered, paid reaches the shop, and replaying every dead letter
+// afterwards must not tell the shop pending after paid. The newest state
+// wins: the replayed pending is skipped (and counted), never delivered.
+func TestReplayingAnOlderChangeAfterANewerOneLeavesTheShopAtTheNewer(t *testing.T) {
+	s, fs := shopWithAdapter(t)
+	fs.SetMode(adaptertest.Rejecting)
+	s.pay("ORD-S")
+	s.advance(time.Second) // pending only; credit comes 5s later
+	eventually(t, "pending dead-lettered", func() bool {
+		return strings.Contains(clie(t, s.env, "outbox", "list").stdout, "pending")
+	})
+	fs.SetMode(adaptertest.Healthy)
+	s.advance(10 * time.Second)
+	eventually(t, "the shop hears paid", func() bool { return fs.Snapshot("ORD-S") == "paid" })
+	expect{code: 0, stdout: []string{"replayed "}}.check(t, clie(t, s.env, "outbox", "replay", "--all"))
+	eventually(t, "the replayed pending is skipped", func() bool {
+		return strings.Contains(s.call(http.MethodGet, "/metrics", "", "").Body, `trustly_sidecar_outbox_deliveries_total{outcome="stale"} 1`)
+	})
+	if got := fs.Snapshot("ORD-S"); got != "paid" {
+		t.Fatalf("the shop saw %q after the replay, want paid", got)
+	}
+	// The shop got pending once: the time it refused it.
+	pending := 0
+	for _, cb := range fs.Received() {
+		if cb.Status == string(adapter.StatusPending) {
+			pending++
+		}
+	}
+	if pending != 1 {
+		t.Fatalf("pending reached the shop %d times, want once (refused)", pending)
 	}
 }
 

@@ -86,7 +86,9 @@ func runOutboxList(ctx context.Context, e *cli.Env, name string, args []string) 
 
 func runOutboxReplay(ctx context.Context, e *cli.Env, name string, args []string) error {
 	fl := cli.NewFlagSet(e, name, "--all | SHARD/ID ...", "Puts dead-lettered status changes back into the outbox (entries as 'outbox list'\n"+
-		"prints them). The platform gets each again with the same change id, so it can dedupe.")
+		"prints them). The platform gets each again with the same change id, so it can dedupe.\n"+
+		"The newest state wins: a change older than one the platform already got for its order\n"+
+		"is skipped, not delivered (logged, and counted as outcome=\"stale\" in /metrics).")
 	all := fl.Bool("all", false, "replay every dead-lettered change")
 	pos, err := cli.ParseArgs(fl, args, 1<<20)
 	if err != nil {

@@ -98,6 +98,7 @@ func outboxStats(o *engine.Outbox) func(context.Context) (metrics.OutboxStats, e
 		if err != nil {
 			return metrics.OutboxStats{}, fmt.Errorf("outbox stats: %w", err)
 		}
-		return metrics.OutboxStats{Depth: s.Depth, OldestAge: s.OldestAge, Dead: s.Dead}, nil
+		return metrics.OutboxStats{Depth: s.Depth, OldestAge: s.OldestAge, Dead: s.Dead, Retrying: s.Retrying,
+			Delivered: s.Delivered, Retried: s.Retried, DeadLettered: s.DeadLettered, Stale: s.Stale}, nil
 	}
 }

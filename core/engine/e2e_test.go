@@ -73,6 +73,8 @@ type opts struct {
 	rdb         redis.UniversalClient
 	maxAttempts int
 	balances    map[string]int64
+	// outboxMaxLen is the store's OutboxMaxLen (0: its default).
+	outboxMaxLen int64
 }
 
 // backend is a Redis the engine runs on; the end-to-end tests run on each.
@@ -146,7 +148,7 @@ func newWorld(t *testing.T, b backend, o ...func(*opts)) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.store = store.NewRedisOrders(op.rdb, k, store.OrdersOptions{})
+	w.store = store.NewRedisOrders(op.rdb, k, store.OrdersOptions{OutboxMaxLen: op.outboxMaxLen})
 	notif := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		reply, err := w.eng.HandleNotification(r.Context(), body)

@@ -71,16 +71,20 @@ func (e *Engine) observe(method, outcome string) {
 type OutboxStats struct {
 	Shards []store.OutboxShardStats
 	// Depth is every entry not yet acknowledged (pending and unread);
-	// OldestAge the age of the oldest of them; Dead the dead-lettered.
-	Depth, Dead int64
-	OldestAge   time.Duration
+	// OldestAge the age of the oldest of them; Dead the dead-lettered;
+	// Retrying the entries that failed at least once and wait to be tried
+	// again.
+	Depth, Dead, Retrying int64
+	OldestAge             time.Duration
 	// Delivered, Failed and DeadLettered count this consumer's deliveries
-	// since it started.
-	Delivered, Failed, DeadLettered int64
+	// since it started; Retried the failures it will try again (Failed is
+	// Retried plus DeadLettered); Stale the replayed changes it skipped as
+	// older than what the platform has.
+	Delivered, Failed, DeadLettered, Retried, Stale int64
 }
 
 type outboxCounters struct {
-	delivered, failed, dead atomic.Int64
+	delivered, failed, dead, retried, stale atomic.Int64
 }
 
 // Stats reads the outbox figures of every shard.
@@ -89,11 +93,13 @@ func (o *Outbox) Stats(ctx context.Context) (OutboxStats, error) {
 	if err != nil {
 		return OutboxStats{}, storeErr(err)
 	}
-	st := OutboxStats{Shards: sh, Delivered: o.stats.delivered.Load(), Failed: o.stats.failed.Load(), DeadLettered: o.stats.dead.Load()}
+	st := OutboxStats{Shards: sh, Delivered: o.stats.delivered.Load(), Failed: o.stats.failed.Load(), DeadLettered: o.stats.dead.Load(),
+		Retried: o.stats.retried.Load(), Stale: o.stats.stale.Load()}
 	var oldest time.Time
 	for _, s := range sh {
 		st.Depth += s.Pending + s.Unread
 		st.Dead += s.Dead
+		st.Retrying += s.Retrying
 		if !s.Oldest.IsZero() && (oldest.IsZero() || s.Oldest.Before(oldest)) {
 			oldest = s.Oldest
 		}

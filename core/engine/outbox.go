@@ -34,10 +34,11 @@ type StatusChange struct {
 }
 
 // Deliverer is the adapter side: it applies a status change to the shop
-// platform's order. An error is retried with backoff unless it wraps
-// ErrPermanent; either way, after OutboxConfig.MaxAttempts the entry goes
-// to the dead-letter stream. Deliver must be idempotent per (OrderID, Seq):
-// after a crash an entry may be delivered again.
+// platform's order. An error that wraps ErrPermanent dead-letters the
+// entry; any other error (the platform down, a timeout, a restarting
+// plugin, an unclassified error) is retried with backoff until it lands,
+// unless OutboxConfig.MaxAttempts bounds it. Deliver must be idempotent
+// per (OrderID, Seq): after a crash an entry may be delivered again.
 type Deliverer interface {
 	Deliver(ctx context.Context, c StatusChange) error
 }
@@ -48,16 +49,26 @@ var ErrPermanent = errors.New("engine: delivery failed permanently")
 // Permanent wraps err as a permanent delivery failure.
 func Permanent(err error) error { return fmt.Errorf("%w: %w", ErrPermanent, err) }
 
+// OutboxBackoff is the default wait after n failed deliveries: 1s·2ⁿ⁻¹, at
+// most 5 minutes (reached after 9 failures, about 8.5 minutes in), and 1s
+// for n = 0 (an entry that waits for an earlier change of its order).
+func OutboxBackoff(n int64) time.Duration {
+	return min(time.Second<<min(max(n-1, 0), 20), 5*time.Minute)
+}
+
 // OutboxConfig tunes an Outbox; zero values take the defaults.
 type OutboxConfig struct {
 	Group    string // consumer group; default "platform"
 	Consumer string // this process's name in the group; default random
-	// MaxAttempts is how many failed deliveries dead-letter an entry;
-	// default 10. Waiting for an earlier change of the same order is not
-	// a failure and does not count.
+	// MaxAttempts, when positive, dead-letters an entry after that many
+	// failed deliveries. Zero, the default, retries every failure that is
+	// not ErrPermanent until it lands: Trustly retries a notification for
+	// days, and a shop down for as long must still get every change.
+	// Waiting for an earlier change of the same order is not a failure
+	// and does not count.
 	MaxAttempts int64
 	// Backoff is the wait after n failed deliveries (n = 0: an entry that
-	// waits for an earlier change of its order); default 1s·2ⁿ⁻¹ up to 5m.
+	// waits for an earlier change of its order); default OutboxBackoff.
 	Backoff func(n int64) time.Duration
 	Batch   int64         // entries per shard per pass; default 100
 	Poll    time.Duration // wait between passes in Run; default 200ms
@@ -80,13 +91,8 @@ func (e *Engine) Outbox(d Deliverer, cfg OutboxConfig) *Outbox {
 	if cfg.Consumer == "" {
 		cfg.Consumer = "c-" + e.newID()[:8]
 	}
-	if cfg.MaxAttempts <= 0 {
-		cfg.MaxAttempts = 10
-	}
 	if cfg.Backoff == nil {
-		cfg.Backoff = func(n int64) time.Duration {
-			return min(time.Second<<min(max(n-1, 0), 20), 5*time.Minute)
-		}
+		cfg.Backoff = OutboxBackoff
 	}
 	if cfg.Batch <= 0 {
 		cfg.Batch = 100
@@ -133,7 +139,21 @@ func (o *Outbox) one(ctx context.Context, en store.OutboxEntry) (bool, error) {
 	s := o.e.store
 	c := changeOf(en)
 	log := o.e.log.With(slog.String("order", c.OrderID), slog.Int64("seq", c.Seq), slog.String("orderid", c.TrustlyOrderID))
-	if !c.Replay {
+	if c.Replay {
+		// A person put it back from the dead letters. The newest state
+		// wins: when the platform already has this change or a later one
+		// of the order, telling it this one now would set the order back.
+		landed, err := s.Landed(ctx, c.OrderID)
+		if err != nil {
+			return false, storeErr(err)
+		}
+		if c.Seq <= landed {
+			o.stats.stale.Add(1)
+			log.Warn("engine: replayed change is older than what the platform has; skipped",
+				slog.Int64("landed", landed), slog.String("to", string(c.To)))
+			return false, storeErr(s.SkipOutbox(ctx, en, o.cfg.Group))
+		}
+	} else {
 		last, err := s.Delivered(ctx, c.OrderID)
 		if err != nil {
 			return false, storeErr(err)
@@ -141,7 +161,7 @@ func (o *Outbox) one(ctx context.Context, en store.OutboxEntry) (bool, error) {
 		switch {
 		case c.Seq <= last:
 			// Delivered already (a crash between delivery and ack).
-			return false, storeErr(s.AckOutbox(ctx, en, o.cfg.Group, ""))
+			return false, storeErr(s.SkipOutbox(ctx, en, o.cfg.Group))
 		case c.Seq > last+1:
 			// An earlier change of this order is still on its way; this one
 			// stays pending and comes back after Backoff(failures so far).
@@ -156,12 +176,14 @@ func (o *Outbox) one(ctx context.Context, en store.OutboxEntry) (bool, error) {
 	}
 	o.stats.failed.Add(1)
 	failures := en.Failures + 1
-	if errors.Is(err, ErrPermanent) || failures >= o.cfg.MaxAttempts {
+	if errors.Is(err, ErrPermanent) || (o.cfg.MaxAttempts > 0 && failures >= o.cfg.MaxAttempts) {
 		o.stats.dead.Add(1)
 		log.Error("engine: delivery given up; dead-lettered", slog.Int64("failures", failures), slog.String("error", err.Error()))
 		return false, storeErr(s.AckOutbox(ctx, en, o.cfg.Group, err.Error()))
 	}
-	log.Warn("engine: delivery failed; will retry", slog.Int64("failures", failures), slog.String("error", err.Error()))
+	o.stats.retried.Add(1)
+	log.Warn("engine: delivery failed; will retry", slog.Int64("failures", failures),
+		slog.Duration("after", o.cfg.Backoff(failures)), slog.String("error", err.Error()))
 	_, ferr := s.FailOutbox(ctx, en)
 	return false, storeErr(ferr)
 }

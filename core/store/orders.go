@@ -184,8 +184,11 @@ type Applied struct {
 
 // OrdersOptions tune RedisOrders; zero values take the defaults.
 type OrdersOptions struct {
-	// OutboxMaxLen caps each outbox stream (approximately). Entries are
-	// trimmed oldest first, long after delivery. Default 100000.
+	// OutboxMaxLen is the length past which an outbox stream sheds the
+	// entries its consumer group has acknowledged (oldest first, in whole
+	// stream nodes). An entry not yet acknowledged is never trimmed, so a
+	// stream outgrows this by what is undelivered: with no adapter, or the
+	// platform down, nothing goes. Default 100000.
 	OutboxMaxLen int64
 }
 
@@ -364,7 +367,7 @@ func (s *RedisOrders) Apply(ctx context.Context, t Transition) (Applied, error) 
 	if !t.OpenUntil.IsZero() {
 		open = ms(t.OpenUntil)
 	}
-	args := []any{t.NotificationID, t.Event, ms(t.Now), t.Answer, t.Anomaly, open, s.maxLen}
+	args := []any{t.NotificationID, t.Event, ms(t.Now), t.Answer, t.Anomaly, open}
 	targets := slices.Sorted(maps.Keys(t.Targets))
 	args = append(args, 2*len(targets))
 	for _, from := range targets {

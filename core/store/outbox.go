@@ -5,6 +5,8 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -118,23 +120,55 @@ func (s *RedisOrders) ReadOutbox(ctx context.Context, shard int, group, consumer
 	return out, nil
 }
 
+// claimScanPages bounds how many pages of count pending entries one
+// ClaimOutbox looks through for due ones. Retryable failures are retried
+// forever, so a page can fill with entries whose backoff is not over (a
+// platform that refuses some orders for hours); later pages must still get
+// their turn, yet one call stays cheap.
+const claimScanPages = 10
+
 // ClaimOutbox takes over up to count entries of shard that have been
 // pending at least minIdle (a failed delivery waiting for its retry, an
 // entry waiting for an earlier change of its order, or a dead consumer's
 // entries) and hands them to consumer. due decides, from the failed
-// deliveries so far and the idle time, whether an entry's backoff is over.
+// deliveries so far and the idle time, whether an entry's backoff is over;
+// entries not due are passed over, up to claimScanPages pages of count.
 func (s *RedisOrders) ClaimOutbox(ctx context.Context, shard int, group, consumer string, minIdle time.Duration, count int64,
 	due func(failures int64, idle time.Duration) bool) ([]OutboxEntry, error) {
+	var out []OutboxEntry
+	start := "-"
+	for range claimScanPages {
+		page, next, err := s.claimPage(ctx, shard, group, consumer, minIdle, start, count-int64(len(out)), due)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if next == "" || int64(len(out)) >= count {
+			break
+		}
+		start = next
+	}
+	return out, nil
+}
+
+// claimPage claims the due entries among up to count pending ones from
+// start on, and returns where the next page starts ("" when none is left).
+func (s *RedisOrders) claimPage(ctx context.Context, shard int, group, consumer string, minIdle time.Duration, start string, count int64,
+	due func(failures int64, idle time.Duration) bool) ([]OutboxEntry, string, error) {
 	sk := s.keys.Shard(shard)
 	stream := sk.Outbox
 	pend, err := s.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
-		Stream: stream, Group: group, Idle: max(minIdle, time.Millisecond), Start: "-", End: "+", Count: count,
+		Stream: stream, Group: group, Idle: max(minIdle, time.Millisecond), Start: start, End: "+", Count: count,
 	}).Result()
 	if err != nil {
-		return nil, wrapRedis(ctx, "list pending outbox", err)
+		return nil, "", wrapRedis(ctx, "list pending outbox", err)
 	}
 	if len(pend) == 0 {
-		return nil, nil
+		return nil, "", nil
+	}
+	next := ""
+	if int64(len(pend)) == count {
+		next = idAfter(pend[len(pend)-1].ID)
 	}
 	ids := make([]string, len(pend))
 	for i, p := range pend {
@@ -142,7 +176,7 @@ func (s *RedisOrders) ClaimOutbox(ctx context.Context, shard int, group, consume
 	}
 	fails, err := s.rdb.HMGet(ctx, sk.Fails, ids...).Result()
 	if err != nil {
-		return nil, wrapRedis(ctx, "read outbox failures", err)
+		return nil, "", wrapRedis(ctx, "read outbox failures", err)
 	}
 	var out []OutboxEntry
 	for i, p := range pend {
@@ -159,16 +193,18 @@ func (s *RedisOrders) ClaimOutbox(ctx context.Context, shard int, group, consume
 			Stream: stream, Group: group, Consumer: consumer, MinIdle: p.Idle, Messages: []string{p.ID},
 		}).Result()
 		if err != nil && !errors.Is(err, redis.Nil) {
-			return nil, wrapRedis(ctx, "claim pending outbox", err)
+			return nil, "", wrapRedis(ctx, "claim pending outbox", err)
 		}
 		for _, m := range msgs {
 			if m.Values == nil {
-				// Trimmed from the stream while pending: nothing to deliver.
+				// Gone from the stream while pending (deleted by hand, or
+				// trimmed by a version that capped streams on XADD):
+				// nothing to deliver.
 				if err := s.rdb.XAck(ctx, stream, group, m.ID).Err(); err != nil {
-					return nil, wrapRedis(ctx, "ack trimmed outbox entry", err)
+					return nil, "", wrapRedis(ctx, "ack trimmed outbox entry", err)
 				}
 				if err := s.rdb.HDel(ctx, sk.Fails, m.ID).Err(); err != nil {
-					return nil, wrapRedis(ctx, "forget trimmed outbox entry", err)
+					return nil, "", wrapRedis(ctx, "forget trimmed outbox entry", err)
 				}
 				continue
 			}
@@ -177,20 +213,51 @@ func (s *RedisOrders) ClaimOutbox(ctx context.Context, shard int, group, consume
 			out = append(out, e)
 		}
 	}
-	return out, nil
+	return out, next, nil
+}
+
+// idAfter is the smallest stream id after id ("<ms>-<seq>"): an inclusive
+// range start that leaves id out, which embedded Redis understands too
+// (it knows no exclusive "(" bounds).
+func idAfter(id string) string {
+	msPart, seqPart, _ := strings.Cut(id, "-")
+	seq, err := strconv.ParseUint(seqPart, 10, 64)
+	if err != nil || seq == math.MaxUint64 {
+		ms, _ := strconv.ParseUint(msPart, 10, 64)
+		return strconv.FormatUint(ms+1, 10) + "-0"
+	}
+	return msPart + "-" + strconv.FormatUint(seq+1, 10)
 }
 
 // AckOutbox acknowledges e and records its seq as the order's last
-// delivered one. With a non-empty deadReason it first copies e to the
-// dead-letter stream: delivery is given up, a person may replay it.
+// delivered one. With an empty deadReason the platform got e, so its seq
+// is also the order's landed one (Landed). With a non-empty deadReason it
+// first copies e to the dead-letter stream: delivery is given up, a person
+// may replay it. Once the stream is longer than OutboxMaxLen, the entries
+// the group has acknowledged are trimmed; the others never are.
 func (s *RedisOrders) AckOutbox(ctx context.Context, e OutboxEntry, group, deadReason string) error {
+	return s.ackOutbox(ctx, e, group, deadReason, deadReason == "")
+}
+
+// SkipOutbox acknowledges e without it reaching the platform: it was
+// delivered before, or the platform has a newer change of its order. Its
+// seq counts as delivered (later entries stop waiting for it), not landed.
+func (s *RedisOrders) SkipOutbox(ctx context.Context, e OutboxEntry, group string) error {
+	return s.ackOutbox(ctx, e, group, "", false)
+}
+
+func (s *RedisOrders) ackOutbox(ctx context.Context, e OutboxEntry, group, deadReason string, landed bool) error {
 	sk := s.keys.Shard(e.Shard)
 	order := s.keys.Order(e.OrderID).Order
 	if ShardOf(e.OrderID) != e.Shard {
 		order = sk.Outbox // never touched: the script checks EXISTS on a hash
 	}
+	got := "0"
+	if landed {
+		got = "1"
+	}
 	if err := outboxAckScript.Run(ctx, s.rdb, []string{sk.Outbox, order, sk.Dead, sk.Fails},
-		group, e.ID, itoa(e.Seq), deadReason, s.maxLen).Err(); err != nil {
+		group, e.ID, itoa(e.Seq), deadReason, s.maxLen, got).Err(); err != nil {
 		return wrapRedis(ctx, "ack outbox", err)
 	}
 	return nil
@@ -207,20 +274,31 @@ func (s *RedisOrders) FailOutbox(ctx context.Context, e OutboxEntry) (int64, err
 	return n, nil
 }
 
-// Delivered returns the last seq of order id the platform has seen.
+// Delivered returns the last seq of order id that left the outbox:
+// delivered, dead-lettered or skipped. Its next seq waits for it.
 func (s *RedisOrders) Delivered(ctx context.Context, id string) (int64, error) {
-	v, err := s.rdb.HGet(ctx, s.keys.Order(id).Order, "delivered").Result()
+	return s.orderSeq(ctx, id, "delivered")
+}
+
+// Landed returns the last seq of order id the platform has got. A replayed
+// change at or below it is older than what the platform shows.
+func (s *RedisOrders) Landed(ctx context.Context, id string) (int64, error) {
+	return s.orderSeq(ctx, id, "landed")
+}
+
+func (s *RedisOrders) orderSeq(ctx context.Context, id, field string) (int64, error) {
+	v, err := s.rdb.HGet(ctx, s.keys.Order(id).Order, field).Result()
 	if errors.Is(err, redis.Nil) {
 		return 0, nil
 	}
 	if err != nil {
-		return 0, wrapRedis(ctx, "read delivered seq", err)
+		return 0, wrapRedis(ctx, "read "+field+" seq", err)
 	}
 	return atoi(v), nil
 }
 
-// ListOutbox returns up to count entries of shard's outbox, oldest first,
-// delivered or not (until trimmed).
+// ListOutbox returns up to count entries of shard's outbox, oldest first:
+// every entry not yet acknowledged, and acknowledged ones until trimmed.
 func (s *RedisOrders) ListOutbox(ctx context.Context, shard int, count int64) ([]OutboxEntry, error) {
 	return s.list(ctx, shard, s.keys.Shard(shard).Outbox, count)
 }
@@ -254,7 +332,7 @@ func (s *RedisOrders) list(ctx context.Context, shard int, stream string, count 
 // marked replay, and returns its new id.
 func (s *RedisOrders) ReplayDead(ctx context.Context, shard int, id string) (string, error) {
 	sk := s.keys.Shard(shard)
-	newID, err := outboxReplayScript.Run(ctx, s.rdb, []string{sk.Dead, sk.Outbox}, id, s.maxLen).Text()
+	newID, err := outboxReplayScript.Run(ctx, s.rdb, []string{sk.Dead, sk.Outbox}, id).Text()
 	if err != nil {
 		return "", wrapRedis(ctx, "replay dead entry", err)
 	}
@@ -271,13 +349,16 @@ const unreadCap = 10000
 // OutboxShardStats describes one shard's outbox for metrics.
 type OutboxShardStats struct {
 	Shard int
-	// Length is the stream's length: delivered entries stay until trimmed.
+	// Length is the stream's length: acknowledged entries stay until the
+	// stream is longer than OutboxMaxLen.
 	Length int64
 	// Pending were handed to a consumer and not acknowledged: in delivery,
 	// waiting for a retry, or waiting for an earlier change of their order.
 	Pending int64
 	// Unread were never handed to a consumer (counted up to 10000).
 	Unread int64
+	// Retrying failed delivery at least once and are not acknowledged yet.
+	Retrying int64
 	// Oldest is when the oldest entry not yet acknowledged was written
 	// (Redis's clock); zero when there is none.
 	Oldest time.Time
@@ -307,6 +388,9 @@ func (s *RedisOrders) outboxShardStats(ctx context.Context, sh int, group string
 	}
 	if st.Length, err = s.rdb.XLen(ctx, sk.Outbox).Result(); err != nil {
 		return st, wrapRedis(ctx, "count outbox entries", err)
+	}
+	if st.Retrying, err = s.rdb.HLen(ctx, sk.Fails).Result(); err != nil {
+		return st, wrapRedis(ctx, "count retrying outbox entries", err)
 	}
 	if st.Length == 0 {
 		return st, nil

@@ -10,7 +10,7 @@
 -- ARGV[2] event, ARGV[3] now (Unix ms), ARGV[4] answer to store for the
 -- notificationid, ARGV[5] anomaly text ('' unless the event was judged
 -- wrong before it got here, e.g. an amount mismatch), ARGV[6] open deadline
--- (Unix ms, '0' to keep the current one), ARGV[7] outbox MAXLEN (approx.)
+-- (Unix ms, '0' to keep the current one)
 -- then five counted lists: targets (from,to pairs), fields set on any
 -- expected event (pairs), fields set only on a change (pairs), states that
 -- release a refund's reservation on the parent, states that count as open.
@@ -31,7 +31,7 @@ if not state then
   return {'missing', '', '', '', ''}
 end
 
-local i = 8
+local i = 7
 local function list()
   local n = tonumber(ARGV[i])
   local t = {}
@@ -89,7 +89,9 @@ if outcome ~= 'unchanged' then
   local o = redis.call('HMGET', order, 'flow', 'amount', 'currency', 'extref', 'tid', 'enduserid', 'parent', 'credited')
   local kind = 'state'
   if outcome == 'anomaly' then kind = 'attention' end
-  redis.call('XADD', outbox, 'MAXLEN', '~', ARGV[7], '*',
+  -- No MAXLEN: an entry leaves the stream only after it was acknowledged
+  -- (outbox_ack.lua trims), never because the platform was slow.
+  redis.call('XADD', outbox, '*',
     'order', id, 'seq', seq, 'kind', kind, 'flow', o[1] or '', 'event', event,
     'from', state, 'to', to, 'nid', nid, 'at', now,
     'amount', o[2] or '0', 'currency', o[3] or '', 'extref', o[4] or '', 'tid', o[5] or '',

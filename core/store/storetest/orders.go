@@ -26,13 +26,17 @@ type orders struct {
 	s   *store.RedisOrders
 }
 
-func newOrders(t *testing.T, newClient NewClient) *orders {
+func newOrders(t *testing.T, newClient NewClient, opts ...store.OrdersOptions) *orders {
 	t.Helper()
 	keys, err := store.NewKeys(redistest.Prefix(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &orders{t: t, ctx: context.Background(), s: store.NewRedisOrders(newClient(t), keys, store.OrdersOptions{})}
+	var o store.OrdersOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	return &orders{t: t, ctx: context.Background(), s: store.NewRedisOrders(newClient(t), keys, o)}
 }
 
 var now = time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC)
@@ -369,6 +373,11 @@ func RunOrders(t *testing.T, newClient NewClient) {
 		if d, _ := o.s.Delivered(o.ctx, "p1"); d != 2 {
 			t.Fatalf("delivered after dead-lettering = %d, want 2", d)
 		}
+		// Dead-lettered is delivered (later entries stop waiting) but not
+		// landed: the platform has seq 1 only.
+		if l, err := o.s.Landed(o.ctx, "p1"); err != nil || l != 1 {
+			t.Fatalf("landed after dead-lettering = %d, %v; want 1", l, err)
+		}
 		if _, err := o.s.ReplayDead(o.ctx, dead[0].Shard, dead[0].ID); err != nil {
 			t.Fatal(err)
 		}
@@ -378,6 +387,108 @@ func RunOrders(t *testing.T, newClient NewClient) {
 		}
 		if d, _ := o.s.ListDead(o.ctx, 10); len(d) != 0 {
 			t.Fatalf("dead after replay = %+v", d)
+		}
+		// Skipped: acknowledged, and still not landed.
+		must(t, o.s.SkipOutbox(o.ctx, re[0], group))
+		if l, _ := o.s.Landed(o.ctx, "p1"); l != 1 {
+			t.Fatalf("landed after a skip = %d, want 1", l)
+		}
+		if again, err := o.s.ClaimOutbox(o.ctx, sh, group, "c2", time.Millisecond, 10, nil); err != nil || len(again) != 0 {
+			t.Fatalf("a skipped entry came back: %+v, %v", again, err)
+		}
+	})
+	t.Run("entries whose retry is not due do not hide due ones behind them", func(t *testing.T) {
+		// Retryable failures are retried forever, so the first page of
+		// pending entries may hold only entries backing off for minutes.
+		const group = "platform"
+		o := newOrders(t, newClient)
+		must(t, o.s.EnsureOutboxGroup(o.ctx, group))
+		o.create("p1")
+		o.apply(store.Transition{OrderID: "p1", Event: "accepted", Targets: accepted})
+		for i := range 9 {
+			o.apply(store.Transition{OrderID: "p1", Event: "rejected", Targets: rejected, NotificationID: fmt.Sprintf("n%d", i)})
+		}
+		sh := store.ShardOf("p1")
+		read, err := o.s.ReadOutbox(o.ctx, sh, group, "c1", 10)
+		if err != nil || len(read) != 10 {
+			t.Fatalf("read %d, %v", len(read), err)
+		}
+		// The first eight failed three times (long backoff), the last two once.
+		for i, e := range read {
+			n := 1
+			if i < 8 {
+				n = 3
+			}
+			for range n {
+				_, err := o.s.FailOutbox(o.ctx, e)
+				must(t, err)
+			}
+		}
+		due := func(failures int64, _ time.Duration) bool { return failures == 1 }
+		var got []store.OutboxEntry
+		for deadline := time.Now().Add(5 * time.Second); len(got) == 0 && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+			got, err = o.s.ClaimOutbox(o.ctx, sh, group, "c2", time.Millisecond, 2, due)
+			must(t, err)
+		}
+		if len(got) != 2 || got[0].Seq != 9 || got[1].Seq != 10 || got[0].Failures != 1 {
+			t.Fatalf("claimed %+v; want seq 9 and 10, past four pages of entries not due", got)
+		}
+	})
+
+	t.Run("the outbox never trims an entry its group has not acknowledged", func(t *testing.T) {
+		// A cap far below the entries written: before this was fixed the
+		// stream was capped on XADD, and a platform down long enough lost
+		// its oldest changes. 250 entries span more than two of Redis's
+		// stream nodes (100 entries each), so approximate trimming can act.
+		const group, n, maxLen = "platform", 250, 10
+		o := newOrders(t, newClient, store.OrdersOptions{OutboxMaxLen: maxLen})
+		o.create("p1")
+		o.apply(store.Transition{OrderID: "p1", Event: "accepted", Targets: accepted})
+		for i := range n - 1 {
+			// Not expected in state started: one attention entry each.
+			o.apply(store.Transition{OrderID: "p1", Event: "rejected", Targets: rejected, NotificationID: fmt.Sprintf("n%d", i)})
+		}
+		sh := store.ShardOf("p1")
+		all := func() []store.OutboxEntry {
+			t.Helper()
+			l, err := o.s.ListOutbox(o.ctx, sh, 2*n)
+			must(t, err)
+			return l
+		}
+		if l := all(); len(l) != n {
+			t.Fatalf("with no consumer group the outbox holds %d entries, want all %d", len(l), n)
+		}
+		// The group reads everything, acknowledges the first 150 and leaves
+		// the next 50 pending; the last 50 stay unread.
+		must(t, o.s.EnsureOutboxGroup(o.ctx, group))
+		read, err := o.s.ReadOutbox(o.ctx, sh, group, "c1", 200)
+		if err != nil || len(read) != 200 {
+			t.Fatalf("read %d, %v; want 200", len(read), err)
+		}
+		for _, e := range read[:150] {
+			must(t, o.s.AckOutbox(o.ctx, e, group, ""))
+		}
+		// Past the cap every acknowledged entry goes, and nothing else.
+		l := all()
+		if len(l) != n-150 || l[0].Seq != 151 || l[len(l)-1].Seq != n {
+			t.Fatalf("after 150 acknowledgements the outbox holds %d entries, seq %d to %d; want seq 151 to %d",
+				len(l), l[0].Seq, l[len(l)-1].Seq, n)
+		}
+		for _, e := range read[150:] {
+			must(t, o.s.AckOutbox(o.ctx, e, group, ""))
+		}
+		rest, err := o.s.ReadOutbox(o.ctx, sh, group, "c1", 100)
+		if err != nil || len(rest) != n-200 || rest[0].Seq != 201 {
+			t.Fatalf("the unread tail = %d entries, %v; want %d from seq 201", len(rest), err, n-200)
+		}
+		// One entry stays pending (retrying for long): it stays, and the
+		// acknowledged ones after it still go down to the cap.
+		for _, e := range rest[1:] {
+			must(t, o.s.AckOutbox(o.ctx, e, group, ""))
+		}
+		if l := all(); len(l) > maxLen || l[0].Seq != 201 {
+			t.Fatalf("with seq 201 pending the outbox holds %d entries from seq %d; want at most %d from 201", len(l), l[0].Seq, maxLen)
 		}
 	})
 }
@@ -446,6 +557,8 @@ func RunOrdersOutage(t *testing.T, newOutage NewOutage) {
 			"AckOutbox":   func() error { return s.AckOutbox(ctx, entry, "platform", "") },
 			"FailOutbox":  func() error { _, err := s.FailOutbox(ctx, entry); return err },
 			"Delivered":   func() error { _, err := s.Delivered(ctx, "p1"); return err },
+			"Landed":      func() error { _, err := s.Landed(ctx, "p1"); return err },
+			"SkipOutbox":  func() error { return s.SkipOutbox(ctx, entry, "platform") },
 			"ListOutbox":  func() error { _, err := s.ListOutbox(ctx, entry.Shard, 10); return err },
 			"ListDead":    func() error { _, err := s.ListDead(ctx, 10); return err },
 			"ReplayDead":  func() error { _, err := s.ReplayDead(ctx, entry.Shard, "1-0"); return err },

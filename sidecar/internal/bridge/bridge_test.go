@@ -1,6 +1,10 @@
 package bridge
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
 	"testing"
 
 	"github.com/trustly-sidecar/trustly-sidecar/adapter"
@@ -35,5 +39,48 @@ func TestPlatformStatusTable(t *testing.T) {
 		Parent: "p1", Amount: 3000, Currency: "SEK", TrustlyOrderID: "123"})
 	if !ok || ch.ID != "r1:3" || ch.Order.ID != "p1" || ch.Amount != (adapter.Money{Minor: 3000, Currency: "SEK"}) || ch.ProviderReference != "123" {
 		t.Errorf("refund change: %+v", ch)
+	}
+}
+
+// applying is an adapter whose ApplyStatus answers err.
+type applying struct {
+	adapter.Adapter
+	err error
+}
+
+func (a applying) ApplyStatus(context.Context, adapter.StatusChange) error { return a.err }
+
+// Only what the adapter refuses for good is permanent, and so
+// dead-lettered; everything else, however long it lasts, is retried.
+func TestDeliverRetriesAllButWhatTheAdapterRefusesForGood(t *testing.T) {
+	paid := engine.StatusChange{OrderID: "p1", Seq: 2, Kind: "state", Flow: engine.FlowDeposit, To: engine.StatePaid}
+	down := func(context.Context) error { return ErrNoAdapter }
+	for _, tc := range []struct {
+		name      string
+		err       error
+		ready     func(context.Context) error
+		permanent bool
+	}{
+		{"delivered", nil, nil, false},
+		{"platform down (ErrRetryable)", fmt.Errorf("%w: 503", adapter.ErrRetryable), nil, false},
+		{"plugin died mid-call", adapter.ErrPluginDead, nil, false},
+		{"plugin not up in time", nil, down, false},
+		{"timeout", context.DeadlineExceeded, nil, false},
+		{"an unclassified error (an adapter bug)", errors.New("nil map"), nil, false},
+		{"ErrPermanent", fmt.Errorf("%w: order deleted", adapter.ErrPermanent), nil, true},
+		{"ErrInvalid", adapter.ErrInvalid, nil, true},
+		{"ErrUnsupported", adapter.ErrUnsupported, nil, true},
+		{"ErrUnauthenticated", adapter.ErrUnauthenticated, nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := New(applying{err: tc.err}, slog.New(slog.DiscardHandler), tc.ready)
+			err := b.Deliver(context.Background(), paid)
+			if got := errors.Is(err, engine.ErrPermanent); got != tc.permanent {
+				t.Fatalf("Deliver = %v; permanent %v, want %v", err, got, tc.permanent)
+			}
+			if (err == nil) != (tc.err == nil && tc.ready == nil) {
+				t.Fatalf("Deliver = %v", err)
+			}
+		})
 	}
 }

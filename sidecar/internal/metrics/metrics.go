@@ -42,6 +42,9 @@ type OutboxStats struct {
 	Depth     int64         // entries not yet delivered
 	OldestAge time.Duration // age of the oldest of them; 0 when empty
 	Dead      int64         // dead-lettered entries, waiting for 'outbox replay'
+	Retrying  int64         // entries that failed and wait to be tried again
+	// This process's delivery attempts since it started, by outcome.
+	Delivered, Retried, DeadLettered, Stale int64
 }
 
 var _ engine.Observer = (*Set)(nil)
@@ -197,7 +200,7 @@ func (m *Set) SetEngineStats(f func() engine.Stats) {
 
 var (
 	outboxDeadDesc = prometheus.NewDesc(metricsNamespace+"_outbox_dead_letters",
-		"Dead-lettered outbox entries: status changes the platform refused for good or that failed too often; see 'outbox list'.", nil, nil)
+		"Dead-lettered outbox entries: status changes the platform refused for good; see 'outbox list'.", nil, nil)
 	reconcilesDesc = prometheus.NewDesc(metricsNamespace+"_reconcile_passes_total",
 		"Passes of the reconciler over open orders since start.", nil, nil)
 	expiredDesc = prometheus.NewDesc(metricsNamespace+"_reconcile_expired_total",
@@ -237,6 +240,14 @@ var (
 		"Outbox entries not yet delivered to the shop platform.", nil, nil)
 	outboxAgeDesc = prometheus.NewDesc(metricsNamespace+"_outbox_oldest_age_seconds",
 		"Age of the oldest undelivered outbox entry; 0 when the outbox is empty.", nil, nil)
+	// A retryable failure is retried until it lands, however long that
+	// takes; these say how many are waiting and how often tries fail, so
+	// an alert on the oldest age has a cause to point at.
+	outboxRetryingDesc = prometheus.NewDesc(metricsNamespace+"_outbox_retrying",
+		"Outbox entries whose delivery failed at least once and that wait to be tried again (retried until they land).", nil, nil)
+	outboxDeliveriesDesc = prometheus.NewDesc(metricsNamespace+"_outbox_deliveries_total",
+		"Delivery attempts of outbox entries since start, by outcome: delivered, retry (failed, tried again later), dead (refused for good, dead-lettered), stale (a replayed change older than what the platform has, skipped).",
+		[]string{"outcome"}, nil)
 )
 
 // outboxCollector asks the outbox hook at scrape time, so the gauges are
@@ -247,6 +258,8 @@ func (c outboxCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- outboxDepthDesc
 	ch <- outboxAgeDesc
 	ch <- outboxDeadDesc
+	ch <- outboxRetryingDesc
+	ch <- outboxDeliveriesDesc
 }
 
 func (c outboxCollector) Collect(ch chan<- prometheus.Metric) {
@@ -266,4 +279,8 @@ func (c outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(outboxDepthDesc, prometheus.GaugeValue, float64(s.Depth))
 	ch <- prometheus.MustNewConstMetric(outboxAgeDesc, prometheus.GaugeValue, s.OldestAge.Seconds())
 	ch <- prometheus.MustNewConstMetric(outboxDeadDesc, prometheus.GaugeValue, float64(s.Dead))
+	ch <- prometheus.MustNewConstMetric(outboxRetryingDesc, prometheus.GaugeValue, float64(s.Retrying))
+	for outcome, n := range map[string]int64{"delivered": s.Delivered, "retry": s.Retried, "dead": s.DeadLettered, "stale": s.Stale} {
+		ch <- prometheus.MustNewConstMetric(outboxDeliveriesDesc, prometheus.CounterValue, float64(n), outcome)
+	}
 }
