@@ -127,8 +127,10 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) int {
 	return status
 }
 
-// errorResponse is the status and JSON body answering err.
+// errorResponse is the status and JSON body answering err; err is noted
+// as the request's cause for observe to log.
 func errorResponse(r *http.Request, err error) (int, []byte) {
+	noteError(r.Context(), err)
 	status, code, message := errorAnswer(err)
 	return status, marshalJSON(shopapi.ErrorBody{Error: shopapi.ErrorDetail{Code: code, Message: message, RequestID: RequestID(r.Context())}})
 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -59,6 +60,10 @@ const ReplayedHeader = "Idempotent-Replayed"
 var (
 	errIdempotencyKeyRequired = &httpError{http.StatusBadRequest, "idempotency_key_required", "this operation requires an Idempotency-Key header"}
 )
+
+// errReplayedFailure is the logged cause of a 5xx replayed from the
+// idempotency store: the first request's cause was logged when it ran.
+var errReplayedFailure = errors.New("replayed the stored failure of the first request with this Idempotency-Key (its cause was logged then)")
 
 func invalid(format string, a ...any) error { return shopapi.Invalid(format, a...) }
 
@@ -298,14 +303,19 @@ func (a *API) mutating(name string, op operation) http.Handler {
 		case replayed:
 			a.m.IdempotencyReplay(name)
 			a.log.InfoContext(ctx, "idempotent replay", "operation", name, "status", status)
+			if status >= 500 {
+				noteError(ctx, errReplayedFailure)
+			}
 			w.Header().Set(ReplayedHeader, "true")
 		case status == 0:
 			// Refused before running: in flight, reused, interrupted, or
 			// the store is down.
 			writeError(w, r, err)
 			return
-		case err != nil && status >= 500:
-			a.log.ErrorContext(ctx, "operation failed", "operation", name, "status", status, "err", err)
+		case err != nil:
+			// The answer was made from run's error (noted then); a failure
+			// to store or release the key may be joined to it since.
+			noteError(ctx, err)
 		}
 		writeJSON(w, status, out)
 	})
