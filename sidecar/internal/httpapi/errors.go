@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/trustly-sidecar/trustly-sidecar/adapter"
@@ -34,6 +36,27 @@ var (
 	errUnsupportedMedia = &httpError{http.StatusUnsupportedMediaType, "unsupported_media_type", "send Content-Type: application/json"}
 )
 
+// errBodyTimeout is wrapped by a failure to read a request body within the
+// listener's ReadTimeout: a slow or stalled client, not a fault of ours.
+var errBodyTimeout = errors.New("the request body did not arrive within the read timeout")
+
+// readBody reads the request body (already bounded by the listener's size
+// limit), telling a body that did not arrive in time (errBodyTimeout: 408)
+// from other failures. Only the body's own read is classed so: a timeout
+// elsewhere (Redis, Trustly) is never the caller's fault.
+func readBody(r io.Reader) ([]byte, error) {
+	b, err := io.ReadAll(r)
+	return b, bodyError(err)
+}
+
+// bodyError classes an error of reading a request body.
+func bodyError(err error) error {
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("%w: %w", errBodyTimeout, err)
+	}
+	return err
+}
+
 // errInvalidJSON wraps a body that does not decode.
 func errInvalidJSON(err error) error {
 	return &httpError{http.StatusBadRequest, "invalid_json", "request body is not valid JSON for this operation: " + err.Error()}
@@ -58,6 +81,7 @@ var errorTable = []struct {
 	{err: store.ErrInProgress, status: http.StatusConflict, code: "idempotency_key_in_use", message: "a request with this Idempotency-Key is in flight; retry later"},
 	{err: store.ErrKeyReused, status: http.StatusUnprocessableEntity, code: "idempotency_key_reused", message: "this Idempotency-Key was used with other parameters"},
 	{err: store.ErrInvalidKey, status: http.StatusBadRequest, code: "invalid_idempotency_key", message: "the Idempotency-Key is empty or too long"},
+	{err: errBodyTimeout, status: http.StatusRequestTimeout, code: "request_timeout", message: "the request body did not arrive in time; send it again"},
 	{ecode: engine.CodeIdempotencyInterrupted, status: http.StatusConflict, code: "idempotency_key_interrupted",
 		message: "an earlier request with this Idempotency-Key was cut off and its outcome is unknown; it is not run again: look the order up (GET /v1/payments?externalReference=... or ?messageId=...) and send a new request with a new key only if there is none"},
 	// A notification that is not Trustly's: no signed reply, a 4xx.
@@ -175,6 +199,9 @@ func decode[T any](r *http.Request) (T, error) {
 	if err := dec.Decode(&v); err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
+			return v, err
+		}
+		if err := bodyError(err); errors.Is(err, errBodyTimeout) {
 			return v, err
 		}
 		return v, errInvalidJSON(err)

@@ -183,6 +183,10 @@ func observe(log *slog.Logger, m *metrics.Set, listener string, next http.Handle
 				cause = ri.err.Error()
 			}
 			attrs = append(attrs, slog.String("err", cause))
+		case sw.status == http.StatusRequestTimeout:
+			// A client too slow to send its body: worth a warning (many
+			// at once is a slowloris), never an error of ours.
+			level = slog.LevelWarn
 		case route == "/healthz" || route == "/readyz" || route == "/metrics":
 			level = slog.LevelDebug // probes and scrapes every few seconds
 		}

@@ -274,7 +274,7 @@ func (a *API) mutating(name string, op operation) http.Handler {
 			writeError(w, r, errIdempotencyKeyRequired)
 			return
 		}
-		body, err := io.ReadAll(r.Body)
+		body, err := readBody(r.Body)
 		if err != nil {
 			writeError(w, r, err)
 			return
