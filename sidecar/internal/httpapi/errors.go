@@ -14,6 +14,7 @@ import (
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/paylink"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/shopapi"
 )
 
@@ -84,6 +85,8 @@ var errorTable = []struct {
 	{err: errBodyTimeout, status: http.StatusRequestTimeout, code: "request_timeout", message: "the request body did not arrive in time; send it again"},
 	{ecode: engine.CodeIdempotencyInterrupted, status: http.StatusConflict, code: "idempotency_key_interrupted",
 		message: "an earlier request with this Idempotency-Key was cut off and its outcome is unknown; it is not run again: look the order up (GET /v1/payments?externalReference=... or ?messageId=...) and send a new request with a new key only if there is none"},
+	{err: paylink.ErrUnsealable, status: http.StatusConflict, code: "paylink_unrecoverable",
+		message: "the pay link was made by the first request with this Idempotency-Key, but its URL cannot be recovered (the merchant key changed since); make a new link with a new key"},
 	// A notification that is not Trustly's: no signed reply, a 4xx.
 	{err: trustly.ErrBadSignature, status: http.StatusBadRequest, code: "bad_signature", message: "the signature does not verify"},
 	{err: trustly.ErrInvalidNotification, status: http.StatusBadRequest, code: "invalid_notification", message: "not a valid Trustly notification"},
