@@ -57,8 +57,9 @@ func WithDebug() ServeOption { return func(c *serveConfig) { c.debug = true } }
 //
 //	func main() { adapter.Serve(myplatform.New(os.Getenv)) }
 //
-// Outside debug mode Serve does not return: go-plugin exits the process when
-// the host goes away.
+// Outside debug mode Serve does not return: the process exits when the host
+// stops it, or when the host is gone (killed without a chance to stop it:
+// Serve watches for its parent going away).
 func Serve(impl Adapter, opts ...ServeOption) {
 	if err := serve(impl, opts...); err != nil {
 		fmt.Fprintln(os.Stderr, "adapter:", err)
@@ -89,6 +90,11 @@ func serve(impl Adapter, opts ...ServeOption) error {
 		Logger:           c.logger,
 	}
 	if !c.debug {
+		// Debug mode is left out: a person at a debugger owns that
+		// process, and its parent is the debugger, not a host.
+		if gone := parentGone(); gone != nil {
+			go exitWithParent(c.logger, parentPoll, gone, exitOrphaned)
+		}
 		plugin.Serve(cfg)
 		return nil
 	}

@@ -5,12 +5,14 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -436,5 +438,66 @@ func TestE2EInvalidRequestsNameEveryProblem(t *testing.T) {
 	good := s.order(s.call(http.MethodPost, "/v1/payments", "bad-1", strings.Replace(paymentBody, "%s", "", 1)), http.StatusCreated)
 	if good.URL == "" {
 		t.Errorf("the corrected request: %+v", good)
+	}
+}
+
+// Only the currencies Trustly takes, with their two decimals, and amounts up
+// to trustly.MaxAmount reach Trustly: anything else is a 400 that stores
+// nothing and calls nothing (JPY 10300 would otherwise go out as "103.00").
+func TestE2ECurrencyAndAmountBounds(t *testing.T) {
+	s := startShop(t)
+	ok := strings.Replace(paymentBody, "%s", "", 1)
+	payment := func(currency string, amount int64) string {
+		return strings.Replace(strings.Replace(ok, `"SEK"`, `"`+currency+`"`, 1), "10300", strconv.FormatInt(amount, 10), 1)
+	}
+	// Orders, indexes, links: every key but the idempotency records (a
+	// released one keeps only its fence) and the balance the engine
+	// refreshes on its own.
+	keys := func() []string {
+		var out []string
+		for _, k := range s.storeKeys() {
+			if !strings.Contains(k, ":balance") {
+				out = append(out, k)
+			}
+		}
+		return out
+	}
+	before := keys()
+	cases := []struct {
+		name, path, body, want string
+	}{
+		{"payment in yen", "/v1/payments", payment("JPY", 10300), `\"JPY\" is not a currency Trustly takes (it has 0 decimals`},
+		{"payment in Kuwaiti dinar", "/v1/payments", payment("KWD", 10300), `\"KWD\" is not a currency Trustly takes (it has 3 decimals`},
+		{"payment in a made-up currency", "/v1/payments", payment("XYZ", 10300), `\"XYZ\" is not an ISO 4217 currency code`},
+		{"payment above the maximum", "/v1/payments", payment("SEK", trustly.MaxAmount+1), "above the maximum"},
+		{"charge in yen", "/v1/charges", `{"endUserId":"x","amount":500,"currency":"JPY","email":"a@b.se","shopperStatement":"x"}`, `\"JPY\" is not a currency Trustly takes`},
+		{"charge above the maximum", "/v1/charges", `{"endUserId":"x","amount":10000000001,"currency":"SEK","email":"a@b.se","shopperStatement":"x"}`, "above the maximum"},
+		{"pay link in yen", "/v1/paylinks", strings.Replace(fmt.Sprintf(payLinkBody, "INV-JPY", ""), `"SEK"`, `"JPY"`, 1), `\"JPY\" is not a currency Trustly takes`},
+	}
+	for i, c := range cases {
+		a := s.call(http.MethodPost, c.path, "bound-"+strconv.Itoa(i), c.body)
+		if a.Status != http.StatusBadRequest || a.ErrorCode(t) != "invalid_request" || !strings.Contains(a.Body, c.want) {
+			t.Errorf("%s: %d %s, want 400 invalid_request holding %s", c.name, a.Status, a.Body, c.want)
+		}
+	}
+	if after := keys(); !slices.Equal(after, before) {
+		t.Errorf("the store changed:\nbefore %v\nafter  %v", before, after)
+	}
+	for i := range cases {
+		ks, _ := s.rdb.Keys(t.Context(), s.prefix+":idem:{v1:bound-"+strconv.Itoa(i)+"}*").Result()
+		for _, k := range ks {
+			if state, _ := s.rdb.HGet(t.Context(), k, "state").Result(); state != "" {
+				t.Errorf("%s: an outcome was stored (%s state %q)", cases[i].name, k, state)
+			}
+		}
+	}
+	if n := len(s.sim.Orders()); n != 0 {
+		t.Errorf("Trustly saw %d orders", n)
+	}
+	// The currencies Trustly takes still go through.
+	for _, cur := range []string{"SEK", "EUR"} {
+		if o := s.order(s.call(http.MethodPost, "/v1/payments", "ok-"+cur, payment(cur, 10300)), http.StatusCreated); o.Currency != cur {
+			t.Errorf("%s: %+v", cur, o)
+		}
 	}
 }

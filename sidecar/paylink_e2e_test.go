@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -12,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/cli"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/httpapi"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/shopapi"
 )
 
@@ -275,5 +279,120 @@ func TestE2EPayLinkDeliveryFailureKeepsTheLink(t *testing.T) {
 	again := s.createLink("ORDER-6", `,"send":["sms"]`)
 	if again.URL != l.URL {
 		t.Fatalf("replay: %q, want %q", again.URL, l.URL)
+	}
+}
+
+// dumpStore returns every key under the shop's prefix with its value as
+// text, whatever its type.
+func (s *shop) dumpStore() map[string]string {
+	s.t.Helper()
+	ctx := s.t.Context()
+	keys, err := s.rdb.Keys(ctx, s.prefix+":*").Result()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, k := range keys {
+		typ, err := s.rdb.Type(ctx, k).Result()
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		var v any
+		switch typ {
+		case "string":
+			v, err = s.rdb.Get(ctx, k).Result()
+		case "hash":
+			v, err = s.rdb.HGetAll(ctx, k).Result()
+		case "list":
+			v, err = s.rdb.LRange(ctx, k, 0, -1).Result()
+		case "set":
+			v, err = s.rdb.SMembers(ctx, k).Result()
+		case "zset":
+			v, err = s.rdb.ZRangeWithScores(ctx, k, 0, -1).Result()
+		case "stream":
+			v, err = s.rdb.XRange(ctx, k, "-", "+").Result()
+		default:
+			s.t.Fatalf("%s: a %s, which this test cannot read", k, typ)
+		}
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		out[k] = fmt.Sprint(v)
+	}
+	return out
+}
+
+// serveAgain starts a second sidecar with the shop's configuration (same
+// merchant key, Redis and prefix) on fresh ports, as after a restart, and
+// returns its private listener's URL.
+func (s *shop) serveAgain() string {
+	s.t.Helper()
+	env := maps.Clone(s.env)
+	env["TRUSTLY_SIDECAR_PUBLIC_ADDR"], env["TRUSTLY_SIDECAR_PRIVATE_ADDR"] = "127.0.0.1:0", "127.0.0.1:0"
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr := &logBuffer{}, &logBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		e := &cli.Env{Getenv: env.get, Now: s.clock.Now, Stdin: strings.NewReader(""), Stdout: stdout, Stderr: stderr}
+		done <- runEnv(ctx, e, []string{"trustly-sidecar", "serve"})
+	}()
+	s.t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			s.t.Errorf("second serve: %v\n%s", err, stderr)
+		}
+	})
+	waitFor(s.t, stdout, publicRe, done)
+	return localURL(waitFor(s.t, stdout, privateRe, done))
+}
+
+// The answer to POST /v1/paylinks is kept for replays, but never with the
+// token in clear: no key or value in Redis holds it, and a replay (also by
+// a restarted sidecar) still answers the same, usable URL.
+func TestE2EPayLinkTokenNeverStoredInClear(t *testing.T) {
+	s := startShop(t)
+	body := fmt.Sprintf(payLinkBody, "ORDER-SEALED", "")
+	first := s.call(http.MethodPost, "/v1/paylinks", "link-sealed", body)
+	if first.Status != http.StatusCreated {
+		t.Fatalf("create: %d %s", first.Status, first.Body)
+	}
+	var l shopapi.PayLink
+	if err := json.Unmarshal([]byte(first.Body), &l); err != nil {
+		t.Fatal(err)
+	}
+	token := strings.TrimPrefix(l.URL, s.env["TRUSTLY_SIDECAR_PUBLIC_BASE_URL"]+"/pay/")
+	if token == l.URL || len(token) < 43 {
+		t.Fatalf("no token in %q", l.URL)
+	}
+
+	store := s.dumpStore()
+	var idem int
+	for k, v := range store {
+		if strings.Contains(k, token) || strings.Contains(v, token) {
+			t.Errorf("%s holds the token in clear", k)
+		}
+		if strings.Contains(k, ":idem:") {
+			idem++
+		}
+	}
+	if idem == 0 {
+		t.Fatalf("no idempotency record to check among %d keys", len(store))
+	}
+
+	for _, c := range []struct{ name, priv string }{
+		{"the same sidecar", s.priv},
+		{"a restarted sidecar", s.serveAgain()},
+	} {
+		a := do(t, http.MethodPost, c.priv+"/v1/paylinks", body, "Idempotency-Key", "link-sealed", "Content-Type", "application/json")
+		if a.Status != http.StatusCreated || a.Header.Get(httpapi.ReplayedHeader) != "true" || a.Body != first.Body {
+			t.Errorf("%s replays %d (%s: %q) %s\nwant 201, replayed, %s", c.name, a.Status, httpapi.ReplayedHeader, a.Header.Get(httpapi.ReplayedHeader), a.Body, first.Body)
+		}
+	}
+	// The replayed URL is the link: a click pays through it.
+	if status, loc, _ := click(t, l.URL); status != http.StatusFound || loc == "" {
+		t.Errorf("click: %d %q", status, loc)
+	}
+	if strings.Contains(s.log.String(), token) {
+		t.Error("the log holds the token")
 	}
 }

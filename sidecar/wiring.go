@@ -80,11 +80,15 @@ func newDaemon(cfg *config.Config, log *slog.Logger, m *metrics.Set, db *store.D
 	if err != nil {
 		return nil, err
 	}
+	sealKey, err := paylink.SealKey(cfg.MerchantKey())
+	if err != nil {
+		return nil, err
+	}
 	return &daemon{
 		idem:   db.Idempotency(store.IdempotencyOptions{}),
 		engine: eng,
 		links: &paylink.Links{Log: log, Engine: eng, Store: db.PayLinks(store.PayLinkOptions{}),
-			BaseURL: cfg.PublicBaseURL, TTL: cfg.PayLinkTTL, Senders: senders, Now: now},
+			BaseURL: cfg.PublicBaseURL, TTL: cfg.PayLinkTTL, Senders: senders, Now: now, SealKey: sealKey},
 	}, nil
 }
 

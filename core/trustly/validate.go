@@ -358,13 +358,17 @@ func (c *checker) orderID(v string) {
 }
 
 func (c *checker) amount(field string, minor int64) {
-	if minor <= 0 {
+	switch {
+	case minor <= 0:
 		c.add(CodeInvalidAmount, field, fmt.Sprintf("must be greater than zero, got %s", FormatAmount(minor)))
+	case minor > MaxAmount:
+		c.add(CodeInvalidAmount, field, fmt.Sprintf("%s is above the maximum %s (minor units: %d > %d)", FormatAmount(minor), FormatAmount(MaxAmount), minor, MaxAmount))
 	}
 }
 
+// optionalAmount checks an amount whose zero means "not given".
 func (c *checker) optionalAmount(field string, minor int64) {
-	if minor < 0 {
+	if minor != 0 {
 		c.amount(field, minor)
 	}
 }
@@ -373,8 +377,8 @@ func (c *checker) currency(field, v string) {
 	if !c.required(field, v) {
 		return
 	}
-	if !iso4217[v] {
-		c.add(CodeInvalidCurrencyCode, field, fmt.Sprintf("%q is not an ISO 4217 currency code (three upper-case letters, e.g. SEK)", v))
+	if msg := currencyProblem(v); msg != "" {
+		c.add(CodeInvalidCurrencyCode, field, msg)
 	}
 }
 
@@ -527,9 +531,8 @@ func isStatementRune(r rune) bool {
 
 // iso4217 lists the active ISO 4217 currency codes (SIX list, 2025),
 // without precious metals, testing and "no currency" codes (XAU, XDR, XTS,
-// XXX ...), which no payment can be made in. Trustly itself supports a small
-// subset (EUR SEK NOK DKK PLN GBP CZK ...); a supported-by-Trustly check
-// belongs to Trustly, whose answer for an unsupported one is also 622.
+// XXX ...), which no payment can be made in. It only words the refusal of a
+// code: Trustly takes the few of currency.go's table.
 var iso4217 = setOf(`
 AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV
 BRL BSD BTN BWP BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE

@@ -4,14 +4,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/trustly-sidecar/trustly-sidecar/adapter"
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/paylink"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/shopapi"
 )
 
@@ -33,6 +36,27 @@ var (
 	ErrNotImplemented   = &httpError{http.StatusNotImplemented, "not_implemented", "not available: this sidecar runs without what the operation needs (see the configuration)"}
 	errUnsupportedMedia = &httpError{http.StatusUnsupportedMediaType, "unsupported_media_type", "send Content-Type: application/json"}
 )
+
+// errBodyTimeout is wrapped by a failure to read a request body within the
+// listener's ReadTimeout: a slow or stalled client, not a fault of ours.
+var errBodyTimeout = errors.New("the request body did not arrive within the read timeout")
+
+// readBody reads the request body (already bounded by the listener's size
+// limit), telling a body that did not arrive in time (errBodyTimeout: 408)
+// from other failures. Only the body's own read is classed so: a timeout
+// elsewhere (Redis, Trustly) is never the caller's fault.
+func readBody(r io.Reader) ([]byte, error) {
+	b, err := io.ReadAll(r)
+	return b, bodyError(err)
+}
+
+// bodyError classes an error of reading a request body.
+func bodyError(err error) error {
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("%w: %w", errBodyTimeout, err)
+	}
+	return err
+}
 
 // errInvalidJSON wraps a body that does not decode.
 func errInvalidJSON(err error) error {
@@ -58,8 +82,11 @@ var errorTable = []struct {
 	{err: store.ErrInProgress, status: http.StatusConflict, code: "idempotency_key_in_use", message: "a request with this Idempotency-Key is in flight; retry later"},
 	{err: store.ErrKeyReused, status: http.StatusUnprocessableEntity, code: "idempotency_key_reused", message: "this Idempotency-Key was used with other parameters"},
 	{err: store.ErrInvalidKey, status: http.StatusBadRequest, code: "invalid_idempotency_key", message: "the Idempotency-Key is empty or too long"},
+	{err: errBodyTimeout, status: http.StatusRequestTimeout, code: "request_timeout", message: "the request body did not arrive in time; send it again"},
 	{ecode: engine.CodeIdempotencyInterrupted, status: http.StatusConflict, code: "idempotency_key_interrupted",
 		message: "an earlier request with this Idempotency-Key was cut off and its outcome is unknown; it is not run again: look the order up (GET /v1/payments?externalReference=... or ?messageId=...) and send a new request with a new key only if there is none"},
+	{err: paylink.ErrUnsealable, status: http.StatusConflict, code: "paylink_unrecoverable",
+		message: "the pay link was made by the first request with this Idempotency-Key, but its URL cannot be recovered (the merchant key changed since); make a new link with a new key"},
 	// A notification that is not Trustly's: no signed reply, a 4xx.
 	{err: trustly.ErrBadSignature, status: http.StatusBadRequest, code: "bad_signature", message: "the signature does not verify"},
 	{err: trustly.ErrInvalidNotification, status: http.StatusBadRequest, code: "invalid_notification", message: "not a valid Trustly notification"},
@@ -127,8 +154,10 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) int {
 	return status
 }
 
-// errorResponse is the status and JSON body answering err.
+// errorResponse is the status and JSON body answering err; err is noted
+// as the request's cause for observe to log.
 func errorResponse(r *http.Request, err error) (int, []byte) {
+	noteError(r.Context(), err)
 	status, code, message := errorAnswer(err)
 	return status, marshalJSON(shopapi.ErrorBody{Error: shopapi.ErrorDetail{Code: code, Message: message, RequestID: RequestID(r.Context())}})
 }
@@ -173,6 +202,9 @@ func decode[T any](r *http.Request) (T, error) {
 	if err := dec.Decode(&v); err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
+			return v, err
+		}
+		if err := bodyError(err); errors.Is(err, errBodyTimeout) {
 			return v, err
 		}
 		return v, errInvalidJSON(err)

@@ -7,7 +7,6 @@ import (
 	_ "embed"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -28,7 +27,7 @@ func handleNotification(log *slog.Logger, m *metrics.Set, secret string, maxByte
 			writeError(w, r, errNotFound)
 			return
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
+		body, err := readBody(http.MaxBytesReader(w, r.Body, maxBytes))
 		if err != nil {
 			var tooLarge *http.MaxBytesError
 			if errors.As(err, &tooLarge) {
@@ -50,8 +49,14 @@ func handleNotification(log *slog.Logger, m *metrics.Set, secret string, maxByte
 				outcome = metrics.OutcomeRejected
 			}
 			m.NotificationReceived(method, outcome)
-			// err never carries a signature in full (core/trustly quotes none).
-			log.WarnContext(r.Context(), "notification not applied", "method", method, "status", status, "err", err)
+			// A 5xx's cause is logged at ERROR by observe, once; a
+			// refusal's here. err never carries a signature in full
+			// (core/trustly quotes none).
+			attrs := []any{"method", method, "status", status}
+			if status < 500 {
+				attrs = append(attrs, "err", err)
+			}
+			log.WarnContext(r.Context(), "notification not applied", attrs...)
 			return
 		}
 		m.NotificationReceived(method, metrics.OutcomeReplied)

@@ -89,16 +89,30 @@ func (h requestIDHandler) WithGroup(name string) slog.Handler {
 	return requestIDHandler{h.Handler.WithGroup(name)}
 }
 
-// routeInfo carries the matched route template out of the router to the
-// outer middleware: metrics and logs name routes by template, never by raw
-// path, which on the public listener holds the notification secret.
-type routeInfo struct{ template string }
+// routeInfo carries what is learnt inside the router out to observe: the
+// matched route template (metrics and logs name routes by template, never
+// by raw path, which on the public listener holds the notification secret)
+// and the error the answer was made from, so that every 5xx is logged with
+// its cause in one place.
+type routeInfo struct {
+	template string
+	err      error
+}
 
 func routeTemplate(ctx context.Context) string {
 	if ri, _ := ctx.Value(routeKey).(*routeInfo); ri != nil && ri.template != "" {
 		return ri.template
 	}
 	return "unmatched"
+}
+
+// noteError records err as the cause of the request's answer, for observe
+// to log. The last one noted wins: a handler that learns more after the
+// answer was made (a failure to store it) notes the fuller error.
+func noteError(ctx context.Context, err error) {
+	if ri, _ := ctx.Value(routeKey).(*routeInfo); ri != nil {
+		ri.err = err
+	}
 }
 
 // recordRoute is router middleware (mux.Router.Use): it runs only for
@@ -138,6 +152,12 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // observe logs each request and records its latency, by listener and route.
+// A 5xx is logged at ERROR with its cause (the error noted by writeError or
+// errorResponse) and, through the context, the request id: the one place
+// where a server-side failure reaches the log, so none answers without a
+// cause. Errors never carry secrets (core/trustly quotes no credentials or
+// signatures; the store no passwords), and 4xx causes stay out: they are
+// the caller's, answered in the body.
 func observe(log *slog.Logger, m *metrics.Set, listener string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -152,16 +172,25 @@ func observe(log *slog.Logger, m *metrics.Set, listener string, next http.Handle
 		route := routeTemplate(r.Context())
 		m.ObserveRequest(listener, route, r.Method, sw.status, elapsed)
 		level := slog.LevelInfo
+		attrs := []slog.Attr{slog.String("listener", listener), slog.String("method", r.Method),
+			slog.String("route", route), slog.Int("status", sw.status),
+			slog.Duration("duration", elapsed)}
 		switch {
 		case sw.status >= 500:
 			level = slog.LevelError
+			cause := "unknown: the answer was written without an error"
+			if ri.err != nil {
+				cause = ri.err.Error()
+			}
+			attrs = append(attrs, slog.String("err", cause))
+		case sw.status == http.StatusRequestTimeout:
+			// A client too slow to send its body: worth a warning (many
+			// at once is a slowloris), never an error of ours.
+			level = slog.LevelWarn
 		case route == "/healthz" || route == "/readyz" || route == "/metrics":
 			level = slog.LevelDebug // probes and scrapes every few seconds
 		}
-		log.LogAttrs(r.Context(), level, "http request",
-			slog.String("listener", listener), slog.String("method", r.Method),
-			slog.String("route", route), slog.Int("status", sw.status),
-			slog.Duration("duration", elapsed))
+		log.LogAttrs(r.Context(), level, "http request", attrs...)
 	})
 }
 

@@ -3,6 +3,9 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -62,12 +65,20 @@ var (
 	errIdempotencyKeyRequired = &httpError{http.StatusBadRequest, "idempotency_key_required", "this operation requires an Idempotency-Key header"}
 )
 
+// errReplayedFailure is the logged cause of a 5xx replayed from the
+// idempotency store: the first request's cause was logged when it ran.
+var errReplayedFailure = errors.New("replayed the stored failure of the first request with this Idempotency-Key (its cause was logged then)")
+
 func invalid(format string, a ...any) error { return shopapi.Invalid(format, a...) }
 
 // opResult is what an operation produced: a status and a JSON value.
 type opResult struct {
 	status int
 	body   any
+	// stored, when set, is what the idempotency record keeps instead of
+	// body: the answer without a secret in clear (a pay link's token),
+	// turned back into body by the operation's reveal on a replay.
+	stored any
 }
 
 // operation decodes and checks a request, returning the work to run; an
@@ -78,7 +89,7 @@ func created(o engine.Order, err error) (opResult, error) {
 	if err != nil {
 		return opResult{}, err
 	}
-	return opResult{http.StatusCreated, shopapi.OrderOf(o)}, nil
+	return opResult{status: http.StatusCreated, body: shopapi.OrderOf(o)}, nil
 }
 
 // decodeBody decodes the already read (size-limited) body as T.
@@ -164,7 +175,7 @@ func (a *API) cancelCharge() http.Handler {
 			if err != nil {
 				return opResult{}, err
 			}
-			return opResult{http.StatusOK, shopapi.OrderOf(o)}, nil
+			return opResult{status: http.StatusOK, body: shopapi.OrderOf(o)}, nil
 		}, nil
 	})
 }
@@ -296,13 +307,20 @@ func sortBalances(b []shopapi.Balance) {
 // run was cut off (the sidecar died mid-request) 409
 // idempotency_key_interrupted: it is never run a second time.
 func (a *API) mutating(name string, op operation) http.Handler {
+	return a.mutatingSealed(name, op, nil)
+}
+
+// mutatingSealed is mutating for an operation whose answer holds a secret
+// (opResult.stored): a replayed 2xx answer goes through reveal, which turns
+// the stored form back into the answer.
+func (a *API) mutatingSealed(name string, op operation, reveal func(stored []byte) ([]byte, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("Idempotency-Key")
 		if key == "" {
 			writeError(w, r, errIdempotencyKeyRequired)
 			return
 		}
-		body, err := io.ReadAll(r.Body)
+		body, err := readBody(r.Body)
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -318,6 +336,7 @@ func (a *API) mutating(name string, op operation) http.Handler {
 			return
 		}
 		ctx := r.Context()
+		var fresh []byte // the answer, when the record keeps another form
 		status, out, replayed, err := idempotent(ctx, a.idem, idempotencyScope, key, fp,
 			func(ctx context.Context) (int, []byte, error) {
 				ans, err := work(ctx)
@@ -325,20 +344,39 @@ func (a *API) mutating(name string, op operation) http.Handler {
 					status, b := errorResponse(r, err)
 					return status, b, err
 				}
+				if ans.stored != nil {
+					fresh = marshalJSON(ans.body)
+					return ans.status, marshalJSON(ans.stored), nil
+				}
 				return ans.status, marshalJSON(ans.body), nil
 			})
+		if replayed && reveal != nil && status >= 200 && status < 300 {
+			var rerr error
+			if out, rerr = reveal(out); rerr != nil {
+				writeError(w, r, rerr)
+				return
+			}
+		}
+		if !replayed && fresh != nil {
+			out = fresh
+		}
 		switch {
 		case replayed:
 			a.m.IdempotencyReplay(name)
 			a.log.InfoContext(ctx, "idempotent replay", "operation", name, "status", status)
+			if status >= 500 {
+				noteError(ctx, errReplayedFailure)
+			}
 			w.Header().Set(ReplayedHeader, "true")
 		case status == 0:
 			// Refused before running: in flight, reused, interrupted, or
 			// the store is down.
 			writeError(w, r, err)
 			return
-		case err != nil && status >= 500:
-			a.log.ErrorContext(ctx, "operation failed", "operation", name, "status", status, "err", err)
+		case err != nil:
+			// The answer was made from run's error (noted then); a failure
+			// to store or release the key may be joined to it since.
+			noteError(ctx, err)
 		}
 		writeJSON(w, status, out)
 	})
@@ -349,7 +387,18 @@ func (a *API) createPayLink() http.Handler {
 	if p == nil {
 		return handleNotImplemented(true)
 	}
-	return a.mutating("createPayLink", func(r *http.Request, body []byte) (func(context.Context) (opResult, error), error) {
+	reveal := func(stored []byte) ([]byte, error) {
+		var l shopapi.PayLink
+		if err := json.Unmarshal(stored, &l); err != nil {
+			return nil, fmt.Errorf("stored pay link answer: %w", err)
+		}
+		l, err := p.Reveal(l)
+		if err != nil {
+			return nil, err
+		}
+		return marshalJSON(l), nil
+	}
+	return a.mutatingSealed("createPayLink", func(r *http.Request, body []byte) (func(context.Context) (opResult, error), error) {
 		req, err := decodeBody[shopapi.CreatePayLinkRequest](r, body)
 		if err != nil {
 			return nil, err
@@ -362,7 +411,11 @@ func (a *API) createPayLink() http.Handler {
 			if err != nil {
 				return opResult{}, err
 			}
-			return opResult{http.StatusCreated, out}, nil
+			sealed, err := p.Seal(out)
+			if err != nil {
+				return opResult{}, err
+			}
+			return opResult{status: http.StatusCreated, body: out, stored: sealed}, nil
 		}, nil
-	})
+	}, reveal)
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -127,7 +126,7 @@ func (h *Webhooks) serve(w http.ResponseWriter, r *http.Request) (platform, outc
 		return "", webhookNotFound, errUnknownPlatform
 	}
 	platform = desc.Name
-	body, err := io.ReadAll(r.Body) // bounded by the listener's limit
+	body, err := readBody(r.Body) // bounded by the listener's limit
 	if err != nil {
 		return platform, webhookInvalid, err
 	}

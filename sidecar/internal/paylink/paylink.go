@@ -77,6 +77,9 @@ type Links struct {
 	TTL     time.Duration // default life of a link
 	Senders map[string]delivery.Sender
 	Now     func() time.Time // nil: time.Now
+	// SealKey seals link URLs in the idempotency records of their
+	// creation (Seal, Reveal): SealKey(merchant key), never stored.
+	SealKey []byte
 }
 
 func (p *Links) now() time.Time {
@@ -140,6 +143,11 @@ func (p *Links) Check(req shopapi.CreatePayLinkRequest) error {
 // the link: the answer says which channel failed, and the shop may show the
 // link itself.
 func (p *Links) Create(ctx context.Context, req shopapi.CreatePayLinkRequest) (shopapi.PayLink, error) {
+	// The answer must be sealable before a link exists: a link made and
+	// then answered with an error could never be found by the shop.
+	if _, err := p.aead(); err != nil {
+		return shopapi.PayLink{}, err
+	}
 	token, err := newToken()
 	if err != nil {
 		return shopapi.PayLink{}, err

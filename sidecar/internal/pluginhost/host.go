@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -99,6 +100,14 @@ func New(src Source, opts Options) *Host {
 // the plugin and returns nil. It returns early only when restarting cannot
 // help: the plugin speaks an incompatible protocol (adapter.ErrIncompatible).
 func (h *Host) Run(ctx context.Context) error {
+	// Plugins are started from this goroutine (go-plugin forks in
+	// client.Client), and Linux's parent-death signal (dieWithHost) fires
+	// when the thread that forked exits, not the process. Go ends a thread
+	// only when a goroutine locked to it exits; locking this one keeps the
+	// forking thread alive, and ours alone, for as long as a plugin of
+	// this Run can live (os/exec, SysProcAttr.Pdeathsig).
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	failures := 0
 	for {
 		inst, err := h.start(ctx)
@@ -160,6 +169,7 @@ func (h *Host) start(ctx context.Context) (*instance, error) {
 	} else {
 		cmd := exec.Command(h.src.Path, h.src.Args...)
 		cmd.Env = h.src.env()
+		dieWithHost(cmd)
 		cfg.Cmd = cmd
 	}
 	client := plugin.NewClient(cfg)

@@ -4,11 +4,19 @@
 //	ok    answers at once
 //	hang  ApplyStatus never returns and ignores its context
 //	v99   speaks only plugin protocol version 99
+//	deaf  ignores SIGTERM and serves through go-plugin directly, without
+//	      the SDK's Serve (which exits when its host is gone): only the
+//	      host can make it go, as an old or careless plugin would
+//
+// TESTPLUGIN_IGNORE_TERM=1 makes any mode ignore SIGTERM, like the plugin
+// that outlived its sidecar for minutes.
 package main
 
 import (
 	"context"
 	"os"
+	"os/signal"
+	"syscall"
 
 	hclog "github.com/hashicorp/go-hclog"
 	plugin "github.com/hashicorp/go-plugin"
@@ -39,7 +47,16 @@ func (t testAdapter) ApplyStatus(context.Context, adapter.StatusChange) error {
 }
 
 func main() {
+	if os.Getenv("TESTPLUGIN_IGNORE_TERM") == "1" || os.Getenv("TESTPLUGIN_MODE") == "deaf" {
+		signal.Ignore(syscall.SIGTERM)
+	}
 	switch os.Getenv("TESTPLUGIN_MODE") {
+	case "deaf":
+		plugin.Serve(&plugin.ServeConfig{
+			HandshakeConfig:  adapter.Handshake,
+			VersionedPlugins: adapter.PluginSets(testAdapter{}),
+			GRPCServer:       plugin.DefaultGRPCServer,
+		})
 	case "v99":
 		// A plugin from a future SDK: right handshake, unknown protocol.
 		plugin.Serve(&plugin.ServeConfig{
