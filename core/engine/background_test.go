@@ -152,6 +152,11 @@ func TestRunLoopsWorkAndStop(t *testing.T) {
 	if bal, err := w.eng.Balance(w.ctx); err != nil || bal.At.IsZero() {
 		t.Fatalf("the balance was not refreshed: %+v, %v", bal, err)
 	}
+	// The pass that expired the order is counted when it ends, which may be
+	// after the platform heard of it: wait for the count, bounded.
+	for st := w.eng.Stats(); (st.Reconciles == 0 || st.Expired != 1) && time.Now().Before(deadline); st = w.eng.Stats() {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if st := w.eng.Stats(); st.Reconciles == 0 || st.Expired != 1 {
 		t.Fatalf("stats = %+v", st)
 	}
