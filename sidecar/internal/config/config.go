@@ -100,6 +100,7 @@ type Config struct {
 	RedisWriteTimeout         time.Duration `envconfig:"REDIS_WRITE_TIMEOUT" default:"1s" desc:"time to send one command to Redis"`
 	RedisPoolTimeout          time.Duration `envconfig:"REDIS_POOL_TIMEOUT" default:"1s" desc:"time to wait for a free Redis connection when all are busy (as they soon are while Redis hangs)"`
 	RedisMaxRetries           int           `envconfig:"REDIS_MAX_RETRIES" default:"1" desc:"retries of a Redis command that failed on the network, each on a fresh connection; 0 for none"`
+	RedisAllowEviction        bool          `envconfig:"REDIS_ALLOW_EVICTION" default:"false" desc:"LIVE only: start even though Redis's maxmemory-policy is not noeviction. An evicting Redis deletes orders and idempotency records when full (second Deposits, lost orders); see core/store/LAYOUT.md. Elsewhere an evicting Redis is only a warning"`
 
 	// Pay links and their delivery (paylink_config.go checks them).
 	PayLinkTTL       time.Duration `envconfig:"PAYLINK_TTL" default:"168h" desc:"how long a pay link stays usable unless the request gives ttlSeconds (at most 2160h)"`
