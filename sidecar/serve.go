@@ -8,6 +8,7 @@ import (
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
+	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/bridge"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/cli"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/config"
@@ -15,6 +16,7 @@ import (
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/metrics"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/paylink"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/pluginhost"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/storecheck"
 )
 
 func runServe(ctx context.Context, e *cli.Env, name string, args []string) error {
@@ -40,6 +42,13 @@ func runServe(ctx context.Context, e *cli.Env, name string, args []string) error
 	log.Info("starting", "version", versionString(), "environment", cfg.TrustlyEnvironment(), "trustly_url", cfg.TrustlyAPIURL(),
 		"public_base_url", cfg.PublicBaseURL, "redis", cfg.RedisDescription())
 	m := metrics.New()
+	// What the store requires of Redis (core/store/LAYOUT.md): checked
+	// before anything listens, and while serve runs.
+	guard := storecheck.New(db, storecheck.Options{Log: log, Metrics: m, Live: cfg.TrustlyEnvironment() == trustly.Live,
+		AllowEviction: cfg.RedisAllowEviction, AllowSetting: config.Key("REDIS_ALLOW_EVICTION"), Now: e.Now})
+	if err := guard.Start(ctx); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
 	d, err := newDaemon(cfg, log, m, db, e.Now)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -48,8 +57,13 @@ func runServe(ctx context.Context, e *cli.Env, name string, args []string) error
 	svc := services{
 		notifications: d.engine,
 		links:         d.links,
+		ready: []httpapi.ReadinessCheck{
+			{Name: "redis_data", Check: guard.CheckData},
+			{Name: "redis_durability", Check: guard.Durability, Advisory: true},
+		},
 		background: []httpapi.Task{
 			{Name: "engine", Run: func(ctx context.Context) error { return d.engine.Run(ctx, cfg.EngineTick) }},
+			{Name: "redis check", Run: guard.Run},
 		},
 	}
 	var deliverer engine.Deliverer

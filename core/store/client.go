@@ -36,10 +36,17 @@ type RedisConfig struct {
 	DB               int         // not with ModeCluster: a Cluster has only 0
 	TLS              *tls.Config // nil: plain TCP
 	DialTimeout      time.Duration
-	ReadTimeout      time.Duration
-	WriteTimeout     time.Duration
-	PoolSize         int
-	MaxRetries       int // 0: go-redis's default (3); -1: no retries
+	// ReadTimeout and WriteTimeout bound each socket read and write; 0 is
+	// go-redis's default (5 s). A hung Redis (SIGSTOP, a stuck host with its
+	// TCP stack alive) answers no command, so together with MaxRetries they
+	// bound how long an operation waits: about (1 + retries) × ReadTimeout.
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	// PoolTimeout bounds the wait for a free connection when all are busy
+	// (with a hung Redis, all soon are); 0 is go-redis's ReadTimeout + 1 s.
+	PoolTimeout time.Duration
+	PoolSize    int
+	MaxRetries  int // 0: go-redis's default (3); -1: no retries
 }
 
 // Validate reports every problem in the configuration at once.
@@ -118,8 +125,13 @@ func NewRedisClient(c RedisConfig) (redis.UniversalClient, error) {
 		DialTimeout:      c.DialTimeout,
 		ReadTimeout:      c.ReadTimeout,
 		WriteTimeout:     c.WriteTimeout,
+		PoolTimeout:      c.PoolTimeout,
 		PoolSize:         c.PoolSize,
 		MaxRetries:       c.MaxRetries,
+		// A caller's deadline (a /readyz check's 2 s) also bounds the
+		// socket waits and the retries; without this go-redis waits out
+		// its own timeouts whatever the context says.
+		ContextTimeoutEnabled: true,
 	}
 	switch c.mode() {
 	case ModeSentinel:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -12,8 +13,10 @@ import (
 // embedded store) as a program outside core/store holds it: it opens the
 // stores on it and asks it whether it answers, and never speaks Redis.
 type DB struct {
-	rdb  redis.UniversalClient
-	keys Keys
+	rdb      redis.UniversalClient
+	keys     Keys
+	addr     string // names the server in reports: its address, or the Sentinel master
+	embedded bool
 }
 
 // Open connects to the Redis c describes; prefix starts every key (see
@@ -27,7 +30,11 @@ func Open(c RedisConfig, prefix string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DB{rdb: rdb, keys: keys}, nil
+	addr := strings.Join(c.Addrs, ",")
+	if c.mode() == ModeSentinel {
+		addr = "sentinel master " + c.MasterName
+	}
+	return &DB{rdb: rdb, keys: keys, addr: addr}, nil
 }
 
 // OpenEmbedded starts the in-process store (NewEmbedded): nothing to install,
@@ -41,7 +48,7 @@ func OpenEmbedded(prefix string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DB{rdb: rdb, keys: keys}, nil
+	return &DB{rdb: rdb, keys: keys, addr: embeddedNode, embedded: true}, nil
 }
 
 // Orders is the order store on d.

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -51,5 +52,58 @@ func TestDBOpensTheStoresAndPings(t *testing.T) {
 	}
 	if _, err := store.Open(store.RedisConfig{Addrs: []string{srv.Addr()}}, "bad{prefix"); err == nil {
 		t.Fatal("a prefix with a brace was accepted")
+	}
+}
+
+// A hung Redis (the process stopped, its port still accepting) is an
+// outage too: with the read and write timeouts set, every operation gives
+// up with ErrUnavailable instead of waiting for the kernel's TCP timeouts,
+// and a caller's deadline bounds the wait even more. The bound asserted is a
+// safety net, not a measure of speed.
+func TestAFrozenRedisIsUnavailableSoon(t *testing.T) {
+	srv := redistest.NewServer(t)
+	db, err := store.Open(store.RedisConfig{Addrs: []string{srv.Addr()}, DialTimeout: time.Second,
+		ReadTimeout: time.Second, WriteTimeout: time.Second, PoolTimeout: time.Second, MaxRetries: 1}, redistest.Prefix(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	orders := db.Orders(store.OrdersOptions{})
+	if err := orders.Create(t.Context(), store.Order{ID: "o1", Flow: "deposit", State: "new", MessageID: "m1"}); err != nil {
+		t.Fatal(err)
+	}
+	srv.Freeze()
+	const failSafe = 10 * time.Second
+	for name, op := range map[string]func(context.Context) error{
+		"ping": db.Ping,
+		"get an order": func(ctx context.Context) error {
+			_, err := orders.Get(ctx, "o1")
+			return err
+		},
+		"create an order": func(ctx context.Context) error {
+			return orders.Create(ctx, store.Order{ID: "o2", Flow: "deposit", State: "new", MessageID: "m2"})
+		},
+		"ping within a 500ms deadline": func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+			defer cancel()
+			return db.Ping(ctx)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			start := time.Now()
+			err := op(t.Context())
+			took := time.Since(start)
+			t.Logf("%s: %v after %s", name, err, took.Round(time.Millisecond))
+			if !errors.Is(err, store.ErrUnavailable) {
+				t.Errorf("%s with Redis frozen: %v, want ErrUnavailable", name, err)
+			}
+			if took > failSafe {
+				t.Errorf("%s took %s with Redis frozen", name, took)
+			}
+		})
+	}
+	srv.Thaw()
+	if _, err := orders.Get(t.Context(), "o1"); err != nil {
+		t.Errorf("after the thaw: %v", err)
 	}
 }

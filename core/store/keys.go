@@ -169,6 +169,11 @@ func (k Keys) UnroutedIndex() string { return k.prefix + ":unrouted" }
 func (k Keys) Balance() string     { return k.prefix + ":balance" }
 func (k Keys) BalanceSlot() string { return k.prefix + ":balance:slot" }
 
+// Marker is the store's identity (Marker): a random id and the time it was
+// written, once, at the first start on an empty Redis. Its absence later
+// means Redis lost its data.
+func (k Keys) Marker() string { return k.prefix + ":store:marker" }
+
 // PayLinkKeys are the keys of one pay link; they share its hash tag.
 type PayLinkKeys struct {
 	Record string // string: the link's JSON, expiring its retention after the link

@@ -36,6 +36,7 @@ func TestLayoutListsEveryKey(t *testing.T) {
 		"Balance":           {k.Balance()},
 		"BalanceSlot":       {k.BalanceSlot()},
 		"PayLink":           {link.Record, link.Click},
+		"Marker":            {k.Marker()},
 		"Prefix":            nil, // not a key
 	}
 	typ := reflect.TypeFor[store.Keys]()

@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -117,6 +118,14 @@ func NewServer(tb testing.TB) *Server {
 	return newServer(tb, nil)
 }
 
+// NewServerArgs is NewServer with more redis-server arguments, e.g.
+// "--maxmemory-policy", "allkeys-lru"; later arguments win over the
+// defaults (no persistence).
+func NewServerArgs(tb testing.TB, args ...string) *Server {
+	tb.Helper()
+	return newServer(tb, args)
+}
+
 func newServer(tb testing.TB, extra []string) *Server {
 	tb.Helper()
 	srv, err := startFree(tb.TempDir(), extra)
@@ -130,6 +139,29 @@ func newServer(tb testing.TB, extra []string) *Server {
 
 // Addr returns the server's host:port; it stays the same across Stop and Start.
 func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
+
+// Freeze stops the server's process with SIGSTOP: it keeps its port and its
+// connections but answers nothing, as a hung Redis would. The test's
+// cleanup thaws it, so it can always be stopped.
+func (s *Server) Freeze() {
+	s.tb.Helper()
+	s.signal(syscall.SIGSTOP)
+	s.tb.Cleanup(s.Thaw)
+}
+
+// Thaw lets a frozen server run again (SIGCONT).
+func (s *Server) Thaw() { s.signal(syscall.SIGCONT) }
+
+func (s *Server) signal(sig syscall.Signal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return
+	}
+	if err := syscall.Kill(s.cmd.Process.Pid, sig); err != nil {
+		s.tb.Errorf("redistest: %v to redis-server: %v", sig, err)
+	}
+}
 
 // Stop kills the server and waits until it is gone.
 func (s *Server) Stop() { s.stop() }

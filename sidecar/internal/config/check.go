@@ -148,6 +148,9 @@ func (c *Config) checkListeners() []error {
 		{"SHUTDOWN_TIMEOUT", int64(c.ShutdownTimeout)},
 		{"ENGINE_TICK", int64(c.EngineTick)},
 		{"REDIS_DIAL_TIMEOUT", int64(c.RedisDialTimeout)},
+		{"REDIS_READ_TIMEOUT", int64(c.RedisReadTimeout)},
+		{"REDIS_WRITE_TIMEOUT", int64(c.RedisWriteTimeout)},
+		{"REDIS_POOL_TIMEOUT", int64(c.RedisPoolTimeout)},
 	} {
 		if p.n <= 0 {
 			add("%s must be positive", Key(p.name))
@@ -185,6 +188,16 @@ func (c *Config) resolveRedis() []error {
 		SentinelPassword: c.RedisSentinelPassword,
 		DB:               c.RedisDB,
 		DialTimeout:      c.RedisDialTimeout,
+		ReadTimeout:      c.RedisReadTimeout,
+		WriteTimeout:     c.RedisWriteTimeout,
+		PoolTimeout:      c.RedisPoolTimeout,
+		MaxRetries:       c.RedisMaxRetries,
+	}
+	switch {
+	case c.RedisMaxRetries < 0:
+		add("%s must not be negative", Key("REDIS_MAX_RETRIES"))
+	case c.RedisMaxRetries == 0:
+		c.redis.MaxRetries = -1 // go-redis reads 0 as its default, 3
 	}
 	if c.RedisTLS {
 		c.redis.TLS = &tls.Config{MinVersion: tls.VersionTLS12}

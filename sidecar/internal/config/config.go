@@ -96,6 +96,11 @@ type Config struct {
 	RedisTLS                  bool          `envconfig:"REDIS_TLS" default:"false" desc:"connect to Redis over TLS, verifying the server with the system's CAs"`
 	RedisPrefix               string        `envconfig:"REDIS_PREFIX" default:"trustly" desc:"prefix of every Redis key, so several sidecars can share one Redis; no { or }"`
 	RedisDialTimeout          time.Duration `envconfig:"REDIS_DIAL_TIMEOUT" default:"5s" desc:"time to connect to Redis"`
+	RedisReadTimeout          time.Duration `envconfig:"REDIS_READ_TIMEOUT" default:"1s" desc:"time to wait for one Redis reply; with a hung Redis a notification or shop call answers 503 after about (1 + REDIS_MAX_RETRIES) times this"`
+	RedisWriteTimeout         time.Duration `envconfig:"REDIS_WRITE_TIMEOUT" default:"1s" desc:"time to send one command to Redis"`
+	RedisPoolTimeout          time.Duration `envconfig:"REDIS_POOL_TIMEOUT" default:"1s" desc:"time to wait for a free Redis connection when all are busy (as they soon are while Redis hangs)"`
+	RedisMaxRetries           int           `envconfig:"REDIS_MAX_RETRIES" default:"1" desc:"retries of a Redis command that failed on the network, each on a fresh connection; 0 for none"`
+	RedisAllowEviction        bool          `envconfig:"REDIS_ALLOW_EVICTION" default:"false" desc:"LIVE only: start even though Redis's maxmemory-policy is not noeviction. An evicting Redis deletes orders and idempotency records when full (second Deposits, lost orders); see core/store/LAYOUT.md. Elsewhere an evicting Redis is only a warning"`
 
 	// Pay links and their delivery (paylink_config.go checks them).
 	PayLinkTTL       time.Duration `envconfig:"PAYLINK_TTL" default:"168h" desc:"how long a pay link stays usable unless the request gives ttlSeconds (at most 2160h)"`

@@ -213,6 +213,8 @@ func TestConfigProblems(t *testing.T) {
 		{"short token", validEnv(t).with("SHOP_API_TOKEN", "x"), []string{"SHOP_API_TOKEN must be at least 16"}},
 		{"not a duration", validEnv(t).with("READ_TIMEOUT", "15"), []string{`READ_TIMEOUT: "15" is not a valid duration`}},
 		{"zero timeout", validEnv(t).with("SHUTDOWN_TIMEOUT", "0s"), []string{"SHUTDOWN_TIMEOUT must be positive"}},
+		{"Redis timeouts and retries", validEnv(t).with("REDIS_MODE", "single", "REDIS_READ_TIMEOUT", "0s", "REDIS_POOL_TIMEOUT", "-1s", "REDIS_MAX_RETRIES", "-2"),
+			[]string{"REDIS_READ_TIMEOUT must be positive", "REDIS_POOL_TIMEOUT must be positive", "REDIS_MAX_RETRIES must not be negative"}},
 		{"not a number", validEnv(t).with("MAX_NOTIFICATION_BYTES", "64k"), []string{`MAX_NOTIFICATION_BYTES: "64k" is not a valid number`}},
 		{"bad log settings", validEnv(t).with("LOG_LEVEL", "loud", "LOG_FORMAT", "xml"), []string{`LOG_LEVEL: "loud"`, `LOG_FORMAT: "xml"`}},
 		{"embedded store with LIVE", validEnv(t).with("ENVIRONMENT", "LIVE", "TRUSTLY_URL", "", "PUBLIC_BASE_URL", "https://pay.example.com"),

@@ -102,7 +102,12 @@ func handleReadyz(log *slog.Logger, checks []ReadinessCheck) http.Handler {
 		body := readyBody{Status: "ready", Checks: map[string]string{}}
 		status := http.StatusOK
 		for _, c := range checks {
-			if err := c.Check(ctx); err != nil {
+			err := c.Check(ctx)
+			if err != nil && c.Advisory {
+				body.Checks[c.Name] = "weak"
+				continue
+			}
+			if err != nil {
 				body.Checks[c.Name] = "fail"
 				body.Status = "not_ready"
 				status = http.StatusServiceUnavailable

@@ -25,6 +25,10 @@ type NotificationHandler interface {
 type ReadinessCheck struct {
 	Name  string
 	Check func(context.Context) error
+	// Advisory: a failure shows as "weak" in the answer but leaves the
+	// sidecar ready (Redis's durability settings: worth seeing, not worth
+	// taking the pod out of service).
+	Advisory bool
 }
 
 // NewPublic returns the handler of the public listener.

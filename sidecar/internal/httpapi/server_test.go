@@ -215,7 +215,7 @@ func TestReadyz(t *testing.T) {
 	pluginErr := errors.New("plugin woocommerce is restarting")
 	var mu sync.Mutex
 	var fail error
-	srv, _ := startPrivate(t, "", ReadinessCheck{"plugins", func(context.Context) error {
+	srv, _ := startPrivate(t, "", ReadinessCheck{Name: "plugins", Check: func(context.Context) error {
 		mu.Lock()
 		defer mu.Unlock()
 		return fail
@@ -230,6 +230,18 @@ func TestReadyz(t *testing.T) {
 	a = do(t, http.MethodGet, srv.URL+"/readyz", "")
 	if a.Status != http.StatusServiceUnavailable || !strings.Contains(a.Body, `"plugins":"fail"`) || strings.Contains(a.Body, "woocommerce") {
 		t.Errorf("got %d %s, want 503 naming the check but not the error", a.Status, a.Body)
+	}
+}
+
+// An advisory check shows its failure without taking the sidecar out of
+// service.
+func TestReadyzAdvisoryCheck(t *testing.T) {
+	srv, _ := startPrivate(t, "",
+		ReadinessCheck{Name: "redis", Check: func(context.Context) error { return nil }},
+		ReadinessCheck{Name: "redis_durability", Advisory: true, Check: func(context.Context) error { return errors.New("appendonly no") }})
+	a := do(t, http.MethodGet, srv.URL+"/readyz", "")
+	if a.Status != http.StatusOK || !strings.Contains(a.Body, `"redis_durability":"weak"`) || !strings.Contains(a.Body, `"status":"ready"`) {
+		t.Errorf("got %d %s, want 200 with the advisory check weak", a.Status, a.Body)
 	}
 }
 

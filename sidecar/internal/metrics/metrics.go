@@ -31,6 +31,7 @@ type Set struct {
 	restarts      *prometheus.CounterVec
 	outcomes      *prometheus.CounterVec
 	webhooks      *prometheus.CounterVec
+	redis         redisGauges
 
 	mu     sync.Mutex
 	outbox func(context.Context) (OutboxStats, error)
@@ -102,6 +103,7 @@ func New() *Set {
 		m.requests, m.trustlyCalls, m.notifications, m.replays, m.restarts, m.outcomes,
 		outboxCollector{m}, engineCollector{m},
 	)
+	m.redis = newRedisGauges(m.reg)
 	return m
 }
 
@@ -283,4 +285,46 @@ func (c outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	for outcome, n := range map[string]int64{"delivered": s.Delivered, "retry": s.Retried, "dead": s.DeadLettered, "stale": s.Stale} {
 		ch <- prometheus.MustNewConstMetric(outboxDeliveriesDesc, prometheus.CounterValue, float64(n), outcome)
 	}
+}
+
+// What serve found out about its Redis (sidecar/internal/storecheck;
+// core/store/LAYOUT.md, "What the store requires of Redis").
+type redisGauges struct {
+	durability *prometheus.GaugeVec
+	dataLost   prometheus.Gauge
+}
+
+func newRedisGauges(reg *prometheus.Registry) redisGauges {
+	g := redisGauges{
+		durability: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: metricsNamespace,
+			Name:      "redis_durability",
+			Help:      "Whether Redis keeps what it acknowledges, by check: eviction (maxmemory-policy noeviction), aof (appendonly yes), fsync (appendfsync always). 1 ok, 0 weaker or unknown.",
+		}, []string{"check"}),
+		dataLost: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: metricsNamespace,
+			Name:      "redis_data_lost",
+			Help:      "1 while the store's marker key is gone or changed: Redis lost its data since this process saw it (see /readyz check redis_data).",
+		}),
+	}
+	reg.MustRegister(g.durability, g.dataLost)
+	return g
+}
+
+// SetRedisDurability records one durability check (eviction, aof, fsync).
+func (m *Set) SetRedisDurability(check string, ok bool) {
+	v := 0.0
+	if ok {
+		v = 1
+	}
+	m.redis.durability.WithLabelValues(check).Set(v)
+}
+
+// SetRedisDataLost records whether Redis lost its data.
+func (m *Set) SetRedisDataLost(lost bool) {
+	v := 0.0
+	if lost {
+		v = 1
+	}
+	m.redis.dataLost.Set(v)
 }
