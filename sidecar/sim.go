@@ -1,19 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -170,51 +165,17 @@ func loadSimKey(dir string) (*rsa.PrivateKey, string, error) {
 	return key, pubPath, nil
 }
 
-// simClient talks to a running simulator's /sim control routes.
-type simClient struct {
-	base string
-	http *http.Client
-}
-
 // urlFlag is the --url flag every notification tool command takes.
 func urlFlag(fl *flag.FlagSet) *string {
 	return fl.String("url", simDefaultURL, "base `URL` of the running simulator")
 }
 
-func (c simClient) do(ctx context.Context, method, path string, body io.Reader, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+func toolClient(raw string) (*sim.Client, error) {
+	c, err := sim.NewClient(raw)
 	if err != nil {
-		return err
+		return nil, cli.UsageError("--url %q is not an http(s) URL", raw)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, cli.MaxInput))
-	if err != nil {
-		return fmt.Errorf("read answer: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct{ Error string }
-		if json.Unmarshal(b, &e) == nil && e.Error != "" {
-			return errors.New(e.Error)
-		}
-		return fmt.Errorf("HTTP %d from %s", resp.StatusCode, c.base+path)
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("unexpected answer from %s: %w", c.base+path, err)
-	}
-	return nil
-}
-
-func toolClient(raw string) (simClient, error) {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return simClient{}, cli.UsageError("--url %q is not an http(s) URL", raw)
-	}
-	return simClient{base: strings.TrimRight(raw, "/"), http: &http.Client{Timeout: 30 * time.Second}}, nil
+	return c, nil
 }
 
 func runSimList(ctx context.Context, e *cli.Env, name string, args []string) error {
@@ -231,8 +192,8 @@ func runSimList(ctx context.Context, e *cli.Env, name string, args []string) err
 	if err != nil {
 		return err
 	}
-	var list []sim.Notification
-	if err := c.do(ctx, http.MethodGet, "/sim/orders/"+url.PathEscape(pos[0])+"/notifications", nil, &list); err != nil {
+	list, err := c.Notifications(ctx, pos[0])
+	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	tw := tabwriter.NewWriter(e.Stdout, 0, 0, 2, ' ', 0)
@@ -276,8 +237,8 @@ func runSimReplay(ctx context.Context, e *cli.Env, name string, args []string) e
 	if err != nil {
 		return err
 	}
-	var a sim.Attempt
-	if err := c.do(ctx, http.MethodPost, "/sim/notifications/"+url.PathEscape(pos[0])+"/replay", nil, &a); err != nil {
+	a, err := c.Replay(ctx, pos[0])
+	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return reportAttempt(e, name, pos[0], a)
@@ -333,12 +294,8 @@ func runSimSend(ctx context.Context, e *cli.Env, name string, args []string) err
 	if err != nil {
 		return err
 	}
-	body, err := json.Marshal(sim.CustomNotification{Method: *method, Data: set, Hold: *hold})
+	n, err := c.Send(ctx, pos[0], sim.CustomNotification{Method: *method, Data: set, Hold: *hold})
 	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	var n sim.Notification
-	if err := c.do(ctx, http.MethodPost, "/sim/orders/"+url.PathEscape(pos[0])+"/notifications", bytes.NewReader(body), &n); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	if *hold {
