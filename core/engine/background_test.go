@@ -84,13 +84,7 @@ func TestCancelCharge(t *testing.T) { onEach(t, testCancelCharge) }
 
 func testCancelCharge(t *testing.T, b backend) {
 	w := newWorld(t, b)
-	m, err := w.eng.CreateMandate(w.ctx, engine.MandateRequest{EndUserID: "shopper-1", Country: "SE", Locale: "sv_SE",
-		Firstname: "Åsa", Lastname: "Öberg", Email: "asa@example.com", SuccessURL: "https://shop.example/ok", FailURL: "https://shop.example/fail"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.approve(m, "")
-	w.advance(time.Second)
+	w.activeMandate()
 	charge := func() engine.Order {
 		c, err := w.eng.CreateCharge(w.ctx, engine.ChargeRequest{EndUserID: "shopper-1", Currency: "SEK", Amount: 1000,
 			PaymentDate: "2025-03-05", ShopperStatement: "Shop", Email: "asa@example.com"})

@@ -201,6 +201,24 @@ func (w *world) pay(r engine.PaymentRequest) engine.Order {
 	return o
 }
 
+// mandateRequest asks shopper-1 for a direct debit mandate.
+func mandateRequest() engine.MandateRequest {
+	return engine.MandateRequest{EndUserID: "shopper-1", Country: "SE", Locale: "sv_SE",
+		Firstname: "Åsa", Lastname: "Öberg", Email: "asa@example.com", SuccessURL: "https://shop.example/ok", FailURL: "https://shop.example/fail"}
+}
+
+// activeMandate gives shopper-1 an active mandate.
+func (w *world) activeMandate() engine.Order {
+	w.t.Helper()
+	m, err := w.eng.CreateMandate(w.ctx, mandateRequest())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.approve(m, "")
+	w.advance(time.Second)
+	return w.wantState(m.ID, engine.StateActive)
+}
+
 func payment(amount int64) engine.PaymentRequest {
 	return engine.PaymentRequest{EndUserID: "shopper-1", Currency: "SEK", Amount: amount, Country: "SE", Locale: "sv_SE",
 		Firstname: "Åsa", Lastname: "Öberg", Email: "asa@example.com", SuccessURL: "https://shop.example/ok",
@@ -522,8 +540,7 @@ func testMandateThenCharge(t *testing.T, b backend) {
 	if !errors.As(err, &ee) || ee.Code != engine.CodeNoActiveMandate {
 		t.Fatalf("charge without mandate = %v", err)
 	}
-	m, err := w.eng.CreateMandate(w.ctx, engine.MandateRequest{EndUserID: "shopper-1", Country: "SE", Locale: "sv_SE",
-		Firstname: "Åsa", Lastname: "Öberg", Email: "asa@example.com", SuccessURL: "https://shop.example/ok", FailURL: "https://shop.example/fail"})
+	m, err := w.eng.CreateMandate(w.ctx, mandateRequest())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -546,8 +563,7 @@ func TestMandatePendingWithoutAmountIsApplied(t *testing.T) {
 // answered OK and applied (nothing for a person), and the mandate goes on.
 func testMandatePendingWithoutAmountIsApplied(t *testing.T, b backend) {
 	w := newWorld(t, b)
-	m, err := w.eng.CreateMandate(w.ctx, engine.MandateRequest{EndUserID: "shopper-1", Country: "SE", Locale: "sv_SE",
-		Firstname: "Åsa", Lastname: "Öberg", Email: "asa@example.com", SuccessURL: "https://shop.example/ok", FailURL: "https://shop.example/fail"})
+	m, err := w.eng.CreateMandate(w.ctx, mandateRequest())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -579,14 +595,7 @@ func TestPendingChargeCanBeCancelled(t *testing.T) { onEach(t, testPendingCharge
 // day is still cancellable then, until Trustly's cut-off.
 func testPendingChargeCanBeCancelled(t *testing.T, b backend) {
 	w := newWorld(t, b)
-	m, err := w.eng.CreateMandate(w.ctx, engine.MandateRequest{EndUserID: "shopper-1", Country: "SE", Locale: "sv_SE",
-		Firstname: "Åsa", Lastname: "Öberg", Email: "asa@example.com", SuccessURL: "https://shop.example/ok", FailURL: "https://shop.example/fail"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.approve(m, "")
-	w.advance(time.Second)
-	w.wantState(m.ID, engine.StateActive)
+	w.activeMandate()
 	later := w.sim.Now().AddDate(0, 0, 7).Format(time.DateOnly)
 	c, err := w.eng.CreateCharge(w.ctx, engine.ChargeRequest{EndUserID: "shopper-1", Currency: "SEK", Amount: 1000,
 		ShopperStatement: "Shop", Email: "asa@example.com", PaymentDate: later})
