@@ -173,6 +173,8 @@ func TestCommandLine(t *testing.T) {
 			expect{code: 2, stderr: []string{`unknown command "frobnicate"`, "Usage:"}, stdoutNone: true}},
 		{"version", []string{"version"},
 			expect{code: 0, stdout: []string{"trustly-sidecar dev", runtime.Version()}}},
+		{"--version is version", []string{"--version"},
+			expect{code: 0, stdout: []string{"trustly-sidecar dev (commit ", runtime.Version()}}},
 		{"version takes no arguments", []string{"version", "extra"},
 			expect{code: 2, stderr: []string{`unexpected argument "extra"`}}},
 		{"signature without a subcommand", []string{"signature"},
@@ -229,6 +231,37 @@ func TestEveryCommandHasHelp(t *testing.T) {
 	for _, c := range signatureCommands.Commands {
 		t.Run("signature "+c.Name, func(t *testing.T) {
 			expect{code: 0, stderr: []string{"Usage: trustly-sidecar signature " + c.Name}}.check(t, runCLI(t, "", "signature", c.Name, "-h"))
+		})
+	}
+}
+
+// Every spelling of help, alone, repeated or mixed, at every level of the
+// command tables, prints help and exits 0. "help --help" once recursed until
+// the stack overflowed.
+func TestEverySpellingOfHelp(t *testing.T) {
+	spellings := []string{"help", "-h", "-help", "--help"}
+	levels := [][]string{nil, {"signature"}, {"outbox"}, {"sim", "notifications"}}
+	for _, level := range levels {
+		for _, first := range spellings {
+			for _, second := range append([]string{""}, spellings...) {
+				args := append(append([]string{}, level...), first)
+				if second != "" {
+					args = append(args, second)
+				}
+				t.Run(strings.Join(args, " "), func(t *testing.T) {
+					r := runCLI(t, "", args...)
+					expect{code: 0}.check(t, r)
+					if !strings.Contains(r.stdout+r.stderr, "Usage: trustly-sidecar") {
+						t.Errorf("no usage printed\n%v", r)
+					}
+				})
+			}
+		}
+	}
+	// help in front of a command asks for that command's help.
+	for _, args := range [][]string{{"help", "signature", "help"}, {"help", "signature", "verify", "--help"}, {"help", "help", "version"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			expect{code: 0, stdout: nil}.check(t, runCLI(t, "", args...))
 		})
 	}
 }

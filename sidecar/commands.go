@@ -19,7 +19,9 @@ var rootCommands = &cli.Group{
 		{Name: "sim", Synopsis: "[--addr HOST:PORT] [--relaxed] [--merchant-public-key PEMFILE] ... | notifications ...", Summary: "run a local Trustly simulator, or use its notification tool", Run: runSim},
 		{Name: "demo", Synopsis: "[--addr HOST:PORT] [--presentation iframe|redirect]", Summary: "try it: simulator, sidecar (SIM, embedded store) and a demo shop page on one machine (make run)", Run: runDemo},
 	},
-	Footer: `Run '` + progName + ` <command> -h' for a command's flags.
+	Version: runVersion,
+	Footer: `Run '` + progName + ` <command> -h' for a command's flags; '` + progName + ` --version'
+prints the version.
 
 Exit status:
   0  success; for 'signature verify', the signature is valid

@@ -23,6 +23,10 @@ import (
 // (with their own clock, too).
 type Env struct {
 	Getenv func(string) string
+	// Names lists the variables set in the environment, so settings can
+	// refuse names that are not theirs (a misspelling is otherwise
+	// silently ignored); nil means unknown, and nothing is refused.
+	Names  func() []string
 	Now    func() time.Time
 	Stdin  io.Reader
 	Stdout io.Writer
@@ -45,6 +49,9 @@ type Group struct {
 	About    string
 	Footer   string
 	Commands []Command
+	// Version, when set, answers --version (the root table's "version"
+	// command): the spelling people try first.
+	Version func(ctx context.Context, e *Env, name string, args []string) error
 }
 
 // Exit statuses. Scripts branch on them, so they are part of the interface
@@ -93,14 +100,19 @@ func Dispatch(ctx context.Context, e *Env, name string, g *Group, args []string)
 		g.usage(e.Stderr, name)
 		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s: no command given", name), Reported: true}
 	}
-	switch args[0] {
-	case "help", "-h", "-help", "--help":
-		if len(args) > 1 {
-			// "help signature verify" is "signature verify -h".
-			return Dispatch(ctx, e, name, g, append(args[1:], "-h"))
+	if g.Version != nil && (args[0] == "--version" || args[0] == "-version") {
+		return g.Version(ctx, e, name+" version", args[1:])
+	}
+	if isHelp(args[0]) {
+		// "help signature verify" is "signature verify -h". Every further
+		// spelling of help is dropped first: "help --help" or "-h -h" must
+		// print help, not ask for help about help forever.
+		rest := dropHelp(args[1:])
+		if len(rest) == 0 {
+			g.usage(e.Stdout, name)
+			return nil
 		}
-		g.usage(e.Stdout, name)
-		return nil
+		return Dispatch(ctx, e, name, g, append(rest, "-h"))
 	}
 	for _, c := range g.Commands {
 		if c.Name == args[0] {
@@ -110,6 +122,25 @@ func Dispatch(ctx context.Context, e *Env, name string, g *Group, args []string)
 	fmt.Fprintf(e.Stderr, "%s: unknown command %q\n\n", name, args[0])
 	g.usage(e.Stderr, name)
 	return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s: unknown command %q", name, args[0]), Reported: true}
+}
+
+// isHelp reports the spellings of a request for help.
+func isHelp(arg string) bool {
+	switch arg {
+	case "help", "-h", "-help", "--help":
+		return true
+	}
+	return false
+}
+
+func dropHelp(args []string) []string {
+	var rest []string
+	for _, a := range args {
+		if !isHelp(a) {
+			rest = append(rest, a)
+		}
+	}
+	return rest
 }
 
 func (g *Group) usage(w io.Writer, name string) {

@@ -204,15 +204,17 @@ func (e *Error) Unwrap() []error { return e.problems }
 // Problems are the problems, one error each.
 func (e *Error) Problems() []error { return e.problems }
 
-// Load reads and checks the configuration. On failure it still returns
-// what it read (for the config command) and a *Error listing every
-// problem.
-func Load(getenv func(string) string, builtinAdapters []string) (*Config, []Setting, error) {
+// Load reads and checks the configuration. names are the variables set in
+// the environment: one with the prefix that is not a setting is a problem
+// (nil skips that check). On failure Load still returns what it read (for
+// the config command) and a *Error listing every problem.
+func Load(getenv func(string) string, names []string, builtinAdapters []string) (*Config, []Setting, error) {
 	c := &Config{builtinAdapters: builtinAdapters}
 	var problems []error
 	add := func(format string, a ...any) { problems = append(problems, fmt.Errorf(format, a...)) }
 
 	vars := c.Variables()
+	problems = append(problems, unknownNames(names, vars)...)
 	files := make(map[string]bool) // _FILE companions, handled with their secret
 	for _, v := range vars {
 		if v.Secret() {

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -30,6 +31,9 @@ var builtins = []string{"generic"}
 type envMap map[string]string
 
 func (m envMap) get(k string) string { return m[k] }
+
+// names are the variables set, as the process environment would list them.
+func (m envMap) names() []string { return slices.Sorted(maps.Keys(m)) }
 
 // with returns a copy with the given variables (short names, prefix added)
 // set; "" removes one.
@@ -99,7 +103,7 @@ func validEnv(t *testing.T) envMap {
 
 func mustLoad(t *testing.T, env envMap) *Config {
 	t.Helper()
-	cfg, _, err := Load(env.get, builtins)
+	cfg, _, err := Load(env.get, env.names(), builtins)
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -108,7 +112,7 @@ func mustLoad(t *testing.T, env envMap) *Config {
 
 func problemsOf(t *testing.T, env envMap) []string {
 	t.Helper()
-	_, _, err := Load(env.get, builtins)
+	_, _, err := Load(env.get, env.names(), builtins)
 	if err == nil {
 		return nil
 	}
@@ -321,5 +325,46 @@ func TestReattachVariableIsTheSDKs(t *testing.T) {
 	src, err := cfg.AdapterSource(envMap{}.get)
 	if err != nil || src.Reattach == nil || src.Reattach.Pid != 4242 || src.Path != "" {
 		t.Fatalf("source %+v, %v: want the reattached process", src, err)
+	}
+}
+
+// A variable with the prefix that is not a setting is refused, naming the
+// setting it most likely meant: envconfig alone ignores it, and
+// TRUSTLY_SIDECAR_REDIS_ADDR then silently means 127.0.0.1:6379.
+func TestUnknownVariablesAreProblems(t *testing.T) {
+	tests := []struct {
+		name string
+		set  string // full name
+		want string // "" means no problem
+	}{
+		{"a missing letter", "TRUSTLY_SIDECAR_REDIS_ADDR", "TRUSTLY_SIDECAR_REDIS_ADDR is not a setting; did you mean TRUSTLY_SIDECAR_REDIS_ADDRS?"},
+		{"a missing underscore", "TRUSTLY_SIDECAR_LOGLEVEL", "did you mean TRUSTLY_SIDECAR_LOG_LEVEL?"},
+		{"a _FILE companion misspelled", "TRUSTLY_SIDECAR_TRUSTLY_PASSWRD_FILE", "did you mean TRUSTLY_SIDECAR_TRUSTLY_PASSWORD_FILE?"},
+		{"nothing alike", "TRUSTLY_SIDECAR_FROBNICATE_EVERYTHING", "TRUSTLY_SIDECAR_FROBNICATE_EVERYTHING is not a setting (run 'trustly-sidecar config' to list them)"},
+		{"a _FILE companion of a secret", "TRUSTLY_SIDECAR_SHOP_API_TOKEN_FILE", ""},
+		{"another program's prefix", "TRUSTLY_GENERIC_CALLBACK_URL", ""},
+		{"a Kubernetes service link", "TRUSTLY_SIDECAR_SERVICE_HOST", ""},
+		{"a Kubernetes service port link", "TRUSTLY_SIDECAR_PORT_8080_TCP_ADDR", ""},
+		{"a Kubernetes named service port", "TRUSTLY_SIDECAR_SERVICE_PORT_HTTP_PRIVATE", ""},
+		{"the plugin handshake", "TRUSTLY_SIDECAR_ADAPTER_PLUGIN", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := validEnv(t)
+			env[tt.set] = "x"
+			if tt.set == "TRUSTLY_SIDECAR_SHOP_API_TOKEN_FILE" {
+				env[tt.set] = writeTemp(t, "token", strings.Repeat("t", 32))
+			}
+			got := strings.Join(problemsOf(t, env), "\n")
+			if tt.want == "" {
+				if got != "" {
+					t.Errorf("problems %q, want none", got)
+				}
+				return
+			}
+			if !strings.Contains(got, tt.want) {
+				t.Errorf("problems %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
