@@ -250,6 +250,11 @@ func Load(getenv func(string) string, names []string, builtinAdapters []string) 
 					shown = "(secret)"
 				}
 				add("%s: %s is not a valid %s: %w", v.Key, shown, v.typeName(), err)
+				// Checked on as if unset, so the value is reported once,
+				// not again as, say, "must be positive".
+				if d := v.Default(); d != "" {
+					_ = setField(v.field, d)
+				}
 			}
 		}
 		settings = append(settings, s)
@@ -273,6 +278,9 @@ func setField(field reflect.Value, value string) error {
 	switch field.Interface().(type) {
 	case time.Duration:
 		d, err := time.ParseDuration(value)
+		if _, nerr := strconv.ParseInt(value, 10, 64); nerr == nil && value != "0" {
+			return fmt.Errorf("a duration needs a unit: %ss, %sms or %sm", value, value, value)
+		}
 		if err != nil {
 			return errors.New("want a duration such as 500ms, 15s or 2m")
 		}

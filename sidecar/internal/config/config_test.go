@@ -215,7 +215,10 @@ func TestConfigProblems(t *testing.T) {
 			[]string{`PRIVATE_ADDR ":8081" is reachable beyond localhost, so TRUSTLY_SIDECAR_SHOP_API_TOKEN`}},
 		{"private listener on the pod IP without a token", validEnv(t).with("PRIVATE_ADDR", "10.0.0.7:8081"), []string{"reachable beyond localhost"}},
 		{"short token", validEnv(t).with("SHOP_API_TOKEN", "x"), []string{"SHOP_API_TOKEN must be at least 16"}},
-		{"not a duration", validEnv(t).with("READ_TIMEOUT", "15"), []string{`READ_TIMEOUT: "15" is not a valid duration`}},
+		{"not a duration", validEnv(t).with("READ_TIMEOUT", "15"), []string{`READ_TIMEOUT: "15" is not a valid duration: a duration needs a unit: 15s, 15ms or 15m`}},
+		{"a base URL without a scheme", validEnv(t).with("PUBLIC_BASE_URL", "pay.example.com:8443"),
+			[]string{`PUBLIC_BASE_URL: "pay.example.com:8443" has no scheme: write the whole URL, e.g. https://pay.example.com:8443`}},
+		{"a base URL of another scheme", validEnv(t).with("PUBLIC_BASE_URL", "ftp://pay.example.com"), []string{`the scheme must be https or http, not "ftp"`}},
 		{"zero timeout", validEnv(t).with("SHUTDOWN_TIMEOUT", "0s"), []string{"SHUTDOWN_TIMEOUT must be positive"}},
 		{"Redis timeouts and retries", validEnv(t).with("REDIS_MODE", "single", "REDIS_READ_TIMEOUT", "0s", "REDIS_POOL_TIMEOUT", "-1s", "REDIS_MAX_RETRIES", "-2"),
 			[]string{"REDIS_READ_TIMEOUT must be positive", "REDIS_POOL_TIMEOUT must be positive", "REDIS_MAX_RETRIES must not be negative"}},
@@ -229,7 +232,7 @@ func TestConfigProblems(t *testing.T) {
 		{"adapter variables without an adapter", validEnv(t).with("ADAPTER_ENV", "SHOP_URL"), []string{"ADAPTER_ENV is set but TRUSTLY_SIDECAR_ADAPTER is not"}},
 		{"adapter given the sidecar's secrets", validEnv(t).with("ADAPTER", "generic", "ADAPTER_ENV", "SHOP_URL,TRUSTLY_SIDECAR_TRUSTLY_PASSWORD,1BAD"),
 			[]string{"TRUSTLY_SIDECAR_TRUSTLY_PASSWORD is the sidecar's own setting", `"1BAD" is not an environment variable name`}},
-		{"unknown Redis mode", validEnv(t).with("REDIS_MODE", "memcached"), []string{`unknown Redis mode "memcached"`}},
+		{"unknown Redis mode", validEnv(t).with("REDIS_MODE", "memcached"), []string{`REDIS_MODE: "memcached" is not a mode (want single, sentinel, cluster or embedded)`}},
 		{"sentinel without master", validEnv(t).with("REDIS_MODE", "sentinel"), []string{"sentinel mode needs the master name"}},
 		{"Redis prefix with a brace", validEnv(t).with("REDIS_PREFIX", "a{b}"), []string{"REDIS_PREFIX"}},
 		{"Redis address", validEnv(t).with("REDIS_MODE", "single", "REDIS_ADDRS", "redis"), []string{`REDIS_ADDRS: "redis" is not HOST:PORT`}},
@@ -364,6 +367,19 @@ func TestUnknownVariablesAreProblems(t *testing.T) {
 			}
 			if !strings.Contains(got, tt.want) {
 				t.Errorf("problems %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// A value that does not parse is one problem, not also a "must be
+// positive" about the zero it left behind.
+func TestABadValueIsReportedOnce(t *testing.T) {
+	for _, kv := range [][2]string{{"ENGINE_TICK", "soon"}, {"REDIS_DIAL_TIMEOUT", "5"}, {"MAX_NOTIFICATION_BYTES", "64k"}} {
+		t.Run(kv[0], func(t *testing.T) {
+			problems := problemsOf(t, validEnv(t).with("REDIS_MODE", "single", kv[0], kv[1]))
+			if len(problems) != 1 {
+				t.Errorf("%d problems, want 1:\n%s", len(problems), strings.Join(problems, "\n"))
 			}
 		})
 	}
