@@ -221,7 +221,7 @@ func TestCommandLine(t *testing.T) {
 func TestEveryCommandHasHelp(t *testing.T) {
 	help := runCLI(t, "", "help").stdout
 	for _, c := range rootCommands.Commands {
-		if !strings.Contains(help, "  "+c.Name+" ") {
+		if !strings.Contains(help, "\n  "+c.Name+" ") && !strings.Contains(help, "\n  "+c.Name+"\n") {
 			t.Errorf("help does not list %q", c.Name)
 		}
 		t.Run(c.Name, func(t *testing.T) {
@@ -314,4 +314,41 @@ func TestBinary(t *testing.T) {
 			tt.want.check(t, exe(t, tt.stdin, tt.args...))
 		})
 	}
+}
+
+// Help fits the width people read it in, at every level.
+func TestHelpFitsTheWidth(t *testing.T) {
+	var paths [][]string
+	for _, c := range rootCommands.Commands {
+		paths = append(paths, []string{c.Name})
+	}
+	for _, g := range []struct {
+		prefix []string
+		group  *cli.Group
+	}{{[]string{"signature"}, signatureCommands}, {[]string{"outbox"}, outboxCommands}, {[]string{"sim", "notifications"}, simNotificationCommands}} {
+		for _, c := range g.group.Commands {
+			paths = append(paths, append(append([]string{}, g.prefix...), c.Name))
+		}
+	}
+	paths = append(paths, nil)
+	for _, p := range paths {
+		r := runCLI(t, "", append(p, "-h")...)
+		for line := range strings.SplitSeq(r.stdout+r.stderr, "\n") {
+			if w := len(expandTabs(line)); w > cli.Width {
+				t.Errorf("%s -h: a line of %d columns: %q", strings.Join(p, " "), w, line)
+			}
+		}
+	}
+}
+
+func expandTabs(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r == '\t' {
+			b.WriteString(strings.Repeat(" ", 8-b.Len()%8))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -14,7 +14,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 )
 
@@ -143,17 +142,48 @@ func dropHelp(args []string) []string {
 	return rest
 }
 
+// Width is the column help text fits in: a terminal's 80 would be tight
+// for the flag lists, 100 is what the issue tracker and most terminals show.
+const Width = 100
+
 func (g *Group) usage(w io.Writer, name string) {
 	fmt.Fprintf(w, "Usage: %s <command> [flags] [arguments]\n\n%s\n\nCommands:\n", name, g.About)
-	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
 	for _, c := range g.Commands {
-		fmt.Fprintf(tw, "  %s %s\t%s\n", c.Name, c.Synopsis, c.Summary)
+		fmt.Fprintf(w, "  %s\n", strings.TrimSpace(c.Name+" "+c.Synopsis))
+		fmt.Fprint(w, wrap(c.Summary, "      "))
 	}
-	fmt.Fprintf(tw, "  help [command]\tshow help\n")
-	tw.Flush()
+	fmt.Fprint(w, "  help [command]\n      show help\n")
 	if g.Footer != "" {
 		fmt.Fprintf(w, "\n%s\n", g.Footer)
 	}
+}
+
+// wrap breaks text into lines of at most Width columns, each starting with
+// indent (a tab counts as reaching the next multiple of 8), and ends it
+// with a newline.
+func wrap(text, indent string) string {
+	col := 0
+	for _, r := range indent {
+		if r == '\t' {
+			col = (col/8 + 1) * 8
+		} else {
+			col++
+		}
+	}
+	var b strings.Builder
+	line := ""
+	for _, word := range strings.Fields(text) {
+		if line != "" && col+len(line)+1+len(word) > Width {
+			b.WriteString(indent + line + "\n")
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += word
+	}
+	b.WriteString(indent + line + "\n")
+	return b.String()
 }
 
 // NewFlagSet returns a FlagSet that reports to stderr and returns errors
@@ -179,11 +209,11 @@ func NewFlagSet(e *Env, name, synopsis, about string) *flag.FlagSet {
 		fmt.Fprint(w, "\nFlags:\n")
 		fs.VisitAll(func(f *flag.Flag) {
 			arg, usage := flag.UnquoteUsage(f)
-			fmt.Fprintf(w, "  --%s %s\n    \t%s", f.Name, arg, usage)
+			fmt.Fprintf(w, "  --%s %s\n", f.Name, arg)
 			if f.DefValue != "" && f.DefValue != "false" {
-				fmt.Fprintf(w, " (default %s)", f.DefValue)
+				usage += fmt.Sprintf(" (default %s)", f.DefValue)
 			}
-			fmt.Fprintln(w)
+			fmt.Fprint(w, wrap(usage, "    \t"))
 		})
 	}
 	return fs

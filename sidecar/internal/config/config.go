@@ -330,9 +330,19 @@ func typeName(t reflect.Type) string {
 	return "string"
 }
 
+// readableDurations writes durations as Go writes them ("1.5s"): slog's JSON
+// handler writes nanoseconds, which nobody reading a log at 3 a.m. wants to
+// divide.
+func readableDurations(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
+}
+
 // LogHandler is the configured log handler, writing to w.
 func (c *Config) LogHandler(w io.Writer) slog.Handler {
-	opts := &slog.HandlerOptions{Level: c.logLevel}
+	opts := &slog.HandlerOptions{Level: c.logLevel, ReplaceAttr: readableDurations}
 	if c.LogFormat == "text" {
 		return slog.NewTextHandler(w, opts)
 	}

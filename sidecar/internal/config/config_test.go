@@ -4,12 +4,14 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
+	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trustly-sidecar/trustly-sidecar/adapter"
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
@@ -380,6 +382,18 @@ func TestABadValueIsReportedOnce(t *testing.T) {
 			problems := problemsOf(t, validEnv(t).with("REDIS_MODE", "single", kv[0], kv[1]))
 			if len(problems) != 1 {
 				t.Errorf("%d problems, want 1:\n%s", len(problems), strings.Join(problems, "\n"))
+			}
+		})
+	}
+}
+
+func TestLogsWriteDurationsAsGoDoes(t *testing.T) {
+	for _, format := range []string{"json", "text"} {
+		t.Run(format, func(t *testing.T) {
+			var b strings.Builder
+			slog.New(mustLoad(t, validEnv(t).with("LOG_FORMAT", format)).LogHandler(&b)).Info("retry", "backoff", 1500*time.Millisecond)
+			if !strings.Contains(b.String(), "1.5s") || strings.Contains(b.String(), "1500000000") {
+				t.Errorf("log line %q, want the duration as 1.5s", b.String())
 			}
 		})
 	}
