@@ -44,6 +44,10 @@ type Config struct {
 	// the replies.
 	Verifier    *trustly.Verifier
 	MerchantKey *rsa.PrivateKey
+	// Offline makes an engine for operator tools that only read and move
+	// what is stored (the outbox's dead letters, unrouted notifications):
+	// no keys are needed, and it refuses notifications.
+	Offline bool
 	// NotificationURL is sent with every Deposit, SelectAccount and Charge.
 	NotificationURL string
 	// Environment is the Trustly environment the requests go to (TEST,
@@ -89,7 +93,7 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("engine: Config.Store is required")
 	}
-	if cfg.Verifier == nil || cfg.MerchantKey == nil {
+	if !cfg.Offline && (cfg.Verifier == nil || cfg.MerchantKey == nil) {
 		return nil, errors.New("engine: Config.Verifier and Config.MerchantKey are required to answer notifications")
 	}
 	if cfg.Trustly != nil {

@@ -41,6 +41,9 @@ func (e *Engine) HandleNotification(ctx context.Context, body []byte) ([]byte, e
 // handleNotification is HandleNotification, also telling the method (as a
 // metric label) and the Notify* outcome.
 func (e *Engine) handleNotification(ctx context.Context, body []byte) (reply []byte, method, outcome string, err error) {
+	if e.cfg.Offline {
+		return nil, "", NotifyRejected, errors.New("engine: an offline engine answers no notifications")
+	}
 	n, err := trustly.ParseNotification(body, e.cfg.Verifier)
 	if err != nil {
 		return nil, "", NotifyRejected, &Error{Kind: KindInvalid, Code: CodeNotificationRejected, Err: err}

@@ -209,6 +209,28 @@ func (e *Error) Problems() []error { return e.problems }
 // (nil skips that check). On failure Load still returns what it read (for
 // the config command) and a *Error listing every problem.
 func Load(getenv func(string) string, names []string, builtinAdapters []string) (*Config, []Setting, error) {
+	return load(getenv, names, builtinAdapters, func(string) bool { return true }, (*Config).resolve)
+}
+
+// LoadRedis reads and checks only what reaching the store takes: the
+// REDIS_ settings. Operator commands (outbox, unrouted) need nothing else,
+// and asking for Trustly's password to list dead letters would put it in
+// one more shell. The embedded store lives inside serve's process, so
+// there is nothing to reach from outside it.
+func LoadRedis(getenv func(string) string, names []string) (*Config, error) {
+	redisOnly := func(key string) bool { return strings.HasPrefix(key, Key("REDIS_")) }
+	c, _, err := load(getenv, names, nil, redisOnly, func(c *Config) []error {
+		if c.RedisMode == RedisModeEmbedded {
+			return []error{fmt.Errorf("%s=embedded: the embedded store lives inside serve's process; this command needs the Redis serve uses (single, sentinel or cluster)", Key("REDIS_MODE"))}
+		}
+		return c.resolveRedis()
+	})
+	return c, err
+}
+
+// load reads the variables relevant names (an unknown name with the
+// prefix is always a problem), then runs resolve.
+func load(getenv func(string) string, names []string, builtinAdapters []string, relevant func(key string) bool, resolve func(*Config) []error) (*Config, []Setting, error) {
 	c := &Config{builtinAdapters: builtinAdapters}
 	var problems []error
 	add := func(format string, a ...any) { problems = append(problems, fmt.Errorf(format, a...)) }
@@ -223,6 +245,9 @@ func Load(getenv func(string) string, names []string, builtinAdapters []string) 
 	}
 	var settings []Setting
 	for _, v := range vars {
+		if !relevant(v.Key) {
+			continue
+		}
 		s := Setting{Variable: v, Raw: getenv(v.Key)}
 		s.IsSet = s.Raw != ""
 		value := s.Raw
@@ -259,7 +284,7 @@ func Load(getenv func(string) string, names []string, builtinAdapters []string) 
 		}
 		settings = append(settings, s)
 	}
-	problems = append(problems, c.resolve()...)
+	problems = append(problems, resolve(c)...)
 	if len(problems) > 0 {
 		return c, settings, &Error{problems: problems}
 	}
