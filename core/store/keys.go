@@ -180,6 +180,10 @@ type PayLinkKeys struct {
 	Click  string // string: fencing token of the click in progress; its TTL is the lock
 }
 
+// PayLinkID is the index from a link's id (pl_..., what the shop API
+// shows) to its token's hash: <prefix>:paylink:id:{<id>}.
+func (k Keys) PayLinkID(id string) string { return k.prefix + ":paylink:id:" + tag(id) }
+
 // PayLink returns the keys of the link whose token hashes to hash (hex
 // SHA-256): <prefix>:paylink:{<hash>} and <prefix>:paylink:{<hash>}:click.
 func (k Keys) PayLink(hash string) PayLinkKeys {

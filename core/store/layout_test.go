@@ -36,6 +36,7 @@ func TestLayoutListsEveryKey(t *testing.T) {
 		"Balance":           {k.Balance()},
 		"BalanceSlot":       {k.BalanceSlot()},
 		"PayLink":           {link.Record, link.Click},
+		"PayLinkID":         {k.PayLinkID("<link id>")},
 		"Marker":            {k.Marker()},
 		"Prefix":            nil, // not a key
 	}
