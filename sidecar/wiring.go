@@ -71,15 +71,16 @@ func newDaemon(cfg *config.Config, log *slog.Logger, m *metrics.Set, db *store.D
 		return nil, fmt.Errorf("trustly client: %w", err)
 	}
 	eng, err := engine.New(engine.Config{
-		Store:           db.Orders(store.OrdersOptions{}),
-		Trustly:         metrics.MeteredTrustly(client, m),
-		Environment:     cfg.TrustlyEnvironment(),
-		Verifier:        trustly.NewVerifierKey(cfg.TrustlyEnvironment(), cfg.TrustlyPublicKey()),
-		MerchantKey:     cfg.MerchantKey(),
-		NotificationURL: cfg.NotificationURL(),
-		Logger:          log,
-		Observer:        m,
-		Now:             now,
+		Store:               db.Orders(store.OrdersOptions{}),
+		Trustly:             metrics.MeteredTrustly(client, m),
+		Environment:         cfg.TrustlyEnvironment(),
+		Verifier:            trustly.NewVerifierKey(cfg.TrustlyEnvironment(), cfg.TrustlyPublicKey()),
+		MerchantKey:         cfg.MerchantKey(),
+		NotificationURL:     cfg.NotificationURL(),
+		RefundBalanceMaxAge: cfg.RefundBalanceMaxAge,
+		Logger:              log,
+		Observer:            m,
+		Now:                 now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)

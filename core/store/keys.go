@@ -169,6 +169,10 @@ func (k Keys) UnroutedIndex() string { return k.prefix + ":unrouted" }
 func (k Keys) Balance() string     { return k.prefix + ":balance" }
 func (k Keys) BalanceSlot() string { return k.prefix + ":balance:slot" }
 
+// BalanceRefreshSlot is the one-call-per-age marker of the Balance call a
+// refund makes when the known balance is too old to refuse it on.
+func (k Keys) BalanceRefreshSlot() string { return k.prefix + ":balance:refresh" }
+
 // Marker is the store's identity (Marker): a random id and the time it was
 // written, once, at the first start on an empty Redis. Its absence later
 // means Redis lost its data.

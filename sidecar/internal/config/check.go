@@ -147,6 +147,7 @@ func (c *Config) checkListeners() []error {
 		{"IDLE_TIMEOUT", int64(c.IdleTimeout)},
 		{"SHUTDOWN_TIMEOUT", int64(c.ShutdownTimeout)},
 		{"ENGINE_TICK", int64(c.EngineTick)},
+		{"REFUND_BALANCE_MAX_AGE", int64(c.RefundBalanceMaxAge)},
 		{"REDIS_DIAL_TIMEOUT", int64(c.RedisDialTimeout)},
 		{"REDIS_READ_TIMEOUT", int64(c.RedisReadTimeout)},
 		{"REDIS_WRITE_TIMEOUT", int64(c.RedisWriteTimeout)},
