@@ -452,6 +452,17 @@ func testAFailedRefundReleasesItsAmount(t *testing.T, b backend) {
 			if got.Reason != tc.reason {
 				t.Errorf("reason %q, want %q", got.Reason, tc.reason)
 			}
+			// The platform hears the failure with the same reason.
+			w.pump()
+			var told *engine.StatusChange
+			for i := range w.got.got {
+				if c := w.got.got[i]; c.OrderID == r.ID && c.To == engine.StateFailed {
+					told = &c
+				}
+			}
+			if told == nil || told.Reason != tc.reason {
+				t.Errorf("platform told %+v, want the failure with reason %q", told, tc.reason)
+			}
 			if p := w.state(o.ID); p.Refundable != 10000 {
 				t.Fatalf("refundable after the failed refund = %d", p.Refundable)
 			}
