@@ -501,3 +501,42 @@ func TestE2ECurrencyAndAmountBounds(t *testing.T) {
 		}
 	}
 }
+
+// A Deposit that also asks for a direct debit mandate (Trustly's recurring
+// guide: pay now, charge later) carries the mandate flag, the shipping
+// address and the locked national id to Trustly; its account notification
+// makes the shopper's mandate active, so a charge follows with no
+// SelectAccount. Without an e-mail Trustly would refuse it: so does /v1.
+func TestE2EDepositWithAMandateAndAShippingAddress(t *testing.T) {
+	s := startShop(t)
+	body := `{"amount":10300,"currency":"SEK","shopper":{"endUserId":"shopper-dm","firstName":"Åsa","lastName":"Öberg","email":"asa@example.com","country":"SE","locale":"sv_SE",` +
+		`"nationalIdentificationNumber":"198001011234","unchangeableNationalIdentificationNumber":true},` +
+		`"successUrl":"https://shop.example/ok","failUrl":"https://shop.example/fail","shopperStatement":"Example shop","requestDirectDebitMandate":true,` +
+		`"shippingAddress":{"country":"SE","postalCode":"11253","city":"Stockholm","line1":"Storgatan 10"}}`
+	p := s.order(s.call(http.MethodPost, "/v1/payments", "dm-1", body), http.StatusCreated)
+	sent, ok := s.sim.Order(p.TrustlyOrderID)
+	if !ok {
+		t.Fatalf("the simulator has no order %s", p.TrustlyOrderID)
+	}
+	for k, want := range map[string]string{"RequestDirectDebitMandate": "1", "UnchangeableNationalIdentificationNumber": "1",
+		"NationalIdentificationNumber": "198001011234", "ShippingAddressCountry": "SE", "ShippingAddressPostalCode": "11253",
+		"ShippingAddressCity": "Stockholm", "ShippingAddressLine1": "Storgatan 10"} {
+		if got := sent.Attributes[k]; got != want {
+			t.Errorf("Deposit attribute %s = %q, want %q", k, got, want)
+		}
+	}
+	s.approve(p, sim.DefaultScenario)
+	s.advance(time.Minute)
+	if got := s.get(p.ID); got.State != "paid" {
+		t.Fatalf("the deposit is %s, want paid", got.State)
+	}
+	c := s.order(s.call(http.MethodPost, "/v1/charges", "dm-c1", `{"endUserId":"shopper-dm","amount":5000,"currency":"SEK","email":"asa@example.com","shopperStatement":"Example shop"}`), http.StatusCreated)
+	if c.State != "started" {
+		t.Fatalf("charge on the deposit's mandate: %+v", c)
+	}
+
+	noEmail := strings.Replace(body, `"email":"asa@example.com",`, "", 1)
+	if a := s.call(http.MethodPost, "/v1/payments", "dm-2", noEmail); a.Status != http.StatusBadRequest || !strings.Contains(a.Body, "Email") {
+		t.Fatalf("a mandate request without e-mail: %d %s", a.Status, a.Body)
+	}
+}

@@ -68,11 +68,28 @@ type PaymentRequest struct {
 	IP, MobilePhone, NationalIdentificationNumber  string
 	URLTarget, TemplateURL, URLScheme              string
 	ExternalReference                              string
+	// UnchangeableNationalIdentificationNumber locks the shopper to the
+	// NationalIdentificationNumber given (Swedish banks).
+	UnchangeableNationalIdentificationNumber bool
+	// RequestDirectDebitMandate pays now and asks for a direct debit mandate
+	// in the same checkout (Trustly's recurring guide): the account
+	// notification's directdebitmandate "1" then makes the shopper's mandate
+	// active for later charges, as a SelectAccount's would. Email required.
+	RequestDirectDebitMandate bool
+	// ShippingAddress, when the shop has one (Trustly's risk checks).
+	ShippingAddress ShippingAddress
 	// NoExpress opts out of Trustly Express: no stored AccountID is sent
 	// even for a returning shopper with a verified account.
 	NoExpress bool
 	// Extra attributes Trustly added after this was written.
 	Extra map[string]string
+}
+
+// ShippingAddress is where the goods go, split (Country ISO 3166-1 alpha-2,
+// PostalCode, City, Line1, Line2) or, for shops that cannot split it, in
+// one string (Address).
+type ShippingAddress struct {
+	Country, PostalCode, City, Line1, Line2, Address string
 }
 
 // CheckPayment says whether CreatePayment would refuse r before calling
@@ -92,6 +109,11 @@ func (e *Engine) depositRequest(r PaymentRequest, mid string) *trustly.DepositRe
 		IP: r.IP, MobilePhone: r.MobilePhone, NationalIdentificationNumber: r.NationalIdentificationNumber,
 		URLTarget: r.URLTarget, TemplateURL: r.TemplateURL, URLScheme: r.URLScheme,
 		ExternalReference: r.ExternalReference, Extra: r.Extra,
+		UnchangeableNationalIdentificationNumber: r.UnchangeableNationalIdentificationNumber,
+		RequestDirectDebitMandate:                r.RequestDirectDebitMandate,
+		ShippingAddressCountry:                   r.ShippingAddress.Country, ShippingAddressPostalCode: r.ShippingAddress.PostalCode,
+		ShippingAddressCity: r.ShippingAddress.City, ShippingAddressLine1: r.ShippingAddress.Line1,
+		ShippingAddressLine2: r.ShippingAddress.Line2, ShippingAddress: r.ShippingAddress.Address,
 	}
 }
 

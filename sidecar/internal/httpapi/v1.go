@@ -113,6 +113,9 @@ func (a *API) createPayment() http.Handler {
 				SuccessURL: req.SuccessURL, FailURL: req.FailURL, ShopperStatement: req.ShopperStatement,
 				IP: s.IP, MobilePhone: s.MobilePhone, NationalIdentificationNumber: s.NationalIdentificationNumber,
 				ExternalReference: req.ExternalReference, NoExpress: req.NoExpress, URLTarget: req.URLTarget,
+				UnchangeableNationalIdentificationNumber: s.UnchangeableNationalIdentificationNumber,
+				RequestDirectDebitMandate:                req.RequestDirectDebitMandate,
+				ShippingAddress:                          shippingAddress(req.ShippingAddress),
 			}))
 		}, nil
 	})
@@ -450,4 +453,11 @@ func (a *API) revokePayLink() http.Handler {
 		}
 		encode(w, http.StatusOK, st)
 	})
+}
+
+func shippingAddress(a *shopapi.ShippingAddress) engine.ShippingAddress {
+	if a == nil {
+		return engine.ShippingAddress{}
+	}
+	return engine.ShippingAddress{Country: a.Country, PostalCode: a.PostalCode, City: a.City, Line1: a.Line1, Line2: a.Line2, Address: a.Address}
 }

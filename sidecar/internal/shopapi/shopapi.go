@@ -37,7 +37,20 @@ type Shopper struct {
 	Locale                       string `json:"locale,omitempty"`
 	MobilePhone                  string `json:"mobilePhone,omitempty"`
 	NationalIdentificationNumber string `json:"nationalIdentificationNumber,omitempty"`
-	IP                           string `json:"ip,omitempty"`
+	// UnchangeableNationalIdentificationNumber locks the shopper to that
+	// number at the bank (Sweden); the number is then required.
+	UnchangeableNationalIdentificationNumber bool   `json:"unchangeableNationalIdentificationNumber,omitempty"`
+	IP                                       string `json:"ip,omitempty"`
+}
+
+// ShippingAddress is where the goods go: split, or in one line (address).
+type ShippingAddress struct {
+	Country    string `json:"country,omitempty"`
+	PostalCode string `json:"postalCode,omitempty"`
+	City       string `json:"city,omitempty"`
+	Line1      string `json:"line1,omitempty"`
+	Line2      string `json:"line2,omitempty"`
+	Address    string `json:"address,omitempty"`
 }
 
 // CreatePaymentRequest starts a Deposit; externalReference makes it an
@@ -53,6 +66,10 @@ type CreatePaymentRequest struct {
 	ShopperStatement   string  `json:"shopperStatement,omitempty"`
 	ExternalReference  string  `json:"externalReference,omitempty"`
 	NoExpress          bool    `json:"noExpress,omitempty"`
+	// RequestDirectDebitMandate pays now and sets up a direct debit
+	// mandate in the same checkout; shopper.email is then required.
+	RequestDirectDebitMandate bool             `json:"requestDirectDebitMandate,omitempty"`
+	ShippingAddress           *ShippingAddress `json:"shippingAddress,omitempty"`
 	// URLTarget is the frame SuccessURL/FailURL load in when the checkout
 	// is shown in an iframe (e.g. "_top"); see Trustly's presentation guide.
 	URLTarget string `json:"urlTarget,omitempty"`
