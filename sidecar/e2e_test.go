@@ -540,3 +540,39 @@ func TestE2EDepositWithAMandateAndAShippingAddress(t *testing.T) {
 		t.Fatalf("a mandate request without e-mail: %d %s", a.Status, a.Body)
 	}
 }
+
+// GET /v1/payments/{id}/events and `orders show` tell an order's story: the
+// Deposit with its MessageID, the notifications (a repeat marked as such),
+// the refund's call, and what the platform was told.
+func TestE2EOrderTimeline(t *testing.T) {
+	s := startShop(t)
+	p := s.order(s.call(http.MethodPost, "/v1/payments", "tl-1", strings.Replace(paymentBody, "%s", "", 1)), http.StatusCreated)
+	s.approve(p, "G2") // the credit is delivered twice
+	s.advance(2 * time.Minute)
+	s.order(s.call(http.MethodPost, "/v1/payments/"+p.ID+"/refunds", "tl-r", `{"amount":300}`), http.StatusCreated)
+
+	a := s.call(http.MethodGet, "/v1/payments/"+p.ID+"/events", "", "")
+	var tl shopapi.Timeline
+	if err := json.Unmarshal([]byte(a.Body), &tl); err != nil || a.Status != http.StatusOK || tl.OrderID != p.ID || tl.State != "paid" {
+		t.Fatalf("events: %d %s", a.Status, a.Body)
+	}
+	var lines []string
+	for _, e := range tl.Events {
+		lines = append(lines, e.Kind+" "+e.What+" "+e.Outcome+" "+e.To+" "+e.Note)
+	}
+	story := strings.Join(lines, "\n")
+	for _, want := range []string{"call Deposit ok  MessageID " + p.MessageID, "notification pending applied pending", "notification credit applied paid",
+		"notification credit duplicate", "change accepted applied started"} {
+		if !strings.Contains(story, want) {
+			t.Errorf("timeline lacks %q:\n%s", want, story)
+		}
+	}
+	if a := s.call(http.MethodGet, "/v1/payments/nope/events", "", ""); a.Status != http.StatusNotFound {
+		t.Errorf("events of an unknown order: %d %s", a.Status, a.Body)
+	}
+
+	out := clie(t, envMap{}.with("REDIS_MODE", "single", "REDIS_ADDRS", s.env["TRUSTLY_SIDECAR_REDIS_ADDRS"], "REDIS_PREFIX", s.prefix), "orders", "show", p.ID)
+	expect{code: 0, stdout: []string{"deposit " + p.ID + " paid 103.00 SEK", "TIME", "call", "Deposit", "duplicate", "pending → paid"}}.check(t, out)
+	expect{code: 1, stderr: []string{"no such order"}}.check(t, clie(t, envMap{}.with("REDIS_MODE", "single", "REDIS_ADDRS", s.env["TRUSTLY_SIDECAR_REDIS_ADDRS"], "REDIS_PREFIX", s.prefix), "orders", "show", "nope"))
+	expect{code: 2, stderr: []string{"give the order id"}}.check(t, clie(t, envMap{}, "orders", "show"))
+}

@@ -722,3 +722,50 @@ func testReconcilerExpiresStaleOrders(t *testing.T, b backend) {
 	}
 	w.wantState(o.ID, engine.StateExpired)
 }
+
+// An order's timeline tells the support person everything, in order: the
+// Deposit call with its MessageID, the notifications (a repeat marked as
+// such), the changes of state and what the platform was told.
+func TestTimelineTellsAnOrdersWholeStory(t *testing.T) { onEach(t, testTimeline) }
+
+func testTimeline(t *testing.T, b backend) {
+	w := newWorld(t, b)
+	o := w.pay(payment(10000))
+	w.approve(o, "G2") // the same credit delivered twice
+	w.advance(2 * time.Minute)
+	w.pump()
+	tl, err := w.eng.Timeline(w.ctx, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range tl {
+		s := e.Kind + " " + e.What + " " + e.Outcome
+		if e.To != "" {
+			s += " →" + string(e.To)
+		}
+		got = append(got, s)
+		if e.At.IsZero() {
+			t.Errorf("entry without a time: %+v", e)
+		}
+	}
+	want := []string{
+		"call Deposit ok",
+		"change accepted applied →started",
+		"notification pending applied →pending",
+		"notification credit applied →paid",
+		"notification credit duplicate",
+	}
+	joined := strings.Join(got, "\n")
+	for _, w := range want {
+		if !strings.Contains(joined, w) {
+			t.Errorf("timeline lacks %q:\n%s", w, joined)
+		}
+	}
+	if !strings.Contains(joined, "platform state delivered →paid") || !strings.Contains(tl[0].Note, "MessageID "+o.MessageID) {
+		t.Errorf("timeline lacks the platform delivery or the MessageID:\n%s\nfirst note %q", joined, tl[0].Note)
+	}
+	if _, err := w.eng.Timeline(w.ctx, "no-such-order"); engine.KindOf(err) != engine.KindNotFound {
+		t.Errorf("Timeline of an unknown order = %v, want not found", err)
+	}
+}

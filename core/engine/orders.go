@@ -143,10 +143,13 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest) (Order, er
 		return Order{}, storeErr(err)
 	}
 	res, err := e.api.Deposit(ctx, req)
+	e.noteCall(ctx, o.ID, "Deposit", req.MessageID, err)
 	for tries := 0; errors.Is(err, trustly.ErrAcceptedURLLost) && tries < 2; tries++ {
 		if res, err = e.freshAttempt(ctx, o, func(mid string) (*trustly.DepositResult, error) {
 			req.MessageID = mid
-			return e.api.Deposit(ctx, req)
+			res, err := e.api.Deposit(ctx, req)
+			e.noteCall(ctx, o.ID, "Deposit", mid, err)
+			return res, err
 		}); err == nil {
 			break
 		}
@@ -342,6 +345,7 @@ func (e *Engine) Refund(ctx context.Context, r RefundRequest) (Order, error) {
 	log := e.log.With(slog.String("order", ref.ID), slog.String("orderid", paid.TrustlyOrderID), slog.String("messageid", paid.MessageID))
 	req.Amount = ref.Amount
 	res, callErr := e.api.Refund(ctx, req)
+	e.noteCall(ctx, ref.ID, "Refund", "", refusal(callErr, res != nil && !res.Accepted, nil))
 	var s step
 	var ret error
 	switch {
@@ -391,10 +395,13 @@ func (e *Engine) CreateMandate(ctx context.Context, r MandateRequest) (Order, er
 		return Order{}, storeErr(err)
 	}
 	res, err := e.api.SelectAccount(ctx, req)
+	e.noteCall(ctx, o.ID, "SelectAccount", req.MessageID, err)
 	for tries := 0; errors.Is(err, trustly.ErrAcceptedURLLost) && tries < 2; tries++ {
 		if res, err = freshAttempt(e, ctx, o, func(mid string) (*trustly.SelectAccountResult, error) {
 			req.MessageID = mid
-			return e.api.SelectAccount(ctx, req)
+			res, err := e.api.SelectAccount(ctx, req)
+			e.noteCall(ctx, o.ID, "SelectAccount", mid, err)
+			return res, err
 		}); err == nil {
 			break
 		}
@@ -447,6 +454,7 @@ func (e *Engine) CreateCharge(ctx context.Context, r ChargeRequest) (Order, erro
 		return Order{}, storeErr(err)
 	}
 	res, callErr := e.api.Charge(ctx, req)
+	e.noteCall(ctx, o.ID, "Charge", req.MessageID, refusal(callErr, res != nil && !res.Accepted, func() string { return res.Rejected }))
 	var s step
 	var ret error
 	switch {
@@ -492,6 +500,7 @@ func (e *Engine) CancelCharge(ctx context.Context, id string) (Order, error) {
 		return Order{}, err
 	}
 	res, err := e.api.CancelCharge(ctx, req)
+	e.noteCall(ctx, o.ID, "CancelCharge", "", refusal(err, res != nil && !res.Accepted, func() string { return res.Rejected }))
 	switch {
 	case errors.Is(err, trustly.ErrOutcomeUnknown):
 		return view(o), errf(KindUpstream, CodeOutcomeUnknown, err, "the cancel notification will tell")

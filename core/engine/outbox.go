@@ -185,6 +185,7 @@ func (o *Outbox) one(ctx context.Context, en store.OutboxEntry) (bool, error) {
 	err := o.d.Deliver(ctx, c)
 	if err == nil {
 		o.stats.delivered.Add(1)
+		o.e.notePlatform(ctx, c)
 		return true, storeErr(s.AckOutbox(ctx, en, o.cfg.Group, ""))
 	}
 	o.stats.failed.Add(1)

@@ -279,3 +279,35 @@ type ErrorDetail struct {
 	Message   string `json:"message"`
 	RequestID string `json:"request_id"`
 }
+
+// Timeline is an order's story, for GET /v1/payments/{id}/events.
+type Timeline struct {
+	OrderID string          `json:"orderId"`
+	State   string          `json:"state"`
+	Events  []TimelineEvent `json:"events"`
+}
+
+// TimelineEvent is one entry of a Timeline.
+type TimelineEvent struct {
+	At time.Time `json:"at"`
+	// Kind: call (to Trustly), notification (from Trustly), change (of
+	// state, from a call's answer or the reconciler) or platform (a status
+	// change the shop platform received).
+	Kind           string `json:"kind"`
+	What           string `json:"what"`
+	NotificationID string `json:"notificationId,omitempty"`
+	Outcome        string `json:"outcome,omitempty"`
+	From           string `json:"from,omitempty"`
+	To             string `json:"to,omitempty"`
+	Note           string `json:"note,omitempty"`
+}
+
+// TimelineOf is the answer for order o with its timeline.
+func TimelineOf(o engine.Order, tl []engine.TimelineEntry) Timeline {
+	out := Timeline{OrderID: o.ID, State: string(o.State), Events: make([]TimelineEvent, 0, len(tl))}
+	for _, e := range tl {
+		out.Events = append(out.Events, TimelineEvent{At: e.At.UTC(), Kind: e.Kind, What: e.What, NotificationID: e.NotificationID,
+			Outcome: e.Outcome, From: string(e.From), To: string(e.To), Note: e.Note})
+	}
+	return out
+}
