@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
@@ -113,9 +114,17 @@ func serve(ctx context.Context, log *slog.Logger, stdout io.Writer, cfg *config.
 		{Name: "public", Addr: cfg.PublicAddr,
 			Handler: httpapi.NewPublic(log, m, cfg.NotificationSecret, cfg.MaxNotificationBytes, svc.notifications, svc.links)},
 		{Name: "private", Addr: cfg.PrivateAddr,
-			Handler: httpapi.NewPrivate(log, m, cfg.ShopAPIToken, cfg.MaxRequestBytes, ready, svc.api)},
+			Handler: privateHandler(cfg, httpapi.NewPrivate(log, m, cfg.ShopAPIToken, cfg.MaxRequestBytes, ready, svc.api))},
 	}
 	t := httpapi.Timeouts{ReadHeader: cfg.ReadHeaderTimeout, Read: cfg.ReadTimeout, Write: cfg.WriteTimeout,
 		Idle: cfg.IdleTimeout, Shutdown: cfg.ShutdownTimeout}
 	return httpapi.Serve(ctx, log, stdout, t, listeners, svc.background)
+}
+
+// privateHandler adds the profiler to the private listener when asked for.
+func privateHandler(cfg *config.Config, h http.Handler) http.Handler {
+	if cfg.Pprof {
+		return httpapi.WithPprof(h, cfg.ShopAPIToken)
+	}
+	return h
 }
