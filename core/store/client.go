@@ -47,6 +47,17 @@ type RedisConfig struct {
 	PoolTimeout time.Duration
 	PoolSize    int
 	MaxRetries  int // 0: go-redis's default (3); -1: no retries
+	// Replication is how many replicas acknowledge the writes answers
+	// depend on (replication.go); nil is DefaultReplication of the mode.
+	Replication *Replication
+}
+
+// replication is the setting in force.
+func (c RedisConfig) replication() Replication {
+	if c.Replication != nil {
+		return *c.Replication
+	}
+	return DefaultReplication(c.mode())
 }
 
 // Validate reports every problem in the configuration at once.
@@ -79,6 +90,9 @@ func (c RedisConfig) Validate() error {
 	}
 	if c.DB < 0 {
 		errs = append(errs, fmt.Errorf("negative Redis database %d", c.DB))
+	}
+	if err := c.replication().Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

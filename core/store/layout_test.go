@@ -37,6 +37,7 @@ func TestLayoutListsEveryKey(t *testing.T) {
 		"BalanceSlot":       {k.BalanceSlot()},
 		"PayLink":           {link.Record, link.Click},
 		"Marker":            {k.Marker()},
+		"Sync":              {k.Sync("P:any:{<tag>}")},
 		"Prefix":            nil, // not a key
 	}
 	typ := reflect.TypeFor[store.Keys]()
