@@ -139,7 +139,7 @@ type ledger struct {
 // audit is what a failover lost of what was answered.
 type audit struct {
 	okLost, createdGone, idemLost, secondDeposits int
-	deposits, answered, okd, failures            int
+	deposits, answered, okd, failures             int
 }
 
 func (a audit) String() string {
