@@ -123,7 +123,7 @@ func failoverConfig(mode store.Mode, addrs []string, repl store.Replication) sto
 		Mode: mode, Addrs: addrs,
 		DialTimeout: 300 * time.Millisecond, ReadTimeout: 500 * time.Millisecond,
 		WriteTimeout: 500 * time.Millisecond, PoolTimeout: 500 * time.Millisecond,
-		MaxRetries: -1, Replication: &repl,
+		MaxRetries: 1, Replication: &repl,
 	}
 }
 
