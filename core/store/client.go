@@ -11,6 +11,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
 )
 
 // Mode says how the sidecar reaches Redis.
@@ -146,6 +147,12 @@ func NewRedisClient(c RedisConfig) (redis.UniversalClient, error) {
 		// socket waits and the retries; without this go-redis waits out
 		// its own timeouts whatever the context says.
 		ContextTimeoutEnabled: true,
+		// Off: the handshake (CLIENT MAINT_NOTIFICATIONS, for managed
+		// Redis's hand-offs) fails on a plain Redis, and go-redis then
+		// turns the mode off in options that the connections of
+		// (*redis.Client).Conn share without a common lock: a data race
+		// under the writes that wait for replicas (replication.go).
+		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
 	}
 	switch c.mode() {
 	case ModeSentinel:

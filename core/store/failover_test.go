@@ -53,9 +53,11 @@ var replicationCases = []struct {
 // answered: no OK to Trustly, no 201, no idempotency claim. The control
 // (no WAIT) loses some, measured the same way.
 func TestSentinelFailoverLosesNothingAnswered(t *testing.T) {
+	t.Parallel() // mostly waiting for Sentinels and Cluster nodes
 	plan := planFor(t)
 	for _, tc := range replicationCases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			topo := redistest.NewSentinel(t, 2)
 			cfg := failoverConfig(store.ModeSentinel, topo.Addrs(), tc.repl)
 			cfg.MasterName = redistest.SentinelMaster
@@ -93,6 +95,7 @@ func TestSentinelFailoverLosesNothingAnswered(t *testing.T) {
 // The same on a Cluster of 3 masters with a replica each: the master of
 // some keys dies while its replica lags, and its replica takes over.
 func TestClusterFailoverLosesNothingAnswered(t *testing.T) {
+	t.Parallel()
 	plan := planFor(t)
 	for _, tc := range replicationCases {
 		if tc.wantLoss && os.Getenv(envFull) == "" {

@@ -99,6 +99,7 @@ func TestEmbeddedAnswers(t *testing.T) {
 
 // The Sentinel topology fails over when its master is killed.
 func TestSentinelFailsOver(t *testing.T) {
+	t.Parallel()
 	s := redistest.NewSentinel(t, 2)
 	ctx := t.Context()
 	old, err := s.MasterAddr(ctx)
@@ -120,6 +121,7 @@ func TestSentinelFailsOver(t *testing.T) {
 
 // A replicated Cluster's replica takes over when its master is killed.
 func TestReplicatedClusterTakesOver(t *testing.T) {
+	t.Parallel()
 	c := redistest.NewReplicatedCluster(t, 3)
 	c.Masters[1].Stop()
 	r, err := c.WaitTakeover(t.Context(), c.Masters[1])
