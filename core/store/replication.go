@@ -42,8 +42,8 @@ var ErrNotReplicated = fmt.Errorf("store: write not acknowledged by enough repli
 // window at the cost of one round trip to the replicas per answer.
 type Replication struct {
 	// Acks is the number of replicas that must acknowledge: AllReplicas
-	// (every one connected to the master; with none connected nothing is
-	// waited for), 0 (none: asynchronous replication, as without this
+	// (every one online at the master, i.e. connected and done with its
+	// initial copy; with none online nothing is waited for), 0 (none: asynchronous replication, as without this
 	// setting) or a number.
 	Acks int
 	// Timeout bounds the wait; 0 means DefaultReplicaAckTimeout. A write
@@ -315,10 +315,7 @@ func (r *replicator) wanted(ctx context.Context, node *redis.Client, fresh bool)
 	if err != nil {
 		return 0, wrapRedis(ctx, "count the replicas", err)
 	}
-	n := 0
-	if v, ok := infoField(info, "connected_slaves"); ok {
-		n, _ = strconv.Atoi(v)
-	}
+	n := onlineReplicas(info)
 	r.mu.Lock()
 	ni.replicas, ni.at = n, time.Now()
 	r.mu.Unlock()
@@ -356,6 +353,22 @@ func (r *replicator) node(addr string) *nodeInfo {
 		r.nodes[addr] = ni
 	}
 	return ni
+}
+
+// onlineReplicas counts the replicas of an INFO replication reply that
+// are online. connected_slaves also counts a replica still loading a full
+// copy of the data, which acknowledges nothing until it is done: waiting
+// for it would answer 503 for as long as the copy takes (minutes, for a
+// large data set), though it cannot be promoted before it is done either.
+func onlineReplicas(info string) int {
+	n := 0
+	for line := range strings.Lines(info) {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "slave") && strings.Contains(line, ":ip=") && strings.Contains(line, ",state=online,") {
+			n++
+		}
+	}
+	return n
 }
 
 // infoField returns one field of an INFO reply.

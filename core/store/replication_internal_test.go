@@ -3,8 +3,15 @@ package store
 import "testing"
 
 func TestInfoFieldAndVersion(t *testing.T) {
-	info := "# Replication\r\nrole:master\r\nconnected_slaves:2\r\nslave0:ip=127.0.0.1,port=1,state=online\r\n"
-	if v, ok := infoField(info, "connected_slaves"); !ok || v != "2" {
+	info := "# Replication\r\nrole:master\r\nconnected_slaves:3\r\n" +
+		"slave0:ip=127.0.0.1,port=1,state=online,offset=10,lag=0\r\n" +
+		"slave1:ip=127.0.0.1,port=2,state=wait_bgsave,offset=0,lag=0\r\n" +
+		"slave2:ip=127.0.0.1,port=3,state=online,offset=9,lag=1\r\n" +
+		"master_failover_state:no-failover\r\n"
+	if n := onlineReplicas(info); n != 2 {
+		t.Errorf("onlineReplicas = %d, want 2 (one is still copying)", n)
+	}
+	if v, ok := infoField(info, "connected_slaves"); !ok || v != "3" {
 		t.Errorf("connected_slaves = %q %t", v, ok)
 	}
 	if _, ok := infoField(info, "slave"); ok {
