@@ -5,7 +5,8 @@ SHELL := /usr/bin/env bash
 GO        ?= go
 BIN       := bin/trustly-sidecar
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -s -w -X main.version=$(VERSION)
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # Tools are pinned so every machine lints the same way.
 STATICCHECK_VERSION := v0.8.2
 TOOLS     := $(CURDIR)/.cache/tools
@@ -96,7 +97,7 @@ CHART_TESTS  := charts/trustly-sidecar/tests
 IMAGE        ?= trustly-sidecar:$(VERSION)
 
 chart-test: $(TOOLS)/helm build ## helm lint, helm template for every ci/ values file, strict API decoding, golden files
-	cd $(CHART_TESTS) && HELM=$(TOOLS)/helm TRUSTLY_SIDECAR_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 ./...
+	cd $(CHART_TESTS) && HELM=$(TOOLS)/helm TRUSTLY_TEST_SIDECAR_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 ./...
 
 $(TOOLS)/helm:
 	GOBIN=$(TOOLS) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)

@@ -173,6 +173,8 @@ func TestCommandLine(t *testing.T) {
 			expect{code: 2, stderr: []string{`unknown command "frobnicate"`, "Usage:"}, stdoutNone: true}},
 		{"version", []string{"version"},
 			expect{code: 0, stdout: []string{"trustly-sidecar dev", runtime.Version()}}},
+		{"--version is version", []string{"--version"},
+			expect{code: 0, stdout: []string{"trustly-sidecar dev (commit ", runtime.Version()}}},
 		{"version takes no arguments", []string{"version", "extra"},
 			expect{code: 2, stderr: []string{`unexpected argument "extra"`}}},
 		{"signature without a subcommand", []string{"signature"},
@@ -219,7 +221,7 @@ func TestCommandLine(t *testing.T) {
 func TestEveryCommandHasHelp(t *testing.T) {
 	help := runCLI(t, "", "help").stdout
 	for _, c := range rootCommands.Commands {
-		if !strings.Contains(help, "  "+c.Name+" ") {
+		if !strings.Contains(help, "\n  "+c.Name+" ") && !strings.Contains(help, "\n  "+c.Name+"\n") {
 			t.Errorf("help does not list %q", c.Name)
 		}
 		t.Run(c.Name, func(t *testing.T) {
@@ -229,6 +231,37 @@ func TestEveryCommandHasHelp(t *testing.T) {
 	for _, c := range signatureCommands.Commands {
 		t.Run("signature "+c.Name, func(t *testing.T) {
 			expect{code: 0, stderr: []string{"Usage: trustly-sidecar signature " + c.Name}}.check(t, runCLI(t, "", "signature", c.Name, "-h"))
+		})
+	}
+}
+
+// Every spelling of help, alone, repeated or mixed, at every level of the
+// command tables, prints help and exits 0. "help --help" once recursed until
+// the stack overflowed.
+func TestEverySpellingOfHelp(t *testing.T) {
+	spellings := []string{"help", "-h", "-help", "--help"}
+	levels := [][]string{nil, {"signature"}, {"outbox"}, {"sim", "notifications"}}
+	for _, level := range levels {
+		for _, first := range spellings {
+			for _, second := range append([]string{""}, spellings...) {
+				args := append(append([]string{}, level...), first)
+				if second != "" {
+					args = append(args, second)
+				}
+				t.Run(strings.Join(args, " "), func(t *testing.T) {
+					r := runCLI(t, "", args...)
+					expect{code: 0}.check(t, r)
+					if !strings.Contains(r.stdout+r.stderr, "Usage: trustly-sidecar") {
+						t.Errorf("no usage printed\n%v", r)
+					}
+				})
+			}
+		}
+	}
+	// help in front of a command asks for that command's help.
+	for _, args := range [][]string{{"help", "signature", "help"}, {"help", "signature", "verify", "--help"}, {"help", "help", "version"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			expect{code: 0, stdout: nil}.check(t, runCLI(t, "", args...))
 		})
 	}
 }
@@ -281,4 +314,41 @@ func TestBinary(t *testing.T) {
 			tt.want.check(t, exe(t, tt.stdin, tt.args...))
 		})
 	}
+}
+
+// Help fits the width people read it in, at every level.
+func TestHelpFitsTheWidth(t *testing.T) {
+	var paths [][]string
+	for _, c := range rootCommands.Commands {
+		paths = append(paths, []string{c.Name})
+	}
+	for _, g := range []struct {
+		prefix []string
+		group  *cli.Group
+	}{{[]string{"signature"}, signatureCommands}, {[]string{"outbox"}, outboxCommands}, {[]string{"sim", "notifications"}, simNotificationCommands}} {
+		for _, c := range g.group.Commands {
+			paths = append(paths, append(append([]string{}, g.prefix...), c.Name))
+		}
+	}
+	paths = append(paths, nil)
+	for _, p := range paths {
+		r := runCLI(t, "", append(p, "-h")...)
+		for line := range strings.SplitSeq(r.stdout+r.stderr, "\n") {
+			if w := len(expandTabs(line)); w > cli.Width {
+				t.Errorf("%s -h: a line of %d columns: %q", strings.Join(p, " "), w, line)
+			}
+		}
+	}
+}
+
+func expandTabs(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r == '\t' {
+			b.WriteString(strings.Repeat(" ", 8-b.Len()%8))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

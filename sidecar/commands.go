@@ -7,7 +7,7 @@ import "github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/cli"
 var rootCommands = &cli.Group{
 	About: "A sidecar for Trustly's EU JSON-RPC 1.1 payment API.",
 	Commands: []cli.Command{
-		{Name: "version", Synopsis: "", Summary: "print the version and the Go version it was built with", Run: runVersion},
+		{Name: "version", Synopsis: "", Summary: "print the version, the commit it was built from and the Go version", Run: runVersion},
 		{Name: "signature", Synopsis: "plaintext|sign|verify ...", Summary: "show, create and check Trustly message signatures", Run: runSignature},
 		{Name: "keygen", Synopsis: "[--out-dir DIR] [--bits 2048|3072|4096]", Summary: "create the merchant key pair whose public half you upload to Trustly", Run: runKeygen},
 		{Name: "serve", Synopsis: "", Summary: "run the sidecar: notification route, shop API, /readyz, /metrics (settings from the environment)", Run: runServe},
@@ -19,7 +19,9 @@ var rootCommands = &cli.Group{
 		{Name: "sim", Synopsis: "[--addr HOST:PORT] [--relaxed] [--merchant-public-key PEMFILE] ... | notifications ...", Summary: "run a local Trustly simulator, or use its notification tool", Run: runSim},
 		{Name: "demo", Synopsis: "[--addr HOST:PORT] [--presentation iframe|redirect]", Summary: "try it: simulator, sidecar (SIM, embedded store) and a demo shop page on one machine (make run)", Run: runDemo},
 	},
-	Footer: `Run '` + progName + ` <command> -h' for a command's flags.
+	Version: runVersion,
+	Footer: `Run '` + progName + ` <command> -h' for a command's flags; '` + progName + ` --version'
+prints the version.
 
 Exit status:
   0  success; for 'signature verify', the signature is valid

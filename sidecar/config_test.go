@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -61,7 +63,7 @@ func validEnv(t *testing.T) envMap {
 
 func mustLoad(t *testing.T, env envMap) *config.Config {
 	t.Helper()
-	cfg, _, err := config.Load(env.get, builtins.Names())
+	cfg, _, err := config.Load(env.get, nil, builtins.Names())
 	if err != nil {
 		t.Fatalf("config.Load: %v", err)
 	}
@@ -132,4 +134,25 @@ func TestConfigCheck(t *testing.T) {
 func TestServeRefusesAnInvalidConfiguration(t *testing.T) {
 	r := cliEnv(t, validEnv(t).with("PRIVATE_ADDR", "0.0.0.0:0", "ENVIRONMENT", "LIVE"), "serve")
 	expect{code: 1, stderr: []string{"trustly-sidecar serve: invalid configuration", "SHOP_API_TOKEN", "LIVE", "Run 'trustly-sidecar config'"}, stdoutNone: true}.check(t, r)
+}
+
+// Through the real binary, where the names come from the process's own
+// environment: a misspelled setting fails the check, naming the real one.
+func TestConfigCheckRefusesAMisspelledSetting(t *testing.T) {
+	if binPath == "" {
+		t.Skip("go tool not found, binary not built")
+	}
+	cmd := exec.CommandContext(t.Context(), binPath, "config", "--check")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "TRUSTLY_SIDECAR_REDIS_ADDR=redis.internal:6379"}
+	for k, v := range validEnv(t) {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("config --check: %v, want exit status 1\n%s", err, out)
+	}
+	if want := "TRUSTLY_SIDECAR_REDIS_ADDR is not a setting; did you mean TRUSTLY_SIDECAR_REDIS_ADDRS?"; !strings.Contains(string(out), want) {
+		t.Errorf("output lacks %q:\n%s", want, out)
+	}
 }

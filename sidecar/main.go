@@ -22,6 +22,10 @@ import (
 // version is set at build time: go build -ldflags "-X main.version=1.2.3".
 var version = "dev"
 
+// commit is set at build time too (the Makefile does both), because builds
+// with -buildvcs=false carry no VCS stamp of their own.
+var commit = ""
+
 const progName = "trustly-sidecar"
 
 func main() {
@@ -35,7 +39,22 @@ func main() {
 // run executes one command line. Errors that were not already shown to the
 // user are printed to stderr here, so every command reports the same way.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	return runEnv(ctx, &cli.Env{Getenv: getenv, Now: time.Now, Stdin: stdin, Stdout: stdout, Stderr: stderr}, args)
+	names := func() []string { return setNames(os.Environ(), getenv) }
+	return runEnv(ctx, &cli.Env{Getenv: getenv, Names: names, Now: time.Now, Stdin: stdin, Stdout: stdout, Stderr: stderr}, args)
+}
+
+// setNames are the names in environ that getenv also sees: the process's
+// variables, as far as the caller's getenv agrees (a test's getenv reads
+// its own map, and the process's variables are then none of its business).
+func setNames(environ []string, getenv func(string) string) []string {
+	var names []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if getenv(name) != "" {
+			names = append(names, name)
+		}
+	}
+	return names
 }
 
 // runEnv is run in e: tests give it their own clock. Every command gets e
@@ -59,41 +78,54 @@ func runEnv(ctx context.Context, e *cli.Env, args []string) error {
 }
 
 func runVersion(_ context.Context, e *cli.Env, name string, args []string) error {
-	fs := cli.NewFlagSet(e, name, "", "Prints the version and the Go toolchain it was built with.")
+	fs := cli.NewFlagSet(e, name, "", "Prints the version, the commit it was built from and the Go toolchain.")
 	if _, err := cli.ParseArgs(fs, args, 0); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(e.Stdout, "%s %s (%s %s/%s)\n", progName, versionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	b := readBuild()
+	_, err := fmt.Fprintf(e.Stdout, "%s %s (commit %s, %s %s/%s)\n", progName, version, b.commit(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return err
 }
 
-// versionString adds the VCS revision to development builds, so a binary
-// built without -ldflags can still be traced to a commit.
-func versionString() string {
-	if version != "dev" {
-		return version
+// build is what the Go toolchain stamped into the binary about its source.
+type build struct {
+	revision string
+	modified bool
+}
+
+func readBuild() build {
+	b := build{revision: commit}
+	if b.revision != "" {
+		return b
 	}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
-		return version
+		return b
 	}
-	var rev, modified string
 	for _, s := range bi.Settings {
 		switch s.Key {
 		case "vcs.revision":
-			rev = s.Value
+			b.revision = s.Value
 		case "vcs.modified":
-			modified = s.Value
+			b.modified = s.Value == "true"
 		}
 	}
-	if rev == "" {
-		return version
+	return b
+}
+
+// commit names the source revision, so any binary, released or built from
+// a clone, can be traced back to it; "unknown" for a build outside git
+// (go test, or -buildvcs=false).
+func (b build) commit() string {
+	if b.revision == "" {
+		return "unknown"
 	}
+	rev := b.revision
 	if len(rev) > 12 {
 		rev = rev[:12]
 	}
-	if modified == "true" {
+	if b.modified {
 		rev += "+dirty"
 	}
-	return version + "-" + rev
+	return rev
 }

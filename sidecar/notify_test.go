@@ -65,7 +65,13 @@ func TestOutboxCommands(t *testing.T) {
 	expect{code: 0, stdout: []string{"no dead-lettered status changes"}}.check(t, clie(t, env, "outbox", "replay", "--all"))
 	expect{code: 2, stderr: []string{"give --all or one or more"}}.check(t, clie(t, env, "outbox", "replay"))
 	expect{code: 2, stderr: []string{"is not an entry SHARD/ID"}}.check(t, clie(t, env, "outbox", "replay", "x"))
-	expect{code: 1, stderr: []string{"ENVIRONMENT is required"}}.check(t, clie(t, envMap{}, "outbox", "list"))
+	// The Redis settings are all these commands need; the rest may be
+	// missing or wrong.
+	redisOnly := envMap{}.with("REDIS_MODE", "single", "REDIS_ADDRS", addr, "REDIS_PREFIX", testPrefix(t), "TRUSTLY_URL", "not a url")
+	expect{code: 0, stdout: []string{"no dead-lettered status changes"}}.check(t, clie(t, redisOnly, "outbox", "list"))
+	expect{code: 0, stdout: []string{"no notifications kept for a person"}}.check(t, clie(t, redisOnly, "unrouted"))
+	expect{code: 1, stderr: []string{"REDIS_ADDRS", `"nowhere" is not HOST:PORT`}}.check(t, clie(t, redisOnly.with("REDIS_ADDRS", "nowhere"), "outbox", "list"))
+	expect{code: 1, stderr: []string{"REDIS_MODE=embedded: the embedded store lives inside serve's process"}}.check(t, clie(t, envMap{}.with("REDIS_MODE", "embedded"), "outbox", "list"))
 }
 
 // A change the shop refuses for good is dead-lettered; once the shop is

@@ -3,19 +3,19 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
+	"github.com/trustly-sidecar/trustly-sidecar/core/store"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/cli"
-	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/metrics"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/config"
 )
 
 var outboxCommands = &cli.Group{
 	About: "The outbox of status changes to the shop platform: list what was dead-lettered and put it back.\n" +
-		"Settings come from the environment, as for serve.",
+		"Only the TRUSTLY_SIDECAR_REDIS_* settings are read (from the environment, as serve reads them).",
 	Commands: []cli.Command{
 		{Name: "list", Synopsis: "[--limit N]", Summary: "list dead-lettered status changes with the reason each was given up", Run: runOutboxList},
 		{Name: "replay", Synopsis: "--all | SHARD/ID ...", Summary: "put dead-lettered changes back into the outbox; a running serve delivers them", Run: runOutboxReplay},
@@ -36,23 +36,25 @@ func openOutbox(e *cli.Env, name string) (*engine.Outbox, func(), error) {
 	return eng.Outbox(nil, engine.OutboxConfig{Group: outboxGroup}), closeFn, nil
 }
 
-// openEngine connects to the configured Redis and returns the engine on it,
-// for commands that read or move what serve keeps; closeFn disconnects.
+// openEngine connects to the configured Redis and returns an offline
+// engine on it, for commands that read or move what serve keeps: they need
+// the REDIS_ settings only. closeFn disconnects.
 func openEngine(e *cli.Env, name string) (eng *engine.Engine, closeFn func(), err error) {
-	cfg, err := loadConfig(e, name)
+	cfg, err := config.LoadRedis(e.Getenv, envNames(e))
 	if err != nil {
-		return nil, nil, err
+		fmt.Fprintf(e.Stderr, "%s: %v\n", name, err)
+		return nil, nil, &cli.ExitError{Code: cli.ExitFailure, Err: err, Reported: true}
 	}
 	db, err := cfg.OpenStore()
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
-	d, err := newDaemon(cfg, newLogger(cfg, io.Discard), metrics.New(), db, e.Now)
+	eng, err = engine.New(engine.Config{Store: db.Orders(store.OrdersOptions{}), Offline: true, Now: e.Now})
 	if err != nil {
 		db.Close()
 		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return d.engine, func() { db.Close() }, nil
+	return eng, func() { db.Close() }, nil
 }
 
 func runOutboxList(ctx context.Context, e *cli.Env, name string, args []string) error {

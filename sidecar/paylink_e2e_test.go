@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"maps"
 	"net/http"
@@ -45,11 +46,38 @@ func (s *shop) createLink(ref, extra string) shopapi.PayLink {
 	return l
 }
 
-// click opens the link like a browser; it returns the status, the
-// redirect's Location and the page.
-func click(t *testing.T, link string) (int, string, string) {
+// open fetches the link's page like a browser (or a link preview); it
+// returns the status and the page.
+func open(t *testing.T, link string) (int, string) {
 	t.Helper()
 	resp, err := noRedirect.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+var formRe = regexp.MustCompile(`<input type="hidden" name="form" value="([^"]+)">`)
+
+// click opens the link and presses its Pay button like a browser; it
+// returns the status, the redirect's Location and the page. A page without
+// a button is returned as it is.
+func click(t *testing.T, link string) (int, string, string) {
+	t.Helper()
+	status, page := open(t, link)
+	m := formRe.FindStringSubmatch(page)
+	if m == nil {
+		return status, "", page
+	}
+	return press(t, link, html.UnescapeString(m[1]))
+}
+
+// press posts the Pay button's form with the given token.
+func press(t *testing.T, link, form string) (int, string, string) {
+	t.Helper()
+	resp, err := noRedirect.PostForm(link, url.Values{"form": {form}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,11 +127,11 @@ func TestE2EPayLinkClickPaysOnce(t *testing.T) {
 	// The click makes the Deposit now and sends the shopper to Trustly.
 	status, loc, _ := click(t, l.URL)
 	att := s.attempts("ORDER-1")
-	if status != http.StatusFound || len(att) != 1 || loc != att[0].URL || att[0].Amount != 10300 {
+	if status != http.StatusSeeOther || len(att) != 1 || loc != att[0].URL || att[0].Amount != 10300 {
 		t.Fatalf("click: %d %q, attempts %+v", status, loc, att)
 	}
 	// A second click while that URL is usable goes to the same one.
-	if status, loc2, _ := click(t, l.URL); status != http.StatusFound || loc2 != loc {
+	if status, loc2, _ := click(t, l.URL); status != http.StatusSeeOther || loc2 != loc {
 		t.Fatalf("second click: %d %q, want %q", status, loc2, loc)
 	}
 
@@ -116,7 +144,7 @@ func TestE2EPayLinkClickPaysOnce(t *testing.T) {
 
 	// A paid link: a clear page, no second Deposit.
 	status, loc, page := click(t, l.URL)
-	if status != http.StatusOK || loc != "" || !strings.Contains(page, "Already paid") {
+	if status != http.StatusOK || loc != "" || !strings.Contains(page, "Redan betald") {
 		t.Fatalf("paid link: %d %q %s", status, loc, page)
 	}
 	if got := s.attempts("ORDER-1"); len(got) != 1 {
@@ -140,12 +168,12 @@ func TestE2EPayLinkExpiredCheckoutMakesANewAttempt(t *testing.T) {
 	}
 	status, second, _ := click(t, l.URL)
 	att = s.attempts("ORDER-2")
-	if status != http.StatusFound || second == first || len(att) != 2 {
+	if status != http.StatusSeeOther || second == first || len(att) != 2 {
 		t.Fatalf("click after expiry: %d %q (first %q), %d attempts", status, second, first, len(att))
 	}
 	approveAtBank(t, second)
 	s.advance(time.Minute)
-	if status, _, page := click(t, l.URL); status != http.StatusOK || !strings.Contains(page, "Already paid") {
+	if status, _, page := click(t, l.URL); status != http.StatusOK || !strings.Contains(page, "Redan betald") {
 		t.Fatalf("paid: %d %s", status, page)
 	}
 	if got := s.attempts("ORDER-2"); len(got) != 2 {
@@ -157,11 +185,13 @@ func TestE2EPayLinkConcurrentClicksMakeOneAttempt(t *testing.T) {
 	s := startShop(t)
 	l := s.createLink("ORDER-3", "")
 	const n = 8
+	_, page := open(t, l.URL)
+	form := html.UnescapeString(formRe.FindStringSubmatch(page)[1])
 	locs := make([]string, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			resp, err := noRedirect.Get(l.URL)
+			resp, err := noRedirect.PostForm(l.URL, url.Values{"form": {form}})
 			if err != nil {
 				t.Error(err)
 				return
@@ -192,7 +222,7 @@ func TestE2EPayLinkUnknownAndExpiredTokens(t *testing.T) {
 		"malformed": s.pub + "/pay/short",
 	} {
 		status, loc, page := click(t, link)
-		if status != http.StatusNotFound || loc != "" || !strings.Contains(page, "Link not found") {
+		if status != http.StatusNotFound || loc != "" || !strings.Contains(page, "Länken finns inte") && !strings.Contains(page, "Link not found") {
 			t.Errorf("%s: %d %q %s", name, status, loc, page)
 		}
 	}
@@ -250,7 +280,7 @@ func TestE2EPayLinkDeliveredByEmailAndSMS(t *testing.T) {
 				t.Errorf("sms link %q, want %q (%s)", got, l.URL, sms[0].Text)
 			}
 			// The link from the e-mail pays.
-			if status, loc, _ := click(t, linkRe.FindString(m.Body)); status != http.StatusFound || loc == "" {
+			if status, loc, _ := click(t, linkRe.FindString(m.Body)); status != http.StatusSeeOther || loc == "" {
 				t.Errorf("click from the e-mail: %d", status)
 			}
 			for _, secret := range []string{smtpPassword, twilioToken, jsonGatewayToken} {
@@ -389,10 +419,122 @@ func TestE2EPayLinkTokenNeverStoredInClear(t *testing.T) {
 		}
 	}
 	// The replayed URL is the link: a click pays through it.
-	if status, loc, _ := click(t, l.URL); status != http.StatusFound || loc == "" {
+	if status, loc, _ := click(t, l.URL); status != http.StatusSeeOther || loc == "" {
 		t.Errorf("click: %d %q", status, loc)
 	}
 	if strings.Contains(s.log.String(), token) {
 		t.Error("the log holds the token")
+	}
+}
+
+// The link's page is for people and previews alike: fetching it, however
+// often, makes no Deposit; it shows the shop, order, amount and expiry in
+// the link's language, and only its button (with the token it carries)
+// starts a payment.
+func TestE2EPayLinkPageChangesNothing(t *testing.T) {
+	s := startShop(t)
+	l := s.createLink("ORDER-GET", "")
+	for range 5 {
+		status, page := open(t, l.URL)
+		for _, want := range []string{`lang="sv"`, "Example shop", "ORDER-GET", "103,00 SEK", "Giltig till", "Betala med Trustly", `method="post"`} {
+			if status != http.StatusOK || !strings.Contains(page, want) {
+				t.Fatalf("page: %d, lacks %q:\n%s", status, want, page)
+			}
+		}
+	}
+	if head, err := noRedirect.Head(l.URL); err != nil || head.StatusCode != http.StatusOK {
+		t.Fatalf("HEAD: %v %v", head, err)
+	}
+	if got := s.attempts("ORDER-GET"); len(got) != 0 {
+		t.Fatalf("%d Deposits from fetching the page", len(got))
+	}
+	// A button pressed without this page's token, or with a forged or
+	// stale one, starts nothing: the page comes back with a fresh button.
+	_, page := open(t, l.URL)
+	form := html.UnescapeString(formRe.FindStringSubmatch(page)[1])
+	issued, mac, _ := strings.Cut(form, ".")
+	for name, f := range map[string]string{
+		"no token":              "",
+		"forged":                issued + "." + strings.Repeat("A", len(mac)),
+		"another time":          "1700000000." + mac,
+		"another link's token":  "",
+		"not a token at all":    "<script>",
+		"a token of the future": "99999999999." + mac,
+	} {
+		if name == "another link's token" {
+			_, other := open(t, s.createLink("ORDER-OTHER", "").URL)
+			f = html.UnescapeString(formRe.FindStringSubmatch(other)[1])
+		}
+		status, loc, page := press(t, l.URL, f)
+		if status != http.StatusForbidden || loc != "" || !strings.Contains(page, "Tryck på knappen igen") || !formRe.MatchString(page) {
+			t.Errorf("%s: %d %q\n%s", name, status, loc, page)
+		}
+	}
+	if got := s.attempts("ORDER-GET"); len(got) != 0 {
+		t.Fatalf("%d Deposits from bad buttons", len(got))
+	}
+	// The page's own button works, and the page says where it goes.
+	if status, loc, _ := press(t, l.URL, form); status != http.StatusSeeOther || !strings.Contains(loc, "/checkout/") {
+		t.Fatalf("the page's button: %d %q", status, loc)
+	}
+	// A page left open past the button's life is shown again, not acted on.
+	s.advance(2 * time.Hour)
+	if status, loc, _ := press(t, l.URL, form); status != http.StatusForbidden || loc != "" {
+		t.Fatalf("a button two hours old: %d %q", status, loc)
+	}
+}
+
+// GET /v1/paylinks/{id} follows a link from active to paid; DELETE revokes
+// one that is not paid, after which neither its page nor its button starts
+// a payment.
+func TestE2EPayLinkStatusAndRevoke(t *testing.T) {
+	s := startShop(t)
+	status := func(id string) (int, shopapi.PayLinkStatus, string) {
+		t.Helper()
+		a := s.call(http.MethodGet, "/v1/paylinks/"+id, "", "")
+		var st shopapi.PayLinkStatus
+		_ = json.Unmarshal([]byte(a.Body), &st)
+		return a.Status, st, a.Body
+	}
+	l := s.createLink("ORDER-ST", "")
+	if code, st, body := status(l.ID); code != http.StatusOK || st.Status != "active" || len(st.Attempts) != 0 || st.Payment != nil || st.Amount != 10300 {
+		t.Fatalf("new link: %d %s", code, body)
+	}
+	_, loc, _ := click(t, l.URL)
+	if code, st, body := status(l.ID); code != http.StatusOK || st.Status != "active" || len(st.Attempts) != 1 || st.Attempts[0].State != "started" {
+		t.Fatalf("after the click: %d %s", code, body)
+	}
+	approveAtBank(t, loc)
+	s.advance(time.Minute)
+	code, st, body := status(l.ID)
+	if code != http.StatusOK || st.Status != "paid" || st.Payment == nil || st.Payment.ID != st.Attempts[0].ID || st.Payment.Credited != 10300 {
+		t.Fatalf("paid: %d %s", code, body)
+	}
+	// A paid link cannot be revoked.
+	if a := s.call(http.MethodDelete, "/v1/paylinks/"+l.ID, "", ""); a.Status != http.StatusConflict || !strings.Contains(a.Body, "paylink_not_revocable") {
+		t.Fatalf("revoke a paid link: %d %s", a.Status, a.Body)
+	}
+
+	r := s.createLink("ORDER-REV", "")
+	for range 2 { // revoking twice answers the same
+		a := s.call(http.MethodDelete, "/v1/paylinks/"+r.ID, "", "")
+		var st shopapi.PayLinkStatus
+		if err := json.Unmarshal([]byte(a.Body), &st); err != nil || a.Status != http.StatusOK || st.Status != "revoked" || st.RevokedAt == nil {
+			t.Fatalf("revoke: %d %s", a.Status, a.Body)
+		}
+	}
+	if code, page := open(t, r.URL); code != http.StatusGone || !strings.Contains(page, "återkallat") || formRe.MatchString(page) {
+		t.Fatalf("a revoked link's page: %d\n%s", code, page)
+	}
+	if got := s.attempts("ORDER-REV"); len(got) != 0 {
+		t.Fatalf("%d Deposits for a revoked link", len(got))
+	}
+	for _, path := range []string{"/v1/paylinks/pl_0000000000000000", "/v1/paylinks/nonsense"} {
+		if a := s.call(http.MethodGet, path, "", ""); a.Status != http.StatusNotFound || !strings.Contains(a.Body, "paylink_not_found") {
+			t.Errorf("GET %s: %d %s", path, a.Status, a.Body)
+		}
+		if a := s.call(http.MethodDelete, path, "", ""); a.Status != http.StatusNotFound {
+			t.Errorf("DELETE %s: %d %s", path, a.Status, a.Body)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,6 +70,13 @@ func runSim(ctx context.Context, e *cli.Env, name string, args []string) error {
 			return fmt.Errorf("%s: --merchant-public-key %s: %w", name, *merchantKeyPath, err)
 		}
 	}
+	// Listen before anything is written: a busy port must not leave a new
+	// key folder behind.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("%s: %w (is a simulator already running? --addr picks another port)", name, err)
+	}
+	defer ln.Close()
 	key, pubPath, err := loadSimKey(*keysDir)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -82,13 +90,12 @@ func runSim(ctx context.Context, e *cli.Env, name string, args []string) error {
 		CheckoutTTL:       *ttl,
 		SettlementDelay:   *settle,
 		PublicURL:         *publicURL,
-		Addr:              *addr,
 		Logger:            slog.New(slog.NewTextHandler(e.Stderr, nil)),
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	if err := s.Start(); err != nil {
+	if err := s.Serve(ln); err != nil {
 		s.Close()
 		return fmt.Errorf("%s: %w", name, err)
 	}

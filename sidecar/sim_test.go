@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -229,4 +231,22 @@ func readFileT(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// A busy port is said once, before anything is written to disk.
+func TestSimCommandOnABusyPort(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	keys := filepath.Join(t.TempDir(), "keys")
+	r := runCLI(t, "", "sim", "--addr", busy.Addr().String(), "--keys-dir", keys)
+	expect{code: 1, stderr: []string{"trustly-sidecar sim: listen tcp " + busy.Addr().String(), "address already in use"}}.check(t, r)
+	if strings.Count(r.stderr, "sim:") != 1 {
+		t.Errorf("the prefix is repeated: %q", r.stderr)
+	}
+	if _, err := os.Stat(keys); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the key folder was created (stat: %v)", err)
+	}
 }

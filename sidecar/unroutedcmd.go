@@ -14,7 +14,7 @@ import (
 func runUnrouted(ctx context.Context, e *cli.Env, name string, args []string) error {
 	fl := cli.NewFlagSet(e, name, "", "Lists the notifications no order took (an unknown order or method, kyc, one that\n"+
 		"did not parse as its method), oldest first: Trustly was answered, a person decides.\n"+
-		"Settings come from the environment, as for serve.")
+		"Only the TRUSTLY_SIDECAR_REDIS_* settings are read (from the environment, as serve reads them).")
 	limit := fl.Int64("limit", 100, "at most `N` notifications (1 to 1000)")
 	if _, err := cli.ParseArgs(fl, args, 0); err != nil {
 		return err

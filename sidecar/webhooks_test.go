@@ -221,7 +221,7 @@ func TestWebhookWithoutAdapterIs404(t *testing.T) {
 
 func TestShopDefaultsAreChecked(t *testing.T) {
 	env := validEnv(t).with("SHOP_SUCCESS_URL", "/ok", "SHOP_FAIL_URL", "ftp://x/", "SHOP_LOCALE", "sv", "SHOP_COUNTRY", "Sweden")
-	_, _, err := config.Load(env.get, builtins.Names())
+	_, _, err := config.Load(env.get, nil, builtins.Names())
 	var ce *config.Error
 	if !errors.As(err, &ce) || len(ce.Problems()) != 4 {
 		t.Fatalf("want 4 problems, got %v", err)
@@ -231,7 +231,7 @@ func TestShopDefaultsAreChecked(t *testing.T) {
 			t.Errorf("no problem names %s: %v", name, err)
 		}
 	}
-	cfg, _, err := config.Load(validEnv(t).with("SHOP_SUCCESS_URL", "https://shop.example/ok", "SHOP_LOCALE", "sv_SE").get, builtins.Names())
+	cfg, _, err := config.Load(validEnv(t).with("SHOP_SUCCESS_URL", "https://shop.example/ok", "SHOP_LOCALE", "sv_SE").get, nil, builtins.Names())
 	if err != nil || cfg.ShopDefaults().SuccessURL != "https://shop.example/ok" || cfg.ShopDefaults().Locale != "sv_SE" {
 		t.Errorf("valid defaults: %v %+v", err, cfg)
 	}

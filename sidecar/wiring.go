@@ -30,12 +30,20 @@ var builtins = pluginhost.Builtins{
 // loadConfig reads the settings for the command name; a problem is reported
 // on stderr with a pointer to the config command.
 func loadConfig(e *cli.Env, name string) (*config.Config, error) {
-	cfg, _, err := config.Load(e.Getenv, builtins.Names())
+	cfg, _, err := config.Load(e.Getenv, envNames(e), builtins.Names())
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "%s: %v\nRun '%s config' to see every setting.\n", name, err, progName)
 		return nil, &cli.ExitError{Code: cli.ExitFailure, Err: err, Reported: true}
 	}
 	return cfg, nil
+}
+
+// envNames are the variables set in e, or nil when e cannot tell.
+func envNames(e *cli.Env) []string {
+	if e.Names == nil {
+		return nil
+	}
+	return e.Names()
 }
 
 // newLogger is the configured logger, with the request id of each record's
@@ -63,15 +71,16 @@ func newDaemon(cfg *config.Config, log *slog.Logger, m *metrics.Set, db *store.D
 		return nil, fmt.Errorf("trustly client: %w", err)
 	}
 	eng, err := engine.New(engine.Config{
-		Store:           db.Orders(store.OrdersOptions{}),
-		Trustly:         metrics.MeteredTrustly(client, m),
-		Environment:     cfg.TrustlyEnvironment(),
-		Verifier:        trustly.NewVerifierKey(cfg.TrustlyEnvironment(), cfg.TrustlyPublicKey()),
-		MerchantKey:     cfg.MerchantKey(),
-		NotificationURL: cfg.NotificationURL(),
-		Logger:          log,
-		Observer:        m,
-		Now:             now,
+		Store:               db.Orders(store.OrdersOptions{}),
+		Trustly:             metrics.MeteredTrustly(client, m),
+		Environment:         cfg.TrustlyEnvironment(),
+		Verifier:            trustly.NewVerifierKey(cfg.TrustlyEnvironment(), cfg.TrustlyPublicKey()),
+		MerchantKey:         cfg.MerchantKey(),
+		NotificationURL:     cfg.NotificationURL(),
+		RefundBalanceMaxAge: cfg.RefundBalanceMaxAge,
+		Logger:              log,
+		Observer:            m,
+		Now:                 now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)

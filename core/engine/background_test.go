@@ -3,6 +3,8 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -77,6 +79,58 @@ func testRefundAboveBalance(t *testing.T, b backend) {
 	r, err := w.eng.Refund(w.ctx, engine.RefundRequest{PaymentID: o.ID, Amount: bal.ByCurrency["SEK"] + 1, IgnoreBalance: true})
 	if err != nil || r.State != engine.StateStarted {
 		t.Fatalf("refund with the override = %+v, %v", r, err)
+	}
+}
+
+// A known balance older than RefundBalanceMaxAge that would refuse a refund
+// is fetched again first, once for all the refunds (of every process)
+// waiting on it; a fresh one refuses with the figures.
+func TestAStaleBalanceIsFetchedAgainBeforeItRefuses(t *testing.T) { onEach(t, testStaleBalance) }
+
+func testStaleBalance(t *testing.T, b backend) {
+	w := newWorld(t, b, func(o *opts) { o.balances = map[string]int64{"SEK": 5000} })
+	var calls atomic.Int32
+	engines := []*engine.Engine{w.engine(balanceCalls{w.api, &calls}), w.engine(balanceCalls{w.api, &calls})}
+	o := w.pay(payment(10000))
+	w.approve(o, "")
+	w.advance(10 * time.Second) // credited, not yet settled at Trustly
+	if _, err := engines[0].RefreshBalance(w.ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Fresh and too small: refused, saying the figures, with no new call.
+	_, err := engines[1].Refund(w.ctx, engine.RefundRequest{PaymentID: o.ID, Amount: 6000})
+	var ee *engine.Error
+	if !errors.As(err, &ee) || ee.Code != engine.CodeBalanceInsufficient || !strings.Contains(ee.Error(), "60.00 SEK exceeds the merchant's Trustly balance of 50.00 SEK") {
+		t.Fatalf("refund above a fresh balance = %v", err)
+	}
+	if calls.Load() != 1 {
+		t.Fatalf("%d Balance calls, want only the first", calls.Load())
+	}
+	// Two minutes on, the deposit has settled: the stale 50.00 is fetched
+	// again, once, for three refunds asking at the same time.
+	w.advance(2 * time.Minute)
+	var wg sync.WaitGroup
+	var ok, exceeds atomic.Int32
+	for i := range 3 {
+		wg.Go(func() {
+			_, err := engines[i%2].Refund(w.ctx, engine.RefundRequest{PaymentID: o.ID, Amount: 6000})
+			var ee *engine.Error
+			switch {
+			case err == nil:
+				ok.Add(1)
+			case errors.As(err, &ee) && ee.Code == engine.CodeAmountExceedsRefundable:
+				exceeds.Add(1)
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if ok.Load() != 1 || exceeds.Load() != 2 {
+		t.Fatalf("%d refunds made, %d refused as exceeding; want 1 and 2", ok.Load(), exceeds.Load())
+	}
+	if calls.Load() != 2 {
+		t.Fatalf("%d Balance calls in all, want 2 (the refresh shared by the three refunds)", calls.Load())
 	}
 }
 

@@ -432,18 +432,34 @@ func testConcurrentRefundsNeverExceedTheCredit(t *testing.T, b backend) {
 func TestAFailedRefundReleasesItsAmount(t *testing.T) { onEach(t, testAFailedRefundReleasesItsAmount) }
 
 func testAFailedRefundReleasesItsAmount(t *testing.T, b backend) {
-	w := newWorld(t, b)
-	o := w.pay(payment(10000))
-	w.approve(o, "RF")
-	w.advance(time.Minute)
-	r, err := w.eng.Refund(w.ctx, engine.RefundRequest{PaymentID: o.ID, Amount: 10000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.advance(time.Hour)
-	w.wantState(r.ID, engine.StateFailed)
-	if p := w.state(o.ID); p.Refundable != 10000 {
-		t.Fatalf("refundable after the failed refund = %d", p.Refundable)
+	// RF: the money comes back as a credit on the refund order; PF: Trustly
+	// says so with payoutfailed and its reason.
+	for _, tc := range []struct{ scenario, reason string }{
+		{"RF", ""},
+		{"PF", "payout failed: incorrect_account_number (Format of the account number specified is not correct)"},
+	} {
+		t.Run(tc.scenario, func(t *testing.T) {
+			w := newWorld(t, b)
+			o := w.pay(payment(10000))
+			w.approve(o, tc.scenario)
+			w.advance(time.Minute)
+			r, err := w.eng.Refund(w.ctx, engine.RefundRequest{PaymentID: o.ID, Amount: 10000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.advance(time.Hour)
+			got := w.wantState(r.ID, engine.StateFailed)
+			if got.Reason != tc.reason {
+				t.Errorf("reason %q, want %q", got.Reason, tc.reason)
+			}
+			if p := w.state(o.ID); p.Refundable != 10000 {
+				t.Fatalf("refundable after the failed refund = %d", p.Refundable)
+			}
+			// The money is back: it can be refunded again.
+			if _, err := w.eng.Refund(w.ctx, engine.RefundRequest{PaymentID: o.ID, Amount: 10000}); err != nil {
+				t.Fatalf("a second refund after the failed one: %v", err)
+			}
+		})
 	}
 }
 

@@ -32,6 +32,8 @@ const (
 	DefaultCheckoutTTL     = 30 * time.Minute
 	DefaultStaleAfter      = 2 * time.Hour
 	DefaultBalanceInterval = 15 * time.Minute
+	// DefaultRefundBalanceMaxAge: see Config.RefundBalanceMaxAge.
+	DefaultRefundBalanceMaxAge = time.Minute
 	DefaultRefundGiveUp    = 24 * time.Hour
 	DefaultResolveEvery    = 10 * time.Minute
 )
@@ -44,6 +46,10 @@ type Config struct {
 	// the replies.
 	Verifier    *trustly.Verifier
 	MerchantKey *rsa.PrivateKey
+	// Offline makes an engine for operator tools that only read and move
+	// what is stored (the outbox's dead letters, unrouted notifications):
+	// no keys are needed, and it refuses notifications.
+	Offline bool
 	// NotificationURL is sent with every Deposit, SelectAccount and Charge.
 	NotificationURL string
 	// Environment is the Trustly environment the requests go to (TEST,
@@ -57,6 +63,13 @@ type Config struct {
 	// BalanceInterval is the time between Balance calls; Trustly asks for
 	// at most one every 15 minutes, so less is raised to that.
 	BalanceInterval time.Duration
+	// RefundBalanceMaxAge is how old a known balance may be to refuse a
+	// refund on: an older one that does not cover the refund is fetched
+	// again first (one call per RefundBalanceMaxAge over all processes,
+	// shared by concurrent refunds). Such calls happen only when a refund
+	// would otherwise be refused, so they add little to the 15-minute
+	// rhythm Trustly asks for.
+	RefundBalanceMaxAge time.Duration
 	// RefundGiveUp is how long a refund of unknown outcome that
 	// GetWithdrawals does not list stays unknown before it is taken as
 	// never executed and its amount released; ResolveEvery is how often
@@ -82,6 +95,9 @@ type Engine struct {
 	now   func() time.Time
 	newID func() string
 	stats counters
+	// balanceCall shares one Balance call among the refunds of this
+	// process that need it at the same time.
+	balanceCall shared
 }
 
 // New checks cfg and returns an Engine.
@@ -89,7 +105,7 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("engine: Config.Store is required")
 	}
-	if cfg.Verifier == nil || cfg.MerchantKey == nil {
+	if !cfg.Offline && (cfg.Verifier == nil || cfg.MerchantKey == nil) {
 		return nil, errors.New("engine: Config.Verifier and Config.MerchantKey are required to answer notifications")
 	}
 	if cfg.Trustly != nil {
@@ -106,6 +122,9 @@ func New(cfg Config) (*Engine, error) {
 		cfg.StaleAfter = DefaultStaleAfter
 	}
 	cfg.BalanceInterval = max(cfg.BalanceInterval, DefaultBalanceInterval)
+	if cfg.RefundBalanceMaxAge <= 0 {
+		cfg.RefundBalanceMaxAge = DefaultRefundBalanceMaxAge
+	}
 	if cfg.RefundGiveUp <= 0 {
 		cfg.RefundGiveUp = DefaultRefundGiveUp
 	}

@@ -76,6 +76,7 @@ const (
 	EventMandateActive      Event = "account_mandate_1" // account with directdebitmandate "1"
 	EventMandateDeclined    Event = "account_mandate_0" // account with directdebitmandate "0"
 	EventPayoutConfirmation Event = "payoutconfirmation"
+	EventPayoutFailed       Event = "payoutfailed" // a refund's payout failed or was returned
 	// Our own.
 	EventCancelCharge Event = "cancelcharge" // CancelCharge answered result "1"
 	EventExpire       Event = "expire"       // reconciler: no outcome long after the URL expired

@@ -80,6 +80,7 @@ const (
 	m1   = EventMandateActive
 	m0   = EventMandateDeclined
 	pay  = EventPayoutConfirmation
+	pf   = EventPayoutFailed
 	cc   = EventCancelCharge
 	acct = EventAccount
 )
@@ -128,6 +129,10 @@ func TestFlows(t *testing.T) {
 		{"refund paid out", &Refund, []Event{acc, pay}, StateRefunded, 0},
 		{"refund failed: credit on the refund order", &Refund, []Event{acc, cred}, StateFailed, 0},
 		{"refund failed after payout", &Refund, []Event{acc, pay, cred, pay}, StateFailed, 0},
+		{"refund failed: payoutfailed", &Refund, []Event{acc, pf}, StateFailed, 0},
+		{"payout returned after it was confirmed", &Refund, []Event{acc, pay, pf, pf, cred}, StateFailed, 0},
+		{"refund timed out, then its payout failed", &Refund, []Event{unk, pf}, StateFailed, 0},
+		{"payoutfailed on a deposit is an anomaly", &Deposit, []Event{acc, cred, pf}, StatePaid, 1},
 		{"refund timed out, then paid out", &Refund, []Event{unk, pay}, StateRefunded, 0},
 		{"refund timed out, GetWithdrawals shows nothing", &Refund, []Event{unk, rej}, StateRejected, 0},
 		{"refund rejected", &Refund, []Event{rej, rej}, StateRejected, 0},

@@ -117,8 +117,8 @@ var Charge = Machine{
 // no MessageID, so a timeout leaves it unknown until a notification (or
 // GetWithdrawals, reported as accepted/rejected) settles it.
 //
-//	new ─accepted→ started ─payoutconfirmation→ refunded ─credit→ failed
-//	 ├─rejected→ rejected    └─credit→ failed (the money came back)
+//	new ─accepted→ started ─payoutconfirmation→ refunded ─credit/payoutfailed→ failed
+//	 ├─rejected→ rejected    └─credit/payoutfailed→ failed (the money came back)
 //	 └─unknown→ unknown ─accepted/rejected/notifications→ …
 var Refund = Machine{
 	Flow:    FlowRefund,
@@ -131,9 +131,12 @@ var Refund = Machine{
 
 		each([]State{StateNew, StateUnknown, StateStarted}, EventPayoutConfirmation, StateRefunded),
 		each([]State{StateNew, StateUnknown, StateStarted, StateRefunded}, EventCredit, StateFailed),
+		// payoutfailed says the same as that credit, with Trustly's reason;
+		// a payout the bank returns after confirming it fails too.
+		each([]State{StateNew, StateUnknown, StateStarted, StateRefunded}, EventPayoutFailed, StateFailed),
 
 		stay(StateRefunded, EventPayoutConfirmation),
-		stay(StateFailed, EventCredit, EventPayoutConfirmation),
+		stay(StateFailed, EventCredit, EventPayoutConfirmation, EventPayoutFailed),
 	),
 }
 

@@ -41,6 +41,9 @@ func (e *Engine) HandleNotification(ctx context.Context, body []byte) ([]byte, e
 // handleNotification is HandleNotification, also telling the method (as a
 // metric label) and the Notify* outcome.
 func (e *Engine) handleNotification(ctx context.Context, body []byte) (reply []byte, method, outcome string, err error) {
+	if e.cfg.Offline {
+		return nil, "", NotifyRejected, errors.New("engine: an offline engine answers no notifications")
+	}
 	n, err := trustly.ParseNotification(body, e.cfg.Verifier)
 	if err != nil {
 		return nil, "", NotifyRejected, &Error{Kind: KindInvalid, Code: CodeNotificationRejected, Err: err}
@@ -139,7 +142,9 @@ func (e *Engine) route(ctx context.Context, n *trustly.Notification) (store.Orde
 	if o.TrustlyOrderID == "" || o.TrustlyOrderID == n.OrderID || len(o.Refunds) == 0 {
 		return o, nil
 	}
-	if n.Method != string(trustly.NotifyPayoutConfirmation) && n.Method != string(trustly.NotifyCredit) {
+	switch trustly.NotificationMethod(n.Method) {
+	case trustly.NotifyPayoutConfirmation, trustly.NotifyPayoutFailed, trustly.NotifyCredit:
+	default:
 		return o, nil
 	}
 	amount, _ := trustly.ParseAmount(fmt.Sprint(n.Data["amount"]))
@@ -199,6 +204,13 @@ func (e *Engine) stepFor(n *trustly.Notification, o store.Order) (step, *store.A
 			return s, nil, err
 		}
 		s.event = EventPayoutConfirmation
+	case trustly.NotifyPayoutFailed:
+		v, err := n.PayoutFailed()
+		if err != nil {
+			return s, nil, err
+		}
+		s.event = EventPayoutFailed
+		s.set.Reason = payoutFailedReason(v)
 	case trustly.NotifyCancel:
 		if _, err := n.Cancel(); err != nil {
 			return s, nil, err
@@ -260,4 +272,17 @@ func (e *Engine) followUps(ctx context.Context, n *trustly.Notification, o store
 		}
 	}
 	return e.store.SaveAccount(ctx, o.EndUserID, *acct)
+}
+
+// payoutFailedReason is the refund's reason from Trustly's payoutfailed:
+// the code for machines, the text for the person reading it.
+func payoutFailedReason(v trustly.PayoutFailedNotification) string {
+	reason := "payout failed"
+	if v.ErrorCode != "" {
+		reason += ": " + v.ErrorCode
+	}
+	if v.ErrorMessage != "" {
+		reason += " (" + v.ErrorMessage + ")"
+	}
+	return reason
 }

@@ -298,14 +298,8 @@ func (e *Engine) Refund(ctx context.Context, r RefundRequest) (Order, error) {
 		}
 	}
 	if !r.IgnoreBalance {
-		bal, at, err := e.store.Balances(ctx)
-		if err != nil {
-			return Order{}, storeErr(err)
-		}
-		if b, known := bal[paid.Currency]; !at.IsZero() && known && b < want {
-			return Order{}, errf(KindConflict, CodeBalanceInsufficient, nil,
-				"refund of %s %s exceeds the known balance %s %s (as of %s); set the override if the balance is stale",
-				trustly.FormatAmount(want), paid.Currency, trustly.FormatAmount(b), paid.Currency, at.Format(time.RFC3339))
+		if err := e.checkBalance(ctx, want, paid.Currency); err != nil {
+			return Order{}, err
 		}
 	}
 	now := e.now()

@@ -269,3 +269,22 @@ func TestNewNeedsTheEnvironmentWithTrustly(t *testing.T) {
 		})
 	}
 }
+
+// An offline engine (operator tools) needs no keys and answers no
+// notification; without Offline, the keys stay required.
+func TestOfflineEngineNeedsNoKeysAndAnswersNoNotification(t *testing.T) {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:0"}) // never dialled
+	t.Cleanup(func() { rdb.Close() })
+	k, _ := store.NewKeys("p")
+	st := store.NewRedisOrders(rdb, k, store.OrdersOptions{})
+	if _, err := engine.New(engine.Config{Store: st}); err == nil {
+		t.Fatal("New without keys and without Offline succeeded")
+	}
+	eng, err := engine.New(engine.Config{Store: st, Offline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reply, err := eng.HandleNotification(context.Background(), []byte(`{"method":"credit"}`)); err == nil || reply != nil {
+		t.Fatalf("HandleNotification = %q, %v; want no reply and an error", reply, err)
+	}
+}

@@ -240,6 +240,7 @@ func (s *Server) refund(c *call, r *raw) (any, *apiError) {
 		NotificationURL: parent.NotificationURL,
 		HoldNotifs:      parent.HoldNotifs,
 		refundsFail:     parent.refundsFail,
+		payoutsFail:     parent.payoutsFail,
 		Note:            "queued until the paid order's funds are settled",
 	}
 	ro.ExecuteAt = now
@@ -272,6 +273,15 @@ func (s *Server) executeRefund(id string) {
 		s.setState(ro, StateFailed, "payout refused by the receiving bank (scenario RF)")
 		parent.Refunded -= ro.Amount
 		s.notifyLocked(ro, "credit", nil)
+		return
+	}
+	if ro.payoutsFail {
+		// Scenario PF: the payout is refused, said with payoutfailed and
+		// Trustly's reason (the example of its reference page).
+		s.setState(ro, StateFailed, "payout failed: incorrect_account_number (scenario PF)")
+		parent.Refunded -= ro.Amount
+		s.notifyLocked(ro, "payoutfailed", map[string]any{
+			"errorcode": "incorrect_account_number", "errormessage": "Format of the account number specified is not correct"})
 		return
 	}
 	if s.balances[ro.Currency] < ro.Amount {

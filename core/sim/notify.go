@@ -34,7 +34,7 @@ func (s *Server) notificationData(o *Order, method string) map[string]any {
 	case method == "pending" && o.Method == "SelectAccount":
 		// SelectAccount moves no money: its pending has no amount.
 		d["enduserid"] = o.EndUserID
-	case method == "pending", method == "credit", method == "debit", method == "payoutconfirmation":
+	case method == "pending", method == "credit", method == "debit", method == "payoutconfirmation", method == "payoutfailed":
 		d["amount"] = trustly.FormatAmount(o.Amount)
 		d["currency"] = o.Currency
 		d["enduserid"] = o.EndUserID

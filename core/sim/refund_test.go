@@ -178,6 +178,24 @@ func TestRefundFailureSendsACreditOnTheRefundOrder(t *testing.T) {
 	}
 }
 
+func TestPayoutFailureSendsPayoutfailedWithItsReason(t *testing.T) {
+	h := newHarness(t)
+	res := h.paid("PF")
+	r, err := h.refund(res.OrderID, 10300, "SEK")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.advance(2 * time.Hour)
+	n := h.merchant.last()
+	v, err := n.PayoutFailed()
+	if err != nil || v.OrderID != r.OrderID || v.Amount != 10300 || v.ErrorCode != "incorrect_account_number" || v.ErrorMessage == "" {
+		t.Fatalf("payoutfailed on the refund order: %+v, %v", v, err)
+	}
+	if o, _ := h.sim.Order(res.OrderID); o.Refundable() != 10300 {
+		t.Errorf("refundable %d", o.Refundable())
+	}
+}
+
 func TestBalanceIsEmptyAtFirst(t *testing.T) {
 	h := newHarness(t)
 	bal, err := h.client.Balance(context.Background())

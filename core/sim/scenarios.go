@@ -24,6 +24,7 @@ import (
 //	G2    Deposit        pending 0s, credit 5s, the same credit again 60s         one notification delivered twice (same id)
 //	G3    Deposit        pending 0s, credit 5s, its first 2 replies "lost"        resends of an answered notification
 //	RF    Deposit        pending 0s, credit 5s; every refund of it fails          refund failure: credit on the refund order
+//	PF    Deposit        pending 0s, credit 5s; every refund of it fails          refund failure: payoutfailed (errorcode, errormessage)
 //	(default) SelectAccount account 0s (directdebitmandate "1" when asked for)    mandate set up
 //	MD    SelectAccount  account 0s with directdebitmandate "0"                   mandate declined
 //	(decline) any        cancel 0s                                                the shopper said no
@@ -45,6 +46,10 @@ type Scenario struct {
 	Mandate string
 	// RefundsFail makes every refund of the order fail (scenario RF).
 	RefundsFail bool
+	// PayoutsFail makes every refund of the order fail announced by a
+	// payoutfailed notification (scenario PF), as Trustly does where it has
+	// enabled that notification (production only).
+	PayoutsFail bool
 }
 
 // Step is one scripted notification.
@@ -94,6 +99,7 @@ var scenarios = []Scenario{
 	{Name: "G3", Title: "G3: credit resent until answered (first 2 replies lost)", For: deposit, Steps: []Step{
 		{After: 0, Method: "pending"}, {After: 5 * time.Second, Method: "credit", LoseReplies: 2}}},
 	{Name: "RF", Title: "RF: approve; every refund of this order fails", For: deposit, Steps: pendingCredit, RefundsFail: true},
+	{Name: "PF", Title: "PF: approve; every refund of this order fails with payoutfailed (wrong account number)", For: deposit, Steps: pendingCredit, PayoutsFail: true},
 	// SelectAccount: pending when the shopper has finished at the bank
 	// (no amount), then the account notification.
 	{Name: DefaultScenario, Title: "Approve: account selected", For: selectAccount, Mandate: "1",
@@ -133,6 +139,7 @@ func (s *Server) startScenarioLocked(o *Order, sc Scenario) {
 	}
 	o.Scenario = sc.Name
 	o.refundsFail = sc.RefundsFail
+	o.payoutsFail = sc.PayoutsFail
 	o.stepNotifs = map[int]string{}
 	now := s.clock.Now()
 	id := o.OrderID

@@ -100,6 +100,20 @@ func (s *Server) Handler() http.Handler { return s.router }
 // Start listens on Config.Addr (default 127.0.0.1:0) and serves in the
 // background until Close.
 func (s *Server) Start() error {
+	l, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("sim: %w", err) // net's error says "listen tcp ADDR"
+	}
+	if err := s.Serve(l); err != nil {
+		l.Close()
+		return err
+	}
+	return nil
+}
+
+// Serve serves on l in the background until Close: for a caller that
+// listens first (to fail on a busy port before doing anything else).
+func (s *Server) Serve(l net.Listener) error {
 	s.lifeMu.Lock()
 	defer s.lifeMu.Unlock()
 	if s.closed {
@@ -107,10 +121,6 @@ func (s *Server) Start() error {
 	}
 	if s.httpSrv != nil {
 		return errors.New("sim: already started")
-	}
-	l, err := net.Listen("tcp", s.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("sim: listen: %w", err)
 	}
 	s.baseURL = "http://" + l.Addr().String()
 	s.httpSrv = &http.Server{Handler: s.router, ReadHeaderTimeout: 10 * time.Second}

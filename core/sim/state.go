@@ -62,6 +62,7 @@ type Order struct {
 	token       string
 	stepNotifs  map[int]string // scenario step → notification id, for repeats
 	refundsFail bool
+	payoutsFail bool
 }
 
 func (o *Order) clone() Order {

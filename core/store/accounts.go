@@ -122,6 +122,17 @@ func (s *RedisOrders) Balances(ctx context.Context) (map[string]int64, time.Time
 	return out, fromMS(f["_at"]), nil
 }
 
+// TakeBalanceRefresh reports whether this process may call Balance now for
+// a refund: one such call per maxAge over all processes sharing the Redis,
+// so concurrent refunds share it.
+func (s *RedisOrders) TakeBalanceRefresh(ctx context.Context, maxAge time.Duration) (bool, error) {
+	ok, err := s.rdb.SetNX(ctx, s.keys.BalanceRefreshSlot(), "1", maxAge).Result()
+	if err != nil {
+		return false, wrapRedis(ctx, "take balance refresh slot", err)
+	}
+	return ok, nil
+}
+
 // TakeBalanceSlot reports whether this process may call Balance now: one
 // call per interval over all sidecar processes sharing the Redis, since
 // Trustly asks for at most one call every 15 minutes.

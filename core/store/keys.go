@@ -169,6 +169,10 @@ func (k Keys) UnroutedIndex() string { return k.prefix + ":unrouted" }
 func (k Keys) Balance() string     { return k.prefix + ":balance" }
 func (k Keys) BalanceSlot() string { return k.prefix + ":balance:slot" }
 
+// BalanceRefreshSlot is the one-call-per-age marker of the Balance call a
+// refund makes when the known balance is too old to refuse it on.
+func (k Keys) BalanceRefreshSlot() string { return k.prefix + ":balance:refresh" }
+
 // Marker is the store's identity (Marker): a random id and the time it was
 // written, once, at the first start on an empty Redis. Its absence later
 // means Redis lost its data.
@@ -192,6 +196,10 @@ type PayLinkKeys struct {
 	Record string // string: the link's JSON, expiring its retention after the link
 	Click  string // string: fencing token of the click in progress; its TTL is the lock
 }
+
+// PayLinkID is the index from a link's id (pl_..., what the shop API
+// shows) to its token's hash: <prefix>:paylink:id:{<id>}.
+func (k Keys) PayLinkID(id string) string { return k.prefix + ":paylink:id:" + tag(id) }
 
 // PayLink returns the keys of the link whose token hashes to hash (hex
 // SHA-256): <prefix>:paylink:{<hash>} and <prefix>:paylink:{<hash>}:click.

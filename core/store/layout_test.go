@@ -24,21 +24,23 @@ func TestLayoutListsEveryKey(t *testing.T) {
 	}
 	idem, order, shard, link := k.Idempotency("scope", "key"), k.Order("<id>"), k.Shard(0), k.PayLink("<sha256 of token>")
 	byMethod := map[string][]string{
-		"Idempotency":       {idem.Record, idem.Lock},
-		"Order":             {order.Order, order.Dedupe, order.Log, order.Open, order.Outbox, order.Dead},
-		"Shard":             {shard.Open, shard.Outbox, shard.Dead, shard.Fails},
-		"MessageIDIndex":    {k.MessageIDIndex("<messageid>")},
-		"TrustlyOrderIndex": {k.TrustlyOrderIndex("<orderid>")},
-		"ReferenceIndex":    {k.ReferenceIndex("<extref>")},
-		"Accounts":          {k.Accounts("<enduserid>")},
-		"Unrouted":          {k.Unrouted("<nid>")},
-		"UnroutedIndex":     {k.UnroutedIndex()},
-		"Balance":           {k.Balance()},
-		"BalanceSlot":       {k.BalanceSlot()},
-		"PayLink":           {link.Record, link.Click},
-		"Marker":            {k.Marker()},
-		"Sync":              {k.Sync("P:any:{<tag>}")},
-		"Prefix":            nil, // not a key
+		"Idempotency":        {idem.Record, idem.Lock},
+		"Order":              {order.Order, order.Dedupe, order.Log, order.Open, order.Outbox, order.Dead},
+		"Shard":              {shard.Open, shard.Outbox, shard.Dead, shard.Fails},
+		"MessageIDIndex":     {k.MessageIDIndex("<messageid>")},
+		"TrustlyOrderIndex":  {k.TrustlyOrderIndex("<orderid>")},
+		"ReferenceIndex":     {k.ReferenceIndex("<extref>")},
+		"Accounts":           {k.Accounts("<enduserid>")},
+		"Unrouted":           {k.Unrouted("<nid>")},
+		"UnroutedIndex":      {k.UnroutedIndex()},
+		"Balance":            {k.Balance()},
+		"BalanceSlot":        {k.BalanceSlot()},
+		"BalanceRefreshSlot": {k.BalanceRefreshSlot()},
+		"PayLink":            {link.Record, link.Click},
+		"PayLinkID":          {k.PayLinkID("<link id>")},
+		"Marker":             {k.Marker()},
+		"Sync":               {k.Sync("P:any:{<tag>}")},
+		"Prefix":             nil, // not a key
 	}
 	typ := reflect.TypeFor[store.Keys]()
 	for i := range typ.NumMethod() {

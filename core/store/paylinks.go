@@ -37,6 +37,9 @@ type PayLink struct {
 	ExpiresAt        time.Time      `json:"expiresAt"`
 	// Attempts are the engine's Deposit orders made by clicks, oldest first.
 	Attempts []string `json:"attempts,omitempty"`
+	// Revoked is when the shop withdrew the link; a click then makes no
+	// Deposit.
+	Revoked *time.Time `json:"revoked,omitempty"`
 }
 
 // PayLinkShopper is who pays a link, as the Deposit of a click needs it.
@@ -92,7 +95,16 @@ func (s *RedisPayLinks) Create(ctx context.Context, hash string, l PayLink, now 
 	if err != nil {
 		return fmt.Errorf("store: create pay link %s: encode: %w", l.ID, err)
 	}
-	ok, err := s.rdb.SetNX(ctx, s.keys.PayLink(hash).Record, b, ttl).Result()
+	// The index first: a record that exists can then always be found by
+	// its id, and an index left by a failed record write points nowhere.
+	ok, err := s.rdb.SetNX(ctx, s.keys.PayLinkID(l.ID), hash, ttl).Result()
+	if err != nil {
+		return wrapRedis(ctx, "create pay link", err)
+	}
+	if !ok {
+		return fmt.Errorf("store: create pay link %s: %w", l.ID, ErrCollision)
+	}
+	ok, err = s.rdb.SetNX(ctx, s.keys.PayLink(hash).Record, b, ttl).Result()
 	if err != nil {
 		return wrapRedis(ctx, "create pay link", err)
 	}
@@ -100,6 +112,20 @@ func (s *RedisPayLinks) Create(ctx context.Context, hash string, l PayLink, now 
 		return fmt.Errorf("store: create pay link %s: %w", l.ID, ErrCollision)
 	}
 	return nil
+}
+
+// GetByID returns the link with the id the shop API shows, and its token's
+// hash; found false when there is none (or it is past its retention).
+func (s *RedisPayLinks) GetByID(ctx context.Context, id string) (hash string, l PayLink, found bool, err error) {
+	hash, err = s.rdb.Get(ctx, s.keys.PayLinkID(id)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", PayLink{}, false, nil
+	}
+	if err != nil {
+		return "", PayLink{}, false, wrapRedis(ctx, "get pay link", err)
+	}
+	l, found, err = s.Get(ctx, hash)
+	return hash, l, found, err
 }
 
 // Get returns the link stored under hash, or found false.

@@ -34,14 +34,19 @@ const (
 	NotifyCancel             NotificationMethod = "cancel"
 	NotifyAccount            NotificationMethod = "account"
 	NotifyPayoutConfirmation NotificationMethod = "payoutconfirmation"
-	NotifyKYC                NotificationMethod = "kyc"
+	// NotifyPayoutFailed: a refund or payout could not be sent, or was
+	// returned (eu.developers.trustly.com/doc/reference/payoutfailed-notification;
+	// production only, off unless Trustly enables it). For a Refund it goes
+	// to the original Deposit's NotificationURL.
+	NotifyPayoutFailed NotificationMethod = "payoutfailed"
+	NotifyKYC          NotificationMethod = "kyc"
 )
 
 // Known reports whether m is one of the documented notification methods.
 // Matching is exact: Trustly sends them lowercase and signs the text as sent.
 func (m NotificationMethod) Known() bool {
 	switch m {
-	case NotifyPending, NotifyCredit, NotifyDebit, NotifyCancel, NotifyAccount, NotifyPayoutConfirmation, NotifyKYC:
+	case NotifyPending, NotifyCredit, NotifyDebit, NotifyCancel, NotifyAccount, NotifyPayoutConfirmation, NotifyPayoutFailed, NotifyKYC:
 		return true
 	}
 	return false
@@ -271,6 +276,16 @@ type DebitNotification struct{ MoneyNotification }
 // PayoutConfirmationNotification: a refund or payout has left Trustly.
 type PayoutConfirmationNotification struct{ MoneyNotification }
 
+// PayoutFailedNotification: a refund or payout could not be sent or was
+// returned by the receiving bank; the money stays with (or came back to)
+// the merchant. ErrorCode is Trustly's machine-readable reason
+// ("incorrect_account_number"), ErrorMessage its text; both may be empty.
+type PayoutFailedNotification struct {
+	MoneyNotification
+	ErrorCode    string
+	ErrorMessage string
+}
+
 // Pending returns the pending view, or an error for another method or a
 // missing or malformed orderid, or a malformed amount or currency. A
 // SelectAccount's pending carries no amount (Trustly sends one only for
@@ -307,6 +322,19 @@ func (n *Notification) Debit() (DebitNotification, error) {
 func (n *Notification) PayoutConfirmation() (PayoutConfirmationNotification, error) {
 	m, err := n.money(NotifyPayoutConfirmation)
 	return PayoutConfirmationNotification{m}, err
+}
+
+// PayoutFailed returns the payoutfailed view; see Pending for the errors.
+func (n *Notification) PayoutFailed() (PayoutFailedNotification, error) {
+	m, err := n.money(NotifyPayoutFailed)
+	if err != nil {
+		return PayoutFailedNotification{}, err
+	}
+	text := func(k string) string {
+		s, _ := n.Data[k].(string)
+		return s
+	}
+	return PayoutFailedNotification{MoneyNotification: m, ErrorCode: text("errorcode"), ErrorMessage: text("errormessage")}, nil
 }
 
 func (n *Notification) money(method NotificationMethod) (MoneyNotification, error) {

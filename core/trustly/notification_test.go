@@ -239,6 +239,16 @@ func TestNotificationRoundTrip(t *testing.T) {
 					t.Errorf("PayoutConfirmation() = %+v, %v", got, err)
 				}
 			}},
+		// The example of eu.developers.trustly.com/doc/reference/payoutfailed-notification.
+		{"payoutfailed", map[string]any{"currency": "SEK", "notificationid": "1716888077", "orderid": "3236871181", "enduserid": "user_534412", "messageid": "483212",
+			"amount": "49.90", "timestamp": "2019-03-27 10:04:01.446937+01", "errorcode": "incorrect_account_number", "errormessage": "Format of the account number specified is not correct"},
+			func(t *testing.T, n *Notification) {
+				got, err := n.PayoutFailed()
+				if err != nil || got.Amount != 4990 || got.Currency != "SEK" || got.OrderID != "3236871181" ||
+					got.ErrorCode != "incorrect_account_number" || got.ErrorMessage != "Format of the account number specified is not correct" {
+					t.Errorf("PayoutFailed() = %+v, %v", got, err)
+				}
+			}},
 		{"kyc", map[string]any{"orderid": "87654567", "messageid": "mytransaction-001", "kycentityid": "29a750aa-0bad-4a28-a42d-ffb9a690d93a", "notificationid": "9876543456",
 			"attributes": map[string]any{"personid": "SE196512171957", "firstname": "Joe", "lastname": "Johnson", "dob": "1965-12-17", "street": "Street 10", "zipcode": "11253", "city": "STOCKHOLM", "country": "Sweden"}},
 			func(t *testing.T, n *Notification) {
@@ -275,6 +285,7 @@ func TestNotificationRoundTrip(t *testing.T) {
 				"cancel":             func() error { _, err := n.Cancel(); return err },
 				"account":            func() error { _, err := n.Account(); return err },
 				"payoutconfirmation": func() error { _, err := n.PayoutConfirmation(); return err },
+				"payoutfailed":       func() error { _, err := n.PayoutFailed(); return err },
 				"kyc":                func() error { _, err := n.KYC(); return err },
 			}
 			for name, view := range views {

@@ -63,7 +63,7 @@ func TestDockerignoreKeepsTheSources(t *testing.T) {
 }
 
 func TestBinaryIsStatic(t *testing.T) {
-	bin := os.Getenv("TRUSTLY_SIDECAR_BIN")
+	bin := os.Getenv("TRUSTLY_TEST_SIDECAR_BIN")
 	if bin == "" {
 		bin = filepath.Join(repoRoot, "bin/trustly-sidecar")
 	}

@@ -93,6 +93,38 @@ func RunPayLinks(t *testing.T, newClient NewClient) {
 		}
 	})
 
+	t.Run("a link is found by its id, with its hash and the same expiry", func(t *testing.T) {
+		p := newPayLinks(t, newClient(t), store.PayLinkOptions{})
+		hash := linkHash("token-id")
+		if _, _, found, err := p.s.GetByID(p.ctx, link.ID); found || err != nil {
+			t.Fatalf("unknown id: found %v, %v", found, err)
+		}
+		if err := p.s.Create(p.ctx, hash, link, created); err != nil {
+			t.Fatal(err)
+		}
+		gotHash, got, found, err := p.s.GetByID(p.ctx, link.ID)
+		if err != nil || !found || gotHash != hash || !reflect.DeepEqual(got, link) {
+			t.Fatalf("GetByID = %q, %+v, %v, %v; want %q, %+v", gotHash, got, found, err, hash, link)
+		}
+		if a, b := p.rdb.PTTL(p.ctx, p.keys.PayLinkID(link.ID)).Val(), p.rdb.PTTL(p.ctx, p.keys.PayLink(hash).Record).Val(); a <= 0 || a-b > time.Second || b-a > time.Second {
+			t.Fatalf("index ttl %v, record ttl %v: want the same", a, b)
+		}
+		// Another link with the same id (a 64-bit hash prefix collision)
+		// is refused rather than shadowing the first.
+		if err := p.s.Create(p.ctx, linkHash("token-other"), link, created); !errors.Is(err, store.ErrCollision) {
+			t.Fatalf("a second link with the same id = %v, want ErrCollision", err)
+		}
+		revoked := created.Add(time.Minute)
+		l := link
+		l.Revoked = &revoked
+		if err := p.s.Update(p.ctx, hash, l); err != nil {
+			t.Fatal(err)
+		}
+		if _, got, _, _ := p.s.GetByID(p.ctx, link.ID); got.Revoked == nil || !got.Revoked.Equal(revoked) {
+			t.Fatalf("revoked = %v, want %v", got.Revoked, revoked)
+		}
+	})
+
 	t.Run("a record of the sidecar's own version decodes", func(t *testing.T) {
 		p := newPayLinks(t, newClient(t), store.PayLinkOptions{})
 		hash := linkHash("old")

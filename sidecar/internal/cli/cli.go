@@ -14,7 +14,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 )
 
@@ -23,6 +22,10 @@ import (
 // (with their own clock, too).
 type Env struct {
 	Getenv func(string) string
+	// Names lists the variables set in the environment, so settings can
+	// refuse names that are not theirs (a misspelling is otherwise
+	// silently ignored); nil means unknown, and nothing is refused.
+	Names  func() []string
 	Now    func() time.Time
 	Stdin  io.Reader
 	Stdout io.Writer
@@ -45,6 +48,9 @@ type Group struct {
 	About    string
 	Footer   string
 	Commands []Command
+	// Version, when set, answers --version (the root table's "version"
+	// command): the spelling people try first.
+	Version func(ctx context.Context, e *Env, name string, args []string) error
 }
 
 // Exit statuses. Scripts branch on them, so they are part of the interface
@@ -93,14 +99,19 @@ func Dispatch(ctx context.Context, e *Env, name string, g *Group, args []string)
 		g.usage(e.Stderr, name)
 		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s: no command given", name), Reported: true}
 	}
-	switch args[0] {
-	case "help", "-h", "-help", "--help":
-		if len(args) > 1 {
-			// "help signature verify" is "signature verify -h".
-			return Dispatch(ctx, e, name, g, append(args[1:], "-h"))
+	if g.Version != nil && (args[0] == "--version" || args[0] == "-version") {
+		return g.Version(ctx, e, name+" version", args[1:])
+	}
+	if isHelp(args[0]) {
+		// "help signature verify" is "signature verify -h". Every further
+		// spelling of help is dropped first: "help --help" or "-h -h" must
+		// print help, not ask for help about help forever.
+		rest := dropHelp(args[1:])
+		if len(rest) == 0 {
+			g.usage(e.Stdout, name)
+			return nil
 		}
-		g.usage(e.Stdout, name)
-		return nil
+		return Dispatch(ctx, e, name, g, append(rest, "-h"))
 	}
 	for _, c := range g.Commands {
 		if c.Name == args[0] {
@@ -112,17 +123,67 @@ func Dispatch(ctx context.Context, e *Env, name string, g *Group, args []string)
 	return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s: unknown command %q", name, args[0]), Reported: true}
 }
 
+// isHelp reports the spellings of a request for help.
+func isHelp(arg string) bool {
+	switch arg {
+	case "help", "-h", "-help", "--help":
+		return true
+	}
+	return false
+}
+
+func dropHelp(args []string) []string {
+	var rest []string
+	for _, a := range args {
+		if !isHelp(a) {
+			rest = append(rest, a)
+		}
+	}
+	return rest
+}
+
+// Width is the column help text fits in: a terminal's 80 would be tight
+// for the flag lists, 100 is what the issue tracker and most terminals show.
+const Width = 100
+
 func (g *Group) usage(w io.Writer, name string) {
 	fmt.Fprintf(w, "Usage: %s <command> [flags] [arguments]\n\n%s\n\nCommands:\n", name, g.About)
-	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
 	for _, c := range g.Commands {
-		fmt.Fprintf(tw, "  %s %s\t%s\n", c.Name, c.Synopsis, c.Summary)
+		fmt.Fprintf(w, "  %s\n", strings.TrimSpace(c.Name+" "+c.Synopsis))
+		fmt.Fprint(w, wrap(c.Summary, "      "))
 	}
-	fmt.Fprintf(tw, "  help [command]\tshow help\n")
-	tw.Flush()
+	fmt.Fprint(w, "  help [command]\n      show help\n")
 	if g.Footer != "" {
 		fmt.Fprintf(w, "\n%s\n", g.Footer)
 	}
+}
+
+// wrap breaks text into lines of at most Width columns, each starting with
+// indent (a tab counts as reaching the next multiple of 8), and ends it
+// with a newline.
+func wrap(text, indent string) string {
+	col := 0
+	for _, r := range indent {
+		if r == '\t' {
+			col = (col/8 + 1) * 8
+		} else {
+			col++
+		}
+	}
+	var b strings.Builder
+	line := ""
+	for _, word := range strings.Fields(text) {
+		if line != "" && col+len(line)+1+len(word) > Width {
+			b.WriteString(indent + line + "\n")
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += word
+	}
+	b.WriteString(indent + line + "\n")
+	return b.String()
 }
 
 // NewFlagSet returns a FlagSet that reports to stderr and returns errors
@@ -148,11 +209,11 @@ func NewFlagSet(e *Env, name, synopsis, about string) *flag.FlagSet {
 		fmt.Fprint(w, "\nFlags:\n")
 		fs.VisitAll(func(f *flag.Flag) {
 			arg, usage := flag.UnquoteUsage(f)
-			fmt.Fprintf(w, "  --%s %s\n    \t%s", f.Name, arg, usage)
+			fmt.Fprintf(w, "  --%s %s\n", f.Name, arg)
 			if f.DefValue != "" && f.DefValue != "false" {
-				fmt.Fprintf(w, " (default %s)", f.DefValue)
+				usage += fmt.Sprintf(" (default %s)", f.DefValue)
 			}
-			fmt.Fprintln(w)
+			fmt.Fprint(w, wrap(usage, "    \t"))
 		})
 	}
 	return fs

@@ -147,6 +147,7 @@ func (c *Config) checkListeners() []error {
 		{"IDLE_TIMEOUT", int64(c.IdleTimeout)},
 		{"SHUTDOWN_TIMEOUT", int64(c.ShutdownTimeout)},
 		{"ENGINE_TICK", int64(c.EngineTick)},
+		{"REFUND_BALANCE_MAX_AGE", int64(c.RefundBalanceMaxAge)},
 		{"REDIS_DIAL_TIMEOUT", int64(c.RedisDialTimeout)},
 		{"REDIS_READ_TIMEOUT", int64(c.RedisReadTimeout)},
 		{"REDIS_WRITE_TIMEOUT", int64(c.RedisWriteTimeout)},
@@ -193,6 +194,13 @@ func (c *Config) resolveRedis() []error {
 	add := func(format string, a ...any) { problems = append(problems, fmt.Errorf(format, a...)) }
 	if _, err := store.NewKeys(c.RedisPrefix); err != nil {
 		add("%s: %w", Key("REDIS_PREFIX"), err)
+	}
+	switch store.Mode(c.RedisMode) {
+	case store.ModeSingle, store.ModeSentinel, store.ModeCluster, RedisModeEmbedded:
+	default:
+		// Said here rather than by the store, which knows no embedded mode.
+		add("%s: %q is not a mode (want single, sentinel, cluster or embedded)", Key("REDIS_MODE"), c.RedisMode)
+		return problems
 	}
 	if c.RedisMode == RedisModeEmbedded {
 		if c.env == trustly.Live {
@@ -340,13 +348,30 @@ func unjoin(err error) []error {
 	return []error{err}
 }
 
-func checkURL(raw string, httpsOnly bool) error {
+// parseAbsURL parses an absolute http(s) URL, saying in a sentence what is
+// wrong otherwise: Go's own errors ("first path segment in URL cannot
+// contain colon" for host:port) do not tell a person what to write.
+func parseAbsURL(raw string) (*url.URL, error) {
+	if !strings.Contains(raw, "://") {
+		return nil, fmt.Errorf("%q has no scheme: write the whole URL, e.g. https://%s", raw, strings.TrimLeft(raw, "/"))
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("%q is not a URL: %w", raw, errors.Unwrap(err))
 	}
-	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute http(s) URL", raw)
+	if u.Scheme != "https" && u.Scheme != "http" {
+		return nil, fmt.Errorf("%q: the scheme must be https or http, not %q", raw, u.Scheme)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("%q has no host", raw)
+	}
+	return u, nil
+}
+
+func checkURL(raw string, httpsOnly bool) error {
+	u, err := parseAbsURL(raw)
+	if err != nil {
+		return err
 	}
 	if httpsOnly && u.Scheme != "https" {
 		return fmt.Errorf("%q: LIVE requires https", raw)
@@ -359,12 +384,9 @@ func checkURL(raw string, httpsOnly bool) error {
 }
 
 func checkBaseURL(raw string, env trustly.Environment) error {
-	u, err := url.Parse(raw)
+	u, err := parseAbsURL(raw)
 	if err != nil {
 		return err
-	}
-	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute http(s) URL", raw)
 	}
 	// With no valid environment, that problem is reported already.
 	if u.Scheme != "https" && env != trustly.Sim && env != "" {

@@ -72,6 +72,7 @@ type Config struct {
 	IdleTimeout          time.Duration `envconfig:"IDLE_TIMEOUT" default:"120s" desc:"how long an idle keep-alive connection stays open (both listeners)"`
 	ShutdownTimeout      time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"25s" desc:"on SIGTERM, how long requests in flight (notifications above all) may take to finish; keep it below Kubernetes' terminationGracePeriodSeconds (30s)"`
 	EngineTick           time.Duration `envconfig:"ENGINE_TICK" default:"1m" desc:"how often the engine reconciles open orders and (at most every 15 minutes) refreshes the Trustly balance"`
+	RefundBalanceMaxAge  time.Duration `envconfig:"REFUND_BALANCE_MAX_AGE" default:"1m" desc:"how old the known Trustly balance may be to refuse a refund it does not cover; an older one is fetched again first (one call shared by concurrent refunds)"`
 	Adapter              string        `envconfig:"ADAPTER" desc:"the shop platform adapter that receives status changes: empty for none (changes wait in the outbox), generic for the built-in generic adapter (run as a plugin process of this binary), or the absolute path of an adapter executable"`
 	AdapterEnv           []string      `envconfig:"ADAPTER_ENV" desc:"comma-separated names of environment variables passed through to the adapter plugin, e.g. TRUSTLY_GENERIC_CALLBACK_URL,TRUSTLY_GENERIC_CALLBACK_SECRET; the plugin gets nothing else of the sidecar's environment (never the TRUSTLY_SIDECAR_ secrets)"`
 	ReattachAdapters     string        `envconfig:"REATTACH_ADAPTERS" desc:"debugging an adapter only: the value an adapter serving in debug mode prints (TRUSTLY_ADAPTER_DEBUG=1, e.g. under dlv); serve then connects to that running adapter instead of starting TRUSTLY_SIDECAR_ADAPTER, and never stops it. Refused with LIVE"`
@@ -207,15 +208,39 @@ func (e *Error) Unwrap() []error { return e.problems }
 // Problems are the problems, one error each.
 func (e *Error) Problems() []error { return e.problems }
 
-// Load reads and checks the configuration. On failure it still returns
-// what it read (for the config command) and a *Error listing every
-// problem.
-func Load(getenv func(string) string, builtinAdapters []string) (*Config, []Setting, error) {
+// Load reads and checks the configuration. names are the variables set in
+// the environment: one with the prefix that is not a setting is a problem
+// (nil skips that check). On failure Load still returns what it read (for
+// the config command) and a *Error listing every problem.
+func Load(getenv func(string) string, names []string, builtinAdapters []string) (*Config, []Setting, error) {
+	return load(getenv, names, builtinAdapters, func(string) bool { return true }, (*Config).resolve)
+}
+
+// LoadRedis reads and checks only what reaching the store takes: the
+// REDIS_ settings. Operator commands (outbox, unrouted) need nothing else,
+// and asking for Trustly's password to list dead letters would put it in
+// one more shell. The embedded store lives inside serve's process, so
+// there is nothing to reach from outside it.
+func LoadRedis(getenv func(string) string, names []string) (*Config, error) {
+	redisOnly := func(key string) bool { return strings.HasPrefix(key, Key("REDIS_")) }
+	c, _, err := load(getenv, names, nil, redisOnly, func(c *Config) []error {
+		if c.RedisMode == RedisModeEmbedded {
+			return []error{fmt.Errorf("%s=embedded: the embedded store lives inside serve's process; this command needs the Redis serve uses (single, sentinel or cluster)", Key("REDIS_MODE"))}
+		}
+		return c.resolveRedis()
+	})
+	return c, err
+}
+
+// load reads the variables relevant names (an unknown name with the
+// prefix is always a problem), then runs resolve.
+func load(getenv func(string) string, names []string, builtinAdapters []string, relevant func(key string) bool, resolve func(*Config) []error) (*Config, []Setting, error) {
 	c := &Config{builtinAdapters: builtinAdapters}
 	var problems []error
 	add := func(format string, a ...any) { problems = append(problems, fmt.Errorf(format, a...)) }
 
 	vars := c.Variables()
+	problems = append(problems, unknownNames(names, vars)...)
 	files := make(map[string]bool) // _FILE companions, handled with their secret
 	for _, v := range vars {
 		if v.Secret() {
@@ -224,6 +249,9 @@ func Load(getenv func(string) string, builtinAdapters []string) (*Config, []Sett
 	}
 	var settings []Setting
 	for _, v := range vars {
+		if !relevant(v.Key) {
+			continue
+		}
 		s := Setting{Variable: v, Raw: getenv(v.Key)}
 		s.IsSet = s.Raw != ""
 		value := s.Raw
@@ -251,11 +279,16 @@ func Load(getenv func(string) string, builtinAdapters []string) (*Config, []Sett
 					shown = "(secret)"
 				}
 				add("%s: %s is not a valid %s: %w", v.Key, shown, v.typeName(), err)
+				// Checked on as if unset, so the value is reported once,
+				// not again as, say, "must be positive".
+				if d := v.Default(); d != "" {
+					_ = setField(v.field, d)
+				}
 			}
 		}
 		settings = append(settings, s)
 	}
-	problems = append(problems, c.resolve()...)
+	problems = append(problems, resolve(c)...)
 	if len(problems) > 0 {
 		return c, settings, &Error{problems: problems}
 	}
@@ -274,6 +307,9 @@ func setField(field reflect.Value, value string) error {
 	switch field.Interface().(type) {
 	case time.Duration:
 		d, err := time.ParseDuration(value)
+		if _, nerr := strconv.ParseInt(value, 10, 64); nerr == nil && value != "0" {
+			return fmt.Errorf("a duration needs a unit: %ss, %sms or %sm", value, value, value)
+		}
 		if err != nil {
 			return errors.New("want a duration such as 500ms, 15s or 2m")
 		}
@@ -323,9 +359,19 @@ func typeName(t reflect.Type) string {
 	return "string"
 }
 
+// readableDurations writes durations as Go writes them ("1.5s"): slog's JSON
+// handler writes nanoseconds, which nobody reading a log at 3 a.m. wants to
+// divide.
+func readableDurations(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
+}
+
 // LogHandler is the configured log handler, writing to w.
 func (c *Config) LogHandler(w io.Writer) slog.Handler {
-	opts := &slog.HandlerOptions{Level: c.logLevel}
+	opts := &slog.HandlerOptions{Level: c.logLevel, ReplaceAttr: readableDurations}
 	if c.LogFormat == "text" {
 		return slog.NewTextHandler(w, opts)
 	}

@@ -4,9 +4,11 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
+	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +34,9 @@ var builtins = []string{"generic"}
 type envMap map[string]string
 
 func (m envMap) get(k string) string { return m[k] }
+
+// names are the variables set, as the process environment would list them.
+func (m envMap) names() []string { return slices.Sorted(maps.Keys(m)) }
 
 // with returns a copy with the given variables (short names, prefix added)
 // set; "" removes one.
@@ -101,7 +106,7 @@ func validEnv(t *testing.T) envMap {
 
 func mustLoad(t *testing.T, env envMap) *Config {
 	t.Helper()
-	cfg, _, err := Load(env.get, builtins)
+	cfg, _, err := Load(env.get, env.names(), builtins)
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -110,7 +115,7 @@ func mustLoad(t *testing.T, env envMap) *Config {
 
 func problemsOf(t *testing.T, env envMap) []string {
 	t.Helper()
-	_, _, err := Load(env.get, builtins)
+	_, _, err := Load(env.get, env.names(), builtins)
 	if err == nil {
 		return nil
 	}
@@ -213,7 +218,10 @@ func TestConfigProblems(t *testing.T) {
 			[]string{`PRIVATE_ADDR ":8081" is reachable beyond localhost, so TRUSTLY_SIDECAR_SHOP_API_TOKEN`}},
 		{"private listener on the pod IP without a token", validEnv(t).with("PRIVATE_ADDR", "10.0.0.7:8081"), []string{"reachable beyond localhost"}},
 		{"short token", validEnv(t).with("SHOP_API_TOKEN", "x"), []string{"SHOP_API_TOKEN must be at least 16"}},
-		{"not a duration", validEnv(t).with("READ_TIMEOUT", "15"), []string{`READ_TIMEOUT: "15" is not a valid duration`}},
+		{"not a duration", validEnv(t).with("READ_TIMEOUT", "15"), []string{`READ_TIMEOUT: "15" is not a valid duration: a duration needs a unit: 15s, 15ms or 15m`}},
+		{"a base URL without a scheme", validEnv(t).with("PUBLIC_BASE_URL", "pay.example.com:8443"),
+			[]string{`PUBLIC_BASE_URL: "pay.example.com:8443" has no scheme: write the whole URL, e.g. https://pay.example.com:8443`}},
+		{"a base URL of another scheme", validEnv(t).with("PUBLIC_BASE_URL", "ftp://pay.example.com"), []string{`the scheme must be https or http, not "ftp"`}},
 		{"zero timeout", validEnv(t).with("SHUTDOWN_TIMEOUT", "0s"), []string{"SHUTDOWN_TIMEOUT must be positive"}},
 		{"Redis timeouts and retries", validEnv(t).with("REDIS_MODE", "single", "REDIS_READ_TIMEOUT", "0s", "REDIS_POOL_TIMEOUT", "-1s", "REDIS_MAX_RETRIES", "-2"),
 			[]string{"REDIS_READ_TIMEOUT must be positive", "REDIS_POOL_TIMEOUT must be positive", "REDIS_MAX_RETRIES must not be negative"}},
@@ -227,7 +235,7 @@ func TestConfigProblems(t *testing.T) {
 		{"adapter variables without an adapter", validEnv(t).with("ADAPTER_ENV", "SHOP_URL"), []string{"ADAPTER_ENV is set but TRUSTLY_SIDECAR_ADAPTER is not"}},
 		{"adapter given the sidecar's secrets", validEnv(t).with("ADAPTER", "generic", "ADAPTER_ENV", "SHOP_URL,TRUSTLY_SIDECAR_TRUSTLY_PASSWORD,1BAD"),
 			[]string{"TRUSTLY_SIDECAR_TRUSTLY_PASSWORD is the sidecar's own setting", `"1BAD" is not an environment variable name`}},
-		{"unknown Redis mode", validEnv(t).with("REDIS_MODE", "memcached"), []string{`unknown Redis mode "memcached"`}},
+		{"unknown Redis mode", validEnv(t).with("REDIS_MODE", "memcached"), []string{`REDIS_MODE: "memcached" is not a mode (want single, sentinel, cluster or embedded)`}},
 		{"sentinel without master", validEnv(t).with("REDIS_MODE", "sentinel"), []string{"sentinel mode needs the master name"}},
 		{"Redis prefix with a brace", validEnv(t).with("REDIS_PREFIX", "a{b}"), []string{"REDIS_PREFIX"}},
 		{"Redis address", validEnv(t).with("REDIS_MODE", "single", "REDIS_ADDRS", "redis"), []string{`REDIS_ADDRS: "redis" is not HOST:PORT`}},
@@ -355,6 +363,72 @@ func TestReplicaAcksFollowTheMode(t *testing.T) {
 			cfg := mustLoad(t, validEnv(t).with(tt.env...))
 			if cfg.redis.Replication == nil || *cfg.redis.Replication != tt.want {
 				t.Errorf("replication %v, want %v", cfg.redis.Replication, tt.want)
+			}
+		})
+	}
+}
+
+// A variable with the prefix that is not a setting is refused, naming the
+// setting it most likely meant: envconfig alone ignores it, and
+// TRUSTLY_SIDECAR_REDIS_ADDR then silently means 127.0.0.1:6379.
+func TestUnknownVariablesAreProblems(t *testing.T) {
+	tests := []struct {
+		name string
+		set  string // full name
+		want string // "" means no problem
+	}{
+		{"a missing letter", "TRUSTLY_SIDECAR_REDIS_ADDR", "TRUSTLY_SIDECAR_REDIS_ADDR is not a setting; did you mean TRUSTLY_SIDECAR_REDIS_ADDRS?"},
+		{"a missing underscore", "TRUSTLY_SIDECAR_LOGLEVEL", "did you mean TRUSTLY_SIDECAR_LOG_LEVEL?"},
+		{"a _FILE companion misspelled", "TRUSTLY_SIDECAR_TRUSTLY_PASSWRD_FILE", "did you mean TRUSTLY_SIDECAR_TRUSTLY_PASSWORD_FILE?"},
+		{"nothing alike", "TRUSTLY_SIDECAR_FROBNICATE_EVERYTHING", "TRUSTLY_SIDECAR_FROBNICATE_EVERYTHING is not a setting (run 'trustly-sidecar config' to list them)"},
+		{"a _FILE companion of a secret", "TRUSTLY_SIDECAR_SHOP_API_TOKEN_FILE", ""},
+		{"another program's prefix", "TRUSTLY_GENERIC_CALLBACK_URL", ""},
+		{"a Kubernetes service link", "TRUSTLY_SIDECAR_SERVICE_HOST", ""},
+		{"a Kubernetes service port link", "TRUSTLY_SIDECAR_PORT_8080_TCP_ADDR", ""},
+		{"a Kubernetes named service port", "TRUSTLY_SIDECAR_SERVICE_PORT_HTTP_PRIVATE", ""},
+		{"the plugin handshake", "TRUSTLY_SIDECAR_ADAPTER_PLUGIN", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := validEnv(t)
+			env[tt.set] = "x"
+			if tt.set == "TRUSTLY_SIDECAR_SHOP_API_TOKEN_FILE" {
+				env[tt.set] = writeTemp(t, "token", strings.Repeat("t", 32))
+			}
+			got := strings.Join(problemsOf(t, env), "\n")
+			if tt.want == "" {
+				if got != "" {
+					t.Errorf("problems %q, want none", got)
+				}
+				return
+			}
+			if !strings.Contains(got, tt.want) {
+				t.Errorf("problems %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// A value that does not parse is one problem, not also a "must be
+// positive" about the zero it left behind.
+func TestABadValueIsReportedOnce(t *testing.T) {
+	for _, kv := range [][2]string{{"ENGINE_TICK", "soon"}, {"REDIS_DIAL_TIMEOUT", "5"}, {"MAX_NOTIFICATION_BYTES", "64k"}} {
+		t.Run(kv[0], func(t *testing.T) {
+			problems := problemsOf(t, validEnv(t).with("REDIS_MODE", "single", kv[0], kv[1]))
+			if len(problems) != 1 {
+				t.Errorf("%d problems, want 1:\n%s", len(problems), strings.Join(problems, "\n"))
+			}
+		})
+	}
+}
+
+func TestLogsWriteDurationsAsGoDoes(t *testing.T) {
+	for _, format := range []string{"json", "text"} {
+		t.Run(format, func(t *testing.T) {
+			var b strings.Builder
+			slog.New(mustLoad(t, validEnv(t).with("LOG_FORMAT", format)).LogHandler(&b)).Info("retry", "backoff", 1500*time.Millisecond)
+			if !strings.Contains(b.String(), "1.5s") || strings.Contains(b.String(), "1500000000") {
+				t.Errorf("log line %q, want the duration as 1.5s", b.String())
 			}
 		})
 	}

@@ -110,19 +110,35 @@ type Link struct {
 	Email, Phone   string
 }
 
-// NewMessage renders l, reachable at url, for its shopper.
-func NewMessage(l Link, url string) Message {
-	lang, _, _ := strings.Cut(l.Locale, "_")
-	t, ok := messageTemplates[lang]
-	if !ok {
-		lang, t = "en", messageTemplates["en"]
+// Language is the language of the texts for a shopper's locale (sv_SE →
+// sv): one the messages are written in, English otherwise.
+func Language(locale string) string {
+	lang, _, _ := strings.Cut(locale, "_")
+	if _, ok := messageTemplates[lang]; ok {
+		return lang
 	}
-	amount := trustly.FormatAmount(l.Amount) + " " + l.Currency
+	return "en"
+}
+
+// FormatAmount writes minor units as the language writes money: 103,00 SEK
+// in Swedish and German, 103.00 SEK in English.
+func FormatAmount(lang string, minor int64, currency string) string {
+	amount := trustly.FormatAmount(minor) + " " + currency
 	if decimalComma[lang] {
 		amount = strings.Replace(amount, ".", ",", 1)
 	}
+	return amount
+}
+
+// FormatExpiry writes a link's expiry the same way everywhere.
+func FormatExpiry(t time.Time) string { return t.UTC().Format(time.DateTime) + " UTC" }
+
+// NewMessage renders l, reachable at url, for its shopper.
+func NewMessage(l Link, url string) Message {
+	lang := Language(l.Locale)
+	t := messageTemplates[lang]
 	d := messageData{FirstName: l.FirstName, Merchant: l.Merchant, OrderReference: l.OrderReference,
-		Amount: amount, URL: url, Expires: l.ExpiresAt.UTC().Format(time.DateTime) + " UTC"}
+		Amount: FormatAmount(lang, l.Amount, l.Currency), URL: url, Expires: FormatExpiry(l.ExpiresAt)}
 	run := func(t *template.Template) string {
 		var b bytes.Buffer
 		if err := t.Execute(&b, d); err != nil {

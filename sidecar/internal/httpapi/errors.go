@@ -87,6 +87,9 @@ var errorTable = []struct {
 		message: "an earlier request with this Idempotency-Key was cut off and its outcome is unknown; it is not run again: look the order up (GET /v1/payments?externalReference=... or ?messageId=...) and send a new request with a new key only if there is none"},
 	{err: paylink.ErrUnsealable, status: http.StatusConflict, code: "paylink_unrecoverable",
 		message: "the pay link was made by the first request with this Idempotency-Key, but its URL cannot be recovered (the merchant key changed since); make a new link with a new key"},
+	{err: paylink.ErrNotFound, status: http.StatusNotFound, code: "paylink_not_found", message: "no such pay link (or it is past its retention)"},
+	{err: paylink.ErrNotRevocable, status: http.StatusConflict, code: "paylink_not_revocable", message: "the pay link was paid or is being paid; it cannot be revoked (GET it for its status)"},
+	{err: paylink.ErrBusy, status: http.StatusConflict, code: "paylink_busy", message: "a click on the pay link is starting a payment right now; retry in a few seconds"},
 	// A notification that is not Trustly's: no signed reply, a 4xx.
 	{err: trustly.ErrBadSignature, status: http.StatusBadRequest, code: "bad_signature", message: "the signature does not verify"},
 	{err: trustly.ErrInvalidNotification, status: http.StatusBadRequest, code: "invalid_notification", message: "not a valid Trustly notification"},

@@ -16,7 +16,8 @@ import (
 //
 //	GET  /healthz                          the process is up (liveness)
 //	POST /trustly/notifications/{secret}   Trustly's notifications; a wrong secret is 404
-//	GET  /pay/{token}                      a pay link: Deposit now, 302 to Trustly (or a page saying why not)
+//	GET  /pay/{token}                      a pay link's page: shop, order, amount, expiry and a Pay button; changes nothing
+//	POST /pay/{token}                      the Pay button: Deposit now, 303 to Trustly (or a page saying why not)
 //
 // Without pay links (tests of the listeners) /pay is not routed. HEAD is
 // not routed either: link scanners use it, and it must not start a Deposit.
@@ -24,7 +25,8 @@ func addPublicRoutes(r *mux.Router, log *slog.Logger, m *metrics.Set, secret str
 	r.Handle("/healthz", handleHealthz()).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/trustly/notifications/{secret}", handleNotification(log, m, secret, maxNotification, notifications)).Methods(http.MethodPost)
 	if links != nil {
-		r.Handle("/pay/{token}", links.Handler()).Methods(http.MethodGet)
+		r.Handle("/pay/{token}", links.Page()).Methods(http.MethodGet, http.MethodHead)
+		r.Handle("/pay/{token}", links.Pay()).Methods(http.MethodPost)
 	}
 }
 
@@ -63,6 +65,8 @@ func addPrivateRoutes(r *mux.Router, log *slog.Logger, m *metrics.Set, token str
 	r.Handle("/v1/notifications/unrouted", v1(api.listUnrouted, false)).Methods(http.MethodGet)
 
 	r.Handle("/v1/paylinks", v1(api.createPayLink, true)).Methods(http.MethodPost)
+	r.Handle("/v1/paylinks/{id}", v1(api.getPayLink, false)).Methods(http.MethodGet)
+	r.Handle("/v1/paylinks/{id}", v1(api.revokePayLink, false)).Methods(http.MethodDelete)
 
 	// Platform webhooks carry no bearer token (WooCommerce and Saleor
 	// cannot send one): the adapter authenticates each by the platform's

@@ -419,3 +419,35 @@ func (a *API) createPayLink() http.Handler {
 		}, nil
 	}, reveal)
 }
+
+// getPayLink is GET /v1/paylinks/{id}: the link's status, its attempts and
+// the payment it led to.
+func (a *API) getPayLink() http.Handler {
+	if a.links == nil {
+		return handleNotImplemented(false)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st, err := a.links.Status(r.Context(), mux.Vars(r)["id"])
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		encode(w, http.StatusOK, st)
+	})
+}
+
+// revokePayLink is DELETE /v1/paylinks/{id}. It needs no Idempotency-Key:
+// revoking twice answers the same.
+func (a *API) revokePayLink() http.Handler {
+	if a.links == nil {
+		return handleNotImplemented(false)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st, err := a.links.Revoke(r.Context(), mux.Vars(r)["id"])
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		encode(w, http.StatusOK, st)
+	})
+}

@@ -1,9 +1,12 @@
 // Package paylink is pay by link: POST /v1/paylinks stores a link bound to
 // an order reference and an amount and returns https://<public>/pay/<token>;
-// GET /pay/<token> is the link's page. Nothing is asked of Trustly until the
-// shopper clicks: the click calls Deposit at that moment (a checkout URL
-// expires within minutes, so it is never made in advance) and redirects to
-// Trustly. Links are stored by the SHA-256 of their token (core/store), sent
+// GET /pay/<token> is the link's page (shop, order, amount, expiry and a
+// Pay with Trustly button), and changes nothing: link previews in chat apps
+// and mail scanners fetch links, and a Deposit per fetch would be the
+// pre-fetching Trustly forbids. Nothing is asked of Trustly until the
+// shopper presses the button: that POST calls Deposit at that moment (a
+// checkout URL expires within minutes, so it is never made in advance) and
+// redirects to Trustly. Links are stored by the SHA-256 of their token (core/store), sent
 // by e-mail or SMS (internal/delivery), and every click decides from the
 // link's earlier attempts, under the link's click lock:
 //   - an attempt pending or paid: no Deposit, a page saying so (never twice);
@@ -21,14 +24,10 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"html/template"
 	"log/slog"
-	"net/http"
 	"regexp"
 	"strings"
 	"time"
-
-	"github.com/gorilla/mux"
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
@@ -62,6 +61,7 @@ const (
 type Store interface {
 	Create(ctx context.Context, hash string, l store.PayLink, now time.Time) error
 	Get(ctx context.Context, hash string) (l store.PayLink, found bool, err error)
+	GetByID(ctx context.Context, id string) (hash string, l store.PayLink, found bool, err error)
 	Update(ctx context.Context, hash string, l store.PayLink) error
 	Lock(ctx context.Context, hash string, ttl time.Duration) (release func(), ok bool, err error)
 }
@@ -179,40 +179,10 @@ func (p *Links) Create(ctx context.Context, req shopapi.CreatePayLinkRequest) (s
 	return out, nil
 }
 
-// ---- the public page ----
-
 // clickOutcome is what a click ends in: a redirect to Trustly, or a page.
 type clickOutcome struct {
 	redirect string
 	page     payPage
-}
-
-// Handler answers a click on a pay link: GET /pay/{token}.
-func (p *Links) Handler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hash, ok := tokenHash(mux.Vars(r)["token"])
-		if !ok {
-			renderPayPage(w, pageNotFound)
-			return
-		}
-		out, err := p.click(r.Context(), hash)
-		if err != nil {
-			p.Log.ErrorContext(r.Context(), "pay link click failed", "link", linkID(hash), "err", err)
-			pg := pageFailed
-			if errors.Is(err, store.ErrUnavailable) || engine.KindOf(err) == engine.KindUnavailable {
-				pg = pageUnavailable
-			}
-			renderPayPage(w, pg)
-			return
-		}
-		if out.redirect != "" {
-			w.Header().Set("Cache-Control", "no-store")
-			w.Header().Set("Referrer-Policy", "no-referrer")
-			http.Redirect(w, r, out.redirect, http.StatusFound)
-			return
-		}
-		renderPayPage(w, out.page)
-	})
 }
 
 // click decides a click: see the comment at the top of this file.
@@ -293,6 +263,9 @@ func (p *Links) decide(ctx context.Context, l store.PayLink) (out clickOutcome, 
 		}
 		last = o
 	}
+	if l.Revoked != nil {
+		return clickOutcome{page: pageRevoked}, true, nil
+	}
 	now := p.now()
 	if !now.Before(l.ExpiresAt) {
 		return clickOutcome{page: pageNotFound}, true, nil
@@ -301,44 +274,6 @@ func (p *Links) decide(ctx context.Context, l store.PayLink) (out clickOutcome, 
 		return clickOutcome{redirect: last.URL}, true, nil
 	}
 	return clickOutcome{}, false, nil
-}
-
-// ---- pages ----
-
-type payPage struct {
-	status         int
-	title, message string
-}
-
-var (
-	pageNotFound    = payPage{http.StatusNotFound, "Link not found", "This payment link does not exist or has expired. Ask the shop for a new one."}
-	pagePaid        = payPage{http.StatusOK, "Already paid", "This order has been paid. Thank you! There is nothing more to do."}
-	pageProcessing  = payPage{http.StatusOK, "Payment in progress", "Your bank has accepted this payment; it is being completed. There is nothing more to do."}
-	pageContactShop = payPage{http.StatusConflict, "Cannot pay with this link", "This payment was returned by the bank. Please contact the shop."}
-	pageBusy        = payPage{http.StatusConflict, "One moment", "This payment is being prepared in another window. Reload this page in a few seconds."}
-	pageUnavailable = payPage{http.StatusServiceUnavailable, "Try again shortly", "The payment service is busy. Please reload this page in a minute."}
-	pageFailed      = payPage{http.StatusBadGateway, "Payment could not start", "The payment could not be started. Please try again later or contact the shop."}
-)
-
-var payPageTemplate = template.Must(template.New("pay").Parse(`<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:30rem;margin:3rem auto;padding:0 1rem;color:#222}</style>
-</head><body><h1>{{.Title}}</h1><p>{{.Message}}</p></body></html>
-`))
-
-func renderPayPage(w http.ResponseWriter, pg payPage) {
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	if pg.status == http.StatusServiceUnavailable {
-		h.Set("Retry-After", "30")
-	}
-	w.WriteHeader(pg.status)
-	_ = payPageTemplate.Execute(w, struct{ Title, Message string }{pg.title, pg.message})
 }
 
 // message is l rendered for its shopper.

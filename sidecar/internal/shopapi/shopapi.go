@@ -167,6 +167,25 @@ type PayLink struct {
 	Deliveries     []Delivery `json:"deliveries"`
 }
 
+// PayLinkStatus is a link as GET and DELETE /v1/paylinks/{id} show it.
+type PayLinkStatus struct {
+	ID             string     `json:"id"`
+	OrderReference string     `json:"orderReference"`
+	Amount         int64      `json:"amount"`
+	Currency       string     `json:"currency"`
+	Created        time.Time  `json:"created"`
+	ExpiresAt      time.Time  `json:"expiresAt"`
+	RevokedAt      *time.Time `json:"revokedAt,omitempty"`
+	// Status: active (payable), processing (the bank accepted, not yet
+	// credited), paid, reversed (paid, then returned by the bank), revoked
+	// (by the shop) or expired.
+	Status string `json:"status"`
+	// Attempts are the Deposits the link's Pay button made, oldest first.
+	Attempts []Order `json:"attempts"`
+	// Payment is the attempt that was paid or is being paid, if any.
+	Payment *Order `json:"payment,omitempty"`
+}
+
 // Delivery is the outcome of sending the link over one channel.
 type Delivery struct {
 	Channel string `json:"channel"`
