@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -78,6 +79,7 @@ func TestSentinelFailoverLosesNothingAnswered(t *testing.T) {
 				for _, s := range lagging {
 					s.Freeze()
 				}
+				fill(ctx, t, redis.NewClient(&redis.Options{Addr: old}))
 				time.Sleep(plan.lag)
 				topo.ServerAt(old).Stop()
 				for _, s := range lagging {
@@ -109,6 +111,7 @@ func TestClusterFailoverLosesNothingAnswered(t *testing.T) {
 			a := runFailover(t, cfg, raw, plan, func(ctx context.Context) {
 				time.Sleep(plan.healthy)
 				c.Replicas[1].Freeze()
+				fill(ctx, t, redis.NewClient(&redis.Options{Addr: c.Masters[1].Addr()}))
 				time.Sleep(plan.lag)
 				c.Masters[1].Stop()
 				c.Replicas[1].Thaw()
@@ -118,6 +121,40 @@ func TestClusterFailoverLosesNothingAnswered(t *testing.T) {
 			})
 			a.check(t, tc.wantLoss)
 		})
+	}
+}
+
+// fillerSize is how much fill writes into the replication stream: more
+// than a loopback socket's buffers hold (a few MB each way), and below the
+// default output buffer limit of a replica (64 MB for 60 s).
+const fillerSize = 32 << 20
+
+// fill writes fillerSize bytes through master (and closes it), so that
+// what follows in its replication stream stays in the master's memory
+// while the replicas are frozen. Without it a frozen replica still gets
+// every write the kernel buffered for it, reads them once thawed, and the
+// failover loses nothing even without WAIT: the control could not fail.
+// The key is any this master owns (on a Cluster, not every key is).
+func fill(ctx context.Context, t *testing.T, master *redis.Client) {
+	t.Helper()
+	defer master.Close()
+	val := strings.Repeat("x", 1<<20)
+	key := ""
+	for i := 0; key == ""; i++ {
+		k := "fill:" + strconv.Itoa(i)
+		err := master.Set(ctx, k, val, time.Minute).Err()
+		if err == nil {
+			key = k
+			break
+		}
+		if _, moved := redis.IsMovedError(err); !moved || i > 1000 {
+			t.Fatalf("fill: %v", err)
+		}
+	}
+	for range fillerSize >> 20 {
+		if err := master.Set(ctx, key, val, time.Minute).Err(); err != nil {
+			t.Fatalf("fill: %v", err)
+		}
 	}
 }
 
