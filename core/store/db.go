@@ -76,7 +76,9 @@ func (d *DB) ReplicaAckTimeouts() int64 { return d.repl.timeouts.Load() }
 
 // PayLinks is the pay-link store on d.
 func (d *DB) PayLinks(opts PayLinkOptions) *RedisPayLinks {
-	return NewRedisPayLinks(d.rdb, d.keys, opts)
+	s := NewRedisPayLinks(d.rdb, d.keys, opts)
+	s.repl = d.repl
+	return s
 }
 
 // Ping reports whether Redis answers; an error wraps ErrUnavailable.

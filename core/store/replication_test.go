@@ -160,12 +160,17 @@ func TestWhenTheStoreWaits(t *testing.T) {
 			if got := err != nil; got != tc.wantErr {
 				t.Fatalf("claim: %v, want error %t", err, tc.wantErr)
 			}
+			now := time.Now()
+			err = db.PayLinks(store.PayLinkOptions{}).Create(ctx, "h1", store.PayLink{ID: "l1", Created: now, ExpiresAt: now.Add(time.Hour)}, now)
+			if got := err != nil; got != tc.wantErr {
+				t.Fatalf("pay link: %v, want error %t", err, tc.wantErr)
+			}
 			wait, waitaof := waits(t, srv.Addr())
 			if (wait > 0) != tc.wantWaits || waitaof != 0 {
 				t.Errorf("server saw WAIT %d times and WAITAOF %d times; want WAIT: %t", wait, waitaof, tc.wantWaits)
 			}
-			if got := db.ReplicaAckTimeouts(); got != 2*tc.wantTimeouts {
-				t.Errorf("%d acknowledgement timeouts counted, want %d", got, 2*tc.wantTimeouts)
+			if got := db.ReplicaAckTimeouts(); got != 3*tc.wantTimeouts {
+				t.Errorf("%d acknowledgement timeouts counted, want %d", got, 3*tc.wantTimeouts)
 			}
 		})
 	}
