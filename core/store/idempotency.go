@@ -123,12 +123,9 @@ func (s *RedisIdempotency) Claim(ctx context.Context, scope, key, fingerprint st
 	k := s.keys.Idempotency(scope, key)
 	w := s.repl.begin()
 	defer w.close()
-	rc, err := w.on(ctx, k.Record)
-	if err != nil {
-		return Claim{}, nil, err
-	}
-	reply, err := claimScript.Run(ctx, rc, []string{k.Record, k.Lock},
-		fingerprint, s.lockTTL.Milliseconds(), s.ttl.Milliseconds()).Slice()
+	cmd, waitErr := w.script(ctx, k.Record, claimScript, []string{k.Record, k.Lock},
+		fingerprint, s.lockTTL.Milliseconds(), s.ttl.Milliseconds())
+	reply, err := cmd.Slice()
 	if err != nil {
 		return Claim{}, nil, w.fail(ctx, "claim idempotency key", err)
 	}
@@ -143,11 +140,15 @@ func (s *RedisIdempotency) Claim(ctx context.Context, scope, key, fingerprint st
 		}
 		// The caller calls Trustly once it holds the claim: a claim a
 		// failover could undo would let a retry call it again.
-		if err := w.wait(ctx, "claim idempotency key"); err != nil {
+		if waitErr == nil {
+			waitErr = w.wait(ctx, "claim idempotency key")
+		}
+		if waitErr != nil {
 			// Given back on the master at once, so that the shop's retry
 			// is not "in flight" for the lock's TTL; nothing ran.
-			_ = releaseScript.Run(context.WithoutCancel(ctx), rc, []string{k.Record, k.Lock}, token, s.ttl.Milliseconds()).Err()
-			return Claim{}, nil, err
+			_ = s.fenced(context.WithoutCancel(ctx), "release", false, releaseScript,
+				Claim{Scope: scope, Key: key, Token: token}, s.ttl.Milliseconds())
+			return Claim{}, nil, fmt.Errorf("store: claim idempotency key: %w", waitErr)
 		}
 		return Claim{Scope: scope, Key: key, Fingerprint: fingerprint, Token: token, RecoveryPoint: str(reply, 2)}, nil, nil
 	case "done":
@@ -203,22 +204,29 @@ func (s *RedisIdempotency) fenced(ctx context.Context, op string, durable bool, 
 		return err
 	}
 	k := s.keys.Idempotency(c.Scope, c.Key)
-	var rc redis.Cmdable = s.rdb
+	keys, args := []string{k.Record, k.Lock}, append([]any{strconv.FormatInt(c.Token, 10)}, args...)
+	if !durable {
+		ok, err := script.Run(ctx, s.rdb, keys, args...).Int()
+		if err != nil {
+			return wrapRedis(ctx, op+" idempotency key", err)
+		}
+		if ok != 1 {
+			return fmt.Errorf("store: %s: token %d: %w", op, c.Token, ErrFenced)
+		}
+		return nil
+	}
 	w := s.repl.begin()
 	defer w.close()
-	if durable {
-		var err error
-		if rc, err = w.on(ctx, k.Record); err != nil {
-			return err
-		}
-	}
-	ok, err := script.Run(ctx, rc, []string{k.Record, k.Lock},
-		append([]any{strconv.FormatInt(c.Token, 10)}, args...)...).Int()
+	cmd, waitErr := w.script(ctx, k.Record, script, keys, args...)
+	ok, err := cmd.Int()
 	if err != nil {
 		return w.fail(ctx, op+" idempotency key", err)
 	}
 	if ok != 1 {
 		return fmt.Errorf("store: %s: token %d: %w", op, c.Token, ErrFenced)
+	}
+	if waitErr != nil {
+		return fmt.Errorf("store: %s idempotency key: %w", op, waitErr)
 	}
 	return w.wait(ctx, op+" idempotency key")
 }

@@ -445,12 +445,9 @@ func (s *RedisOrders) Apply(ctx context.Context, t Transition) (Applied, error) 
 	// answered OK once the replicas have the first delivery's effect.
 	w := s.repl.begin()
 	defer w.close()
-	rc, err := w.on(ctx, k.Order)
-	if err != nil {
-		return Applied{}, err
-	}
-	reply, err := orderTransitionScript.Run(ctx, rc,
-		[]string{k.Order, k.Dedupe, k.Log, k.Outbox, k.Open, parent}, args...).StringSlice()
+	cmd, waitErr := w.script(ctx, k.Order, orderTransitionScript,
+		[]string{k.Order, k.Dedupe, k.Log, k.Outbox, k.Open, parent}, args...)
+	reply, err := cmd.StringSlice()
 	if err != nil {
 		return Applied{}, w.fail(ctx, "apply "+t.Event, err)
 	}
@@ -466,6 +463,8 @@ func (s *RedisOrders) Apply(ctx context.Context, t Transition) (Applied, error) 
 		if err := w.settle(ctx, k.Order); err != nil {
 			return Applied{}, err
 		}
+	} else if waitErr != nil {
+		return Applied{}, fmt.Errorf("store: apply %s: %w", t.Event, waitErr)
 	}
 	if err := w.wait(ctx, "apply "+t.Event); err != nil {
 		return Applied{}, err

@@ -161,7 +161,7 @@ func (w *writes) on(ctx context.Context, key string) (redis.Cmdable, error) {
 	}
 	mc, err := w.master(ctx, key)
 	if err != nil {
-		return nil, err
+		return nil, w.fail(ctx, "find the master of a key", err)
 	}
 	mc.wrote = true
 	return mc.conn, nil
@@ -175,7 +175,7 @@ func (w *writes) master(ctx context.Context, key string) (*masterConn, error) {
 	case *redis.ClusterClient:
 		n, err := c.MasterForKey(ctx, key)
 		if err != nil {
-			return nil, wrapRedis(ctx, "find the master of "+key, err)
+			return nil, fmt.Errorf("find the master of %s: %w", key, err)
 		}
 		node = n
 	case *redis.Client:
@@ -205,7 +205,7 @@ func (w *writes) settle(ctx context.Context, key string) error {
 	}
 	mc, err := w.master(ctx, key)
 	if err != nil {
-		return err
+		return w.fail(ctx, "find the master of a key", err)
 	}
 	if err := mc.conn.Set(ctx, mc.sync, "1", time.Minute).Err(); err != nil {
 		return w.fail(ctx, "mark the replication offset", err)
@@ -250,44 +250,135 @@ func (w *writes) close() {
 }
 
 func (r *replicator) waitOn(ctx context.Context, op string, mc *masterConn) error {
-	want, err := r.wanted(ctx, mc.node, false)
-	if err != nil {
+	p, err := r.plan(ctx, mc.node)
+	if err != nil || !p.needed() {
 		return err
 	}
-	aof := r.cfg.AOF && r.hasWaitAOF(ctx, mc.node)
-	if want == 0 && !aof {
-		return nil
+	return r.judge(ctx, op, mc.node, p, p.send(ctx, mc.conn))
+}
+
+// waitPlan is the WAIT (or WAITAOF) one master gets.
+type waitPlan struct {
+	want    int
+	aof     bool
+	timeout time.Duration
+}
+
+func (p waitPlan) needed() bool { return p.want > 0 || p.aof }
+
+func (r *replicator) plan(ctx context.Context, node *redis.Client) (waitPlan, error) {
+	want, err := r.wanted(ctx, node, false)
+	if err != nil {
+		return waitPlan{}, err
 	}
-	timeout := r.cfg.timeout()
+	return waitPlan{want: want, aof: r.cfg.AOF && r.hasWaitAOF(ctx, node), timeout: r.cfg.timeout()}, nil
+}
+
+// waiter is a connection or its pipeline: redis.Cmdable lacks WAIT.
+type waiter interface {
+	Wait(ctx context.Context, numSlaves int, timeout time.Duration) *redis.IntCmd
+	WaitAOF(ctx context.Context, numLocal, numSlaves int, timeout time.Duration) *redis.IntSliceCmd
+}
+
+// A connection's pipeline is a *redis.Pipeline (script relies on it).
+var _ waiter = (*redis.Pipeline)(nil)
+
+// send queues or sends the wait on c.
+func (p waitPlan) send(ctx context.Context, c waiter) redis.Cmder {
+	if p.aof {
+		return c.WaitAOF(ctx, 1, p.want, p.timeout)
+	}
+	return c.Wait(ctx, p.want, p.timeout)
+}
+
+// judge reads the answer to p's wait.
+func (r *replicator) judge(ctx context.Context, op string, node *redis.Client, p waitPlan, cmd redis.Cmder) error {
+	if err := cmd.Err(); err != nil {
+		return r.failWait(ctx, op, err)
+	}
 	var got int64
-	if aof {
-		res, err := mc.conn.WaitAOF(ctx, 1, want, timeout).Result()
-		if err != nil {
-			return r.failWait(ctx, op, err)
-		}
+	switch c := cmd.(type) {
+	case *redis.IntSliceCmd:
+		res := c.Val()
 		if len(res) != 2 || res[0] < 1 {
 			r.timeouts.Add(1)
-			return fmt.Errorf("store: %s: the master's append-only file not fsynced within %s: %w", op, timeout, ErrNotReplicated)
+			return fmt.Errorf("store: %s: the master's append-only file not fsynced within %s: %w", op, p.timeout, ErrNotReplicated)
 		}
 		got = res[1]
-	} else {
-		got, err = mc.conn.Wait(ctx, want, timeout).Result()
-		if err != nil {
-			return r.failWait(ctx, op, err)
-		}
+	case *redis.IntCmd:
+		got = c.Val()
 	}
-	if got >= int64(want) {
+	if got >= int64(p.want) {
 		return nil
 	}
 	if r.cfg.Acks == AllReplicas {
 		// A replica that disconnected since the count was read is not
-		// waited for: "all" means all connected now.
-		if now, err := r.wanted(ctx, mc.node, true); err == nil && got >= int64(now) {
+		// waited for: "all" means all online now.
+		if now, err := r.wanted(ctx, node, true); err == nil && got >= int64(now) {
 			return nil
 		}
 	}
 	r.timeouts.Add(1)
-	return fmt.Errorf("store: %s: %d of %d replicas acknowledged within %s: %w", op, got, want, timeout, ErrNotReplicated)
+	return fmt.Errorf("store: %s: %d of %d replicas acknowledged within %s: %w", op, got, p.want, p.timeout, ErrNotReplicated)
+}
+
+// pipelineMargin is how much longer than the wait a pipeline's reply may
+// take: a pipeline is read with the client's plain read timeout (a lone
+// WAIT gets its own), so the wait goes into one only when it ends well
+// before that timeout.
+const pipelineMargin = 200 * time.Millisecond
+
+// script runs s on key's master. Where it can, it sends the wait in the
+// same round trip (EVALSHA and WAIT in one pipeline), saving the round
+// trip a WAIT of its own costs; the error it returns is then the wait's,
+// and a later wait is a no-op unless settle wrote since. The script's own
+// result and error are in the Cmd. An answer that only read (a duplicate)
+// must still settle and wait: the pipelined WAIT covered this
+// connection's writes only.
+func (w *writes) script(ctx context.Context, key string, s *redis.Script, keys []string, args ...any) (*redis.Cmd, error) {
+	if w.r == nil || !w.r.cfg.enabled() {
+		return s.Run(ctx, w.r.rdb, keys, args...), nil
+	}
+	failed := func(err error) *redis.Cmd {
+		cmd := redis.NewCmd(ctx)
+		cmd.SetErr(err)
+		return cmd
+	}
+	mc, err := w.master(ctx, key)
+	if err != nil {
+		return failed(err), nil
+	}
+	p, err := w.r.plan(ctx, mc.node)
+	if err != nil {
+		return failed(err), nil
+	}
+	rt := mc.node.Options().ReadTimeout
+	if !p.needed() || (rt >= 0 && p.timeout+pipelineMargin >= rt) {
+		mc.wrote = true
+		return s.Run(ctx, mc.conn, keys, args...), nil
+	}
+	run := func(eval bool) (*redis.Cmd, redis.Cmder) {
+		pipe := mc.conn.Pipeline()
+		var cmd *redis.Cmd
+		if eval {
+			cmd = s.Eval(ctx, pipe, keys, args...)
+		} else {
+			cmd = s.EvalSha(ctx, pipe, keys, args...)
+		}
+		wc := p.send(ctx, pipe.(waiter)) // a *redis.Pipeline: it has WAIT
+		_, _ = pipe.Exec(ctx)
+		return cmd, wc
+	}
+	cmd, wc := run(false)
+	if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
+		// A server that lacks the script (after a restart or a
+		// failover): as Script.Run, once more with its text.
+		cmd, wc = run(true)
+	}
+	if cmd.Err() != nil {
+		return cmd, nil
+	}
+	return cmd, w.r.judge(ctx, "wait for replicas", mc.node, p, wc)
 }
 
 func (r *replicator) failWait(ctx context.Context, op string, err error) error {
