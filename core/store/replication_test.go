@@ -129,21 +129,23 @@ func TestWhenTheStoreWaits(t *testing.T) {
 	for _, tc := range []struct {
 		name         string
 		repl         *store.Replication
+		readTimeout  time.Duration // short: the wait is not pipelined with the script
 		wantWaits    bool
 		wantErr      bool
 		wantTimeouts int64
 	}{
-		{"single node default", nil, false, false, 0},
-		{"all of no replicas", &store.Replication{Acks: store.AllReplicas, Timeout: 50 * time.Millisecond}, false, false, 0},
-		{"one missing replica", &store.Replication{Acks: 1, Timeout: 50 * time.Millisecond}, true, true, 1},
-		{"one missing replica, aof on 7.0", &store.Replication{Acks: 1, Timeout: 50 * time.Millisecond, AOF: true}, true, true, 1},
+		{"single node default", nil, 0, false, false, 0},
+		{"all of no replicas", &store.Replication{Acks: store.AllReplicas, Timeout: 50 * time.Millisecond}, 0, false, false, 0},
+		{"one missing replica", &store.Replication{Acks: 1, Timeout: 50 * time.Millisecond}, 0, true, true, 1},
+		{"one missing replica, not pipelined", &store.Replication{Acks: 1, Timeout: 50 * time.Millisecond}, 200 * time.Millisecond, true, true, 1},
+		{"one missing replica, aof on 7.0", &store.Replication{Acks: 1, Timeout: 50 * time.Millisecond, AOF: true}, 0, true, true, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := redistest.NewServer(t)
 			if tc.repl != nil && tc.repl.AOF && serverVersion(t, srv.Addr()) >= "7.2" {
 				t.Skip("this redis-server has WAITAOF: the fallback to WAIT is for older ones")
 			}
-			db, err := store.Open(store.RedisConfig{Addrs: []string{srv.Addr()}, Replication: tc.repl}, redistest.Prefix(t))
+			db, err := store.Open(store.RedisConfig{Addrs: []string{srv.Addr()}, ReadTimeout: tc.readTimeout, Replication: tc.repl}, redistest.Prefix(t))
 			if err != nil {
 				t.Fatal(err)
 			}
