@@ -156,8 +156,8 @@ type masterConn struct {
 // on returns what key's write is sent through: the client itself when
 // nothing waits, else the connection to the master owning key's slot.
 func (w *writes) on(ctx context.Context, key string) (redis.Cmdable, error) {
-	if w.r == nil || !w.r.cfg.enabled() {
-		return w.rdb(), nil
+	if !w.r.cfg.enabled() {
+		return w.r.rdb, nil
 	}
 	mc, err := w.master(ctx, key)
 	if err != nil {
@@ -166,8 +166,6 @@ func (w *writes) on(ctx context.Context, key string) (redis.Cmdable, error) {
 	mc.wrote = true
 	return mc.conn, nil
 }
-
-func (w *writes) rdb() redis.UniversalClient { return w.r.rdb }
 
 func (w *writes) master(ctx context.Context, key string) (*masterConn, error) {
 	var node *redis.Client
@@ -200,7 +198,7 @@ func (w *writes) master(ctx context.Context, key string) (*masterConn, error) {
 // write on key's master (the Sync key) carries the replication offset past
 // every earlier write there; the wait then covers them.
 func (w *writes) settle(ctx context.Context, key string) error {
-	if w.r == nil || !w.r.cfg.enabled() {
+	if !w.r.cfg.enabled() {
 		return nil
 	}
 	mc, err := w.master(ctx, key)
@@ -217,7 +215,7 @@ func (w *writes) settle(ctx context.Context, key string) error {
 // wait waits until every master written to has the required replica
 // acknowledgements, and fails with ErrNotReplicated when one has not.
 func (w *writes) wait(ctx context.Context, op string) error {
-	if w.r == nil || !w.r.cfg.enabled() {
+	if !w.r.cfg.enabled() {
 		return nil
 	}
 	for _, mc := range w.conns {
@@ -227,6 +225,7 @@ func (w *writes) wait(ctx context.Context, op string) error {
 		if err := w.r.waitOn(ctx, op, mc); err != nil {
 			return err
 		}
+		mc.wrote = false // covered: a second wait need not ask again
 	}
 	return nil
 }
@@ -249,6 +248,7 @@ func (w *writes) close() {
 	w.conns = nil
 }
 
+// waitOn sends the wait of mc's master on its connection and judges it.
 func (r *replicator) waitOn(ctx context.Context, op string, mc *masterConn) error {
 	p, err := r.plan(ctx, mc.node)
 	if err != nil || !p.needed() {
@@ -336,7 +336,7 @@ const pipelineMargin = 200 * time.Millisecond
 // must still settle and wait: the pipelined WAIT covered this
 // connection's writes only.
 func (w *writes) script(ctx context.Context, key string, s *redis.Script, keys []string, args ...any) (*redis.Cmd, error) {
-	if w.r == nil || !w.r.cfg.enabled() {
+	if !w.r.cfg.enabled() {
 		return s.Run(ctx, w.r.rdb, keys, args...), nil
 	}
 	failed := func(err error) *redis.Cmd {
