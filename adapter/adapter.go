@@ -187,7 +187,17 @@ const (
 	StatusReversed      PaymentStatus = "reversed"       // Trustly debit after credit
 	StatusRefundPending PaymentStatus = "refund-pending" // Trustly accepted a refund
 	StatusRefunded      PaymentStatus = "refunded"       // the refund was paid out
-	StatusRefundFailed  PaymentStatus = "refund-failed"
+	StatusRefundFailed  PaymentStatus = "refund-failed"  // the refund's payout failed or Trustly refused it; Message says why
+	// A direct debit mandate (a recurring order's setup): active (charges
+	// may follow), declined by the shopper or the bank, or revoked later.
+	StatusMandateActive   PaymentStatus = "mandate-active"
+	StatusMandateDeclined PaymentStatus = "mandate-declined"
+	StatusMandateRevoked  PaymentStatus = "mandate-revoked"
+	// StatusAttention is no change of state: something about the order a
+	// person must look at (an amount or currency other than ordered, a
+	// notification that contradicts the order's state). Message says what;
+	// a platform records it as a note and changes nothing else.
+	StatusAttention PaymentStatus = "attention"
 )
 
 // StatusChange is one status update for one order.

@@ -124,13 +124,17 @@ var kindPB = map[CommandKind]pb.CommandKind{
 }
 
 var statusPB = map[PaymentStatus]pb.PaymentStatus{
-	StatusPending:       pb.PaymentStatus_PAYMENT_STATUS_PENDING,
-	StatusPaid:          pb.PaymentStatus_PAYMENT_STATUS_PAID,
-	StatusCancelled:     pb.PaymentStatus_PAYMENT_STATUS_CANCELLED,
-	StatusReversed:      pb.PaymentStatus_PAYMENT_STATUS_REVERSED,
-	StatusRefundPending: pb.PaymentStatus_PAYMENT_STATUS_REFUND_PENDING,
-	StatusRefunded:      pb.PaymentStatus_PAYMENT_STATUS_REFUNDED,
-	StatusRefundFailed:  pb.PaymentStatus_PAYMENT_STATUS_REFUND_FAILED,
+	StatusPending:         pb.PaymentStatus_PAYMENT_STATUS_PENDING,
+	StatusPaid:            pb.PaymentStatus_PAYMENT_STATUS_PAID,
+	StatusCancelled:       pb.PaymentStatus_PAYMENT_STATUS_CANCELLED,
+	StatusReversed:        pb.PaymentStatus_PAYMENT_STATUS_REVERSED,
+	StatusRefundPending:   pb.PaymentStatus_PAYMENT_STATUS_REFUND_PENDING,
+	StatusRefunded:        pb.PaymentStatus_PAYMENT_STATUS_REFUNDED,
+	StatusRefundFailed:    pb.PaymentStatus_PAYMENT_STATUS_REFUND_FAILED,
+	StatusMandateActive:   pb.PaymentStatus_PAYMENT_STATUS_MANDATE_ACTIVE,
+	StatusMandateDeclined: pb.PaymentStatus_PAYMENT_STATUS_MANDATE_DECLINED,
+	StatusMandateRevoked:  pb.PaymentStatus_PAYMENT_STATUS_MANDATE_REVOKED,
+	StatusAttention:       pb.PaymentStatus_PAYMENT_STATUS_ATTENTION,
 }
 
 func invert[K, V comparable](m map[K]V) map[V]K {

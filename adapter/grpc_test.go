@@ -98,6 +98,25 @@ func TestRoundTripKeepsEveryField(t *testing.T) {
 	}
 }
 
+// Every status the host sends arrives as itself: a status missing from the
+// wire table would reach the adapter as "".
+func TestEveryStatusCrossesTheBoundary(t *testing.T) {
+	impl := &echo{}
+	a := dial(t, impl)
+	for _, st := range []PaymentStatus{StatusPending, StatusPaid, StatusCancelled, StatusReversed, StatusRefundPending,
+		StatusRefunded, StatusRefundFailed, StatusMandateActive, StatusMandateDeclined, StatusMandateRevoked, StatusAttention} {
+		if err := a.ApplyStatus(context.Background(), StatusChange{ID: "c", Status: st}); err != nil {
+			t.Fatal(err)
+		}
+		if impl.gotChg.Status != st {
+			t.Errorf("sent %q, adapter got %q", st, impl.gotChg.Status)
+		}
+	}
+	if len(statusPB) != 11 {
+		t.Errorf("%d statuses on the wire; add the new one to this test", len(statusPB))
+	}
+}
+
 func TestHeaderNamesAreCanonicalAcrossTheBoundary(t *testing.T) {
 	impl := &echo{}
 	a := dial(t, impl)

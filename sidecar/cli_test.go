@@ -240,7 +240,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 // the stack overflowed.
 func TestEverySpellingOfHelp(t *testing.T) {
 	spellings := []string{"help", "-h", "-help", "--help"}
-	levels := [][]string{nil, {"signature"}, {"outbox"}, {"sim", "notifications"}}
+	levels := [][]string{nil, {"signature"}, {"outbox"}, {"orders"}, {"sim", "notifications"}}
 	for _, level := range levels {
 		for _, first := range spellings {
 			for _, second := range append([]string{""}, spellings...) {
@@ -325,7 +325,7 @@ func TestHelpFitsTheWidth(t *testing.T) {
 	for _, g := range []struct {
 		prefix []string
 		group  *cli.Group
-	}{{[]string{"signature"}, signatureCommands}, {[]string{"outbox"}, outboxCommands}, {[]string{"sim", "notifications"}, simNotificationCommands}} {
+	}{{[]string{"signature"}, signatureCommands}, {[]string{"outbox"}, outboxCommands}, {[]string{"orders"}, ordersCommands}, {[]string{"sim", "notifications"}, simNotificationCommands}} {
 		for _, c := range g.group.Commands {
 			paths = append(paths, append(append([]string{}, g.prefix...), c.Name))
 		}

@@ -14,6 +14,7 @@ var rootCommands = &cli.Group{
 		{Name: "config", Synopsis: "[--check]", Summary: "print every setting with its variable, value, default and description (secrets masked); check them", Run: runConfig},
 		{Name: "notify", Synopsis: "--url URL --key PEM --orderid ID --messageid ID [--method M] [--amount A] ...", Summary: "send a signed test notification to a running sidecar (like Trustly's Notification tool)", Run: runNotify},
 		{Name: "outbox", Synopsis: "list|replay ...", Summary: "list and replay dead-lettered status changes (settings from the environment, like serve)", Run: runOutbox},
+		{Name: "orders", Synopsis: "show ORDER-ID", Summary: "an order's state and timeline (settings from the environment: Redis only)", Run: runOrders},
 		{Name: "unrouted", Synopsis: "[--limit N]", Summary: "list the notifications no order took, kept for a person (settings from the environment, like serve)", Run: runUnrouted},
 		{Name: "plugin", Synopsis: "<name>", Summary: "serve a built-in platform adapter as a plugin process (serve starts this itself)", Run: runPlugin},
 		{Name: "sim", Synopsis: "[--addr HOST:PORT] [--relaxed] [--merchant-public-key PEMFILE] ... | notifications ...", Summary: "run a local Trustly simulator, or use its notification tool", Run: runSim},

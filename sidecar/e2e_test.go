@@ -501,3 +501,78 @@ func TestE2ECurrencyAndAmountBounds(t *testing.T) {
 		}
 	}
 }
+
+// A Deposit that also asks for a direct debit mandate (Trustly's recurring
+// guide: pay now, charge later) carries the mandate flag, the shipping
+// address and the locked national id to Trustly; its account notification
+// makes the shopper's mandate active, so a charge follows with no
+// SelectAccount. Without an e-mail Trustly would refuse it: so does /v1.
+func TestE2EDepositWithAMandateAndAShippingAddress(t *testing.T) {
+	s := startShop(t)
+	body := `{"amount":10300,"currency":"SEK","shopper":{"endUserId":"shopper-dm","firstName":"Åsa","lastName":"Öberg","email":"asa@example.com","country":"SE","locale":"sv_SE",` +
+		`"nationalIdentificationNumber":"198001011234","unchangeableNationalIdentificationNumber":true},` +
+		`"successUrl":"https://shop.example/ok","failUrl":"https://shop.example/fail","shopperStatement":"Example shop","requestDirectDebitMandate":true,` +
+		`"shippingAddress":{"country":"SE","postalCode":"11253","city":"Stockholm","line1":"Storgatan 10"}}`
+	p := s.order(s.call(http.MethodPost, "/v1/payments", "dm-1", body), http.StatusCreated)
+	sent, ok := s.sim.Order(p.TrustlyOrderID)
+	if !ok {
+		t.Fatalf("the simulator has no order %s", p.TrustlyOrderID)
+	}
+	for k, want := range map[string]string{"RequestDirectDebitMandate": "1", "UnchangeableNationalIdentificationNumber": "1",
+		"NationalIdentificationNumber": "198001011234", "ShippingAddressCountry": "SE", "ShippingAddressPostalCode": "11253",
+		"ShippingAddressCity": "Stockholm", "ShippingAddressLine1": "Storgatan 10"} {
+		if got := sent.Attributes[k]; got != want {
+			t.Errorf("Deposit attribute %s = %q, want %q", k, got, want)
+		}
+	}
+	s.approve(p, sim.DefaultScenario)
+	s.advance(time.Minute)
+	if got := s.get(p.ID); got.State != "paid" {
+		t.Fatalf("the deposit is %s, want paid", got.State)
+	}
+	c := s.order(s.call(http.MethodPost, "/v1/charges", "dm-c1", `{"endUserId":"shopper-dm","amount":5000,"currency":"SEK","email":"asa@example.com","shopperStatement":"Example shop"}`), http.StatusCreated)
+	if c.State != "started" {
+		t.Fatalf("charge on the deposit's mandate: %+v", c)
+	}
+
+	noEmail := strings.Replace(body, `"email":"asa@example.com",`, "", 1)
+	if a := s.call(http.MethodPost, "/v1/payments", "dm-2", noEmail); a.Status != http.StatusBadRequest || !strings.Contains(a.Body, "Email") {
+		t.Fatalf("a mandate request without e-mail: %d %s", a.Status, a.Body)
+	}
+}
+
+// GET /v1/payments/{id}/events and `orders show` tell an order's story: the
+// Deposit with its MessageID, the notifications (a repeat marked as such),
+// the refund's call, and what the platform was told.
+func TestE2EOrderTimeline(t *testing.T) {
+	s := startShop(t)
+	p := s.order(s.call(http.MethodPost, "/v1/payments", "tl-1", strings.Replace(paymentBody, "%s", "", 1)), http.StatusCreated)
+	s.approve(p, "G2") // the credit is delivered twice
+	s.advance(2 * time.Minute)
+	s.order(s.call(http.MethodPost, "/v1/payments/"+p.ID+"/refunds", "tl-r", `{"amount":300}`), http.StatusCreated)
+
+	a := s.call(http.MethodGet, "/v1/payments/"+p.ID+"/events", "", "")
+	var tl shopapi.Timeline
+	if err := json.Unmarshal([]byte(a.Body), &tl); err != nil || a.Status != http.StatusOK || tl.OrderID != p.ID || tl.State != "paid" {
+		t.Fatalf("events: %d %s", a.Status, a.Body)
+	}
+	var lines []string
+	for _, e := range tl.Events {
+		lines = append(lines, e.Kind+" "+e.What+" "+e.Outcome+" "+e.To+" "+e.Note)
+	}
+	story := strings.Join(lines, "\n")
+	for _, want := range []string{"call Deposit ok  MessageID " + p.MessageID, "notification pending applied pending", "notification credit applied paid",
+		"notification credit duplicate", "change accepted applied started"} {
+		if !strings.Contains(story, want) {
+			t.Errorf("timeline lacks %q:\n%s", want, story)
+		}
+	}
+	if a := s.call(http.MethodGet, "/v1/payments/nope/events", "", ""); a.Status != http.StatusNotFound {
+		t.Errorf("events of an unknown order: %d %s", a.Status, a.Body)
+	}
+
+	out := clie(t, envMap{}.with("REDIS_MODE", "single", "REDIS_ADDRS", s.env["TRUSTLY_SIDECAR_REDIS_ADDRS"], "REDIS_PREFIX", s.prefix), "orders", "show", p.ID)
+	expect{code: 0, stdout: []string{"deposit " + p.ID + " paid 103.00 SEK", "TIME", "call", "Deposit", "duplicate", "pending → paid"}}.check(t, out)
+	expect{code: 1, stderr: []string{"no such order"}}.check(t, clie(t, envMap{}.with("REDIS_MODE", "single", "REDIS_ADDRS", s.env["TRUSTLY_SIDECAR_REDIS_ADDRS"], "REDIS_PREFIX", s.prefix), "orders", "show", "nope"))
+	expect{code: 2, stderr: []string{"give the order id"}}.check(t, clie(t, envMap{}, "orders", "show"))
+}

@@ -452,6 +452,17 @@ func testAFailedRefundReleasesItsAmount(t *testing.T, b backend) {
 			if got.Reason != tc.reason {
 				t.Errorf("reason %q, want %q", got.Reason, tc.reason)
 			}
+			// The platform hears the failure with the same reason.
+			w.pump()
+			var told *engine.StatusChange
+			for i := range w.got.got {
+				if c := w.got.got[i]; c.OrderID == r.ID && c.To == engine.StateFailed {
+					told = &c
+				}
+			}
+			if told == nil || told.Reason != tc.reason {
+				t.Errorf("platform told %+v, want the failure with reason %q", told, tc.reason)
+			}
 			if p := w.state(o.ID); p.Refundable != 10000 {
 				t.Fatalf("refundable after the failed refund = %d", p.Refundable)
 			}
@@ -710,4 +721,51 @@ func testReconcilerExpiresStaleOrders(t *testing.T, b backend) {
 		t.Fatalf("Reconcile = %+v, %v", rep, err)
 	}
 	w.wantState(o.ID, engine.StateExpired)
+}
+
+// An order's timeline tells the support person everything, in order: the
+// Deposit call with its MessageID, the notifications (a repeat marked as
+// such), the changes of state and what the platform was told.
+func TestTimelineTellsAnOrdersWholeStory(t *testing.T) { onEach(t, testTimeline) }
+
+func testTimeline(t *testing.T, b backend) {
+	w := newWorld(t, b)
+	o := w.pay(payment(10000))
+	w.approve(o, "G2") // the same credit delivered twice
+	w.advance(2 * time.Minute)
+	w.pump()
+	tl, err := w.eng.Timeline(w.ctx, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range tl {
+		s := e.Kind + " " + e.What + " " + e.Outcome
+		if e.To != "" {
+			s += " →" + string(e.To)
+		}
+		got = append(got, s)
+		if e.At.IsZero() {
+			t.Errorf("entry without a time: %+v", e)
+		}
+	}
+	want := []string{
+		"call Deposit ok",
+		"change accepted applied →started",
+		"notification pending applied →pending",
+		"notification credit applied →paid",
+		"notification credit duplicate",
+	}
+	joined := strings.Join(got, "\n")
+	for _, w := range want {
+		if !strings.Contains(joined, w) {
+			t.Errorf("timeline lacks %q:\n%s", w, joined)
+		}
+	}
+	if !strings.Contains(joined, "platform state delivered →paid") || !strings.Contains(tl[0].Note, "MessageID "+o.MessageID) {
+		t.Errorf("timeline lacks the platform delivery or the MessageID:\n%s\nfirst note %q", joined, tl[0].Note)
+	}
+	if _, err := w.eng.Timeline(w.ctx, "no-such-order"); engine.KindOf(err) != engine.KindNotFound {
+		t.Errorf("Timeline of an unknown order = %v, want not found", err)
+	}
 }

@@ -34,8 +34,8 @@ const (
 	DefaultBalanceInterval = 15 * time.Minute
 	// DefaultRefundBalanceMaxAge: see Config.RefundBalanceMaxAge.
 	DefaultRefundBalanceMaxAge = time.Minute
-	DefaultRefundGiveUp    = 24 * time.Hour
-	DefaultResolveEvery    = 10 * time.Minute
+	DefaultRefundGiveUp        = 24 * time.Hour
+	DefaultResolveEvery        = 10 * time.Minute
 )
 
 // Config wires an Engine.

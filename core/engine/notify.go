@@ -100,6 +100,10 @@ func (e *Engine) handleNotification(ctx context.Context, body []byte) (reply []b
 	case store.OutcomeDuplicate:
 		log.Info("engine: repeated notification", slog.String("answer", a.Answer))
 		status = trustly.ReplyStatus(a.Answer)
+		// The transition script writes nothing for a repeat; the
+		// timeline still shows that Trustly sent it again.
+		e.appendLog(ctx, o.ID, store.LogEntry{At: e.now(), Event: string(s.event), NotificationID: n.NotificationID,
+			Outcome: store.OutcomeDuplicate, Note: "answered " + a.Answer + " again"})
 	default:
 		log.Info("engine: notification applied", slog.String("outcome", a.Outcome), slog.String("from", a.From), slog.String("to", a.To))
 	}

@@ -68,11 +68,28 @@ type PaymentRequest struct {
 	IP, MobilePhone, NationalIdentificationNumber  string
 	URLTarget, TemplateURL, URLScheme              string
 	ExternalReference                              string
+	// UnchangeableNationalIdentificationNumber locks the shopper to the
+	// NationalIdentificationNumber given (Swedish banks).
+	UnchangeableNationalIdentificationNumber bool
+	// RequestDirectDebitMandate pays now and asks for a direct debit mandate
+	// in the same checkout (Trustly's recurring guide): the account
+	// notification's directdebitmandate "1" then makes the shopper's mandate
+	// active for later charges, as a SelectAccount's would. Email required.
+	RequestDirectDebitMandate bool
+	// ShippingAddress, when the shop has one (Trustly's risk checks).
+	ShippingAddress ShippingAddress
 	// NoExpress opts out of Trustly Express: no stored AccountID is sent
 	// even for a returning shopper with a verified account.
 	NoExpress bool
 	// Extra attributes Trustly added after this was written.
 	Extra map[string]string
+}
+
+// ShippingAddress is where the goods go, split (Country ISO 3166-1 alpha-2,
+// PostalCode, City, Line1, Line2) or, for shops that cannot split it, in
+// one string (Address).
+type ShippingAddress struct {
+	Country, PostalCode, City, Line1, Line2, Address string
 }
 
 // CheckPayment says whether CreatePayment would refuse r before calling
@@ -92,6 +109,11 @@ func (e *Engine) depositRequest(r PaymentRequest, mid string) *trustly.DepositRe
 		IP: r.IP, MobilePhone: r.MobilePhone, NationalIdentificationNumber: r.NationalIdentificationNumber,
 		URLTarget: r.URLTarget, TemplateURL: r.TemplateURL, URLScheme: r.URLScheme,
 		ExternalReference: r.ExternalReference, Extra: r.Extra,
+		UnchangeableNationalIdentificationNumber: r.UnchangeableNationalIdentificationNumber,
+		RequestDirectDebitMandate:                r.RequestDirectDebitMandate,
+		ShippingAddressCountry:                   r.ShippingAddress.Country, ShippingAddressPostalCode: r.ShippingAddress.PostalCode,
+		ShippingAddressCity: r.ShippingAddress.City, ShippingAddressLine1: r.ShippingAddress.Line1,
+		ShippingAddressLine2: r.ShippingAddress.Line2, ShippingAddress: r.ShippingAddress.Address,
 	}
 }
 
@@ -121,10 +143,13 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest) (Order, er
 		return Order{}, storeErr(err)
 	}
 	res, err := e.api.Deposit(ctx, req)
+	e.noteCall(ctx, o.ID, "Deposit", req.MessageID, err)
 	for tries := 0; errors.Is(err, trustly.ErrAcceptedURLLost) && tries < 2; tries++ {
 		if res, err = e.freshAttempt(ctx, o, func(mid string) (*trustly.DepositResult, error) {
 			req.MessageID = mid
-			return e.api.Deposit(ctx, req)
+			res, err := e.api.Deposit(ctx, req)
+			e.noteCall(ctx, o.ID, "Deposit", mid, err)
+			return res, err
 		}); err == nil {
 			break
 		}
@@ -320,6 +345,7 @@ func (e *Engine) Refund(ctx context.Context, r RefundRequest) (Order, error) {
 	log := e.log.With(slog.String("order", ref.ID), slog.String("orderid", paid.TrustlyOrderID), slog.String("messageid", paid.MessageID))
 	req.Amount = ref.Amount
 	res, callErr := e.api.Refund(ctx, req)
+	e.noteCall(ctx, ref.ID, "Refund", "", refusal(callErr, res != nil && !res.Accepted, nil))
 	var s step
 	var ret error
 	switch {
@@ -369,10 +395,13 @@ func (e *Engine) CreateMandate(ctx context.Context, r MandateRequest) (Order, er
 		return Order{}, storeErr(err)
 	}
 	res, err := e.api.SelectAccount(ctx, req)
+	e.noteCall(ctx, o.ID, "SelectAccount", req.MessageID, err)
 	for tries := 0; errors.Is(err, trustly.ErrAcceptedURLLost) && tries < 2; tries++ {
 		if res, err = freshAttempt(e, ctx, o, func(mid string) (*trustly.SelectAccountResult, error) {
 			req.MessageID = mid
-			return e.api.SelectAccount(ctx, req)
+			res, err := e.api.SelectAccount(ctx, req)
+			e.noteCall(ctx, o.ID, "SelectAccount", mid, err)
+			return res, err
 		}); err == nil {
 			break
 		}
@@ -425,6 +454,7 @@ func (e *Engine) CreateCharge(ctx context.Context, r ChargeRequest) (Order, erro
 		return Order{}, storeErr(err)
 	}
 	res, callErr := e.api.Charge(ctx, req)
+	e.noteCall(ctx, o.ID, "Charge", req.MessageID, refusal(callErr, res != nil && !res.Accepted, func() string { return res.Rejected }))
 	var s step
 	var ret error
 	switch {
@@ -470,6 +500,7 @@ func (e *Engine) CancelCharge(ctx context.Context, id string) (Order, error) {
 		return Order{}, err
 	}
 	res, err := e.api.CancelCharge(ctx, req)
+	e.noteCall(ctx, o.ID, "CancelCharge", "", refusal(err, res != nil && !res.Accepted, func() string { return res.Rejected }))
 	switch {
 	case errors.Is(err, trustly.ErrOutcomeUnknown):
 		return view(o), errf(KindUpstream, CodeOutcomeUnknown, err, "the cancel notification will tell")

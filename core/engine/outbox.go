@@ -29,6 +29,10 @@ type StatusChange struct {
 	EndUserID         string
 	Parent            string // a refund's paid order
 	Note              string // the anomaly, for Kind "attention"
+	// Reason is why the order ended as it did, when Trustly said (a
+	// refund's failed payout, a refused call): the order's reason as the
+	// delivery reads it.
+	Reason string
 	// Replay is set when a person replayed a dead-lettered entry.
 	Replay bool
 }
@@ -169,9 +173,19 @@ func (o *Outbox) one(ctx context.Context, en store.OutboxEntry) (bool, error) {
 			return false, nil
 		}
 	}
+	if reasoned(c.To) {
+		// The reason lives on the order, not in the entry; only these
+		// few outcomes have one, so only they cost a read.
+		ord, err := s.Get(ctx, c.OrderID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return false, storeErr(err)
+		}
+		c.Reason = ord.Reason
+	}
 	err := o.d.Deliver(ctx, c)
 	if err == nil {
 		o.stats.delivered.Add(1)
+		o.e.notePlatform(ctx, c)
 		return true, storeErr(s.AckOutbox(ctx, en, o.cfg.Group, ""))
 	}
 	o.stats.failed.Add(1)
@@ -241,3 +255,6 @@ func changeOf(en store.OutboxEntry) StatusChange {
 		TrustlyOrderID: en.TrustlyOrderID, EndUserID: en.EndUserID, Parent: en.Parent, Note: en.Note, Replay: en.Replay,
 	}
 }
+
+// reasoned are the states an order reaches with a reason Trustly gave.
+func reasoned(s State) bool { return s == StateFailed || s == StateRejected }

@@ -528,6 +528,39 @@ func (s *RedisOrders) Log(ctx context.Context, id string) ([]string, error) {
 	return l, nil
 }
 
+// LogEntry is one line of an order's log (Log): what the transition script
+// writes for every event, and what AppendLog adds from outside it.
+type LogEntry struct {
+	At             time.Time
+	Event          string // an engine event, "call:<Method>" or "platform"
+	NotificationID string
+	Outcome        string
+	From, To       string
+	Note           string
+}
+
+// AppendLog adds a line to the order's log that no transition writes: a
+// call to Trustly, a repeated notification, a delivery to the platform.
+// The log is for people (an order's timeline); nothing decides on it.
+func (s *RedisOrders) AppendLog(ctx context.Context, id string, l LogEntry) error {
+	clean := func(v string) string { return strings.NewReplacer("\t", " ", "\n", " ").Replace(v) }
+	line := strings.Join([]string{ms(l.At), clean(l.Event), clean(l.NotificationID), clean(l.Outcome),
+		clean(l.From), clean(l.To), clean(l.Note)}, "\t")
+	if err := s.rdb.RPush(ctx, s.keys.Order(id).Log, line).Err(); err != nil {
+		return wrapRedis(ctx, "append order log", err)
+	}
+	return nil
+}
+
+// ParseLogLine reads one line of Log.
+func ParseLogLine(line string) LogEntry {
+	f := strings.SplitN(line, "\t", 7)
+	for len(f) < 7 {
+		f = append(f, "")
+	}
+	return LogEntry{At: fromMS(f[0]), Event: f[1], NotificationID: f[2], Outcome: f[3], From: f[4], To: f[5], Note: f[6]}
+}
+
 // DueOpen returns up to limit orders (over all shards) still awaiting an
 // outcome whose deadline is before t.
 func (s *RedisOrders) DueOpen(ctx context.Context, t time.Time, limit int64) ([]string, error) {

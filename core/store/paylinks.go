@@ -52,7 +52,9 @@ type PayLinkShopper struct {
 	Locale                       string `json:"locale,omitempty"`
 	MobilePhone                  string `json:"mobilePhone,omitempty"`
 	NationalIdentificationNumber string `json:"nationalIdentificationNumber,omitempty"`
-	IP                           string `json:"ip,omitempty"`
+	// UnchangeableNationalIdentificationNumber: see engine.PaymentRequest.
+	UnchangeableNationalIdentificationNumber bool   `json:"unchangeableNationalIdentificationNumber,omitempty"`
+	IP                                       string `json:"ip,omitempty"`
 }
 
 // PayLinkOptions tune RedisPayLinks; zero values take the defaults.

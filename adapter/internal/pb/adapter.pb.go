@@ -149,37 +149,49 @@ func (CommandKind) EnumDescriptor() ([]byte, []int) {
 type PaymentStatus int32
 
 const (
-	PaymentStatus_PAYMENT_STATUS_UNSPECIFIED    PaymentStatus = 0
-	PaymentStatus_PAYMENT_STATUS_PENDING        PaymentStatus = 1
-	PaymentStatus_PAYMENT_STATUS_PAID           PaymentStatus = 2
-	PaymentStatus_PAYMENT_STATUS_CANCELLED      PaymentStatus = 3
-	PaymentStatus_PAYMENT_STATUS_REVERSED       PaymentStatus = 4
-	PaymentStatus_PAYMENT_STATUS_REFUND_PENDING PaymentStatus = 5
-	PaymentStatus_PAYMENT_STATUS_REFUNDED       PaymentStatus = 6
-	PaymentStatus_PAYMENT_STATUS_REFUND_FAILED  PaymentStatus = 7
+	PaymentStatus_PAYMENT_STATUS_UNSPECIFIED      PaymentStatus = 0
+	PaymentStatus_PAYMENT_STATUS_PENDING          PaymentStatus = 1
+	PaymentStatus_PAYMENT_STATUS_PAID             PaymentStatus = 2
+	PaymentStatus_PAYMENT_STATUS_CANCELLED        PaymentStatus = 3
+	PaymentStatus_PAYMENT_STATUS_REVERSED         PaymentStatus = 4
+	PaymentStatus_PAYMENT_STATUS_REFUND_PENDING   PaymentStatus = 5
+	PaymentStatus_PAYMENT_STATUS_REFUNDED         PaymentStatus = 6
+	PaymentStatus_PAYMENT_STATUS_REFUND_FAILED    PaymentStatus = 7
+	PaymentStatus_PAYMENT_STATUS_MANDATE_ACTIVE   PaymentStatus = 8
+	PaymentStatus_PAYMENT_STATUS_MANDATE_DECLINED PaymentStatus = 9
+	PaymentStatus_PAYMENT_STATUS_MANDATE_REVOKED  PaymentStatus = 10
+	PaymentStatus_PAYMENT_STATUS_ATTENTION        PaymentStatus = 11
 )
 
 // Enum value maps for PaymentStatus.
 var (
 	PaymentStatus_name = map[int32]string{
-		0: "PAYMENT_STATUS_UNSPECIFIED",
-		1: "PAYMENT_STATUS_PENDING",
-		2: "PAYMENT_STATUS_PAID",
-		3: "PAYMENT_STATUS_CANCELLED",
-		4: "PAYMENT_STATUS_REVERSED",
-		5: "PAYMENT_STATUS_REFUND_PENDING",
-		6: "PAYMENT_STATUS_REFUNDED",
-		7: "PAYMENT_STATUS_REFUND_FAILED",
+		0:  "PAYMENT_STATUS_UNSPECIFIED",
+		1:  "PAYMENT_STATUS_PENDING",
+		2:  "PAYMENT_STATUS_PAID",
+		3:  "PAYMENT_STATUS_CANCELLED",
+		4:  "PAYMENT_STATUS_REVERSED",
+		5:  "PAYMENT_STATUS_REFUND_PENDING",
+		6:  "PAYMENT_STATUS_REFUNDED",
+		7:  "PAYMENT_STATUS_REFUND_FAILED",
+		8:  "PAYMENT_STATUS_MANDATE_ACTIVE",
+		9:  "PAYMENT_STATUS_MANDATE_DECLINED",
+		10: "PAYMENT_STATUS_MANDATE_REVOKED",
+		11: "PAYMENT_STATUS_ATTENTION",
 	}
 	PaymentStatus_value = map[string]int32{
-		"PAYMENT_STATUS_UNSPECIFIED":    0,
-		"PAYMENT_STATUS_PENDING":        1,
-		"PAYMENT_STATUS_PAID":           2,
-		"PAYMENT_STATUS_CANCELLED":      3,
-		"PAYMENT_STATUS_REVERSED":       4,
-		"PAYMENT_STATUS_REFUND_PENDING": 5,
-		"PAYMENT_STATUS_REFUNDED":       6,
-		"PAYMENT_STATUS_REFUND_FAILED":  7,
+		"PAYMENT_STATUS_UNSPECIFIED":      0,
+		"PAYMENT_STATUS_PENDING":          1,
+		"PAYMENT_STATUS_PAID":             2,
+		"PAYMENT_STATUS_CANCELLED":        3,
+		"PAYMENT_STATUS_REVERSED":         4,
+		"PAYMENT_STATUS_REFUND_PENDING":   5,
+		"PAYMENT_STATUS_REFUNDED":         6,
+		"PAYMENT_STATUS_REFUND_FAILED":    7,
+		"PAYMENT_STATUS_MANDATE_ACTIVE":   8,
+		"PAYMENT_STATUS_MANDATE_DECLINED": 9,
+		"PAYMENT_STATUS_MANDATE_REVOKED":  10,
+		"PAYMENT_STATUS_ATTENTION":        11,
 	}
 )
 
@@ -1277,7 +1289,7 @@ const file_trustlysidecar_adapter_v1_adapter_proto_rawDesc = "" +
 	"\x13COMMAND_KIND_REFUND\x10\x02\x12\x18\n" +
 	"\x14COMMAND_KIND_MANDATE\x10\x03\x12\x17\n" +
 	"\x13COMMAND_KIND_CHARGE\x10\x04\x12\x1e\n" +
-	"\x1aCOMMAND_KIND_CANCEL_CHARGE\x10\x05*\x81\x02\n" +
+	"\x1aCOMMAND_KIND_CANCEL_CHARGE\x10\x05*\x8b\x03\n" +
 	"\rPaymentStatus\x12\x1e\n" +
 	"\x1aPAYMENT_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16PAYMENT_STATUS_PENDING\x10\x01\x12\x17\n" +
@@ -1286,7 +1298,12 @@ const file_trustlysidecar_adapter_v1_adapter_proto_rawDesc = "" +
 	"\x17PAYMENT_STATUS_REVERSED\x10\x04\x12!\n" +
 	"\x1dPAYMENT_STATUS_REFUND_PENDING\x10\x05\x12\x1b\n" +
 	"\x17PAYMENT_STATUS_REFUNDED\x10\x06\x12 \n" +
-	"\x1cPAYMENT_STATUS_REFUND_FAILED\x10\a2\x9e\x03\n" +
+	"\x1cPAYMENT_STATUS_REFUND_FAILED\x10\a\x12!\n" +
+	"\x1dPAYMENT_STATUS_MANDATE_ACTIVE\x10\b\x12#\n" +
+	"\x1fPAYMENT_STATUS_MANDATE_DECLINED\x10\t\x12\"\n" +
+	"\x1ePAYMENT_STATUS_MANDATE_REVOKED\x10\n" +
+	"\x12\x1c\n" +
+	"\x18PAYMENT_STATUS_ATTENTION\x10\v2\x9e\x03\n" +
 	"\aAdapter\x12^\n" +
 	"\bDescribe\x12*.trustlysidecar.adapter.v1.DescribeRequest\x1a&.trustlysidecar.adapter.v1.Description\x12f\n" +
 	"\tTranslate\x12+.trustlysidecar.adapter.v1.TranslateRequest\x1a,.trustlysidecar.adapter.v1.TranslateResponse\x12]\n" +

@@ -10,10 +10,12 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/trustly-sidecar/trustly-sidecar/adapter"
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
+	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
 )
 
 // Bridge is the engine.Deliverer whose other side is adapter.ApplyStatus.
@@ -43,12 +45,9 @@ func (b *Bridge) Deliver(ctx context.Context, c engine.StatusChange) error {
 	log := b.log.With(slog.String("order", c.OrderID), slog.Int64("seq", c.Seq), slog.String("orderid", c.TrustlyOrderID))
 	ch, ok := statusChangeOf(c)
 	if !ok {
-		// Nothing the platform has a status for (a checkout opened, a
-		// mandate, an anomaly for a person): delivered by telling nobody.
+		// Nothing the platform has a status for (a checkout opened):
+		// delivered by telling nobody.
 		log.DebugContext(ctx, "status change not for the platform", "kind", c.Kind, "flow", c.Flow, "to", c.To)
-		if c.Kind == changeAttention {
-			log.WarnContext(ctx, "order needs a person's attention", "note", c.Note)
-		}
 		return nil
 	}
 	if b.ready != nil {
@@ -58,6 +57,9 @@ func (b *Bridge) Deliver(ctx context.Context, c engine.StatusChange) error {
 		if err != nil {
 			return fmt.Errorf("deliver %s: %w: %w", ch.ID, adapter.ErrPluginDead, err)
 		}
+	}
+	if ch.Status == adapter.StatusAttention {
+		log.WarnContext(ctx, "order needs a person's attention", "note", c.Note)
 	}
 	err := b.a.ApplyStatus(ctx, ch)
 	switch adapter.Classify(err) {
@@ -77,10 +79,10 @@ const changeAttention = "attention"
 // "<order id>:<seq>" is stable across redeliveries, so platforms dedupe on
 // it. The second result is false when the platform has no status for it.
 func statusChangeOf(c engine.StatusChange) (adapter.StatusChange, bool) {
-	if c.Kind == changeAttention {
-		return adapter.StatusChange{}, false
+	st, ok := adapter.StatusAttention, true
+	if c.Kind != changeAttention {
+		st, ok = platformStatus(c.Flow, c.To)
 	}
-	st, ok := platformStatus(c.Flow, c.To)
 	if !ok {
 		return adapter.StatusChange{}, false
 	}
@@ -102,9 +104,36 @@ func statusChangeOf(c engine.StatusChange) (adapter.StatusChange, bool) {
 		Status:            st,
 		Amount:            adapter.Money{Minor: amount, Currency: c.Currency},
 		ProviderReference: c.TrustlyOrderID,
-		Message:           c.Note,
+		Message:           message(st, c),
 		OccurredAt:        c.At,
 	}, true
+}
+
+// message is the note a person reads with the change in the platform's
+// admin: what happened in words, with Trustly's reason where it gave one.
+func message(st adapter.PaymentStatus, c engine.StatusChange) string {
+	money := trustly.FormatAmount(c.Amount) + " " + c.Currency
+	var m string
+	switch st {
+	case adapter.StatusAttention:
+		return "Needs a person: " + c.Note
+	case adapter.StatusReversed:
+		m = "Trustly reported a debit: the payment of " + money + " was reversed by the bank after it was credited. " +
+			"The money is no longer with the merchant: stop the delivery, or recover the goods or the money."
+	case adapter.StatusRefundFailed:
+		m = "The refund of " + money + " failed; the amount can be refunded again."
+	case adapter.StatusMandateDeclined:
+		m = "The direct debit mandate was not set up."
+	case adapter.StatusMandateRevoked:
+		m = "The direct debit mandate was revoked: no further charges can be made with it."
+	}
+	if c.Reason != "" {
+		m = strings.TrimSpace(m + " Reason: " + c.Reason + ".")
+	}
+	if c.Note != "" {
+		m = strings.TrimSpace(m + " " + c.Note)
+	}
+	return m
 }
 
 // platformStatus is the one table from an order's flow and new state to
@@ -121,6 +150,15 @@ func platformStatus(f engine.Flow, s engine.State) (adapter.PaymentStatus, bool)
 			return adapter.StatusCancelled, true
 		case engine.StateReversed:
 			return adapter.StatusReversed, true
+		}
+	case engine.FlowMandate:
+		switch s {
+		case engine.StateActive:
+			return adapter.StatusMandateActive, true
+		case engine.StateDeclined, engine.StateCancelled, engine.StateExpired, engine.StateRejected:
+			return adapter.StatusMandateDeclined, true
+		case engine.StateRevoked:
+			return adapter.StatusMandateRevoked, true
 		}
 	case engine.FlowRefund:
 		switch s {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/trustly-sidecar/trustly-sidecar/adapter"
@@ -27,7 +28,11 @@ func TestPlatformStatusTable(t *testing.T) {
 		{engine.FlowRefund, engine.StateStarted, adapter.StatusRefundPending},
 		{engine.FlowRefund, engine.StateRefunded, adapter.StatusRefunded},
 		{engine.FlowRefund, engine.StateFailed, adapter.StatusRefundFailed},
-		{engine.FlowMandate, engine.StateActive, ""},
+		{engine.FlowMandate, engine.StateStarted, ""},
+		{engine.FlowMandate, engine.StateActive, adapter.StatusMandateActive},
+		{engine.FlowMandate, engine.StateDeclined, adapter.StatusMandateDeclined},
+		{engine.FlowMandate, engine.StateCancelled, adapter.StatusMandateDeclined},
+		{engine.FlowMandate, engine.StateRevoked, adapter.StatusMandateRevoked},
 	}
 	for _, tt := range tests {
 		got, ok := platformStatus(tt.flow, tt.to)
@@ -39,6 +44,39 @@ func TestPlatformStatusTable(t *testing.T) {
 		Parent: "p1", Amount: 3000, Currency: "SEK", TrustlyOrderID: "123"})
 	if !ok || ch.ID != "r1:3" || ch.Order.ID != "p1" || ch.Amount != (adapter.Money{Minor: 3000, Currency: "SEK"}) || ch.ProviderReference != "123" {
 		t.Errorf("refund change: %+v", ch)
+	}
+}
+
+// The shop hears what matters in words: an anomaly as an attention change,
+// a refund's failure with Trustly's reason, a debit as money reversed.
+func TestChangesCarryWhatAPersonNeeds(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		c      engine.StatusChange
+		status adapter.PaymentStatus
+		says   []string
+	}{
+		{"an amount other than ordered", engine.StatusChange{OrderID: "o1", Seq: 4, Kind: "attention", Flow: engine.FlowDeposit, To: engine.StatePaid,
+			Note: "credit of 90.00 SEK, the order is for 103.00 SEK"}, adapter.StatusAttention, []string{"Needs a person: credit of 90.00 SEK, the order is for 103.00 SEK"}},
+		{"a refund whose payout failed", engine.StatusChange{OrderID: "p1.r", Seq: 3, Kind: "state", Flow: engine.FlowRefund, To: engine.StateFailed, Parent: "p1",
+			Amount: 2500, Currency: "SEK", Reason: "payout failed: incorrect_account_number"}, adapter.StatusRefundFailed,
+			[]string{"The refund of 25.00 SEK failed", "Reason: payout failed: incorrect_account_number."}},
+		{"a debit after credit", engine.StatusChange{OrderID: "o2", Seq: 5, Kind: "state", Flow: engine.FlowDeposit, To: engine.StateReversed,
+			Amount: 10300, Currency: "EUR"}, adapter.StatusReversed, []string{"payment of 103.00 EUR was reversed", "no longer with the merchant"}},
+		{"a mandate revoked", engine.StatusChange{OrderID: "m1", Seq: 3, Kind: "state", Flow: engine.FlowMandate, To: engine.StateRevoked}, adapter.StatusMandateRevoked,
+			[]string{"revoked"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ch, ok := statusChangeOf(tc.c)
+			if !ok || ch.Status != tc.status {
+				t.Fatalf("change %+v, %v; want status %s", ch, ok, tc.status)
+			}
+			for _, s := range tc.says {
+				if !strings.Contains(ch.Message, s) {
+					t.Errorf("message %q lacks %q", ch.Message, s)
+				}
+			}
+		})
 	}
 }
 

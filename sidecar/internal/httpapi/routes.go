@@ -57,6 +57,8 @@ func addPrivateRoutes(r *mux.Router, log *slog.Logger, m *metrics.Set, token str
 	r.Handle("/v1/payments", v1(api.findPayments, false)).Methods(http.MethodGet)
 	r.Handle("/v1/payments/{id}", v1(func() http.Handler { return api.getPayment(engine.FlowDeposit, engine.FlowCharge, engine.FlowRefund) }, false)).Methods(http.MethodGet)
 	r.Handle("/v1/payments/{id}/refunds", v1(api.createRefund, true)).Methods(http.MethodPost)
+	r.Handle("/v1/payments/{id}/events", v1(func() http.Handler { return api.getTimeline(engine.FlowDeposit, engine.FlowCharge, engine.FlowRefund) }, false)).Methods(http.MethodGet)
+	r.Handle("/v1/mandates/{id}/events", v1(func() http.Handler { return api.getTimeline(engine.FlowMandate) }, false)).Methods(http.MethodGet)
 	r.Handle("/v1/mandates", v1(api.createMandate, true)).Methods(http.MethodPost)
 	r.Handle("/v1/mandates/{id}", v1(func() http.Handler { return api.getPayment(engine.FlowMandate) }, false)).Methods(http.MethodGet)
 	r.Handle("/v1/charges", v1(api.createCharge, true)).Methods(http.MethodPost)

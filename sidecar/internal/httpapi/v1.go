@@ -31,6 +31,7 @@ type Engine interface {
 	CancelCharge(ctx context.Context, id string) (engine.Order, error)
 	Balance(ctx context.Context) (engine.Balances, error)
 	Unrouted(ctx context.Context, limit int64) ([]engine.Unrouted, error)
+	Timeline(ctx context.Context, id string) ([]engine.TimelineEntry, error)
 }
 
 var _ Engine = (*engine.Engine)(nil)
@@ -113,6 +114,9 @@ func (a *API) createPayment() http.Handler {
 				SuccessURL: req.SuccessURL, FailURL: req.FailURL, ShopperStatement: req.ShopperStatement,
 				IP: s.IP, MobilePhone: s.MobilePhone, NationalIdentificationNumber: s.NationalIdentificationNumber,
 				ExternalReference: req.ExternalReference, NoExpress: req.NoExpress, URLTarget: req.URLTarget,
+				UnchangeableNationalIdentificationNumber: s.UnchangeableNationalIdentificationNumber,
+				RequestDirectDebitMandate:                req.RequestDirectDebitMandate,
+				ShippingAddress:                          shippingAddress(req.ShippingAddress),
 			}))
 		}, nil
 	})
@@ -449,5 +453,34 @@ func (a *API) revokePayLink() http.Handler {
 			return
 		}
 		encode(w, http.StatusOK, st)
+	})
+}
+
+func shippingAddress(a *shopapi.ShippingAddress) engine.ShippingAddress {
+	if a == nil {
+		return engine.ShippingAddress{}
+	}
+	return engine.ShippingAddress{Country: a.Country, PostalCode: a.PostalCode, City: a.City, Line1: a.Line1, Line2: a.Line2, Address: a.Address}
+}
+
+// getTimeline is GET /v1/payments/{id}/events (and the mandate's): every
+// call to Trustly, notification, change of state and platform delivery of
+// the order, oldest first.
+func (a *API) getTimeline(flows ...engine.Flow) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := mux.Vars(r)["id"]
+		o, err := a.engine.GetPayment(r.Context(), id)
+		if err == nil && !flowIn(o.Flow, flows) {
+			err = errNotFound
+		}
+		var tl []engine.TimelineEntry
+		if err == nil {
+			tl, err = a.engine.Timeline(r.Context(), id)
+		}
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		encode(w, http.StatusOK, shopapi.TimelineOf(o, tl))
 	})
 }

@@ -299,7 +299,8 @@ func payment(l store.PayLink) engine.PaymentRequest {
 		Country: s.Country, Locale: s.Locale, Firstname: s.FirstName, Lastname: s.LastName, Email: s.Email,
 		MobilePhone: s.MobilePhone, NationalIdentificationNumber: s.NationalIdentificationNumber,
 		SuccessURL: l.SuccessURL, FailURL: l.FailURL, ShopperStatement: l.ShopperStatement,
-		ExternalReference: l.OrderReference,
+		ExternalReference:                        l.OrderReference,
+		UnchangeableNationalIdentificationNumber: s.UnchangeableNationalIdentificationNumber,
 	}
 }
 
@@ -307,5 +308,6 @@ func payment(l store.PayLink) engine.PaymentRequest {
 func shopperOf(s shopapi.Shopper) store.PayLinkShopper {
 	return store.PayLinkShopper{EndUserID: s.EndUserID, FirstName: s.FirstName, LastName: s.LastName, Email: s.Email,
 		Country: s.Country, Locale: s.Locale, MobilePhone: s.MobilePhone,
-		NationalIdentificationNumber: s.NationalIdentificationNumber, IP: s.IP}
+		NationalIdentificationNumber: s.NationalIdentificationNumber, IP: s.IP,
+		UnchangeableNationalIdentificationNumber: s.UnchangeableNationalIdentificationNumber}
 }

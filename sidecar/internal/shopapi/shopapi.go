@@ -37,7 +37,20 @@ type Shopper struct {
 	Locale                       string `json:"locale,omitempty"`
 	MobilePhone                  string `json:"mobilePhone,omitempty"`
 	NationalIdentificationNumber string `json:"nationalIdentificationNumber,omitempty"`
-	IP                           string `json:"ip,omitempty"`
+	// UnchangeableNationalIdentificationNumber locks the shopper to that
+	// number at the bank (Sweden); the number is then required.
+	UnchangeableNationalIdentificationNumber bool   `json:"unchangeableNationalIdentificationNumber,omitempty"`
+	IP                                       string `json:"ip,omitempty"`
+}
+
+// ShippingAddress is where the goods go: split, or in one line (address).
+type ShippingAddress struct {
+	Country    string `json:"country,omitempty"`
+	PostalCode string `json:"postalCode,omitempty"`
+	City       string `json:"city,omitempty"`
+	Line1      string `json:"line1,omitempty"`
+	Line2      string `json:"line2,omitempty"`
+	Address    string `json:"address,omitempty"`
 }
 
 // CreatePaymentRequest starts a Deposit; externalReference makes it an
@@ -53,6 +66,10 @@ type CreatePaymentRequest struct {
 	ShopperStatement   string  `json:"shopperStatement,omitempty"`
 	ExternalReference  string  `json:"externalReference,omitempty"`
 	NoExpress          bool    `json:"noExpress,omitempty"`
+	// RequestDirectDebitMandate pays now and sets up a direct debit
+	// mandate in the same checkout; shopper.email is then required.
+	RequestDirectDebitMandate bool             `json:"requestDirectDebitMandate,omitempty"`
+	ShippingAddress           *ShippingAddress `json:"shippingAddress,omitempty"`
 	// URLTarget is the frame SuccessURL/FailURL load in when the checkout
 	// is shown in an iframe (e.g. "_top"); see Trustly's presentation guide.
 	URLTarget string `json:"urlTarget,omitempty"`
@@ -261,4 +278,36 @@ type ErrorDetail struct {
 	Code      string `json:"code"`
 	Message   string `json:"message"`
 	RequestID string `json:"request_id"`
+}
+
+// Timeline is an order's story, for GET /v1/payments/{id}/events.
+type Timeline struct {
+	OrderID string          `json:"orderId"`
+	State   string          `json:"state"`
+	Events  []TimelineEvent `json:"events"`
+}
+
+// TimelineEvent is one entry of a Timeline.
+type TimelineEvent struct {
+	At time.Time `json:"at"`
+	// Kind: call (to Trustly), notification (from Trustly), change (of
+	// state, from a call's answer or the reconciler) or platform (a status
+	// change the shop platform received).
+	Kind           string `json:"kind"`
+	What           string `json:"what"`
+	NotificationID string `json:"notificationId,omitempty"`
+	Outcome        string `json:"outcome,omitempty"`
+	From           string `json:"from,omitempty"`
+	To             string `json:"to,omitempty"`
+	Note           string `json:"note,omitempty"`
+}
+
+// TimelineOf is the answer for order o with its timeline.
+func TimelineOf(o engine.Order, tl []engine.TimelineEntry) Timeline {
+	out := Timeline{OrderID: o.ID, State: string(o.State), Events: make([]TimelineEvent, 0, len(tl))}
+	for _, e := range tl {
+		out.Events = append(out.Events, TimelineEvent{At: e.At.UTC(), Kind: e.Kind, What: e.What, NotificationID: e.NotificationID,
+			Outcome: e.Outcome, From: string(e.From), To: string(e.To), Note: e.Note})
+	}
+	return out
 }
