@@ -196,6 +196,7 @@ type OrdersOptions struct {
 // accounts, balances and the outbox on Redis. See LAYOUT.md.
 type RedisOrders struct {
 	rdb    redis.UniversalClient
+	repl   *replicator
 	keys   Keys
 	maxLen int64
 }
@@ -205,7 +206,7 @@ func NewRedisOrders(rdb redis.UniversalClient, keys Keys, opts OrdersOptions) *R
 	if opts.OutboxMaxLen <= 0 {
 		opts.OutboxMaxLen = 100000
 	}
-	return &RedisOrders{rdb: rdb, keys: keys, maxLen: opts.OutboxMaxLen}
+	return &RedisOrders{rdb: rdb, repl: newReplicator(rdb, keys, Replication{}), keys: keys, maxLen: opts.OutboxMaxLen}
 }
 
 // Keys returns the key space of the store.
@@ -248,24 +249,45 @@ func (s *RedisOrders) CreateOpen(ctx context.Context, o Order, openUntil time.Ti
 	}
 	k := s.keys.Order(o.ID)
 	args := append([]any{ms(openUntil)}, pairs(o.fields())...)
-	ok, err := orderCreateScript.Run(ctx, s.rdb, []string{k.Order, k.Open}, args...).Int()
+	// Trustly is called once this returns: the order and the index its
+	// notifications are routed by must survive a failover first.
+	w := s.repl.begin()
+	defer w.close()
+	rc, err := w.on(ctx, k.Order)
 	if err != nil {
-		return wrapRedis(ctx, "create order", err)
+		return err
+	}
+	ok, err := orderCreateScript.Run(ctx, rc, []string{k.Order, k.Open}, args...).Int()
+	if err != nil {
+		return w.fail(ctx, "create order", err)
 	}
 	if ok != 1 {
+		// A caller that goes on with the order it finds (a retry) must
+		// find one the replicas have too.
+		if err := w.settle(ctx, k.Order); err != nil {
+			return err
+		}
+		if err := w.wait(ctx, "create order"); err != nil {
+			return err
+		}
 		return fmt.Errorf("store: create order %s: %w", o.ID, ErrExists)
 	}
 	if o.MessageID != "" {
-		if err := s.IndexMessageID(ctx, o.MessageID, o.ID); err != nil {
+		if err := s.indexMessageID(ctx, w, o.MessageID, o.ID); err != nil {
 			return err
 		}
 	}
 	if o.ExternalReference != "" {
-		if err := s.rdb.SAdd(ctx, s.keys.ReferenceIndex(o.ExternalReference), o.ID).Err(); err != nil {
-			return wrapRedis(ctx, "index external reference", err)
+		key := s.keys.ReferenceIndex(o.ExternalReference)
+		rc, err := w.on(ctx, key)
+		if err != nil {
+			return err
+		}
+		if err := rc.SAdd(ctx, key, o.ID).Err(); err != nil {
+			return w.fail(ctx, "index external reference", err)
 		}
 	}
-	return nil
+	return w.wait(ctx, "create order")
 }
 
 // Get returns order id, or an error wrapping ErrNotFound.
@@ -324,32 +346,65 @@ func (s *RedisOrders) ByExternalReference(ctx context.Context, ref string) ([]Or
 
 // IndexMessageID maps messageID to order id. Idempotent.
 func (s *RedisOrders) IndexMessageID(ctx context.Context, messageID, id string) error {
-	if err := s.rdb.Set(ctx, s.keys.MessageIDIndex(messageID), id, 0).Err(); err != nil {
-		return wrapRedis(ctx, "index messageid", err)
+	w := s.repl.begin()
+	defer w.close()
+	if err := s.indexMessageID(ctx, w, messageID, id); err != nil {
+		return err
+	}
+	return w.wait(ctx, "index messageid")
+}
+
+func (s *RedisOrders) indexMessageID(ctx context.Context, w *writes, messageID, id string) error {
+	key := s.keys.MessageIDIndex(messageID)
+	rc, err := w.on(ctx, key)
+	if err != nil {
+		return err
+	}
+	if err := rc.Set(ctx, key, id, 0).Err(); err != nil {
+		return w.fail(ctx, "index messageid", err)
 	}
 	return nil
 }
 
-// IndexTrustlyOrderID maps Trustly's orderID to order id. Idempotent.
+// IndexTrustlyOrderID maps Trustly's orderID to order id. Idempotent. It
+// is a follow-up of a notification answered only after it: it waits for
+// the replicas like the transition.
 func (s *RedisOrders) IndexTrustlyOrderID(ctx context.Context, orderID, id string) error {
-	if err := s.rdb.Set(ctx, s.keys.TrustlyOrderIndex(orderID), id, 0).Err(); err != nil {
-		return wrapRedis(ctx, "index trustly orderid", err)
+	key := s.keys.TrustlyOrderIndex(orderID)
+	w := s.repl.begin()
+	defer w.close()
+	rc, err := w.on(ctx, key)
+	if err != nil {
+		return err
 	}
-	return nil
+	if err := rc.Set(ctx, key, id, 0).Err(); err != nil {
+		return w.fail(ctx, "index trustly orderid", err)
+	}
+	return w.wait(ctx, "index trustly orderid")
 }
 
 // AddMessageID makes messageID the current attempt of order id, keeping the
 // earlier attempts' MessageIDs mapped, and indexes it. The order is changed
 // first so that the MessageID is on the order before Trustly sees it.
 func (s *RedisOrders) AddMessageID(ctx context.Context, id, messageID string, now time.Time) error {
-	ok, err := orderMessageIDScript.Run(ctx, s.rdb, []string{s.keys.Order(id).Order}, messageID, ms(now)).Int()
+	key := s.keys.Order(id).Order
+	w := s.repl.begin()
+	defer w.close()
+	rc, err := w.on(ctx, key)
 	if err != nil {
-		return wrapRedis(ctx, "add messageid", err)
+		return err
+	}
+	ok, err := orderMessageIDScript.Run(ctx, rc, []string{key}, messageID, ms(now)).Int()
+	if err != nil {
+		return w.fail(ctx, "add messageid", err)
 	}
 	if ok != 1 {
 		return fmt.Errorf("store: add messageid to %q: %w", id, ErrNotFound)
 	}
-	return s.IndexMessageID(ctx, messageID, id)
+	if err := s.indexMessageID(ctx, w, messageID, id); err != nil {
+		return err
+	}
+	return w.wait(ctx, "add messageid")
 }
 
 // Apply runs one transition as one script: state, dedupe record, outbox
@@ -384,16 +439,35 @@ func (s *RedisOrders) Apply(ctx context.Context, t Transition) (Applied, error) 
 			args = append(args, v)
 		}
 	}
-	reply, err := orderTransitionScript.Run(ctx, s.rdb,
-		[]string{k.Order, k.Dedupe, k.Log, k.Outbox, k.Open, parent}, args...).StringSlice()
+	// The notification is answered OK once this returns: the transition
+	// must survive a failover first. One that ran but was not acknowledged
+	// fails here (the route answers 503); Trustly's resend is a duplicate,
+	// answered OK once the replicas have the first delivery's effect.
+	w := s.repl.begin()
+	defer w.close()
+	cmd, waitErr := w.script(ctx, k.Order, orderTransitionScript,
+		[]string{k.Order, k.Dedupe, k.Log, k.Outbox, k.Open, parent}, args...)
+	reply, err := cmd.StringSlice()
 	if err != nil {
-		return Applied{}, wrapRedis(ctx, "apply "+t.Event, err)
+		return Applied{}, w.fail(ctx, "apply "+t.Event, err)
 	}
 	if len(reply) != 5 {
 		return Applied{}, fmt.Errorf("store: apply: unexpected script reply %q", reply)
 	}
 	if reply[0] == "missing" {
 		return Applied{}, fmt.Errorf("store: apply %s to %q: %w", t.Event, t.OrderID, ErrNotFound)
+	}
+	if reply[0] == OutcomeDuplicate {
+		// Only read: the first delivery's write may be the one whose
+		// wait failed.
+		if err := w.settle(ctx, k.Order); err != nil {
+			return Applied{}, err
+		}
+	} else if waitErr != nil {
+		return Applied{}, fmt.Errorf("store: apply %s: %w", t.Event, waitErr)
+	}
+	if err := w.wait(ctx, "apply "+t.Event); err != nil {
+		return Applied{}, err
 	}
 	return Applied{Outcome: reply[0], From: reply[1], To: reply[2], Seq: atoi(reply[3]), Answer: reply[4]}, nil
 }
@@ -412,13 +486,24 @@ func (s *RedisOrders) ReserveRefund(ctx context.Context, r Order, paidState stri
 	delete(f, "amount")
 	args := append([]any{itoa(r.Amount), r.Currency, paidState, ms(openUntil)}, pairs(f)...)
 	k := s.keys.Order(r.ID)
-	reply, err := refundReserveScript.Run(ctx, s.rdb,
+	// Refund is called once this returns: a reservation a failover undid
+	// would let a second refund exceed what was credited.
+	w := s.repl.begin()
+	defer w.close()
+	rc, err := w.on(ctx, k.Order)
+	if err != nil {
+		return Order{}, err
+	}
+	reply, err := refundReserveScript.Run(ctx, rc,
 		[]string{s.keys.Order(r.Parent).Order, k.Order, k.Open}, args...).StringSlice()
 	if err != nil {
-		return Order{}, wrapRedis(ctx, "reserve refund", err)
+		return Order{}, w.fail(ctx, "reserve refund", err)
 	}
 	switch reply[0] {
 	case "ok":
+		if err := w.wait(ctx, "reserve refund"); err != nil {
+			return Order{}, err
+		}
 		r.Amount = atoi(reply[1])
 		return r, nil
 	case "missing":
@@ -523,12 +608,35 @@ func (s *RedisOrders) SaveUnrouted(ctx context.Context, u Unrouted) (string, err
 		"nid": u.NotificationID, "method": u.Method, "orderid": u.OrderID, "messageid": u.MessageID,
 		"reason": u.Reason, "answer": u.Answer, "body": string(u.Body), "at": ms(u.At),
 	}
-	first, err := unroutedSaveScript.Run(ctx, s.rdb, []string{s.keys.Unrouted(u.NotificationID)}, pairs(f)...).Text()
+	// Answered OK once this returns: kept for a person, so it must survive
+	// a failover like a transition.
+	rec := s.keys.Unrouted(u.NotificationID)
+	w := s.repl.begin()
+	defer w.close()
+	rc, err := w.on(ctx, rec)
 	if err != nil {
-		return "", wrapRedis(ctx, "save unrouted notification", err)
+		return "", err
 	}
-	if err := s.rdb.ZAddNX(ctx, s.keys.UnroutedIndex(), redis.Z{Score: float64(u.At.UnixMilli()), Member: u.NotificationID}).Err(); err != nil {
-		return "", wrapRedis(ctx, "index unrouted notification", err)
+	first, err := unroutedSaveScript.Run(ctx, rc, []string{rec}, pairs(f)...).Text()
+	if err != nil {
+		return "", w.fail(ctx, "save unrouted notification", err)
+	}
+	if first != "" {
+		// A repeat: the record may be the first delivery's, not yet
+		// replicated.
+		if err := w.settle(ctx, rec); err != nil {
+			return "", err
+		}
+	}
+	idx := s.keys.UnroutedIndex()
+	if rc, err = w.on(ctx, idx); err != nil {
+		return "", err
+	}
+	if err := rc.ZAddNX(ctx, idx, redis.Z{Score: float64(u.At.UnixMilli()), Member: u.NotificationID}).Err(); err != nil {
+		return "", w.fail(ctx, "index unrouted notification", err)
+	}
+	if err := w.wait(ctx, "save unrouted notification"); err != nil {
+		return "", err
 	}
 	return first, nil
 }

@@ -103,6 +103,9 @@ type Config struct {
 	RedisPoolTimeout          time.Duration `envconfig:"REDIS_POOL_TIMEOUT" default:"1s" desc:"time to wait for a free Redis connection when all are busy (as they soon are while Redis hangs)"`
 	RedisMaxRetries           int           `envconfig:"REDIS_MAX_RETRIES" default:"1" desc:"retries of a Redis command that failed on the network, each on a fresh connection; 0 for none"`
 	RedisAllowEviction        bool          `envconfig:"REDIS_ALLOW_EVICTION" default:"false" desc:"LIVE only: start even though Redis's maxmemory-policy is not noeviction. An evicting Redis deletes orders and idempotency records when full (second Deposits, lost orders); see core/store/LAYOUT.md. Elsewhere an evicting Redis is only a warning"`
+	RedisReplicaAcks          string        `envconfig:"REDIS_REPLICA_ACKS" default:"auto" desc:"replicas that must acknowledge a write before an answer depends on it (OK to Trustly, the claim before calling Trustly, a 201): all (every replica online at the master), none, or a number; auto is all in sentinel and cluster modes and none in single. Each answer then waits one round trip to the replicas; see core/store/LAYOUT.md"`
+	RedisReplicaAckTimeout    time.Duration `envconfig:"REDIS_REPLICA_ACK_TIMEOUT" default:"500ms" desc:"how long a write waits for its replica acknowledgements; past it the answer is 503 (Trustly and the shop retry) and trustly_sidecar_redis_replica_ack_timeouts_total counts it"`
+	RedisWaitAOF              bool          `envconfig:"REDIS_WAIT_AOF" default:"false" desc:"also wait until the master (and the acknowledging replicas) fsynced the write to their append-only files (WAITAOF; Redis 7.2 or later, appendonly yes everywhere; older servers get WAIT)"`
 
 	// Pay links and their delivery (paylink_config.go checks them).
 	PayLinkTTL       time.Duration `envconfig:"PAYLINK_TTL" default:"168h" desc:"how long a pay link stays usable unless the request gives ttlSeconds (at most 2160h)"`
