@@ -328,14 +328,15 @@ func (s *demoShop) renderOrder(w http.ResponseWriter, r *http.Request, status in
 }
 
 func (s *demoShop) status(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
 	o, ok := s.lookup(r.PathValue("ref"))
 	if !ok {
-		http.Error(w, `{"error":"no such order"}`, http.StatusNotFound)
+		w.WriteHeader(http.StatusNotFound)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": "no such order"})
 		return
 	}
 	v, err := s.view(r.Context(), o)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
 	if err != nil {
 		w.WriteHeader(http.StatusBadGateway)
 		_ = json.NewEncoder(w).Encode(map[string]string{"error": apiMessage(err)})
