@@ -777,7 +777,9 @@ func testTimeline(t *testing.T, b backend) {
 // A refund's notification that arrives after its answer is stored on the
 // order but before the Trustly orderid is indexed (two writes) still finds
 // the refund, not the paid order it refunds: the refund completes.
-func TestARefundNotificationBetweenItsAnswerAndItsIndex(t *testing.T) { onEach(t, testRefundIndexWindow) }
+func TestARefundNotificationBetweenItsAnswerAndItsIndex(t *testing.T) {
+	onEach(t, testRefundIndexWindow)
+}
 
 func testRefundIndexWindow(t *testing.T, b backend) {
 	w := newWorld(t, b)
