@@ -124,9 +124,14 @@ func TestDemoPaysAndRefunds(t *testing.T) {
 	if m["label"] != "Paid" || m["refundMax"] != "149.00" {
 		t.Errorf("paid: %v", m)
 	}
-	// The order page is headed by the shop's reference, not the sidecar's id.
-	if _, page := d.get(base + "/orders/" + ref[1]); !strings.Contains(page, `<h1 id="heading">Order `+ref[1]+`</h1>`) {
-		t.Errorf("order page heading:\n%s", page)
+	// The order page is headed by the shop's reference, not the sidecar's id,
+	// and shows the order's timeline: the Deposit call, the notifications.
+	_, page := d.get(base + "/orders/" + ref[1])
+	for _, want := range []string{`<h1 id="heading">Order ` + ref[1] + `</h1>`, `id="timeline"`, "Called Trustly: Deposit (ok)",
+		"Trustly sent credit: the order is now paid"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("order page lacks %q:\n%s", want, page)
+		}
 	}
 	// The cart is emptied once the order is paid.
 	if _, home := d.get(base + "/"); !strings.Contains(home, `id="cart-empty"`) || !strings.Contains(home, ref[1]) {

@@ -28,8 +28,17 @@ type orderView struct {
 	RefundKey  string       `json:"refundKey"` // the refund form's idempotency part
 	Refunds    []refundView `json:"refunds"`
 	Link       *linkView    `json:"link,omitempty"`
+	// Timeline is what the sidecar's GET /v1/payments/{id}/events says,
+	// in words: what a shop's support person reads.
+	Timeline []timelineLine `json:"timeline"`
 
 	payment string // the sidecar's payment order, for refunds
+}
+
+type timelineLine struct {
+	Time string `json:"time"`
+	Kind string `json:"kind"`
+	Text string `json:"text"`
 }
 
 type refundView struct {
@@ -99,6 +108,11 @@ func (s *demoShop) view(ctx context.Context, o *shopOrder) (orderView, error) {
 		refunds = append(refunds, rf)
 	}
 	v = describe(p, refunds, v.Link)
+	var tl shopapi.Timeline
+	if err := s.call(ctx, http.MethodGet, "/v1/payments/"+paymentID+"/events", "", nil, &tl); err != nil {
+		return v, err
+	}
+	v.Timeline = timelineOf(tl)
 	if p.Credited > 0 {
 		s.paid(o)
 	}
@@ -186,4 +200,35 @@ func describe(p shopapi.Order, refunds []shopapi.Order, link *linkView) orderVie
 		v.Detail = "The outcome is not known yet; the sidecar asks Trustly."
 	}
 	return v
+}
+
+// timelineOf says each event of the payment's timeline in a line.
+func timelineOf(tl shopapi.Timeline) []timelineLine {
+	out := make([]timelineLine, 0, len(tl.Events))
+	for _, e := range tl.Events {
+		var text string
+		switch e.Kind {
+		case "call":
+			text = "Called Trustly: " + e.What + " (" + e.Outcome + ")"
+		case "notification":
+			text = "Trustly sent " + e.What
+			switch e.Outcome {
+			case "duplicate":
+				text += " again: answered as before, nothing changed"
+			case "applied":
+				text += ": the order is now " + e.To
+			default:
+				text += ": " + e.Outcome
+			}
+		case "platform":
+			text = "The shop was told: " + e.To
+		default:
+			text = "The order is now " + e.To + " (" + e.What + ")"
+		}
+		if e.Note != "" && e.Kind != "platform" {
+			text += " · " + e.Note
+		}
+		out = append(out, timelineLine{Time: e.At.Format("15:04:05"), Kind: e.Kind, Text: text})
+	}
+	return out
 }
