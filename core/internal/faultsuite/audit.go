@@ -34,6 +34,9 @@ type Sent struct {
 	Deliveries int
 	// Retries are resends after a delivery without a valid OK.
 	Retries int
+	// Late counts deliveries made after a newer notification of the same
+	// order had been sent: out-of-order deliveries the sidecar must absorb.
+	Late int
 	// Answered counts the deliveries the sidecar answered with a signed OK
 	// (a reply the simulator then treated as lost included).
 	Answered int
@@ -74,11 +77,11 @@ type History struct {
 
 // Figures are the audit's counts: never times.
 type Figures struct {
-	Sent, Deliveries, Applied, DuplicatesAbsorbed int
-	Retries, CallbackResends                      int
-	Lost, DoubleApplied                           int
-	Delivered, OutOfOrder, FinalMissing           int
-	DeadLettered                                  int
+	Sent, Deliveries, Late, Applied, DuplicatesAbsorbed int
+	Retries, CallbackResends                            int
+	Lost, DoubleApplied                                 int
+	Delivered, OutOfOrder, FinalMissing                 int
+	DeadLettered                                        int
 }
 
 // Audit computes the figures of h. Lost, DoubleApplied, OutOfOrder and
@@ -90,6 +93,7 @@ func Audit(h History) (f Figures, problems []string) {
 	for _, n := range h.Sent {
 		f.Deliveries += n.Deliveries
 		f.Retries += n.Retries
+		f.Late += n.Late
 		// Every OK after the first was the sidecar recognising a
 		// notification it had already taken (a duplicate, a replay, a
 		// resend of one whose OK Trustly never heard).
@@ -185,6 +189,7 @@ func (f Figures) Table() string {
 	}{
 		{"notifications sent", f.Sent, "distinct notifications the simulator made"},
 		{"deliveries", f.Deliveries, "POSTs of them: firsts, resends, duplicates, replays"},
+		{"out-of-order deliveries", f.Late, "of them, sent after a newer notification of the order"},
 		{"applied", f.Applied, "taken into account exactly once in Redis"},
 		{"duplicates absorbed", f.DuplicatesAbsorbed, "OKs for a notification already taken, nothing re-applied"},
 		{"retries", f.Retries, "resends by the simulator after no valid OK"},

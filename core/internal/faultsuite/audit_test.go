@@ -11,7 +11,7 @@ func clean() History {
 	return History{
 		Sent: []Sent{
 			{ID: "n1", Order: "T1", Method: "pending", Deliveries: 1, Answered: 1},
-			{ID: "n2", Order: "T1", Method: "credit", Deliveries: 3, Retries: 1, Answered: 2},
+			{ID: "n2", Order: "T1", Method: "credit", Deliveries: 3, Retries: 1, Answered: 2, Late: 1},
 			{ID: "n3", Order: "T2", Method: "cancel", Deliveries: 1, Answered: 1},
 		},
 		Logged: map[string]int{"n1": 1, "n2": 1, "n3": 1},
@@ -38,24 +38,24 @@ func TestAuditCountsWhatARunLeft(t *testing.T) {
 		{
 			name: "clean run",
 			edit: func(*History) {},
-			want: Figures{Sent: 3, Deliveries: 5, Applied: 3, DuplicatesAbsorbed: 1, Retries: 1, CallbackResends: 1, Delivered: 3},
+			want: Figures{Sent: 3, Deliveries: 5, Late: 1, Applied: 3, DuplicatesAbsorbed: 1, Retries: 1, CallbackResends: 1, Delivered: 3},
 		},
 		{
 			name:    "a notification answered but never stored is lost",
 			edit:    func(h *History) { delete(h.Logged, "n3") },
-			want:    Figures{Sent: 3, Deliveries: 5, Applied: 2, DuplicatesAbsorbed: 1, Retries: 1, CallbackResends: 1, Delivered: 3, Lost: 1},
+			want:    Figures{Sent: 3, Deliveries: 5, Late: 1, Applied: 2, DuplicatesAbsorbed: 1, Retries: 1, CallbackResends: 1, Delivered: 3, Lost: 1},
 			problem: "notification n3 (cancel of order T2) lost",
 		},
 		{
 			name:    "a notification never answered is lost",
 			edit:    func(h *History) { h.Sent[0].Answered = 0 },
-			want:    Figures{Sent: 3, Deliveries: 5, Applied: 2, DuplicatesAbsorbed: 1, Retries: 1, CallbackResends: 1, Delivered: 3, Lost: 1},
+			want:    Figures{Sent: 3, Deliveries: 5, Late: 1, Applied: 2, DuplicatesAbsorbed: 1, Retries: 1, CallbackResends: 1, Delivered: 3, Lost: 1},
 			problem: "notification n1 (pending of order T1) lost",
 		},
 		{
 			name:    "a notification applied twice in Redis",
 			edit:    func(h *History) { h.Logged["n2"] = 2 },
-			want:    Figures{Sent: 3, Deliveries: 5, Applied: 2, DuplicatesAbsorbed: 1, Retries: 1, CallbackResends: 1, Delivered: 3, DoubleApplied: 1},
+			want:    Figures{Sent: 3, Deliveries: 5, Late: 1, Applied: 2, DuplicatesAbsorbed: 1, Retries: 1, CallbackResends: 1, Delivered: 3, DoubleApplied: 1},
 			problem: "notification n2 (credit of order T1) applied 2 times",
 		},
 		{
@@ -64,7 +64,7 @@ func TestAuditCountsWhatARunLeft(t *testing.T) {
 				h.Callbacks = append(h.Callbacks, Callback{Order: "A", ChangeID: "o1:4", Status: "paid", Accepted: true})
 				h.Orders[0].Shop = []string{"pending", "paid", "paid"}
 			},
-			want:    Figures{Sent: 3, Deliveries: 5, Applied: 3, DuplicatesAbsorbed: 1, Retries: 1, CallbackResends: 1, Delivered: 4, DoubleApplied: 1},
+			want:    Figures{Sent: 3, Deliveries: 5, Late: 1, Applied: 3, DuplicatesAbsorbed: 1, Retries: 1, CallbackResends: 1, Delivered: 4, DoubleApplied: 1},
 			problem: "order A: the shop applied paid 2 times",
 		},
 		{
@@ -73,7 +73,7 @@ func TestAuditCountsWhatARunLeft(t *testing.T) {
 				h.Callbacks = append(h.Callbacks, Callback{Order: "A", ChangeID: "o1:2", Status: "pending", Accepted: true})
 				h.Orders[0].Shop = []string{"paid", "pending"}
 			},
-			want:    Figures{Sent: 3, Deliveries: 5, Applied: 3, DuplicatesAbsorbed: 1, Retries: 1, CallbackResends: 2, Delivered: 3, OutOfOrder: 1, FinalMissing: 1},
+			want:    Figures{Sent: 3, Deliveries: 5, Late: 1, Applied: 3, DuplicatesAbsorbed: 1, Retries: 1, CallbackResends: 2, Delivered: 3, OutOfOrder: 1, FinalMissing: 1},
 			problem: "order A: the callback got pending (seq 2) after seq 3",
 		},
 		{
@@ -82,19 +82,19 @@ func TestAuditCountsWhatARunLeft(t *testing.T) {
 				h.Callbacks = h.Callbacks[:2]
 				h.Orders[0].Shop = []string{"pending"}
 			},
-			want:    Figures{Sent: 3, Deliveries: 5, Applied: 3, DuplicatesAbsorbed: 1, Retries: 1, CallbackResends: 1, Delivered: 1, FinalMissing: 1},
+			want:    Figures{Sent: 3, Deliveries: 5, Late: 1, Applied: 3, DuplicatesAbsorbed: 1, Retries: 1, CallbackResends: 1, Delivered: 1, FinalMissing: 1},
 			problem: `order A (T1): want paid, Redis holds "paid", the shop last applied "pending"`,
 		},
 		{
 			name:    "a change id without a seq counts as out of order",
 			edit:    func(h *History) { h.Callbacks[3].ChangeID = "o2" },
-			want:    Figures{Sent: 3, Deliveries: 5, Applied: 3, DuplicatesAbsorbed: 1, Retries: 1, CallbackResends: 1, Delivered: 3, OutOfOrder: 1},
+			want:    Figures{Sent: 3, Deliveries: 5, Late: 1, Applied: 3, DuplicatesAbsorbed: 1, Retries: 1, CallbackResends: 1, Delivered: 3, OutOfOrder: 1},
 			problem: `change id "o2" without a seq`,
 		},
 		{
 			name: "dead letters are counted, not judged",
 			edit: func(h *History) { h.DeadLettered = 2 },
-			want: Figures{Sent: 3, Deliveries: 5, Applied: 3, DuplicatesAbsorbed: 1, Retries: 1, CallbackResends: 1, Delivered: 3, DeadLettered: 2},
+			want: Figures{Sent: 3, Deliveries: 5, Late: 1, Applied: 3, DuplicatesAbsorbed: 1, Retries: 1, CallbackResends: 1, Delivered: 3, DeadLettered: 2},
 		},
 	}
 	for _, c := range cases {
