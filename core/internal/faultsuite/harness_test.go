@@ -71,14 +71,26 @@ const (
 
 var callbackSecret = []byte("cbsec_fault_fedcba9876543210")
 
-func freeAddr(t *testing.T) string {
+// freeAddrs returns n distinct free localhost addresses: every listener
+// is held until all are picked, so the kernel cannot hand one out twice.
+func freeAddrs(t *testing.T, n int) []string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	addrs := make([]string, 0, n)
+	var held []io.Closer
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, ln)
+		addrs = append(addrs, ln.Addr().String())
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addrs
 }
 
 // sidecar is one `serve` process of the real binary; restart starts it
@@ -99,25 +111,25 @@ type sidecar struct {
 
 var adapterPidRe = regexp.MustCompile(`msg="adapter ready".* pid=(\d+)`)
 
-// startSidecar starts `serve` with env (full names) and its public listener
-// on pub, where the balancer expects it.
-func startSidecar(t *testing.T, name string, env map[string]string, pub string) *sidecar {
+// startSidecar starts `serve` with env (full names) and its listeners on
+// pub (where the balancer expects it) and priv. Nothing else of the test's
+// environment reaches it, so no stray TRUSTLY_SIDECAR_* setting can.
+func startSidecar(t *testing.T, name string, env map[string]string, pub, priv string) *sidecar {
 	t.Helper()
-	s := &sidecar{t: t, name: name, pub: pub, priv: freeAddr(t), logFile: filepath.Join(t.TempDir(), name+".log")}
-	for _, k := range []string{"PATH", "HOME", "TMPDIR"} {
-		if v, ok := os.LookupEnv(k); ok {
-			s.env = append(s.env, k+"="+v)
-		}
-	}
+	s := &sidecar{t: t, name: name, pub: pub, priv: priv, logFile: filepath.Join(t.TempDir(), name+".log")}
+	s.env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TMPDIR=" + os.TempDir()}
 	for k, v := range env {
 		s.env = append(s.env, k+"="+v)
 	}
 	s.env = append(s.env, "TRUSTLY_SIDECAR_PUBLIC_ADDR="+s.pub, "TRUSTLY_SIDECAR_PRIVATE_ADDR="+s.priv)
 	t.Cleanup(func() {
 		s.kill()
-		if l := s.log(); strings.Contains(l, notificationSecret) || strings.Contains(l, trustlyPassword) ||
-			strings.Contains(l, string(callbackSecret)) || strings.Contains(l, webhookSecret) {
-			t.Errorf("sidecar %s: its log holds a secret", s.name)
+		l := s.log()
+		for _, secret := range []string{notificationSecret, trustlyPassword, string(callbackSecret), webhookSecret} {
+			if strings.Contains(l, secret) {
+				// Never the secret itself: the test's output is a log too.
+				t.Errorf("sidecar %s: its log holds a secret (%d bytes long)", s.name, len(secret))
+			}
 		}
 	})
 	s.start()
@@ -144,24 +156,26 @@ func (s *sidecar) start() {
 	s.mu.Lock()
 	s.cmd, s.done = cmd, done
 	s.mu.Unlock()
-	for _, u := range []string{"http://" + s.pub + "/healthz", "http://" + s.priv + "/readyz"} {
-		waitFor(s.t, "sidecar "+s.name+" "+u, 60*time.Second, func() bool {
-			select {
-			case <-done:
-				s.t.Fatalf("sidecar %s ended at start:\n%s", s.name, s.log())
-			default:
-			}
-			resp, err := httpClient.Get(u)
-			if err != nil {
-				return false
-			}
-			resp.Body.Close()
-			return resp.StatusCode == http.StatusOK
-		})
-	}
+	waitFor(s.t, "sidecar "+s.name+" healthy and ready", time.Minute, func() bool {
+		select {
+		case <-done:
+			s.t.Fatalf("sidecar %s ended at start:\n%s", s.name, s.log())
+		default:
+		}
+		return answers200("http://"+s.pub+"/healthz") && answers200("http://"+s.priv+"/readyz")
+	})
 }
 
-// kill9 kills the sidecar outright, and with it its plugin, as a container
+func answers200(url string) bool {
+	resp, err := httpClient.Get(url)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// kill kills the sidecar outright (SIGKILL), and with it its plugin, as a container
 // runtime that kills the sidecar's container would.
 func (s *sidecar) kill() {
 	s.mu.Lock()

@@ -96,7 +96,8 @@ func TestReliability(t *testing.T) {
 	callbacks := newCallbackRecorder(t, shop.URL)
 	s := startSim(t)
 
-	pubs := []string{freeAddr(t), freeAddr(t)}
+	addrs := freeAddrs(t, 4)
+	pubs, privs := addrs[:2], addrs[2:]
 	lb := newBalancer(t, pubs...)
 	env := map[string]string{
 		"TRUSTLY_SIDECAR_ENVIRONMENT":               "SIM",
@@ -117,8 +118,8 @@ func TestReliability(t *testing.T) {
 		generic.EnvCallbackSecret:                   string(callbackSecret),
 		generic.EnvWebhookSecret:                    webhookSecret,
 	}
-	a := startSidecar(t, "a", env, pubs[0])
-	b := startSidecar(t, "b", env, pubs[1])
+	a := startSidecar(t, "a", env, pubs[0], privs[0])
+	b := startSidecar(t, "b", env, pubs[1], privs[1])
 
 	// The shop creates every payment first, half through each sidecar; the
 	// shoppers then approve them one by one while the faults happen.
