@@ -227,16 +227,73 @@ func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
 // the connection is skipped for the next (passive health checking). It
 // never retries a request a backend took: that is Trustly's job.
 type balancer struct {
+	URL      string
 	backends []string
 	next     atomic.Uint64
 	client   *http.Client
+
+	mu sync.Mutex
+	// crash, when set, is called once backend crashAt has answered a
+	// notification OK, before the answer is relayed (see crashAfterOK).
+	crash   func()
+	crashAt string
+	// seen are the notification ids forwarded so far: the crash waits for
+	// a first delivery, one the sidecar has just applied, not a resend.
+	seen map[string]bool
 }
 
-func newBalancer(t *testing.T, backends ...string) *httptest.Server {
-	b := &balancer{backends: backends, client: &http.Client{Timeout: 30 * time.Second}}
+func newBalancer(t *testing.T, backends ...string) *balancer {
+	b := &balancer{backends: backends, client: &http.Client{Timeout: 30 * time.Second}, seen: map[string]bool{}}
 	srv := httptest.NewServer(b)
 	t.Cleanup(srv.Close)
-	return srv
+	b.URL = srv.URL
+	return b
+}
+
+// crashAfterOK arms the worst moment for a kill: the next notification
+// backend answers 200 is applied and answered, then crash runs (kill -9)
+// and Trustly gets a 502 instead of the OK, so it sends the notification
+// again, to whichever sidecar is up. The returned channel closes once
+// crash has run.
+func (b *balancer) crashAfterOK(backend string, crash func()) <-chan struct{} {
+	fired := make(chan struct{})
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.crashAt = backend
+	b.crash = func() { crash(); close(fired) }
+	return fired
+}
+
+// firstSeen records the notification in body and reports whether the
+// balancer had not forwarded it before.
+func (b *balancer) firstSeen(body []byte) bool {
+	var n struct {
+		Params struct {
+			Data struct {
+				NotificationID string `json:"notificationid"`
+			} `json:"data"`
+		} `json:"params"`
+	}
+	if json.Unmarshal(body, &n) != nil || n.Params.Data.NotificationID == "" {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	first := !b.seen[n.Params.Data.NotificationID]
+	b.seen[n.Params.Data.NotificationID] = true
+	return first
+}
+
+// takeCrash returns the armed crash for backend, disarming it.
+func (b *balancer) takeCrash(backend string) func() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.crash == nil || b.crashAt != backend {
+		return nil
+	}
+	crash := b.crash
+	b.crash = nil
+	return crash
 }
 
 func (b *balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -245,6 +302,7 @@ func (b *balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "read body", http.StatusBadRequest)
 		return
 	}
+	first := b.firstSeen(body)
 	start := b.next.Add(1)
 	for i := range len(b.backends) {
 		backend := b.backends[(int(start)+i)%len(b.backends)]
@@ -262,6 +320,14 @@ func (b *balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			http.Error(w, "backend: "+err.Error(), http.StatusBadGateway)
 			return
+		}
+		if resp.StatusCode == http.StatusOK && first {
+			if crash := b.takeCrash(backend); crash != nil {
+				resp.Body.Close()
+				crash()
+				http.Error(w, "backend died", http.StatusBadGateway)
+				return
+			}
 		}
 		for k, v := range resp.Header {
 			w.Header()[k] = v

@@ -57,15 +57,16 @@ var (
 // credit before the pending (out of order), replies lost so Trustly
 // resends, and declines.
 var scenarios = []struct {
-	name string // sim scenario; "decline" declines instead of approving
-	want string // the platform status (and Redis state) it ends at
+	name   string // sim scenario; "decline" declines instead of approving
+	want   string // the platform status (and Redis state) it ends at
+	notifs int    // the notifications its script sends
 }{
-	{sim.DefaultScenario, "paid"},
-	{"D1", "reversed"},
-	{"D5", "paid"},
-	{"G3", "paid"},
-	{"decline", "cancelled"},
-	{sim.DefaultScenario, "paid"},
+	{sim.DefaultScenario, "paid", 2},
+	{"D1", "reversed", 3},
+	{"D5", "paid", 2},
+	{"G3", "paid", 2},
+	{"decline", "cancelled", 1},
+	{sim.DefaultScenario, "paid", 2},
 }
 
 // redisPrefix is the sidecars' key prefix; the Redis is the suite's own.
@@ -143,8 +144,12 @@ func TestReliability(t *testing.T) {
 	cut := 0
 	traffic.Go(func() { cut = slowClients(pubs, p.slow, stop) })
 
-	fault("kill -9 of sidecar a, then a restart", func() {
-		a.kill()
+	fault("kill -9 of sidecar a right after it applied a notification, before Trustly heard its OK; then a restart", func() {
+		select {
+		case <-lb.crashAfterOK(a.pub, a.kill):
+		case <-time.After(time.Minute): // a fail-safe: notifications flow all the time
+			t.Fatal("no notification reached sidecar a to crash it after")
+		}
 		a.start()
 	})
 	fault("the plugin of sidecar b killed (SIGKILL)", func() {
@@ -180,13 +185,20 @@ func TestReliability(t *testing.T) {
 	var h History
 	for {
 		h = gather(t, s, rdb, shop, callbacks, orders)
-		if _, problems := Audit(h); len(problems) == 0 || time.Now().After(deadline) {
+		if _, problems := Audit(h); (len(problems) == 0 && simIdle(s)) || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(time.Second)
 	}
 
 	f, problems := Audit(h)
+	scripted := 0
+	for _, o := range orders {
+		scripted += o.notifs
+	}
+	if f.Sent != scripted {
+		problems = append(problems, fmt.Sprintf("the simulator sent %d notifications, its scripts %d", f.Sent, scripted))
+	}
 	t.Logf("fault suite (%s run, %d orders), faults:\n  %s\n\n%s\nfaults %s, settling %s, in all %s",
 		p.name, p.orders, strings.Join(faults, "\n  "), f.Table(),
 		settled.Sub(began).Round(time.Second), time.Since(settled).Round(time.Second), time.Since(began).Round(time.Second))
@@ -242,11 +254,23 @@ func startSim(t *testing.T) *sim.Server {
 	return s
 }
 
+// simIdle reports whether the simulator has no scripted notification and
+// no delivery left to make (an unused checkout's expiry does not count).
+func simIdle(s *sim.Server) bool {
+	for _, task := range s.Scheduled() {
+		if strings.HasPrefix(task.Name, "scenario ") || strings.Contains(task.Name, " delivery of ") {
+			return false
+		}
+	}
+	return true
+}
+
 // order is one payment of the run.
 type order struct {
 	ref, id, tid string
 	scenario     string
 	want         string
+	notifs       int
 }
 
 const paymentBody = `{"amount":%d,"currency":"SEK","shopper":{"endUserId":"shopper-%d","firstName":"Ada","lastName":"Lovelace","email":"ada@example.com","country":"SE","locale":"sv_SE"},"successUrl":"https://shop.example/ok","failUrl":"https://shop.example/fail","shopperStatement":"Example shop","externalReference":"%s"}`
@@ -274,7 +298,7 @@ func createPayment(t *testing.T, sc *sidecar, i int) *order {
 		t.Fatalf("create %s: HTTP %d, %v", ref, resp.StatusCode, err)
 	}
 	sn := scenarios[i%len(scenarios)]
-	return &order{ref: ref, id: o.ID, tid: o.TrustlyOrderID, scenario: sn.name, want: sn.want}
+	return &order{ref: ref, id: o.ID, tid: o.TrustlyOrderID, scenario: sn.name, want: sn.want, notifs: sn.notifs}
 }
 
 // approve has the shoppers approve (or decline) the orders evenly over d.
