@@ -206,7 +206,10 @@ func TestReliability(t *testing.T) {
 		t.Error(pr)
 	}
 	if f.Applied != f.Sent || f.Lost != 0 || f.DoubleApplied != 0 || f.OutOfOrder != 0 || f.FinalMissing != 0 {
-		t.Errorf("the audit failed; the sidecars' logs: %s, %s", a.logFile, b.logFile)
+		for _, sc := range []*sidecar{a, b} {
+			t.Logf("the end of sidecar %s's log:\n%s", sc.name, lastLines(sc.log(), 40))
+		}
+		t.Error("the audit failed")
 	}
 	// A run that exercised nothing proves nothing.
 	if f.DuplicatesAbsorbed == 0 || f.Retries == 0 || f.CallbackResends == 0 {
@@ -252,6 +255,11 @@ func startSim(t *testing.T) *sim.Server {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(len(lines)-n, 0):], "\n")
 }
 
 // simIdle reports whether the simulator has no scripted notification and
