@@ -192,6 +192,9 @@ func TestReliability(t *testing.T) {
 	}
 
 	f, problems := Audit(h)
+	overtaken, silent := pendingOvertaken(s, orders, shop)
+	faults = append(faults, fmt.Sprintf("%d orders' pending reached the sidecars only after their credit (%d not by script, D5 is); %d shop orders never heard pending",
+		overtaken[true]+overtaken[false], overtaken[false], silent))
 	scripted := 0
 	for _, o := range orders {
 		scripted += o.notifs
@@ -260,6 +263,33 @@ func startSim(t *testing.T) *sim.Server {
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(len(lines)-n, 0):], "\n")
+}
+
+// pendingOvertaken counts the orders whose pending was first answered
+// after their credit, by whether the script sent it so (D5) or the faults
+// made it so; and the orders the shop never told pending. A pending after
+// the credit changes nothing, so the shop hears paid alone.
+func pendingOvertaken(s *sim.Server, orders []*order, shop *fakeshop.Shop) (overtaken map[bool]int, silent int) {
+	overtaken = map[bool]int{}
+	for _, o := range orders {
+		answered := map[string]time.Time{}
+		for _, n := range s.Notifications(o.tid) {
+			for _, a := range n.Attempts {
+				if _, ok := answered[n.Method]; !ok && a.Status != "" {
+					answered[n.Method] = a.At
+				}
+			}
+		}
+		p, okp := answered["pending"]
+		c, okc := answered["credit"]
+		if okp && okc && p.After(c) {
+			overtaken[o.scenario == "D5"]++
+		}
+		if o.want != "cancelled" && !strings.Contains(shop.Snapshot(o.ref), "pending") {
+			silent++
+		}
+	}
+	return overtaken, silent
 }
 
 // simIdle reports whether the simulator has no scripted notification and
