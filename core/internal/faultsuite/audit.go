@@ -154,6 +154,14 @@ func Audit(h History) (f Figures, problems []string) {
 				problems = append(problems, fmt.Sprintf("order %s: the shop applied %s %d times (%s)", o.Ref, st, counts[st], strings.Join(o.Shop, ",")))
 			}
 		}
+		// By status too, not only by seq: the shop's statuses must only
+		// ever move forward (a pending after paid would undo a shipment).
+		for i := 1; i < len(o.Shop); i++ {
+			if statusRank[o.Shop[i]] <= statusRank[o.Shop[i-1]] && o.Shop[i] != o.Shop[i-1] {
+				f.OutOfOrder++
+				problems = append(problems, fmt.Sprintf("order %s: the shop applied %s after %s (%s)", o.Ref, o.Shop[i], o.Shop[i-1], strings.Join(o.Shop, ",")))
+			}
+		}
 		last := ""
 		if len(o.Shop) > 0 {
 			last = o.Shop[len(o.Shop)-1]
@@ -165,6 +173,10 @@ func Audit(h History) (f Figures, problems []string) {
 	}
 	return f, problems
 }
+
+// statusRank orders a payment's platform statuses (adapter.PaymentStatus):
+// each may only be followed by a higher one. The final ones share the top.
+var statusRank = map[string]int{"pending": 1, "paid": 2, "reversed": 3, "cancelled": 3}
 
 // splitChangeID splits "<order id>:<seq>" (adapter.StatusChange.ID).
 func splitChangeID(id string) (order string, seq int64, ok bool) {

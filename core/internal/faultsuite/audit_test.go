@@ -68,13 +68,24 @@ func TestAuditCountsWhatARunLeft(t *testing.T) {
 			problem: "order A: the shop applied paid 2 times",
 		},
 		{
+			// Counted twice: by the change id's seq and by status.
 			name: "pending after paid is out of order, and the shop ends at pending",
 			edit: func(h *History) {
 				h.Callbacks = append(h.Callbacks, Callback{Order: "A", ChangeID: "o1:2", Status: "pending", Accepted: true})
 				h.Orders[0].Shop = []string{"paid", "pending"}
 			},
-			want:    Figures{Sent: 3, Deliveries: 5, Late: 1, Applied: 3, DuplicatesAbsorbed: 1, Retries: 1, CallbackResends: 2, Delivered: 3, OutOfOrder: 1, FinalMissing: 1},
+			want:    Figures{Sent: 3, Deliveries: 5, Late: 1, Applied: 3, DuplicatesAbsorbed: 1, Retries: 1, CallbackResends: 2, Delivered: 3, OutOfOrder: 2, FinalMissing: 1},
 			problem: "order A: the callback got pending (seq 2) after seq 3",
+		},
+		{
+			name: "pending applied after paid under a newer change id is out of order too",
+			edit: func(h *History) {
+				h.Callbacks = append(h.Callbacks, Callback{Order: "A", ChangeID: "o1:4", Status: "pending", Accepted: true},
+					Callback{Order: "A", ChangeID: "o1:5", Status: "paid", Accepted: true})
+				h.Orders[0].Shop = []string{"pending", "paid", "pending", "paid"}
+			},
+			want:    Figures{Sent: 3, Deliveries: 5, Late: 1, Applied: 3, DuplicatesAbsorbed: 1, Retries: 1, CallbackResends: 1, Delivered: 5, OutOfOrder: 1, DoubleApplied: 2},
+			problem: "order A: the shop applied pending after paid",
 		},
 		{
 			name: "the final state never reached the shop",
