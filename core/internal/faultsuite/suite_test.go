@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"fmt"
+	"io"
 	mrand "math/rand/v2"
 	"net/http"
 	"os"
@@ -194,6 +195,24 @@ func TestReliability(t *testing.T) {
 	}
 
 	f, problems := Audit(h)
+	// What the on-call engineer sees must agree: both sidecars ready again
+	// without a restart, the outbox drained, nothing dead-lettered, no
+	// data loss detected, and the plugin's restart counted.
+	for _, sc := range []*sidecar{a, b} {
+		want := []string{"trustly_sidecar_outbox_depth 0", "trustly_sidecar_outbox_dead_letters 0", "trustly_sidecar_redis_data_lost 0"}
+		if sc == b {
+			want = append(want, `trustly_sidecar_plugin_restarts_total{plugin="generic"} 1`)
+		}
+		waitFor(t, "sidecar "+sc.name+" ready, its metrics showing "+strings.Join(want, ", "), time.Minute, func() bool {
+			m := get("http://" + sc.priv + "/metrics")
+			for _, line := range want {
+				if !strings.Contains(m, line+"\n") {
+					return false
+				}
+			}
+			return answers200("http://" + sc.priv + "/readyz")
+		})
+	}
 	// Each notification is one status; those the shop never heard came
 	// after a newer status of their order and changed nothing.
 	heard, d5 := 0, 0
@@ -273,6 +292,17 @@ func startSim(t *testing.T) *sim.Server {
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(len(lines)-n, 0):], "\n")
+}
+
+// get is the body of a GET, "" on any failure.
+func get(url string) string {
+	resp, err := httpClient.Get(url)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
 
 // simIdle reports whether the simulator has no scripted notification and
