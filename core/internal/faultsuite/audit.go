@@ -81,7 +81,7 @@ type Figures struct {
 	Retries, CallbackResends                            int
 	Lost, DoubleApplied                                 int
 	Delivered, OutOfOrder, FinalMissing                 int
-	DeadLettered                                        int
+	DeadLettered, Attention                             int
 }
 
 // Audit computes the figures of h. Lost, DoubleApplied, OutOfOrder and
@@ -142,10 +142,21 @@ func Audit(h History) (f Figures, problems []string) {
 	}
 
 	for _, o := range h.Orders {
+		// An attention is a note for a person, no state: it may come
+		// between any two and more than once. The checks below are on the
+		// states.
+		states := o.Shop[:0:0]
+		for _, st := range o.Shop {
+			if st == attention {
+				f.Attention++
+				continue
+			}
+			states = append(states, st)
+		}
 		// The same status applied twice under two change ids is a second
 		// shipment, a second refund: a double on the platform side.
 		counts := map[string]int{}
-		for _, st := range o.Shop {
+		for _, st := range states {
 			counts[st]++
 		}
 		for _, st := range slices.Sorted(maps.Keys(counts)) {
@@ -156,15 +167,15 @@ func Audit(h History) (f Figures, problems []string) {
 		}
 		// By status too, not only by seq: the shop's statuses must only
 		// ever move forward (a pending after paid would undo a shipment).
-		for i := 1; i < len(o.Shop); i++ {
-			if statusRank[o.Shop[i]] <= statusRank[o.Shop[i-1]] && o.Shop[i] != o.Shop[i-1] {
+		for i := 1; i < len(states); i++ {
+			if statusRank[states[i]] <= statusRank[states[i-1]] && states[i] != states[i-1] {
 				f.OutOfOrder++
-				problems = append(problems, fmt.Sprintf("order %s: the shop applied %s after %s (%s)", o.Ref, o.Shop[i], o.Shop[i-1], strings.Join(o.Shop, ",")))
+				problems = append(problems, fmt.Sprintf("order %s: the shop applied %s after %s (%s)", o.Ref, states[i], states[i-1], strings.Join(o.Shop, ",")))
 			}
 		}
 		last := ""
-		if len(o.Shop) > 0 {
-			last = o.Shop[len(o.Shop)-1]
+		if len(states) > 0 {
+			last = states[len(states)-1]
 		}
 		if o.Redis != o.Want || last != o.Want {
 			f.FinalMissing++
@@ -173,6 +184,10 @@ func Audit(h History) (f Figures, problems []string) {
 	}
 	return f, problems
 }
+
+// attention is adapter.StatusAttention: something about the order a person
+// should look at (an anomaly), not a change of state.
+const attention = "attention"
 
 // statusRank orders a payment's platform statuses (adapter.PaymentStatus):
 // each may only be followed by a higher one. The final ones share the top.
@@ -212,6 +227,7 @@ func (f Figures) Table() string {
 		{"out of order", f.OutOfOrder, "must be 0: an older status after a newer one"},
 		{"final state missing", f.FinalMissing, "must be 0: Redis and the shop end where Trustly did"},
 		{"dead-lettered", f.DeadLettered, "outbox entries given up"},
+		{"attention", f.Attention, "anomalies the shop was told of, for a person"},
 	}
 	for _, r := range rows {
 		fmt.Fprintf(&b, "%-27s %7d   %s\n", r.what, r.n, r.note)

@@ -103,6 +103,14 @@ func TestAuditCountsWhatARunLeft(t *testing.T) {
 			problem: `change id "o2" without a seq`,
 		},
 		{
+			name: "an attention between two states is a note, not a state",
+			edit: func(h *History) {
+				h.Callbacks = append(h.Callbacks, Callback{Order: "A", ChangeID: "o1:4", Status: "attention", Accepted: true})
+				h.Orders[0].Shop = []string{"pending", "attention", "paid", "attention"}
+			},
+			want: Figures{Sent: 3, Deliveries: 5, Late: 1, Applied: 3, DuplicatesAbsorbed: 1, Retries: 1, CallbackResends: 1, Delivered: 4, Attention: 2},
+		},
+		{
 			name: "dead letters are counted, not judged",
 			edit: func(h *History) { h.DeadLettered = 2 },
 			want: Figures{Sent: 3, Deliveries: 5, Late: 1, Applied: 3, DuplicatesAbsorbed: 1, Retries: 1, CallbackResends: 1, Delivered: 3, DeadLettered: 2},
