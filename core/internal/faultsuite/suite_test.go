@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -200,15 +201,17 @@ func TestReliability(t *testing.T) {
 	// data loss detected, and the plugin's restart counted.
 	for _, sc := range []*sidecar{a, b} {
 		want := []string{"trustly_sidecar_outbox_depth 0", "trustly_sidecar_outbox_dead_letters 0", "trustly_sidecar_redis_data_lost 0"}
-		if sc == b {
-			want = append(want, `trustly_sidecar_plugin_restarts_total{plugin="generic"} 1`)
-		}
 		waitFor(t, "sidecar "+sc.name+" ready, its metrics showing "+strings.Join(want, ", "), time.Minute, func() bool {
 			m := get("http://" + sc.priv + "/metrics")
 			for _, line := range want {
 				if !strings.Contains(m, line+"\n") {
 					return false
 				}
+			}
+			// At least once: a plugin starved of CPU on a busy machine
+			// may be restarted again, which is the supervisor's job.
+			if sc == b && !pluginRestartedRe.MatchString(m) {
+				return false
 			}
 			return answers200("http://" + sc.priv + "/readyz")
 		})
@@ -297,6 +300,8 @@ func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(len(lines)-n, 0):], "\n")
 }
+
+var pluginRestartedRe = regexp.MustCompile(`(?m)^trustly_sidecar_plugin_restarts_total\{plugin="generic"\} [1-9]`)
 
 // get is the body of a GET, "" on any failure.
 func get(url string) string {
