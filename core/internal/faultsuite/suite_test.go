@@ -7,11 +7,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	mrand "math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -231,6 +233,7 @@ func TestReliability(t *testing.T) {
 	}
 	faults = append(faults, fmt.Sprintf("%d notifications arrived after a newer status of their order and told the shop nothing (%d D5 orders send their pending after the credit by script; the rest were overtaken during the faults)",
 		f.Sent-heard, d5))
+	faults = append(faults, "the sidecars answered on the notification route (slow clients included): "+answerCounts(a.log()+b.log()))
 	scripted := 0
 	for _, o := range orders {
 		scripted += o.notifs
@@ -299,6 +302,22 @@ func startSim(t *testing.T) *sim.Server {
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(len(lines)-n, 0):], "\n")
+}
+
+var notificationAnswerRe = regexp.MustCompile(`msg="http request" listener=public method=POST route=/trustly/notifications/\{secret\} status=(\d+)`)
+
+// answerCounts counts the sidecars' answers to notifications by HTTP status,
+// from their request logs (both runs of the one killed included).
+func answerCounts(logs string) string {
+	counts := map[string]int{}
+	for _, m := range notificationAnswerRe.FindAllStringSubmatch(logs, -1) {
+		counts[m[1]]++
+	}
+	var out []string
+	for _, code := range slices.Sorted(maps.Keys(counts)) {
+		out = append(out, fmt.Sprintf("%d × %s", counts[code], code))
+	}
+	return strings.Join(out, ", ")
 }
 
 var pluginRestartedRe = regexp.MustCompile(`(?m)^trustly_sidecar_plugin_restarts_total\{plugin="generic"\} [1-9]`)
