@@ -80,8 +80,9 @@ bench: ## run the benchmarks
 # its short version (about a minute) in `unit`. with-redis installs
 # redis-server when missing; the suite starts its own servers.
 .PHONY: reliability
-reliability: ## the full fault suite (kills, Redis outages, callback down); prints the audit table
+reliability: ## the full fault suite and failover audits (kills, Redis outages and failovers, callback down); prints the audit tables
 	.ci/with-redis env TRUSTLY_RELIABILITY_FULL=1 $(GO) test -count=1 -timeout 30m -run '^TestReliability$$' -v ./core/internal/faultsuite
+	.ci/with-redis env TRUSTLY_RELIABILITY_FULL=1 $(GO) test -count=1 -timeout 10m -run 'FailoverLosesNothingAnswered' -v ./core/store/
 
 lint: $(TOOLS)/staticcheck ## gofmt, go vet, staticcheck
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go') $$(git ls-files --others --exclude-standard '*.go')); \
