@@ -359,7 +359,8 @@ var rules = concat(
 		required("SelectAccount", "Attributes.Lastname", trustly.CodeInvalidParameters, refSelectAccount),
 		required("SelectAccount", "Attributes.SuccessURL", trustly.CodeInvalidParameters, refSelectAccount),
 		format("SelectAccount", "Attributes.SuccessURL", "url", trustly.CodeMalformedSuccessURL, refErrors, urlProblem),
-		required("SelectAccount", "Attributes.FailURL", trustly.CodeInvalidParameters, refSelectAccount),
+		// FailURL is not required: Trustly's own SelectAccount request
+		// example sends none. When sent, it must be a URL.
 		format("SelectAccount", "Attributes.FailURL", "url", trustly.CodeMalformedFailURL, refErrors, urlProblem),
 		// Email: "required when RequestDirectDebitMandate is 1".
 		emailForMandate("SelectAccount", refSelectAccount),

@@ -113,12 +113,12 @@ func init() {
 		breaks[m+".Attributes.Email.format"] = set("Attributes.Email", "not-an-email")
 		breaks[m+".Attributes.SuccessURL.required"] = del("Attributes.SuccessURL")
 		breaks[m+".Attributes.SuccessURL.url"] = set("Attributes.SuccessURL", "shop/ok")
-		breaks[m+".Attributes.FailURL.required"] = del("Attributes.FailURL")
 		breaks[m+".Attributes.FailURL.url"] = set("Attributes.FailURL", "ftp://shop.example/fail")
 		breaks[m+".Attributes.IP.one"] = set("Attributes.IP", "192.0.2.1, 192.0.2.2")
 		breaks[m+".Attributes.URLTarget.frame"] = set("Attributes.URLTarget", "_blank")
 	}
 	for k, v := range map[string]change{
+		"Deposit.Attributes.FailURL.required":                del("Attributes.FailURL"),
 		"Deposit.Attributes.Currency.required":               del("Attributes.Currency"),
 		"Deposit.Attributes.Currency.iso4217":                set("Attributes.Currency", "SEKK"),
 		"Deposit.Attributes.Amount.required":                 del("Attributes.Amount"),
@@ -198,6 +198,7 @@ var probes = []struct {
 	{"UnchangeableNationalIdentificationNumber without the number", "Deposit", set("Attributes.UnchangeableNationalIdentificationNumber", "1"), 0},
 	{"Firstname only blanks", "Deposit", set("Attributes.Firstname", "  "), 0},
 	{"Charge Email missing is 642", "Charge", del("Attributes.Email"), trustly.CodeInvalidEmail},
+	{"SelectAccount without FailURL (Trustly's own request example)", "SelectAccount", del("Attributes.FailURL"), 0},
 }
 
 // difference is a case where the simulator and the client answer
@@ -247,6 +248,8 @@ var differences = map[string]difference{
 	"Email domain without a dot":                      {trustly.CodeInvalidEmail, whyClientCaution + " (a shop's address has a dotted domain; RFC 5322 does not require one)"},
 	"UnchangeableNationalIdentificationNumber without the number": {trustly.CodeInvalidParameters,
 		whyClientCaution + " (the flag locks a number that is not there)"},
+	"SelectAccount without FailURL (Trustly's own request example)": {trustly.CodeInvalidParameters,
+		"core/trustly requires FailURL on SelectAccount as on Deposit; Trustly's SelectAccount request example sends none, so Trustly takes it"},
 	"Firstname only blanks": {trustly.CodeInvalidParameters, whyClientCaution + " (blank is missing; Trustly's required means present)"},
 }
 
