@@ -37,8 +37,10 @@ const (
 	refCharge        = "https://eu.developers.trustly.com/doc/reference/charge"
 	refCancelCharge  = "https://eu.developers.trustly.com/doc/reference/cancelcharge"
 	refGetWithdrawal = "https://eu.developers.trustly.com/doc/reference/getwithdrawals"
-	// refErrors is the error-code list: it names the codes 615 ("must be
-	// > 0 with 2 decimals"), 622, 623, 642, 645, 696-706, 737.
+	// refErrors is Trustly's error-code list: 615 ("The amount must be > 0
+	// with 2 decimals"), 622, 623 and the others up to 639 are on it; 642
+	// and up come from a secondary source (trustly-wire.md says so), kept
+	// in core/trustly's one code table so they are easy to correct.
 	refErrors = "https://eu.developers.trustly.com/doc-old/docs/error-messages"
 	// refSim marks the simulator's own rule, not Trustly's: 734 for an
 	// http NotificationURL (trustly-wire.md), switched off by Relaxed.
