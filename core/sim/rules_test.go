@@ -199,6 +199,8 @@ var probes = []struct {
 	{"Firstname only blanks", "Deposit", set("Attributes.Firstname", "  "), 0},
 	{"Charge Email missing is 642", "Charge", del("Attributes.Email"), trustly.CodeInvalidEmail},
 	{"SelectAccount without FailURL (Trustly's own request example)", "SelectAccount", del("Attributes.FailURL"), 0},
+	{"GetWithdrawals with no Attributes (Trustly's own request example)", "GetWithdrawals", del("Attributes"), 0},
+	{"CancelCharge with no Attributes (Trustly's own request example)", "CancelCharge", del("Attributes"), 0},
 }
 
 // difference is a case where the simulator and the client answer
