@@ -160,7 +160,7 @@ func testCancelCharge(t *testing.T, b backend) {
 		t.Fatalf("platform saw %q, want started>cancelled", p)
 	}
 
-	// 18:30 Stockholm the day before the PaymentDate has passed.
+	// 18:00 Stockholm the day before the PaymentDate has passed.
 	w.advance(time.Date(2025, 3, 4, 18, 0, 0, 0, time.UTC).Sub(w.clock.Now()))
 	_, err = w.eng.CancelCharge(w.ctx, late.ID)
 	var ee *engine.Error

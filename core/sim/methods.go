@@ -15,7 +15,7 @@ var stockholm = mustLocation("Europe/Stockholm")
 // a Charge's PaymentDate after which it can no longer be cancelled.
 const (
 	cutoffHour   = 18
-	cutoffMinute = 30
+	cutoffMinute = 0
 )
 
 // Rejection reasons of Charge and CancelCharge (result "0"). Charge's is
@@ -335,9 +335,9 @@ func chargeTime(now time.Time, paymentDate string) time.Time {
 	return d
 }
 
-// cancelDeadline is 18:30 Stockholm time on the day before the PaymentDate:
-// the wire doc's "a future PaymentDate, until 18:30 that day" read as the
-// last day on which the date is still in the future.
+// cancelDeadline is 18:00 Stockholm time on the day before the PaymentDate:
+// "it's possible to cancel the Charge up until 18.00 on the day before the
+// PaymentDate" (eu.developers.trustly.com/doc/docs/cancelcharge).
 func cancelDeadline(paymentDate string) (time.Time, bool) {
 	d, err := time.ParseInLocation(time.DateOnly, paymentDate, stockholm)
 	if err != nil {
@@ -384,7 +384,10 @@ func (s *Server) cancelCharge(_ context.Context, _ *call, r *raw) (any, *apiErro
 	if o.State == StateCancelled {
 		return reject(RejectAlreadyCancelled)
 	}
-	if o.PaymentDate == "" {
+	// "A Charge request that doesn't have any PaymentDate specified cannot
+	// be canceled. It's also not possible to cancel a Charge request if the
+	// PaymentDate is equal to the date when Charge request was sent."
+	if o.PaymentDate == "" || o.PaymentDate == o.CreatedAt.In(stockholm).Format(time.DateOnly) {
 		return reject(RejectNoPaymentDate)
 	}
 	deadline, ok := cancelDeadline(o.PaymentDate)

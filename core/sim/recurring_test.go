@@ -190,8 +190,8 @@ func TestChargeOnAWeekendIsDrawnOnMonday(t *testing.T) {
 }
 
 func TestCancelCharge(t *testing.T) {
-	// Deadline for PaymentDate 2025-03-05: 2025-03-04 18:30 Stockholm = 17:30 UTC.
-	deadline := time.Date(2025, 3, 4, 17, 30, 0, 0, time.UTC)
+	// Deadline for PaymentDate 2025-03-05: 2025-03-04 18:00 Stockholm = 17:00 UTC.
+	deadline := time.Date(2025, 3, 4, 17, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name        string
 		paymentDate string
@@ -204,6 +204,7 @@ func TestCancelCharge(t *testing.T) {
 		{"at the cut-off", "2025-03-05", deadline, false, sim.RejectPastCutoff},
 		{"after the charge was drawn", "2025-03-05", deadline.Add(12 * time.Hour), false, sim.RejectPastCutoff},
 		{"no PaymentDate", "", start, false, sim.RejectNoPaymentDate},
+		{"a PaymentDate of the day it was sent", start.In(sim.Stockholm()).Format(time.DateOnly), start, false, sim.RejectNoPaymentDate},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

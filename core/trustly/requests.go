@@ -305,7 +305,8 @@ func (r *ChargeRequest) Data(creds Credentials) (map[string]any, error) {
 }
 
 // CancelChargeRequest cancels a Charge whose PaymentDate is in the future
-// (Trustly's cut-off is 18:30). The result is a CancelChargeResult.
+// (Trustly's cut-off is 18:00 Stockholm time the day before it). The result
+// is a CancelChargeResult.
 type CancelChargeRequest struct {
 	OrderID string // of the Charge
 }
