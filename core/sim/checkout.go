@@ -295,5 +295,12 @@ func (s *Server) handleCheckoutPost(w http.ResponseWriter, r *http.Request) {
 		s.renderPage(w, http.StatusConflict, d)
 		return
 	}
+	if target == "" {
+		// A SelectAccount may come without a FailURL (Trustly's own example
+		// sends none): there is nowhere to send the shopper back to.
+		d.Title, d.Message = "Cancelled", "Nothing was set up. You can close this window and return to the shop."
+		s.renderPage(w, http.StatusOK, d)
+		return
+	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }

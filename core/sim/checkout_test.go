@@ -188,3 +188,26 @@ func TestApproveGoAPI(t *testing.T) {
 		t.Fatalf("received %s", got)
 	}
 }
+
+// A SelectAccount without a FailURL (Trustly's own example sends none) that
+// the shopper declines ends on a page, not a redirect to nowhere.
+func TestDeclineWithoutFailURLShowsAPage(t *testing.T) {
+	h := newHarness(t)
+	m := h.rawCall("SelectAccount", map[string]any{"Username": username, "Password": password,
+		"NotificationURL": h.merchant.url(), "EndUserID": "shopper-1", "MessageID": nextMessageID(),
+		"Attributes": map[string]any{"Locale": "sv_SE", "Country": "SE", "Firstname": "Åsa", "Lastname": "Öberg",
+			"SuccessURL": "https://shop.example/ok", "Email": "asa@example.se", "RequestDirectDebitMandate": "1"}})
+	data, _ := m.Data().(map[string]any)
+	checkout, _ := data["url"].(string)
+	if checkout == "" {
+		t.Fatalf("no checkout URL: %v", m.Data())
+	}
+	resp, err := h.browser.PostForm(checkout, url.Values{"action": {"decline"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Location") != "" {
+		t.Fatalf("HTTP %d to %q, want a page", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
