@@ -97,3 +97,17 @@ func storeErr(err error) error {
 	}
 	return &Error{Kind: KindInternal, Code: CodeInternal, Err: err}
 }
+
+// ErrNothingSent marks a failure before anything was sent to Trustly (the
+// store failed while the order was being written): the request had no
+// effect at Trustly, so its idempotency key is given back and a retry
+// with the same key runs again, instead of replaying the failure for the
+// key's lifetime (after a Redis failover, that was a 503 for 24 h).
+var ErrNothingSent = errors.New("engine: nothing was sent to Trustly")
+
+func beforeCall(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w (%w)", err, ErrNothingSent)
+}

@@ -111,10 +111,15 @@ func Idempotent(ctx context.Context, idem store.Idempotency, scope, key, fingerp
 }
 
 // retrySafe reports a failure after which the request certainly had no
-// effect: our own refusal, or Trustly's definite one. An error wrapping
-// store.ErrUnavailable is not, whatever its kind: the store failed during
-// the request, so what was written is not known.
+// effect: our own refusal, Trustly's definite one, or a store failure
+// before anything was sent to Trustly (ErrNothingSent: an order half
+// written then is never started, and the retry makes a new one). Any other
+// error wrapping store.ErrUnavailable is not, whatever its kind: the store
+// failed during the request, so what was written is not known.
 func retrySafe(err error) bool {
+	if errors.Is(err, ErrNothingSent) {
+		return true
+	}
 	if errors.Is(err, store.ErrUnavailable) {
 		return false
 	}

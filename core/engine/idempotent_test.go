@@ -170,6 +170,21 @@ func TestIdempotentReleasesRefusalsAndStoresUnknownOutcomes(t *testing.T) {
 	}
 }
 
+// A store failure before anything went to Trustly (the order could not be
+// written, or not replicated) gives the key back: the shop's retry with the
+// same key runs again rather than getting the 503 replayed for 24 h.
+func TestIdempotentReleasesAStoreFailureBeforeTheCall(t *testing.T) {
+	f := newIdem(t, 0)
+	failed := fmt.Errorf("%w (%w)", &engine.Error{Kind: engine.KindUnavailable, Code: engine.CodeStoreUnavailable, Err: store.ErrUnavailable}, engine.ErrNothingSent)
+	if st, _, _, err := f.do(f.ctx, "k-before", "fp", respond("503", "down", failed)); st != "503" || !errors.Is(err, engine.ErrNothingSent) {
+		t.Fatalf("first = %s %v", st, err)
+	}
+	st, body, replayed, err := f.do(f.ctx, "k-before", "fp", respond("201", "made", nil))
+	if st != "201" || body != "made" || replayed || err != nil || f.runs.Load() != 2 {
+		t.Fatalf("retry = %s %s replayed %v %v, %d runs; want a second run", st, body, replayed, err, f.runs.Load())
+	}
+}
+
 func TestIdempotentStoresTheOutcomeWhenTheCallerGoesAway(t *testing.T) {
 	f := newIdem(t, 0)
 	ctx, cancel := context.WithCancel(f.ctx)

@@ -134,13 +134,13 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest) (Order, er
 	if !r.NoExpress {
 		accts, err := e.store.Accounts(ctx, r.EndUserID)
 		if err != nil {
-			return Order{}, storeErr(err)
+			return Order{}, beforeCall(storeErr(err))
 		}
 		req.AccountID = accts.Express
 		o.AccountID = accts.Express
 	}
 	if err := e.store.CreateOpen(ctx, o, e.checkoutDeadline()); err != nil {
-		return Order{}, storeErr(err)
+		return Order{}, beforeCall(storeErr(err))
 	}
 	res, err := e.api.Deposit(ctx, req)
 	e.noteCall(ctx, o.ID, "Deposit", req.MessageID, err)
@@ -392,7 +392,7 @@ func (e *Engine) CreateMandate(ctx context.Context, r MandateRequest) (Order, er
 		return Order{}, err
 	}
 	if err := e.store.CreateOpen(ctx, o, e.checkoutDeadline()); err != nil {
-		return Order{}, storeErr(err)
+		return Order{}, beforeCall(storeErr(err))
 	}
 	res, err := e.api.SelectAccount(ctx, req)
 	e.noteCall(ctx, o.ID, "SelectAccount", req.MessageID, err)
@@ -440,7 +440,7 @@ func (e *Engine) CreateCharge(ctx context.Context, r ChargeRequest) (Order, erro
 	}
 	accts, err := e.store.Accounts(ctx, r.EndUserID)
 	if err != nil {
-		return Order{}, storeErr(err)
+		return Order{}, beforeCall(storeErr(err))
 	}
 	if accts.Mandate == "" {
 		return Order{}, errf(KindConflict, CodeNoActiveMandate, nil, "shopper %s has no account with an active mandate", r.EndUserID)
@@ -451,7 +451,7 @@ func (e *Engine) CreateCharge(ctx context.Context, r ChargeRequest) (Order, erro
 		Currency: r.Currency, Amount: r.Amount, EndUserID: r.EndUserID, ExternalReference: r.ExternalReference,
 		MessageID: req.MessageID, AccountID: accts.Mandate, PaymentDate: r.PaymentDate, Created: now, Updated: now}
 	if err := e.store.Create(ctx, o); err != nil {
-		return Order{}, storeErr(err)
+		return Order{}, beforeCall(storeErr(err))
 	}
 	res, callErr := e.api.Charge(ctx, req)
 	e.noteCall(ctx, o.ID, "Charge", req.MessageID, refusal(callErr, res != nil && !res.Accepted, func() string { return res.Rejected }))

@@ -83,6 +83,13 @@ func statusChangeOf(c engine.StatusChange) (adapter.StatusChange, bool) {
 	if c.Kind != changeAttention {
 		st, ok = platformStatus(c.Flow, c.To)
 	}
+	if c.From == engine.StateNew && c.To == engine.StateExpired {
+		// The attempt never reached Trustly (the store failed before the
+		// call, or the process died in it, and no notification ever
+		// came): nothing happened to tell. A "cancelled" here could reach
+		// the platform after the retry's "paid" for the same order.
+		ok = false
+	}
 	if !ok {
 		return adapter.StatusChange{}, false
 	}

@@ -40,6 +40,13 @@ func TestPlatformStatusTable(t *testing.T) {
 			t.Errorf("%s → %s: %q %v, want %q", tt.flow, tt.to, got, ok, tt.want)
 		}
 	}
+	// An attempt that never reached Trustly and expired is no news.
+	if ch, ok := statusChangeOf(engine.StatusChange{OrderID: "o9", Seq: 2, Kind: "state", Flow: engine.FlowDeposit, From: engine.StateNew, To: engine.StateExpired}); ok {
+		t.Errorf("an attempt that never started, expired, is told: %+v", ch)
+	}
+	if _, ok := statusChangeOf(engine.StatusChange{OrderID: "o9", Seq: 2, Kind: "state", Flow: engine.FlowDeposit, From: engine.StateStarted, To: engine.StateExpired}); !ok {
+		t.Error("a started attempt that expired is not told")
+	}
 	ch, ok := statusChangeOf(engine.StatusChange{OrderID: "r1", Seq: 3, Kind: "state", Flow: engine.FlowRefund, To: engine.StateRefunded,
 		Parent: "p1", Amount: 3000, Currency: "SEK", TrustlyOrderID: "123"})
 	if !ok || ch.ID != "r1:3" || ch.Order.ID != "p1" || ch.Amount != (adapter.Money{Minor: 3000, Currency: "SEK"}) || ch.ProviderReference != "123" {

@@ -219,7 +219,7 @@ func decode[T any](r *http.Request) (T, error) {
 		if errors.As(err, &tooLarge) {
 			return v, err
 		}
-		if err := bodyError(err); errors.Is(err, errBodyTimeout) || errors.Is(err, errBodyIncomplete) {
+		if err := bodyError(err); errors.Is(err, errBodyTimeout) {
 			return v, err
 		}
 		return v, errInvalidJSON(err)
