@@ -59,7 +59,7 @@ func (s *RedisOrders) SaveAccount(ctx context.Context, endUserID string, a Accou
 		verified = "1"
 	}
 	if err := accountSaveScript.Run(ctx, s.rdb, []string{s.keys.Accounts(endUserID)},
-		a.AccountID, string(b), verified, a.Mandate).Err(); err != nil {
+		a.AccountID, string(b), verified, a.Mandate, s.retention).Err(); err != nil {
 		return wrapRedis(ctx, "save account", err)
 	}
 	return nil

@@ -139,6 +139,11 @@ type Transition struct {
 	// zero) is the order's deadline there, for the reconciler.
 	OpenStates []string
 	OpenUntil  time.Time
+	// KeepStates are the other states in which the order must not expire:
+	// it still awaits something that matters (a pending payment's credit,
+	// an active mandate's Charges). In any other state the order, its
+	// dedupe hash, log and indexes expire the retention after this write.
+	KeepStates []string
 	Now        time.Time
 }
 
@@ -190,7 +195,22 @@ type OrdersOptions struct {
 	// stream outgrows this by what is undelivered: with no adapter, or the
 	// platform down, nothing goes. Default 100000.
 	OutboxMaxLen int64
+	// Retention is how long an order that no longer awaits anything (with
+	// its dedupe records, log and indexes), a shopper's accounts without an
+	// active mandate and an unrouted notification are kept after their last
+	// write. Default DefaultRetention; negative keeps everything forever.
+	// Below MinRetention the dedupe promise of DESIGN.md would break.
+	Retention time.Duration
 }
+
+// Retention bounds (LAYOUT.md, "Retention").
+const (
+	// DefaultRetention is 400 days: a year of refunds and disputes after
+	// the last change, plus a month for the bookkeeping of a closed year.
+	DefaultRetention = 400 * 24 * time.Hour
+	// MinRetention is what DESIGN.md promises notification dedupe records.
+	MinRetention = 90 * 24 * time.Hour
+)
 
 // RedisOrders keeps orders, their indexes, notification dedupe records,
 // accounts, balances and the outbox on Redis. See LAYOUT.md.
@@ -198,6 +218,8 @@ type RedisOrders struct {
 	rdb    redis.UniversalClient
 	keys   Keys
 	maxLen int64
+	// retention in ms as the scripts take it; "0" keeps everything.
+	retention string
 }
 
 // NewRedisOrders returns the order store on rdb under keys.
@@ -205,7 +227,20 @@ func NewRedisOrders(rdb redis.UniversalClient, keys Keys, opts OrdersOptions) *R
 	if opts.OutboxMaxLen <= 0 {
 		opts.OutboxMaxLen = 100000
 	}
-	return &RedisOrders{rdb: rdb, keys: keys, maxLen: opts.OutboxMaxLen}
+	retention := itoa(DefaultRetention.Milliseconds())
+	switch {
+	case opts.Retention < 0:
+		retention = "0"
+	case opts.Retention > 0:
+		retention = itoa(max(opts.Retention.Milliseconds(), 1))
+	}
+	return &RedisOrders{rdb: rdb, keys: keys, maxLen: opts.OutboxMaxLen, retention: retention}
+}
+
+// Retention returns how long a settled order is kept after its last write,
+// or 0 when nothing expires.
+func (s *RedisOrders) Retention() time.Duration {
+	return time.Duration(atoi(s.retention)) * time.Millisecond
 }
 
 // Keys returns the key space of the store.
@@ -261,7 +296,13 @@ func (s *RedisOrders) CreateOpen(ctx context.Context, o Order, openUntil time.Ti
 		}
 	}
 	if o.ExternalReference != "" {
-		if err := s.rdb.SAdd(ctx, s.keys.ReferenceIndex(o.ExternalReference), o.ID).Err(); err != nil {
+		// A new order awaits its call's answer: the set, shared with older
+		// orders that may be expiring, must not expire under it.
+		ref := s.keys.ReferenceIndex(o.ExternalReference)
+		pipe := s.rdb.TxPipeline()
+		pipe.SAdd(ctx, ref, o.ID)
+		pipe.Persist(ctx, ref)
+		if _, err := pipe.Exec(ctx); err != nil {
 			return wrapRedis(ctx, "index external reference", err)
 		}
 	}
@@ -324,16 +365,61 @@ func (s *RedisOrders) ByExternalReference(ctx context.Context, ref string) ([]Or
 
 // IndexMessageID maps messageID to order id. Idempotent.
 func (s *RedisOrders) IndexMessageID(ctx context.Context, messageID, id string) error {
-	if err := s.rdb.Set(ctx, s.keys.MessageIDIndex(messageID), id, 0).Err(); err != nil {
-		return wrapRedis(ctx, "index messageid", err)
+	return s.index(ctx, "index messageid", s.keys.MessageIDIndex(messageID), id)
+}
+
+// IndexTrustlyOrderID maps Trustly's orderID to order id. Idempotent. The
+// entry expires with the order as long as the order's Trustly orderid
+// (OrderPatch.TrustlyOrderID) names it.
+func (s *RedisOrders) IndexTrustlyOrderID(ctx context.Context, orderID, id string) error {
+	return s.index(ctx, "index trustly orderid", s.keys.TrustlyOrderIndex(orderID), id)
+}
+
+// index writes an index entry that expires with its order: it lives in
+// another slot than the order, so it takes the order's TTL as read just
+// before (none when the order is kept or not there). An entry written just
+// as its order starts to expire stays until the order's next write, which
+// refreshes every index entry (Apply).
+func (s *RedisOrders) index(ctx context.Context, op, key, id string) error {
+	ttl, err := s.rdb.PTTL(ctx, s.keys.Order(id).Order).Result()
+	if err != nil {
+		return wrapRedis(ctx, op, err)
+	}
+	if err := s.rdb.Set(ctx, key, id, max(ttl, 0)).Err(); err != nil {
+		return wrapRedis(ctx, op, err)
 	}
 	return nil
 }
 
-// IndexTrustlyOrderID maps Trustly's orderID to order id. Idempotent.
-func (s *RedisOrders) IndexTrustlyOrderID(ctx context.Context, orderID, id string) error {
-	if err := s.rdb.Set(ctx, s.keys.TrustlyOrderIndex(orderID), id, 0).Err(); err != nil {
-		return wrapRedis(ctx, "index trustly orderid", err)
+// followOrder gives the order's index entries the order's TTL as the
+// transition script left it (pttl, ms; -1 when the order is kept, -2 when
+// it is gone), so they neither outlive it by much nor expire before it.
+func (s *RedisOrders) followOrder(ctx context.Context, pttl int64, mids []string, tid, extref string) error {
+	if pttl == -2 {
+		return nil
+	}
+	keys := make([]string, 0, len(mids)+2)
+	for _, m := range mids {
+		keys = append(keys, s.keys.MessageIDIndex(m))
+	}
+	if tid != "" {
+		keys = append(keys, s.keys.TrustlyOrderIndex(tid))
+	}
+	if extref != "" {
+		// Shared by every order with this reference: the last write wins,
+		// and since every TTL is "retention from now" that is the longest.
+		keys = append(keys, s.keys.ReferenceIndex(extref))
+	}
+	pipe := s.rdb.Pipeline()
+	for _, k := range keys {
+		if pttl < 0 {
+			pipe.Persist(ctx, k)
+		} else {
+			pipe.PExpire(ctx, k, time.Duration(pttl)*time.Millisecond)
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return wrapRedis(ctx, "refresh index expiry", err)
 	}
 	return nil
 }
@@ -356,18 +442,18 @@ func (s *RedisOrders) AddMessageID(ctx context.Context, id, messageID string, no
 // entry and log entry are written together or not at all.
 func (s *RedisOrders) Apply(ctx context.Context, t Transition) (Applied, error) {
 	k := s.keys.Order(t.OrderID)
-	parent := k.Order
+	parent := k
 	if t.ParentID != "" {
 		if ShardOf(t.ParentID) != ShardOf(t.OrderID) {
 			return Applied{}, fmt.Errorf("store: apply: refund %q is not in its paid order %q's shard", t.OrderID, t.ParentID)
 		}
-		parent = s.keys.Order(t.ParentID).Order
+		parent = s.keys.Order(t.ParentID)
 	}
 	open := "0"
 	if !t.OpenUntil.IsZero() {
 		open = ms(t.OpenUntil)
 	}
-	args := []any{t.NotificationID, t.Event, ms(t.Now), t.Answer, t.Anomaly, open}
+	args := []any{t.NotificationID, t.Event, ms(t.Now), t.Answer, t.Anomaly, open, s.retention}
 	targets := slices.Sorted(maps.Keys(t.Targets))
 	args = append(args, 2*len(targets))
 	for _, from := range targets {
@@ -378,22 +464,27 @@ func (s *RedisOrders) Apply(ctx context.Context, t Transition) (Applied, error) 
 		args = append(args, len(p))
 		args = append(args, p...)
 	}
-	for _, l := range [][]string{t.ReleaseOn, t.OpenStates} {
+	for _, l := range [][]string{t.ReleaseOn, t.OpenStates, t.KeepStates} {
 		args = append(args, len(l))
 		for _, v := range l {
 			args = append(args, v)
 		}
 	}
 	reply, err := orderTransitionScript.Run(ctx, s.rdb,
-		[]string{k.Order, k.Dedupe, k.Log, k.Outbox, k.Open, parent}, args...).StringSlice()
+		[]string{k.Order, k.Dedupe, k.Log, k.Outbox, k.Open, parent.Order, parent.Dedupe, parent.Log}, args...).StringSlice()
 	if err != nil {
 		return Applied{}, wrapRedis(ctx, "apply "+t.Event, err)
 	}
-	if len(reply) != 5 {
+	if len(reply) != 9 {
 		return Applied{}, fmt.Errorf("store: apply: unexpected script reply %q", reply)
 	}
 	if reply[0] == "missing" {
 		return Applied{}, fmt.Errorf("store: apply %s to %q: %w", t.Event, t.OrderID, ErrNotFound)
+	}
+	// Also on a duplicate: a crash after the script left the index entries
+	// as they were, and the resend is what heals them.
+	if err := s.followOrder(ctx, atoi(reply[5]), split(reply[6]), reply[7], reply[8]); err != nil {
+		return Applied{}, err
 	}
 	return Applied{Outcome: reply[0], From: reply[1], To: reply[2], Seq: atoi(reply[3]), Answer: reply[4]}, nil
 }
@@ -410,10 +501,10 @@ func (s *RedisOrders) ReserveRefund(ctx context.Context, r Order, paidState stri
 	}
 	f := r.fields()
 	delete(f, "amount")
-	args := append([]any{itoa(r.Amount), r.Currency, paidState, ms(openUntil)}, pairs(f)...)
-	k := s.keys.Order(r.ID)
+	args := append([]any{itoa(r.Amount), r.Currency, paidState, ms(openUntil), s.retention}, pairs(f)...)
+	k, paid := s.keys.Order(r.ID), s.keys.Order(r.Parent)
 	reply, err := refundReserveScript.Run(ctx, s.rdb,
-		[]string{s.keys.Order(r.Parent).Order, k.Order, k.Open}, args...).StringSlice()
+		[]string{paid.Order, k.Order, k.Open, paid.Dedupe, paid.Log}, args...).StringSlice()
 	if err != nil {
 		return Order{}, wrapRedis(ctx, "reserve refund", err)
 	}
@@ -523,11 +614,19 @@ func (s *RedisOrders) SaveUnrouted(ctx context.Context, u Unrouted) (string, err
 		"nid": u.NotificationID, "method": u.Method, "orderid": u.OrderID, "messageid": u.MessageID,
 		"reason": u.Reason, "answer": u.Answer, "body": string(u.Body), "at": ms(u.At),
 	}
-	first, err := unroutedSaveScript.Run(ctx, s.rdb, []string{s.keys.Unrouted(u.NotificationID)}, pairs(f)...).Text()
+	args := append([]any{s.retention}, pairs(f)...)
+	first, err := unroutedSaveScript.Run(ctx, s.rdb, []string{s.keys.Unrouted(u.NotificationID)}, args...).Text()
 	if err != nil {
 		return "", wrapRedis(ctx, "save unrouted notification", err)
 	}
-	if err := s.rdb.ZAddNX(ctx, s.keys.UnroutedIndex(), redis.Z{Score: float64(u.At.UnixMilli()), Member: u.NotificationID}).Err(); err != nil {
+	pipe := s.rdb.Pipeline()
+	pipe.ZAddNX(ctx, s.keys.UnroutedIndex(), redis.Z{Score: float64(u.At.UnixMilli()), Member: u.NotificationID})
+	if r := s.Retention(); r > 0 {
+		// The records expire by their TTL; their index entries go here,
+		// measured by the arrival times the index holds.
+		pipe.ZRemRangeByScore(ctx, s.keys.UnroutedIndex(), "-inf", "("+ms(u.At.Add(-r)))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
 		return "", wrapRedis(ctx, "index unrouted notification", err)
 	}
 	return first, nil
@@ -544,6 +643,9 @@ func (s *RedisOrders) ListUnrouted(ctx context.Context, limit int64) ([]Unrouted
 		f, err := s.rdb.HGetAll(ctx, s.keys.Unrouted(id)).Result()
 		if err != nil {
 			return nil, wrapRedis(ctx, "read unrouted", err)
+		}
+		if len(f) == 0 {
+			continue // expired; its index entry goes at the next save
 		}
 		out = append(out, Unrouted{
 			NotificationID: f["nid"], Method: f["method"], OrderID: f["orderid"], MessageID: f["messageid"],

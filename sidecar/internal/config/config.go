@@ -103,6 +103,7 @@ type Config struct {
 	RedisPoolTimeout          time.Duration `envconfig:"REDIS_POOL_TIMEOUT" default:"1s" desc:"time to wait for a free Redis connection when all are busy (as they soon are while Redis hangs)"`
 	RedisMaxRetries           int           `envconfig:"REDIS_MAX_RETRIES" default:"1" desc:"retries of a Redis command that failed on the network, each on a fresh connection; 0 for none"`
 	RedisAllowEviction        bool          `envconfig:"REDIS_ALLOW_EVICTION" default:"false" desc:"LIVE only: start even though Redis's maxmemory-policy is not noeviction. An evicting Redis deletes orders and idempotency records when full (second Deposits, lost orders); see core/store/LAYOUT.md. Elsewhere an evicting Redis is only a warning"`
+	Retention                 time.Duration `envconfig:"RETENTION" default:"9600h" desc:"how long a settled order (with its notification dedupe records, log and indexes), a shopper's accounts without an active mandate and an unrouted notification are kept after their last change (9600h = 400 days: a year of refunds and disputes, plus a month for the books). Orders still awaiting something (open, pending, an active mandate) never expire. At least 2160h (the 90 days of notification dedupe); 0 keeps everything forever"`
 
 	// Pay links and their delivery (paylink_config.go checks them).
 	PayLinkTTL       time.Duration `envconfig:"PAYLINK_TTL" default:"168h" desc:"how long a pay link stays usable unless the request gives ttlSeconds (at most 2160h)"`
@@ -383,6 +384,14 @@ func (c *Config) OpenStore() (*store.DB, error) {
 		return store.OpenEmbedded(c.RedisPrefix)
 	}
 	return store.Open(c.redis, c.RedisPrefix)
+}
+
+// OrdersOptions are the order store's settings.
+func (c *Config) OrdersOptions() store.OrdersOptions {
+	if c.Retention == 0 {
+		return store.OrdersOptions{Retention: -1} // the store reads 0 as its default
+	}
+	return store.OrdersOptions{Retention: c.Retention}
 }
 
 // RedisDescription names the Redis for a log line, without its passwords.
