@@ -64,6 +64,7 @@ func TestValidateAcceptsWhatTheHostCarriesOut(t *testing.T) {
 		{"an order id of exactly 512 bytes", with(validPay(), func(c *Command) { c.Order.ID = strings.Repeat("1", MaxFieldLen) })},
 		{"fifty metadata entries", with(validPay(), func(c *Command) { c.Metadata = fifty })},
 		{"a metadata value over several lines", with(validPay(), func(c *Command) { c.Metadata = map[string]string{"note": "leave at\nthe door"} })},
+		{"a payment of exactly the host's bound", with(validPay(), func(c *Command) { c.Amount.Minor = MaxAmount })},
 		{"a mandate with only the customer's id and e-mail", validMandate()},
 		{"a charge of an active mandate", validCharge()},
 		{"a partial refund of the platform's order", validRefund()},
@@ -123,6 +124,10 @@ func TestValidateRefusesWhatTheHostWould(t *testing.T) {
 		{"a payment in lower-case sek", with(validPay(), func(c *Command) { c.Amount.Currency = "sek" }), "Amount.Currency"},
 		{"a payment in the numeric code 752", with(validPay(), func(c *Command) { c.Amount.Currency = "752" }), "Amount.Currency"},
 		{"a payment in a four-letter currency", with(validPay(), func(c *Command) { c.Amount.Currency = "SEKK" }), "Amount.Currency"},
+		{"a payment in USD, which Trustly does not take", with(validPay(), func(c *Command) { c.Amount.Currency = "USD" }), "Amount.Currency"},
+		{"a payment in JPY (no decimals)", with(validPay(), func(c *Command) { c.Amount.Currency = "JPY" }), "Amount.Currency"},
+		{"a payment above the host's bound", with(validPay(), func(c *Command) { c.Amount.Minor = MaxAmount + 1 }), "Amount.Minor"},
+		{"a refund in HRK (EUR since 2023)", with(validRefund(), func(c *Command) { c.Amount.Currency = "HRK" }), "Amount.Currency"},
 		{"a payment without the customer's e-mail", with(validPay(), func(c *Command) { c.Customer.Email = "" }), "Customer.Email"},
 		{"a payment whose e-mail has no @", with(validPay(), func(c *Command) { c.Customer.Email = "asa.ek.example.se" }), "Customer.Email"},
 		{"a payment whose e-mail ends at the @", with(validPay(), func(c *Command) { c.Customer.Email = "asa.ek@" }), "Customer.Email"},
@@ -245,4 +250,12 @@ func FuzzValidate(f *testing.F) {
 			t.Errorf("across the boundary:\n got %+v\nwant %+v", got, c)
 		}
 	})
+}
+
+func TestEveryCurrencyTheHostTakes(t *testing.T) {
+	for _, cur := range Currencies() {
+		if err := with(validPay(), func(c *Command) { c.Amount.Currency = cur }).Validate(); err != nil {
+			t.Errorf("a payment in %s: %v", cur, err)
+		}
+	}
 }
