@@ -98,6 +98,7 @@ func (o *orders) outbox(id string) []store.OutboxEntry {
 // RunOrders runs the order store's contract against the backend newClient reaches.
 func RunOrders(t *testing.T, newClient NewClient) {
 	runRetention(t, newClient)
+	runGiveUp(t, newClient)
 	t.Run("an order is found by id, every MessageID, Trustly orderid and reference", func(t *testing.T) {
 		o := newOrders(t, newClient)
 		o.create("p1", func(x *store.Order) { x.ExternalReference = "inv-7" })
