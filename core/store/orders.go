@@ -391,6 +391,25 @@ func (s *RedisOrders) index(ctx context.Context, op, key, id string) error {
 	return nil
 }
 
+// refreshIndexes makes the index entries of order id follow its TTL as it
+// stands: for a paid order whose refund pushed its TTL out, since the
+// refund's notifications find it by the paid order's MessageID.
+func (s *RedisOrders) refreshIndexes(ctx context.Context, id string) error {
+	k := s.keys.Order(id).Order
+	pipe := s.rdb.Pipeline()
+	f := pipe.HMGet(ctx, k, "mids", "tid", "extref")
+	ttl := pipe.PTTL(ctx, k)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return wrapRedis(ctx, "read index entries", err)
+	}
+	str := func(i int) string { v, _ := f.Val()[i].(string); return v }
+	pttl := int64(ttl.Val() / time.Millisecond)
+	if ttl.Val() < 0 {
+		pttl = int64(ttl.Val()) // -1 kept, -2 gone, as go-redis passes them
+	}
+	return s.followOrder(ctx, pttl, split(str(0)), str(1), str(2))
+}
+
 // followOrder gives the order's index entries the order's TTL as the
 // transition script left it (pttl, ms; -1 when the order is kept, -2 when
 // it is gone), so they neither outlive it by much nor expire before it.
@@ -486,6 +505,11 @@ func (s *RedisOrders) Apply(ctx context.Context, t Transition) (Applied, error) 
 	if err := s.followOrder(ctx, atoi(reply[5]), split(reply[6]), reply[7], reply[8]); err != nil {
 		return Applied{}, err
 	}
+	if t.ParentID != "" {
+		if err := s.refreshIndexes(ctx, t.ParentID); err != nil {
+			return Applied{}, err
+		}
+	}
 	return Applied{Outcome: reply[0], From: reply[1], To: reply[2], Seq: atoi(reply[3]), Answer: reply[4]}, nil
 }
 
@@ -511,7 +535,7 @@ func (s *RedisOrders) ReserveRefund(ctx context.Context, r Order, paidState stri
 	switch reply[0] {
 	case "ok":
 		r.Amount = atoi(reply[1])
-		return r, nil
+		return r, s.refreshIndexes(ctx, r.Parent)
 	case "missing":
 		return Order{}, fmt.Errorf("store: refund of %q: %w", r.Parent, ErrNotFound)
 	case "state":

@@ -101,9 +101,13 @@ func runRetention(t *testing.T, newClient NewClient) {
 
 	t.Run("retention: a refund keeps its paid order at least as long as itself", func(t *testing.T) {
 		o := newOrders(t, newClient, opts)
-		o.create("p1")
-		o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, SetOnChange: store.OrderPatch{Credited: ptr(int64(10000))}, NotificationID: "n1"})
-		paid := o.orderKeys("p1")
+		o.create("p1", func(x *store.Order) { x.ExternalReference = "inv-1" })
+		o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, SetOnChange: store.OrderPatch{Credited: ptr(int64(10000)), TrustlyOrderID: "T1"},
+			NotificationID: "n1"})
+		must(t, o.s.IndexTrustlyOrderID(o.ctx, "T1", "p1"))
+		// A refund's notifications find it through its paid order's
+		// MessageID: the paid order's index entries must last as long.
+		paid := o.orderKeys("p1", o.k.MessageIDIndex("m-p1"), o.k.TrustlyOrderIndex("T1"), o.k.ReferenceIndex("inv-1"))
 		o.shorten(paid...)
 		_, err := o.s.ReserveRefund(o.ctx, store.Order{ID: "p1.r", Parent: "p1", Flow: "refund", State: "new", Currency: "SEK", Amount: 100}, "paid", now.Add(time.Minute))
 		must(t, err)
