@@ -494,16 +494,20 @@ func (s *RedisOrders) Apply(ctx context.Context, t Transition) (Applied, error) 
 	if err != nil {
 		return Applied{}, wrapRedis(ctx, "apply "+t.Event, err)
 	}
-	if len(reply) != 9 {
+	if len(reply) != 10 {
 		return Applied{}, fmt.Errorf("store: apply: unexpected script reply %q", reply)
 	}
 	if reply[0] == "missing" {
 		return Applied{}, fmt.Errorf("store: apply %s to %q: %w", t.Event, t.OrderID, ErrNotFound)
 	}
-	// Also on a duplicate: a crash after the script left the index entries
-	// as they were, and the resend is what heals them.
-	if err := s.followOrder(ctx, atoi(reply[5]), split(reply[6]), reply[7], reply[8]); err != nil {
-		return Applied{}, err
+	// An order kept before and after needs nothing: its entries were made
+	// persistent when it became kept (or written so). A duplicate always
+	// refreshes: a crash after the script left the entries as they were,
+	// and the resend is what heals them.
+	if reply[0] == OutcomeDuplicate || reply[5] != "-1" || reply[9] != "-1" {
+		if err := s.followOrder(ctx, atoi(reply[5]), split(reply[6]), reply[7], reply[8]); err != nil {
+			return Applied{}, err
+		}
 	}
 	if t.ParentID != "" {
 		if err := s.refreshIndexes(ctx, t.ParentID); err != nil {

@@ -17,18 +17,20 @@
 -- expected event (pairs), fields set only on a change (pairs), states that
 -- release a refund's reservation on the parent, states that count as open,
 -- states in which the order is kept (it still awaits something).
--- Returns {outcome, from, to, seq, answer, pttl, mids, tid, extref};
+-- Returns {outcome, from, to, seq, answer, pttl, mids, tid, extref, was};
 -- outcome is applied, unchanged, anomaly, duplicate (answer = the first
--- one) or missing; pttl is the order's PTTL afterwards (-1: kept), and
--- mids, tid, extref name its index entries, which the caller makes follow it.
+-- one) or missing; pttl is the order's PTTL afterwards (-1: kept), was its
+-- PTTL before, and mids, tid, extref name its index entries, which the
+-- caller makes follow it.
 local order, nd, log, outbox, open = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local parent, pnd, plog = KEYS[6], KEYS[7], KEYS[8]
 local nid, event, now, answer, anomaly, deadline = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local retention = ARGV[7]
+local was = tostring(redis.call('PTTL', order))
 
 local function indexes(outcome, from, to, seq, ans)
   local x = redis.call('HMGET', order, 'mids', 'tid', 'extref')
-  return {outcome, from, to, seq, ans, tostring(redis.call('PTTL', order)), x[1] or '', x[2] or '', x[3] or ''}
+  return {outcome, from, to, seq, ans, tostring(redis.call('PTTL', order)), x[1] or '', x[2] or '', x[3] or '', was}
 end
 
 if nid ~= '' then
@@ -40,7 +42,7 @@ end
 local cur = redis.call('HMGET', order, 'state', 'id', 'seq')
 local state, id = cur[1], cur[2]
 if not state then
-  return {'missing', '', '', '', '', '-2', '', '', ''}
+  return {'missing', '', '', '', '', '-2', '', '', '', '-2'}
 end
 
 local i = 8

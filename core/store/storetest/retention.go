@@ -99,6 +99,23 @@ func runRetention(t *testing.T, newClient NewClient) {
 		o.expiring("healed by a repeat", o.k.MessageIDIndex("m-p1"))
 	})
 
+	t.Run("retention: a settled order kept again (a late pending after expiry) loses its TTL, index entries too", func(t *testing.T) {
+		o := newOrders(t, newClient, opts)
+		o.create("p1")
+		must(t, o.s.IndexTrustlyOrderID(o.ctx, "T1", "p1"))
+		keys := o.orderKeys("p1", o.k.MessageIDIndex("m-p1"), o.k.TrustlyOrderIndex("T1"))
+		set := store.OrderPatch{TrustlyOrderID: "T1"}
+		o.apply(store.Transition{OrderID: "p1", Event: "expire", Targets: map[string]string{"new": "expired"}, OpenStates: open, Set: set, NotificationID: "n0"})
+		o.expiring("expired", keys...)
+		o.apply(store.Transition{OrderID: "p1", Event: "pending", Targets: map[string]string{"expired": "pending"}, OpenStates: open,
+			KeepStates: []string{"pending"}, NotificationID: "n1", Set: set})
+		o.kept("pending again", keys...)
+		// Kept before and after: nothing to refresh, and nothing expires.
+		o.apply(store.Transition{OrderID: "p1", Event: "pending", Targets: map[string]string{"pending": "pending"}, OpenStates: open,
+			KeepStates: []string{"pending"}, NotificationID: "n2", Set: set})
+		o.kept("a repeat while kept", keys...)
+	})
+
 	t.Run("retention: a refund keeps its paid order at least as long as itself", func(t *testing.T) {
 		o := newOrders(t, newClient, opts)
 		o.create("p1", func(x *store.Order) { x.ExternalReference = "inv-1" })
