@@ -155,12 +155,17 @@ type OrderPatch struct {
 	Reason         string // why Trustly refused the call
 	AccountID      string // the account an account notification named
 	Credited       *int64 // minor units a credit brought in
+	// Mandate is what an account notification said of a direct debit
+	// mandate a Deposit asked for: MandateActive keeps the order from
+	// expiring (Charges use the mandate for years, and its revocation
+	// comes to this order), MandateInactive lets it expire again.
+	Mandate string
 }
 
 // fields are the patch's order hash fields, in the names of LAYOUT.md.
 func (p OrderPatch) fields() map[string]string {
 	f := map[string]string{}
-	for k, v := range map[string]string{"tid": p.TrustlyOrderID, "url": p.URL, "reason": p.Reason, "accountid": p.AccountID} {
+	for k, v := range map[string]string{"tid": p.TrustlyOrderID, "url": p.URL, "reason": p.Reason, "accountid": p.AccountID, "mandate": p.Mandate} {
 		if v != "" {
 			f[k] = v
 		}

@@ -118,9 +118,11 @@ end
 
 -- Retention (LAYOUT.md): every write pushes the expiry out again; an order
 -- that still awaits an outcome (open) or something else that matters (a
--- pending payment, an active mandate) does not expire at all. The dedupe
--- hash and the log live exactly as long as the order.
+-- pending payment, an active mandate, also one a Deposit asked for) does
+-- not expire at all. The dedupe hash and the log live exactly as long as
+-- the order.
 local keep = retention == '0' or has(openStates, to) or has(keepStates, to)
+  or redis.call('HGET', order, 'mandate') == 'active'
 for _, k in ipairs({order, nd, log}) do
   if keep then redis.call('PERSIST', k) else redis.call('PEXPIRE', k, retention) end
 end

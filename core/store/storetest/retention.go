@@ -116,6 +116,21 @@ func runRetention(t *testing.T, newClient NewClient) {
 		o.kept("a repeat while kept", keys...)
 	})
 
+	t.Run("retention: a paid Deposit is kept while the mandate it asked for is active", func(t *testing.T) {
+		o := newOrders(t, newClient, opts)
+		o.create("p1")
+		o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, NotificationID: "n1"})
+		keys := o.orderKeys("p1", o.k.MessageIDIndex("m-p1"))
+		o.expiring("paid", keys...)
+		account := map[string]string{"paid": "paid"}
+		o.apply(store.Transition{OrderID: "p1", Event: "mandate_active", Targets: account, NotificationID: "n2", Set: store.OrderPatch{Mandate: store.MandateActive}})
+		o.kept("mandate active", keys...)
+		o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, NotificationID: "n3"})
+		o.kept("a later event, mandate still active", keys...)
+		o.apply(store.Transition{OrderID: "p1", Event: "mandate_declined", Targets: account, NotificationID: "n4", Set: store.OrderPatch{Mandate: store.MandateInactive}})
+		o.expiring("mandate revoked", keys...)
+	})
+
 	t.Run("retention: a refund keeps its paid order at least as long as itself", func(t *testing.T) {
 		o := newOrders(t, newClient, opts)
 		o.create("p1", func(x *store.Order) { x.ExternalReference = "inv-1" })
