@@ -296,8 +296,10 @@ func (s *RedisOrders) CreateOpen(ctx context.Context, o Order, openUntil time.Ti
 		return fmt.Errorf("store: create order %s: %w", o.ID, ErrExists)
 	}
 	if o.MessageID != "" {
-		if err := s.IndexMessageID(ctx, o.MessageID, o.ID); err != nil {
-			return err
+		// A new order has no TTL (it awaits its call), so neither has its
+		// entry: no need to read the order's TTL as IndexMessageID does.
+		if err := s.rdb.Set(ctx, s.keys.MessageIDIndex(o.MessageID), o.ID, 0).Err(); err != nil {
+			return wrapRedis(ctx, "index messageid", err)
 		}
 	}
 	if o.ExternalReference != "" {
