@@ -13,7 +13,7 @@ var rootCommands = &cli.Group{
 		{Name: "serve", Synopsis: "", Summary: "run the sidecar: notification route, shop API, /readyz, /metrics (settings from the environment)", Run: runServe},
 		{Name: "config", Synopsis: "[--check]", Summary: "print every setting with its variable, value, default and description (secrets masked); check them", Run: runConfig},
 		{Name: "notify", Synopsis: "--url URL --key PEM --orderid ID --messageid ID [--method M] [--amount A] ...", Summary: "send a signed test notification to a running sidecar (like Trustly's Notification tool)", Run: runNotify},
-		{Name: "outbox", Synopsis: "list|replay ...", Summary: "list and replay dead-lettered status changes (settings from the environment, like serve)", Run: runOutbox},
+		{Name: "outbox", Synopsis: "list|replay|pending|skip ...", Summary: "list and replay dead-lettered status changes, list pending ones, give up on one (Redis settings from the environment)", Run: runOutbox},
 		{Name: "orders", Synopsis: "show ORDER-ID", Summary: "an order's state and timeline (settings from the environment: Redis only)", Run: runOrders},
 		{Name: "unrouted", Synopsis: "[--limit N]", Summary: "list the notifications no order took, kept for a person (settings from the environment, like serve)", Run: runUnrouted},
 		{Name: "plugin", Synopsis: "<name>", Summary: "serve a built-in platform adapter as a plugin process (serve starts this itself)", Run: runPlugin},
