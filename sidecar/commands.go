@@ -16,6 +16,7 @@ var rootCommands = &cli.Group{
 		{Name: "outbox", Synopsis: "list|replay|pending|skip ...", Summary: "list and replay dead-lettered status changes, list pending ones, give up on one (Redis settings from the environment)", Run: runOutbox},
 		{Name: "orders", Synopsis: "show ORDER-ID", Summary: "an order's state and timeline (settings from the environment: Redis only)", Run: runOrders},
 		{Name: "unrouted", Synopsis: "[--limit N]", Summary: "list the notifications no order took, kept for a person (settings from the environment, like serve)", Run: runUnrouted},
+		{Name: "retain", Synopsis: "[--dry-run] [--retention DURATION]", Summary: "give keys written before retention existed their TTL (once, after an upgrade)", Run: runRetain},
 		{Name: "plugin", Synopsis: "<name>", Summary: "serve a built-in platform adapter as a plugin process (serve starts this itself)", Run: runPlugin},
 		{Name: "sim", Synopsis: "[--addr HOST:PORT] [--relaxed] [--merchant-public-key PEMFILE] ... | notifications ...", Summary: "run a local Trustly simulator, or use its notification tool", Run: runSim},
 		{Name: "demo", Synopsis: "[--addr HOST:PORT] [--presentation iframe|redirect]", Summary: "try it: simulator, sidecar (SIM, embedded store) and a demo shop page on one machine (make run)", Run: runDemo},

@@ -47,6 +47,11 @@ func openOutbox(e *cli.Env, name string, logs io.Writer) (*engine.Outbox, func()
 // the REDIS_ settings only. The engine logs to logs (text); closeFn
 // disconnects.
 func openEngine(e *cli.Env, name string, logs io.Writer) (eng *engine.Engine, closeFn func(), err error) {
+	return openEngineWith(e, name, logs, store.OrdersOptions{})
+}
+
+// openEngineWith is openEngine with the order store's options.
+func openEngineWith(e *cli.Env, name string, logs io.Writer, opts store.OrdersOptions) (eng *engine.Engine, closeFn func(), err error) {
 	cfg, err := config.LoadRedis(e.Getenv, envNames(e))
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "%s: %v\n", name, err)
@@ -56,7 +61,7 @@ func openEngine(e *cli.Env, name string, logs io.Writer) (eng *engine.Engine, cl
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
-	eng, err = engine.New(engine.Config{Store: db.Orders(store.OrdersOptions{}), Offline: true, Now: e.Now,
+	eng, err = engine.New(engine.Config{Store: db.Orders(opts), Offline: true, Now: e.Now,
 		Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		db.Close()

@@ -53,7 +53,7 @@ func TestTheTransitionScriptFollowsEveryRow(t *testing.T) {
 // settled are the states in which an order expires its retention after its
 // last change: nothing that matters awaits it any more (a paid order's debit
 // or refunds push its expiry out). In every other state it is kept.
-var settled = map[State]bool{
+var settledStates = map[State]bool{
 	StateRejected: true, StateExpired: true, StateCancelled: true, StatePaid: true, StateReversed: true,
 	StateDeclined: true, StateRevoked: true, StateRefunded: true, StateFailed: true,
 }
@@ -104,8 +104,11 @@ func checkEveryPair(t *testing.T, e *Engine, m *Machine, rdb redis.UniversalClie
 			if a.Outcome != want || a.From != string(from) || a.To != string(to) || got.State != string(to) {
 				t.Errorf("%s on %s: script %s %s→%s, order %s; table says %s to %s", from, on, a.Outcome, a.From, a.To, got.State, want, to)
 			}
-			if ttl := rdb.PTTL(ctx, keys.Order(o.ID).Order).Val(); (ttl > 0) != settled[to] {
-				t.Errorf("%s on %s: order in %s has TTL %v; want one exactly when settled (%v)", from, on, to, ttl, settled[to])
+			if ttl := rdb.PTTL(ctx, keys.Order(o.ID).Order).Val(); (ttl > 0) != settledStates[to] {
+				t.Errorf("%s on %s: order in %s has TTL %v; want one exactly when settled (%v)", from, on, to, ttl, settledStates[to])
+			}
+			if settled(string(m.Flow), string(to)) != settledStates[to] {
+				t.Errorf("settled(%s, %s) = %t, want %t (what Retain gives old orders a TTL by)", m.Flow, to, !settledStates[to], settledStates[to])
 			}
 			if (want == store.OutcomeUnchanged) != (got.Seq == 0) {
 				t.Errorf("%s on %s: seq %d after %s; an outbox entry is written exactly when something is reported", from, on, got.Seq, want)

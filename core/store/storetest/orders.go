@@ -99,6 +99,7 @@ func (o *orders) outbox(id string) []store.OutboxEntry {
 func RunOrders(t *testing.T, newClient NewClient) {
 	runRetention(t, newClient)
 	runGiveUp(t, newClient)
+	runRetain(t, newClient)
 	t.Run("an order is found by id, every MessageID, Trustly orderid and reference", func(t *testing.T) {
 		o := newOrders(t, newClient)
 		o.create("p1", func(x *store.Order) { x.ExternalReference = "inv-7" })

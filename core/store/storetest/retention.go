@@ -188,3 +188,59 @@ func runRetention(t *testing.T, newClient NewClient) {
 		}
 	})
 }
+
+func runRetain(t *testing.T, newClient NewClient) {
+	t.Run("retain: keys written while nothing expired get the TTL their next write would give them", func(t *testing.T) {
+		// Written with retention off, as before it existed.
+		old := newOrders(t, newClient, store.OrdersOptions{Retention: -1})
+		open := []string{"new", "started"}
+		for _, id := range []string{"paid", "pending", "open", "mandate"} {
+			old.create(id)
+		}
+		must(t, old.s.IndexTrustlyOrderID(old.ctx, "T-paid", "paid"))
+		old.apply(store.Transition{OrderID: "paid", Event: "credit", Targets: credit, OpenStates: open, NotificationID: "n1", Set: store.OrderPatch{TrustlyOrderID: "T-paid"}})
+		old.apply(store.Transition{OrderID: "pending", Event: "pending", Targets: pending, OpenStates: open, KeepStates: []string{"pending"}})
+		old.apply(store.Transition{OrderID: "open", Event: "accepted", Targets: accepted, OpenStates: open, OpenUntil: now.Add(time.Hour)})
+		old.apply(store.Transition{OrderID: "mandate", Event: "credit", Targets: credit, Set: store.OrderPatch{Mandate: store.MandateActive}})
+		must(t, old.s.SaveAccount(old.ctx, "u-plain", store.Account{AccountID: "A1"}))
+		must(t, old.s.SaveAccount(old.ctx, "u-mandate", store.Account{AccountID: "A2", Mandate: store.MandateActive}))
+		_, err := old.s.SaveUnrouted(old.ctx, store.Unrouted{NotificationID: "n-u", Method: "kyc", Answer: "OK", At: now})
+		must(t, err)
+
+		o := &orders{t: t, ctx: old.ctx, s: store.NewRedisOrders(old.rdb, old.k, store.OrdersOptions{Retention: retention}), rdb: old.rdb, k: old.k}
+		settled := func(flow, state string) bool { return state == "paid" }
+		const grace = 24 * time.Hour
+		later := now.Add(10 * 24 * time.Hour)
+		want := store.RetainReport{Orders: 1, Accounts: 1, Unrouted: 1}
+		if got, err := o.s.Retain(o.ctx, settled, later, grace, true); err != nil || got != want {
+			t.Fatalf("dry run = %+v, %v; want %+v", got, err, want)
+		}
+		o.kept("after a dry run", o.k.Order("paid").Order)
+		if got, err := o.s.Retain(o.ctx, settled, later, grace, false); err != nil || got != want {
+			t.Fatalf("retain = %+v, %v; want %+v", got, err, want)
+		}
+		// The retention after the last write, ten days ago.
+		for _, k := range o.orderKeys("paid", o.k.MessageIDIndex("m-paid"), o.k.TrustlyOrderIndex("T-paid")) {
+			if d := o.pttl(k); d <= retention-11*24*time.Hour || d > retention-10*24*time.Hour {
+				t.Errorf("%s: TTL %v, want the retention less the ten days since its last write", k, d)
+			}
+		}
+		o.expiring("accounts without a mandate", o.k.Accounts("u-plain"))
+		if d := o.pttl(o.k.Unrouted("n-u")); d <= 0 || d > retention-10*24*time.Hour {
+			t.Errorf("unrouted: TTL %v", d)
+		}
+		o.kept("not settled, or a mandate", o.k.Order("pending").Order, o.k.Order("open").Order, o.k.Order("mandate").Order,
+			o.k.MessageIDIndex("m-open"), o.k.Accounts("u-mandate"))
+		if got, err := o.s.Retain(o.ctx, settled, later, grace, false); err != nil || got != (store.RetainReport{}) {
+			t.Errorf("a second run = %+v, %v; want nothing left", got, err)
+		}
+		// Long past its retention: it goes after the grace, not at once.
+		must(t, o.rdb.Persist(o.ctx, o.k.Order("paid").Order).Err())
+		if _, err := o.s.Retain(o.ctx, settled, now.Add(2*retention), grace, false); err != nil {
+			t.Fatal(err)
+		}
+		if d := o.pttl(o.k.Order("paid").Order); d > grace || d <= grace-time.Minute {
+			t.Errorf("an order past its retention: TTL %v, want the grace %v", d, grace)
+		}
+	})
+}
