@@ -262,12 +262,15 @@ var (
 	refundReserveLua string
 	//go:embed lua/unrouted_save.lua
 	unroutedSaveLua string
+	//go:embed lua/order_log.lua
+	orderLogLua string
 
 	orderCreateScript     = redis.NewScript(orderCreateLua)
 	orderTransitionScript = redis.NewScript(orderTransitionLua)
 	orderMessageIDScript  = redis.NewScript(orderMessageIDLua)
 	refundReserveScript   = redis.NewScript(refundReserveLua)
 	unroutedSaveScript    = redis.NewScript(unroutedSaveLua)
+	orderLogScript        = redis.NewScript(orderLogLua)
 )
 
 // Create stores a new order and its MessageID and ExternalReference index
@@ -582,12 +585,14 @@ type LogEntry struct {
 
 // AppendLog adds a line to the order's log that no transition writes: a
 // call to Trustly, a repeated notification, a delivery to the platform.
-// The log is for people (an order's timeline); nothing decides on it.
+// The log is for people (an order's timeline); nothing decides on it. It
+// takes the order's TTL; for an order that is gone the line is dropped.
 func (s *RedisOrders) AppendLog(ctx context.Context, id string, l LogEntry) error {
 	clean := func(v string) string { return strings.NewReplacer("\t", " ", "\n", " ").Replace(v) }
 	line := strings.Join([]string{ms(l.At), clean(l.Event), clean(l.NotificationID), clean(l.Outcome),
 		clean(l.From), clean(l.To), clean(l.Note)}, "\t")
-	if err := s.rdb.RPush(ctx, s.keys.Order(id).Log, line).Err(); err != nil {
+	k := s.keys.Order(id)
+	if err := orderLogScript.Run(ctx, s.rdb, []string{k.Order, k.Log}, line).Err(); err != nil {
 		return wrapRedis(ctx, "append order log", err)
 	}
 	return nil

@@ -131,6 +131,24 @@ func runRetention(t *testing.T, newClient NewClient) {
 		o.expiring("mandate revoked", keys...)
 	})
 
+	t.Run("retention: a line appended to an order's log expires with the order, and none outlives it", func(t *testing.T) {
+		o := newOrders(t, newClient, opts)
+		o.create("p1")
+		line := store.LogEntry{At: now, Event: "call:Deposit", Outcome: "accepted"}
+		must(t, o.s.AppendLog(o.ctx, "p1", line)) // no transition yet: the log is new
+		o.kept("open order's log", o.k.Order("p1").Log)
+		o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, NotificationID: "n1"})
+		must(t, o.rdb.Del(o.ctx, o.k.Order("p1").Log).Err()) // as if no line had been written yet
+		must(t, o.s.AppendLog(o.ctx, "p1", store.LogEntry{At: now, Event: "platform", Outcome: "delivered"}))
+		o.expiring("a new log of a settled order", o.k.Order("p1").Log)
+
+		// An order that is gone (expired) gets no log that would never expire.
+		must(t, o.s.AppendLog(o.ctx, "gone", line))
+		if n := o.rdb.Exists(o.ctx, o.k.Order("gone").Log).Val(); n != 0 {
+			t.Errorf("a log was created for an order that is gone")
+		}
+	})
+
 	t.Run("retention: a refund keeps its paid order at least as long as itself", func(t *testing.T) {
 		o := newOrders(t, newClient, opts)
 		o.create("p1", func(x *store.Order) { x.ExternalReference = "inv-1" })
