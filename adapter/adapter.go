@@ -129,6 +129,21 @@ type Customer struct {
 	LastName  string
 	Country   string // ISO 3166-1 alpha-2
 	Phone     string
+	// NationalID is the payer's national identification number (a Swedish
+	// personnummer), when the platform has it; NationalIDLocked makes the
+	// bank accept only that person (Trustly's
+	// UnchangeableNationalIdentificationNumber).
+	NationalID       string
+	NationalIDLocked bool
+}
+
+// Address is a postal address: where the goods of a payment go.
+type Address struct {
+	Country    string // ISO 3166-1 alpha-2
+	PostalCode string
+	City       string
+	Line1      string
+	Line2      string
 }
 
 // CommandKind is what the host is asked to do.
@@ -156,6 +171,13 @@ type Command struct {
 	Customer       Customer
 	Reference      string            // the payment a refund or cancel is about, the mandate a charge uses
 	Metadata       map[string]string // platform extras the host stores and echoes, never interprets
+	// ShippingAddress of a pay command, when the platform has one (Trustly
+	// uses it in its risk checks).
+	ShippingAddress Address
+	// RequestMandate makes a pay command also register a direct debit
+	// mandate (pay now, charge later: the first payment of a subscription).
+	// The payer's mandate is then active for later charge commands.
+	RequestMandate bool
 }
 
 // Result is the host's outcome of one command, for Answer.

@@ -231,14 +231,20 @@ func commandToPB(c Command) *pb.Command {
 		Customer: &pb.Customer{
 			Id: c.Customer.ID, Email: c.Customer.Email, FirstName: c.Customer.FirstName,
 			LastName: c.Customer.LastName, Country: c.Customer.Country, Phone: c.Customer.Phone,
+			NationalId: c.Customer.NationalID, NationalIdLocked: c.Customer.NationalIDLocked,
 		},
 		Reference: c.Reference,
 		Metadata:  c.Metadata,
+		ShippingAddress: &pb.Address{
+			Country: c.ShippingAddress.Country, PostalCode: c.ShippingAddress.PostalCode, City: c.ShippingAddress.City,
+			Line1: c.ShippingAddress.Line1, Line2: c.ShippingAddress.Line2,
+		},
+		RequestMandate: c.RequestMandate,
 	}
 }
 
 func commandFromPB(c *pb.Command) Command {
-	cu := c.GetCustomer()
+	cu, sa := c.GetCustomer(), c.GetShippingAddress()
 	return Command{
 		Kind:           kindGo[c.GetKind()],
 		IdempotencyKey: c.GetIdempotencyKey(),
@@ -247,9 +253,14 @@ func commandFromPB(c *pb.Command) Command {
 		Customer: Customer{
 			ID: cu.GetId(), Email: cu.GetEmail(), FirstName: cu.GetFirstName(),
 			LastName: cu.GetLastName(), Country: cu.GetCountry(), Phone: cu.GetPhone(),
+			NationalID: cu.GetNationalId(), NationalIDLocked: cu.GetNationalIdLocked(),
 		},
 		Reference: c.GetReference(),
 		Metadata:  c.GetMetadata(),
+		ShippingAddress: Address{
+			Country: sa.GetCountry(), PostalCode: sa.GetPostalCode(), City: sa.GetCity(), Line1: sa.GetLine1(), Line2: sa.GetLine2(),
+		},
+		RequestMandate: c.GetRequestMandate(),
 	}
 }
 

@@ -63,6 +63,11 @@ func TestRoundTripKeepsEveryField(t *testing.T) {
 			Amount:    Money{Minor: 10350, Currency: "SEK"},
 			Customer:  Customer{ID: "c1", Email: "a@example.com", FirstName: "Åsa", LastName: "Ek", Country: "SE", Phone: "+46"},
 			Reference: "trustly-1", Metadata: map[string]string{"k": "v"},
+		}, {
+			Kind: CommandPay, IdempotencyKey: "x:evt-2:0", Order: Order{ID: "43"}, Amount: Money{Minor: 100, Currency: "SEK"},
+			Customer:        Customer{ID: "c2", Email: "b@example.com", NationalID: "198001011234", NationalIDLocked: true},
+			ShippingAddress: Address{Country: "SE", PostalCode: "11253", City: "Stockholm", Line1: "Storgatan 10", Line2: "lgh 1101"},
+			RequestMandate:  true,
 		}},
 		answer: Response{Status: 201, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{}`)},
 	}

@@ -106,6 +106,11 @@ var textFields = []struct {
 	{"Customer.FirstName", func(c *Command) string { return c.Customer.FirstName }},
 	{"Customer.LastName", func(c *Command) string { return c.Customer.LastName }},
 	{"Customer.Phone", func(c *Command) string { return c.Customer.Phone }},
+	{"Customer.NationalID", func(c *Command) string { return c.Customer.NationalID }},
+	{"ShippingAddress.PostalCode", func(c *Command) string { return c.ShippingAddress.PostalCode }},
+	{"ShippingAddress.City", func(c *Command) string { return c.ShippingAddress.City }},
+	{"ShippingAddress.Line1", func(c *Command) string { return c.ShippingAddress.Line1 }},
+	{"ShippingAddress.Line2", func(c *Command) string { return c.ShippingAddress.Line2 }},
 }
 
 // Validate reports the first rule c breaks as a *CommandError (which wraps
@@ -123,7 +128,7 @@ var textFields = []struct {
 // Per kind:
 //
 //	pay            Customer.ID, Order.ID, Customer.Email, FirstName, LastName;
-//	               Amount.Minor > 0 and a currency
+//	               Amount.Minor > 0 and a currency; RequestMandate only here
 //	mandate        Customer.ID, Customer.Email
 //	charge         Customer.ID, Customer.Email; Amount.Minor > 0 and a currency
 //	refund         Reference or Order.ID (the payment); Amount.Minor 0 refunds
@@ -177,6 +182,15 @@ func (c Command) Validate() error {
 	}
 	if cc := c.Customer.Country; cc != "" && !upperLetters(cc, 2) {
 		return bad("Customer.Country", "%.8q is not an ISO 3166-1 alpha-2 code like SE", cc)
+	}
+	if cc := c.ShippingAddress.Country; cc != "" && !upperLetters(cc, 2) {
+		return bad("ShippingAddress.Country", "%.8q is not an ISO 3166-1 alpha-2 code like SE", cc)
+	}
+	if c.Customer.NationalIDLocked && c.Customer.NationalID == "" {
+		return bad("Customer.NationalID", "is required when Customer.NationalIDLocked is set")
+	}
+	if c.RequestMandate && c.Kind != CommandPay {
+		return bad("RequestMandate", "is for a pay command only (a mandate command asks for one by itself)")
 	}
 
 	switch {

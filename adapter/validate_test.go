@@ -66,6 +66,11 @@ func TestValidateAcceptsWhatTheHostCarriesOut(t *testing.T) {
 		{"a metadata value over several lines", with(validPay(), func(c *Command) { c.Metadata = map[string]string{"note": "leave at\nthe door"} })},
 		{"a payment of exactly the host's bound", with(validPay(), func(c *Command) { c.Amount.Minor = MaxAmount })},
 		{"a mandate with only the customer's id and e-mail", validMandate()},
+		{"a payment that also asks for a mandate, with a shipping address and a locked national id", with(validPay(), func(c *Command) {
+			c.RequestMandate = true
+			c.ShippingAddress = Address{Country: "SE", PostalCode: "11253", City: "Stockholm", Line1: "Storgatan 10"}
+			c.Customer.NationalID, c.Customer.NationalIDLocked = "198001011234", true
+		})},
 		{"a charge of an active mandate", validCharge()},
 		{"a partial refund of the platform's order", validRefund()},
 		{"a full refund (amount 0) by reference, no currency", Command{Kind: CommandRefund, IdempotencyKey: "r", Reference: "ord_1"}},
@@ -129,6 +134,10 @@ func TestValidateRefusesWhatTheHostWould(t *testing.T) {
 		{"a payment above the host's bound", with(validPay(), func(c *Command) { c.Amount.Minor = MaxAmount + 1 }), "Amount.Minor"},
 		{"a refund in HRK (EUR since 2023)", with(validRefund(), func(c *Command) { c.Amount.Currency = "HRK" }), "Amount.Currency"},
 		{"a payment without the customer's e-mail", with(validPay(), func(c *Command) { c.Customer.Email = "" }), "Customer.Email"},
+		{"a shipping country that is a name", with(validPay(), func(c *Command) { c.ShippingAddress.Country = "Sweden" }), "ShippingAddress.Country"},
+		{"a locked national id that is missing", with(validPay(), func(c *Command) { c.Customer.NationalIDLocked = true }), "Customer.NationalID"},
+		{"a mandate asked for on a refund", with(validRefund(), func(c *Command) { c.RequestMandate = true }), "RequestMandate"},
+		{"a shipping address line with a newline", with(validPay(), func(c *Command) { c.ShippingAddress.Line1 = "a\nb" }), "ShippingAddress.Line1"},
 		{"a payment whose e-mail has no @", with(validPay(), func(c *Command) { c.Customer.Email = "asa.ek.example.se" }), "Customer.Email"},
 		{"a payment whose e-mail ends at the @", with(validPay(), func(c *Command) { c.Customer.Email = "asa.ek@" }), "Customer.Email"},
 		{"a payment whose e-mail has a space", with(validPay(), func(c *Command) { c.Customer.Email = "asa ek@example.se" }), "Customer.Email"},

@@ -41,8 +41,9 @@ func runServe(ctx context.Context, e *cli.Env, name string, args []string) error
 	}
 	defer db.Close()
 	log.Info("starting", "version", version, "commit", readBuild().commit(), "environment", cfg.TrustlyEnvironment(), "trustly_url", cfg.TrustlyAPIURL(),
-		"public_base_url", cfg.PublicBaseURL, "redis", cfg.RedisDescription())
+		"public_base_url", cfg.PublicBaseURL, "redis", cfg.RedisDescription(), "redis_replica_acks", db.Replication().String())
 	m := metrics.New()
+	m.SetReplicaAckTimeouts(db.ReplicaAckTimeouts)
 	// What the store requires of Redis (core/store/LAYOUT.md): checked
 	// before anything listens, and while serve runs.
 	guard := storecheck.New(db, storecheck.Options{Log: log, Metrics: m, Live: cfg.TrustlyEnvironment() == trustly.Live,

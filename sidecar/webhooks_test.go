@@ -236,3 +236,41 @@ func TestShopDefaultsAreChecked(t *testing.T) {
 		t.Errorf("valid defaults: %v %+v", err, cfg)
 	}
 }
+
+// Through a real plugin: a payment that also asks for a mandate, with a
+// shipping address and a locked national id, reaches Trustly with each.
+func TestE2EGenericPaymentWithAMandateAndAnAddress(t *testing.T) {
+	if genericBin == "" {
+		t.Skip("go tool not found, plugin not built")
+	}
+	fs := fakeshop.New(t, callbackSecret)
+	s := startShopEnv(t, with(shopDefaultsEnv, map[string]string{
+		config.Key("ADAPTER"):     genericBin,
+		config.Key("ADAPTER_ENV"): generic.EnvCallbackURL + "," + generic.EnvCallbackSecret + "," + generic.EnvWebhookSecret,
+		generic.EnvCallbackURL:    fs.URL,
+		generic.EnvCallbackSecret: string(callbackSecret),
+		generic.EnvWebhookSecret:  string(webhookSecret),
+	}))
+	ev := `{"event_id":"evt_2001_pay","type":"payment.requested",
+ "order":{"id":"2001","amount_minor":9900,"currency":"SEK","request_mandate":true,
+  "shipping_address":{"country":"SE","postal_code":"11253","city":"Stockholm","line1":"Storgatan 10"},
+  "customer":{"id":"cust_7","email":"asa.ek@example.se","first_name":"Åsa","last_name":"Ek","country":"SE",
+   "national_id":"198001011234","national_id_locked":true}}}`
+	got := webhookAnswer(t, s.webhook("generic", ev, s.signedGeneric(ev)...), http.StatusOK)
+	if len(got.Results) != 1 || !got.Results[0].OK {
+		t.Fatalf("results: %+v", got)
+	}
+	sent, ok := s.sim.Order(got.Results[0].TrustlyOrderID)
+	if !ok {
+		t.Fatal("Trustly has no such order")
+	}
+	for k, want := range map[string]string{"RequestDirectDebitMandate": "1", "UnchangeableNationalIdentificationNumber": "1",
+		"NationalIdentificationNumber": "198001011234", "ShippingAddressCity": "Stockholm", "ShippingAddressLine1": "Storgatan 10"} {
+		if sent.Attributes[k] != want {
+			t.Errorf("Deposit attribute %s = %q, want %q", k, sent.Attributes[k], want)
+		}
+	}
+	if strings.Contains(s.log.String(), "198001011234") {
+		t.Error("the national id is in the sidecar's log")
+	}
+}

@@ -58,11 +58,20 @@ func (s *RedisOrders) SaveAccount(ctx context.Context, endUserID string, a Accou
 	if a.Verified {
 		verified = "1"
 	}
-	if err := accountSaveScript.Run(ctx, s.rdb, []string{s.keys.Accounts(endUserID)},
-		a.AccountID, string(b), verified, a.Mandate, s.retention).Err(); err != nil {
-		return wrapRedis(ctx, "save account", err)
+	// A follow-up of a notification (an active mandate), answered only
+	// after it: it waits for the replicas like the transition.
+	key := s.keys.Accounts(endUserID)
+	w := s.repl.begin()
+	defer w.close()
+	rc, err := w.on(ctx, key)
+	if err != nil {
+		return err
 	}
-	return nil
+	if err := accountSaveScript.Run(ctx, rc, []string{key},
+		a.AccountID, string(b), verified, a.Mandate, s.retention).Err(); err != nil {
+		return w.fail(ctx, "save account", err)
+	}
+	return w.wait(ctx, "save account")
 }
 
 // Accounts returns the shopper's accounts; none is not an error.

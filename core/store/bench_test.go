@@ -56,3 +56,45 @@ func BenchmarkReplay(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTransitionReplication is what waiting for the replicas costs a
+// notification: one transition (state, dedupe record, outbox entry, log)
+// on a master with two replicas, without WAIT, waiting for one replica,
+// and for every connected one.
+func BenchmarkTransitionReplication(b *testing.B) {
+	topo := redistest.NewSentinel(b, 2)
+	for _, bc := range []struct {
+		name string
+		repl store.Replication
+	}{
+		{"no wait", store.Replication{}},
+		{"wait 1 replica", store.Replication{Acks: 1, Timeout: time.Second}},
+		{"wait all replicas", store.Replication{Acks: store.AllReplicas, Timeout: time.Second}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			repl := bc.repl
+			db, err := store.Open(store.RedisConfig{Addrs: []string{topo.Master.Addr()}, Replication: &repl}, redistest.Prefix(b))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { db.Close() })
+			orders := db.Orders(store.OrdersOptions{})
+			ctx := context.Background()
+			if err := orders.Create(ctx, store.Order{ID: "o1", Flow: "deposit", State: "new"}); err != nil {
+				b.Fatal(err)
+			}
+			i := 0
+			for b.Loop() {
+				i++
+				if _, err := orders.Apply(ctx, store.Transition{OrderID: "o1", Event: "pending",
+					Targets:        map[string]string{"new": "pending", "pending": "pending"},
+					NotificationID: "n" + strconv.Itoa(i), Answer: "OK", Now: time.Now()}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if n := db.ReplicaAckTimeouts(); n != 0 {
+				b.Fatalf("%d acknowledgements timed out", n)
+			}
+		})
+	}
+}

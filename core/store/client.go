@@ -11,6 +11,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
 )
 
 // Mode says how the sidecar reaches Redis.
@@ -47,6 +48,17 @@ type RedisConfig struct {
 	PoolTimeout time.Duration
 	PoolSize    int
 	MaxRetries  int // 0: go-redis's default (3); -1: no retries
+	// Replication is how many replicas acknowledge the writes answers
+	// depend on (replication.go); nil is DefaultReplication of the mode.
+	Replication *Replication
+}
+
+// replication is the setting in force.
+func (c RedisConfig) replication() Replication {
+	if c.Replication != nil {
+		return *c.Replication
+	}
+	return DefaultReplication(c.mode())
 }
 
 // Validate reports every problem in the configuration at once.
@@ -79,6 +91,9 @@ func (c RedisConfig) Validate() error {
 	}
 	if c.DB < 0 {
 		errs = append(errs, fmt.Errorf("negative Redis database %d", c.DB))
+	}
+	if err := c.replication().Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -132,6 +147,12 @@ func NewRedisClient(c RedisConfig) (redis.UniversalClient, error) {
 		// socket waits and the retries; without this go-redis waits out
 		// its own timeouts whatever the context says.
 		ContextTimeoutEnabled: true,
+		// Off: the handshake (CLIENT MAINT_NOTIFICATIONS, for managed
+		// Redis's hand-offs) fails on a plain Redis, and go-redis then
+		// turns the mode off in options that the connections of
+		// (*redis.Client).Conn share without a common lock: a data race
+		// under the writes that wait for replicas (replication.go).
+		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
 	}
 	switch c.mode() {
 	case ModeSentinel:

@@ -14,6 +14,7 @@ import (
 // stores on it and asks it whether it answers, and never speaks Redis.
 type DB struct {
 	rdb      redis.UniversalClient
+	repl     *replicator
 	keys     Keys
 	addr     string // names the server in reports: its address, or the Sentinel master
 	embedded bool
@@ -34,7 +35,7 @@ func Open(c RedisConfig, prefix string) (*DB, error) {
 	if c.mode() == ModeSentinel {
 		addr = "sentinel master " + c.MasterName
 	}
-	return &DB{rdb: rdb, keys: keys, addr: addr}, nil
+	return &DB{rdb: rdb, repl: newReplicator(rdb, keys, c.replication()), keys: keys, addr: addr}, nil
 }
 
 // OpenEmbedded starts the in-process store (NewEmbedded): nothing to install,
@@ -48,20 +49,36 @@ func OpenEmbedded(prefix string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DB{rdb: rdb, keys: keys, addr: embeddedNode, embedded: true}, nil
+	// No replicas to wait for: the embedded store keeps nothing anyway.
+	return &DB{rdb: rdb, repl: newReplicator(rdb, keys, Replication{}), keys: keys, addr: embeddedNode, embedded: true}, nil
 }
 
 // Orders is the order store on d.
-func (d *DB) Orders(opts OrdersOptions) *RedisOrders { return NewRedisOrders(d.rdb, d.keys, opts) }
+func (d *DB) Orders(opts OrdersOptions) *RedisOrders {
+	s := NewRedisOrders(d.rdb, d.keys, opts)
+	s.repl = d.repl
+	return s
+}
 
 // Idempotency is the idempotency store on d.
 func (d *DB) Idempotency(opts IdempotencyOptions) *RedisIdempotency {
-	return NewRedisIdempotency(d.rdb, d.keys, opts)
+	s := NewRedisIdempotency(d.rdb, d.keys, opts)
+	s.repl = d.repl
+	return s
 }
+
+// Replication is the replica acknowledgement the stores on d wait for.
+func (d *DB) Replication() Replication { return d.repl.cfg }
+
+// ReplicaAckTimeouts counts the writes whose replica acknowledgements did
+// not come in time (each answered as unavailable), since Open.
+func (d *DB) ReplicaAckTimeouts() int64 { return d.repl.timeouts.Load() }
 
 // PayLinks is the pay-link store on d.
 func (d *DB) PayLinks(opts PayLinkOptions) *RedisPayLinks {
-	return NewRedisPayLinks(d.rdb, d.keys, opts)
+	s := NewRedisPayLinks(d.rdb, d.keys, opts)
+	s.repl = d.repl
+	return s
 }
 
 // Ping reports whether Redis answers; an error wraps ErrUnavailable.

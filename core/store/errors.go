@@ -55,5 +55,13 @@ func isServerFault(err error) bool {
 		redis.IsOOMError(err), redis.IsNoReplicasError(err), redis.HasErrorPrefix(err, "BUSY"):
 		return false
 	}
+	// A write sent over one master's own connection (replication.go) hears
+	// of a failover as a redirection: the slot has moved, not a bug.
+	if _, moved := redis.IsMovedError(err); moved {
+		return false
+	}
+	if _, ask := redis.IsAskError(err); ask {
+		return false
+	}
 	return true
 }

@@ -27,6 +27,8 @@ func TestWrapRedis(t *testing.T) {
 		{replyErr("READONLY You can't write against a read only replica."), true},
 		{replyErr("BUSY Redis is busy running a script."), true},
 		{replyErr("OOM command not allowed when used memory > 'maxmemory'."), true},
+		{replyErr("MOVED 3999 127.0.0.1:6381"), true},
+		{replyErr("ASK 3999 127.0.0.1:6381"), true},
 		{replyErr("CROSSSLOT Keys in request don't hash to the same slot"), false},
 		{replyErr("ERR Error running script: attempt to compare nil with number"), false},
 	} {

@@ -73,6 +73,7 @@ type IdempotencyOptions struct {
 // completion and release are one Lua script each.
 type RedisIdempotency struct {
 	rdb     redis.UniversalClient
+	repl    *replicator
 	keys    Keys
 	ttl     time.Duration
 	lockTTL time.Duration
@@ -86,7 +87,7 @@ func NewRedisIdempotency(rdb redis.UniversalClient, keys Keys, opts IdempotencyO
 	if opts.LockTTL <= 0 {
 		opts.LockTTL = DefaultLockTTL
 	}
-	return &RedisIdempotency{rdb: rdb, keys: keys, ttl: opts.TTL, lockTTL: opts.LockTTL}
+	return &RedisIdempotency{rdb: rdb, repl: newReplicator(rdb, keys, Replication{}), keys: keys, ttl: opts.TTL, lockTTL: opts.LockTTL}
 }
 
 var (
@@ -120,10 +121,13 @@ func (s *RedisIdempotency) Claim(ctx context.Context, scope, key, fingerprint st
 		return Claim{}, nil, fmt.Errorf("store: claim: empty request fingerprint")
 	}
 	k := s.keys.Idempotency(scope, key)
-	reply, err := claimScript.Run(ctx, s.rdb, []string{k.Record, k.Lock},
-		fingerprint, s.lockTTL.Milliseconds(), s.ttl.Milliseconds()).Slice()
+	w := s.repl.begin()
+	defer w.close()
+	cmd, waitErr := w.script(ctx, k.Record, claimScript, []string{k.Record, k.Lock},
+		fingerprint, s.lockTTL.Milliseconds(), s.ttl.Milliseconds())
+	reply, err := cmd.Slice()
 	if err != nil {
-		return Claim{}, nil, wrapRedis(ctx, "claim idempotency key", err)
+		return Claim{}, nil, w.fail(ctx, "claim idempotency key", err)
 	}
 	if len(reply) == 0 {
 		return Claim{}, nil, errors.New("store: claim: empty script reply")
@@ -134,8 +138,28 @@ func (s *RedisIdempotency) Claim(ctx context.Context, scope, key, fingerprint st
 		if err != nil {
 			return Claim{}, nil, fmt.Errorf("store: claim: bad fencing token %q", str(reply, 1))
 		}
+		// The caller calls Trustly once it holds the claim: a claim a
+		// failover could undo would let a retry call it again.
+		if waitErr == nil {
+			waitErr = w.wait(ctx, "claim idempotency key")
+		}
+		if waitErr != nil {
+			// Given back on the master at once, so that the shop's retry
+			// is not "in flight" for the lock's TTL; nothing ran.
+			_ = s.fenced(context.WithoutCancel(ctx), "release", false, releaseScript,
+				Claim{Scope: scope, Key: key, Token: token}, s.ttl.Milliseconds())
+			return Claim{}, nil, fmt.Errorf("store: claim idempotency key: %w", waitErr)
+		}
 		return Claim{Scope: scope, Key: key, Fingerprint: fingerprint, Token: token, RecoveryPoint: str(reply, 2)}, nil, nil
 	case "done":
+		// The stored response may be one whose own wait failed: replay it
+		// only once the replicas have it.
+		if err := w.settle(ctx, k.Record); err != nil {
+			return Claim{}, nil, err
+		}
+		if err := w.wait(ctx, "replay idempotent response"); err != nil {
+			return Claim{}, nil, err
+		}
 		return Claim{}, &Outcome{Code: str(reply, 1), Body: []byte(str(reply, 2))}, nil
 	case "busy":
 		return Claim{}, nil, fmt.Errorf("store: claim: %w", ErrInProgress)
@@ -152,37 +176,59 @@ func (s *RedisIdempotency) Progress(ctx context.Context, c Claim, point string) 
 	if point != "" {
 		setPoint = "1"
 	}
-	return s.fenced(ctx, "progress", progressScript, c,
+	// A recovery point tells a later holder what already happened (the
+	// call to Trustly started): it must survive a failover. A heartbeat
+	// alone need not wait: fencing protects a lock that came back shorter.
+	return s.fenced(ctx, "progress", point != "", progressScript, c,
 		s.lockTTL.Milliseconds(), s.ttl.Milliseconds(), setPoint, point)
 }
 
 // Complete implements Idempotency.
 func (s *RedisIdempotency) Complete(ctx context.Context, c Claim, out Outcome) error {
-	return s.fenced(ctx, "complete", completeScript, c,
+	return s.fenced(ctx, "complete", true, completeScript, c,
 		out.Code, out.Body, s.ttl.Milliseconds())
 }
 
 // Release implements Idempotency.
 func (s *RedisIdempotency) Release(ctx context.Context, c Claim) error {
-	return s.fenced(ctx, "release", releaseScript, c, s.ttl.Milliseconds())
+	// Losing a release to a failover only keeps the key busy until its
+	// lock lapses: no wait.
+	return s.fenced(ctx, "release", false, releaseScript, c, s.ttl.Milliseconds())
 }
 
 // fenced runs a script that acts only while c's token is the newest; its
-// arguments follow the token.
-func (s *RedisIdempotency) fenced(ctx context.Context, op string, script *redis.Script, c Claim, args ...any) error {
+// arguments follow the token. With durable it returns once the replicas
+// have the change (replication.go).
+func (s *RedisIdempotency) fenced(ctx context.Context, op string, durable bool, script *redis.Script, c Claim, args ...any) error {
 	if err := validKey(c.Scope, c.Key); err != nil {
 		return err
 	}
 	k := s.keys.Idempotency(c.Scope, c.Key)
-	ok, err := script.Run(ctx, s.rdb, []string{k.Record, k.Lock},
-		append([]any{strconv.FormatInt(c.Token, 10)}, args...)...).Int()
+	keys, args := []string{k.Record, k.Lock}, append([]any{strconv.FormatInt(c.Token, 10)}, args...)
+	if !durable {
+		ok, err := script.Run(ctx, s.rdb, keys, args...).Int()
+		if err != nil {
+			return wrapRedis(ctx, op+" idempotency key", err)
+		}
+		if ok != 1 {
+			return fmt.Errorf("store: %s: token %d: %w", op, c.Token, ErrFenced)
+		}
+		return nil
+	}
+	w := s.repl.begin()
+	defer w.close()
+	cmd, waitErr := w.script(ctx, k.Record, script, keys, args...)
+	ok, err := cmd.Int()
 	if err != nil {
-		return wrapRedis(ctx, op+" idempotency key", err)
+		return w.fail(ctx, op+" idempotency key", err)
 	}
 	if ok != 1 {
 		return fmt.Errorf("store: %s: token %d: %w", op, c.Token, ErrFenced)
 	}
-	return nil
+	if waitErr != nil {
+		return fmt.Errorf("store: %s idempotency key: %w", op, waitErr)
+	}
+	return w.wait(ctx, op+" idempotency key")
 }
 
 func validKey(scope, key string) error {

@@ -178,6 +178,19 @@ func (k Keys) BalanceRefreshSlot() string { return k.prefix + ":balance:refresh"
 // means Redis lost its data.
 func (k Keys) Marker() string { return k.prefix + ":store:marker" }
 
+// Sync is the key a write that waits for replicas touches when it only
+// read (replication.go): it carries key's hash tag (key itself when it has
+// none), so it lives in key's slot, on key's master. It expires a minute
+// after its last touch and holds nothing.
+func (k Keys) Sync(key string) string {
+	if open := strings.IndexByte(key, '{'); open >= 0 {
+		if n := strings.IndexByte(key[open+1:], '}'); n > 0 {
+			return k.prefix + ":sync:" + key[open:open+n+2]
+		}
+	}
+	return k.prefix + ":sync:{" + key + "}"
+}
+
 // PayLinkKeys are the keys of one pay link; they share its hash tag.
 type PayLinkKeys struct {
 	Record string // string: the link's JSON, expiring its retention after the link

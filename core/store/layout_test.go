@@ -39,6 +39,7 @@ func TestLayoutListsEveryKey(t *testing.T) {
 		"PayLink":            {link.Record, link.Click},
 		"PayLinkID":          {k.PayLinkID("<link id>")},
 		"Marker":             {k.Marker()},
+		"Sync":               {k.Sync("P:any:{<tag>}")},
 		"Prefix":             nil, // not a key
 	}
 	typ := reflect.TypeFor[store.Keys]()

@@ -221,6 +221,7 @@ const (
 // accounts, balances and the outbox on Redis. See LAYOUT.md.
 type RedisOrders struct {
 	rdb    redis.UniversalClient
+	repl   *replicator
 	keys   Keys
 	maxLen int64
 	// retention in ms as the scripts take it; "0" keeps everything.
@@ -239,7 +240,7 @@ func NewRedisOrders(rdb redis.UniversalClient, keys Keys, opts OrdersOptions) *R
 	case opts.Retention > 0:
 		retention = itoa(max(opts.Retention.Milliseconds(), 1))
 	}
-	return &RedisOrders{rdb: rdb, keys: keys, maxLen: opts.OutboxMaxLen, retention: retention}
+	return &RedisOrders{rdb: rdb, repl: newReplicator(rdb, keys, Replication{}), keys: keys, maxLen: opts.OutboxMaxLen, retention: retention}
 }
 
 // Retention returns how long a settled order is kept after its last write,
@@ -291,32 +292,50 @@ func (s *RedisOrders) CreateOpen(ctx context.Context, o Order, openUntil time.Ti
 	}
 	k := s.keys.Order(o.ID)
 	args := append([]any{ms(openUntil)}, pairs(o.fields())...)
-	ok, err := orderCreateScript.Run(ctx, s.rdb, []string{k.Order, k.Open}, args...).Int()
+	// Trustly is called once this returns: the order and the index its
+	// notifications are routed by must survive a failover first.
+	w := s.repl.begin()
+	defer w.close()
+	rc, err := w.on(ctx, k.Order)
 	if err != nil {
-		return wrapRedis(ctx, "create order", err)
+		return err
+	}
+	ok, err := orderCreateScript.Run(ctx, rc, []string{k.Order, k.Open}, args...).Int()
+	if err != nil {
+		return w.fail(ctx, "create order", err)
 	}
 	if ok != 1 {
+		// A caller that goes on with the order it finds (a retry) must
+		// find one the replicas have too.
+		if err := w.settle(ctx, k.Order); err != nil {
+			return err
+		}
+		if err := w.wait(ctx, "create order"); err != nil {
+			return err
+		}
 		return fmt.Errorf("store: create order %s: %w", o.ID, ErrExists)
 	}
 	if o.MessageID != "" {
-		// A new order has no TTL (it awaits its call), so neither has its
-		// entry: no need to read the order's TTL as IndexMessageID does.
-		if err := s.rdb.Set(ctx, s.keys.MessageIDIndex(o.MessageID), o.ID, 0).Err(); err != nil {
-			return wrapRedis(ctx, "index messageid", err)
+		if err := s.indexMessageID(ctx, w, o.MessageID, o.ID); err != nil {
+			return err
 		}
 	}
 	if o.ExternalReference != "" {
 		// A new order awaits its call's answer: the set, shared with older
 		// orders that may be expiring, must not expire under it.
-		ref := s.keys.ReferenceIndex(o.ExternalReference)
-		pipe := s.rdb.TxPipeline()
-		pipe.SAdd(ctx, ref, o.ID)
-		pipe.Persist(ctx, ref)
-		if _, err := pipe.Exec(ctx); err != nil {
-			return wrapRedis(ctx, "index external reference", err)
+		key := s.keys.ReferenceIndex(o.ExternalReference)
+		rc, err := w.on(ctx, key)
+		if err != nil {
+			return err
+		}
+		if err := rc.SAdd(ctx, key, o.ID).Err(); err != nil {
+			return w.fail(ctx, "index external reference", err)
+		}
+		if err := rc.Persist(ctx, key).Err(); err != nil {
+			return w.fail(ctx, "index external reference", err)
 		}
 	}
-	return nil
+	return w.wait(ctx, "create order")
 }
 
 // Get returns order id, or an error wrapping ErrNotFound.
@@ -375,28 +394,34 @@ func (s *RedisOrders) ByExternalReference(ctx context.Context, ref string) ([]Or
 
 // IndexMessageID maps messageID to order id. Idempotent.
 func (s *RedisOrders) IndexMessageID(ctx context.Context, messageID, id string) error {
-	return s.index(ctx, "index messageid", s.keys.MessageIDIndex(messageID), id)
+	w := s.repl.begin()
+	defer w.close()
+	if err := s.indexMessageID(ctx, w, messageID, id); err != nil {
+		return err
+	}
+	return w.wait(ctx, "index messageid")
 }
 
-// IndexTrustlyOrderID maps Trustly's orderID to order id. Idempotent. The
-// entry expires with the order as long as the order's Trustly orderid
-// (OrderPatch.TrustlyOrderID) names it.
-func (s *RedisOrders) IndexTrustlyOrderID(ctx context.Context, orderID, id string) error {
-	return s.index(ctx, "index trustly orderid", s.keys.TrustlyOrderIndex(orderID), id)
+func (s *RedisOrders) indexMessageID(ctx context.Context, w *writes, messageID, id string) error {
+	return s.index(ctx, w, "index messageid", s.keys.MessageIDIndex(messageID), id)
 }
 
 // index writes an index entry that expires with its order: it lives in
 // another slot than the order, so it takes the order's TTL as read just
-// before (none when the order is kept or not there). An entry written just
-// as its order starts to expire stays until the order's next write, which
-// refreshes every index entry (Apply).
-func (s *RedisOrders) index(ctx context.Context, op, key, id string) error {
+// before (none when the order is kept, new or not there). An entry written
+// just as its order starts to expire stays until the order's next write,
+// which refreshes every index entry (Apply).
+func (s *RedisOrders) index(ctx context.Context, w *writes, op, key, id string) error {
 	ttl, err := s.rdb.PTTL(ctx, s.keys.Order(id).Order).Result()
 	if err != nil {
 		return wrapRedis(ctx, op, err)
 	}
-	if err := s.rdb.Set(ctx, key, id, max(ttl, 0)).Err(); err != nil {
-		return wrapRedis(ctx, op, err)
+	rc, err := w.on(ctx, key)
+	if err != nil {
+		return err
+	}
+	if err := rc.Set(ctx, key, id, max(ttl, 0)).Err(); err != nil {
+		return w.fail(ctx, op, err)
 	}
 	return nil
 }
@@ -453,18 +478,41 @@ func (s *RedisOrders) followOrder(ctx context.Context, pttl int64, mids []string
 	return nil
 }
 
+// IndexTrustlyOrderID maps Trustly's orderID to order id. Idempotent. It
+// is a follow-up of a notification answered only after it: it waits for
+// the replicas like the transition. The entry expires with the order as
+// long as the order's Trustly orderid (OrderPatch.TrustlyOrderID) names it.
+func (s *RedisOrders) IndexTrustlyOrderID(ctx context.Context, orderID, id string) error {
+	w := s.repl.begin()
+	defer w.close()
+	if err := s.index(ctx, w, "index trustly orderid", s.keys.TrustlyOrderIndex(orderID), id); err != nil {
+		return err
+	}
+	return w.wait(ctx, "index trustly orderid")
+}
+
 // AddMessageID makes messageID the current attempt of order id, keeping the
 // earlier attempts' MessageIDs mapped, and indexes it. The order is changed
 // first so that the MessageID is on the order before Trustly sees it.
 func (s *RedisOrders) AddMessageID(ctx context.Context, id, messageID string, now time.Time) error {
-	ok, err := orderMessageIDScript.Run(ctx, s.rdb, []string{s.keys.Order(id).Order}, messageID, ms(now)).Int()
+	key := s.keys.Order(id).Order
+	w := s.repl.begin()
+	defer w.close()
+	rc, err := w.on(ctx, key)
 	if err != nil {
-		return wrapRedis(ctx, "add messageid", err)
+		return err
+	}
+	ok, err := orderMessageIDScript.Run(ctx, rc, []string{key}, messageID, ms(now)).Int()
+	if err != nil {
+		return w.fail(ctx, "add messageid", err)
 	}
 	if ok != 1 {
 		return fmt.Errorf("store: add messageid to %q: %w", id, ErrNotFound)
 	}
-	return s.IndexMessageID(ctx, messageID, id)
+	if err := s.indexMessageID(ctx, w, messageID, id); err != nil {
+		return err
+	}
+	return w.wait(ctx, "add messageid")
 }
 
 // Apply runs one transition as one script: state, dedupe record, outbox
@@ -499,10 +547,17 @@ func (s *RedisOrders) Apply(ctx context.Context, t Transition) (Applied, error) 
 			args = append(args, v)
 		}
 	}
-	reply, err := orderTransitionScript.Run(ctx, s.rdb,
-		[]string{k.Order, k.Dedupe, k.Log, k.Outbox, k.Open, parent.Order, parent.Dedupe, parent.Log}, args...).StringSlice()
+	// The notification is answered OK once this returns: the transition
+	// must survive a failover first. One that ran but was not acknowledged
+	// fails here (the route answers 503); Trustly's resend is a duplicate,
+	// answered OK once the replicas have the first delivery's effect.
+	w := s.repl.begin()
+	defer w.close()
+	cmd, waitErr := w.script(ctx, k.Order, orderTransitionScript,
+		[]string{k.Order, k.Dedupe, k.Log, k.Outbox, k.Open, parent.Order, parent.Dedupe, parent.Log}, args...)
+	reply, err := cmd.StringSlice()
 	if err != nil {
-		return Applied{}, wrapRedis(ctx, "apply "+t.Event, err)
+		return Applied{}, w.fail(ctx, "apply "+t.Event, err)
 	}
 	if len(reply) != 10 {
 		return Applied{}, fmt.Errorf("store: apply: unexpected script reply %q", reply)
@@ -510,10 +565,22 @@ func (s *RedisOrders) Apply(ctx context.Context, t Transition) (Applied, error) 
 	if reply[0] == "missing" {
 		return Applied{}, fmt.Errorf("store: apply %s to %q: %w", t.Event, t.OrderID, ErrNotFound)
 	}
+	if reply[0] == OutcomeDuplicate {
+		// Only read: the first delivery's write may be the one whose
+		// wait failed.
+		if err := w.settle(ctx, k.Order); err != nil {
+			return Applied{}, err
+		}
+	} else if waitErr != nil {
+		return Applied{}, fmt.Errorf("store: apply %s: %w", t.Event, waitErr)
+	}
+	if err := w.wait(ctx, "apply "+t.Event); err != nil {
+		return Applied{}, err
+	}
 	// An order kept before and after needs nothing: its entries were made
 	// persistent when it became kept (or written so). A duplicate always
 	// refreshes: a crash after the script left the entries as they were,
-	// and the resend is what heals them.
+	// and the resend is what heals them. Expiry only: not waited for.
 	if reply[0] == OutcomeDuplicate || reply[5] != "-1" || reply[9] != "-1" {
 		if err := s.followOrder(ctx, atoi(reply[5]), split(reply[6]), reply[7], reply[8]); err != nil {
 			return Applied{}, err
@@ -541,13 +608,24 @@ func (s *RedisOrders) ReserveRefund(ctx context.Context, r Order, paidState stri
 	delete(f, "amount")
 	args := append([]any{itoa(r.Amount), r.Currency, paidState, ms(openUntil), s.retention}, pairs(f)...)
 	k, paid := s.keys.Order(r.ID), s.keys.Order(r.Parent)
-	reply, err := refundReserveScript.Run(ctx, s.rdb,
+	// Refund is called once this returns: a reservation a failover undid
+	// would let a second refund exceed what was credited.
+	w := s.repl.begin()
+	defer w.close()
+	rc, err := w.on(ctx, k.Order)
+	if err != nil {
+		return Order{}, err
+	}
+	reply, err := refundReserveScript.Run(ctx, rc,
 		[]string{paid.Order, k.Order, k.Open, paid.Dedupe, paid.Log}, args...).StringSlice()
 	if err != nil {
-		return Order{}, wrapRedis(ctx, "reserve refund", err)
+		return Order{}, w.fail(ctx, "reserve refund", err)
 	}
 	switch reply[0] {
 	case "ok":
+		if err := w.wait(ctx, "reserve refund"); err != nil {
+			return Order{}, err
+		}
 		r.Amount = atoi(reply[1])
 		return r, s.refreshIndexes(ctx, r.Parent)
 	case "missing":
@@ -654,20 +732,43 @@ func (s *RedisOrders) SaveUnrouted(ctx context.Context, u Unrouted) (string, err
 		"nid": u.NotificationID, "method": u.Method, "orderid": u.OrderID, "messageid": u.MessageID,
 		"reason": u.Reason, "answer": u.Answer, "body": string(u.Body), "at": ms(u.At),
 	}
-	args := append([]any{s.retention}, pairs(f)...)
-	first, err := unroutedSaveScript.Run(ctx, s.rdb, []string{s.keys.Unrouted(u.NotificationID)}, args...).Text()
+	// Answered OK once this returns: kept for a person, so it must survive
+	// a failover like a transition.
+	rec := s.keys.Unrouted(u.NotificationID)
+	w := s.repl.begin()
+	defer w.close()
+	rc, err := w.on(ctx, rec)
 	if err != nil {
-		return "", wrapRedis(ctx, "save unrouted notification", err)
+		return "", err
 	}
-	pipe := s.rdb.Pipeline()
-	pipe.ZAddNX(ctx, s.keys.UnroutedIndex(), redis.Z{Score: float64(u.At.UnixMilli()), Member: u.NotificationID})
+	args := append([]any{s.retention}, pairs(f)...)
+	first, err := unroutedSaveScript.Run(ctx, rc, []string{rec}, args...).Text()
+	if err != nil {
+		return "", w.fail(ctx, "save unrouted notification", err)
+	}
+	if first != "" {
+		// A repeat: the record may be the first delivery's, not yet
+		// replicated.
+		if err := w.settle(ctx, rec); err != nil {
+			return "", err
+		}
+	}
+	idx := s.keys.UnroutedIndex()
+	if rc, err = w.on(ctx, idx); err != nil {
+		return "", err
+	}
+	if err := rc.ZAddNX(ctx, idx, redis.Z{Score: float64(u.At.UnixMilli()), Member: u.NotificationID}).Err(); err != nil {
+		return "", w.fail(ctx, "index unrouted notification", err)
+	}
 	if r := s.Retention(); r > 0 {
 		// The records expire by their TTL; their index entries go here,
 		// measured by the arrival times the index holds.
-		pipe.ZRemRangeByScore(ctx, s.keys.UnroutedIndex(), "-inf", "("+ms(u.At.Add(-r)))
+		if err := rc.ZRemRangeByScore(ctx, idx, "-inf", "("+ms(u.At.Add(-r))).Err(); err != nil {
+			return "", w.fail(ctx, "trim unrouted index", err)
+		}
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return "", wrapRedis(ctx, "index unrouted notification", err)
+	if err := w.wait(ctx, "save unrouted notification"); err != nil {
+		return "", err
 	}
 	return first, nil
 }

@@ -67,6 +67,7 @@ type PayLinkOptions struct {
 // its click lock. See LAYOUT.md.
 type RedisPayLinks struct {
 	rdb       redis.UniversalClient
+	repl      *replicator
 	keys      Keys
 	retention time.Duration
 }
@@ -76,7 +77,7 @@ func NewRedisPayLinks(rdb redis.UniversalClient, keys Keys, opts PayLinkOptions)
 	if opts.Retention <= 0 {
 		opts.Retention = DefaultPayLinkRetention
 	}
-	return &RedisPayLinks{rdb: rdb, keys: keys, retention: opts.Retention}
+	return &RedisPayLinks{rdb: rdb, repl: newReplicator(rdb, keys, Replication{}), keys: keys, retention: opts.Retention}
 }
 
 var (
@@ -99,21 +100,27 @@ func (s *RedisPayLinks) Create(ctx context.Context, hash string, l PayLink, now 
 	}
 	// The index first: a record that exists can then always be found by
 	// its id, and an index left by a failed record write points nowhere.
-	ok, err := s.rdb.SetNX(ctx, s.keys.PayLinkID(l.ID), hash, ttl).Result()
-	if err != nil {
-		return wrapRedis(ctx, "create pay link", err)
+	// The shop is given the link once this returns: both must survive a
+	// failover first (replication.go).
+	w := s.repl.begin()
+	defer w.close()
+	for _, kv := range []struct {
+		key string
+		val any
+	}{{s.keys.PayLinkID(l.ID), hash}, {s.keys.PayLink(hash).Record, b}} {
+		rc, err := w.on(ctx, kv.key)
+		if err != nil {
+			return err
+		}
+		ok, err := rc.SetNX(ctx, kv.key, kv.val, ttl).Result()
+		if err != nil {
+			return w.fail(ctx, "create pay link", err)
+		}
+		if !ok {
+			return fmt.Errorf("store: create pay link %s: %w", l.ID, ErrCollision)
+		}
 	}
-	if !ok {
-		return fmt.Errorf("store: create pay link %s: %w", l.ID, ErrCollision)
-	}
-	ok, err = s.rdb.SetNX(ctx, s.keys.PayLink(hash).Record, b, ttl).Result()
-	if err != nil {
-		return wrapRedis(ctx, "create pay link", err)
-	}
-	if !ok {
-		return fmt.Errorf("store: create pay link %s: %w", l.ID, ErrCollision)
-	}
-	return nil
+	return w.wait(ctx, "create pay link")
 }
 
 // GetByID returns the link with the id the shop API shows, and its token's
@@ -152,11 +159,21 @@ func (s *RedisPayLinks) Update(ctx context.Context, hash string, l PayLink) erro
 	if err != nil {
 		return fmt.Errorf("store: update pay link %s: encode: %w", l.ID, err)
 	}
-	err = s.rdb.SetArgs(ctx, s.keys.PayLink(hash).Record, b, redis.SetArgs{Mode: "XX", KeepTTL: true}).Err()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return wrapRedis(ctx, "update pay link", err)
+	// The click's outcome (the attempt it started, the link used) is what
+	// the next click goes by: it must survive a failover before the
+	// shopper is sent on.
+	key := s.keys.PayLink(hash).Record
+	w := s.repl.begin()
+	defer w.close()
+	rc, err := w.on(ctx, key)
+	if err != nil {
+		return err
 	}
-	return nil
+	err = rc.SetArgs(ctx, key, b, redis.SetArgs{Mode: "XX", KeepTTL: true}).Err()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return w.fail(ctx, "update pay link", err)
+	}
+	return w.wait(ctx, "update pay link")
 }
 
 // Lock takes the link's click lock for ttl; ok false: another click holds
@@ -168,12 +185,24 @@ func (s *RedisPayLinks) Lock(ctx context.Context, hash string, ttl time.Duration
 	_, _ = rand.Read(b[:])
 	fence := hex.EncodeToString(b[:])
 	k := s.keys.PayLink(hash).Click
-	ok, err = s.rdb.SetNX(ctx, k, fence, ttl).Result()
+	// The holder calls Trustly: a lock a failover could undo would let a
+	// second click call it too (as an idempotency claim, replication.go).
+	w := s.repl.begin()
+	defer w.close()
+	rc, err := w.on(ctx, k)
 	if err != nil {
-		return nil, false, wrapRedis(ctx, "lock pay link", err)
+		return nil, false, err
+	}
+	ok, err = rc.SetNX(ctx, k, fence, ttl).Result()
+	if err != nil {
+		return nil, false, w.fail(ctx, "lock pay link", err)
 	}
 	if !ok {
 		return nil, false, nil
+	}
+	if err := w.wait(ctx, "lock pay link"); err != nil {
+		_ = payLinkReleaseScript.Run(context.WithoutCancel(ctx), rc, []string{k}, fence).Err()
+		return nil, false, err
 	}
 	return func() {
 		_ = payLinkReleaseScript.Run(context.WithoutCancel(ctx), s.rdb, []string{k}, fence).Err()

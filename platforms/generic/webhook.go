@@ -30,6 +30,9 @@ type Event struct {
 		AmountMinor int64     `json:"amount_minor"`
 		Currency    string    `json:"currency"`
 		Customer    *Customer `json:"customer,omitempty"`
+		// ShippingAddress and RequestMandate: see adapter.Command.
+		ShippingAddress *Address `json:"shipping_address,omitempty"`
+		RequestMandate  bool     `json:"request_mandate,omitempty"`
 	} `json:"order,omitempty"`
 	Refund *struct {
 		ID               string `json:"id"`
@@ -51,6 +54,18 @@ type Customer struct {
 	LastName  string `json:"last_name,omitempty"`
 	Country   string `json:"country,omitempty"`
 	Phone     string `json:"phone,omitempty"`
+	// NationalID and NationalIDLocked: see adapter.Customer.
+	NationalID       string `json:"national_id,omitempty"`
+	NationalIDLocked bool   `json:"national_id_locked,omitempty"`
+}
+
+// Address is a postal address.
+type Address struct {
+	Country    string `json:"country,omitempty"`
+	PostalCode string `json:"postal_code,omitempty"`
+	City       string `json:"city,omitempty"`
+	Line1      string `json:"line1,omitempty"`
+	Line2      string `json:"line2,omitempty"`
 }
 
 var (
@@ -100,7 +115,11 @@ func (ev *Event) command() (adapter.Command, error) {
 		if o.Customer.ID == "" {
 			return adapter.Command{}, fmt.Errorf("order.customer.id is required")
 		}
-		return adapter.Command{Kind: adapter.CommandPay, Order: o.Order, Amount: o.Amount, Customer: o.Customer}, nil
+		cmd := adapter.Command{Kind: adapter.CommandPay, Order: o.Order, Amount: o.Amount, Customer: o.Customer, RequestMandate: ev.Order.RequestMandate}
+		if a := ev.Order.ShippingAddress; a != nil {
+			cmd.ShippingAddress = adapter.Address{Country: a.Country, PostalCode: a.PostalCode, City: a.City, Line1: a.Line1, Line2: a.Line2}
+		}
+		return cmd, nil
 
 	case EventRefundRequested:
 		o, err := ev.order(false)
@@ -181,7 +200,8 @@ func (ev *Event) customer() adapter.Customer {
 	if c == nil {
 		return adapter.Customer{}
 	}
-	return adapter.Customer{ID: c.ID, Email: c.Email, FirstName: c.FirstName, LastName: c.LastName, Country: c.Country, Phone: c.Phone}
+	return adapter.Customer{ID: c.ID, Email: c.Email, FirstName: c.FirstName, LastName: c.LastName, Country: c.Country, Phone: c.Phone,
+		NationalID: c.NationalID, NationalIDLocked: c.NationalIDLocked}
 }
 
 func money(minor int64, currency, where string) (adapter.Money, error) {

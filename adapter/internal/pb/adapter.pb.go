@@ -567,15 +567,17 @@ func (x *Order) GetNumber() string {
 }
 
 type Customer struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Email         string                 `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
-	FirstName     string                 `protobuf:"bytes,3,opt,name=first_name,json=firstName,proto3" json:"first_name,omitempty"`
-	LastName      string                 `protobuf:"bytes,4,opt,name=last_name,json=lastName,proto3" json:"last_name,omitempty"`
-	Country       string                 `protobuf:"bytes,5,opt,name=country,proto3" json:"country,omitempty"`
-	Phone         string                 `protobuf:"bytes,6,opt,name=phone,proto3" json:"phone,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Id               string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Email            string                 `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
+	FirstName        string                 `protobuf:"bytes,3,opt,name=first_name,json=firstName,proto3" json:"first_name,omitempty"`
+	LastName         string                 `protobuf:"bytes,4,opt,name=last_name,json=lastName,proto3" json:"last_name,omitempty"`
+	Country          string                 `protobuf:"bytes,5,opt,name=country,proto3" json:"country,omitempty"`
+	Phone            string                 `protobuf:"bytes,6,opt,name=phone,proto3" json:"phone,omitempty"`
+	NationalId       string                 `protobuf:"bytes,7,opt,name=national_id,json=nationalId,proto3" json:"national_id,omitempty"`
+	NationalIdLocked bool                   `protobuf:"varint,8,opt,name=national_id_locked,json=nationalIdLocked,proto3" json:"national_id_locked,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Customer) Reset() {
@@ -650,22 +652,114 @@ func (x *Customer) GetPhone() string {
 	return ""
 }
 
+func (x *Customer) GetNationalId() string {
+	if x != nil {
+		return x.NationalId
+	}
+	return ""
+}
+
+func (x *Customer) GetNationalIdLocked() bool {
+	if x != nil {
+		return x.NationalIdLocked
+	}
+	return false
+}
+
+type Address struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Country       string                 `protobuf:"bytes,1,opt,name=country,proto3" json:"country,omitempty"`
+	PostalCode    string                 `protobuf:"bytes,2,opt,name=postal_code,json=postalCode,proto3" json:"postal_code,omitempty"`
+	City          string                 `protobuf:"bytes,3,opt,name=city,proto3" json:"city,omitempty"`
+	Line1         string                 `protobuf:"bytes,4,opt,name=line1,proto3" json:"line1,omitempty"`
+	Line2         string                 `protobuf:"bytes,5,opt,name=line2,proto3" json:"line2,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Address) Reset() {
+	*x = Address{}
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Address) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Address) ProtoMessage() {}
+
+func (x *Address) ProtoReflect() protoreflect.Message {
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Address.ProtoReflect.Descriptor instead.
+func (*Address) Descriptor() ([]byte, []int) {
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Address) GetCountry() string {
+	if x != nil {
+		return x.Country
+	}
+	return ""
+}
+
+func (x *Address) GetPostalCode() string {
+	if x != nil {
+		return x.PostalCode
+	}
+	return ""
+}
+
+func (x *Address) GetCity() string {
+	if x != nil {
+		return x.City
+	}
+	return ""
+}
+
+func (x *Address) GetLine1() string {
+	if x != nil {
+		return x.Line1
+	}
+	return ""
+}
+
+func (x *Address) GetLine2() string {
+	if x != nil {
+		return x.Line2
+	}
+	return ""
+}
+
 type Command struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Kind           CommandKind            `protobuf:"varint,1,opt,name=kind,proto3,enum=trustlysidecar.adapter.v1.CommandKind" json:"kind,omitempty"`
-	IdempotencyKey string                 `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	Order          *Order                 `protobuf:"bytes,3,opt,name=order,proto3" json:"order,omitempty"`
-	Amount         *Money                 `protobuf:"bytes,4,opt,name=amount,proto3" json:"amount,omitempty"`
-	Customer       *Customer              `protobuf:"bytes,5,opt,name=customer,proto3" json:"customer,omitempty"`
-	Reference      string                 `protobuf:"bytes,6,opt,name=reference,proto3" json:"reference,omitempty"`
-	Metadata       map[string]string      `protobuf:"bytes,7,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Kind            CommandKind            `protobuf:"varint,1,opt,name=kind,proto3,enum=trustlysidecar.adapter.v1.CommandKind" json:"kind,omitempty"`
+	IdempotencyKey  string                 `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	Order           *Order                 `protobuf:"bytes,3,opt,name=order,proto3" json:"order,omitempty"`
+	Amount          *Money                 `protobuf:"bytes,4,opt,name=amount,proto3" json:"amount,omitempty"`
+	Customer        *Customer              `protobuf:"bytes,5,opt,name=customer,proto3" json:"customer,omitempty"`
+	Reference       string                 `protobuf:"bytes,6,opt,name=reference,proto3" json:"reference,omitempty"`
+	Metadata        map[string]string      `protobuf:"bytes,7,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	ShippingAddress *Address               `protobuf:"bytes,8,opt,name=shipping_address,json=shippingAddress,proto3" json:"shipping_address,omitempty"`
+	RequestMandate  bool                   `protobuf:"varint,9,opt,name=request_mandate,json=requestMandate,proto3" json:"request_mandate,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Command) Reset() {
 	*x = Command{}
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[7]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -677,7 +771,7 @@ func (x *Command) String() string {
 func (*Command) ProtoMessage() {}
 
 func (x *Command) ProtoReflect() protoreflect.Message {
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[7]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -690,7 +784,7 @@ func (x *Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Command.ProtoReflect.Descriptor instead.
 func (*Command) Descriptor() ([]byte, []int) {
-	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{7}
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Command) GetKind() CommandKind {
@@ -742,6 +836,20 @@ func (x *Command) GetMetadata() map[string]string {
 	return nil
 }
 
+func (x *Command) GetShippingAddress() *Address {
+	if x != nil {
+		return x.ShippingAddress
+	}
+	return nil
+}
+
+func (x *Command) GetRequestMandate() bool {
+	if x != nil {
+		return x.RequestMandate
+	}
+	return false
+}
+
 type TranslateRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Request       *Request               `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
@@ -751,7 +859,7 @@ type TranslateRequest struct {
 
 func (x *TranslateRequest) Reset() {
 	*x = TranslateRequest{}
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[8]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -763,7 +871,7 @@ func (x *TranslateRequest) String() string {
 func (*TranslateRequest) ProtoMessage() {}
 
 func (x *TranslateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[8]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -776,7 +884,7 @@ func (x *TranslateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TranslateRequest.ProtoReflect.Descriptor instead.
 func (*TranslateRequest) Descriptor() ([]byte, []int) {
-	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{8}
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *TranslateRequest) GetRequest() *Request {
@@ -795,7 +903,7 @@ type TranslateResponse struct {
 
 func (x *TranslateResponse) Reset() {
 	*x = TranslateResponse{}
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[9]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -807,7 +915,7 @@ func (x *TranslateResponse) String() string {
 func (*TranslateResponse) ProtoMessage() {}
 
 func (x *TranslateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[9]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -820,7 +928,7 @@ func (x *TranslateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TranslateResponse.ProtoReflect.Descriptor instead.
 func (*TranslateResponse) Descriptor() ([]byte, []int) {
-	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{9}
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TranslateResponse) GetCommands() []*Command {
@@ -844,7 +952,7 @@ type Result struct {
 
 func (x *Result) Reset() {
 	*x = Result{}
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[10]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -856,7 +964,7 @@ func (x *Result) String() string {
 func (*Result) ProtoMessage() {}
 
 func (x *Result) ProtoReflect() protoreflect.Message {
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[10]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -869,7 +977,7 @@ func (x *Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Result.ProtoReflect.Descriptor instead.
 func (*Result) Descriptor() ([]byte, []int) {
-	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{10}
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Result) GetIdempotencyKey() string {
@@ -924,7 +1032,7 @@ type AnswerRequest struct {
 
 func (x *AnswerRequest) Reset() {
 	*x = AnswerRequest{}
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[11]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -936,7 +1044,7 @@ func (x *AnswerRequest) String() string {
 func (*AnswerRequest) ProtoMessage() {}
 
 func (x *AnswerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[11]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -949,7 +1057,7 @@ func (x *AnswerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnswerRequest.ProtoReflect.Descriptor instead.
 func (*AnswerRequest) Descriptor() ([]byte, []int) {
-	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{11}
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AnswerRequest) GetRequest() *Request {
@@ -977,7 +1085,7 @@ type AnswerResponse struct {
 
 func (x *AnswerResponse) Reset() {
 	*x = AnswerResponse{}
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[12]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -989,7 +1097,7 @@ func (x *AnswerResponse) String() string {
 func (*AnswerResponse) ProtoMessage() {}
 
 func (x *AnswerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[12]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1002,7 +1110,7 @@ func (x *AnswerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnswerResponse.ProtoReflect.Descriptor instead.
 func (*AnswerResponse) Descriptor() ([]byte, []int) {
-	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{12}
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AnswerResponse) GetStatus() int32 {
@@ -1041,7 +1149,7 @@ type StatusChange struct {
 
 func (x *StatusChange) Reset() {
 	*x = StatusChange{}
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[13]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1053,7 +1161,7 @@ func (x *StatusChange) String() string {
 func (*StatusChange) ProtoMessage() {}
 
 func (x *StatusChange) ProtoReflect() protoreflect.Message {
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[13]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1066,7 +1174,7 @@ func (x *StatusChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusChange.ProtoReflect.Descriptor instead.
 func (*StatusChange) Descriptor() ([]byte, []int) {
-	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{13}
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *StatusChange) GetId() string {
@@ -1127,7 +1235,7 @@ type ApplyStatusRequest struct {
 
 func (x *ApplyStatusRequest) Reset() {
 	*x = ApplyStatusRequest{}
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[14]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1139,7 +1247,7 @@ func (x *ApplyStatusRequest) String() string {
 func (*ApplyStatusRequest) ProtoMessage() {}
 
 func (x *ApplyStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[14]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1152,7 +1260,7 @@ func (x *ApplyStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplyStatusRequest.ProtoReflect.Descriptor instead.
 func (*ApplyStatusRequest) Descriptor() ([]byte, []int) {
-	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{14}
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ApplyStatusRequest) GetChange() *StatusChange {
@@ -1170,7 +1278,7 @@ type ApplyStatusResponse struct {
 
 func (x *ApplyStatusResponse) Reset() {
 	*x = ApplyStatusResponse{}
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[15]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1182,7 +1290,7 @@ func (x *ApplyStatusResponse) String() string {
 func (*ApplyStatusResponse) ProtoMessage() {}
 
 func (x *ApplyStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[15]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1195,7 +1303,7 @@ func (x *ApplyStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplyStatusResponse.ProtoReflect.Descriptor instead.
 func (*ApplyStatusResponse) Descriptor() ([]byte, []int) {
-	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{15}
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{16}
 }
 
 var File_trustlysidecar_adapter_v1_adapter_proto protoreflect.FileDescriptor
@@ -1225,7 +1333,7 @@ const file_trustlysidecar_adapter_v1_adapter_proto_rawDesc = "" +
 	"\bcurrency\x18\x02 \x01(\tR\bcurrency\"/\n" +
 	"\x05Order\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
-	"\x06number\x18\x02 \x01(\tR\x06number\"\x9c\x01\n" +
+	"\x06number\x18\x02 \x01(\tR\x06number\"\xeb\x01\n" +
 	"\bCustomer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x1d\n" +
@@ -1233,7 +1341,17 @@ const file_trustlysidecar_adapter_v1_adapter_proto_rawDesc = "" +
 	"first_name\x18\x03 \x01(\tR\tfirstName\x12\x1b\n" +
 	"\tlast_name\x18\x04 \x01(\tR\blastName\x12\x18\n" +
 	"\acountry\x18\x05 \x01(\tR\acountry\x12\x14\n" +
-	"\x05phone\x18\x06 \x01(\tR\x05phone\"\xca\x03\n" +
+	"\x05phone\x18\x06 \x01(\tR\x05phone\x12\x1f\n" +
+	"\vnational_id\x18\a \x01(\tR\n" +
+	"nationalId\x12,\n" +
+	"\x12national_id_locked\x18\b \x01(\bR\x10nationalIdLocked\"\x84\x01\n" +
+	"\aAddress\x12\x18\n" +
+	"\acountry\x18\x01 \x01(\tR\acountry\x12\x1f\n" +
+	"\vpostal_code\x18\x02 \x01(\tR\n" +
+	"postalCode\x12\x12\n" +
+	"\x04city\x18\x03 \x01(\tR\x04city\x12\x14\n" +
+	"\x05line1\x18\x04 \x01(\tR\x05line1\x12\x14\n" +
+	"\x05line2\x18\x05 \x01(\tR\x05line2\"\xc2\x04\n" +
 	"\aCommand\x12:\n" +
 	"\x04kind\x18\x01 \x01(\x0e2&.trustlysidecar.adapter.v1.CommandKindR\x04kind\x12'\n" +
 	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\x126\n" +
@@ -1241,7 +1359,9 @@ const file_trustlysidecar_adapter_v1_adapter_proto_rawDesc = "" +
 	"\x06amount\x18\x04 \x01(\v2 .trustlysidecar.adapter.v1.MoneyR\x06amount\x12?\n" +
 	"\bcustomer\x18\x05 \x01(\v2#.trustlysidecar.adapter.v1.CustomerR\bcustomer\x12\x1c\n" +
 	"\treference\x18\x06 \x01(\tR\treference\x12L\n" +
-	"\bmetadata\x18\a \x03(\v20.trustlysidecar.adapter.v1.Command.MetadataEntryR\bmetadata\x1a;\n" +
+	"\bmetadata\x18\a \x03(\v20.trustlysidecar.adapter.v1.Command.MetadataEntryR\bmetadata\x12M\n" +
+	"\x10shipping_address\x18\b \x01(\v2\".trustlysidecar.adapter.v1.AddressR\x0fshippingAddress\x12'\n" +
+	"\x0frequest_mandate\x18\t \x01(\bR\x0erequestMandate\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"P\n" +
@@ -1323,7 +1443,7 @@ func file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP() []byte {
 }
 
 var file_trustlysidecar_adapter_v1_adapter_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_trustlysidecar_adapter_v1_adapter_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_trustlysidecar_adapter_v1_adapter_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_trustlysidecar_adapter_v1_adapter_proto_goTypes = []any{
 	(Flow)(0),                     // 0: trustlysidecar.adapter.v1.Flow
 	(CommandKind)(0),              // 1: trustlysidecar.adapter.v1.CommandKind
@@ -1335,50 +1455,52 @@ var file_trustlysidecar_adapter_v1_adapter_proto_goTypes = []any{
 	(*Money)(nil),                 // 7: trustlysidecar.adapter.v1.Money
 	(*Order)(nil),                 // 8: trustlysidecar.adapter.v1.Order
 	(*Customer)(nil),              // 9: trustlysidecar.adapter.v1.Customer
-	(*Command)(nil),               // 10: trustlysidecar.adapter.v1.Command
-	(*TranslateRequest)(nil),      // 11: trustlysidecar.adapter.v1.TranslateRequest
-	(*TranslateResponse)(nil),     // 12: trustlysidecar.adapter.v1.TranslateResponse
-	(*Result)(nil),                // 13: trustlysidecar.adapter.v1.Result
-	(*AnswerRequest)(nil),         // 14: trustlysidecar.adapter.v1.AnswerRequest
-	(*AnswerResponse)(nil),        // 15: trustlysidecar.adapter.v1.AnswerResponse
-	(*StatusChange)(nil),          // 16: trustlysidecar.adapter.v1.StatusChange
-	(*ApplyStatusRequest)(nil),    // 17: trustlysidecar.adapter.v1.ApplyStatusRequest
-	(*ApplyStatusResponse)(nil),   // 18: trustlysidecar.adapter.v1.ApplyStatusResponse
-	nil,                           // 19: trustlysidecar.adapter.v1.Command.MetadataEntry
-	(*timestamppb.Timestamp)(nil), // 20: google.protobuf.Timestamp
+	(*Address)(nil),               // 10: trustlysidecar.adapter.v1.Address
+	(*Command)(nil),               // 11: trustlysidecar.adapter.v1.Command
+	(*TranslateRequest)(nil),      // 12: trustlysidecar.adapter.v1.TranslateRequest
+	(*TranslateResponse)(nil),     // 13: trustlysidecar.adapter.v1.TranslateResponse
+	(*Result)(nil),                // 14: trustlysidecar.adapter.v1.Result
+	(*AnswerRequest)(nil),         // 15: trustlysidecar.adapter.v1.AnswerRequest
+	(*AnswerResponse)(nil),        // 16: trustlysidecar.adapter.v1.AnswerResponse
+	(*StatusChange)(nil),          // 17: trustlysidecar.adapter.v1.StatusChange
+	(*ApplyStatusRequest)(nil),    // 18: trustlysidecar.adapter.v1.ApplyStatusRequest
+	(*ApplyStatusResponse)(nil),   // 19: trustlysidecar.adapter.v1.ApplyStatusResponse
+	nil,                           // 20: trustlysidecar.adapter.v1.Command.MetadataEntry
+	(*timestamppb.Timestamp)(nil), // 21: google.protobuf.Timestamp
 }
 var file_trustlysidecar_adapter_v1_adapter_proto_depIdxs = []int32{
 	0,  // 0: trustlysidecar.adapter.v1.Description.flows:type_name -> trustlysidecar.adapter.v1.Flow
 	5,  // 1: trustlysidecar.adapter.v1.Request.headers:type_name -> trustlysidecar.adapter.v1.Header
-	20, // 2: trustlysidecar.adapter.v1.Request.received_at:type_name -> google.protobuf.Timestamp
+	21, // 2: trustlysidecar.adapter.v1.Request.received_at:type_name -> google.protobuf.Timestamp
 	1,  // 3: trustlysidecar.adapter.v1.Command.kind:type_name -> trustlysidecar.adapter.v1.CommandKind
 	8,  // 4: trustlysidecar.adapter.v1.Command.order:type_name -> trustlysidecar.adapter.v1.Order
 	7,  // 5: trustlysidecar.adapter.v1.Command.amount:type_name -> trustlysidecar.adapter.v1.Money
 	9,  // 6: trustlysidecar.adapter.v1.Command.customer:type_name -> trustlysidecar.adapter.v1.Customer
-	19, // 7: trustlysidecar.adapter.v1.Command.metadata:type_name -> trustlysidecar.adapter.v1.Command.MetadataEntry
-	6,  // 8: trustlysidecar.adapter.v1.TranslateRequest.request:type_name -> trustlysidecar.adapter.v1.Request
-	10, // 9: trustlysidecar.adapter.v1.TranslateResponse.commands:type_name -> trustlysidecar.adapter.v1.Command
-	6,  // 10: trustlysidecar.adapter.v1.AnswerRequest.request:type_name -> trustlysidecar.adapter.v1.Request
-	13, // 11: trustlysidecar.adapter.v1.AnswerRequest.results:type_name -> trustlysidecar.adapter.v1.Result
-	5,  // 12: trustlysidecar.adapter.v1.AnswerResponse.headers:type_name -> trustlysidecar.adapter.v1.Header
-	8,  // 13: trustlysidecar.adapter.v1.StatusChange.order:type_name -> trustlysidecar.adapter.v1.Order
-	2,  // 14: trustlysidecar.adapter.v1.StatusChange.status:type_name -> trustlysidecar.adapter.v1.PaymentStatus
-	7,  // 15: trustlysidecar.adapter.v1.StatusChange.amount:type_name -> trustlysidecar.adapter.v1.Money
-	20, // 16: trustlysidecar.adapter.v1.StatusChange.occurred_at:type_name -> google.protobuf.Timestamp
-	16, // 17: trustlysidecar.adapter.v1.ApplyStatusRequest.change:type_name -> trustlysidecar.adapter.v1.StatusChange
-	3,  // 18: trustlysidecar.adapter.v1.Adapter.Describe:input_type -> trustlysidecar.adapter.v1.DescribeRequest
-	11, // 19: trustlysidecar.adapter.v1.Adapter.Translate:input_type -> trustlysidecar.adapter.v1.TranslateRequest
-	14, // 20: trustlysidecar.adapter.v1.Adapter.Answer:input_type -> trustlysidecar.adapter.v1.AnswerRequest
-	17, // 21: trustlysidecar.adapter.v1.Adapter.ApplyStatus:input_type -> trustlysidecar.adapter.v1.ApplyStatusRequest
-	4,  // 22: trustlysidecar.adapter.v1.Adapter.Describe:output_type -> trustlysidecar.adapter.v1.Description
-	12, // 23: trustlysidecar.adapter.v1.Adapter.Translate:output_type -> trustlysidecar.adapter.v1.TranslateResponse
-	15, // 24: trustlysidecar.adapter.v1.Adapter.Answer:output_type -> trustlysidecar.adapter.v1.AnswerResponse
-	18, // 25: trustlysidecar.adapter.v1.Adapter.ApplyStatus:output_type -> trustlysidecar.adapter.v1.ApplyStatusResponse
-	22, // [22:26] is the sub-list for method output_type
-	18, // [18:22] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	20, // 7: trustlysidecar.adapter.v1.Command.metadata:type_name -> trustlysidecar.adapter.v1.Command.MetadataEntry
+	10, // 8: trustlysidecar.adapter.v1.Command.shipping_address:type_name -> trustlysidecar.adapter.v1.Address
+	6,  // 9: trustlysidecar.adapter.v1.TranslateRequest.request:type_name -> trustlysidecar.adapter.v1.Request
+	11, // 10: trustlysidecar.adapter.v1.TranslateResponse.commands:type_name -> trustlysidecar.adapter.v1.Command
+	6,  // 11: trustlysidecar.adapter.v1.AnswerRequest.request:type_name -> trustlysidecar.adapter.v1.Request
+	14, // 12: trustlysidecar.adapter.v1.AnswerRequest.results:type_name -> trustlysidecar.adapter.v1.Result
+	5,  // 13: trustlysidecar.adapter.v1.AnswerResponse.headers:type_name -> trustlysidecar.adapter.v1.Header
+	8,  // 14: trustlysidecar.adapter.v1.StatusChange.order:type_name -> trustlysidecar.adapter.v1.Order
+	2,  // 15: trustlysidecar.adapter.v1.StatusChange.status:type_name -> trustlysidecar.adapter.v1.PaymentStatus
+	7,  // 16: trustlysidecar.adapter.v1.StatusChange.amount:type_name -> trustlysidecar.adapter.v1.Money
+	21, // 17: trustlysidecar.adapter.v1.StatusChange.occurred_at:type_name -> google.protobuf.Timestamp
+	17, // 18: trustlysidecar.adapter.v1.ApplyStatusRequest.change:type_name -> trustlysidecar.adapter.v1.StatusChange
+	3,  // 19: trustlysidecar.adapter.v1.Adapter.Describe:input_type -> trustlysidecar.adapter.v1.DescribeRequest
+	12, // 20: trustlysidecar.adapter.v1.Adapter.Translate:input_type -> trustlysidecar.adapter.v1.TranslateRequest
+	15, // 21: trustlysidecar.adapter.v1.Adapter.Answer:input_type -> trustlysidecar.adapter.v1.AnswerRequest
+	18, // 22: trustlysidecar.adapter.v1.Adapter.ApplyStatus:input_type -> trustlysidecar.adapter.v1.ApplyStatusRequest
+	4,  // 23: trustlysidecar.adapter.v1.Adapter.Describe:output_type -> trustlysidecar.adapter.v1.Description
+	13, // 24: trustlysidecar.adapter.v1.Adapter.Translate:output_type -> trustlysidecar.adapter.v1.TranslateResponse
+	16, // 25: trustlysidecar.adapter.v1.Adapter.Answer:output_type -> trustlysidecar.adapter.v1.AnswerResponse
+	19, // 26: trustlysidecar.adapter.v1.Adapter.ApplyStatus:output_type -> trustlysidecar.adapter.v1.ApplyStatusResponse
+	23, // [23:27] is the sub-list for method output_type
+	19, // [19:23] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_trustlysidecar_adapter_v1_adapter_proto_init() }
@@ -1392,7 +1514,7 @@ func file_trustlysidecar_adapter_v1_adapter_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_trustlysidecar_adapter_v1_adapter_proto_rawDesc), len(file_trustlysidecar_adapter_v1_adapter_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   17,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

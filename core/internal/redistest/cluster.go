@@ -172,3 +172,167 @@ func startCluster(dir string, masters int) ([]*Server, []string, error) {
 	}
 	return servers, addrs, nil
 }
+
+// Cluster is a Cluster whose masters have a replica each (NewReplicatedCluster).
+type Cluster struct {
+	Masters  []*Server
+	Replicas []*Server // Replicas[i] replicates Masters[i]
+}
+
+// Addrs returns every node's address, masters first.
+func (c *Cluster) Addrs() []string {
+	var out []string
+	for _, s := range append(append([]*Server{}, c.Masters...), c.Replicas...) {
+		out = append(out, s.Addr())
+	}
+	return out
+}
+
+// replicatedNodeTimeout is the Cluster's node timeout in a replicated
+// Cluster: a killed master's replica takes over about two of it later.
+const replicatedNodeTimeout = 1000
+
+// NewReplicatedCluster starts a Cluster of masters masters with one
+// replica each on free ports, waits until every node reports
+// cluster_state:ok and every master has its replica online; the nodes stop
+// when the test ends. It skips like NewCluster.
+func NewReplicatedCluster(tb testing.TB, masters int) *Cluster {
+	tb.Helper()
+	if masters < 3 {
+		tb.Fatalf("redistest: a replica takes over only with a majority of at least 3 masters, not %d", masters)
+	}
+	skipWithoutServer(tb)
+	dir := tb.TempDir()
+	c := &Cluster{}
+	start := func(name string) *Server {
+		sub := filepath.Join(dir, name)
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			tb.Fatalf("redistest: %v", err)
+		}
+		srv, err := startFree(sub, []string{
+			"--cluster-enabled", "yes",
+			"--cluster-config-file", "nodes.conf",
+			"--cluster-node-timeout", strconv.Itoa(replicatedNodeTimeout),
+		})
+		if err != nil {
+			tb.Fatalf("redistest: replicated cluster: %v", err)
+		}
+		srv.tb = tb
+		tb.Cleanup(srv.stop)
+		return srv
+	}
+	for i := range masters {
+		c.Masters = append(c.Masters, start("master"+strconv.Itoa(i)))
+		c.Replicas = append(c.Replicas, start("replica"+strconv.Itoa(i)))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
+	defer cancel()
+	if err := c.form(ctx); err != nil {
+		tb.Fatalf("redistest: replicated cluster: %v", err)
+	}
+	return c
+}
+
+func (c *Cluster) form(ctx context.Context) error {
+	all := append(append([]*Server{}, c.Masters...), c.Replicas...)
+	nodes := make([]*redis.Client, len(all))
+	for i, s := range all {
+		nodes[i] = redis.NewClient(&redis.Options{Addr: s.Addr()})
+		defer nodes[i].Close()
+	}
+	masters := len(c.Masters)
+	for i, node := range nodes[:masters] {
+		from, to := i*clusterSlots/masters, (i+1)*clusterSlots/masters
+		args := []any{"CLUSTER", "ADDSLOTS"}
+		for slot := from; slot < to; slot++ {
+			args = append(args, slot)
+		}
+		if err := node.Do(ctx, args...).Err(); err != nil {
+			return fmt.Errorf("ADDSLOTS %d-%d on %s: %w", from, to-1, all[i].Addr(), err)
+		}
+	}
+	for _, s := range all[1:] {
+		if err := nodes[0].ClusterMeet(ctx, "127.0.0.1", strconv.Itoa(s.port)).Err(); err != nil {
+			return fmt.Errorf("MEET %s: %w", s.Addr(), err)
+		}
+	}
+	want := "cluster_known_nodes:" + strconv.Itoa(len(all))
+	for i, node := range nodes {
+		if err := waitInfo(ctx, node, all[i].Addr(), want); err != nil {
+			return err
+		}
+	}
+	for i := range masters {
+		id, err := nodes[i].Do(ctx, "CLUSTER", "MYID").Text()
+		if err != nil {
+			return err
+		}
+		// A node learns the master's id by gossip; it may take a moment.
+		for {
+			err := nodes[masters+i].Do(ctx, "CLUSTER", "REPLICATE", id).Err()
+			if err == nil {
+				break
+			}
+			if ctx.Err() != nil {
+				return fmt.Errorf("REPLICATE %s on %s: %w", id, c.Replicas[i].Addr(), err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	for i, node := range nodes {
+		if err := waitInfo(ctx, node, all[i].Addr(), "cluster_state:ok"); err != nil {
+			return err
+		}
+	}
+	for i, node := range nodes[:masters] {
+		for {
+			info, err := node.Info(ctx, "replication").Result()
+			if err == nil && strings.Contains(info, "state=online") {
+				break
+			}
+			if ctx.Err() != nil {
+				return fmt.Errorf("master %s has no replica online: %v", all[i].Addr(), err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// WaitTakeover waits until a replica of the Cluster answers as a master
+// owning slots and every node reports cluster_state:ok again, after a
+// master was stopped; it returns the new master.
+func (c *Cluster) WaitTakeover(ctx context.Context, dead *Server) (*Server, error) {
+	for {
+		for i, m := range c.Masters {
+			if m != dead {
+				continue
+			}
+			r := c.Replicas[i]
+			node := redis.NewClient(&redis.Options{Addr: r.Addr(), MaxRetries: -1})
+			info, err := node.Info(ctx, "replication").Result()
+			state, _ := node.ClusterInfo(ctx).Result()
+			node.Close()
+			if err == nil && strings.Contains(info, "role:master") && strings.Contains(state, "cluster_state:ok") {
+				return r, nil
+			}
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("no replica took over from %s: %w", dead.Addr(), ctx.Err())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func waitInfo(ctx context.Context, node *redis.Client, addr, want string) error {
+	for {
+		info, err := node.ClusterInfo(ctx).Result()
+		if err == nil && strings.Contains(info, want) {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("node %s not %s within %s: %v\n%s", addr, want, clusterTimeout, err, info)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

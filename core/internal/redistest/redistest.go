@@ -104,6 +104,9 @@ type Server struct {
 	dir   string
 	port  int
 	extra []string
+	// conf, when set, is a config file the server starts from, as a
+	// Sentinel (sentinel.go); it then gets no data-related defaults.
+	conf string
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd     // nil while stopped
@@ -208,6 +211,11 @@ func lookPath() (string, error) {
 // startFree starts redis-server on a free port, trying a few ports because
 // another process may take a port between our probe and redis-server's bind.
 func startFree(dir string, extra []string) (*Server, error) {
+	return startFreeConf(dir, "", extra)
+}
+
+// startFreeConf is startFree, as a Sentinel from conf when conf is set.
+func startFreeConf(dir, conf string, extra []string) (*Server, error) {
 	bin, err := lookPath()
 	if err != nil {
 		return nil, err
@@ -218,7 +226,7 @@ func startFree(dir string, extra []string) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		s := &Server{bin: bin, dir: dir, port: port, extra: extra}
+		s := &Server{bin: bin, dir: dir, port: port, extra: extra, conf: conf}
 		if last = s.launch(); last == nil {
 			return s, nil
 		}
@@ -238,6 +246,11 @@ func (s *Server) launch() error {
 		"--dir", s.dir,
 		"--logfile", logfile,
 		"--daemonize", "no",
+	}
+	if s.conf != "" {
+		args = []string{s.conf, "--sentinel",
+			"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+			"--logfile", logfile, "--daemonize", "no"}
 	}
 	cmd := exec.Command(s.bin, append(args, s.extra...)...)
 	if err := cmd.Start(); err != nil {

@@ -96,3 +96,39 @@ func TestEmbeddedAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The Sentinel topology fails over when its master is killed.
+func TestSentinelFailsOver(t *testing.T) {
+	t.Parallel()
+	s := redistest.NewSentinel(t, 2)
+	ctx := t.Context()
+	old, err := s.MasterAddr(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old != s.Master.Addr() {
+		t.Fatalf("sentinels name %s, the master is %s", old, s.Master.Addr())
+	}
+	s.Master.Stop()
+	addr, err := s.WaitFailover(ctx, old, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.ServerAt(addr) == nil {
+		t.Fatalf("new master %s is not one of the replicas", addr)
+	}
+}
+
+// A replicated Cluster's replica takes over when its master is killed.
+func TestReplicatedClusterTakesOver(t *testing.T) {
+	t.Parallel()
+	c := redistest.NewReplicatedCluster(t, 3)
+	c.Masters[1].Stop()
+	r, err := c.WaitTakeover(t.Context(), c.Masters[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r != c.Replicas[1] {
+		t.Fatalf("took over: %s", r.Addr())
+	}
+}

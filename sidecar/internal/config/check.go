@@ -152,6 +152,7 @@ func (c *Config) checkListeners() []error {
 		{"REDIS_READ_TIMEOUT", int64(c.RedisReadTimeout)},
 		{"REDIS_WRITE_TIMEOUT", int64(c.RedisWriteTimeout)},
 		{"REDIS_POOL_TIMEOUT", int64(c.RedisPoolTimeout)},
+		{"REDIS_REPLICA_ACK_TIMEOUT", int64(c.RedisReplicaAckTimeout)},
 	} {
 		if p.n <= 0 {
 			add("%s must be positive", Key(p.name))
@@ -164,6 +165,27 @@ func (c *Config) checkListeners() []error {
 		add("%s: %q is not a format (want json or text)", Key("LOG_FORMAT"), c.LogFormat)
 	}
 	return problems
+}
+
+// replication reads REDIS_REPLICA_ACKS and its companions.
+func (c *Config) replication() (store.Replication, error) {
+	r := store.DefaultReplication(store.Mode(c.RedisMode))
+	switch v := strings.ToLower(strings.TrimSpace(c.RedisReplicaAcks)); v {
+	case "auto", "":
+	case "all":
+		r.Acks = store.AllReplicas
+	case "none":
+		r.Acks = 0
+	default:
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return r, fmt.Errorf("%q is not all, none, auto or a number of replicas", c.RedisReplicaAcks)
+		}
+		r.Acks = n
+	}
+	r.Timeout = c.RedisReplicaAckTimeout
+	r.AOF = c.RedisWaitAOF
+	return r, nil
 }
 
 // resolveRedis checks the Redis settings and derives the client configuration.
@@ -212,6 +234,11 @@ func (c *Config) resolveRedis() []error {
 	}
 	if c.RedisTLS {
 		c.redis.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	if repl, err := c.replication(); err != nil {
+		add("%s: %w", Key("REDIS_REPLICA_ACKS"), err)
+	} else {
+		c.redis.Replication = &repl
 	}
 	if err := c.redis.Validate(); err != nil {
 		for _, e := range unjoin(err) {

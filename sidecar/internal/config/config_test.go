@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/trustly-sidecar/trustly-sidecar/adapter"
+	"github.com/trustly-sidecar/trustly-sidecar/core/store"
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
 )
 
@@ -257,6 +258,12 @@ func TestConfigProblems(t *testing.T) {
 		{"sentinel without master", validEnv(t).with("REDIS_MODE", "sentinel"), []string{"sentinel mode needs the master name"}},
 		{"Redis prefix with a brace", validEnv(t).with("REDIS_PREFIX", "a{b}"), []string{"REDIS_PREFIX"}},
 		{"Redis address", validEnv(t).with("REDIS_MODE", "single", "REDIS_ADDRS", "redis"), []string{`REDIS_ADDRS: "redis" is not HOST:PORT`}},
+		{"replica acknowledgements", validEnv(t).with("REDIS_MODE", "single", "REDIS_REPLICA_ACKS", "most"),
+			[]string{`REDIS_REPLICA_ACKS: "most" is not all, none, auto or a number of replicas`}},
+		{"negative replica acknowledgements", validEnv(t).with("REDIS_MODE", "single", "REDIS_REPLICA_ACKS", "-1"),
+			[]string{`REDIS_REPLICA_ACKS: "-1" is not all, none, auto or a number of replicas`}},
+		{"replica acknowledgement timeout", validEnv(t).with("REDIS_MODE", "single", "REDIS_REPLICA_ACK_TIMEOUT", "0s"),
+			[]string{"REDIS_REPLICA_ACK_TIMEOUT must be positive"}},
 		{"retention below the dedupe promise", validEnv(t).with("RETENTION", "720h"), []string{"RETENTION: 720h0m0s is shorter than 2160h0m0s"}},
 		{"negative retention", validEnv(t).with("RETENTION", "-1h"), []string{"RETENTION: -1h0m0s is shorter"}},
 	}
@@ -351,6 +358,34 @@ func TestReattachVariableIsTheSDKs(t *testing.T) {
 	src, err := cfg.AdapterSource(envMap{}.get)
 	if err != nil || src.Reattach == nil || src.Reattach.Pid != 4242 || src.Path != "" {
 		t.Fatalf("source %+v, %v: want the reattached process", src, err)
+	}
+}
+
+// The replica acknowledgements default to every connected replica where
+// Redis fails over by itself (Sentinel, Cluster) and to none on a single
+// node, where nothing must change; a setting overrides the default.
+func TestReplicaAcksFollowTheMode(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		env  []string
+		want store.Replication
+	}{
+		{"single: none", []string{"REDIS_MODE", "single"}, store.Replication{Timeout: 500 * time.Millisecond}},
+		{"sentinel: all", []string{"REDIS_MODE", "sentinel", "REDIS_MASTER_NAME", "m"},
+			store.Replication{Acks: store.AllReplicas, Timeout: 500 * time.Millisecond}},
+		{"cluster: all", []string{"REDIS_MODE", "cluster"}, store.Replication{Acks: store.AllReplicas, Timeout: 500 * time.Millisecond}},
+		{"cluster: none", []string{"REDIS_MODE", "cluster", "REDIS_REPLICA_ACKS", "none"}, store.Replication{Timeout: 500 * time.Millisecond}},
+		{"single: two, fsynced", []string{"REDIS_MODE", "single", "REDIS_REPLICA_ACKS", "2", "REDIS_REPLICA_ACK_TIMEOUT", "2s", "REDIS_WAIT_AOF", "true"},
+			store.Replication{Acks: 2, Timeout: 2 * time.Second, AOF: true}},
+		{"sentinel: ALL", []string{"REDIS_MODE", "sentinel", "REDIS_MASTER_NAME", "m", "REDIS_REPLICA_ACKS", "ALL"},
+			store.Replication{Acks: store.AllReplicas, Timeout: 500 * time.Millisecond}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := mustLoad(t, validEnv(t).with(tt.env...))
+			if cfg.redis.Replication == nil || *cfg.redis.Replication != tt.want {
+				t.Errorf("replication %v, want %v", cfg.redis.Replication, tt.want)
+			}
+		})
 	}
 }
 

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"strconv"
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
@@ -13,7 +14,8 @@ import (
 // as the outcome's code (decimal text, as records of earlier versions hold
 // it), its JSON as the body. A status of 0 means nothing ran (in flight, the
 // key reused or interrupted, the store down): answer err. Otherwise status
-// and body are the answer, replayed or fresh, also when err is set.
+// and body are the answer, replayed or fresh, also when err is set, unless
+// err says the replicas did not acknowledge a write: then status is 0.
 func idempotent(ctx context.Context, idem store.Idempotency, scope, key, fingerprint string,
 	work func(ctx context.Context) (status int, body []byte, err error)) (status int, body []byte, replayed bool, err error) {
 	res, err := engine.Idempotent(ctx, idem, scope, key, fingerprint, func(ctx context.Context) (store.Outcome, error) {
@@ -21,6 +23,14 @@ func idempotent(ctx context.Context, idem store.Idempotency, scope, key, fingerp
 		return store.Outcome{Code: strconv.Itoa(status), Body: body}, err
 	})
 	if !res.Replayed && !res.Ran {
+		return 0, nil, false, err
+	}
+	if res.Ran && errors.Is(err, store.ErrNotReplicated) {
+		// The request ran but its outcome (or a step of it) is on the
+		// master only: a failover now would lose the record, and a repeat
+		// would not get this answer. Answered 503 instead; the caller's
+		// retry gets the stored answer once the replicas have it
+		// (core/store/LAYOUT.md, "Replication").
 		return 0, nil, false, err
 	}
 	return statusOf(res.Outcome), res.Outcome.Body, res.Replayed, err

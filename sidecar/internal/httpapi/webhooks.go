@@ -283,7 +283,12 @@ func (h *Webhooks) command(c adapter.Command) (func(context.Context) (engine.Ord
 			EndUserID: cust.ID, Currency: c.Amount.Currency, Amount: c.Amount.Minor,
 			Country: country, Locale: d.Locale, Firstname: cust.FirstName, Lastname: cust.LastName, Email: cust.Email,
 			MobilePhone: cust.Phone, SuccessURL: d.SuccessURL, FailURL: d.FailURL, ShopperStatement: d.ShopperStatement,
-			ExternalReference: c.Order.ID, // status changes find the platform's order by it
+			ExternalReference:                        c.Order.ID, // status changes find the platform's order by it
+			NationalIdentificationNumber:             cust.NationalID,
+			UnchangeableNationalIdentificationNumber: cust.NationalIDLocked,
+			RequestDirectDebitMandate:                c.RequestMandate,
+			ShippingAddress: engine.ShippingAddress{Country: c.ShippingAddress.Country, PostalCode: c.ShippingAddress.PostalCode,
+				City: c.ShippingAddress.City, Line1: c.ShippingAddress.Line1, Line2: c.ShippingAddress.Line2},
 		}
 		return func(ctx context.Context) (engine.Order, error) { return h.engine.CreatePayment(ctx, req) }, nil
 

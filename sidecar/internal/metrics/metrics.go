@@ -290,8 +290,27 @@ func (c outboxCollector) Collect(ch chan<- prometheus.Metric) {
 // What serve found out about its Redis (sidecar/internal/storecheck;
 // core/store/LAYOUT.md, "What the store requires of Redis").
 type redisGauges struct {
-	durability *prometheus.GaugeVec
-	dataLost   prometheus.Gauge
+	durability  *prometheus.GaugeVec
+	dataLost    prometheus.Gauge
+	ackTimeouts *counterHook
+}
+
+// counterHook is a counter kept elsewhere (the store counts its replica
+// acknowledgement timeouts; core cannot import this package), read at each
+// scrape; 0 until a hook is installed.
+type counterHook struct {
+	mu sync.Mutex
+	f  func() int64
+}
+
+func (h *counterHook) value() float64 {
+	h.mu.Lock()
+	f := h.f
+	h.mu.Unlock()
+	if f == nil {
+		return 0
+	}
+	return float64(f())
 }
 
 func newRedisGauges(reg *prometheus.Registry) redisGauges {
@@ -307,8 +326,21 @@ func newRedisGauges(reg *prometheus.Registry) redisGauges {
 			Help:      "1 while the store's marker key is gone or changed: Redis lost its data since this process saw it (see /readyz check redis_data).",
 		}),
 	}
-	reg.MustRegister(g.durability, g.dataLost)
+	g.ackTimeouts = &counterHook{}
+	reg.MustRegister(g.durability, g.dataLost, prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: metricsNamespace,
+		Name:      "redis_replica_ack_timeouts_total",
+		Help:      "Writes whose replica acknowledgements (WAIT) did not come within REDIS_REPLICA_ACK_TIMEOUT; each was answered 503 (Trustly and the shop retry). Rising: a replica is slow or stuck.",
+	}, g.ackTimeouts.value))
 	return g
+}
+
+// SetReplicaAckTimeouts installs the hook that reports the store's count
+// of replica acknowledgement timeouts at each scrape.
+func (m *Set) SetReplicaAckTimeouts(f func() int64) {
+	m.redis.ackTimeouts.mu.Lock()
+	m.redis.ackTimeouts.f = f
+	m.redis.ackTimeouts.mu.Unlock()
 }
 
 // SetRedisDurability records one durability check (eviction, aof, fsync).

@@ -37,3 +37,29 @@ func TestOutboxMetrics(t *testing.T) {
 		}
 	}
 }
+
+// The store's count of writes its replicas did not acknowledge in time is
+// exported as a counter, 0 before the store is wired.
+func TestReplicaAckTimeouts(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		hook func() int64
+		want string
+	}{
+		{"no store yet", nil, "trustly_sidecar_redis_replica_ack_timeouts_total 0"},
+		{"store counted", func() int64 { return 7 }, "trustly_sidecar_redis_replica_ack_timeouts_total 7"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := metrics.New()
+			if tc.hook != nil {
+				m.SetReplicaAckTimeouts(tc.hook)
+			}
+			rec := httptest.NewRecorder()
+			m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+			body, _ := io.ReadAll(rec.Body)
+			if !strings.Contains(string(body), "\n"+tc.want+"\n") {
+				t.Errorf("metrics lack %q", tc.want)
+			}
+		})
+	}
+}
