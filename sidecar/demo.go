@@ -14,7 +14,8 @@ func runDemo(ctx context.Context, e *cli.Env, name string, args []string) error 
 	fl := cli.NewFlagSet(e, name, "",
 		"Runs the demo: a Trustly simulator, the sidecar in the SIM environment with the\n"+
 			"embedded store, and a small shop page. Open the URL it prints, put something in\n"+
-			"the cart, pay at the simulator's bank page, watch the order turn paid, refund it.\n"+
+			"the cart, pay at the simulator's bank page, watch the order turn paid, refund it;\n"+
+			"or make a pay link for the cart and pay through it.\n"+
 			"Nothing is kept: every run starts empty. Ctrl-C stops it.")
 	addr := fl.String("addr", demo.DefaultAddr, "`HOST:PORT` of the shop page (port 0 picks a free one)")
 	presentation := fl.String("presentation", "iframe", "how the bank page is shown by default: iframe (a lightbox) or redirect")

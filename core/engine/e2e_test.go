@@ -61,6 +61,9 @@ type world struct {
 	clock *sim.ManualClock
 	eng   *engine.Engine
 	store *store.RedisOrders
+	// rdb and keys reach under the store, to stage a crash window.
+	rdb  redis.UniversalClient
+	keys store.Keys
 	// apiHook, when set, sees every API call on its way to the simulator.
 	apiHook func(w http.ResponseWriter, r *http.Request, next http.Handler)
 	got     recorder
@@ -149,6 +152,7 @@ func newWorld(t *testing.T, b backend, o ...func(*opts)) *world {
 		t.Fatal(err)
 	}
 	w.store = store.NewRedisOrders(op.rdb, k, store.OrdersOptions{OutboxMaxLen: op.outboxMaxLen})
+	w.rdb, w.keys = op.rdb, k
 	notif := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		reply, err := w.eng.HandleNotification(r.Context(), body)
@@ -767,5 +771,39 @@ func testTimeline(t *testing.T, b backend) {
 	}
 	if _, err := w.eng.Timeline(w.ctx, "no-such-order"); engine.KindOf(err) != engine.KindNotFound {
 		t.Errorf("Timeline of an unknown order = %v, want not found", err)
+	}
+}
+
+// A refund's notification that arrives after its answer is stored on the
+// order but before the Trustly orderid is indexed (two writes) still finds
+// the refund, not the paid order it refunds: the refund completes.
+func TestARefundNotificationBetweenItsAnswerAndItsIndex(t *testing.T) {
+	onEach(t, testRefundIndexWindow)
+}
+
+func testRefundIndexWindow(t *testing.T, b backend) {
+	w := newWorld(t, b)
+	o := w.pay(payment(10000))
+	w.approve(o, "")
+	w.advance(time.Minute)
+	for i, amount := range []int64{2500, 2500} { // two refunds of one amount: the second is the one in the window
+		r, err := w.eng.Refund(w.ctx, engine.RefundRequest{PaymentID: o.ID, Amount: amount})
+		if err != nil || r.TrustlyOrderID == "" {
+			t.Fatalf("refund %d: %+v, %v", i, r, err)
+		}
+		if i == 1 {
+			// The crash window: the order has the orderid, the index not.
+			if err := w.rdb.Del(w.ctx, w.keys.TrustlyOrderIndex(r.TrustlyOrderID)).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w.advance(time.Hour)
+		got := w.wantState(r.ID, engine.StateRefunded)
+		if got.Attention != "" {
+			t.Errorf("refund %d: attention %q", i, got.Attention)
+		}
+	}
+	if p := w.state(o.ID); p.Attention != "" || p.Refunded != 5000 {
+		t.Fatalf("the paid order: refunded %d, attention %q", p.Refunded, p.Attention)
 	}
 }

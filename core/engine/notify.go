@@ -157,6 +157,12 @@ func (e *Engine) route(ctx context.Context, n *trustly.Notification) (store.Orde
 		if err != nil {
 			return store.Order{}, err
 		}
+		// The refund whose answer is stored but not yet indexed (the
+		// notification came between the two writes), then the one whose
+		// answer was lost.
+		if r.TrustlyOrderID == n.OrderID {
+			return r, nil
+		}
 		if r.TrustlyOrderID == "" && r.Amount == amount && (r.State == string(StateUnknown) || r.State == string(StateNew)) {
 			return r, nil
 		}

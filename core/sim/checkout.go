@@ -85,33 +85,99 @@ func (s *Server) Decline(orderID string) (string, error) {
 	return o.Attributes["FailURL"], nil
 }
 
+// pageTemplate is the simulated bank page: a short list of fictional banks,
+// then the approve/decline step at the chosen one. The steps are one form
+// (the second is revealed by CSS once a bank is picked, so the page needs no
+// script and works in a sandboxed iframe); the form posts action=approve or
+// action=decline with the order option, as the tests and tools do directly.
 var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Title}} · Trustly simulator</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem;color:#222}
-.box{border:1px solid #ccc;border-radius:8px;padding:1rem 1.5rem}dt{color:#666}dd{margin:0 0 .5rem}
-button{font-size:1rem;padding:.5rem 1rem;margin-right:.5rem}.note{color:#666;font-size:.9rem}</style></head>
-<body><h1>{{.Title}}</h1><div class="box">
+<meta name="robots" content="noindex, nofollow">
+<link rel="icon" href="data:,">
+<style>
+*{box-sizing:border-box}
+body{font-family:system-ui,sans-serif;max-width:32rem;margin:0 auto;padding:.75rem;color:#1d2b24;background:#f4f7f5}
+.sim{background:#ffe9a8;color:#5a4300;border-radius:6px;padding:.35rem .6rem;font-size:.8rem;text-align:center;margin:0 0 .75rem}
+.brand{display:flex;align-items:center;gap:.5rem;font-weight:700;color:#0a6b3c;margin:.25rem 0 .5rem}
+.brand svg{flex:none}
+h1{font-size:1.3rem;margin:.25rem 0 .75rem}h2{font-size:1.05rem;margin:.75rem 0 .5rem}
+.box{background:#fff;border:1px solid #d5ddd8;border-radius:10px;padding:1rem;overflow:hidden}
+dl{display:grid;grid-template-columns:auto 1fr;gap:.2rem .8rem;margin:0 0 .5rem}dt{color:#5b6b63}dd{margin:0;overflow-wrap:anywhere}
+.amount{font-size:1.2rem;font-weight:700}
+.banks{list-style:none;padding:0;margin:0;display:grid;gap:.4rem}
+.banks label{display:flex;align-items:center;gap:.6rem;border:1px solid #cfd8d3;border-radius:8px;padding:.55rem .7rem;cursor:pointer;background:#fff}
+.banks label:hover{border-color:#0a6b3c}
+.banks input{position:absolute;opacity:0;pointer-events:none}
+.logo{width:2rem;height:2rem;border-radius:50%;color:#fff;font-weight:700;display:flex;align-items:center;justify-content:center;flex:none;font-size:.85rem}
+.bankname{font-weight:600}.banknote{color:#5b6b63;font-size:.8rem;display:block;font-weight:400}
+.step2{display:none}
+form:has(.banks input:checked) .step1{display:none}
+form:has(.banks input:checked) .step2{display:block}
+{{range .Banks}}form:has(#bank-{{.ID}}:checked) .at-{{.ID}}{display:inline}{{end}}
+.at{display:none;font-weight:600}
+label.field{display:block;margin:.5rem 0}
+select,input[type=text],input:not([type]){width:100%;max-width:100%;font:inherit;padding:.4rem;border:1px solid #b8c4bd;border-radius:6px;background:#fff}
+.actions{display:flex;flex-wrap:wrap;gap:.5rem;margin:.75rem 0 .25rem}
+button{font:inherit;font-weight:600;padding:.6rem 1rem;border-radius:8px;cursor:pointer;border:1px solid #b8c4bd;background:#fff;color:#1d2b24}
+.approve{background:#0a6b3c;border-color:#0a6b3c;color:#fff;flex:1 1 8rem}.decline{flex:1 1 8rem}
+.link{background:none;border:0;color:#0a6b3c;text-decoration:underline;padding:.2rem 0;font-weight:400}
+.note{color:#5b6b63;font-size:.85rem}
+</style></head>
+<body>
+<p class="sim" id="sim-banner">Trustly simulator · test page · no real bank, no real money</p>
+<div class="brand"><svg width="22" height="22" viewBox="0 0 22 22" aria-hidden="true"><circle cx="11" cy="11" r="11" fill="#0ee06e"/><path d="M6 11.5l3.2 3.2L16 8" stroke="#0a3d24" stroke-width="2.4" fill="none"/></svg>Trustly <span class="note">(simulated)</span></div>
+<div class="box">
+<h1>{{.Title}}</h1>
 {{if .Order}}<dl>
-<dt>Merchant</dt><dd>{{.Merchant}}</dd>
-<dt>Shopper</dt><dd>{{.Shopper}}</dd>
-{{if .Amount}}<dt>Amount</dt><dd>{{.Amount}} {{.Order.Currency}}</dd>{{end}}
+<dt>To</dt><dd>{{.Merchant}}</dd>
+{{if .Amount}}<dt>Amount</dt><dd class="amount">{{.Amount}} {{.Order.Currency}}</dd>{{end}}
+<dt>Name</dt><dd>{{.Shopper}}</dd>
 <dt>Order</dt><dd>{{.Order.OrderID}} ({{.Order.Method}})</dd>
 </dl>{{end}}
-{{if .Open}}<form method="post">
-{{if .Suggested}}<p><label>Amount ({{.Order.Currency}}) <input name="amount" value="{{.Suggested}}"></label></p>{{end}}
-<p><label>Order option <select name="scenario">{{range .Scenarios}}<option value="{{.Name}}">{{.Title}}</option>{{end}}</select></label></p>
-<p><button name="action" value="approve">Approve</button><button name="action" value="decline">Decline</button></p>
+{{if .Open}}<form method="post"{{if .Target}} target="{{.Target}}"{{end}}>
+<div class="step1">
+<h2>Choose your bank</h2>
+<ul class="banks">{{range .Banks}}
+<li><label for="bank-{{.ID}}"><input type="radio" name="bank" id="bank-{{.ID}}" value="{{.ID}}"><span class="logo" style="background:{{.Color}}">{{.Initials}}</span><span class="bankname">{{.Name}}<span class="banknote">{{.Note}}</span></span></label></li>{{end}}
+</ul>
+<div class="actions"><button name="action" value="decline" class="link" id="cancel">Cancel and return to the shop</button></div>
+</div>
+<div class="step2">
+<h2>Confirm at {{range .Banks}}<span class="at at-{{.ID}}">{{.Name}}</span>{{end}}</h2>
+<p class="note">Signed in (simulated). Paying from account <strong>SE00 •••• 4711</strong>.</p>
+{{if .Suggested}}<label class="field">Amount ({{.Order.Currency}}) <input name="amount" value="{{.Suggested}}"></label>{{end}}
+<label class="field">Simulator: order option (Trustly test case)
+<select name="scenario">{{range .Scenarios}}<option value="{{.Name}}">{{.Title}}</option>{{end}}</select></label>
+<div class="actions"><button name="action" value="approve" class="approve" id="approve">Approve</button><button name="action" value="decline" class="decline" id="decline">Decline</button></div>
+<p><button type="reset" class="link" id="other-bank">Choose another bank</button></p>
+</div>
 <p class="note">To walk away, close this page: the order expires at {{.Expires}} and a cancel is sent.</p>
 </form>{{else}}<p>{{.Message}}</p>{{end}}
 </div></body></html>
 `))
 
+// simBank is one fictional bank of the simulated bank list.
+type simBank struct{ ID, Name, Note, Initials, Color string }
+
+// simBanks are made up: no real bank's name or colours.
+var simBanks = []simBank{
+	{"nordvik", "Nordvik Sparbank", "Personal and business accounts", "NS", "#1f5fa8"},
+	{"granite", "Granite Bank", "Mobile BankID", "GB", "#6a3fa0"},
+	{"alder", "Alder Andelsbank", "Cooperative bank", "AA", "#b5532a"},
+	{"lumen", "Lumen Direct", "Online only", "LD", "#2b7a6f"},
+}
+
 type pageData struct {
 	Title, Message, Merchant, Shopper, Amount, Suggested, Expires string
-	Order                                                         *Order
-	Open                                                          bool
-	Scenarios                                                     []Scenario
+	// Target is the form's target: "_top" when the order asked for
+	// URLTarget _top (the page is in the merchant's iframe), so approving
+	// replaces the whole page with the SuccessURL, as Trustly does.
+	Target    string
+	Order     *Order
+	Open      bool
+	Scenarios []Scenario
+	Banks     []simBank
 }
 
 func (s *Server) renderPage(w http.ResponseWriter, status int, d pageData) {
@@ -181,6 +247,10 @@ func (s *Server) handleCheckoutGet(w http.ResponseWriter, r *http.Request) {
 	default:
 		d.Open = true
 		d.Scenarios = Scenarios(o.Method)
+		d.Banks = simBanks
+		if o.Attributes["URLTarget"] == "_top" {
+			d.Target = "_top"
+		}
 		s.renderPage(w, http.StatusOK, d)
 	}
 }

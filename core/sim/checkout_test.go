@@ -27,6 +27,27 @@ func TestCheckoutPageShowsTheOrderInUTF8(t *testing.T) {
 	}
 }
 
+// The bank page is a bank list, then the approve step, and says it is a
+// simulator; in the merchant's iframe (URLTarget _top) its form replaces
+// the whole page, as Trustly's checkout does.
+func TestCheckoutPageIsABankListLabelledAsSimulator(t *testing.T) {
+	h := newHarness(t)
+	page := readBody(h.get(h.deposit(nil).URL))
+	for _, want := range []string{"Trustly simulator", "no real bank, no real money", "Choose your bank", "Nordvik Sparbank",
+		"Granite Bank", `name="bank"`, `value="approve"`, `value="decline"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, `target="_top"`) {
+		t.Error("a page opened on its own targets _top")
+	}
+	framed := readBody(h.get(h.deposit(func(r *trustly.DepositRequest) { r.URLTarget = "_top" }).URL))
+	if !strings.Contains(framed, `<form method="post" target="_top">`) {
+		t.Errorf("URLTarget _top: the form does not target _top:\n%s", framed)
+	}
+}
+
 func TestCheckoutApproveRedirectsToSuccessURL(t *testing.T) {
 	h := newHarness(t)
 	res := h.deposit(nil)

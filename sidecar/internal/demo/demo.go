@@ -65,8 +65,7 @@ func Run(ctx context.Context, opts Options, stdout, stderr io.Writer) error {
 	}
 	defer stack.close()
 
-	shop := &demoShop{api: stack.private, client: &http.Client{Timeout: 90 * time.Second}, presentation: opts.Presentation,
-		carts: map[string][]demoProduct{}, orders: map[string][]string{}, checkouts: map[string]string{}}
+	shop := newShop(stack.private, &http.Client{Timeout: 90 * time.Second}, opts.Presentation)
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
 		return fmt.Errorf("shop page: %w", err)
