@@ -316,7 +316,9 @@ func (s *RedisOrders) CreateOpen(ctx context.Context, o Order, openUntil time.Ti
 		return fmt.Errorf("store: create order %s: %w", o.ID, ErrExists)
 	}
 	if o.MessageID != "" {
-		if err := s.indexMessageID(ctx, w, o.MessageID, o.ID); err != nil {
+		// A new order has no TTL (it awaits its call), so neither has its
+		// entry: no need to read the order's TTL as IndexMessageID does.
+		if err := s.setIndex(ctx, w, "index messageid", s.keys.MessageIDIndex(o.MessageID), o.ID, 0); err != nil {
 			return err
 		}
 	}
@@ -416,11 +418,16 @@ func (s *RedisOrders) index(ctx context.Context, w *writes, op, key, id string) 
 	if err != nil {
 		return wrapRedis(ctx, op, err)
 	}
+	return s.setIndex(ctx, w, op, key, id, max(ttl, 0))
+}
+
+// setIndex writes index entry key → id expiring after ttl (0: never).
+func (s *RedisOrders) setIndex(ctx context.Context, w *writes, op, key, id string, ttl time.Duration) error {
 	rc, err := w.on(ctx, key)
 	if err != nil {
 		return err
 	}
-	if err := rc.Set(ctx, key, id, max(ttl, 0)).Err(); err != nil {
+	if err := rc.Set(ctx, key, id, ttl).Err(); err != nil {
 		return w.fail(ctx, op, err)
 	}
 	return nil
