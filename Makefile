@@ -74,6 +74,16 @@ bench: ## run the benchmarks
 	  (cd "$$m" && $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...); \
 	done
 
+# The fault suite of issue #15 at full length (a few minutes): two serve
+# processes on one Redis through kill -9, Redis stopped and frozen, the plugin
+# killed and the callback down; -v prints the audit's table. `make test` runs
+# its short version (about a minute) in `unit`. with-redis installs
+# redis-server when missing; the suite starts its own servers.
+.PHONY: reliability
+reliability: ## the full fault suite and failover audits (kills, Redis outages and failovers, callback down); prints the audit tables
+	.ci/with-redis env TRUSTLY_RELIABILITY_FULL=1 $(GO) test -count=1 -timeout 30m -run '^TestReliability$$' -v ./core/internal/faultsuite
+	.ci/with-redis env TRUSTLY_RELIABILITY_FULL=1 $(GO) test -count=1 -timeout 10m -run 'FailoverLosesNothingAnswered' -v ./core/store/
+
 lint: $(TOOLS)/staticcheck ## gofmt, go vet, staticcheck
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go') $$(git ls-files --others --exclude-standard '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi

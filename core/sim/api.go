@@ -5,13 +5,11 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
 )
@@ -21,40 +19,19 @@ const maxRequestBytes = 1 << 20
 
 // apiError is the error an API call is answered with.
 type apiError struct {
-	code trustly.Code
-	msg  string // after the code's name; may be empty
+	code   trustly.Code
+	detail string // what exactly was wrong: for the simulator's log only
 }
 
 func errf(code trustly.Code, format string, a ...any) *apiError {
-	return &apiError{code: code, msg: fmt.Sprintf(format, a...)}
+	return &apiError{code: code, detail: fmt.Sprintf(format, a...)}
 }
 
-// message is Trustly's message (the code's name) followed by what exactly
-// was wrong. Trustly's own messages are terser; ours say what to fix, and
-// merchants branch on the code, never the text.
-func (e *apiError) message() string {
-	if e.msg == "" {
-		return e.code.Name()
-	}
-	return e.code.Name() + ": " + e.msg
-}
-
-// fromValidation turns the first problem core/trustly's typed validation
-// found into the error Trustly would answer.
-func fromValidation(err error) *apiError {
-	if err == nil {
-		return nil
-	}
-	var te *trustly.Error
-	if !errors.As(err, &te) {
-		return errf(trustly.CodeInvalidParameters, "%v", err)
-	}
-	msg := strings.TrimPrefix(te.Message, te.Code.Name()+": ")
-	if te.Field != "" {
-		msg = te.Field + ": " + msg
-	}
-	return &apiError{code: te.Code, msg: msg}
-}
+// message is what the answer says: the bare error name, as Trustly
+// answers (ERROR_INVALID_PARAMETERS, never which field). The detail goes
+// to the simulator's log, with the request's method and MessageID, where
+// the developer looks; merchants branch on the code, never the text.
+func (e *apiError) message() string { return e.code.Name() }
 
 // call is one authenticated API request.
 type call struct {
@@ -68,22 +45,22 @@ type call struct {
 func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes+1))
 	if err != nil {
-		s.writeError(w, "", "", errf(trustly.CodeInvalidParameters, "cannot read the request body: %v", err))
+		s.refuse(w, s.log, "", "", nil, errf(trustly.CodeInvalidParameters, "cannot read the request body: %v", err))
 		return
 	}
 	if len(body) > maxRequestBytes {
-		s.writeError(w, "", "", errf(trustly.CodeInvalidParameters, "request body is larger than %d bytes", maxRequestBytes))
+		s.refuse(w, s.log, "", "", nil, errf(trustly.CodeInvalidParameters, "request body is larger than %d bytes", maxRequestBytes))
 		return
 	}
 	m, err := trustly.ParseMessage(body)
 	if err != nil {
 		// A JSON-level failure: no method or uuid can be trusted, so they
 		// are null, as in Trustly's answers.
-		s.writeError(w, "", "", errf(trustly.CodeInvalidParameters, "not a JSON-RPC request: %v", err))
+		s.refuse(w, s.log, "", "", nil, errf(trustly.CodeInvalidParameters, "not a JSON-RPC request: %v", err))
 		return
 	}
 	if m.Kind != trustly.KindRequest || m.Method() == "" || m.UUID() == "" {
-		s.writeError(w, "", "", errf(trustly.CodeInvalidParameters,
+		s.refuse(w, s.log, "", "", nil, errf(trustly.CodeInvalidParameters,
 			"not a JSON-RPC request (want method, params.Signature, params.UUID, params.Data), got a %s", m.Kind))
 		return
 	}
@@ -91,12 +68,10 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	log := s.log.With(slog.String("method", c.method), slog.String("uuid", c.uuid))
 	result, aerr := s.serveCall(r.Context(), c, m)
 	if aerr != nil {
-		log.Warn("sim: api error", slog.Int("code", int(aerr.code)), slog.String("messageid", str(c.data, "MessageID")),
-			slog.String("orderid", str(c.data, "OrderID")), slog.String("error", aerr.message()))
-		s.writeError(w, c.method, c.uuid, aerr)
+		s.refuse(w, log, c.method, c.uuid, c.data, aerr)
 		return
 	}
-	log.Info("sim: api call", slog.String("messageid", str(c.data, "MessageID")), slog.String("orderid", str(c.data, "OrderID")))
+	log.Info("sim: api call", slog.String("messageid", idText(c.data, "MessageID")), slog.String("orderid", idText(c.data, "OrderID")))
 	s.writeResult(w, c.method, c.uuid, result)
 }
 
@@ -115,7 +90,7 @@ func (s *Server) serveCall(ctx context.Context, c *call, m *trustly.Message) (an
 	user, uok := data["Username"].(string)
 	pass, pok := data["Password"].(string)
 	if !uok || !pok || !equal(user, s.cfg.Username) || !equal(pass, s.cfg.Password) {
-		return nil, errf(trustly.CodeInvalidCredentials, "")
+		return nil, errf(trustly.CodeInvalidCredentials, "Data.Username/Password missing or not the simulator's (Config.Username/Password)")
 	}
 	if s.cfg.MerchantPublicKey == nil {
 		return nil, errf(trustly.CodeNoPublicKey, "no merchant public key is configured in the simulator")
@@ -129,6 +104,11 @@ func (s *Server) serveCall(ctx context.Context, c *call, m *trustly.Message) (an
 	s.mu.Unlock()
 	if seen {
 		return nil, errf(trustly.CodeDuplicateUUID, "UUID %s was already used; every call needs a new one", c.uuid)
+	}
+	// The method's rules (rules.go), Trustly's as its API reference
+	// states them, before any business rule.
+	if rl, why := checkRules(c.method, data, s.cfg.Relaxed); rl != nil {
+		return nil, errf(rl.code, "rule %s: %s (%s)", rl.id, why, rl.ref)
 	}
 	r := newRaw(data)
 	switch c.method {
@@ -148,6 +128,23 @@ func (s *Server) serveCall(ctx context.Context, c *call, m *trustly.Message) (an
 		return s.getWithdrawals(r)
 	}
 	return nil, errf(trustly.CodeFunctionAccessDenied, "method %q is not offered by the simulator", c.method)
+}
+
+// refuse logs an error with its detail and answers it with Trustly's bare
+// message. data is nil before the request's Data could be read.
+func (s *Server) refuse(w http.ResponseWriter, log *slog.Logger, method, uuid string, data map[string]any, e *apiError) {
+	log.Warn("sim: api error", slog.Int("code", int(e.code)), slog.String("error", e.code.Name()),
+		slog.String("messageid", idText(data, "MessageID")), slog.String("orderid", idText(data, "OrderID")),
+		slog.String("detail", e.detail))
+	s.writeError(w, method, uuid, e)
+}
+
+// idText is an id from Data for the log: a string or a JSON number.
+func idText(m map[string]any, k string) string {
+	if n, ok := m[k].(json.Number); ok {
+		return n.String()
+	}
+	return str(m, k)
 }
 
 func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
@@ -303,6 +300,15 @@ func (r *raw) orderID(key string) string {
 	default:
 		return r.str(key)
 	}
+}
+
+// id reads an EndUserID, which Trustly's own Charge example sends as a
+// JSON number: its digits as received.
+func (r *raw) id(key string) string {
+	if n, ok := r.data[key].(json.Number); ok {
+		return n.String()
+	}
+	return r.str(key)
 }
 
 // attr reads an attribute and marks it known.

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -57,6 +58,37 @@ type harness struct {
 	client   *trustly.Client
 	merchant *merchant
 	browser  *http.Client
+	log      *logBuffer
+}
+
+// logBuffer collects the simulator's JSON log, where an error's detail is.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// lastAPIError is the last "sim: api error" record of the log.
+func (h *harness) lastAPIError() map[string]any {
+	h.t.Helper()
+	h.log.mu.Lock()
+	defer h.log.mu.Unlock()
+	var last map[string]any
+	for _, line := range strings.Split(h.log.buf.String(), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "sim: api error" {
+			last = rec
+		}
+	}
+	if last == nil {
+		h.t.Fatalf("no api error in the log:\n%s", h.log.buf.String())
+	}
+	return last
 }
 
 func newHarness(t *testing.T, opts ...func(*sim.Config)) *harness {
@@ -64,7 +96,9 @@ func newHarness(t *testing.T, opts ...func(*sim.Config)) *harness {
 	keys(t)
 	m := newMerchant(t)
 	clock := sim.NewManualClock(start)
+	logs := &logBuffer{}
 	cfg := sim.Config{
+		Logger:            slog.New(slog.NewJSONHandler(logs, nil)),
 		Username:          username,
 		Password:          password,
 		MerchantPublicKey: &merchantKey.PublicKey,
@@ -97,7 +131,7 @@ func newHarness(t *testing.T, opts ...func(*sim.Config)) *harness {
 		t.Fatal(err)
 	}
 	browser := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &harness{t: t, sim: s, clock: clock, client: c, merchant: m, browser: browser}
+	return &harness{t: t, sim: s, clock: clock, client: c, merchant: m, browser: browser, log: logs}
 }
 
 func (h *harness) advance(d time.Duration) {

@@ -3,7 +3,6 @@ package sim
 import (
 	"context"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
@@ -28,26 +27,10 @@ const (
 	RejectAlreadyCancelled = "ERROR_CHARGE_ALREADY_CANCELLED"
 )
 
-// notificationURLProblem runs the typed problems and puts the simulator's
-// own 734 check where Trustly makes it: a NotificationURL that is otherwise
-// well formed but not HTTPS, unless the simulator runs relaxed.
-func (s *Server) notificationURLProblem(notificationURL string, problems trustly.ValidationErrors) *apiError {
-	if len(problems) > 0 && problems[0].Field == "NotificationURL" {
-		return fromValidation(problems[0])
-	}
-	if !s.cfg.Relaxed && strings.HasPrefix(strings.ToLower(notificationURL), "http://") {
-		return errf(trustly.CodeNotSecureNotificationURL, "NotificationURL must use https (run the simulator relaxed to allow http)")
-	}
-	if len(problems) > 0 {
-		return fromValidation(problems[0])
-	}
-	return nil
-}
-
 func (s *Server) deposit(c *call, r *raw) (any, *apiError) {
 	req := &trustly.DepositRequest{
 		NotificationURL:                          r.str("NotificationURL"),
-		EndUserID:                                r.str("EndUserID"),
+		EndUserID:                                r.id("EndUserID"),
 		MessageID:                                r.str("MessageID"),
 		Currency:                                 r.attr("Currency"),
 		Amount:                                   r.amount(r.attr("Amount")),
@@ -83,9 +66,6 @@ func (s *Server) deposit(c *call, r *raw) (any, *apiError) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	if e := s.notificationURLProblem(req.NotificationURL, req.Problems(trustly.Sim)); e != nil {
-		return nil, e
-	}
 	return s.newCheckoutOrder(c, r, "Deposit", req.MessageID, req.EndUserID, req.NotificationURL, func(o *Order) {
 		o.Currency = req.Currency
 		o.Amount = req.Amount
@@ -96,7 +76,7 @@ func (s *Server) deposit(c *call, r *raw) (any, *apiError) {
 func (s *Server) selectAccount(c *call, r *raw) (any, *apiError) {
 	req := &trustly.SelectAccountRequest{
 		NotificationURL:              r.str("NotificationURL"),
-		EndUserID:                    r.str("EndUserID"),
+		EndUserID:                    r.id("EndUserID"),
 		MessageID:                    r.str("MessageID"),
 		Locale:                       r.attr("Locale"),
 		Country:                      r.attr("Country"),
@@ -118,9 +98,6 @@ func (s *Server) selectAccount(c *call, r *raw) (any, *apiError) {
 	req.Extra = r.extra()
 	if r.err != nil {
 		return nil, r.err
-	}
-	if e := s.notificationURLProblem(req.NotificationURL, req.Problems(trustly.Sim)); e != nil {
-		return nil, e
 	}
 	return s.newCheckoutOrder(c, r, "SelectAccount", req.MessageID, req.EndUserID, req.NotificationURL, func(o *Order) {
 		o.HoldNotifs = hold
@@ -187,22 +164,9 @@ func (s *Server) refund(c *call, r *raw) (any, *apiError) {
 		Currency:          r.str("Currency"),
 		ExternalReference: r.attr("ExternalReference"),
 	}
-	amount := r.str("Amount")
+	req.Amount = r.amount(r.str("Amount"))
 	if r.err != nil {
 		return nil, r.err
-	}
-	// Trustly's API reference shows Refund with "Attributes": null, but
-	// its PHP and Python clients send no Attributes at all, and Trustly
-	// takes that: so does the simulator.
-	if amount == "" {
-		return nil, errf(trustly.CodeInvalidParameters, "Amount: required")
-	}
-	req.Amount = r.amount(amount)
-	if r.err != nil {
-		return nil, r.err
-	}
-	if e := fromValidation(req.Validate(trustly.Sim)); e != nil {
-		return nil, e
 	}
 
 	s.mu.Lock()
@@ -300,7 +264,7 @@ func (s *Server) charge(c *call, r *raw) (any, *apiError) {
 	req := &trustly.ChargeRequest{
 		AccountID:         r.str("AccountID"),
 		NotificationURL:   r.str("NotificationURL"),
-		EndUserID:         r.str("EndUserID"),
+		EndUserID:         r.id("EndUserID"),
 		MessageID:         r.str("MessageID"),
 		Currency:          r.str("Currency"),
 		ShopperStatement:  r.attr("ShopperStatement"),
@@ -312,9 +276,6 @@ func (s *Server) charge(c *call, r *raw) (any, *apiError) {
 	req.Extra = r.extra()
 	if r.err != nil {
 		return nil, r.err
-	}
-	if e := s.notificationURLProblem(req.NotificationURL, req.Problems(trustly.Sim)); e != nil {
-		return nil, e
 	}
 
 	s.mu.Lock()
@@ -411,9 +372,6 @@ func (s *Server) cancelCharge(_ context.Context, _ *call, r *raw) (any, *apiErro
 	if r.err != nil {
 		return nil, r.err
 	}
-	if e := fromValidation(req.Validate(trustly.Sim)); e != nil {
-		return nil, e
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	o := s.orders[req.OrderID]
@@ -461,9 +419,6 @@ func (s *Server) getWithdrawals(r *raw) (any, *apiError) {
 	req := &trustly.GetWithdrawalsRequest{OrderID: r.orderID("OrderID")}
 	if r.err != nil {
 		return nil, r.err
-	}
-	if e := fromValidation(req.Validate(trustly.Sim)); e != nil {
-		return nil, e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

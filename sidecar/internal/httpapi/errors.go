@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/trustly-sidecar/trustly-sidecar/adapter"
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
@@ -41,6 +42,11 @@ var (
 // listener's ReadTimeout: a slow or stalled client, not a fault of ours.
 var errBodyTimeout = errors.New("the request body did not arrive within the read timeout")
 
+// errBodyIncomplete is wrapped by a body cut short: the client closed the
+// connection (or reset it) before sending what Content-Length announced. It
+// is the client's doing: a 400 and a WARN, not a 500 and an ERROR.
+var errBodyIncomplete = errors.New("the request body ended before its announced length")
+
 // readBody reads the request body (already bounded by the listener's size
 // limit), telling a body that did not arrive in time (errBodyTimeout: 408)
 // from other failures. Only the body's own read is classed so: a timeout
@@ -52,8 +58,13 @@ func readBody(r io.Reader) ([]byte, error) {
 
 // bodyError classes an error of reading a request body.
 func bodyError(err error) error {
-	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, os.ErrDeadlineExceeded):
 		return fmt.Errorf("%w: %w", errBodyTimeout, err)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET):
+		return fmt.Errorf("%w: %w", errBodyIncomplete, err)
 	}
 	return err
 }
@@ -83,6 +94,7 @@ var errorTable = []struct {
 	{err: store.ErrKeyReused, status: http.StatusUnprocessableEntity, code: "idempotency_key_reused", message: "this Idempotency-Key was used with other parameters"},
 	{err: store.ErrInvalidKey, status: http.StatusBadRequest, code: "invalid_idempotency_key", message: "the Idempotency-Key is empty or too long"},
 	{err: errBodyTimeout, status: http.StatusRequestTimeout, code: "request_timeout", message: "the request body did not arrive in time; send it again"},
+	{err: errBodyIncomplete, status: http.StatusBadRequest, code: "incomplete_body", message: "the request body ended before its announced length; send it again"},
 	{ecode: engine.CodeIdempotencyInterrupted, status: http.StatusConflict, code: "idempotency_key_interrupted",
 		message: "an earlier request with this Idempotency-Key was cut off and its outcome is unknown; it is not run again: look the order up (GET /v1/payments?externalReference=... or ?messageId=...) and send a new request with a new key only if there is none"},
 	{err: paylink.ErrUnsealable, status: http.StatusConflict, code: "paylink_unrecoverable",
@@ -207,7 +219,7 @@ func decode[T any](r *http.Request) (T, error) {
 		if errors.As(err, &tooLarge) {
 			return v, err
 		}
-		if err := bodyError(err); errors.Is(err, errBodyTimeout) {
+		if err := bodyError(err); errors.Is(err, errBodyTimeout) || errors.Is(err, errBodyIncomplete) {
 			return v, err
 		}
 		return v, errInvalidJSON(err)

@@ -111,3 +111,66 @@ func TestStalledBodyIs408(t *testing.T) {
 		})
 	}
 }
+
+// A client that hangs up in the middle of its body gets 400 incomplete_body
+// (as far as it still listens), logged as a client's mistake, not a 500 and
+// an ERROR line.
+func TestBodyCutShortIs400(t *testing.T) {
+	for _, tt := range []struct {
+		name, path string
+		handler    func(logs *logBuffer) http.Handler
+		header     []string
+	}{
+		{name: "create a payment", path: "/v1/payments", header: []string{"Idempotency-Key", "k1"},
+			handler: func(logs *logBuffer) http.Handler {
+				a := &API{m: metrics.New(), engine: failingEngine{}, idem: &freshStore{}, log: testLogger(logs)}
+				return NewPrivate(a.log, a.m, "", 1<<20, nil, a)
+			}},
+		{name: "a notification", path: "/trustly/notifications/" + testSecret,
+			handler: func(logs *logBuffer) http.Handler {
+				return NewPublic(testLogger(logs), metrics.New(), testSecret, 1<<16, notificationFunc(func(context.Context, []byte) ([]byte, error) {
+					t.Error("a notification was handled without its body")
+					return nil, nil
+				}), nil)
+			}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			logs := &logBuffer{}
+			addr := serveWithTimeouts(t, logs, tt.handler(logs), 10*time.Second)
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			head := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 200\r\nX-Request-Id: cut-1\r\n", tt.path, addr)
+			for i := 0; i+1 < len(tt.header); i += 2 {
+				head += tt.header[i] + ": " + tt.header[i+1] + "\r\n"
+			}
+			if _, err := io.WriteString(conn, head+"\r\n"+`{"amount":10`); err != nil {
+				t.Fatal(err)
+			}
+			_ = conn.(*net.TCPConn).CloseWrite() // the body ends here, 188 bytes short
+			_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatalf("no answer: %v", err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("status %d, want 400", resp.StatusCode)
+			}
+			var logged bool
+			for _, rec := range logRecords(t, logs) {
+				if rec["level"] == "ERROR" {
+					t.Errorf("logged at ERROR: %v", rec)
+				}
+				if rec["msg"] == "http request" && rec["status"] == float64(http.StatusBadRequest) {
+					logged = true
+				}
+			}
+			if !logged {
+				t.Errorf("no record of the 400:\n%s", logs)
+			}
+		})
+	}
+}
