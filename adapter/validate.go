@@ -24,7 +24,23 @@ const (
 	MaxFieldLen = 512
 	// MaxMetadata is the most Metadata entries a command may carry.
 	MaxMetadata = 50
+	// MaxAmount bounds Amount.Minor: 100 000 000.00 of any currency, the
+	// host's sanity bound on every amount it sends to Trustly (it catches a
+	// unit mix-up, an amount in minor units multiplied by 100 again).
+	MaxAmount int64 = 100_000_000_00
 )
+
+// currencies are the currencies the host takes (Trustly's, each with two
+// decimals, as Trustly's wire has). The host's own table is
+// core/trustly.Currencies; a test of the host module fails when the two
+// differ, so an adapter never passes adaptertest with a currency the host
+// then refuses. The SDK does not import the host: adapters never do.
+var currencies = []string{"BGN", "CZK", "DKK", "EUR", "GBP", "HUF", "NOK", "PLN", "RON", "SEK"}
+
+// Currencies lists the ISO 4217 codes a command's Amount.Currency may be,
+// sorted. A shop selling in another currency cannot take Trustly payments
+// in it.
+func Currencies() []string { return slices.Clone(currencies) }
 
 // CommandError is a command that breaks one rule. It wraps ErrInvalid, so
 // a host answers it like any malformed request; Field names the field in
@@ -107,8 +123,9 @@ var textFields = []struct {
 // MaxIdempotencyKeyLen bytes, no control characters). Text fields are valid
 // UTF-8 (protobuf cannot carry anything else across the plugin boundary),
 // at most MaxFieldLen bytes and free of control characters. Amount.Minor is
-// never negative; a currency, when given, is an ISO 4217 code (SEK); a
-// country, when given, an ISO 3166-1 alpha-2 code (SE). Per kind:
+// never negative nor above MaxAmount; a currency, when given, is one of
+// Currencies (SEK); a country, when given, an ISO 3166-1 alpha-2 code (SE).
+// Per kind:
 //
 //	pay            Customer.ID, Order.ID, Customer.Email, FirstName, LastName;
 //	               Amount.Minor > 0 and a currency; RequestMandate only here
@@ -181,12 +198,16 @@ func (c Command) Validate() error {
 		return bad("Amount.Minor", "is negative (%d)", c.Amount.Minor)
 	case rule.amount == amountPositive && c.Amount.Minor == 0:
 		return bad("Amount.Minor", "must be positive (minor units: 10300 for 103.00)")
+	case c.Amount.Minor > MaxAmount:
+		return bad("Amount.Minor", "is %d, more than %d (minor units: 10300 for 103.00)", c.Amount.Minor, MaxAmount)
 	}
 	switch cur := c.Amount.Currency; {
 	case cur == "" && rule.currency:
 		return bad("Amount.Currency", "is required (an ISO 4217 code like SEK)")
 	case cur != "" && !upperLetters(cur, 3):
 		return bad("Amount.Currency", "%.8q is not an ISO 4217 code like SEK", cur)
+	case cur != "" && !slices.Contains(currencies, cur):
+		return bad("Amount.Currency", "%q is not a currency Trustly takes (%s)", cur, strings.Join(currencies, " "))
 	}
 
 	if len(c.Metadata) > MaxMetadata {

@@ -64,6 +64,7 @@ func TestValidateAcceptsWhatTheHostCarriesOut(t *testing.T) {
 		{"an order id of exactly 512 bytes", with(validPay(), func(c *Command) { c.Order.ID = strings.Repeat("1", MaxFieldLen) })},
 		{"fifty metadata entries", with(validPay(), func(c *Command) { c.Metadata = fifty })},
 		{"a metadata value over several lines", with(validPay(), func(c *Command) { c.Metadata = map[string]string{"note": "leave at\nthe door"} })},
+		{"a payment of exactly the host's bound", with(validPay(), func(c *Command) { c.Amount.Minor = MaxAmount })},
 		{"a mandate with only the customer's id and e-mail", validMandate()},
 		{"a payment that also asks for a mandate, with a shipping address and a locked national id", with(validPay(), func(c *Command) {
 			c.RequestMandate = true
@@ -128,6 +129,10 @@ func TestValidateRefusesWhatTheHostWould(t *testing.T) {
 		{"a payment in lower-case sek", with(validPay(), func(c *Command) { c.Amount.Currency = "sek" }), "Amount.Currency"},
 		{"a payment in the numeric code 752", with(validPay(), func(c *Command) { c.Amount.Currency = "752" }), "Amount.Currency"},
 		{"a payment in a four-letter currency", with(validPay(), func(c *Command) { c.Amount.Currency = "SEKK" }), "Amount.Currency"},
+		{"a payment in USD, which Trustly does not take", with(validPay(), func(c *Command) { c.Amount.Currency = "USD" }), "Amount.Currency"},
+		{"a payment in JPY (no decimals)", with(validPay(), func(c *Command) { c.Amount.Currency = "JPY" }), "Amount.Currency"},
+		{"a payment above the host's bound", with(validPay(), func(c *Command) { c.Amount.Minor = MaxAmount + 1 }), "Amount.Minor"},
+		{"a refund in HRK (EUR since 2023)", with(validRefund(), func(c *Command) { c.Amount.Currency = "HRK" }), "Amount.Currency"},
 		{"a payment without the customer's e-mail", with(validPay(), func(c *Command) { c.Customer.Email = "" }), "Customer.Email"},
 		{"a shipping country that is a name", with(validPay(), func(c *Command) { c.ShippingAddress.Country = "Sweden" }), "ShippingAddress.Country"},
 		{"a locked national id that is missing", with(validPay(), func(c *Command) { c.Customer.NationalIDLocked = true }), "Customer.NationalID"},
@@ -254,4 +259,12 @@ func FuzzValidate(f *testing.F) {
 			t.Errorf("across the boundary:\n got %+v\nwant %+v", got, c)
 		}
 	})
+}
+
+func TestEveryCurrencyTheHostTakes(t *testing.T) {
+	for _, cur := range Currencies() {
+		if err := with(validPay(), func(c *Command) { c.Amount.Currency = cur }).Validate(); err != nil {
+			t.Errorf("a payment in %s: %v", cur, err)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"text/tabwriter"
 	"time"
 
@@ -33,7 +34,7 @@ func runOrdersShow(ctx context.Context, e *cli.Env, name string, args []string) 
 	if len(pos) != 1 {
 		return cli.UsageError("%s: give the order id (see '%s -h')", name, name)
 	}
-	eng, closeFn, err := openEngine(e, name)
+	eng, closeFn, err := openEngine(e, name, io.Discard)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -14,11 +16,14 @@ import (
 )
 
 var outboxCommands = &cli.Group{
-	About: "The outbox of status changes to the shop platform: list what was dead-lettered and put it back.\n" +
+	About: "The outbox of status changes to the shop platform: list what was dead-lettered and put it back,\n" +
+		"or give up on a change that keeps failing.\n" +
 		"Only the TRUSTLY_SIDECAR_REDIS_* settings are read (from the environment, as serve reads them).",
 	Commands: []cli.Command{
 		{Name: "list", Synopsis: "[--limit N]", Summary: "list dead-lettered status changes with the reason each was given up", Run: runOutboxList},
 		{Name: "replay", Synopsis: "--all | SHARD/ID ...", Summary: "put dead-lettered changes back into the outbox; a running serve delivers them", Run: runOutboxReplay},
+		{Name: "pending", Synopsis: "[--limit N]", Summary: "list changes handed to the platform and not acknowledged, with their failed deliveries", Run: runOutboxPending},
+		{Name: "skip", Synopsis: "SHARD/ID ...", Summary: "give up on pending changes: dead-letter them (\"skipped by operator\") so their orders' later changes flow", Run: runOutboxSkip},
 	},
 }
 
@@ -27,9 +32,10 @@ func runOutbox(ctx context.Context, e *cli.Env, name string, args []string) erro
 }
 
 // openOutbox returns the outbox of the platform deliveries, with nothing to
-// deliver to: these commands only read and move entries.
-func openOutbox(e *cli.Env, name string) (*engine.Outbox, func(), error) {
-	eng, closeFn, err := openEngine(e, name)
+// deliver to: these commands only read and move entries. What the engine
+// logs goes to logs.
+func openOutbox(e *cli.Env, name string, logs io.Writer) (*engine.Outbox, func(), error) {
+	eng, closeFn, err := openEngine(e, name, logs)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -38,8 +44,14 @@ func openOutbox(e *cli.Env, name string) (*engine.Outbox, func(), error) {
 
 // openEngine connects to the configured Redis and returns an offline
 // engine on it, for commands that read or move what serve keeps: they need
-// the REDIS_ settings only. closeFn disconnects.
-func openEngine(e *cli.Env, name string) (eng *engine.Engine, closeFn func(), err error) {
+// the REDIS_ settings only. The engine logs to logs (text); closeFn
+// disconnects.
+func openEngine(e *cli.Env, name string, logs io.Writer) (eng *engine.Engine, closeFn func(), err error) {
+	return openEngineWith(e, name, logs, store.OrdersOptions{})
+}
+
+// openEngineWith is openEngine with the order store's options.
+func openEngineWith(e *cli.Env, name string, logs io.Writer, opts store.OrdersOptions) (eng *engine.Engine, closeFn func(), err error) {
 	cfg, err := config.LoadRedis(e.Getenv, envNames(e))
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "%s: %v\n", name, err)
@@ -49,7 +61,8 @@ func openEngine(e *cli.Env, name string) (eng *engine.Engine, closeFn func(), er
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
-	eng, err = engine.New(engine.Config{Store: db.Orders(store.OrdersOptions{}), Offline: true, Now: e.Now})
+	eng, err = engine.New(engine.Config{Store: db.Orders(opts), Offline: true, Now: e.Now,
+		Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		db.Close()
 		return nil, nil, fmt.Errorf("%s: %w", name, err)
@@ -64,7 +77,7 @@ func runOutboxList(ctx context.Context, e *cli.Env, name string, args []string) 
 	if _, err := cli.ParseArgs(fl, args, 0); err != nil {
 		return err
 	}
-	ob, closeFn, err := openOutbox(e, name)
+	ob, closeFn, err := openOutbox(e, name, io.Discard)
 	if err != nil {
 		return err
 	}
@@ -99,20 +112,11 @@ func runOutboxReplay(ctx context.Context, e *cli.Env, name string, args []string
 	if *all == (len(pos) > 0) {
 		return cli.UsageError("%s: give --all or one or more SHARD/ID entries (see '%s -h')", name, name)
 	}
-	type ref struct {
-		shard int
-		id    string
+	refs, err := entryRefs(name, pos)
+	if err != nil {
+		return err
 	}
-	var refs []ref
-	for _, p := range pos {
-		sh, id, ok := strings.Cut(p, "/")
-		n, err := strconv.Atoi(sh)
-		if !ok || err != nil || id == "" {
-			return cli.UsageError("%s: %q is not an entry SHARD/ID as 'outbox list' prints it", name, p)
-		}
-		refs = append(refs, ref{n, id})
-	}
-	ob, closeFn, err := openOutbox(e, name)
+	ob, closeFn, err := openOutbox(e, name, io.Discard)
 	if err != nil {
 		return err
 	}
@@ -123,7 +127,7 @@ func runOutboxReplay(ctx context.Context, e *cli.Env, name string, args []string
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		for _, d := range dead {
-			refs = append(refs, ref{d.Shard, d.ID})
+			refs = append(refs, entryRef{d.Shard, d.ID})
 		}
 	}
 	for _, r := range refs {
@@ -134,6 +138,89 @@ func runOutboxReplay(ctx context.Context, e *cli.Env, name string, args []string
 	}
 	if len(refs) == 0 {
 		fmt.Fprintln(e.Stdout, "no dead-lettered status changes")
+	}
+	return nil
+}
+
+// entryRef names an outbox or dead-letter entry as the listings print it:
+// SHARD/ID.
+type entryRef struct {
+	shard int
+	id    string
+}
+
+func entryRefs(name string, args []string) ([]entryRef, error) {
+	var refs []entryRef
+	for _, p := range args {
+		sh, id, ok := strings.Cut(p, "/")
+		n, err := strconv.Atoi(sh)
+		if !ok || err != nil || id == "" {
+			return nil, cli.UsageError("%s: %q is not an entry SHARD/ID as 'outbox list' or 'outbox pending' prints it", name, p)
+		}
+		refs = append(refs, entryRef{n, id})
+	}
+	return refs, nil
+}
+
+func runOutboxPending(ctx context.Context, e *cli.Env, name string, args []string) error {
+	fl := cli.NewFlagSet(e, name, "", "Lists status changes handed to the platform and not acknowledged, oldest first per\n"+
+		"shard: in delivery, waiting for a retry (FAILURES > 0), or waiting for an earlier change\n"+
+		"of their order. A change that fails retryably is retried until it lands and holds back\n"+
+		"its order's later changes; give up on it with '"+strings.TrimSuffix(name, " pending")+" skip SHARD/ID'.")
+	limit := fl.Int64("limit", 100, "at most `N` entries per shard")
+	if _, err := cli.ParseArgs(fl, args, 0); err != nil {
+		return err
+	}
+	ob, closeFn, err := openOutbox(e, name, io.Discard)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	pend, err := ob.ListPending(ctx, *limit)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if len(pend) == 0 {
+		fmt.Fprintln(e.Stdout, "no pending status changes")
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ENTRY\tORDER\tSEQ\tFLOW\tTO\tTRUSTLY ORDERID\tDELIVERIES\tFAILURES")
+	for _, p := range pend {
+		c := p.Change
+		fmt.Fprintf(tw, "%d/%s\t%s\t%d\t%s\t%s\t%s\t%d\t%d\n", p.Shard, p.ID, c.OrderID, c.Seq, c.Flow, c.To, c.TrustlyOrderID, p.Deliveries, p.Failures)
+	}
+	return tw.Flush()
+}
+
+func runOutboxSkip(ctx context.Context, e *cli.Env, name string, args []string) error {
+	fl := cli.NewFlagSet(e, name, "SHARD/ID ...", "Gives up on pending status changes (entries as 'outbox pending' prints them) that\n"+
+		"will not land: each goes to the dead letters with the reason \""+engine.ReasonSkipped+"\" and\n"+
+		"counts as delivered, so the later changes of its order are delivered again. The\n"+
+		"platform never got it: tell the shop, or replay it with 'outbox replay' once the cause\n"+
+		"is fixed. Logged at WARN. A change not pending (unread, or delivered) is refused.")
+	pos, err := cli.ParseArgs(fl, args, 1<<20)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		return cli.UsageError("%s: give one or more SHARD/ID entries (see '%s -h')", name, name)
+	}
+	refs, err := entryRefs(name, pos)
+	if err != nil {
+		return err
+	}
+	ob, closeFn, err := openOutbox(e, name, e.Stderr)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	for _, r := range refs {
+		c, err := ob.Skip(ctx, r.shard, r.id)
+		if err != nil {
+			return fmt.Errorf("%s: %d/%s: %w", name, r.shard, r.id, err)
+		}
+		fmt.Fprintf(e.Stdout, "skipped %d/%s (order %s seq %d to %s): dead-lettered\n", r.shard, r.id, c.OrderID, c.Seq, c.To)
 	}
 	return nil
 }

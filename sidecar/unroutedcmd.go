@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"text/tabwriter"
 	"time"
 
@@ -19,7 +20,7 @@ func runUnrouted(ctx context.Context, e *cli.Env, name string, args []string) er
 	if _, err := cli.ParseArgs(fl, args, 0); err != nil {
 		return err
 	}
-	eng, closeFn, err := openEngine(e, name)
+	eng, closeFn, err := openEngine(e, name, io.Discard)
 	if err != nil {
 		return err
 	}

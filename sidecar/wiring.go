@@ -71,7 +71,7 @@ func newDaemon(cfg *config.Config, log *slog.Logger, m *metrics.Set, db *store.D
 		return nil, fmt.Errorf("trustly client: %w", err)
 	}
 	eng, err := engine.New(engine.Config{
-		Store:               db.Orders(store.OrdersOptions{}),
+		Store:               db.Orders(cfg.OrdersOptions()),
 		Trustly:             metrics.MeteredTrustly(client, m),
 		Environment:         cfg.TrustlyEnvironment(),
 		Verifier:            trustly.NewVerifierKey(cfg.TrustlyEnvironment(), cfg.TrustlyPublicKey()),

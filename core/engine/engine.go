@@ -163,6 +163,27 @@ func openStates(f Flow) []string {
 	return nil
 }
 
+// keepStates are the states besides the open ones in which an order must
+// not expire (store.Transition.KeepStates): it still waits for something
+// the reconciler does not chase. A pending payment waits for its credit; a
+// Charge for its PaymentDate; a started refund for its payout; an active
+// mandate for the Charges of years to come and its revocation. Settled
+// orders (paid included: a debit or a refund still refreshes them) expire
+// the retention after their last change.
+func keepStates(f Flow) []string {
+	switch f {
+	case FlowDeposit:
+		return []string{string(StatePending)}
+	case FlowMandate:
+		return []string{string(StateActive)}
+	case FlowCharge:
+		return []string{string(StateNew), string(StateUnknown), string(StateStarted), string(StatePending)}
+	case FlowRefund:
+		return []string{string(StateStarted)}
+	}
+	return nil
+}
+
 // releaseStates are where a refund no longer holds its amount on the paid order.
 func releaseStates(f Flow) []string {
 	if f == FlowRefund {
@@ -210,6 +231,7 @@ func (e *Engine) apply(ctx context.Context, o store.Order, s step) (store.Applie
 		SetOnChange:    s.onChange,
 		ReleaseOn:      releaseStates(Flow(o.Flow)),
 		OpenStates:     openStates(Flow(o.Flow)),
+		KeepStates:     keepStates(Flow(o.Flow)),
 		OpenUntil:      s.openUntil,
 		Now:            e.now(),
 	})

@@ -47,6 +47,7 @@ func (e *Error) Unwrap() error { return e.Err }
 const (
 	CodeInvalidRequest          = "invalid_request"
 	CodeNotFound                = "not_found"
+	CodeNotPending              = "not_pending"
 	CodeNotRefundable           = "not_refundable"
 	CodeAmountExceedsRefundable = "amount_exceeds_refundable"
 	CodeBalanceInsufficient     = "balance_insufficient"

@@ -44,13 +44,21 @@ func TestTheTransitionScriptFollowsEveryRow(t *testing.T) {
 			e := &Engine{store: store.NewRedisOrders(rdb, keys, store.OrdersOptions{}), log: slog.New(slog.DiscardHandler),
 				now: func() time.Time { return time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC) }}
 			for _, m := range machines {
-				t.Run(string(m.Flow), func(t *testing.T) { checkEveryPair(t, e, m) })
+				t.Run(string(m.Flow), func(t *testing.T) { checkEveryPair(t, e, m, rdb, keys) })
 			}
 		})
 	}
 }
 
-func checkEveryPair(t *testing.T, e *Engine, m *Machine) {
+// settled are the states in which an order expires its retention after its
+// last change: nothing that matters awaits it any more (a paid order's debit
+// or refunds push its expiry out). In every other state it is kept.
+var settledStates = map[State]bool{
+	StateRejected: true, StateExpired: true, StateCancelled: true, StatePaid: true, StateReversed: true,
+	StateDeclined: true, StateRevoked: true, StateRefunded: true, StateFailed: true,
+}
+
+func checkEveryPair(t *testing.T, e *Engine, m *Machine, rdb redis.UniversalClient, keys store.Keys) {
 	ctx := context.Background()
 	events := map[Event]bool{}
 	for _, mm := range machines {
@@ -95,6 +103,12 @@ func checkEveryPair(t *testing.T, e *Engine, m *Machine) {
 			}
 			if a.Outcome != want || a.From != string(from) || a.To != string(to) || got.State != string(to) {
 				t.Errorf("%s on %s: script %s %s→%s, order %s; table says %s to %s", from, on, a.Outcome, a.From, a.To, got.State, want, to)
+			}
+			if ttl := rdb.PTTL(ctx, keys.Order(o.ID).Order).Val(); (ttl > 0) != settledStates[to] {
+				t.Errorf("%s on %s: order in %s has TTL %v; want one exactly when settled (%v)", from, on, to, ttl, settledStates[to])
+			}
+			if settled(string(m.Flow), string(to)) != settledStates[to] {
+				t.Errorf("settled(%s, %s) = %t, want %t (what Retain gives old orders a TTL by)", m.Flow, to, !settledStates[to], settledStates[to])
 			}
 			if (want == store.OutcomeUnchanged) != (got.Seq == 0) {
 				t.Errorf("%s on %s: seq %d after %s; an outbox entry is written exactly when something is reported", from, on, got.Seq, want)

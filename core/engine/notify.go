@@ -245,6 +245,11 @@ func (e *Engine) stepFor(n *trustly.Notification, o store.Order) (step, *store.A
 			}
 		}
 		s.set.AccountID = v.AccountID
+		if o.Flow != string(FlowMandate) {
+			// A Deposit's mandate keeps the Deposit (store.OrderPatch.Mandate);
+			// a mandate order's own state does that.
+			s.set.Mandate = mandate
+		}
 		acct = &store.Account{AccountID: v.AccountID, Verified: v.Verified, Bank: v.Bank, ClearingHouse: v.ClearingHouse,
 			Descriptor: v.Descriptor, LastDigits: v.LastDigits, Mandate: mandate, Updated: e.now()}
 	default:

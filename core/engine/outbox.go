@@ -247,6 +247,56 @@ func (o *Outbox) Replay(ctx context.Context, shard int, id string) error {
 	return storeErr(err)
 }
 
+// PendingEntry is a status change handed to the platform and not yet
+// acknowledged: in delivery, waiting for its retry, or for an earlier
+// change of its order.
+type PendingEntry struct {
+	Shard int
+	ID    string
+	// Deliveries counts the times it was handed out, Failures the failed
+	// deliveries among them.
+	Deliveries, Failures int64
+	Change               StatusChange
+}
+
+// ListPending returns the changes not yet acknowledged (up to limit per
+// shard), oldest first.
+func (o *Outbox) ListPending(ctx context.Context, limit int64) ([]PendingEntry, error) {
+	l, err := o.e.store.ListPending(ctx, o.cfg.Group, limit)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	out := make([]PendingEntry, 0, len(l))
+	for _, en := range l {
+		out = append(out, PendingEntry{Shard: en.Shard, ID: en.ID, Deliveries: en.Deliveries, Failures: en.Failures, Change: changeOf(en)})
+	}
+	return out, nil
+}
+
+// ReasonSkipped is the dead-letter reason of a change a person gave up on.
+const ReasonSkipped = "skipped by operator"
+
+// Skip gives up on a pending change a person decided will not land (a
+// platform that refuses it retryably forever): it goes to the dead
+// letters with ReasonSkipped, counts as delivered so its order's later
+// changes flow again, and can be replayed like any dead letter. It is
+// logged at WARN. A change not pending is refused (store.ErrNotPending,
+// KindConflict): an unread one would still be delivered.
+func (o *Outbox) Skip(ctx context.Context, shard int, id string) (StatusChange, error) {
+	en, err := o.e.store.GiveUpOutbox(ctx, shard, o.cfg.Group, id, ReasonSkipped)
+	if errors.Is(err, store.ErrNotPending) {
+		return StatusChange{}, &Error{Kind: KindConflict, Code: CodeNotPending, Err: err}
+	}
+	if err != nil {
+		return StatusChange{}, storeErr(err)
+	}
+	c := changeOf(en)
+	o.e.log.WarnContext(ctx, "outbox change skipped by operator; dead-lettered",
+		slog.Int("shard", shard), slog.String("entry", id), slog.String("order", c.OrderID), slog.Int64("seq", c.Seq),
+		slog.String("to", string(c.To)), slog.Int64("failures", en.Failures))
+	return c, nil
+}
+
 func changeOf(en store.OutboxEntry) StatusChange {
 	return StatusChange{
 		OrderID: en.OrderID, Seq: en.Seq, Kind: en.Kind, Flow: Flow(en.Flow), Event: Event(en.Event),

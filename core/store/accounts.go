@@ -68,7 +68,7 @@ func (s *RedisOrders) SaveAccount(ctx context.Context, endUserID string, a Accou
 		return err
 	}
 	if err := accountSaveScript.Run(ctx, rc, []string{key},
-		a.AccountID, string(b), verified, a.Mandate).Err(); err != nil {
+		a.AccountID, string(b), verified, a.Mandate, s.retention).Err(); err != nil {
 		return w.fail(ctx, "save account", err)
 	}
 	return w.wait(ctx, "save account")

@@ -139,6 +139,11 @@ type Transition struct {
 	// zero) is the order's deadline there, for the reconciler.
 	OpenStates []string
 	OpenUntil  time.Time
+	// KeepStates are the other states in which the order must not expire:
+	// it still awaits something that matters (a pending payment's credit,
+	// an active mandate's Charges). In any other state the order, its
+	// dedupe hash, log and indexes expire the retention after this write.
+	KeepStates []string
 	Now        time.Time
 }
 
@@ -150,12 +155,17 @@ type OrderPatch struct {
 	Reason         string // why Trustly refused the call
 	AccountID      string // the account an account notification named
 	Credited       *int64 // minor units a credit brought in
+	// Mandate is what an account notification said of a direct debit
+	// mandate a Deposit asked for: MandateActive keeps the order from
+	// expiring (Charges use the mandate for years, and its revocation
+	// comes to this order), MandateInactive lets it expire again.
+	Mandate string
 }
 
 // fields are the patch's order hash fields, in the names of LAYOUT.md.
 func (p OrderPatch) fields() map[string]string {
 	f := map[string]string{}
-	for k, v := range map[string]string{"tid": p.TrustlyOrderID, "url": p.URL, "reason": p.Reason, "accountid": p.AccountID} {
+	for k, v := range map[string]string{"tid": p.TrustlyOrderID, "url": p.URL, "reason": p.Reason, "accountid": p.AccountID, "mandate": p.Mandate} {
 		if v != "" {
 			f[k] = v
 		}
@@ -190,7 +200,22 @@ type OrdersOptions struct {
 	// stream outgrows this by what is undelivered: with no adapter, or the
 	// platform down, nothing goes. Default 100000.
 	OutboxMaxLen int64
+	// Retention is how long an order that no longer awaits anything (with
+	// its dedupe records, log and indexes), a shopper's accounts without an
+	// active mandate and an unrouted notification are kept after their last
+	// write. Default DefaultRetention; negative keeps everything forever.
+	// Below MinRetention the dedupe promise of DESIGN.md would break.
+	Retention time.Duration
 }
+
+// Retention bounds (LAYOUT.md, "Retention").
+const (
+	// DefaultRetention is 400 days: a year of refunds and disputes after
+	// the last change, plus a month for the bookkeeping of a closed year.
+	DefaultRetention = 400 * 24 * time.Hour
+	// MinRetention is what DESIGN.md promises notification dedupe records.
+	MinRetention = 90 * 24 * time.Hour
+)
 
 // RedisOrders keeps orders, their indexes, notification dedupe records,
 // accounts, balances and the outbox on Redis. See LAYOUT.md.
@@ -199,6 +224,8 @@ type RedisOrders struct {
 	repl   *replicator
 	keys   Keys
 	maxLen int64
+	// retention in ms as the scripts take it; "0" keeps everything.
+	retention string
 }
 
 // NewRedisOrders returns the order store on rdb under keys.
@@ -206,7 +233,20 @@ func NewRedisOrders(rdb redis.UniversalClient, keys Keys, opts OrdersOptions) *R
 	if opts.OutboxMaxLen <= 0 {
 		opts.OutboxMaxLen = 100000
 	}
-	return &RedisOrders{rdb: rdb, repl: newReplicator(rdb, keys, Replication{}), keys: keys, maxLen: opts.OutboxMaxLen}
+	retention := itoa(DefaultRetention.Milliseconds())
+	switch {
+	case opts.Retention < 0:
+		retention = "0"
+	case opts.Retention > 0:
+		retention = itoa(max(opts.Retention.Milliseconds(), 1))
+	}
+	return &RedisOrders{rdb: rdb, repl: newReplicator(rdb, keys, Replication{}), keys: keys, maxLen: opts.OutboxMaxLen, retention: retention}
+}
+
+// Retention returns how long a settled order is kept after its last write,
+// or 0 when nothing expires.
+func (s *RedisOrders) Retention() time.Duration {
+	return time.Duration(atoi(s.retention)) * time.Millisecond
 }
 
 // Keys returns the key space of the store.
@@ -223,12 +263,15 @@ var (
 	refundReserveLua string
 	//go:embed lua/unrouted_save.lua
 	unroutedSaveLua string
+	//go:embed lua/order_log.lua
+	orderLogLua string
 
 	orderCreateScript     = redis.NewScript(orderCreateLua)
 	orderTransitionScript = redis.NewScript(orderTransitionLua)
 	orderMessageIDScript  = redis.NewScript(orderMessageIDLua)
 	refundReserveScript   = redis.NewScript(refundReserveLua)
 	unroutedSaveScript    = redis.NewScript(unroutedSaveLua)
+	orderLogScript        = redis.NewScript(orderLogLua)
 )
 
 // Create stores a new order and its MessageID and ExternalReference index
@@ -273,17 +316,24 @@ func (s *RedisOrders) CreateOpen(ctx context.Context, o Order, openUntil time.Ti
 		return fmt.Errorf("store: create order %s: %w", o.ID, ErrExists)
 	}
 	if o.MessageID != "" {
-		if err := s.indexMessageID(ctx, w, o.MessageID, o.ID); err != nil {
+		// A new order has no TTL (it awaits its call), so neither has its
+		// entry: no need to read the order's TTL as IndexMessageID does.
+		if err := s.setIndex(ctx, w, "index messageid", s.keys.MessageIDIndex(o.MessageID), o.ID, 0); err != nil {
 			return err
 		}
 	}
 	if o.ExternalReference != "" {
+		// A new order awaits its call's answer: the set, shared with older
+		// orders that may be expiring, must not expire under it.
 		key := s.keys.ReferenceIndex(o.ExternalReference)
 		rc, err := w.on(ctx, key)
 		if err != nil {
 			return err
 		}
 		if err := rc.SAdd(ctx, key, o.ID).Err(); err != nil {
+			return w.fail(ctx, "index external reference", err)
+		}
+		if err := rc.Persist(ctx, key).Err(); err != nil {
 			return w.fail(ctx, "index external reference", err)
 		}
 	}
@@ -355,30 +405,95 @@ func (s *RedisOrders) IndexMessageID(ctx context.Context, messageID, id string) 
 }
 
 func (s *RedisOrders) indexMessageID(ctx context.Context, w *writes, messageID, id string) error {
-	key := s.keys.MessageIDIndex(messageID)
+	return s.index(ctx, w, "index messageid", s.keys.MessageIDIndex(messageID), id)
+}
+
+// index writes an index entry that expires with its order: it lives in
+// another slot than the order, so it takes the order's TTL as read just
+// before (none when the order is kept, new or not there). An entry written
+// just as its order starts to expire stays until the order's next write,
+// which refreshes every index entry (Apply).
+func (s *RedisOrders) index(ctx context.Context, w *writes, op, key, id string) error {
+	ttl, err := s.rdb.PTTL(ctx, s.keys.Order(id).Order).Result()
+	if err != nil {
+		return wrapRedis(ctx, op, err)
+	}
+	return s.setIndex(ctx, w, op, key, id, max(ttl, 0))
+}
+
+// setIndex writes index entry key → id expiring after ttl (0: never).
+func (s *RedisOrders) setIndex(ctx context.Context, w *writes, op, key, id string, ttl time.Duration) error {
 	rc, err := w.on(ctx, key)
 	if err != nil {
 		return err
 	}
-	if err := rc.Set(ctx, key, id, 0).Err(); err != nil {
-		return w.fail(ctx, "index messageid", err)
+	if err := rc.Set(ctx, key, id, ttl).Err(); err != nil {
+		return w.fail(ctx, op, err)
+	}
+	return nil
+}
+
+// refreshIndexes makes the index entries of order id follow its TTL as it
+// stands: for a paid order whose refund pushed its TTL out, since the
+// refund's notifications find it by the paid order's MessageID.
+func (s *RedisOrders) refreshIndexes(ctx context.Context, id string) error {
+	k := s.keys.Order(id).Order
+	pipe := s.rdb.Pipeline()
+	f := pipe.HMGet(ctx, k, "mids", "tid", "extref")
+	ttl := pipe.PTTL(ctx, k)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return wrapRedis(ctx, "read index entries", err)
+	}
+	str := func(i int) string { v, _ := f.Val()[i].(string); return v }
+	pttl := int64(ttl.Val() / time.Millisecond)
+	if ttl.Val() < 0 {
+		pttl = int64(ttl.Val()) // -1 kept, -2 gone, as go-redis passes them
+	}
+	return s.followOrder(ctx, pttl, split(str(0)), str(1), str(2))
+}
+
+// followOrder gives the order's index entries the order's TTL as the
+// transition script left it (pttl, ms; -1 when the order is kept, -2 when
+// it is gone), so they neither outlive it by much nor expire before it.
+func (s *RedisOrders) followOrder(ctx context.Context, pttl int64, mids []string, tid, extref string) error {
+	if pttl == -2 {
+		return nil
+	}
+	keys := make([]string, 0, len(mids)+2)
+	for _, m := range mids {
+		keys = append(keys, s.keys.MessageIDIndex(m))
+	}
+	if tid != "" {
+		keys = append(keys, s.keys.TrustlyOrderIndex(tid))
+	}
+	if extref != "" {
+		// Shared by every order with this reference: the last write wins,
+		// and since every TTL is "retention from now" that is the longest.
+		keys = append(keys, s.keys.ReferenceIndex(extref))
+	}
+	pipe := s.rdb.Pipeline()
+	for _, k := range keys {
+		if pttl < 0 {
+			pipe.Persist(ctx, k)
+		} else {
+			pipe.PExpire(ctx, k, time.Duration(pttl)*time.Millisecond)
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return wrapRedis(ctx, "refresh index expiry", err)
 	}
 	return nil
 }
 
 // IndexTrustlyOrderID maps Trustly's orderID to order id. Idempotent. It
 // is a follow-up of a notification answered only after it: it waits for
-// the replicas like the transition.
+// the replicas like the transition. The entry expires with the order as
+// long as the order's Trustly orderid (OrderPatch.TrustlyOrderID) names it.
 func (s *RedisOrders) IndexTrustlyOrderID(ctx context.Context, orderID, id string) error {
-	key := s.keys.TrustlyOrderIndex(orderID)
 	w := s.repl.begin()
 	defer w.close()
-	rc, err := w.on(ctx, key)
-	if err != nil {
+	if err := s.index(ctx, w, "index trustly orderid", s.keys.TrustlyOrderIndex(orderID), id); err != nil {
 		return err
-	}
-	if err := rc.Set(ctx, key, id, 0).Err(); err != nil {
-		return w.fail(ctx, "index trustly orderid", err)
 	}
 	return w.wait(ctx, "index trustly orderid")
 }
@@ -411,18 +526,18 @@ func (s *RedisOrders) AddMessageID(ctx context.Context, id, messageID string, no
 // entry and log entry are written together or not at all.
 func (s *RedisOrders) Apply(ctx context.Context, t Transition) (Applied, error) {
 	k := s.keys.Order(t.OrderID)
-	parent := k.Order
+	parent := k
 	if t.ParentID != "" {
 		if ShardOf(t.ParentID) != ShardOf(t.OrderID) {
 			return Applied{}, fmt.Errorf("store: apply: refund %q is not in its paid order %q's shard", t.OrderID, t.ParentID)
 		}
-		parent = s.keys.Order(t.ParentID).Order
+		parent = s.keys.Order(t.ParentID)
 	}
 	open := "0"
 	if !t.OpenUntil.IsZero() {
 		open = ms(t.OpenUntil)
 	}
-	args := []any{t.NotificationID, t.Event, ms(t.Now), t.Answer, t.Anomaly, open}
+	args := []any{t.NotificationID, t.Event, ms(t.Now), t.Answer, t.Anomaly, open, s.retention}
 	targets := slices.Sorted(maps.Keys(t.Targets))
 	args = append(args, 2*len(targets))
 	for _, from := range targets {
@@ -433,7 +548,7 @@ func (s *RedisOrders) Apply(ctx context.Context, t Transition) (Applied, error) 
 		args = append(args, len(p))
 		args = append(args, p...)
 	}
-	for _, l := range [][]string{t.ReleaseOn, t.OpenStates} {
+	for _, l := range [][]string{t.ReleaseOn, t.OpenStates, t.KeepStates} {
 		args = append(args, len(l))
 		for _, v := range l {
 			args = append(args, v)
@@ -446,12 +561,12 @@ func (s *RedisOrders) Apply(ctx context.Context, t Transition) (Applied, error) 
 	w := s.repl.begin()
 	defer w.close()
 	cmd, waitErr := w.script(ctx, k.Order, orderTransitionScript,
-		[]string{k.Order, k.Dedupe, k.Log, k.Outbox, k.Open, parent}, args...)
+		[]string{k.Order, k.Dedupe, k.Log, k.Outbox, k.Open, parent.Order, parent.Dedupe, parent.Log}, args...)
 	reply, err := cmd.StringSlice()
 	if err != nil {
 		return Applied{}, w.fail(ctx, "apply "+t.Event, err)
 	}
-	if len(reply) != 5 {
+	if len(reply) != 10 {
 		return Applied{}, fmt.Errorf("store: apply: unexpected script reply %q", reply)
 	}
 	if reply[0] == "missing" {
@@ -469,6 +584,20 @@ func (s *RedisOrders) Apply(ctx context.Context, t Transition) (Applied, error) 
 	if err := w.wait(ctx, "apply "+t.Event); err != nil {
 		return Applied{}, err
 	}
+	// An order kept before and after needs nothing: its entries were made
+	// persistent when it became kept (or written so). A duplicate always
+	// refreshes: a crash after the script left the entries as they were,
+	// and the resend is what heals them. Expiry only: not waited for.
+	if reply[0] == OutcomeDuplicate || reply[5] != "-1" || reply[9] != "-1" {
+		if err := s.followOrder(ctx, atoi(reply[5]), split(reply[6]), reply[7], reply[8]); err != nil {
+			return Applied{}, err
+		}
+	}
+	if t.ParentID != "" {
+		if err := s.refreshIndexes(ctx, t.ParentID); err != nil {
+			return Applied{}, err
+		}
+	}
 	return Applied{Outcome: reply[0], From: reply[1], To: reply[2], Seq: atoi(reply[3]), Answer: reply[4]}, nil
 }
 
@@ -484,8 +613,8 @@ func (s *RedisOrders) ReserveRefund(ctx context.Context, r Order, paidState stri
 	}
 	f := r.fields()
 	delete(f, "amount")
-	args := append([]any{itoa(r.Amount), r.Currency, paidState, ms(openUntil)}, pairs(f)...)
-	k := s.keys.Order(r.ID)
+	args := append([]any{itoa(r.Amount), r.Currency, paidState, ms(openUntil), s.retention}, pairs(f)...)
+	k, paid := s.keys.Order(r.ID), s.keys.Order(r.Parent)
 	// Refund is called once this returns: a reservation a failover undid
 	// would let a second refund exceed what was credited.
 	w := s.repl.begin()
@@ -495,7 +624,7 @@ func (s *RedisOrders) ReserveRefund(ctx context.Context, r Order, paidState stri
 		return Order{}, err
 	}
 	reply, err := refundReserveScript.Run(ctx, rc,
-		[]string{s.keys.Order(r.Parent).Order, k.Order, k.Open}, args...).StringSlice()
+		[]string{paid.Order, k.Order, k.Open, paid.Dedupe, paid.Log}, args...).StringSlice()
 	if err != nil {
 		return Order{}, w.fail(ctx, "reserve refund", err)
 	}
@@ -505,7 +634,7 @@ func (s *RedisOrders) ReserveRefund(ctx context.Context, r Order, paidState stri
 			return Order{}, err
 		}
 		r.Amount = atoi(reply[1])
-		return r, nil
+		return r, s.refreshIndexes(ctx, r.Parent)
 	case "missing":
 		return Order{}, fmt.Errorf("store: refund of %q: %w", r.Parent, ErrNotFound)
 	case "state":
@@ -541,12 +670,14 @@ type LogEntry struct {
 
 // AppendLog adds a line to the order's log that no transition writes: a
 // call to Trustly, a repeated notification, a delivery to the platform.
-// The log is for people (an order's timeline); nothing decides on it.
+// The log is for people (an order's timeline); nothing decides on it. It
+// takes the order's TTL; for an order that is gone the line is dropped.
 func (s *RedisOrders) AppendLog(ctx context.Context, id string, l LogEntry) error {
 	clean := func(v string) string { return strings.NewReplacer("\t", " ", "\n", " ").Replace(v) }
 	line := strings.Join([]string{ms(l.At), clean(l.Event), clean(l.NotificationID), clean(l.Outcome),
 		clean(l.From), clean(l.To), clean(l.Note)}, "\t")
-	if err := s.rdb.RPush(ctx, s.keys.Order(id).Log, line).Err(); err != nil {
+	k := s.keys.Order(id)
+	if err := orderLogScript.Run(ctx, s.rdb, []string{k.Order, k.Log}, line).Err(); err != nil {
 		return wrapRedis(ctx, "append order log", err)
 	}
 	return nil
@@ -617,7 +748,8 @@ func (s *RedisOrders) SaveUnrouted(ctx context.Context, u Unrouted) (string, err
 	if err != nil {
 		return "", err
 	}
-	first, err := unroutedSaveScript.Run(ctx, rc, []string{rec}, pairs(f)...).Text()
+	args := append([]any{s.retention}, pairs(f)...)
+	first, err := unroutedSaveScript.Run(ctx, rc, []string{rec}, args...).Text()
 	if err != nil {
 		return "", w.fail(ctx, "save unrouted notification", err)
 	}
@@ -634,6 +766,13 @@ func (s *RedisOrders) SaveUnrouted(ctx context.Context, u Unrouted) (string, err
 	}
 	if err := rc.ZAddNX(ctx, idx, redis.Z{Score: float64(u.At.UnixMilli()), Member: u.NotificationID}).Err(); err != nil {
 		return "", w.fail(ctx, "index unrouted notification", err)
+	}
+	if r := s.Retention(); r > 0 {
+		// The records expire by their TTL; their index entries go here,
+		// measured by the arrival times the index holds.
+		if err := rc.ZRemRangeByScore(ctx, idx, "-inf", "("+ms(u.At.Add(-r))).Err(); err != nil {
+			return "", w.fail(ctx, "trim unrouted index", err)
+		}
 	}
 	if err := w.wait(ctx, "save unrouted notification"); err != nil {
 		return "", err
@@ -652,6 +791,9 @@ func (s *RedisOrders) ListUnrouted(ctx context.Context, limit int64) ([]Unrouted
 		f, err := s.rdb.HGetAll(ctx, s.keys.Unrouted(id)).Result()
 		if err != nil {
 			return nil, wrapRedis(ctx, "read unrouted", err)
+		}
+		if len(f) == 0 {
+			continue // expired; its index entry goes at the next save
 		}
 		out = append(out, Unrouted{
 			NotificationID: f["nid"], Method: f["method"], OrderID: f["orderid"], MessageID: f["messageid"],

@@ -432,3 +432,91 @@ func idTime(id string) time.Time {
 	msPart, _, _ := strings.Cut(id, "-")
 	return fromMS(msPart)
 }
+
+// ErrNotPending: the outbox entry is not waiting for a retry (never handed
+// to a consumer yet, or acknowledged already), so there is nothing to give
+// up on.
+var ErrNotPending = errors.New("store: outbox entry is not pending")
+
+// ListPending returns, per shard, up to count entries of group handed to a
+// consumer and not acknowledged (in delivery, waiting for a retry, or for
+// an earlier change of their order), oldest first, with their deliveries
+// and failed deliveries so far.
+func (s *RedisOrders) ListPending(ctx context.Context, group string, count int64) ([]OutboxEntry, error) {
+	var out []OutboxEntry
+	for sh := range Shards {
+		sk := s.keys.Shard(sh)
+		pend, err := s.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: sk.Outbox, Group: group, Start: "-", End: "+", Count: count}).Result()
+		if redis.HasErrorPrefix(err, "NOGROUP") {
+			continue // no adapter has ever run: nothing was handed out
+		}
+		if err != nil {
+			return nil, wrapRedis(ctx, "list pending outbox", err)
+		}
+		for _, p := range pend {
+			e, err := s.outboxEntryByID(ctx, sh, p.ID)
+			if errors.Is(err, ErrNotFound) {
+				continue // deleted while pending; the next claim acknowledges it
+			}
+			if err != nil {
+				return nil, err
+			}
+			e.Deliveries = p.RetryCount
+			if e.Failures, err = s.failures(ctx, sh, p.ID); err != nil {
+				return nil, err
+			}
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+func (s *RedisOrders) outboxEntryByID(ctx context.Context, shard int, id string) (OutboxEntry, error) {
+	msgs, err := s.rdb.XRange(ctx, s.keys.Shard(shard).Outbox, id, id).Result()
+	if err != nil {
+		return OutboxEntry{}, wrapRedis(ctx, "read outbox entry", err)
+	}
+	if len(msgs) == 0 {
+		return OutboxEntry{}, fmt.Errorf("store: outbox entry %s of shard %d: %w", id, shard, ErrNotFound)
+	}
+	return outboxEntry(shard, id, msgs[0].Values), nil
+}
+
+func (s *RedisOrders) failures(ctx context.Context, shard int, id string) (int64, error) {
+	v, err := s.rdb.HGet(ctx, s.keys.Shard(shard).Fails, id).Result()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, wrapRedis(ctx, "read outbox failures", err)
+	}
+	return atoi(v), nil
+}
+
+// GiveUpOutbox dead-letters pending entry id of shard with reason, as a
+// permanent failure would: it is acknowledged, its seq counts as
+// delivered, so the later changes of its order stop waiting for it, and
+// not as landed, so a replay is delivered. It returns the entry as it was.
+// An entry not pending in group (unread, or acknowledged already) is
+// refused with ErrNotPending: acknowledging an unread entry would not stop
+// its delivery.
+func (s *RedisOrders) GiveUpOutbox(ctx context.Context, shard int, group, id, reason string) (OutboxEntry, error) {
+	if reason == "" {
+		return OutboxEntry{}, errors.New("store: give up outbox entry: a reason is required")
+	}
+	e, err := s.outboxEntryByID(ctx, shard, id)
+	if err != nil {
+		return OutboxEntry{}, err
+	}
+	pend, err := s.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: s.keys.Shard(shard).Outbox, Group: group, Start: id, End: id, Count: 1}).Result()
+	if err != nil && !redis.HasErrorPrefix(err, "NOGROUP") {
+		return OutboxEntry{}, wrapRedis(ctx, "look up pending outbox entry", err)
+	}
+	if len(pend) == 0 {
+		return OutboxEntry{}, fmt.Errorf("store: outbox entry %s of shard %d: %w", id, shard, ErrNotPending)
+	}
+	if e.Failures, err = s.failures(ctx, shard, id); err != nil {
+		return OutboxEntry{}, err
+	}
+	return e, s.ackOutbox(ctx, e, group, reason, false)
+}

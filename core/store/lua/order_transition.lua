@@ -4,34 +4,48 @@
 -- event), so the Go table stays its only definition.
 --
 -- KEYS[1] order hash, KEYS[2] dedupe hash, KEYS[3] log list, KEYS[4] outbox
--- stream, KEYS[5] open-orders zset, KEYS[6] parent order hash (the order
--- itself when it has none). All share one hash tag.
+-- stream, KEYS[5] open-orders zset, KEYS[6] parent order hash, KEYS[7] its
+-- dedupe hash, KEYS[8] its log (the order's own three when it has no
+-- parent). All share one hash tag.
 -- ARGV[1] notificationid ('' for our own events: no dedupe)
 -- ARGV[2] event, ARGV[3] now (Unix ms), ARGV[4] answer to store for the
 -- notificationid, ARGV[5] anomaly text ('' unless the event was judged
 -- wrong before it got here, e.g. an amount mismatch), ARGV[6] open deadline
--- (Unix ms, '0' to keep the current one)
--- then five counted lists: targets (from,to pairs), fields set on any
+-- (Unix ms, '0' to keep the current one), ARGV[7] retention (ms, '0' for
+-- none: nothing expires)
+-- then six counted lists: targets (from,to pairs), fields set on any
 -- expected event (pairs), fields set only on a change (pairs), states that
--- release a refund's reservation on the parent, states that count as open.
--- Returns {outcome, from, to, seq, answer}; outcome is applied, unchanged,
--- anomaly, duplicate (answer = the first one) or missing.
-local order, nd, log, outbox, open, parent = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+-- release a refund's reservation on the parent, states that count as open,
+-- states in which the order is kept (it still awaits something).
+-- Returns {outcome, from, to, seq, answer, pttl, mids, tid, extref, was};
+-- outcome is applied, unchanged, anomaly, duplicate (answer = the first
+-- one) or missing; pttl is the order's PTTL afterwards (-1: kept), was its
+-- PTTL before, and mids, tid, extref name its index entries, which the
+-- caller makes follow it.
+local order, nd, log, outbox, open = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local parent, pnd, plog = KEYS[6], KEYS[7], KEYS[8]
 local nid, event, now, answer, anomaly, deadline = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local retention = ARGV[7]
+local was = tostring(redis.call('PTTL', order))
+
+local function indexes(outcome, from, to, seq, ans)
+  local x = redis.call('HMGET', order, 'mids', 'tid', 'extref')
+  return {outcome, from, to, seq, ans, tostring(redis.call('PTTL', order)), x[1] or '', x[2] or '', x[3] or '', was}
+end
 
 if nid ~= '' then
   local first = redis.call('HGET', nd, nid)
   if first then
-    return {'duplicate', '', '', '', first}
+    return indexes('duplicate', '', '', '', first)
   end
 end
 local cur = redis.call('HMGET', order, 'state', 'id', 'seq')
 local state, id = cur[1], cur[2]
 if not state then
-  return {'missing', '', '', '', ''}
+  return {'missing', '', '', '', '', '-2', '', '', '', '-2'}
 end
 
-local i = 7
+local i = 8
 local function list()
   local n = tonumber(ARGV[i])
   local t = {}
@@ -43,7 +57,7 @@ local function has(t, v)
   for _, x in ipairs(t) do if x == v then return true end end
   return false
 end
-local targets, set, setChanged, release, openStates = list(), list(), list(), list(), list()
+local targets, set, setChanged, release, openStates, keepStates = list(), list(), list(), list(), list(), list()
 
 local to
 if anomaly == '' then
@@ -101,4 +115,22 @@ redis.call('RPUSH', log, now .. '\t' .. event .. '\t' .. nid .. '\t' .. outcome 
 if nid ~= '' then
   redis.call('HSET', nd, nid, answer)
 end
-return {outcome, state, to, seq, answer}
+
+-- Retention (LAYOUT.md): every write pushes the expiry out again; an order
+-- that still awaits an outcome (open) or something else that matters (a
+-- pending payment, an active mandate, also one a Deposit asked for) does
+-- not expire at all. The dedupe hash and the log live exactly as long as
+-- the order.
+local keep = retention == '0' or has(openStates, to) or has(keepStates, to)
+  or redis.call('HGET', order, 'mandate') == 'active'
+for _, k in ipairs({order, nd, log}) do
+  if keep then redis.call('PERSIST', k) else redis.call('PEXPIRE', k, retention) end
+end
+-- A refund's paid order lives at least as long as its refund's last change;
+-- one that is kept stays kept.
+if parent ~= order and redis.call('PTTL', parent) >= 0 then
+  for _, k in ipairs({parent, pnd, plog}) do
+    if retention == '0' then redis.call('PERSIST', k) else redis.call('PEXPIRE', k, retention) end
+  end
+end
+return indexes(outcome, state, to, seq, answer)

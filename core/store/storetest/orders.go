@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/trustly-sidecar/trustly-sidecar/core/internal/redistest"
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
 )
@@ -24,6 +25,8 @@ type orders struct {
 	t   *testing.T
 	ctx context.Context
 	s   *store.RedisOrders
+	rdb redis.UniversalClient
+	k   store.Keys
 }
 
 func newOrders(t *testing.T, newClient NewClient, opts ...store.OrdersOptions) *orders {
@@ -36,7 +39,8 @@ func newOrders(t *testing.T, newClient NewClient, opts ...store.OrdersOptions) *
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	return &orders{t: t, ctx: context.Background(), s: store.NewRedisOrders(newClient(t), keys, o)}
+	rdb := newClient(t)
+	return &orders{t: t, ctx: context.Background(), s: store.NewRedisOrders(rdb, keys, o), rdb: rdb, k: keys}
 }
 
 var now = time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC)
@@ -93,6 +97,9 @@ func (o *orders) outbox(id string) []store.OutboxEntry {
 
 // RunOrders runs the order store's contract against the backend newClient reaches.
 func RunOrders(t *testing.T, newClient NewClient) {
+	runRetention(t, newClient)
+	runGiveUp(t, newClient)
+	runRetain(t, newClient)
 	t.Run("an order is found by id, every MessageID, Trustly orderid and reference", func(t *testing.T) {
 		o := newOrders(t, newClient)
 		o.create("p1", func(x *store.Order) { x.ExternalReference = "inv-7" })

@@ -195,6 +195,9 @@ func (c *Config) resolveRedis() []error {
 	if _, err := store.NewKeys(c.RedisPrefix); err != nil {
 		add("%s: %w", Key("REDIS_PREFIX"), err)
 	}
+	if c.Retention != 0 && c.Retention < store.MinRetention {
+		add("%s: %s is shorter than %s, the 90 days notification dedupe records are kept; 0 keeps everything", Key("RETENTION"), c.Retention, store.MinRetention)
+	}
 	switch store.Mode(c.RedisMode) {
 	case store.ModeSingle, store.ModeSentinel, store.ModeCluster, RedisModeEmbedded:
 	default:

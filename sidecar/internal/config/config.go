@@ -106,6 +106,7 @@ type Config struct {
 	RedisReplicaAcks          string        `envconfig:"REDIS_REPLICA_ACKS" default:"auto" desc:"replicas that must acknowledge a write before an answer depends on it (OK to Trustly, the claim before calling Trustly, a 201): all (every replica online at the master), none, or a number; auto is all in sentinel and cluster modes and none in single. Each answer then waits one round trip to the replicas; see core/store/LAYOUT.md"`
 	RedisReplicaAckTimeout    time.Duration `envconfig:"REDIS_REPLICA_ACK_TIMEOUT" default:"500ms" desc:"how long a write waits for its replica acknowledgements; past it the answer is 503 (Trustly and the shop retry) and trustly_sidecar_redis_replica_ack_timeouts_total counts it"`
 	RedisWaitAOF              bool          `envconfig:"REDIS_WAIT_AOF" default:"false" desc:"also wait until the master (and the acknowledging replicas) fsynced the write to their append-only files (WAITAOF; Redis 7.2 or later, appendonly yes everywhere; older servers get WAIT)"`
+	Retention                 time.Duration `envconfig:"RETENTION" default:"9600h" desc:"how long a settled order (with its notification dedupe records, log and indexes), a shopper's accounts without an active mandate and an unrouted notification are kept after their last change (9600h = 400 days: a year of refunds and disputes, plus a month for the books). Orders still awaiting something (open, pending, an active mandate) never expire. At least 2160h (the 90 days of notification dedupe); 0 keeps everything forever"`
 
 	// Pay links and their delivery (paylink_config.go checks them).
 	PayLinkTTL       time.Duration `envconfig:"PAYLINK_TTL" default:"168h" desc:"how long a pay link stays usable unless the request gives ttlSeconds (at most 2160h)"`
@@ -386,6 +387,14 @@ func (c *Config) OpenStore() (*store.DB, error) {
 		return store.OpenEmbedded(c.RedisPrefix)
 	}
 	return store.Open(c.redis, c.RedisPrefix)
+}
+
+// OrdersOptions are the order store's settings.
+func (c *Config) OrdersOptions() store.OrdersOptions {
+	if c.Retention == 0 {
+		return store.OrdersOptions{Retention: -1} // the store reads 0 as its default
+	}
+	return store.OrdersOptions{Retention: c.Retention}
 }
 
 // RedisDescription names the Redis for a log line, without its passwords.

@@ -152,6 +152,25 @@ func TestValidConfigDerivesTheNotificationURL(t *testing.T) {
 	}
 }
 
+func TestRetentionReachesTheOrderStore(t *testing.T) {
+	for _, tt := range []struct {
+		env  string
+		want time.Duration
+	}{
+		{"", 400 * 24 * time.Hour}, // the default
+		{"2160h", 90 * 24 * time.Hour},
+		{"0", -1}, // forever; the store reads 0 as its default
+	} {
+		e := validEnv(t)
+		if tt.env != "" {
+			e = e.with("RETENTION", tt.env)
+		}
+		if got := mustLoad(t, e).OrdersOptions().Retention; got != tt.want {
+			t.Errorf("RETENTION=%q: store retention %v, want %v", tt.env, got, tt.want)
+		}
+	}
+}
+
 func TestTestAndLivePickTrustlysURLAndKey(t *testing.T) {
 	for _, env := range []trustly.Environment{trustly.Test, trustly.Live} {
 		t.Run(string(env), func(t *testing.T) {
@@ -245,6 +264,8 @@ func TestConfigProblems(t *testing.T) {
 			[]string{`REDIS_REPLICA_ACKS: "-1" is not all, none, auto or a number of replicas`}},
 		{"replica acknowledgement timeout", validEnv(t).with("REDIS_MODE", "single", "REDIS_REPLICA_ACK_TIMEOUT", "0s"),
 			[]string{"REDIS_REPLICA_ACK_TIMEOUT must be positive"}},
+		{"retention below the dedupe promise", validEnv(t).with("RETENTION", "720h"), []string{"RETENTION: 720h0m0s is shorter than 2160h0m0s"}},
+		{"negative retention", validEnv(t).with("RETENTION", "-1h"), []string{"RETENTION: -1h0m0s is shorter"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
