@@ -12,6 +12,7 @@ import (
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
 	"github.com/trustly-sidecar/trustly-sidecar/platforms/generic"
+	"github.com/trustly-sidecar/trustly-sidecar/platforms/woocommerce"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/cli"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/config"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/httpapi"
@@ -24,7 +25,8 @@ import (
 // Each reads its configuration from the environment the host gives its
 // process.
 var builtins = pluginhost.Builtins{
-	generic.Name: func(getenv func(string) string) (adapter.Adapter, error) { return generic.NewFromEnv(getenv) },
+	generic.Name:     func(getenv func(string) string) (adapter.Adapter, error) { return generic.NewFromEnv(getenv) },
+	woocommerce.Name: func(getenv func(string) string) (adapter.Adapter, error) { return woocommerce.NewFromEnv(getenv) },
 }
 
 // loadConfig reads the settings for the command name; a problem is reported
