@@ -17,7 +17,7 @@ ARGS      ?= demo
 # Screenshots of the browser test.
 BROWSER_OUT ?= $(CURDIR)/.cache/browser
 
-.PHONY: help build run test unit fuzz bench lint fmt tools clean chart-test image image-scratch browser-test chromium
+.PHONY: help build run test unit fuzz bench lint fmt tools clean chart-test image image-scratch browser-test chromium woocommerce-test woocommerce-zip php
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -28,7 +28,7 @@ build: ## build bin/trustly-sidecar (static)
 run: build ## the demo: simulator, sidecar and a demo shop; prints one URL (ARGS="..." runs another command)
 	./$(BIN) $(ARGS)
 
-test: lint chart-test ## the one command that runs every test (starts its own redis-server)
+test: lint chart-test woocommerce-test ## the one command that runs every test (starts its own redis-server)
 	.ci/with-redis $(MAKE) --no-print-directory unit fuzz
 	$(MAKE) --no-print-directory browser-test
 
@@ -45,6 +45,26 @@ chromium:
 	  sudo=""; if [ "$$(id -u)" != 0 ]; then sudo=sudo; fi; \
 	  echo "installing chromium (Debian package)"; \
 	  $$sudo apt-get update && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+
+# --- the WooCommerce plugin (PHP, platforms/woocommerce/wordpress-plugin) ---
+WC_PLUGIN := platforms/woocommerce/wordpress-plugin
+WC_ZIP    := bin/trustly-sidecar-gateway.zip
+
+woocommerce-test: php ## php -l every file of the WooCommerce plugin, then its phpunit tests
+	@for f in $$(find $(WC_PLUGIN) -name '*.php'); do php -l "$$f" >/dev/null || { php -l "$$f"; exit 1; }; done
+	cd $(WC_PLUGIN) && phpunit
+
+woocommerce-zip: woocommerce-test ## the installable WordPress plugin zip, in bin/
+	mkdir -p bin && rm -f $(WC_ZIP)
+	cd $(WC_PLUGIN) && zip -qrX $(CURDIR)/$(WC_ZIP) trustly-sidecar-gateway
+	@echo "$(WC_ZIP)"
+
+# Debian's php-cli, phpunit and zip, installed when missing (sudo when not root).
+php:
+	@if command -v php >/dev/null 2>&1 && command -v phpunit >/dev/null 2>&1 && command -v zip >/dev/null 2>&1; then exit 0; fi; \
+	  sudo=""; if [ "$$(id -u)" != 0 ]; then sudo=sudo; fi; \
+	  echo "installing php-cli, phpunit and zip (Debian packages)"; \
+	  $$sudo apt-get update && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends php-cli phpunit zip
 
 # The Go modules unit, fuzz, bench and lint run in: the root, the adapter SDK
 # (a module of its own, tagged adapter/vX.Y.Z) and the out-of-tree example
