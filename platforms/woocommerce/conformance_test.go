@@ -70,10 +70,10 @@ func request(t *testing.T, file, topic string, want ...adapter.Command) adaptert
 	return adaptertest.Request{Name: file + "/" + topic, Request: delivery(t, file, topic, 1), Redelivery: &again, Want: want}
 }
 
-func refundCmd(refundID string, minor int64, delivery string) adapter.Command {
+func refundCmd(refundID string, minor int64) adapter.Command {
 	return adapter.Command{Kind: adapter.CommandRefund, IdempotencyKey: "woocommerce:refund:1002:" + refundID,
 		Order: adapter.Order{ID: "1002"}, Amount: adapter.Money{Minor: minor, Currency: "SEK"},
-		Metadata: map[string]string{"wc_refund_id": refundID, "wc_delivery_id": delivery}}
+		Metadata: map[string]string{"wc_refund_id": refundID}}
 }
 
 func fixtures(t *testing.T) adaptertest.Fixtures {
@@ -82,7 +82,7 @@ func fixtures(t *testing.T) adaptertest.Fixtures {
 	refunds := request(t, "order.updated.refund.json", "order.updated",
 		// The refund the adapter recorded itself (its reason carries the
 		// marker) is not refunded again.
-		refundCmd("1107", 2000, "1"), refundCmd("1105", 24650, "1"))
+		refundCmd("1107", 2000), refundCmd("1105", 24650))
 	return adaptertest.Fixtures{
 		SignatureHeaders: []string{woocommerce.HeaderSignature},
 		Requests: []adaptertest.Request{

@@ -84,7 +84,8 @@ var deliveryIDRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 // id: every order.updated delivery carries all of the order's refunds, so
 // only the refund's own id makes a refund happen once however many
 // deliveries mention it (and a redelivery of the same X-WC-Webhook-Delivery-ID
-// carries the same ids). The delivery id is kept in the command's metadata.
+// carries the same ids). The delivery id is checked but not kept: the host
+// fingerprints each command, and a later delivery must make the same one.
 func (a *Adapter) Translate(_ context.Context, req adapter.Request) ([]adapter.Command, error) {
 	if req.Header.Get(HeaderSignature) == "" {
 		if isPing(req) {
@@ -134,7 +135,9 @@ func (a *Adapter) Translate(_ context.Context, req adapter.Request) ([]adapter.C
 			IdempotencyKey: Name + ":refund:" + id + ":" + strconv.FormatInt(r.ID, 10),
 			Order:          adapter.Order{ID: id, Number: number(o)},
 			Amount:         adapter.Money{Minor: minor, Currency: o.Currency},
-			Metadata:       map[string]string{"wc_refund_id": strconv.FormatInt(r.ID, 10), "wc_delivery_id": delivery},
+			// Nothing of the delivery goes in: the host fingerprints the
+			// whole command, so a later delivery must make the same bytes.
+			Metadata: map[string]string{"wc_refund_id": strconv.FormatInt(r.ID, 10)},
 		})
 	}
 	return cmds, nil

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -294,3 +295,23 @@ func TestConfigFromEnvironment(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// The host fingerprints each command: every delivery that mentions a refund
+// must make a byte-identical command, or the host refuses the key as reused.
+func TestEveryDeliveryOfARefundMakesTheSameCommand(t *testing.T) {
+	shop := wcfake.New(t)
+	id := shop.AddOrder("processing", 100000, "SEK")
+	a := newAdapter(t, shop)
+	shop.AdminRefund(id, 2500, "")
+	first, err := a.Translate(t.Context(), shop.Webhook(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := a.Translate(t.Context(), shop.Webhook(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(first, second) {
+		t.Fatalf("two deliveries, two commands:\n%+v\n%+v", first, second)
+	}
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/trustly-sidecar/trustly-sidecar/core/sim"
+	"github.com/trustly-sidecar/trustly-sidecar/platforms/woocommerce"
+	"github.com/trustly-sidecar/trustly-sidecar/platforms/woocommerce/wcfake"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/config"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/shopapi"
+)
+
+// wooBin is the WooCommerce adapter as a plugin executable, built once for
+// the tests that need it ("" when there is no go tool).
+var wooBin = sync.OnceValue(func() string {
+	gobin := goTool()
+	if gobin == "" || genericBin == "" {
+		return ""
+	}
+	bin := filepath.Join(filepath.Dir(genericBin), "trustly-adapter-woocommerce")
+	if out, err := exec.Command(gobin, "build", "-o", bin, "../platforms/woocommerce/cmd/trustly-adapter-woocommerce").CombinedOutput(); err != nil {
+		panic("go build: " + err.Error() + "\n" + string(out))
+	}
+	return bin
+})
+
+// WooCommerce end to end over real sockets, against the REST+webhook
+// stand-in: the plugin's payment call → sidecar → Trustly (the simulator)
+// → notifications → the order is processing with Trustly's OrderID; the
+// webhook's ping; an admin's refund → one Trustly refund, and WooCommerce
+// keeps exactly the admin's refund (none recorded again, none that would
+// call the gateway).
+func TestE2EWooCommerceOrderIsPaidAndRefundedOnce(t *testing.T) {
+	bin := wooBin()
+	if bin == "" {
+		t.Skip("go tool not found, plugin not built")
+	}
+	wc := wcfake.New(t)
+	id := wc.AddOrder("pending", 10350, "SEK")
+	wcID := strconv.FormatInt(id, 10)
+	s := startShopEnv(t, with(shopDefaultsEnv, map[string]string{
+		config.Key("ADAPTER"): bin,
+		config.Key("ADAPTER_ENV"): strings.Join([]string{woocommerce.EnvWebhookSecret, woocommerce.EnvStoreURL,
+			woocommerce.EnvConsumerKey, woocommerce.EnvConsumerSecret}, ","),
+		woocommerce.EnvWebhookSecret:  string(wc.WebhookSecret),
+		woocommerce.EnvStoreURL:       wc.URL,
+		woocommerce.EnvConsumerKey:    wc.Key,
+		woocommerce.EnvConsumerSecret: wc.Secret,
+	}))
+	s.adapterPid()
+
+	// A new webhook's ping: form-encoded, unsigned, answered 200.
+	if a := do(t, http.MethodPost, s.priv+"/v1/webhooks/woocommerce", "webhook_id=12", "Content-Type", "application/x-www-form-urlencoded"); a.Status != http.StatusOK {
+		t.Fatalf("ping: %d %s", a.Status, a.Body)
+	}
+
+	// What the plugin's process_payment sends (wordpress-plugin, GatewayTest).
+	body := `{"amount":10350,"currency":"SEK","shopper":{"endUserId":"wc-customer-7","firstName":"Åsa","lastName":"Ek","email":"asa.ek@example.se","country":"SE","locale":"sv_SE"},` +
+		`"successUrl":"https://shop.example/checkout/order-received/` + wcID + `/","failUrl":"https://shop.example/cart/","shopperStatement":"Kaffebutiken","externalReference":"` + wcID + `"}`
+	p := s.order(s.call(http.MethodPost, "/v1/payments", "wc-order-"+wcID+"-1", body), http.StatusCreated)
+	s.approve(p, sim.DefaultScenario)
+	s.advance(time.Minute)
+	p = s.get(p.ID)
+	eventually(t, "the order is processing with Trustly's OrderID", func() bool {
+		status, txn, paid := wc.Status(id)
+		return status == "processing" && txn == p.TrustlyOrderID && paid
+	})
+	if notes := strings.Join(wc.Notes(id), "\n"); !strings.Contains(notes, "credited") || !strings.Contains(notes, p.TrustlyOrderID) {
+		t.Errorf("notes: %s", notes)
+	}
+
+	// The admin refunds 50.00; WooCommerce delivers order.updated, twice.
+	wc.AdminRefund(id, 5000, "damaged cup")
+	delivery := wc.Webhook(id)
+	post := func() shopapi.WebhookAnswer {
+		h := []string{}
+		for k := range delivery.Header {
+			h = append(h, k, delivery.Header.Get(k))
+		}
+		return webhookAnswer(t, do(t, http.MethodPost, s.priv+"/v1/webhooks/woocommerce", string(delivery.Body), h...), http.StatusOK)
+	}
+	first := post()
+	if len(first.Results) != 1 || !first.Results[0].OK || first.Results[0].Kind != "refund" || first.Results[0].PlatformOrder != wcID {
+		t.Fatalf("refund webhook: %+v", first)
+	}
+	delivery = wc.Webhook(id) // a later delivery of the same order: a new delivery id
+	if again := post(); len(again.Results) != 1 || !again.Results[0].Replayed {
+		t.Fatalf("redelivery: %+v", again)
+	}
+	s.advance(time.Hour)
+	eventually(t, "Trustly refunded 50.00", func() bool { return s.get(p.ID).Refunded == 5000 })
+	// Look once the outbox has handed the refund's payout to the adapter.
+	// Known gap (README.md): the host names a refund's change by the
+	// sidecar's payment id, not the platform order, so the adapter cannot
+	// find the WooCommerce order and the change is dead-lettered; the
+	// adapter's own tests cover recording and claiming refunds.
+	refundOrder := first.Results[0].OrderID
+	eventually(t, "the refund's changes reached the adapter", func() bool {
+		return strings.Contains(s.log.String(), "change="+refundOrder+":") || strings.Contains(s.log.String(), "deliver "+refundOrder+":")
+	})
+	if got := wc.Refunds(id); len(got) != 1 || !strings.HasPrefix(got[0], "5000 damaged cup") {
+		t.Errorf("WooCommerce refunds %q, want the admin's only", got)
+	}
+	if n := wc.GatewayRefunds(); n != 0 {
+		t.Errorf("%d refunds would have called the gateway again", n)
+	}
+	var l shopapi.OrderList
+	if a := s.call(http.MethodGet, "/v1/payments?externalReference="+wcID, "", ""); json.Unmarshal([]byte(a.Body), &l) != nil || len(l.Orders) != 1 {
+		t.Errorf("payments of order %s: %s", wcID, a.Body)
+	}
+	if strings.Contains(s.log.String(), wc.Secret) || strings.Contains(s.log.String(), string(wc.WebhookSecret)) {
+		t.Error("the logs hold a WooCommerce secret")
+	}
+}
