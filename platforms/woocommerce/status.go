@@ -112,7 +112,7 @@ func (a *Adapter) addNote(ctx context.Context, path string, ch adapter.StatusCha
 	var notes []struct {
 		Note string `json:"note"`
 	}
-	if err := a.call(ctx, "GET", path+"/notes?type=internal&per_page=100", nil, &notes); err != nil {
+	if err := a.call(ctx, "GET", path+"/notes?type=internal", nil, &notes); err != nil {
 		return err
 	}
 	for _, n := range notes {

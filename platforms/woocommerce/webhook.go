@@ -73,7 +73,8 @@ type MetaData struct {
 // carry it: without that, recording a refund would start another one.
 const refundMarker = "[trustly-sidecar "
 
-// deliveryIDRE bounds the delivery id: it ends up in logs and metadata.
+// deliveryIDRE bounds the delivery id (WooCommerce sends a hash, wp_hash of
+// the webhook id and the time): it may end up in error messages and logs.
 var deliveryIDRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 
 // Translate verifies a webhook and turns the refunds of a Trustly order into

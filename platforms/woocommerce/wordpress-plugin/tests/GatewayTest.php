@@ -103,6 +103,23 @@ class GatewayTest extends TestCase {
 		);
 	}
 
+	public function test_nothing_is_asked_for_an_order_that_cannot_be_paid() {
+		$this->order( array( 'id' => 1003, 'total' => '0.00' ) );
+		$g = new WC_Gateway_Trustly_Sidecar();
+		$this->assertSame( array( 'result' => 'failure' ), $g->process_payment( 1003 ) );
+		$this->assertSame( array( 'result' => 'failure' ), $g->process_payment( 4040 ) );
+		$this->assertSame( array(), $GLOBALS['tsc_requests'] );
+		$this->assertTrue( is_wp_error( $g->process_refund( 1003, 1.0 ) ) ); // no Trustly payment on it
+		$this->assertSame( array(), $GLOBALS['tsc_requests'] );
+	}
+
+	public function test_a_float_total_is_formatted_before_it_is_converted() {
+		$this->order( array( 'id' => 1004, 'total' => 0.1 + 0.2 ) );
+		$GLOBALS['tsc_answers'][] = array( 201, array( 'id' => 'p_4', 'url' => 'https://t/4' ) );
+		( new WC_Gateway_Trustly_Sidecar() )->process_payment( 1004 );
+		$this->assertSame( 30, $this->sent()[2]['amount'] );
+	}
+
 	public function test_money_never_goes_through_a_float() {
 		$this->assertSame( 10350, Trustly_Sidecar_Client::to_minor( '103.50', 2 ) );
 		$this->assertSame( 10350, Trustly_Sidecar_Client::to_minor( '103.5', 2 ) );

@@ -173,7 +173,12 @@ class WC_Gateway_Trustly_Sidecar extends WC_Payment_Gateway {
 	 */
 	public function process_payment( $order_id ) {
 		$order = wc_get_order( $order_id );
-		$minor = Trustly_Sidecar_Client::to_minor( $order->get_total(), wc_get_price_decimals() );
+		if ( ! $order ) {
+			return $this->fail( __( 'This order cannot be paid with Trustly.', 'trustly-sidecar' ) );
+		}
+		// WooCommerce stores totals as decimal strings, but a filter may hand
+		// back a float: format it to the shop's decimals before converting.
+		$minor = Trustly_Sidecar_Client::to_minor( wc_format_decimal( $order->get_total(), wc_get_price_decimals() ), wc_get_price_decimals() );
 		if ( null === $minor || $minor <= 0 ) {
 			return $this->fail( __( 'This order cannot be paid with Trustly.', 'trustly-sidecar' ) );
 		}
@@ -221,7 +226,7 @@ class WC_Gateway_Trustly_Sidecar extends WC_Payment_Gateway {
 	 */
 	public function process_refund( $order_id, $amount = null, $reason = '' ) {
 		$order   = wc_get_order( $order_id );
-		$payment = (string) $order->get_meta( self::META_PAYMENT );
+		$payment = $order ? (string) $order->get_meta( self::META_PAYMENT ) : '';
 		if ( '' === $payment ) {
 			return new WP_Error( 'trustly_no_payment', __( 'This order has no Trustly payment to refund.', 'trustly-sidecar' ) );
 		}
