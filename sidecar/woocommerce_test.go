@@ -32,6 +32,29 @@ var wooBin = sync.OnceValue(func() string {
 	return bin
 })
 
+// startWooShop is the sidecar with the WooCommerce adapter bin writing to wc.
+func startWooShop(t *testing.T, bin string, wc *wcfake.Shop) *shop {
+	t.Helper()
+	s := startShopEnv(t, with(shopDefaultsEnv, map[string]string{
+		config.Key("ADAPTER"): bin,
+		config.Key("ADAPTER_ENV"): strings.Join([]string{woocommerce.EnvWebhookSecret, woocommerce.EnvStoreURL,
+			woocommerce.EnvConsumerKey, woocommerce.EnvConsumerSecret}, ","),
+		woocommerce.EnvWebhookSecret:  string(wc.WebhookSecret),
+		woocommerce.EnvStoreURL:       wc.URL,
+		woocommerce.EnvConsumerKey:    wc.Key,
+		woocommerce.EnvConsumerSecret: wc.Secret,
+	}))
+	s.adapterPid()
+	return s
+}
+
+// wooPayment is the body the plugin's process_payment sends for order id
+// (wordpress-plugin, GatewayTest), with extra fields.
+func wooPayment(id, extra string) string {
+	return `{"amount":10350,"currency":"SEK","shopper":{"endUserId":"wc-customer-7","firstName":"Åsa","lastName":"Ek","email":"asa.ek@example.se","country":"SE","locale":"sv_SE"},` +
+		`"successUrl":"https://shop.example/checkout/order-received/` + id + `/","failUrl":"https://shop.example/cart/","shopperStatement":"Kaffebutiken","externalReference":"` + id + `"` + extra + `}`
+}
+
 // WooCommerce end to end over real sockets, against the REST+webhook
 // stand-in: the plugin's payment call → sidecar → Trustly (the simulator)
 // → notifications → the order is processing with Trustly's OrderID; the
@@ -46,26 +69,14 @@ func TestE2EWooCommerceOrderIsPaidAndRefundedOnce(t *testing.T) {
 	wc := wcfake.New(t)
 	id := wc.AddOrder("pending", 10350, "SEK")
 	wcID := strconv.FormatInt(id, 10)
-	s := startShopEnv(t, with(shopDefaultsEnv, map[string]string{
-		config.Key("ADAPTER"): bin,
-		config.Key("ADAPTER_ENV"): strings.Join([]string{woocommerce.EnvWebhookSecret, woocommerce.EnvStoreURL,
-			woocommerce.EnvConsumerKey, woocommerce.EnvConsumerSecret}, ","),
-		woocommerce.EnvWebhookSecret:  string(wc.WebhookSecret),
-		woocommerce.EnvStoreURL:       wc.URL,
-		woocommerce.EnvConsumerKey:    wc.Key,
-		woocommerce.EnvConsumerSecret: wc.Secret,
-	}))
-	s.adapterPid()
+	s := startWooShop(t, bin, wc)
 
 	// A new webhook's ping: form-encoded, unsigned, answered 200.
 	if a := do(t, http.MethodPost, s.priv+"/v1/webhooks/woocommerce", "webhook_id=12", "Content-Type", "application/x-www-form-urlencoded"); a.Status != http.StatusOK {
 		t.Fatalf("ping: %d %s", a.Status, a.Body)
 	}
 
-	// What the plugin's process_payment sends (wordpress-plugin, GatewayTest).
-	body := `{"amount":10350,"currency":"SEK","shopper":{"endUserId":"wc-customer-7","firstName":"Åsa","lastName":"Ek","email":"asa.ek@example.se","country":"SE","locale":"sv_SE"},` +
-		`"successUrl":"https://shop.example/checkout/order-received/` + wcID + `/","failUrl":"https://shop.example/cart/","shopperStatement":"Kaffebutiken","externalReference":"` + wcID + `"}`
-	p := s.order(s.call(http.MethodPost, "/v1/payments", "wc-order-"+wcID+"-1", body), http.StatusCreated)
+	p := s.order(s.call(http.MethodPost, "/v1/payments", "wc-order-"+wcID+"-1", wooPayment(wcID, "")), http.StatusCreated)
 	s.approve(p, sim.DefaultScenario)
 	s.advance(time.Minute)
 	p = s.get(p.ID)
@@ -119,4 +130,37 @@ func TestE2EWooCommerceOrderIsPaidAndRefundedOnce(t *testing.T) {
 	if strings.Contains(s.log.String(), wc.Secret) || strings.Contains(s.log.String(), string(wc.WebhookSecret)) {
 		t.Error("the logs hold a WooCommerce secret")
 	}
+}
+
+// A WooCommerce Subscriptions order: the plugin's first payment also asks
+// for a mandate; the renewal the plugin charges on it (POST /v1/charges,
+// as scheduled_subscription_payment sends it) makes the renewal order
+// processing with the charge's Trustly OrderID.
+func TestE2EWooCommerceSubscriptionRenewalIsCharged(t *testing.T) {
+	bin := wooBin()
+	if bin == "" {
+		t.Skip("go tool not found, plugin not built")
+	}
+	wc := wcfake.New(t)
+	first := wc.AddOrder("pending", 10350, "SEK")
+	renewal := wc.AddOrder("pending", 19900, "SEK")
+	firstID, renewalID := strconv.FormatInt(first, 10), strconv.FormatInt(renewal, 10)
+	s := startWooShop(t, bin, wc)
+
+	p := s.order(s.call(http.MethodPost, "/v1/payments", "wc-order-"+firstID+"-1", wooPayment(firstID, `,"requestDirectDebitMandate":true`)), http.StatusCreated)
+	s.approve(p, sim.DefaultScenario)
+	s.advance(time.Minute)
+	eventually(t, "the first order is processing", func() bool { status, _, _ := wc.Status(first); return status == "processing" })
+
+	charge := `{"endUserId":"wc-customer-7","amount":19900,"currency":"SEK","shopperStatement":"Kaffebutiken","email":"asa.ek@example.se","externalReference":"` + renewalID + `"}`
+	c := s.order(s.call(http.MethodPost, "/v1/charges", "wc-renewal-"+renewalID, charge), http.StatusCreated)
+	s.advance(48 * time.Hour)
+	c = s.get(c.ID)
+	if c.State != "paid" || c.TrustlyOrderID == "" {
+		t.Fatalf("charge: %+v", c)
+	}
+	eventually(t, "the renewal order is processing with the charge's OrderID", func() bool {
+		status, txn, paid := wc.Status(renewal)
+		return status == "processing" && txn == c.TrustlyOrderID && paid
+	})
 }
