@@ -164,3 +164,69 @@ func TestE2EWooCommerceSubscriptionRenewalIsCharged(t *testing.T) {
 		return status == "processing" && txn == c.TrustlyOrderID && paid
 	})
 }
+
+// The WordPress plugin itself (PHP, on the stand-ins of its tests but real
+// HTTP) against the sidecar: process_payment of a subscription's first
+// order gets the Trustly URL to redirect to and registers the mandate; the
+// renewal hook charges it; both orders end up processing. Needs php (make
+// woocommerce-test installs it).
+func TestE2EWooCommercePluginPaysThroughTheSidecar(t *testing.T) {
+	bin := wooBin()
+	php, _ := exec.LookPath("php")
+	if bin == "" || php == "" {
+		t.Skip("needs the go tool and php (make woocommerce-test installs php)")
+	}
+	wc := wcfake.New(t)
+	first := wc.AddOrder("pending", 10350, "SEK")
+	renewal := wc.AddOrder("pending", 19900, "SEK")
+	s := startWooShop(t, bin, wc)
+	plugin := func(args ...string) (out struct {
+		Result struct {
+			Result        string     `json:"result"`
+			Redirect      string     `json:"redirect"`
+			StatusChanges [][]string `json:"status_changes"`
+		} `json:"result"`
+		Meta    map[string]string `json:"meta"`
+		Notices [][]string        `json:"notices"`
+	}) {
+		t.Helper()
+		cmd := exec.Command(php, append([]string{"../platforms/woocommerce/wordpress-plugin/tests/live.php", s.priv, "shop-token-unused"}, args...)...)
+		b, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("php %v: %v\n%s", args, err, b)
+		}
+		if err := json.Unmarshal(b, &out); err != nil {
+			t.Fatalf("php %v: %v\n%s", args, err, b)
+		}
+		return out
+	}
+
+	pay := plugin("pay", strconv.FormatInt(first, 10), "103.50", "subscription")
+	if pay.Result.Result != "success" || pay.Result.Redirect == "" || pay.Meta["_trustly_payment_id"] == "" {
+		t.Fatalf("process_payment: %+v", pay)
+	}
+	p := s.get(pay.Meta["_trustly_payment_id"])
+	if p.URL != pay.Result.Redirect || p.Amount != 10350 || p.ExternalReference != strconv.FormatInt(first, 10) {
+		t.Fatalf("the payment %+v, the redirect %s", p, pay.Result.Redirect)
+	}
+	if sent, ok := s.sim.Order(p.TrustlyOrderID); !ok || sent.Attributes["RequestDirectDebitMandate"] != "1" {
+		t.Fatalf("the Deposit did not ask for a mandate: %+v", sent)
+	}
+	s.approve(p, sim.DefaultScenario)
+	s.advance(time.Minute)
+	eventually(t, "the first order is processing", func() bool {
+		status, txn, _ := wc.Status(first)
+		return status == "processing" && txn == p.TrustlyOrderID
+	})
+
+	renew := plugin("renew", strconv.FormatInt(renewal, 10), "199.00")
+	if len(renew.Result.StatusChanges) != 0 || renew.Meta["_trustly_payment_id"] == "" {
+		t.Fatalf("renewal: %+v", renew)
+	}
+	s.advance(48 * time.Hour)
+	c := s.get(renew.Meta["_trustly_payment_id"])
+	eventually(t, "the renewal order is processing", func() bool {
+		status, txn, _ := wc.Status(renewal)
+		return status == "processing" && txn != "" && txn == s.get(c.ID).TrustlyOrderID
+	})
+}

@@ -53,9 +53,16 @@ class WP_Error {
 }
 function is_wp_error( $v ) { return $v instanceof WP_Error; }
 
-/** Records the request; answers with the next queued answer: [status, array body] or a WP_Error. */
+/**
+ * Records the request; answers with the next queued answer: [status, array
+ * body] or a WP_Error. With $GLOBALS['tsc_live'] set (live.php) it sends the
+ * request over HTTP instead, as WordPress would.
+ */
 function wp_remote_request( $url, $args ) {
 	$GLOBALS['tsc_requests'][] = array( 'url' => $url, 'args' => $args );
+	if ( ! empty( $GLOBALS['tsc_live'] ) ) {
+		return tsc_http( $url, $args );
+	}
 	$next = array_shift( $GLOBALS['tsc_answers'] );
 	if ( null === $next ) {
 		return new WP_Error( 'http_request_failed', 'cURL error 7: Failed to connect' );
@@ -64,6 +71,31 @@ function wp_remote_request( $url, $args ) {
 		return $next;
 	}
 	return array( 'response' => array( 'code' => $next[0] ), 'body' => json_encode( $next[1] ) );
+}
+
+/** Sends a request for real (live.php). */
+function tsc_http( $url, $args ) {
+	$headers = '';
+	foreach ( $args['headers'] as $k => $v ) {
+		$headers .= $k . ': ' . $v . "\r\n";
+	}
+	$ctx  = stream_context_create(
+		array(
+			'http' => array(
+				'method'        => $args['method'],
+				'header'        => $headers,
+				'content'       => $args['body'] ?? '',
+				'timeout'       => $args['timeout'],
+				'ignore_errors' => true, // a 4xx answer's body is the sidecar's reason
+			),
+		)
+	);
+	$body = @file_get_contents( $url, false, $ctx );
+	if ( false === $body ) {
+		return new WP_Error( 'http_request_failed', 'cannot reach ' . $url );
+	}
+	preg_match( '#^HTTP/\S+ (\d{3})#', $http_response_header[0], $m );
+	return array( 'response' => array( 'code' => (int) $m[1] ), 'body' => $body );
 }
 function wp_remote_retrieve_response_code( $r ) { return $r['response']['code']; }
 function wp_remote_retrieve_body( $r ) { return $r['body']; }
