@@ -47,3 +47,23 @@ func TestMoneyCrossesTheEdgeWithoutFloats(t *testing.T) {
 		}
 	}
 }
+
+// Whatever WooCommerce sends, an accepted amount formats back to a string
+// that parses to the same minor units.
+func FuzzParseMoney(f *testing.F) {
+	for _, s := range []string{"103.50", "-50.00", "0.07", "10.500", "1e3", "99999999999999.99"} {
+		f.Add(s, "SEK")
+	}
+	f.Add("1500", "JPY")
+	f.Add("1.234", "KWD")
+	f.Fuzz(func(t *testing.T, s, currency string) {
+		n, err := parseMoney(s, currency)
+		if err != nil {
+			return
+		}
+		back, err := parseMoney(formatMoney(n, currency), currency)
+		if err != nil || back != n {
+			t.Fatalf("%q %s = %d, formatted %q = %d, %v", s, currency, n, formatMoney(n, currency), back, err)
+		}
+	})
+}
