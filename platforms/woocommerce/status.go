@@ -62,7 +62,7 @@ func (a *Adapter) ApplyStatus(ctx context.Context, ch adapter.StatusChange) erro
 	if err := a.call(ctx, "GET", path, nil, &o); err != nil {
 		return err
 	}
-	note := ch.Message
+	note := noteText(ch)
 	if t, ok := transitions[ch.Status]; ok {
 		switch {
 		case o.Status == t.To:
@@ -105,6 +105,18 @@ var defaultNotes = map[adapter.PaymentStatus]string{
 	adapter.StatusAttention:       "Trustly: this order needs a person's attention.",
 }
 
+// noteText is the host's message, or the table's words when it sent none.
+func noteText(ch adapter.StatusChange) string {
+	if ch.Message != "" {
+		return ch.Message
+	}
+	text := defaultNotes[ch.Status]
+	if strings.Contains(text, "%s") {
+		text = fmt.Sprintf(text, formatMoney(ch.Amount.Minor, ch.Amount.Currency)+" "+ch.Amount.Currency)
+	}
+	return text
+}
+
 // addNote adds the change's note unless an earlier delivery did: each note
 // ends with the change id, which the note list is searched for.
 func (a *Adapter) addNote(ctx context.Context, path string, ch adapter.StatusChange, text string) error {
@@ -118,12 +130,6 @@ func (a *Adapter) addNote(ctx context.Context, path string, ch adapter.StatusCha
 	for _, n := range notes {
 		if strings.Contains(n.Note, tag) {
 			return nil
-		}
-	}
-	if text == "" {
-		text = defaultNotes[ch.Status]
-		if strings.Contains(text, "%s") {
-			text = fmt.Sprintf(text, formatMoney(ch.Amount.Minor, ch.Amount.Currency)+" "+ch.Amount.Currency)
 		}
 	}
 	if ch.ProviderReference != "" {

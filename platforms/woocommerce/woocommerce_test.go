@@ -91,7 +91,7 @@ func TestStatusWriteBack(t *testing.T) {
 		{"a cancel fails the order", "pending", adapter.StatusCancelled, "failed", "", false, "not completed"},
 		{"a reversal holds a paid order", "processing", adapter.StatusReversed, "on-hold", "", false, "reversed"},
 		{"a reversal holds a completed order", "completed", adapter.StatusReversed, "on-hold", "", false, "reversed"},
-		{"an admin's cancel is not undone by money", "cancelled", adapter.StatusPaid, "cancelled", "", false, `stays "cancelled"`},
+		{"an admin's cancel is not undone by money", "cancelled", adapter.StatusPaid, "cancelled", "", false, `103.50 SEK was credited. The order's status stays "cancelled"`},
 		{"an admin's completion is not undone by a late pending", "completed", adapter.StatusPending, "completed", "", false, `stays "completed"`},
 		{"a late cancel leaves a paid order", "processing", adapter.StatusCancelled, "processing", "", false, `stays "processing"`},
 		{"a mandate only adds a note", "processing", adapter.StatusMandateActive, "processing", "", false, "mandate is active"},
