@@ -190,6 +190,16 @@ class GatewayTest extends TestCase {
 		$this->assertSame( 'new-token', $g->validate_secret_field( 'api_token', ' new-token ' ) );
 	}
 
+	public function test_webhooks_may_reach_the_sidecar_and_nothing_else_local() {
+		// wp_safe_remote_request asks these filters before a webhook delivery.
+		$this->assertTrue( apply_filters( 'http_request_host_is_external', false, '127.0.0.1', 'http://127.0.0.1:8081/v1/webhooks/woocommerce' ) );
+		$this->assertFalse( apply_filters( 'http_request_host_is_external', false, '192.168.1.5', 'http://192.168.1.5:8081/' ) );
+		$this->assertSame( array( 80, 443, 8080, 8081 ), apply_filters( 'http_allowed_safe_ports', array( 80, 443, 8080 ), '127.0.0.1', 'http://127.0.0.1:8081/' ) );
+		$this->assertSame( array( 80, 443, 8080 ), apply_filters( 'http_allowed_safe_ports', array( 80, 443, 8080 ), 'evil.example', 'http://evil.example:8081/' ) );
+		WC_Payment_Gateway::$saved['trustly'] = array();
+		$this->assertFalse( apply_filters( 'http_request_host_is_external', false, '127.0.0.1', 'http://127.0.0.1:8081/' ) );
+	}
+
 	public function test_the_health_line_reads_readyz() {
 		$g = new WC_Gateway_Trustly_Sidecar();
 		$GLOBALS['tsc_answers'][] = array( 200, array( 'status' => 'ready' ) );
@@ -201,10 +211,7 @@ class GatewayTest extends TestCase {
 	}
 }
 
-/** Runs a filter's callbacks, as apply_filters would. */
+/** Runs a filter's callbacks. */
 function apply( $hook, $value ) {
-	foreach ( $GLOBALS['tsc_hooks'][ $hook ] ?? array() as $cb ) {
-		$value = $cb( $value );
-	}
-	return $value;
+	return apply_filters( $hook, $value );
 }

@@ -27,6 +27,9 @@ function get_locale() { return $GLOBALS['tsc_locale']; }
 function add_action( $hook, $cb, $prio = 10, $args = 1 ) { $GLOBALS['tsc_hooks'][ $hook ][] = $cb; }
 function add_filter( $hook, $cb, $prio = 10, $args = 1 ) { $GLOBALS['tsc_hooks'][ $hook ][] = $cb; }
 function do_action( $hook, ...$args ) { foreach ( $GLOBALS['tsc_hooks'][ $hook ] ?? array() as $cb ) { $cb( ...$args ); } }
+function get_option( $name, $default = false ) { return 'woocommerce_trustly_settings' === $name ? ( WC_Payment_Gateway::$saved['trustly'] ?? $default ) : $default; }
+function wp_parse_url( $url ) { return parse_url( $url ); }
+function apply_filters( $hook, $value, ...$args ) { foreach ( $GLOBALS['tsc_hooks'][ $hook ] ?? array() as $cb ) { $value = $cb( $value, ...$args ); } return $value; }
 function wc_add_notice( $message, $type ) { $GLOBALS['tsc_notices'][] = array( $type, $message ); }
 function wc_get_price_decimals() { return 2; }
 function wc_get_order( $id ) { return $GLOBALS['tsc_orders'][ $id ] ?? false; }

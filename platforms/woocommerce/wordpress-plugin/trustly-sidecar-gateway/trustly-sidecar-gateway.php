@@ -47,3 +47,47 @@ function trustly_sidecar_init() {
 	);
 }
 add_action( 'plugins_loaded', 'trustly_sidecar_init', 11 );
+
+/**
+ * The sidecar's URL as saved in the gateway's settings, parsed; null when unset.
+ *
+ * @return array|null
+ */
+function trustly_sidecar_url_parts() {
+	$settings = get_option( 'woocommerce_trustly_settings', array() );
+	$parts    = wp_parse_url( is_array( $settings ) && isset( $settings['sidecar_url'] ) ? (string) $settings['sidecar_url'] : '' );
+	return is_array( $parts ) && ! empty( $parts['host'] ) ? $parts : null;
+}
+
+/**
+ * WooCommerce delivers webhooks with wp_safe_remote_request, which refuses
+ * hosts on loopback or private networks, where the sidecar runs beside
+ * WordPress (wp_http_validate_url). Only the configured sidecar's host is let
+ * through, nothing else.
+ *
+ * @param bool   $external Whether WordPress treats the host as external.
+ * @param string $host     The request's host.
+ * @return bool
+ */
+function trustly_sidecar_host_is_external( $external, $host ) {
+	$parts = trustly_sidecar_url_parts();
+	return ( $parts && strtolower( (string) $host ) === strtolower( $parts['host'] ) ) ? true : $external;
+}
+add_filter( 'http_request_host_is_external', 'trustly_sidecar_host_is_external', 10, 2 );
+
+/**
+ * The same for the port: wp_safe_remote_request allows 80, 443 and 8080
+ * only; the sidecar's own port is added, for the sidecar's host only.
+ *
+ * @param int[]  $ports Allowed ports.
+ * @param string $host  The request's host.
+ * @return int[]
+ */
+function trustly_sidecar_safe_ports( $ports, $host = '' ) {
+	$parts = trustly_sidecar_url_parts();
+	if ( $parts && ! empty( $parts['port'] ) && strtolower( (string) $host ) === strtolower( $parts['host'] ) ) {
+		$ports[] = (int) $parts['port'];
+	}
+	return $ports;
+}
+add_filter( 'http_allowed_safe_ports', 'trustly_sidecar_safe_ports', 10, 2 );
