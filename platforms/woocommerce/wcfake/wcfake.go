@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -124,10 +125,8 @@ func (s *Shop) GatewayRefunds() int {
 func (s *Shop) Requests() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slicesClone(s.requests)
+	return slices.Clone(s.requests)
 }
-
-func slicesClone(s []string) []string { return append([]string(nil), s...) }
 
 // Status, TransactionID and Refunds read an order.
 func (s *Shop) Status(id int64) (status, transactionID string, paid bool) {
@@ -152,7 +151,7 @@ func (s *Shop) Refunds(id int64) []string {
 func (s *Shop) Notes(id int64) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slicesClone(s.orders[id].Notes)
+	return slices.Clone(s.orders[id].Notes)
 }
 
 // Snapshot renders an order's state for adaptertest.
