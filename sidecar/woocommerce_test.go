@@ -108,15 +108,15 @@ func TestE2EWooCommerceOrderIsPaidAndRefundedOnce(t *testing.T) {
 	}
 	s.advance(time.Hour)
 	eventually(t, "Trustly refunded 50.00", func() bool { return s.get(p.ID).Refunded == 5000 })
-	// Look once the outbox has handed the refund's payout to the adapter.
-	// Known gap (README.md): the host names a refund's change by the
-	// sidecar's payment id, not the platform order, so the adapter cannot
-	// find the WooCommerce order and the change is dead-lettered; the
-	// adapter's own tests cover recording and claiming refunds.
-	refundOrder := first.Results[0].OrderID
-	eventually(t, "the refund's changes reached the adapter", func() bool {
-		return strings.Contains(s.log.String(), "change="+refundOrder+":") || strings.Contains(s.log.String(), "deliver "+refundOrder+":")
+	// The refund's changes reach the WooCommerce order (the host names
+	// them by the paid order's platform reference): accepted, then paid
+	// out, each an order note, none dead-lettered.
+	eventually(t, "the refund's payout noted on the WooCommerce order", func() bool {
+		return strings.Contains(strings.Join(wc.Notes(id), "\n"), "a refund of 50.00 SEK was paid out")
 	})
+	if strings.Contains(s.log.String(), "dead-letter") {
+		t.Errorf("a change was dead-lettered:\n%s", s.log.String())
+	}
 	if got := wc.Refunds(id); len(got) != 1 || !strings.HasPrefix(got[0], "5000 damaged cup") {
 		t.Errorf("WooCommerce refunds %q, want the admin's only", got)
 	}

@@ -444,7 +444,9 @@ func testAFailedRefundReleasesItsAmount(t *testing.T, b backend) {
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
 			w := newWorld(t, b)
-			o := w.pay(payment(10000))
+			req := payment(10000)
+			req.ExternalReference = "shop-order-77"
+			o := w.pay(req)
 			w.approve(o, tc.scenario)
 			w.advance(time.Minute)
 			r, err := w.eng.Refund(w.ctx, engine.RefundRequest{PaymentID: o.ID, Amount: 10000})
@@ -464,8 +466,8 @@ func testAFailedRefundReleasesItsAmount(t *testing.T, b backend) {
 					told = &c
 				}
 			}
-			if told == nil || told.Reason != tc.reason {
-				t.Errorf("platform told %+v, want the failure with reason %q", told, tc.reason)
+			if told == nil || told.Reason != tc.reason || told.PaymentReference != "shop-order-77" {
+				t.Errorf("platform told %+v, want the failure with reason %q about shop-order-77", told, tc.reason)
 			}
 			if p := w.state(o.ID); p.Refundable != 10000 {
 				t.Fatalf("refundable after the failed refund = %d", p.Refundable)

@@ -33,6 +33,9 @@ type StatusChange struct {
 	// refund's failed payout, a refused call): the order's reason as the
 	// delivery reads it.
 	Reason string
+	// PaymentReference is, for a refund, the paid order's
+	// ExternalReference: the platform's order the refund is news about.
+	PaymentReference string
 	// Replay is set when a person replayed a dead-lettered entry.
 	Replay bool
 }
@@ -172,6 +175,15 @@ func (o *Outbox) one(ctx context.Context, en store.OutboxEntry) (bool, error) {
 			// Waiting is not a failure: it is not counted.
 			return false, nil
 		}
+	}
+	if c.Flow == FlowRefund && c.Parent != "" {
+		// The platform knows the paid order by its own reference; the
+		// refund's entry carries only the parent's sidecar id.
+		p, err := s.Get(ctx, c.Parent)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return false, storeErr(err)
+		}
+		c.PaymentReference = p.ExternalReference
 	}
 	if reasoned(c.To) {
 		// The reason lives on the order, not in the entry; only these

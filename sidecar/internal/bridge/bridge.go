@@ -98,8 +98,13 @@ func statusChangeOf(c engine.StatusChange) (adapter.StatusChange, bool) {
 		order = c.OrderID
 	}
 	if c.Flow == engine.FlowRefund && c.Parent != "" {
-		// A refund is news about the paid order it refunds.
-		order = c.Parent
+		// A refund is news about the paid order it refunds, which the
+		// platform knows by its own reference (the sidecar's id only when
+		// the payment was made without one).
+		order = c.PaymentReference
+		if order == "" {
+			order = c.Parent
+		}
 	}
 	amount := c.Amount
 	if st == adapter.StatusPaid && c.Credited > 0 {

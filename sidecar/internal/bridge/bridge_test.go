@@ -47,6 +47,10 @@ func TestPlatformStatusTable(t *testing.T) {
 	if _, ok := statusChangeOf(engine.StatusChange{OrderID: "o9", Seq: 2, Kind: "state", Flow: engine.FlowDeposit, From: engine.StateStarted, To: engine.StateExpired}); !ok {
 		t.Error("a started attempt that expired is not told")
 	}
+	if ch, _ := statusChangeOf(engine.StatusChange{OrderID: "p1.r", Seq: 3, Kind: "state", Flow: engine.FlowRefund, To: engine.StateRefunded,
+		Parent: "p1", PaymentReference: "wc-1001", Amount: 3000, Currency: "SEK"}); ch.Order.ID != "wc-1001" {
+		t.Errorf("a refund of a payment the platform made is about %q, want its reference wc-1001", ch.Order.ID)
+	}
 	ch, ok := statusChangeOf(engine.StatusChange{OrderID: "r1", Seq: 3, Kind: "state", Flow: engine.FlowRefund, To: engine.StateRefunded,
 		Parent: "p1", Amount: 3000, Currency: "SEK", TrustlyOrderID: "123"})
 	if !ok || ch.ID != "r1:3" || ch.Order.ID != "p1" || ch.Amount != (adapter.Money{Minor: 3000, Currency: "SEK"}) || ch.ProviderReference != "123" {
