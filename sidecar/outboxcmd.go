@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -70,19 +71,25 @@ func openEngineWith(e *cli.Env, name string, logs io.Writer, opts store.OrdersOp
 	return eng, func() { db.Close() }, nil
 }
 
+// openForListing reads a listing command's --limit and opens the outbox.
+func openForListing(e *cli.Env, name string, fl *flag.FlagSet, args []string) (*engine.Outbox, int64, func(), error) {
+	limit := fl.Int64("limit", 100, "at most `N` entries per shard")
+	if _, err := cli.ParseArgs(fl, args, 0); err != nil {
+		return nil, 0, nil, err
+	}
+	ob, closeFn, err := openOutbox(e, name, io.Discard)
+	return ob, *limit, closeFn, err
+}
+
 func runOutboxList(ctx context.Context, e *cli.Env, name string, args []string) error {
 	fl := cli.NewFlagSet(e, name, "", "Lists dead-lettered status changes, oldest first per shard. Replay one with\n"+
 		"'"+strings.TrimSuffix(name, " list")+" replay SHARD/ID' once its cause is fixed.")
-	limit := fl.Int64("limit", 100, "at most `N` entries per shard")
-	if _, err := cli.ParseArgs(fl, args, 0); err != nil {
-		return err
-	}
-	ob, closeFn, err := openOutbox(e, name, io.Discard)
+	ob, limit, closeFn, err := openForListing(e, name, fl, args)
 	if err != nil {
 		return err
 	}
 	defer closeFn()
-	dead, err := ob.ListDead(ctx, *limit)
+	dead, err := ob.ListDead(ctx, limit)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
@@ -167,16 +174,12 @@ func runOutboxPending(ctx context.Context, e *cli.Env, name string, args []strin
 		"shard: in delivery, waiting for a retry (FAILURES > 0), or waiting for an earlier change\n"+
 		"of their order. A change that fails retryably is retried until it lands and holds back\n"+
 		"its order's later changes; give up on it with '"+strings.TrimSuffix(name, " pending")+" skip SHARD/ID'.")
-	limit := fl.Int64("limit", 100, "at most `N` entries per shard")
-	if _, err := cli.ParseArgs(fl, args, 0); err != nil {
-		return err
-	}
-	ob, closeFn, err := openOutbox(e, name, io.Discard)
+	ob, limit, closeFn, err := openForListing(e, name, fl, args)
 	if err != nil {
 		return err
 	}
 	defer closeFn()
-	pend, err := ob.ListPending(ctx, *limit)
+	pend, err := ob.ListPending(ctx, limit)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
