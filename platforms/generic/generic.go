@@ -6,13 +6,11 @@
 package generic
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"time"
 
 	"github.com/trustly-sidecar/trustly-sidecar/adapter"
@@ -51,11 +49,11 @@ const (
 // The two secrets may instead be given as files, <NAME>_FILE holding a path
 // (how Kubernetes mounts secrets); one trailing newline is dropped.
 func FromEnv(getenv func(string) string) (Config, error) {
-	webhook, err := secretFromEnv(getenv, EnvWebhookSecret)
+	webhook, err := adapter.SecretFromEnv(getenv, EnvWebhookSecret)
 	if err != nil {
 		return Config{}, err
 	}
-	callback, err := secretFromEnv(getenv, EnvCallbackSecret)
+	callback, err := adapter.SecretFromEnv(getenv, EnvCallbackSecret)
 	if err != nil {
 		return Config{}, err
 	}
@@ -136,19 +134,4 @@ func NewFromEnv(getenv func(string) string) (*Adapter, error) {
 		return nil, fmt.Errorf("generic adapter: %w", err)
 	}
 	return New(cfg)
-}
-
-func secretFromEnv(getenv func(string) string, name string) ([]byte, error) {
-	value, path := getenv(name), getenv(name+"_FILE")
-	switch {
-	case path == "":
-		return []byte(value), nil
-	case value != "":
-		return nil, fmt.Errorf("%s and %s_FILE are both set: use one", name, name)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s_FILE: %w", name, err)
-	}
-	return bytes.TrimSuffix(bytes.TrimSuffix(b, []byte("\n")), []byte("\r")), nil
 }

@@ -8,14 +8,12 @@
 package woocommerce
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -73,7 +71,7 @@ const (
 func FromEnv(getenv func(string) string) (Config, error) {
 	var errs []error
 	secret := func(name string) []byte {
-		b, err := secretFromEnv(getenv, name)
+		b, err := adapter.SecretFromEnv(getenv, name)
 		errs = append(errs, err)
 		return b
 	}
@@ -180,21 +178,6 @@ func (a *Adapter) Describe(context.Context) (adapter.Description, error) {
 // Answer is unsupported: WooCommerce's webhooks only want a 2xx.
 func (a *Adapter) Answer(context.Context, adapter.Request, []adapter.Result) (adapter.Response, error) {
 	return adapter.Response{}, fmt.Errorf("%w: WooCommerce webhooks are asynchronous", adapter.ErrUnsupported)
-}
-
-func secretFromEnv(getenv func(string) string, name string) ([]byte, error) {
-	value, path := getenv(name), getenv(name+"_FILE")
-	switch {
-	case path == "":
-		return []byte(value), nil
-	case value != "":
-		return nil, fmt.Errorf("%s and %s_FILE are both set: use one", name, name)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s_FILE: %w", name, err)
-	}
-	return bytes.TrimSuffix(bytes.TrimSuffix(b, []byte("\n")), []byte("\r")), nil
 }
 
 // timeout is how long a REST call may take when the host gave no deadline.
