@@ -57,6 +57,9 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{/* Where the secret files and Trustly's public key are mounted. */}}
 {{- define "trustly-sidecar.secretDir" -}}/var/run/secrets/trustly-sidecar{{- end }}
 {{- define "trustly-sidecar.configDir" -}}/etc/trustly-sidecar{{- end }}
+{{/* A small memory-backed emptyDir: the root file system is read-only and the image
+(scratch) has no /tmp, but go-plugin creates the adapter's unix socket in TMPDIR. */}}
+{{- define "trustly-sidecar.tmpDir" -}}/tmp{{- end }}
 
 {{/*
 The secret files the sidecar reads, as a list of dicts: variable (without prefix and
@@ -232,6 +235,9 @@ nothing; fails with one clear message.
 - name: TRUSTLY_SIDECAR_ADAPTER_ENV
   value: {{ join "," $adapterEnv | quote }}
 {{- end }}
+{{- /* go-plugin puts the adapter's unix socket in TMPDIR; the image has no /tmp. */}}
+- name: TMPDIR
+  value: {{ include "trustly-sidecar.tmpDir" . }}
 {{- with $v.extraEnv }}
 {{ toYaml . }}
 {{- end }}
@@ -295,6 +301,8 @@ containers, which start only once its startup probe passes, and stops after them
       mountPath: {{ include "trustly-sidecar.configDir" . }}
       readOnly: true
     {{- end }}
+    - name: trustly-sidecar-tmp
+      mountPath: {{ include "trustly-sidecar.tmpDir" . }}
 {{- end }}
 
 {{/* The native sidecar, for a shop's pod spec: initContainers: {{ include ... }} */}}
@@ -321,6 +329,11 @@ containers, which start only once its startup probe passes, and stops after them
     name: {{ include "trustly-sidecar.fullname" . }}
     defaultMode: 292 # 0444: a public key
 {{- end }}
+# The adapter's go-plugin socket (TMPDIR): memory-backed, counted in the sidecar's memory.
+- name: trustly-sidecar-tmp
+  emptyDir:
+    medium: Memory
+    sizeLimit: {{ .values.tmpSizeLimit }}
 {{- end }}
 
 {{/*

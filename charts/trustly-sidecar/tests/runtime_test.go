@@ -1,0 +1,395 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// The tests in this file run the sidecar binary (TRUSTLY_TEST_SIDECAR_BIN, built by make
+// chart-test) with exactly the environment, arguments and files the chart renders for
+// its container, the way the kubelet would start it from the scratch image with a
+// read-only root file system: every path the container may use must be on one of its
+// volume mounts. Each mount becomes a local directory (a Secret's or ConfigMap's items
+// written as files, an emptyDir empty and writable); a path outside every mount, /tmp
+// included (scratch has none and the root is read-only), becomes a directory that does
+// not exist. TMPDIR unset means Go's default, /tmp of the root file system.
+
+// runtimeValues is a SIM sidecar with the embedded store and the generic adapter (a
+// plugin process, so go-plugin needs its socket directory), on free local ports.
+func runtimeValues(t *testing.T) string {
+	t.Helper()
+	trustlyKey := rsaKey(t, "trustly")
+	pub, err := x509.MarshalPKIXPublicKey(&trustlyKey.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, err := x509.MarshalPKCS8PrivateKey(rsaKey(t, "merchant"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	indent := func(b []byte) string { return strings.ReplaceAll(strings.TrimSpace(string(b)), "\n", "\n    ") }
+	return fmt.Sprintf(`trustly:
+  environment: SIM
+  # Nothing listens here: calls to Trustly fail, which serve only logs.
+  url: http://127.0.0.1:1/api/1
+  username: merchant
+  publicKey: |
+    %s
+publicBaseURL: http://trustly-sidecar:8080
+adapter: generic
+adapterEnv:
+  TRUSTLY_GENERIC_CALLBACK_URL: https://shop.example/trustly/status
+secrets:
+  trustlyPassword: sim-password
+  merchantPrivateKey: |
+    %s
+  notificationSecret: 0123456789abcdef0123456789abcdef
+  shopApiToken: shop-api-token-for-chart-tests
+  platform:
+    TRUSTLY_GENERIC_WEBHOOK_SECRET: generic-webhook-secret-for-chart-tests
+    TRUSTLY_GENERIC_CALLBACK_SECRET: generic-callback-secret-for-chart-tests
+redis:
+  mode: embedded
+replicaCount: 1
+podDisruptionBudget:
+  enabled: false
+ports:
+  public: %d
+  private: %d
+log:
+  format: text
+`, indent(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})),
+		indent(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: priv})),
+		freePort(t), freePort(t))
+}
+
+var (
+	keysMu sync.Mutex
+	keys   = map[string]*rsa.PrivateKey{}
+)
+
+// rsaKey returns the 2048-bit key named name, generated once per test binary.
+func rsaKey(t *testing.T, name string) *rsa.PrivateKey {
+	t.Helper()
+	keysMu.Lock()
+	defer keysMu.Unlock()
+	if keys[name] == nil {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys[name] = k
+	}
+	return keys[name]
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func sidecarBin(t *testing.T) string {
+	t.Helper()
+	bin := os.Getenv("TRUSTLY_TEST_SIDECAR_BIN")
+	if bin == "" {
+		bin = filepath.Join(repoRoot, "bin/trustly-sidecar")
+	}
+	bin, err := filepath.Abs(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("%v (make build creates it)", err)
+	}
+	return bin
+}
+
+// renderStandalone renders the chart with runtimeValues and returns its objects.
+func renderStandalone(t *testing.T, extra ...string) []any {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "runtime.yaml")
+	if err := os.WriteFile(f, []byte(runtimeValues(t)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"template", "shop", chartDir, "--namespace", "shop", "-f", f}, extra...)
+	out, err := helm(t, args...)
+	if err != nil {
+		t.Fatalf("helm template: %v\n%s", err, out)
+	}
+	return decodeAll(t, out)
+}
+
+// started is a sidecar process started from a rendered container.
+type started struct {
+	c      *corev1.Container
+	stderr *syncBuffer
+	// probe asks the rendered probe (or any path on a named port) of the running process.
+	get func(path, port string) (int, string)
+}
+
+// startRendered starts the container named sidecar of spec as the kubelet would, with
+// the files of objs on its mounts. The process is stopped (SIGTERM) at the test's end.
+func startRendered(t *testing.T, spec corev1.PodSpec, objs []any) *started {
+	t.Helper()
+	c := findSidecar(spec)
+	if c == nil {
+		t.Fatal("no sidecar container")
+	}
+	root := t.TempDir()
+	mounts := map[string]string{} // mount path in the container -> local directory
+	for i, m := range c.VolumeMounts {
+		dir := filepath.Join(root, fmt.Sprintf("mount%d", i))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeVolume(t, dir, volume(t, spec, m.Name), objs)
+		mounts[m.MountPath] = dir
+	}
+	missing := filepath.Join(root, "not-on-any-mount")
+	local := func(p string) string {
+		for mp, dir := range mounts {
+			if p == mp || strings.HasPrefix(p, strings.TrimSuffix(mp, "/")+"/") {
+				return dir + strings.TrimPrefix(p, mp)
+			}
+		}
+		return missing + p
+	}
+	env := []string{"PATH=/nonexistent"}
+	tmpdir := "/tmp" // Go's default when TMPDIR is unset
+	for _, e := range c.Env {
+		v := e.Value
+		if e.Name == "TMPDIR" {
+			tmpdir = v
+			continue
+		}
+		if strings.HasPrefix(v, "/") {
+			v = local(v)
+		}
+		env = append(env, e.Name+"="+v)
+	}
+	env = append(env, "TMPDIR="+local(tmpdir))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, sidecarBin(t), c.Args...)
+	cmd.Env = env
+	cmd.Dir = root
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 10 * time.Second
+	s := &started{c: c, stderr: &syncBuffer{}}
+	cmd.Stdout, cmd.Stderr = io.Discard, s.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		_ = cmd.Wait()
+	})
+	ports := map[string]int32{}
+	for _, p := range c.Ports {
+		ports[p.Name] = p.ContainerPort
+	}
+	client := &http.Client{Timeout: 2 * time.Second}
+	s.get = func(path, port string) (int, string) {
+		n := ports[port]
+		if n == 0 {
+			t.Fatalf("no container port named %s", port)
+		}
+		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d%s", n, path))
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	return s
+}
+
+// eventually polls f every 200ms until it returns true or d has passed.
+func eventually(d time.Duration, f func() bool) bool {
+	for end := time.Now().Add(d); ; time.Sleep(200 * time.Millisecond) {
+		if f() {
+			return true
+		}
+		if time.Now().After(end) {
+			return false
+		}
+	}
+}
+
+func volume(t *testing.T, spec corev1.PodSpec, name string) corev1.Volume {
+	t.Helper()
+	for _, v := range spec.Volumes {
+		if v.Name == name {
+			return v
+		}
+	}
+	t.Fatalf("volume %s is mounted but not in the pod", name)
+	return corev1.Volume{}
+}
+
+// writeVolume writes what the kubelet would put on the volume's mount.
+func writeVolume(t *testing.T, dir string, v corev1.Volume, objs []any) {
+	t.Helper()
+	write := func(path string, data []byte) {
+		p := filepath.Join(dir, path)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o400); err != nil {
+			t.Fatal(err)
+		}
+	}
+	secretItems := func(name string, items []corev1.KeyToPath) {
+		s := findObject[*corev1.Secret](objs, name)
+		if s == nil {
+			t.Fatalf("volume %s: Secret %s is not rendered", v.Name, name)
+		}
+		for _, it := range items {
+			data, ok := s.Data[it.Key]
+			if !ok {
+				t.Fatalf("volume %s: Secret %s has no key %s", v.Name, name, it.Key)
+			}
+			write(it.Path, data)
+		}
+	}
+	configItems := func(name string, items []corev1.KeyToPath) {
+		cm := findObject[*corev1.ConfigMap](objs, name)
+		if cm == nil {
+			t.Fatalf("volume %s: ConfigMap %s is not rendered", v.Name, name)
+		}
+		if len(items) == 0 {
+			for k := range cm.Data {
+				items = append(items, corev1.KeyToPath{Key: k, Path: k})
+			}
+		}
+		for _, it := range items {
+			write(it.Path, []byte(cm.Data[it.Key]))
+		}
+	}
+	switch {
+	case v.EmptyDir != nil:
+	case v.Secret != nil:
+		secretItems(v.Secret.SecretName, v.Secret.Items)
+	case v.ConfigMap != nil:
+		configItems(v.ConfigMap.Name, v.ConfigMap.Items)
+	case v.Projected != nil:
+		for _, src := range v.Projected.Sources {
+			switch {
+			case src.Secret != nil:
+				secretItems(src.Secret.Name, src.Secret.Items)
+			case src.ConfigMap != nil:
+				configItems(src.ConfigMap.Name, src.ConfigMap.Items)
+			}
+		}
+	default:
+		t.Fatalf("volume %s: a kind this test cannot provide", v.Name)
+	}
+}
+
+func findObject[T interface{ GetName() string }](objs []any, name string) T {
+	var zero T
+	for _, o := range objs {
+		if v, ok := o.(T); ok && v.GetName() == name {
+			return v
+		}
+	}
+	return zero
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// TestAdapterStartsOnReadOnlyRoot: with an adapter configured, go-plugin creates its
+// unix socket in TMPDIR. The chart must give it a writable directory on a mount, or
+// /readyz stays 503 with "plugin init error ... no such file or directory".
+func TestAdapterStartsOnReadOnlyRoot(t *testing.T) {
+	objs := renderStandalone(t)
+	spec := only[*appsv1.Deployment](t, objs).Spec.Template.Spec
+	c := findSidecar(spec)
+	if v := envValue(c, "TMPDIR"); v == "" {
+		t.Error("TMPDIR is not set: go-plugin would use /tmp, which the scratch image lacks")
+	}
+	var tmp *corev1.Volume
+	for _, m := range c.VolumeMounts {
+		if m.MountPath == envValue(c, "TMPDIR") {
+			v := volume(t, spec, m.Name)
+			tmp = &v
+		}
+	}
+	if tmp == nil || tmp.EmptyDir == nil || tmp.EmptyDir.Medium != corev1.StorageMediumMemory || tmp.EmptyDir.SizeLimit == nil {
+		t.Errorf("TMPDIR is not a memory-backed emptyDir with a sizeLimit: %+v", tmp)
+	}
+
+	s := startRendered(t, spec, objs)
+	ready := func() bool {
+		code, body := s.get("/readyz", "trustly-private")
+		return code == http.StatusOK && strings.Contains(body, `"adapter":"ok"`)
+	}
+	if !eventually(15*time.Second, ready) {
+		code, body := s.get("/readyz", "trustly-private")
+		t.Fatalf("/readyz %d %s with the rendered environment; stderr:\n%s", code, body, s.stderr)
+	}
+
+	// The check can fail: the same container without the volume at TMPDIR (the chart
+	// before this fix) never gets its adapter up.
+	t.Run("without a writable TMPDIR", func(t *testing.T) {
+		objs := renderStandalone(t)
+		spec := only[*appsv1.Deployment](t, objs).Spec.Template.Spec
+		c := findSidecar(spec)
+		var keep []corev1.VolumeMount
+		for _, m := range c.VolumeMounts {
+			if m.MountPath != envValue(c, "TMPDIR") {
+				keep = append(keep, m)
+			}
+		}
+		c.VolumeMounts = keep
+		s := startRendered(t, spec, objs)
+		if eventually(4*time.Second, func() bool {
+			return strings.Contains(s.stderr.String(), "plugin init error")
+		}) {
+			if code, _ := s.get("/readyz", "trustly-private"); code != http.StatusServiceUnavailable {
+				t.Errorf("/readyz %d, want 503 while the adapter cannot start", code)
+			}
+			return
+		}
+		t.Fatalf("the adapter started without a writable TMPDIR: the test cannot tell; stderr:\n%s", s.stderr)
+	})
+}
