@@ -178,8 +178,9 @@ nothing; fails with one clear message.
   value: {{ $v.publicBaseURL | quote }}
 - name: TRUSTLY_SIDECAR_PUBLIC_ADDR
   value: {{ printf ":%d" (int $v.ports.public) | quote }}
+{{- /* Beside the shop, only the shop's containers (the pod's localhost) call it. */}}
 - name: TRUSTLY_SIDECAR_PRIVATE_ADDR
-  value: {{ printf ":%d" (int $v.ports.private) | quote }}
+  value: {{ printf "%s:%d" (ternary "127.0.0.1" "" (eq $v.mode "sidecar")) (int $v.ports.private) | quote }}
 {{- with $v.adapter }}
 - name: TRUSTLY_SIDECAR_ADAPTER
   value: {{ . | quote }}
@@ -262,6 +263,9 @@ containers, which start only once its startup probe passes, and stops after them
     - name: trustly-public
       containerPort: {{ $v.ports.public }}
       protocol: TCP
+    {{- if eq $v.mode "sidecar" }}
+    # Bound to 127.0.0.1: declared so that no other container of the pod takes the port.
+    {{- end }}
     - name: trustly-private
       containerPort: {{ $v.ports.private }}
       protocol: TCP
@@ -281,10 +285,21 @@ containers, which start only once its startup probe passes, and stops after them
     periodSeconds: {{ $v.probes.liveness.periodSeconds }}
     failureThreshold: {{ $v.probes.liveness.failureThreshold }}
     timeoutSeconds: {{ $v.probes.liveness.timeoutSeconds }}
+  {{- /*
+  Standalone: /readyz (Redis, the adapter) takes a pod out of its Service while they
+  are down. Beside the shop the sidecar's readiness is the pod's: a Redis blip must
+  not take the storefront out of its Service, so readiness is the process answering
+  (/healthz); Redis and the adapter are reported on /readyz and payments answer 503.
+  */}}
   readinessProbe:
     httpGet:
+      {{- if eq $v.mode "sidecar" }}
+      path: /healthz
+      port: trustly-public
+      {{- else }}
       path: /readyz
       port: trustly-private
+      {{- end }}
     periodSeconds: {{ $v.probes.readiness.periodSeconds }}
     failureThreshold: {{ $v.probes.readiness.failureThreshold }}
     timeoutSeconds: {{ $v.probes.readiness.timeoutSeconds }}

@@ -114,15 +114,7 @@ func TestCIValues(t *testing.T) {
 // TestShopChart renders the example shop chart, which depends on this chart through a
 // file:// dependency and adds the sidecar to its own Deployment.
 func TestShopChart(t *testing.T) {
-	tmp := t.TempDir()
-	// The example's dependency is ../../trustly-sidecar: keep that layout in the copy,
-	// so helm dependency update writes nothing into the source tree.
-	copyDir(t, chartDir, filepath.Join(tmp, "trustly-sidecar"))
-	shop := filepath.Join(tmp, "examples", "shop")
-	copyDir(t, "../../examples/shop", shop)
-	if out, err := helm(t, "dependency", "update", "--skip-refresh", shop); err != nil {
-		t.Fatalf("helm dependency update: %v\n%s", err, out)
-	}
+	shop := shopChart(t)
 	if out, err := helm(t, "lint", "--strict", shop); err != nil {
 		t.Fatalf("helm lint --strict: %v\n%s", err, out)
 	}
@@ -168,6 +160,22 @@ func TestShopChart(t *testing.T) {
 	if !sameSet(toSidecar, []string{"/trustly/notifications/", "/pay/"}) {
 		t.Errorf("Ingress paths to the sidecar: %v, want the notification route and pay-link pages", toSidecar)
 	}
+}
+
+// shopChart copies the example shop chart with its dependency into a temporary
+// directory and returns the shop chart's path there.
+func shopChart(t *testing.T) string {
+	t.Helper()
+	tmp := t.TempDir()
+	// The example's dependency is ../../trustly-sidecar: keep that layout in the copy,
+	// so helm dependency update writes nothing into the source tree.
+	copyDir(t, chartDir, filepath.Join(tmp, "trustly-sidecar"))
+	shop := filepath.Join(tmp, "examples", "shop")
+	copyDir(t, "../../examples/shop", shop)
+	if out, err := helm(t, "dependency", "update", "--skip-refresh", shop); err != nil {
+		t.Fatalf("helm dependency update: %v\n%s", err, out)
+	}
+	return shop
 }
 
 func TestImageTagFollowsAppVersion(t *testing.T) {
@@ -249,9 +257,18 @@ func checkPod(t *testing.T, owner string, spec corev1.PodSpec, secrets map[strin
 	}
 	probe("startup", c.StartupProbe, "/healthz", publicPort)
 	probe("liveness", c.LivenessProbe, "/healthz", publicPort)
-	probe("readiness", c.ReadinessProbe, "/readyz", "trustly-private")
-	if addr := envValue(c, "TRUSTLY_SIDECAR_PRIVATE_ADDR"); addr != fmt.Sprintf(":%d", ports["trustly-private"]) {
-		t.Errorf("%s: PRIVATE_ADDR %q does not listen on the readiness probe's port", owner, addr)
+	if besideShop(spec) {
+		// The sidecar's readiness is the shop pod's: it must not follow Redis or the
+		// adapter, and the private listener is for the pod's own containers.
+		probe("readiness", c.ReadinessProbe, "/healthz", publicPort)
+		if addr := envValue(c, "TRUSTLY_SIDECAR_PRIVATE_ADDR"); addr != fmt.Sprintf("127.0.0.1:%d", ports["trustly-private"]) {
+			t.Errorf("%s: PRIVATE_ADDR %q, want 127.0.0.1 on port trustly-private beside the shop", owner, addr)
+		}
+	} else {
+		probe("readiness", c.ReadinessProbe, "/readyz", "trustly-private")
+		if addr := envValue(c, "TRUSTLY_SIDECAR_PRIVATE_ADDR"); addr != fmt.Sprintf(":%d", ports["trustly-private"]) {
+			t.Errorf("%s: PRIVATE_ADDR %q does not listen on the readiness probe's port", owner, addr)
+		}
 	}
 
 	// Every secret is a file on a read-only 0400 Secret volume, named by a _FILE variable.
@@ -338,6 +355,11 @@ func checkNetworkPolicy(t *testing.T, np *networkingv1.NetworkPolicy) {
 			t.Errorf("NetworkPolicy blocks egress to port %d", port)
 		}
 	}
+}
+
+// besideShop: the sidecar runs in a shop's pod (mode sidecar), not in its own.
+func besideShop(spec corev1.PodSpec) bool {
+	return len(spec.InitContainers) > 0 || len(spec.Containers) > 1
 }
 
 func findSidecar(spec corev1.PodSpec) *corev1.Container {

@@ -34,8 +34,13 @@ import (
 
 // runtimeValues is a SIM sidecar with the embedded store and the generic adapter (a
 // plugin process, so go-plugin needs its socket directory), on free local ports.
-func runtimeValues(t *testing.T) string {
+// With redisAddr it uses that Redis (mode single) instead.
+func runtimeValues(t *testing.T, redisAddr string) string {
 	t.Helper()
+	store := "redis:\n  mode: embedded\n"
+	if redisAddr != "" {
+		store = "redis:\n  mode: single\n  addrs: [" + redisAddr + "]\n"
+	}
 	trustlyKey := rsaKey(t, "trustly")
 	pub, err := x509.MarshalPKIXPublicKey(&trustlyKey.PublicKey)
 	if err != nil {
@@ -66,9 +71,7 @@ secrets:
   platform:
     TRUSTLY_GENERIC_WEBHOOK_SECRET: generic-webhook-secret-for-chart-tests
     TRUSTLY_GENERIC_CALLBACK_SECRET: generic-callback-secret-for-chart-tests
-redis:
-  mode: embedded
-replicaCount: 1
+%sreplicaCount: 1
 podDisruptionBudget:
   enabled: false
 ports:
@@ -78,7 +81,7 @@ log:
   format: text
 `, indent(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})),
 		indent(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: priv})),
-		freePort(t), freePort(t))
+		store, freePort(t), freePort(t))
 }
 
 var (
@@ -131,7 +134,7 @@ func sidecarBin(t *testing.T) string {
 func renderStandalone(t *testing.T, extra ...string) []any {
 	t.Helper()
 	f := filepath.Join(t.TempDir(), "runtime.yaml")
-	if err := os.WriteFile(f, []byte(runtimeValues(t)), 0o644); err != nil {
+	if err := os.WriteFile(f, []byte(runtimeValues(t, "")), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	args := append([]string{"template", "shop", chartDir, "--namespace", "shop", "-f", f}, extra...)
@@ -140,6 +143,51 @@ func renderStandalone(t *testing.T, extra ...string) []any {
 		t.Fatalf("helm template: %v\n%s", err, out)
 	}
 	return decodeAll(t, out)
+}
+
+// renderShop renders the example shop chart with runtimeValues (on the Redis at
+// redisAddr) as its trustly values, and returns its objects.
+func renderShop(t *testing.T, redisAddr string, extra ...string) []any {
+	t.Helper()
+	vals := "trustly:\n  " + strings.ReplaceAll(strings.TrimSpace(runtimeValues(t, redisAddr)), "\n", "\n  ") + "\n"
+	f := filepath.Join(t.TempDir(), "runtime.yaml")
+	if err := os.WriteFile(f, []byte(vals), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"template", "shop", shopChart(t), "--namespace", "shop", "-f", f}, extra...)
+	out, err := helm(t, args...)
+	if err != nil {
+		t.Fatalf("helm template: %v\n%s", err, out)
+	}
+	return decodeAll(t, out)
+}
+
+// startRedis runs a redis-server without persistence on a free port; kill stops it.
+func startRedis(t *testing.T) (addr string, kill func()) {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("redis-server is not on PATH")
+	}
+	port := freePort(t)
+	cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	kill = func() { once.Do(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }) }
+	t.Cleanup(kill)
+	addr = fmt.Sprintf("127.0.0.1:%d", port)
+	if !eventually(5*time.Second, func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}) {
+		t.Fatal("redis-server did not start")
+	}
+	return addr, kill
 }
 
 // started is a sidecar process started from a rendered container.
@@ -392,4 +440,47 @@ func TestAdapterStartsOnReadOnlyRoot(t *testing.T) {
 		}
 		t.Fatalf("the adapter started without a writable TMPDIR: the test cannot tell; stderr:\n%s", s.stderr)
 	})
+}
+
+// probe asks a rendered HTTP probe of the running container.
+func (s *started) probe(p *corev1.Probe) (int, string) {
+	return s.get(p.HTTPGet.Path, p.HTTPGet.Port.String())
+}
+
+// TestRedisBlipBesideTheShop: beside the shop, the sidecar's readiness is the pod's,
+// so a Redis outage must not make the rendered readiness probe fail (the storefront
+// would leave its Service), while /readyz, on 127.0.0.1 only, reports it.
+func TestRedisBlipBesideTheShop(t *testing.T) {
+	addr, killRedis := startRedis(t)
+	objs := renderShop(t, addr)
+	spec := only[*appsv1.Deployment](t, objs).Spec.Template.Spec
+	s := startRendered(t, spec, objs)
+	if a := envValue(s.c, "TRUSTLY_SIDECAR_PRIVATE_ADDR"); !strings.HasPrefix(a, "127.0.0.1:") {
+		t.Errorf("PRIVATE_ADDR %q: beside the shop the private listener stays on 127.0.0.1", a)
+	}
+	if !eventually(15*time.Second, func() bool {
+		code, _ := s.get("/readyz", "trustly-private")
+		return code == http.StatusOK
+	}) {
+		code, body := s.get("/readyz", "trustly-private")
+		t.Fatalf("/readyz %d %s; stderr:\n%s", code, body, s.stderr)
+	}
+	if code, body := s.probe(s.c.ReadinessProbe); code != http.StatusOK {
+		t.Fatalf("readiness probe %d %s with Redis up", code, body)
+	}
+	killRedis()
+	if !eventually(10*time.Second, func() bool {
+		code, body := s.get("/readyz", "trustly-private")
+		return code == http.StatusServiceUnavailable && strings.Contains(body, `"redis":"fail"`)
+	}) {
+		code, body := s.get("/readyz", "trustly-private")
+		t.Fatalf("/readyz %d %s with Redis down, want 503 naming redis", code, body)
+	}
+	for range 3 {
+		if code, body := s.probe(s.c.ReadinessProbe); code != http.StatusOK {
+			t.Fatalf("the rendered readiness probe (%s on %s) answers %d %s while Redis is down: the shop's pod leaves its Service",
+				s.c.ReadinessProbe.HTTPGet.Path, s.c.ReadinessProbe.HTTPGet.Port.String(), code, body)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
 }
