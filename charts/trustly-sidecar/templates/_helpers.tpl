@@ -352,6 +352,23 @@ containers, which start only once its startup probe passes, and stops after them
 {{- end }}
 
 {{/*
+For a shop's chart: a volume with the shop API token alone (a projected item of the
+sidecar's Secret), for the shop's container to mount. Never mount trustly-sidecar-secrets
+into the shop: it holds the Trustly password and the merchant key.
+*/}}
+{{- define "trustly-sidecar.shopTokenVolume" -}}
+- name: trustly-sidecar-shop-api-token
+  projected:
+    defaultMode: 256 # 0400, readable through the pod's fsGroup like the sidecar's files
+    sources:
+      - secret:
+          name: {{ include "trustly-sidecar.secretName" . }}
+          items:
+            - key: shop-api-token
+              path: shop-api-token
+{{- end }}
+
+{{/*
 Annotations that roll the pod when the created Secret or the ConfigMap changes (the
 sidecar reads its files at start only).
 */}}

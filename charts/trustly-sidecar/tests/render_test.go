@@ -137,13 +137,44 @@ func TestShopChart(t *testing.T) {
 	if spec.InitContainers[0].StartupProbe == nil {
 		t.Error("the sidecar has no startup probe, so the shop may start before it answers")
 	}
+	// The shop's containers get the shop API token alone, never the sidecar's Secret
+	// volume (the Trustly password, the merchant key, the notification secret).
+	tokenVolumes := map[string]bool{}
+	for _, v := range spec.Volumes {
+		if v.Projected == nil {
+			continue
+		}
+		for _, src := range v.Projected.Sources {
+			if src.Secret != nil && len(src.Secret.Items) == 1 && src.Secret.Items[0].Key == "shop-api-token" && len(v.Projected.Sources) == 1 {
+				tokenVolumes[v.Name] = true
+			}
+		}
+	}
+	var privatePort int32
+	for _, p := range spec.InitContainers[0].Ports {
+		if p.Name == "trustly-private" {
+			privatePort = p.ContainerPort
+		}
+	}
+	for _, c := range spec.Containers {
+		hasToken := false
+		for _, m := range c.VolumeMounts {
+			if m.Name == "trustly-sidecar-secrets" {
+				t.Errorf("container %s mounts the sidecar's whole Secret volume", c.Name)
+			}
+			hasToken = hasToken || tokenVolumes[m.Name]
+		}
+		if !hasToken {
+			t.Errorf("container %s does not mount a volume holding only the shop API token", c.Name)
+		}
+	}
 	svc := only[*corev1.Service](t, objs)
 	var exposed []string
 	for _, p := range svc.Spec.Ports {
 		if p.TargetPort.String() == publicPort {
 			exposed = append(exposed, p.Name)
 		}
-		if p.TargetPort.String() == "trustly-private" || p.Port == 8081 {
+		if p.TargetPort.String() == "trustly-private" || p.TargetPort.IntVal == privatePort {
 			t.Errorf("the shop's Service exposes the private listener (port %s)", p.Name)
 		}
 	}
@@ -246,6 +277,7 @@ func checkPod(t *testing.T, owner string, spec corev1.PodSpec, secrets map[strin
 	for _, p := range c.Ports {
 		ports[p.Name] = p.ContainerPort
 	}
+	checkUniquePorts(t, owner, spec)
 	probe := func(kind string, p *corev1.Probe, path, port string) {
 		if p == nil || p.HTTPGet == nil {
 			t.Errorf("%s: no %s probe", owner, kind)
@@ -353,6 +385,35 @@ func checkNetworkPolicy(t *testing.T, np *networkingv1.NetworkPolicy) {
 	for _, port := range []int32{53, 443} {
 		if !egress[port] {
 			t.Errorf("NetworkPolicy blocks egress to port %d", port)
+		}
+	}
+}
+
+// checkUniquePorts: the containers of a pod share one network namespace, so no two may
+// listen on the same port (the second would fail to bind), and port names must differ.
+func checkUniquePorts(t *testing.T, owner string, spec corev1.PodSpec) {
+	t.Helper()
+	byPort, byName := map[string]string{}, map[string]string{}
+	for _, cs := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
+		for _, c := range cs {
+			for _, p := range c.Ports {
+				proto := p.Protocol
+				if proto == "" {
+					proto = corev1.ProtocolTCP
+				}
+				key := fmt.Sprintf("%d/%s", p.ContainerPort, proto)
+				if other, ok := byPort[key]; ok {
+					t.Errorf("%s: containers %s and %s both listen on %s", owner, other, c.Name, key)
+				}
+				byPort[key] = c.Name
+				if p.Name == "" {
+					continue
+				}
+				if other, ok := byName[p.Name]; ok {
+					t.Errorf("%s: containers %s and %s both name a port %s", owner, other, c.Name, p.Name)
+				}
+				byName[p.Name] = c.Name
+			}
 		}
 	}
 }
