@@ -12,6 +12,21 @@ import (
 // helm lint too; the templates' checks (those that compare values or would print a
 // secret) fail helm template and helm install, while helm lint only logs them, by
 // helm's design.
+// TestPublicBaseURLOrigins: an origin, with or without a trailing slash and a port, renders
+// and is passed on as is.
+func TestPublicBaseURLOrigins(t *testing.T) {
+	for _, origin := range []string{"https://pay.example.com", "https://pay.example.com/", "https://pay.example.com:8443"} {
+		out, err := helm(t, "template", "shop", chartDir, "-f", filepath.Join(chartDir, "ci/standalone-values.yaml"), "--set", "publicBaseURL="+origin)
+		if err != nil {
+			t.Errorf("publicBaseURL %s refused: %v\n%s", origin, err, out)
+			continue
+		}
+		if !strings.Contains(out, "value: \""+origin+"\"") {
+			t.Errorf("publicBaseURL %s is not passed to the sidecar", origin)
+		}
+	}
+}
+
 func TestBadValues(t *testing.T) {
 	const base = "ci/standalone-values.yaml"
 	const shortSecret = "tooShortSecret"
@@ -22,6 +37,9 @@ func TestBadValues(t *testing.T) {
 	}{
 		{"unknown environment", "trustly: {environment: PROD}", []string{"/trustly/environment", "TEST", "LIVE", "SIM"}},
 		{"http base URL on TEST", "publicBaseURL: http://pay.example.com", []string{"/publicBaseURL", "https://"}},
+		{"a path in publicBaseURL", "publicBaseURL: https://shop.example.com/payments", []string{"/publicBaseURL", "does not match pattern"}},
+		{"a path of one segment with a slash", "publicBaseURL: https://shop.example.com/pay/", []string{"/publicBaseURL"}},
+		{"a query in publicBaseURL", "publicBaseURL: https://shop.example.com?x=1", []string{"/publicBaseURL"}},
 		{"a typo in a key", "replicas: 3", []string{"at ''", "additional properties 'replicas' not allowed"}},
 		{"unknown mode", "mode: daemonset", []string{"/mode", "standalone", "sidecar"}},
 		{"sentinel without master", "redis: {mode: sentinel}", []string{"/redis/masterName", "minLength"}},
