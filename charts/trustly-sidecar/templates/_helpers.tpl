@@ -154,9 +154,71 @@ nothing; fails with one clear message.
 {{- if and (or $v.adapterEnv (include "trustly-sidecar.platformKeys" . | fromJsonArray)) (not $v.adapter) }}
 {{- fail "adapterEnv or platform secrets are set but adapter is empty: there is no adapter to pass them to" }}
 {{- end }}
+{{- if and $v.smtp.addr (not $v.smtp.from) }}
+{{- fail "smtp.addr needs smtp.from, the sender of pay-link e-mails (e.g. Shop <pay@shop.example>)" }}
+{{- end }}
+{{- if and $v.sms.gateway (not $v.sms.from) }}
+{{- fail "sms.gateway needs sms.from, the sender of pay-link SMS (an E.164 number or a sender id)" }}
+{{- end }}
+{{- if and (eq $v.sms.gateway "json") (not $v.sms.url) }}
+{{- fail "sms.gateway json needs sms.url, the endpoint that receives {to,from,text}" }}
+{{- end }}
+{{- if and (eq $v.sms.gateway "twilio") (not $v.sms.username) }}
+{{- fail "sms.gateway twilio needs sms.username (the Account SID) and the Auth Token in secrets" }}
+{{- end }}
+{{- range $e := $v.extraEnv }}
+{{- if regexMatch "^TRUSTLY_SIDECAR_(SMTP|SMS)_" $e.name }}
+{{- fail (printf "extraEnv: %s: use the values smtp.* and sms.* (the NetworkPolicy opens their ports from them)" $e.name) }}
+{{- end }}
+{{- end }}
+{{- $np := $v.networkPolicy }}
+{{- if and (eq $v.mode "standalone") $np.enabled (not $np.publicFrom) (not $np.publicFromAnywhere) }}
+{{- fail "networkPolicy.publicFrom is empty: name who reaches the public port, e.g. your ingress controller's namespace ([{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ingress-nginx}}}]), or set networkPolicy.publicFromAnywhere: true (a LoadBalancer Service, or no ingress controller in the cluster)" }}
+{{- end }}
 {{- if eq (int $v.ports.public) (int $v.ports.private) }}
 {{- fail "ports.public and ports.private must differ: each listener needs its own port" }}
 {{- end }}
+{{- end }}
+
+{{/*
+The port of an http(s) URL: the explicit one, else 443 for https and 80 for http.
+*/}}
+{{- define "trustly-sidecar.urlPort" -}}
+{{- $port := regexReplaceAll "^[a-zA-Z]+://[^/?#@]*?(:([0-9]+))?([/?#].*)?$" . "${2}" }}
+{{- if $port }}{{ $port }}{{ else if hasPrefix "http://" . }}80{{ else }}443{{ end }}
+{{- end }}
+
+{{/*
+The TCP ports the sidecar connects to, as JSON: trustly (trustly.url's, 443 by default),
+redis (the ports of redis.addrs and networkPolicy.redisPorts), delivery (smtp.addr,
+sms.url or Twilio's 443, and http(s) URLs among adapterEnv's values: the adapter runs in
+the pod). Each list sorted and without repeats.
+*/}}
+{{- define "trustly-sidecar.egressPorts" -}}
+{{- $v := .values }}
+{{- $trustly := list (include "trustly-sidecar.urlPort" (default "https://" $v.trustly.url) | int) }}
+{{- $redis := list }}
+{{- if ne $v.redis.mode "embedded" }}
+{{- range $v.redis.addrs }}
+{{- $redis = append $redis (regexReplaceAll "^.*:([0-9]+)$" . "${1}" | int) }}
+{{- end }}
+{{- range $v.networkPolicy.redisPorts }}
+{{- $redis = append $redis (int .) }}
+{{- end }}
+{{- end }}
+{{- $delivery := list }}
+{{- with $v.smtp.addr }}
+{{- $delivery = append $delivery (regexReplaceAll "^.*:([0-9]+)$" . "${1}" | int) }}
+{{- end }}
+{{- if $v.sms.gateway }}
+{{- $delivery = append $delivery (include "trustly-sidecar.urlPort" (default "https://" $v.sms.url) | int) }}
+{{- end }}
+{{- range $name, $value := $v.adapterEnv | default dict }}
+{{- if regexMatch "^https?://" $value }}
+{{- $delivery = append $delivery (include "trustly-sidecar.urlPort" $value | int) }}
+{{- end }}
+{{- end }}
+{{- toJson (dict "trustly" $trustly "redis" ($redis | uniq) "delivery" ($delivery | uniq)) }}
 {{- end }}
 
 {{/* The sidecar's environment: settings as values, every secret as a _FILE path. */}}
@@ -184,6 +246,32 @@ nothing; fails with one clear message.
 {{- with $v.adapter }}
 - name: TRUSTLY_SIDECAR_ADAPTER
   value: {{ . | quote }}
+{{- end }}
+{{- with $v.smtp.addr }}
+- name: TRUSTLY_SIDECAR_SMTP_ADDR
+  value: {{ . | quote }}
+- name: TRUSTLY_SIDECAR_SMTP_FROM
+  value: {{ $v.smtp.from | quote }}
+{{- with $v.smtp.username }}
+- name: TRUSTLY_SIDECAR_SMTP_USERNAME
+  value: {{ . | quote }}
+{{- end }}
+- name: TRUSTLY_SIDECAR_SMTP_STARTTLS
+  value: {{ $v.smtp.startTLS | quote }}
+{{- end }}
+{{- with $v.sms.gateway }}
+- name: TRUSTLY_SIDECAR_SMS_GATEWAY
+  value: {{ . | quote }}
+{{- with $v.sms.url }}
+- name: TRUSTLY_SIDECAR_SMS_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- with $v.sms.username }}
+- name: TRUSTLY_SIDECAR_SMS_USERNAME
+  value: {{ . | quote }}
+{{- end }}
+- name: TRUSTLY_SIDECAR_SMS_FROM
+  value: {{ $v.sms.from | quote }}
 {{- end }}
 - name: TRUSTLY_SIDECAR_LOG_LEVEL
   value: {{ $v.log.level | quote }}

@@ -382,10 +382,78 @@ func checkNetworkPolicy(t *testing.T, np *networkingv1.NetworkPolicy) {
 			egress[p.Port.IntVal] = true
 		}
 	}
-	for _, port := range []int32{53, 443} {
-		if !egress[port] {
-			t.Errorf("NetworkPolicy blocks egress to port %d", port)
+	if !egress[53] {
+		t.Error("NetworkPolicy blocks DNS")
+	}
+}
+
+// egressPorts are the TCP ports a NetworkPolicy lets the pod connect to, with the
+// peers of their rule (nil: any destination).
+func egressPorts(np *networkingv1.NetworkPolicy) map[int32][]networkingv1.NetworkPolicyPeer {
+	out := map[int32][]networkingv1.NetworkPolicyPeer{}
+	for _, rule := range np.Spec.Egress {
+		for _, p := range rule.Ports {
+			if p.Protocol == nil || *p.Protocol == corev1.ProtocolTCP {
+				out[p.Port.IntVal] = rule.To
+			}
 		}
+	}
+	return out
+}
+
+// TestNetworkPolicyFollowsValues: the egress ports come from the peers the values name
+// (trustly.url, redis.addrs, smtp, sms, adapter URLs), and no derived rule sends
+// in-cluster peers to an ipBlock; the public port is open only to publicFrom.
+func TestNetworkPolicyFollowsValues(t *testing.T) {
+	const base = "ci/standalone-values.yaml"
+	for _, c := range []struct {
+		name   string
+		values string
+		want   []int32 // TCP egress ports besides DNS
+	}{
+		{"defaults: Trustly over https and Redis", "", []int32{443, 6379}},
+		{"the simulator in the cluster", "trustly: {environment: SIM, url: 'http://trustly-sim:8090/api/1', publicKey: '-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----'}\npublicBaseURL: http://trustly-sidecar:8080", []int32{8090, 6379}},
+		{"Redis on another port", "redis: {addrs: ['redis:6380']}", []int32{443, 6380, 6379}},
+		{"Sentinel", "redis: {mode: sentinel, masterName: m, addrs: ['s-0:26379', 's-1:26379']}", []int32{443, 26379, 6379}},
+		{"SMTP and a json SMS gateway", "smtp: {addr: 'smtp.example.com:587', from: 'pay@shop.example'}\nsms: {gateway: json, url: 'http://sms-gw.shop:9000/send', from: Shop}", []int32{443, 6379, 587, 9000}},
+		{"an adapter calling back into the cluster", "adapter: generic\nadapterEnv: {TRUSTLY_GENERIC_CALLBACK_URL: 'http://shop.shop.svc:8000/trustly'}", []int32{443, 6379, 8000}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := filepath.Join(t.TempDir(), "v.yaml")
+			if err := os.WriteFile(f, []byte(c.values+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, err := helm(t, "template", "shop", chartDir, "-f", filepath.Join(chartDir, base), "-f", f)
+			if err != nil {
+				t.Fatalf("helm template: %v\n%s", err, out)
+			}
+			np := only[*networkingv1.NetworkPolicy](t, decodeAll(t, out))
+			got := egressPorts(np)
+			delete(got, 53)
+			var ports []string
+			for p, to := range got {
+				ports = append(ports, fmt.Sprint(p))
+				for _, peer := range to {
+					if peer.IPBlock != nil {
+						t.Errorf("egress to port %d only to ipBlock %s: pods in the cluster do not match it on every CNI", p, peer.IPBlock.CIDR)
+					}
+				}
+			}
+			var want []string
+			for _, p := range c.want {
+				want = append(want, fmt.Sprint(p))
+			}
+			if !sameSet(ports, want) {
+				t.Errorf("egress ports %v, want %v", ports, want)
+			}
+			for _, rule := range np.Spec.Ingress {
+				for _, p := range rule.Ports {
+					if p.Port.String() == publicPort && len(rule.From) == 0 {
+						t.Error("the public port is open to anyone though networkPolicy.publicFrom names the ingress controller")
+					}
+				}
+			}
+		})
 	}
 }
 

@@ -74,6 +74,8 @@ secrets:
 %sreplicaCount: 1
 podDisruptionBudget:
   enabled: false
+networkPolicy:
+  enabled: false
 ports:
   public: %d
   private: %d

@@ -65,6 +65,12 @@ func TestBadValues(t *testing.T) {
 		{"embedded store on LIVE", "trustly: {environment: LIVE}\nredis: {mode: embedded}", []string{"LIVE needs a real Redis"}},
 		{"embedded store with replicas", "redis: {mode: embedded}", []string{"run one replica"}},
 		{"SIM without its key", "trustly: {environment: SIM}", []string{"SIM needs trustly.url"}},
+		{"public port open to nobody named", "networkPolicy: {publicFrom: []}", []string{"networkPolicy.publicFrom is empty", "publicFromAnywhere"}},
+		{"SMTP without a sender", "smtp: {addr: 'smtp.example.com:587'}", []string{"smtp.addr needs smtp.from"}},
+		{"SMTP address without a port", "smtp: {addr: smtp.example.com, from: pay@shop.example}", []string{"/smtp/addr"}},
+		{"SMS json without a URL", "sms: {gateway: json, from: Shop}", []string{"sms.gateway json needs sms.url"}},
+		{"SMTP through extraEnv", "extraEnv: [{name: TRUSTLY_SIDECAR_SMTP_ADDR, value: 'smtp.example.com:587'}]", []string{"use the values smtp.* and sms.*"}},
+		{"the old httpsTo", "networkPolicy: {httpsTo: []}", []string{"additional properties 'httpsTo' not allowed"}},
 		{"ingress without host", "ingress: {host: ''}", []string{"ingress.host is required"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
