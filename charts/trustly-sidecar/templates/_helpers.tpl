@@ -175,6 +175,10 @@ nothing; fails with one clear message.
 {{- if and (eq $v.mode "standalone") $np.enabled (not $np.publicFrom) (not $np.publicFromAnywhere) }}
 {{- fail "networkPolicy.publicFrom is empty: name who reaches the public port, e.g. your ingress controller's namespace ([{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ingress-nginx}}}]), or set networkPolicy.publicFromAnywhere: true (a LoadBalancer Service, or no ingress controller in the cluster)" }}
 {{- end }}
+{{- $need := include "trustly-sidecar.gracePeriodSeconds" . | int }}
+{{- if and (eq $v.mode "standalone") (lt (int $v.terminationGracePeriodSeconds) $need) }}
+{{- fail (printf "terminationGracePeriodSeconds %d is too short: the sidecar needs shutdown.preStopSleepSeconds (%d) + shutdown.timeoutSeconds (%d) + 2 = %d" (int $v.terminationGracePeriodSeconds) (int $v.shutdown.preStopSleepSeconds) (int $v.shutdown.timeoutSeconds) $need) }}
+{{- end }}
 {{- if eq (int $v.ports.public) (int $v.ports.private) }}
 {{- fail "ports.public and ports.private must differ: each listener needs its own port" }}
 {{- end }}
@@ -219,6 +223,17 @@ the pod). Each list sorted and without repeats.
 {{- end }}
 {{- end }}
 {{- toJson (dict "trustly" $trustly "redis" ($redis | uniq) "delivery" ($delivery | uniq)) }}
+{{- end }}
+
+{{/*
+The seconds of terminationGracePeriodSeconds the sidecar needs: its preStop sleep, its
+SHUTDOWN_TIMEOUT and 2 s for the process to exit. Beside the shop, the pod's grace period
+is shared: the shop's chart adds what its own containers need (native sidecars are
+stopped after them), e.g.
+  terminationGracePeriodSeconds: {{ add 10 (include "trustly-sidecar.gracePeriodSeconds" $trustly) }}
+*/}}
+{{- define "trustly-sidecar.gracePeriodSeconds" -}}
+{{- add (int .values.shutdown.preStopSleepSeconds) (int .values.shutdown.timeoutSeconds) 2 }}
 {{- end }}
 
 {{/* The sidecar's environment: settings as values, every secret as a _FILE path. */}}
@@ -273,6 +288,8 @@ the pod). Each list sorted and without repeats.
 - name: TRUSTLY_SIDECAR_SMS_FROM
   value: {{ $v.sms.from | quote }}
 {{- end }}
+- name: TRUSTLY_SIDECAR_SHUTDOWN_TIMEOUT
+  value: {{ printf "%ds" (int $v.shutdown.timeoutSeconds) | quote }}
 - name: TRUSTLY_SIDECAR_LOG_LEVEL
   value: {{ $v.log.level | quote }}
 - name: TRUSTLY_SIDECAR_LOG_FORMAT
@@ -391,6 +408,14 @@ containers, which start only once its startup probe passes, and stops after them
     periodSeconds: {{ $v.probes.readiness.periodSeconds }}
     failureThreshold: {{ $v.probes.readiness.failureThreshold }}
     timeoutSeconds: {{ $v.probes.readiness.timeoutSeconds }}
+  {{- if and $v.shutdown.preStopSleepSeconds (semverCompare ">=1.30-0" .root.Capabilities.KubeVersion.Version) }}
+  # Drain first: the pod leaves its Service's endpoints while the listeners still serve;
+  # then SIGTERM, and requests in flight get SHUTDOWN_TIMEOUT to finish.
+  lifecycle:
+    preStop:
+      sleep:
+        seconds: {{ $v.shutdown.preStopSleepSeconds }}
+  {{- end }}
   resources:
     {{- toYaml $v.resources | nindent 4 }}
   securityContext:

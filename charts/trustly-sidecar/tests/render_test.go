@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -45,8 +46,9 @@ func helm(t *testing.T, args ...string) (string, error) {
 		t.Fatalf("helm not found at %s (make chart-test installs it): %v", bin, err)
 	}
 	home := t.TempDir()
-	switch args[0] {
-	case "lint", "template":
+	switch {
+	case slices.Contains(args, "--kube-version"):
+	case args[0] == "lint", args[0] == "template":
 		// A helm built by go install defaults to Kubernetes 1.20, which the chart refuses.
 		args = append(args, "--kube-version", kubeVersion)
 	}
@@ -133,6 +135,9 @@ func TestShopChart(t *testing.T) {
 	}
 	if p := spec.InitContainers[0].RestartPolicy; p == nil || *p != corev1.ContainerRestartPolicyAlways {
 		t.Error("the sidecar is not a native sidecar: restartPolicy Always missing")
+	}
+	if g := spec.TerminationGracePeriodSeconds; g == nil || *g < 5+20+2 {
+		t.Errorf("the shop's terminationGracePeriodSeconds %v leaves the sidecar less than its preStop sleep + SHUTDOWN_TIMEOUT", g)
 	}
 	if spec.InitContainers[0].StartupProbe == nil {
 		t.Error("the sidecar has no startup probe, so the shop may start before it answers")
@@ -687,5 +692,38 @@ func copyDir(t *testing.T, from, to string) {
 	t.Helper()
 	if err := os.CopyFS(to, os.DirFS(from)); err != nil {
 		t.Fatalf("copy %s: %v", from, err)
+	}
+}
+
+// TestTermination: SHUTDOWN_TIMEOUT is rendered from shutdown.timeoutSeconds, the pod
+// drains (preStop sleep) before SIGTERM where Kubernetes has the sleep action (1.30), and
+// the grace period covers both; the shop's chart gets the sidecar's share from a helper.
+func TestTermination(t *testing.T) {
+	values := filepath.Join(chartDir, "ci/standalone-values.yaml")
+	for _, c := range []struct {
+		kube  string
+		sleep int64 // 0: no preStop
+	}{{"1.29.0", 0}, {"1.30.0", 5}, {"1.33.0", 5}} {
+		t.Run(c.kube, func(t *testing.T) {
+			out, err := helm(t, "template", "shop", chartDir, "-f", values, "--kube-version", c.kube)
+			if err != nil {
+				t.Fatalf("helm template: %v\n%s", err, out)
+			}
+			spec := only[*appsv1.Deployment](t, decodeAll(t, out)).Spec.Template.Spec
+			sc := findSidecar(spec)
+			if v := envValue(sc, "TRUSTLY_SIDECAR_SHUTDOWN_TIMEOUT"); v != "20s" {
+				t.Errorf("SHUTDOWN_TIMEOUT %q, want 20s (shutdown.timeoutSeconds)", v)
+			}
+			var sleep int64
+			if l := sc.Lifecycle; l != nil && l.PreStop != nil && l.PreStop.Sleep != nil {
+				sleep = l.PreStop.Sleep.Seconds
+			}
+			if sleep != c.sleep {
+				t.Errorf("preStop sleep %ds on Kubernetes %s, want %ds", sleep, c.kube, c.sleep)
+			}
+			if g := spec.TerminationGracePeriodSeconds; g == nil || *g < sleep+20+2 {
+				t.Errorf("terminationGracePeriodSeconds %v does not cover the preStop sleep and SHUTDOWN_TIMEOUT", g)
+			}
+		})
 	}
 }
