@@ -77,6 +77,12 @@ _FILE) and key (in the Secret). Platform secrets keep their variable name as key
 {{- if include "trustly-sidecar.sentinelAuth" . }}
 {{- $files = append $files (dict "variable" "REDIS_SENTINEL_PASSWORD" "key" "redis-sentinel-password") }}
 {{- end }}
+{{- if include "trustly-sidecar.smtpAuth" . }}
+{{- $files = append $files (dict "variable" "SMTP_PASSWORD" "key" "smtp-password") }}
+{{- end }}
+{{- if include "trustly-sidecar.smsAuth" . }}
+{{- $files = append $files (dict "variable" "SMS_PASSWORD" "key" "sms-password") }}
+{{- end }}
 {{- range $name := include "trustly-sidecar.platformKeys" . | fromJsonArray }}
 {{- $files = append $files (dict "variable" $name "key" $name "platform" true) }}
 {{- end }}
@@ -93,6 +99,17 @@ _FILE) and key (in the Secret). Platform secrets keep their variable name as key
 
 {{- define "trustly-sidecar.redisAuth" -}}
 {{- if or .values.redis.auth.enabled .values.secrets.redisPassword }}true{{ end }}
+{{- end }}
+
+{{/* SMTP AUTH: a username needs its password (key smtp-password). */}}
+{{- define "trustly-sidecar.smtpAuth" -}}
+{{- if and .values.smtp.addr (or .values.smtp.username .values.secrets.smtpPassword) }}true{{ end }}
+{{- end }}
+
+{{/* The SMS gateway's password: Twilio's Auth Token, or the json endpoint's bearer token
+when sms.auth is true (key sms-password). */}}
+{{- define "trustly-sidecar.smsAuth" -}}
+{{- if and .values.sms.gateway (or (eq .values.sms.gateway "twilio") .values.sms.auth .values.secrets.smsPassword) }}true{{ end }}
 {{- end }}
 
 {{- define "trustly-sidecar.sentinelAuth" -}}
@@ -127,8 +144,14 @@ nothing; fails with one clear message.
 {{- if and $v.redis.sentinel.auth.enabled (not $s.redisSentinelPassword) }}
 {{- fail "redis.sentinel.auth.enabled needs secrets.redisSentinelPassword (or secrets.existingSecret with key redis-sentinel-password)" }}
 {{- end }}
+{{- if and (include "trustly-sidecar.smtpAuth" .) (not $s.smtpPassword) }}
+{{- fail "smtp.username needs secrets.smtpPassword (or secrets.existingSecret with key smtp-password)" }}
+{{- end }}
+{{- if and (include "trustly-sidecar.smsAuth" .) (not $s.smsPassword) }}
+{{- fail "sms.gateway twilio (or sms.auth) needs secrets.smsPassword (or secrets.existingSecret with key sms-password)" }}
+{{- end }}
 {{- else }}
-{{- range $field := list "trustlyPassword" "merchantPrivateKey" "notificationSecret" "shopApiToken" "redisPassword" "redisSentinelPassword" }}
+{{- range $field := list "trustlyPassword" "merchantPrivateKey" "notificationSecret" "shopApiToken" "redisPassword" "redisSentinelPassword" "smtpPassword" "smsPassword" }}
 {{- if index $s $field }}
 {{- fail (printf "secrets.%s is set but secrets.existingSecret %q is used: set one or the other" $field $s.existingSecret) }}
 {{- end }}
@@ -149,6 +172,9 @@ nothing; fails with one clear message.
 {{- range $name := keys ($v.adapterEnv | default dict) }}
 {{- if hasPrefix "TRUSTLY_SIDECAR_" $name }}
 {{- fail (printf "adapterEnv.%s: TRUSTLY_SIDECAR_ variables are the sidecar's own settings and are never passed to an adapter" $name) }}
+{{- end }}
+{{- if regexMatch "(PASSWORD|TOKEN|SECRET|KEY)$" $name }}
+{{- fail (printf "adapterEnv.%s looks like a secret, and adapterEnv is plain environment: put it in secrets.platform (or secrets.platformKeys with existingSecret), mounted as a file and passed to the adapter as %s_FILE" $name $name) }}
 {{- end }}
 {{- end }}
 {{- if and (or $v.adapterEnv (include "trustly-sidecar.platformKeys" . | fromJsonArray)) (not $v.adapter) }}
@@ -507,6 +533,12 @@ redis-password: {{ . | b64enc }}
 {{- end }}
 {{- with $s.redisSentinelPassword }}
 redis-sentinel-password: {{ . | b64enc }}
+{{- end }}
+{{- with $s.smtpPassword }}
+smtp-password: {{ . | b64enc }}
+{{- end }}
+{{- with $s.smsPassword }}
+sms-password: {{ . | b64enc }}
 {{- end }}
 {{- range $name := keys ($s.platform | default dict) | sortAlpha }}
 {{ $name }}: {{ index $s.platform $name | b64enc }}

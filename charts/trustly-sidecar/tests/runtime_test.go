@@ -486,3 +486,37 @@ func TestRedisBlipBesideTheShop(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 	}
 }
+
+// TestEverySecretHasAFile: every secret setting the binary knows (X with an X_FILE twin in
+// 'trustly-sidecar config') can be given through the chart as a file on the secret volume.
+// ci/live-sentinel-values.yaml turns every one of them on.
+func TestEverySecretHasAFile(t *testing.T) {
+	cmd := exec.Command(sidecarBin(t), "config")
+	cmd.Env = []string{"PATH=/nonexistent"}
+	out, _ := cmd.Output() // config exits non-zero when the settings are incomplete
+	settings := map[string]bool{}
+	for line := range strings.SplitSeq(string(out), "\n") {
+		if name, _, ok := strings.Cut(line, " = "); ok && strings.HasPrefix(name, "TRUSTLY_SIDECAR_") {
+			settings[name] = true
+		}
+	}
+	var secrets []string
+	for name := range settings {
+		if base, ok := strings.CutSuffix(name, "_FILE"); ok && settings[base] {
+			secrets = append(secrets, base)
+		}
+	}
+	if len(secrets) < 8 {
+		t.Fatalf("only %d secret settings in 'trustly-sidecar config': %v\n%s", len(secrets), secrets, out)
+	}
+	rendered, err := helm(t, "template", "shop", chartDir, "-f", filepath.Join(chartDir, "ci/live-sentinel-values.yaml"))
+	if err != nil {
+		t.Fatalf("helm template: %v\n%s", err, rendered)
+	}
+	c := findSidecar(only[*appsv1.Deployment](t, decodeAll(t, rendered)).Spec.Template.Spec)
+	for _, s := range secrets {
+		if v := envValue(c, s+"_FILE"); !strings.HasPrefix(v, secretDir+"/") {
+			t.Errorf("%s: the chart gives it no file (%s_FILE %q)", s, s, v)
+		}
+	}
+}

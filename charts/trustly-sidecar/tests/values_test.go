@@ -73,6 +73,10 @@ func TestBadValues(t *testing.T) {
 		{"SMS json without a URL", "sms: {gateway: json, from: Shop}", []string{"sms.gateway json needs sms.url"}},
 		{"SMTP through extraEnv", "extraEnv: [{name: TRUSTLY_SIDECAR_SMTP_ADDR, value: 'smtp.example.com:587'}]", []string{"use the values smtp.* and sms.*"}},
 		{"the old httpsTo", "networkPolicy: {httpsTo: []}", []string{"additional properties 'httpsTo' not allowed"}},
+		{"a secret among the adapter's plain settings", "adapter: generic\nadapterEnv: {TRUSTLY_GENERIC_WEBHOOK_SECRET: abcdefabcdefabcdef}", []string{"adapterEnv.TRUSTLY_GENERIC_WEBHOOK_SECRET looks like a secret", "TRUSTLY_GENERIC_WEBHOOK_SECRET_FILE"}},
+		{"an API key among the adapter's plain settings", "adapter: /adapters/x\nadapterEnv: {SHOP_API_KEY: abcdefabcdefabcdef}", []string{"adapterEnv.SHOP_API_KEY looks like a secret"}},
+		{"SMTP user without password", "smtp: {addr: 'smtp.example.com:587', from: pay@shop.example, username: shop}", []string{"smtp.username needs secrets.smtpPassword"}},
+		{"Twilio without its token", "sms: {gateway: twilio, username: AC1, from: Shop}", []string{"needs secrets.smsPassword"}},
 		{"ingress without host", "ingress: {host: ''}", []string{"ingress.host is required"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
