@@ -205,6 +205,9 @@ nothing; fails with one clear message.
 {{- if and (eq $v.mode "standalone") (lt (int $v.terminationGracePeriodSeconds) $need) }}
 {{- fail (printf "terminationGracePeriodSeconds %d is too short: the sidecar needs shutdown.preStopSleepSeconds (%d) + shutdown.timeoutSeconds (%d) + 2 = %d" (int $v.terminationGracePeriodSeconds) (int $v.shutdown.preStopSleepSeconds) (int $v.shutdown.timeoutSeconds) $need) }}
 {{- end }}
+{{- if and $v.metrics.serviceMonitor.enabled (not $v.metrics.serviceMonitor.shareShopApiToken) }}
+{{- fail "metrics.serviceMonitor.enabled: /metrics needs the shop API token, which can also charge and refund, and the ServiceMonitor hands it to Prometheus (the binary has no metrics-only credential yet). Set metrics.serviceMonitor.shareShopApiToken: true if Prometheus may hold it, or scrape /metrics from inside the pod network otherwise" }}
+{{- end }}
 {{- if eq (int $v.ports.public) (int $v.ports.private) }}
 {{- fail "ports.public and ports.private must differ: each listener needs its own port" }}
 {{- end }}

@@ -84,10 +84,10 @@ func TestLint(t *testing.T) {
 
 // wantKinds is what each ci values file must render, no more and no less.
 var wantKinds = map[string][]string{
-	"standalone-values.yaml":    {"ServiceAccount", "Secret", "Service", "Deployment", "Ingress", "PodDisruptionBudget", "NetworkPolicy"},
-	"live-sentinel-values.yaml": {"ServiceAccount", "Service", "Deployment", "PodDisruptionBudget", "HorizontalPodAutoscaler", "NetworkPolicy", "ServiceMonitor"},
-	"cluster-values.yaml":       {"ServiceAccount", "Secret", "Service", "Deployment"},
-	"sim-values.yaml":           {"ServiceAccount", "Secret", "ConfigMap", "Service", "Deployment", "NetworkPolicy"},
+	"standalone-values.yaml":    {"ServiceAccount", "Secret", "Service", "Service", "Deployment", "Ingress", "PodDisruptionBudget", "NetworkPolicy"},
+	"live-sentinel-values.yaml": {"ServiceAccount", "Service", "Service", "Deployment", "PodDisruptionBudget", "HorizontalPodAutoscaler", "NetworkPolicy", "ServiceMonitor"},
+	"cluster-values.yaml":       {"ServiceAccount", "Secret", "Service", "Service", "Deployment"},
+	"sim-values.yaml":           {"ServiceAccount", "Secret", "ConfigMap", "Service", "Service", "Deployment", "NetworkPolicy"},
 	"sidecar-values.yaml":       {"Secret"},
 }
 
@@ -245,6 +245,15 @@ func checkObjects(t *testing.T, objs []any) {
 			checkPod(t, o.Name, o.Spec.Template.Spec, secrets)
 		case *networkingv1.NetworkPolicy:
 			checkNetworkPolicy(t, o)
+		case *corev1.Service:
+			if o.Spec.Type == "" || o.Spec.Type == corev1.ServiceTypeClusterIP {
+				continue
+			}
+			for _, p := range o.Spec.Ports {
+				if p.TargetPort.String() != publicPort {
+					t.Errorf("%s Service %s publishes port %s (to %s): only the public listener may leave the cluster", o.Spec.Type, o.Name, p.Name, p.TargetPort.String())
+				}
+			}
 		case *corev1.ServiceAccount:
 			if o.AutomountServiceAccountToken == nil || *o.AutomountServiceAccountToken {
 				t.Errorf("ServiceAccount %s mounts an API token the sidecar never uses", o.Name)
@@ -723,6 +732,32 @@ func TestTermination(t *testing.T) {
 			}
 			if g := spec.TerminationGracePeriodSeconds; g == nil || *g < sleep+20+2 {
 				t.Errorf("terminationGracePeriodSeconds %v does not cover the preStop sleep and SHUTDOWN_TIMEOUT", g)
+			}
+		})
+	}
+}
+
+// TestExternalServicePublishesOnlyThePublicPort: a NodePort or LoadBalancer Service never
+// carries the private listener (the shop API, /metrics); a ClusterIP Service of its own does.
+func TestExternalServicePublishesOnlyThePublicPort(t *testing.T) {
+	for _, typ := range []string{"LoadBalancer", "NodePort"} {
+		t.Run(typ, func(t *testing.T) {
+			out, err := helm(t, "template", "shop", chartDir, "-f", filepath.Join(chartDir, "ci/standalone-values.yaml"), "--set", "service.type="+typ)
+			if err != nil {
+				t.Fatalf("helm template: %v\n%s", err, out)
+			}
+			objs := decodeAll(t, out)
+			checkObjects(t, objs)
+			var api bool
+			for _, o := range objs {
+				if s, ok := o.(*corev1.Service); ok && s.Spec.Type == corev1.ServiceTypeClusterIP {
+					for _, p := range s.Spec.Ports {
+						api = api || p.TargetPort.String() == "trustly-private"
+					}
+				}
+			}
+			if !api {
+				t.Error("no ClusterIP Service reaches the private listener (the shop API for a platform in the cluster)")
 			}
 		})
 	}

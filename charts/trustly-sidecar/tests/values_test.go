@@ -77,6 +77,7 @@ func TestBadValues(t *testing.T) {
 		{"an API key among the adapter's plain settings", "adapter: /adapters/x\nadapterEnv: {SHOP_API_KEY: abcdefabcdefabcdef}", []string{"adapterEnv.SHOP_API_KEY looks like a secret"}},
 		{"SMTP user without password", "smtp: {addr: 'smtp.example.com:587', from: pay@shop.example, username: shop}", []string{"smtp.username needs secrets.smtpPassword"}},
 		{"Twilio without its token", "sms: {gateway: twilio, username: AC1, from: Shop}", []string{"needs secrets.smsPassword"}},
+		{"ServiceMonitor without saying it shares the token", "metrics: {serviceMonitor: {enabled: true}}", []string{"metrics.serviceMonitor.shareShopApiToken: true"}},
 		{"ingress without host", "ingress: {host: ''}", []string{"ingress.host is required"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
