@@ -208,6 +208,25 @@ nothing; fails with one clear message.
 {{- if and $v.metrics.serviceMonitor.enabled (not $v.metrics.serviceMonitor.shareShopApiToken) }}
 {{- fail "metrics.serviceMonitor.enabled: /metrics needs the shop API token, which can also charge and refund, and the ServiceMonitor hands it to Prometheus (the binary has no metrics-only credential yet). Set metrics.serviceMonitor.shareShopApiToken: true if Prometheus may hold it, or scrape /metrics from inside the pod network otherwise" }}
 {{- end }}
+{{- $pdb := $v.podDisruptionBudget }}
+{{- if and (eq $v.mode "standalone") $pdb.enabled }}
+{{- if and (kindIs "invalid" $pdb.minAvailable) (kindIs "invalid" $pdb.maxUnavailable) }}
+{{- fail "podDisruptionBudget needs minAvailable or maxUnavailable" }}
+{{- end }}
+{{- if and (not (kindIs "invalid" $pdb.minAvailable)) (not (kindIs "invalid" $pdb.maxUnavailable)) }}
+{{- fail "podDisruptionBudget: set minAvailable or maxUnavailable, not both (null the other)" }}
+{{- end }}
+{{- $replicas := ternary (int $v.autoscaling.minReplicas) (int $v.replicaCount) (and $v.autoscaling.enabled true) }}
+{{- if and (not (kindIs "invalid" $pdb.minAvailable)) (not (kindIs "string" $pdb.minAvailable)) (ge (int $pdb.minAvailable) $replicas) }}
+{{- fail (printf "podDisruptionBudget.minAvailable %d with %d replica(s) lets no pod be evicted: node drains would block. Use maxUnavailable: 1, more replicas, or podDisruptionBudget.enabled: false" (int $pdb.minAvailable) $replicas) }}
+{{- end }}
+{{- if and (kindIs "string" $pdb.minAvailable) (eq $pdb.minAvailable "100%") }}
+{{- fail "podDisruptionBudget.minAvailable 100% lets no pod be evicted: node drains would block" }}
+{{- end }}
+{{- if and (not (kindIs "invalid" $pdb.maxUnavailable)) (not (kindIs "string" $pdb.maxUnavailable)) (lt (int $pdb.maxUnavailable) 1) }}
+{{- fail "podDisruptionBudget.maxUnavailable 0 lets no pod be evicted: node drains would block" }}
+{{- end }}
+{{- end }}
 {{- if eq (int $v.ports.public) (int $v.ports.private) }}
 {{- fail "ports.public and ports.private must differ: each listener needs its own port" }}
 {{- end }}

@@ -762,3 +762,49 @@ func TestExternalServicePublishesOnlyThePublicPort(t *testing.T) {
 		})
 	}
 }
+
+// TestHADefaults: one replica can still be drained (the default PDB is maxUnavailable 1),
+// and replicas spread over nodes and zones unless the values place them otherwise.
+func TestHADefaults(t *testing.T) {
+	render := func(t *testing.T, set ...string) []any {
+		args := []string{"template", "shop", chartDir, "-f", filepath.Join(chartDir, "ci/standalone-values.yaml")}
+		for _, s := range set {
+			args = append(args, "--set", s)
+		}
+		out, err := helm(t, args...)
+		if err != nil {
+			t.Fatalf("helm template: %v\n%s", err, out)
+		}
+		return decodeAll(t, out)
+	}
+	t.Run("one replica", func(t *testing.T) {
+		objs := render(t, "replicaCount=1")
+		pdb := only[*policyv1.PodDisruptionBudget](t, objs)
+		if pdb.Spec.MaxUnavailable == nil || pdb.Spec.MaxUnavailable.IntValue() < 1 || pdb.Spec.MinAvailable != nil {
+			t.Errorf("PDB %+v with one replica: want maxUnavailable 1, so a node drain can evict it", pdb.Spec)
+		}
+	})
+	t.Run("spread by default", func(t *testing.T) {
+		spec := only[*appsv1.Deployment](t, render(t)).Spec.Template.Spec
+		keys := map[string]bool{}
+		for _, c := range spec.TopologySpreadConstraints {
+			if c.LabelSelector == nil || c.LabelSelector.MatchLabels["app.kubernetes.io/instance"] != "shop" {
+				t.Errorf("spread over %s selects %v, not this release's pods", c.TopologyKey, c.LabelSelector)
+			}
+			if c.WhenUnsatisfiable != corev1.ScheduleAnyway {
+				t.Errorf("spread over %s is %s: a small cluster could not schedule the replicas", c.TopologyKey, c.WhenUnsatisfiable)
+			}
+			keys[c.TopologyKey] = true
+		}
+		if !keys["kubernetes.io/hostname"] || !keys["topology.kubernetes.io/zone"] {
+			t.Errorf("replicas are not spread over nodes and zones: %v", spec.TopologySpreadConstraints)
+		}
+	})
+	t.Run("affinity replaces it", func(t *testing.T) {
+		spec := only[*appsv1.Deployment](t, render(t, "affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey=kubernetes.io/hostname",
+			"affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector.matchLabels.app=x")).Spec.Template.Spec
+		if len(spec.TopologySpreadConstraints) != 0 || spec.Affinity == nil {
+			t.Errorf("with affinity set the default spread stays: %v", spec.TopologySpreadConstraints)
+		}
+	})
+}

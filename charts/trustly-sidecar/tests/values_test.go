@@ -78,6 +78,10 @@ func TestBadValues(t *testing.T) {
 		{"SMTP user without password", "smtp: {addr: 'smtp.example.com:587', from: pay@shop.example, username: shop}", []string{"smtp.username needs secrets.smtpPassword"}},
 		{"Twilio without its token", "sms: {gateway: twilio, username: AC1, from: Shop}", []string{"needs secrets.smsPassword"}},
 		{"ServiceMonitor without saying it shares the token", "metrics: {serviceMonitor: {enabled: true}}", []string{"metrics.serviceMonitor.shareShopApiToken: true"}},
+		{"a PDB that blocks drains with one replica", "replicaCount: 1\npodDisruptionBudget: {minAvailable: 1, maxUnavailable: null}", []string{"podDisruptionBudget.minAvailable 1 with 1 replica(s) lets no pod be evicted"}},
+		{"a PDB that blocks drains under an HPA", "autoscaling: {enabled: true, minReplicas: 1}\npodDisruptionBudget: {minAvailable: 1, maxUnavailable: null}", []string{"with 1 replica(s) lets no pod be evicted"}},
+		{"a PDB of maxUnavailable 0", "podDisruptionBudget: {maxUnavailable: 0}", []string{"maxUnavailable 0 lets no pod be evicted"}},
+		{"a PDB with both bounds", "podDisruptionBudget: {minAvailable: 1}", []string{"not both"}},
 		{"ingress without host", "ingress: {host: ''}", []string{"ingress.host is required"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
