@@ -60,6 +60,48 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{/* A small memory-backed emptyDir: the root file system is read-only and the image
 (scratch) has no /tmp, but go-plugin creates the adapter's unix socket in TMPDIR. */}}
 {{- define "trustly-sidecar.tmpDir" -}}/tmp{{- end }}
+{{/* Where an adapter copied from adapterImage lives in the sidecar's container. */}}
+{{- define "trustly-sidecar.adapterDir" -}}/opt/trustly-sidecar/adapters{{- end }}
+
+{{/* The adapter setting: the copied executable with adapterImage, else adapter. */}}
+{{- define "trustly-sidecar.adapter" -}}
+{{- if .values.adapterImage.repository }}
+{{- printf "%s/%s" (include "trustly-sidecar.adapterDir" .) (base .values.adapterImage.path) }}
+{{- else }}
+{{- .values.adapter }}
+{{- end }}
+{{- end }}
+
+{{/*
+The init container that copies an external adapter's executable from its own image
+(adapterImage) into the emptyDir the sidecar runs it from. The image must hold a cp
+(adapterImage.command replaces it): see "An adapter from its own image" in the README.
+*/}}
+{{- define "trustly-sidecar.adapterInstall" -}}
+{{- $a := .values.adapterImage -}}
+- name: {{ include "trustly-sidecar.name" . }}-adapter
+  image: {{ ternary (printf "%s@%s" $a.repository $a.digest) (printf "%s:%s" $a.repository $a.tag) (ne $a.digest "") | quote }}
+  imagePullPolicy: {{ $a.pullPolicy }}
+  command:
+    {{- if $a.command }}
+    {{- toYaml $a.command | nindent 4 }}
+    {{- else }}
+    - cp
+    - {{ $a.path }}
+    - {{ include "trustly-sidecar.adapter" . }}
+    {{- end }}
+  resources:
+    requests:
+      cpu: 10m
+      memory: 16Mi
+    limits:
+      memory: 64Mi
+  securityContext:
+    {{- toYaml .values.securityContext | nindent 4 }}
+  volumeMounts:
+    - name: trustly-sidecar-adapters
+      mountPath: {{ include "trustly-sidecar.adapterDir" . }}
+{{- end }}
 
 {{/*
 The secret files the sidecar reads, as a list of dicts: variable (without prefix and
@@ -177,7 +219,13 @@ nothing; fails with one clear message.
 {{- fail (printf "adapterEnv.%s looks like a secret, and adapterEnv is plain environment: put it in secrets.platform (or secrets.platformKeys with existingSecret), mounted as a file and passed to the adapter as %s_FILE" $name $name) }}
 {{- end }}
 {{- end }}
-{{- if and (or $v.adapterEnv (include "trustly-sidecar.platformKeys" . | fromJsonArray)) (not $v.adapter) }}
+{{- if and $v.adapterImage.repository $v.adapter }}
+{{- fail "adapter and adapterImage are both set: with adapterImage the sidecar runs the copied executable; leave adapter empty" }}
+{{- end }}
+{{- if and $v.adapterImage.repository (not (or $v.adapterImage.tag $v.adapterImage.digest)) }}
+{{- fail "adapterImage.repository needs adapterImage.tag or adapterImage.digest" }}
+{{- end }}
+{{- if and (or $v.adapterEnv (include "trustly-sidecar.platformKeys" . | fromJsonArray)) (not (include "trustly-sidecar.adapter" .)) }}
 {{- fail "adapterEnv or platform secrets are set but adapter is empty: there is no adapter to pass them to" }}
 {{- end }}
 {{- if and $v.smtp.addr (not $v.smtp.from) }}
@@ -306,7 +354,7 @@ stopped after them), e.g.
 {{- /* Beside the shop, only the shop's containers (the pod's localhost) call it. */}}
 - name: TRUSTLY_SIDECAR_PRIVATE_ADDR
   value: {{ printf "%s:%d" (ternary "127.0.0.1" "" (eq $v.mode "sidecar")) (int $v.ports.private) | quote }}
-{{- with $v.adapter }}
+{{- with include "trustly-sidecar.adapter" . }}
 - name: TRUSTLY_SIDECAR_ADAPTER
   value: {{ . | quote }}
 {{- end }}
@@ -385,7 +433,7 @@ stopped after them), e.g.
   value: {{ index $v.adapterEnv $name | quote }}
 {{- $adapterEnv = append $adapterEnv $name }}
 {{- end }}
-{{- if and $v.adapter $adapterEnv }}
+{{- if and (include "trustly-sidecar.adapter" .) $adapterEnv }}
 - name: TRUSTLY_SIDECAR_ADAPTER_ENV
   value: {{ join "," $adapterEnv | quote }}
 {{- end }}
@@ -479,10 +527,21 @@ containers, which start only once its startup probe passes, and stops after them
     {{- end }}
     - name: trustly-sidecar-tmp
       mountPath: {{ include "trustly-sidecar.tmpDir" . }}
+    {{- if $v.adapterImage.repository }}
+    - name: trustly-sidecar-adapters
+      mountPath: {{ include "trustly-sidecar.adapterDir" . }}
+      readOnly: true
+    {{- end }}
+    {{- with $v.extraVolumeMounts }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
 {{- end }}
 
 {{/* The native sidecar, for a shop's pod spec: initContainers: {{ include ... }} */}}
 {{- define "trustly-sidecar.initContainer" -}}
+{{- if .values.adapterImage.repository }}
+{{- include "trustly-sidecar.adapterInstall" . }}
+{{ end }}
 {{- include "trustly-sidecar.container" (dict "root" .root "values" .values "native" true) }}
 {{- end }}
 
@@ -510,6 +569,15 @@ containers, which start only once its startup probe passes, and stops after them
   emptyDir:
     medium: Memory
     sizeLimit: {{ .values.tmpSizeLimit }}
+{{- if .values.adapterImage.repository }}
+# The adapter's executable, copied from adapterImage by an init container.
+- name: trustly-sidecar-adapters
+  emptyDir:
+    sizeLimit: {{ .values.adapterImage.sizeLimit }}
+{{- end }}
+{{- with .values.extraVolumes }}
+{{ toYaml . }}
+{{- end }}
 {{- end }}
 
 {{/*

@@ -502,7 +502,12 @@ func checkUniquePorts(t *testing.T, owner string, spec corev1.PodSpec) {
 
 // besideShop: the sidecar runs in a shop's pod (mode sidecar), not in its own.
 func besideShop(spec corev1.PodSpec) bool {
-	return len(spec.InitContainers) > 0 || len(spec.Containers) > 1
+	for _, c := range spec.InitContainers {
+		if c.Name == sidecar {
+			return true
+		}
+	}
+	return len(spec.Containers) > 1
 }
 
 func findSidecar(spec corev1.PodSpec) *corev1.Container {
@@ -806,5 +811,87 @@ func TestHADefaults(t *testing.T) {
 		if len(spec.TopologySpreadConstraints) != 0 || spec.Affinity == nil {
 			t.Errorf("with affinity set the default spread stays: %v", spec.TopologySpreadConstraints)
 		}
+	})
+}
+
+// TestAdapterFromItsImage: an external adapter's image gives its executable to the pod
+// through an init container that copies it into a shared emptyDir before the sidecar
+// starts, and TRUSTLY_SIDECAR_ADAPTER names the copy.
+func TestAdapterFromItsImage(t *testing.T) {
+	set := []string{"adapterImage.repository=registry.example.com/trustly-adapter-woocommerce", "adapterImage.tag=1.0.0",
+		"adapterImage.path=/usr/local/bin/trustly-adapter-woocommerce", "adapterEnv.WOOCOMMERCE_URL=https://shop.example",
+		"extraVolumes[0].name=ca", "extraVolumes[0].configMap.name=shop-ca",
+		"extraVolumeMounts[0].name=ca", "extraVolumeMounts[0].mountPath=/etc/shop-ca", "extraVolumeMounts[0].readOnly=true"}
+	check := func(t *testing.T, spec corev1.PodSpec) {
+		t.Helper()
+		sc := findSidecar(spec)
+		install, sidecarAt := -1, len(spec.InitContainers)
+		for i, c := range spec.InitContainers {
+			switch {
+			case c.Name == sidecar:
+				sidecarAt = i
+			case strings.HasSuffix(c.Name, "-adapter"):
+				install = i
+			}
+		}
+		if install < 0 || install > sidecarAt {
+			t.Fatalf("no adapter init container before the sidecar: %v", names(spec.InitContainers))
+		}
+		ic := spec.InitContainers[install]
+		if ic.RestartPolicy != nil || len(ic.Ports) > 0 || ic.SecurityContext == nil || ic.SecurityContext.ReadOnlyRootFilesystem == nil || !*ic.SecurityContext.ReadOnlyRootFilesystem {
+			t.Errorf("adapter init container is not a restricted run-once container: %+v", ic)
+		}
+		adapter := envValue(sc, "TRUSTLY_SIDECAR_ADAPTER")
+		if len(ic.Command) != 3 || ic.Command[0] != "cp" || ic.Command[1] != "/usr/local/bin/trustly-adapter-woocommerce" || ic.Command[2] != adapter {
+			t.Errorf("init container runs %v, want cp of the image's adapter to %s (TRUSTLY_SIDECAR_ADAPTER)", ic.Command, adapter)
+		}
+		mountOf := func(c corev1.Container, path string) *corev1.VolumeMount {
+			for i, m := range c.VolumeMounts {
+				if strings.HasPrefix(path, m.MountPath+"/") {
+					return &c.VolumeMounts[i]
+				}
+			}
+			return nil
+		}
+		wm, rm := mountOf(ic, adapter), mountOf(*sc, adapter)
+		if wm == nil || rm == nil || wm.Name != rm.Name || wm.ReadOnly || !rm.ReadOnly {
+			t.Fatalf("the copy is not on one volume, writable by the init container and read-only in the sidecar: %+v %+v", wm, rm)
+		}
+		if v := volume(t, spec, wm.Name); v.EmptyDir == nil {
+			t.Errorf("volume %s is not an emptyDir", v.Name)
+		}
+		if strings.Contains(envValue(sc, "TRUSTLY_SIDECAR_ADAPTER_ENV"), "WOOCOMMERCE_URL") == false {
+			t.Error("the adapter's settings are not passed to it")
+		}
+		if mountOf(*sc, "/etc/shop-ca/x") == nil {
+			t.Error("extraVolumeMounts are not on the sidecar")
+		}
+		volume(t, spec, "ca")
+	}
+	t.Run("standalone", func(t *testing.T) {
+		args := []string{"template", "shop", chartDir, "-f", filepath.Join(chartDir, "ci/standalone-values.yaml")}
+		for _, s := range set {
+			args = append(args, "--set", s)
+		}
+		out, err := helm(t, args...)
+		if err != nil {
+			t.Fatalf("helm template: %v\n%s", err, out)
+		}
+		objs := decodeAll(t, out)
+		checkObjects(t, objs)
+		check(t, only[*appsv1.Deployment](t, objs).Spec.Template.Spec)
+	})
+	t.Run("beside the shop", func(t *testing.T) {
+		args := []string{"template", "shop", shopChart(t)}
+		for _, s := range set {
+			args = append(args, "--set", "trustly."+s)
+		}
+		out, err := helm(t, args...)
+		if err != nil {
+			t.Fatalf("helm template: %v\n%s", err, out)
+		}
+		objs := decodeAll(t, out)
+		checkObjects(t, objs)
+		check(t, only[*appsv1.Deployment](t, objs).Spec.Template.Spec)
 	})
 }

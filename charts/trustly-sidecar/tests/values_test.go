@@ -82,6 +82,8 @@ func TestBadValues(t *testing.T) {
 		{"a PDB that blocks drains under an HPA", "autoscaling: {enabled: true, minReplicas: 1}\npodDisruptionBudget: {minAvailable: 1, maxUnavailable: null}", []string{"with 1 replica(s) lets no pod be evicted"}},
 		{"a PDB of maxUnavailable 0", "podDisruptionBudget: {maxUnavailable: 0}", []string{"maxUnavailable 0 lets no pod be evicted"}},
 		{"a PDB with both bounds", "podDisruptionBudget: {minAvailable: 1}", []string{"not both"}},
+		{"adapter and adapterImage", "adapter: /x/y\nadapterImage: {repository: r.example/a, tag: '1'}", []string{"adapter and adapterImage are both set"}},
+		{"adapterImage without tag", "adapterImage: {repository: r.example/a}", []string{"needs adapterImage.tag or adapterImage.digest"}},
 		{"ingress without host", "ingress: {host: ''}", []string{"ingress.host is required"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
