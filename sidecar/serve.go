@@ -115,17 +115,21 @@ func serve(ctx context.Context, log *slog.Logger, stdout io.Writer, cfg *config.
 		{Name: "public", Addr: cfg.PublicAddr,
 			Handler: httpapi.NewPublic(log, m, cfg.NotificationSecret, cfg.MaxNotificationBytes, svc.notifications, svc.links)},
 		{Name: "private", Addr: cfg.PrivateAddr,
-			Handler: privateHandler(cfg, httpapi.NewPrivate(log, m, cfg.ShopAPIToken, cfg.MaxRequestBytes, ready, svc.api))},
+			Handler: privateHandler(cfg, m, httpapi.NewPrivate(log, m, cfg.ShopAPIToken, cfg.MaxRequestBytes, ready, svc.api))},
 	}
 	t := httpapi.Timeouts{ReadHeader: cfg.ReadHeaderTimeout, Read: cfg.ReadTimeout, Write: cfg.WriteTimeout,
 		Idle: cfg.IdleTimeout, Shutdown: cfg.ShutdownTimeout}
 	return httpapi.Serve(ctx, log, stdout, t, listeners, svc.background)
 }
 
-// privateHandler adds the profiler to the private listener when asked for.
-func privateHandler(cfg *config.Config, h http.Handler) http.Handler {
+// privateHandler adds the profiler to the private listener when asked for,
+// and the metrics-only token when one is set.
+func privateHandler(cfg *config.Config, m *metrics.Set, h http.Handler) http.Handler {
 	if cfg.Pprof {
-		return httpapi.WithPprof(h, cfg.ShopAPIToken)
+		h = httpapi.WithPprof(h, cfg.ShopAPIToken)
+	}
+	if cfg.MetricsToken != "" {
+		h = httpapi.WithMetricsToken(h, cfg.MetricsToken, m.Handler())
 	}
 	return h
 }

@@ -119,6 +119,9 @@ _FILE) and key (in the Secret). Platform secrets keep their variable name as key
 {{- if include "trustly-sidecar.sentinelAuth" . }}
 {{- $files = append $files (dict "variable" "REDIS_SENTINEL_PASSWORD" "key" "redis-sentinel-password") }}
 {{- end }}
+{{- if include "trustly-sidecar.metricsAuth" . }}
+{{- $files = append $files (dict "variable" "METRICS_TOKEN" "key" "metrics-token") }}
+{{- end }}
 {{- if include "trustly-sidecar.smtpAuth" . }}
 {{- $files = append $files (dict "variable" "SMTP_PASSWORD" "key" "smtp-password") }}
 {{- end }}
@@ -141,6 +144,11 @@ _FILE) and key (in the Secret). Platform secrets keep their variable name as key
 
 {{- define "trustly-sidecar.redisAuth" -}}
 {{- if or .values.redis.auth.enabled .values.secrets.redisPassword }}true{{ end }}
+{{- end }}
+
+{{/* The metrics-only token (key metrics-token): Prometheus's, with the ServiceMonitor. */}}
+{{- define "trustly-sidecar.metricsAuth" -}}
+{{- if or .values.metrics.serviceMonitor.enabled .values.secrets.metricsToken }}true{{ end }}
 {{- end }}
 
 {{/* SMTP AUTH: a username needs its password (key smtp-password). */}}
@@ -186,6 +194,15 @@ nothing; fails with one clear message.
 {{- if and $v.redis.sentinel.auth.enabled (not $s.redisSentinelPassword) }}
 {{- fail "redis.sentinel.auth.enabled needs secrets.redisSentinelPassword (or secrets.existingSecret with key redis-sentinel-password)" }}
 {{- end }}
+{{- if and (include "trustly-sidecar.metricsAuth" .) (not $s.metricsToken) }}
+{{- fail "metrics.serviceMonitor.enabled needs secrets.metricsToken (or secrets.existingSecret with key metrics-token): Prometheus gets a token that reads /metrics only, never the shop API token" }}
+{{- end }}
+{{- if and $s.metricsToken (lt (len $s.metricsToken) 16) }}
+{{- fail "secrets.metricsToken must be at least 16 characters" }}
+{{- end }}
+{{- if and $s.metricsToken (eq $s.metricsToken $s.shopApiToken) }}
+{{- fail "secrets.metricsToken equals secrets.shopApiToken: give Prometheus a token of its own" }}
+{{- end }}
 {{- if and (include "trustly-sidecar.smtpAuth" .) (not $s.smtpPassword) }}
 {{- fail "smtp.username needs secrets.smtpPassword (or secrets.existingSecret with key smtp-password)" }}
 {{- end }}
@@ -193,7 +210,7 @@ nothing; fails with one clear message.
 {{- fail "sms.gateway twilio (or sms.auth) needs secrets.smsPassword (or secrets.existingSecret with key sms-password)" }}
 {{- end }}
 {{- else }}
-{{- range $field := list "trustlyPassword" "merchantPrivateKey" "notificationSecret" "shopApiToken" "redisPassword" "redisSentinelPassword" "smtpPassword" "smsPassword" }}
+{{- range $field := list "trustlyPassword" "merchantPrivateKey" "notificationSecret" "shopApiToken" "redisPassword" "redisSentinelPassword" "smtpPassword" "smsPassword" "metricsToken" }}
 {{- if index $s $field }}
 {{- fail (printf "secrets.%s is set but secrets.existingSecret %q is used: set one or the other" $field $s.existingSecret) }}
 {{- end }}
@@ -252,9 +269,6 @@ nothing; fails with one clear message.
 {{- $need := include "trustly-sidecar.gracePeriodSeconds" . | int }}
 {{- if and (eq $v.mode "standalone") (lt (int $v.terminationGracePeriodSeconds) $need) }}
 {{- fail (printf "terminationGracePeriodSeconds %d is too short: the sidecar needs shutdown.preStopSleepSeconds (%d) + shutdown.timeoutSeconds (%d) + 2 = %d" (int $v.terminationGracePeriodSeconds) (int $v.shutdown.preStopSleepSeconds) (int $v.shutdown.timeoutSeconds) $need) }}
-{{- end }}
-{{- if and $v.metrics.serviceMonitor.enabled (not $v.metrics.serviceMonitor.shareShopApiToken) }}
-{{- fail "metrics.serviceMonitor.enabled: /metrics needs the shop API token, which can also charge and refund, and the ServiceMonitor hands it to Prometheus (the binary has no metrics-only credential yet). Set metrics.serviceMonitor.shareShopApiToken: true if Prometheus may hold it, or scrape /metrics from inside the pod network otherwise" }}
 {{- end }}
 {{- $pdb := $v.podDisruptionBudget }}
 {{- if and (eq $v.mode "standalone") $pdb.enabled }}
@@ -623,6 +637,9 @@ redis-password: {{ . | b64enc }}
 {{- end }}
 {{- with $s.redisSentinelPassword }}
 redis-sentinel-password: {{ . | b64enc }}
+{{- end }}
+{{- with $s.metricsToken }}
+metrics-token: {{ . | b64enc }}
 {{- end }}
 {{- with $s.smtpPassword }}
 smtp-password: {{ . | b64enc }}

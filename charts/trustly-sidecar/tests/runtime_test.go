@@ -520,3 +520,38 @@ func TestEverySecretHasAFile(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsToken: the ServiceMonitor's token, as the chart renders it into the sidecar,
+// reads /metrics and nothing else; the shop API stays closed to it.
+func TestMetricsToken(t *testing.T) {
+	const token = "prometheus-token-for-chart-tests"
+	objs := renderStandalone(t, "--set", "metrics.serviceMonitor.enabled=true", "--set", "secrets.metricsToken="+token)
+	spec := only[*appsv1.Deployment](t, objs).Spec.Template.Spec
+	s := startRendered(t, spec, objs)
+	client := &http.Client{Timeout: 2 * time.Second}
+	var port int32
+	for _, p := range s.c.Ports {
+		if p.Name == "trustly-private" {
+			port = p.ContainerPort
+		}
+	}
+	get := func(path, bearer string) int {
+		req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d%s", port, path), nil)
+		req.Header.Set("Authorization", "Bearer "+bearer)
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if !eventually(15*time.Second, func() bool { return get("/metrics", token) == http.StatusOK }) {
+		t.Fatalf("/metrics with the metrics token: %d; stderr:\n%s", get("/metrics", token), s.stderr)
+	}
+	if code := get("/v1/balance", token); code != http.StatusUnauthorized {
+		t.Errorf("/v1/balance with the metrics token: %d, want 401", code)
+	}
+	if code := get("/metrics", "shop-api-token-for-chart-tests"); code != http.StatusOK {
+		t.Errorf("/metrics with the shop API token: %d, want 200", code)
+	}
+}

@@ -37,8 +37,8 @@ func (sm *serviceMonitor) check(t *testing.T) {
 		if e.Port == "" || e.Path != "/metrics" {
 			t.Errorf("ServiceMonitor %s: endpoint %q %q, want a named port and /metrics", sm.Name, e.Port, e.Path)
 		}
-		if a := e.Authorization; a == nil || a.Type != "Bearer" || a.Credentials == nil || a.Credentials.Key == "" {
-			t.Errorf("ServiceMonitor %s: /metrics needs the shop API token as a Bearer credential", sm.Name)
+		if a := e.Authorization; a == nil || a.Type != "Bearer" || a.Credentials == nil || a.Credentials.Key != "metrics-token" {
+			t.Errorf("ServiceMonitor %s: /metrics needs the metrics-only token (key metrics-token) as a Bearer credential, never the shop API token", sm.Name)
 		}
 	}
 }

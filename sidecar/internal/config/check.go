@@ -135,6 +135,12 @@ func (c *Config) checkListeners() []error {
 	if c.ShopAPIToken != "" && len(c.ShopAPIToken) < minSecretLen {
 		add("%s must be at least %d characters", Key("SHOP_API_TOKEN"), minSecretLen)
 	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < minSecretLen {
+		add("%s must be at least %d characters", Key("METRICS_TOKEN"), minSecretLen)
+	}
+	if c.MetricsToken != "" && c.MetricsToken == c.ShopAPIToken {
+		add("%s is %s: give Prometheus a token of its own, which reads /metrics only", Key("METRICS_TOKEN"), Key("SHOP_API_TOKEN"))
+	}
 	for _, p := range []struct {
 		name string
 		n    int64

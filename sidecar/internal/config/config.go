@@ -64,6 +64,8 @@ type Config struct {
 	PrivateAddr          string        `envconfig:"PRIVATE_ADDR" default:"127.0.0.1:8081" desc:"HOST:PORT of the private listener: the shop API /v1, /readyz, /metrics. Beyond localhost it requires TRUSTLY_SIDECAR_SHOP_API_TOKEN"`
 	ShopAPIToken         string        `envconfig:"SHOP_API_TOKEN" secret:"true" desc:"bearer token the shop sends on the private listener (Authorization: Bearer ...), at least 16 characters; required when the private listener is not bound to localhost, enforced whenever set. /readyz stays open for probes"`
 	ShopAPITokenFile     string        `envconfig:"SHOP_API_TOKEN_FILE" desc:"file holding the shop API bearer token, instead of TRUSTLY_SIDECAR_SHOP_API_TOKEN"`
+	MetricsToken         string        `envconfig:"METRICS_TOKEN" secret:"true" desc:"bearer token that reads /metrics on the private listener and nothing else, for Prometheus (the shop API token can charge and refund), at least 16 characters and not SHOP_API_TOKEN; the shop API token reads /metrics too"`
+	MetricsTokenFile     string        `envconfig:"METRICS_TOKEN_FILE" desc:"file holding the metrics bearer token, instead of TRUSTLY_SIDECAR_METRICS_TOKEN"`
 	MaxNotificationBytes int64         `envconfig:"MAX_NOTIFICATION_BYTES" default:"65536" desc:"largest notification body accepted; larger ones are answered 413 (Trustly's are a few KiB)"`
 	MaxRequestBytes      int64         `envconfig:"MAX_REQUEST_BYTES" default:"1048576" desc:"largest shop API request body accepted; larger ones are answered 413"`
 	ReadHeaderTimeout    time.Duration `envconfig:"READ_HEADER_TIMEOUT" default:"5s" desc:"time to read a request's headers (both listeners)"`
