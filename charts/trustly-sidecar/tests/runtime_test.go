@@ -487,10 +487,9 @@ func TestRedisBlipBesideTheShop(t *testing.T) {
 	}
 }
 
-// TestEverySecretHasAFile: every secret setting the binary knows (X with an X_FILE twin in
-// 'trustly-sidecar config') can be given through the chart as a file on the secret volume.
-// ci/live-sentinel-values.yaml turns every one of them on.
-func TestEverySecretHasAFile(t *testing.T) {
+// binarySettings are the TRUSTLY_SIDECAR_* variables 'trustly-sidecar config' lists.
+func binarySettings(t *testing.T) (map[string]bool, string) {
+	t.Helper()
 	cmd := exec.Command(sidecarBin(t), "config")
 	cmd.Env = []string{"PATH=/nonexistent"}
 	out, _ := cmd.Output() // config exits non-zero when the settings are incomplete
@@ -500,6 +499,54 @@ func TestEverySecretHasAFile(t *testing.T) {
 			settings[name] = true
 		}
 	}
+	return settings, string(out)
+}
+
+// TestRenderedVariablesAreSettings: serve refuses a TRUSTLY_SIDECAR_ variable that is not
+// a setting, so every one the chart renders, for every ci values file, must be one.
+func TestRenderedVariablesAreSettings(t *testing.T) {
+	settings, out := binarySettings(t)
+	if len(settings) < 40 {
+		t.Fatalf("only %d settings in 'trustly-sidecar config':\n%s", len(settings), out)
+	}
+	for _, f := range ciValues(t) {
+		rendered, err := helm(t, "template", "shop", chartDir, "-f", f,
+			"--set", "smtp.addr=smtp.example.com:587", "--set", "smtp.from=pay@shop.example", "--set", "smtp.username=u",
+			"--set", "secrets.smtpPassword=x", "--set", "sms.gateway=json", "--set", "sms.url=https://sms.example", "--set", "sms.from=Shop",
+			"--set", "sms.auth=true", "--set", "secrets.smsPassword=x", "--set", "secrets.existingSecret=", "--set", "secrets.metricsToken=metrics-token-for-chart-tests")
+		if err != nil && strings.Contains(f, "live-sentinel") {
+			continue // existingSecret with values set: refused, and rendered below as is
+		}
+		if err != nil {
+			t.Fatalf("helm template -f %s: %v\n%s", f, err, rendered)
+		}
+		checkSettings(t, filepath.Base(f), rendered, settings)
+	}
+	rendered, err := helm(t, "template", "shop", chartDir, "-f", filepath.Join(chartDir, "ci/live-sentinel-values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSettings(t, "live-sentinel-values.yaml as is", rendered, settings)
+}
+
+func checkSettings(t *testing.T, name, rendered string, settings map[string]bool) {
+	t.Helper()
+	for _, o := range decodeAll(t, rendered) {
+		if d, ok := o.(*appsv1.Deployment); ok {
+			for _, e := range findSidecar(d.Spec.Template.Spec).Env {
+				if strings.HasPrefix(e.Name, "TRUSTLY_SIDECAR_") && !settings[e.Name] {
+					t.Errorf("%s: the chart renders %s, which is not a setting of the binary", name, e.Name)
+				}
+			}
+		}
+	}
+}
+
+// TestEverySecretHasAFile: every secret setting the binary knows (X with an X_FILE twin in
+// 'trustly-sidecar config') can be given through the chart as a file on the secret volume.
+// ci/live-sentinel-values.yaml turns every one of them on.
+func TestEverySecretHasAFile(t *testing.T) {
+	settings, out := binarySettings(t)
 	var secrets []string
 	for name := range settings {
 		if base, ok := strings.CutSuffix(name, "_FILE"); ok && settings[base] {
