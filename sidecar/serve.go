@@ -111,6 +111,16 @@ type services struct {
 // gracefully (httpapi.Serve).
 func serve(ctx context.Context, log *slog.Logger, stdout io.Writer, cfg *config.Config, m *metrics.Set, db *store.DB, svc services) error {
 	ready := append([]httpapi.ReadinessCheck{{Name: "redis", Check: db.Ping}}, svc.ready...)
+	// The same checks on /metrics: beside the shop, readiness does not follow them.
+	m.SetReadiness(func(ctx context.Context) map[string]bool {
+		out := map[string]bool{}
+		for _, c := range ready {
+			if !c.Advisory {
+				out[c.Name] = c.Check(ctx) == nil
+			}
+		}
+		return out
+	})
 	listeners := []httpapi.Listener{
 		{Name: "public", Addr: cfg.PublicAddr,
 			Handler: httpapi.NewPublic(log, m, cfg.NotificationSecret, cfg.MaxNotificationBytes, svc.notifications, svc.links)},

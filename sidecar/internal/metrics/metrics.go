@@ -36,6 +36,7 @@ type Set struct {
 	mu     sync.Mutex
 	outbox func(context.Context) (OutboxStats, error)
 	engine func() engine.Stats
+	ready  func(context.Context) map[string]bool
 }
 
 // OutboxStats is the state of the outbox to the shop platform at one moment.
@@ -101,15 +102,17 @@ func New() *Set {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.requests, m.trustlyCalls, m.notifications, m.replays, m.restarts, m.outcomes,
-		outboxCollector{m}, engineCollector{m},
+		outboxCollector{m}, engineCollector{m}, readyCollector{m},
 	)
 	m.redis = newRedisGauges(m.reg)
 	return m
 }
 
-// Handler serves the metrics in Prometheus' text format.
+// Handler serves the metrics in Prometheus' text format. A collector that
+// fails (the outbox's figures while Redis is down) leaves out its own series
+// only: the rest, trustly_sidecar_ready above all, still answers 200.
 func (m *Set) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 }
 
 // ObserveRequest records one answered HTTP request by route template.
@@ -284,6 +287,44 @@ func (c outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(outboxRetryingDesc, prometheus.GaugeValue, float64(s.Retrying))
 	for outcome, n := range map[string]int64{"delivered": s.Delivered, "retry": s.Retried, "dead": s.DeadLettered, "stale": s.Stale} {
 		ch <- prometheus.MustNewConstMetric(outboxDeliveriesDesc, prometheus.CounterValue, float64(n), outcome)
+	}
+}
+
+var readyDesc = prometheus.NewDesc(metricsNamespace+"_ready",
+	"The readiness checks of /readyz at scrape time, by check (redis, redis_data, adapter): 1 ok, 0 failing. Beside the shop the pod's readiness does not follow them, so alert on this.",
+	[]string{"check"}, nil)
+
+// readyTimeout bounds the readiness checks during a scrape.
+const readyTimeout = 2 * time.Second
+
+// SetReadiness sets the hook that runs /readyz's checks (advisory ones left
+// out) for the scrape.
+func (m *Set) SetReadiness(f func(context.Context) map[string]bool) {
+	m.mu.Lock()
+	m.ready = f
+	m.mu.Unlock()
+}
+
+// readyCollector runs the readiness checks at scrape time.
+type readyCollector struct{ m *Set }
+
+func (c readyCollector) Describe(ch chan<- *prometheus.Desc) { ch <- readyDesc }
+
+func (c readyCollector) Collect(ch chan<- prometheus.Metric) {
+	c.m.mu.Lock()
+	f := c.m.ready
+	c.m.mu.Unlock()
+	if f == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
+	defer cancel()
+	for check, ok := range f(ctx) {
+		v := 0.0
+		if ok {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(readyDesc, prometheus.GaugeValue, v, check)
 	}
 }
 

@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http/httptest"
 	"strings"
@@ -61,5 +62,29 @@ func TestReplicaAckTimeouts(t *testing.T) {
 				t.Errorf("metrics lack %q", tc.want)
 			}
 		})
+	}
+}
+
+// Beside the shop the pod's readiness does not follow Redis or the adapter, so
+// /metrics carries /readyz's checks for alerts.
+func TestReadinessMetrics(t *testing.T) {
+	m := metrics.New()
+	m.SetReadiness(func(context.Context) map[string]bool {
+		return map[string]bool{"redis": false, "adapter": true}
+	})
+	// With Redis down the outbox's figures fail too; the rest must still answer.
+	m.SetOutboxStats(func(context.Context) (metrics.OutboxStats, error) {
+		return metrics.OutboxStats{}, errors.New("redis unavailable")
+	})
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != 200 {
+		t.Errorf("/metrics answers %d while one collector fails", rec.Code)
+	}
+	body, _ := io.ReadAll(rec.Body)
+	for _, want := range []string{`trustly_sidecar_ready{check="adapter"} 1`, `trustly_sidecar_ready{check="redis"} 0`} {
+		if !strings.Contains(string(body), "\n"+want+"\n") {
+			t.Errorf("metrics lack %q", want)
+		}
 	}
 }
