@@ -478,6 +478,19 @@ func TestRedisBlipBesideTheShop(t *testing.T) {
 		code, body := s.get("/readyz", "trustly-private")
 		t.Fatalf("/readyz %d %s with Redis down, want 503 naming redis", code, body)
 	}
+	// ... and /metrics, for alerts, since the pod stays ready.
+	req, _ := http.NewRequest(http.MethodGet, "http://"+strings.TrimPrefix(envValue(s.c, "TRUSTLY_SIDECAR_PRIVATE_ADDR"), "127.0.0.1")+"/metrics", nil)
+	req.URL.Host = "127.0.0.1" + req.URL.Host
+	req.Header.Set("Authorization", "Bearer shop-api-token-for-chart-tests")
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Errorf("/metrics: %v", err)
+	} else {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(b), `trustly_sidecar_ready{check="redis"} 0`) {
+			t.Errorf("/metrics does not report Redis down (trustly_sidecar_ready{check=\"redis\"} 0): %d", resp.StatusCode)
+		}
+	}
 	for range 3 {
 		if code, body := s.probe(s.c.ReadinessProbe); code != http.StatusOK {
 			t.Fatalf("the rendered readiness probe (%s on %s) answers %d %s while Redis is down: the shop's pod leaves its Service",
