@@ -615,3 +615,21 @@ func TestMetricsToken(t *testing.T) {
 		t.Errorf("/metrics with the shop API token: %d, want 200", code)
 	}
 }
+
+// TestBuiltInWooCommerce: the chart accepts the adapters built into the binary by name;
+// WooCommerce's settings and secrets, given the chart's way, start it.
+func TestBuiltInWooCommerce(t *testing.T) {
+	objs := renderStandalone(t, "--set", "adapter=woocommerce",
+		"--set", "adapterEnv.TRUSTLY_WOOCOMMERCE_URL=https://shop.example.com",
+		"--set", "secrets.platform.TRUSTLY_WOOCOMMERCE_CONSUMER_KEY=ck_0123456789abcdef",
+		"--set", "secrets.platform.TRUSTLY_WOOCOMMERCE_CONSUMER_SECRET=cs_0123456789abcdef",
+		"--set", "secrets.platform.TRUSTLY_WOOCOMMERCE_WEBHOOK_SECRET=wh_0123456789abcdef")
+	s := startRendered(t, only[*appsv1.Deployment](t, objs).Spec.Template.Spec, objs)
+	if !eventually(15*time.Second, func() bool {
+		code, body := s.get("/readyz", "trustly-private")
+		return code == http.StatusOK && strings.Contains(body, `"adapter":"ok"`)
+	}) {
+		code, body := s.get("/readyz", "trustly-private")
+		t.Fatalf("/readyz %d %s; stderr:\n%s", code, body, s.stderr)
+	}
+}

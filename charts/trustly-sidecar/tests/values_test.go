@@ -53,7 +53,7 @@ func TestBadValues(t *testing.T) {
 		{"grace shorter than shutdown", "terminationGracePeriodSeconds: 26", []string{"terminationGracePeriodSeconds 26 is too short", "= 27"}},
 		{"shutdown longer than the grace", "shutdown: {preStopSleepSeconds: 0, timeoutSeconds: 40}", []string{"terminationGracePeriodSeconds 30 is too short"}},
 		{"no shutdown timeout", "shutdown: {timeoutSeconds: 0}", []string{"/shutdown/timeoutSeconds"}},
-		{"adapter neither generic nor a path", "adapter: woocommerce", []string{"/adapter"}},
+		{"adapter neither a name nor an absolute path", "adapter: ./woocommerce", []string{"/adapter"}},
 		{"adapter setting with a lower-case name", "adapter: generic\nadapterEnv: {callback_url: x}", []string{"at '", "invalid propertyName 'callback_url'"}},
 		{"the sidecar's own setting passed to an adapter", "adapter: generic\nadapterEnv: {TRUSTLY_SIDECAR_SHOP_API_TOKEN: x}", []string{"TRUSTLY_SIDECAR_ variables are the sidecar's own"}},
 		{"adapter settings without an adapter", "adapterEnv: {TRUSTLY_GENERIC_CALLBACK_URL: 'https://shop.example/cb'}", []string{"there is no adapter to pass them to"}},
