@@ -1,0 +1,4 @@
+export { TrustlyPlugin } from './trustly.plugin';
+export { trustlyPaymentHandler } from './trustly.handler';
+export type { TrustlyPluginOptions } from './options';
+export { sign, verify } from './signature';

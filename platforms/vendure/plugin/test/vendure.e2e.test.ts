@@ -1,0 +1,276 @@
+// End to end: a real Vendure server (@vendure/testing, SQLite in memory)
+// with the Trustly plugin, the real trustly-sidecar binary serving with the
+// Vendure adapter, and the real simulator, all over real sockets. The
+// shopper's bank is the simulator's checkout page, driven over HTTP.
+import { mergeConfig } from '@vendure/core';
+import { createTestEnvironment, registerInitializer, SqljsInitializer, testConfig } from '@vendure/testing';
+import { createServer, request as httpRequest, Server } from 'node:http';
+import gql from 'graphql-tag';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { TrustlyPlugin, TrustlyPluginOptions } from '../dist';
+import { freePort, Stack, startStack, waitFor } from './stack';
+
+// The tests run offline and tell nobody about themselves.
+process.env.VENDURE_DISABLE_TELEMETRY = 'true';
+
+registerInitializer('sqljs', new SqljsInitializer(path.join(__dirname, '__data__')));
+
+
+/**
+ * A door in front of Vendure's status route: the sidecar reaches Vendure
+ * through it, and closing it makes Vendure unreachable (connection refused)
+ * without stopping the server, which would lose its in-memory database.
+ */
+class Door {
+    private server?: Server;
+    constructor(
+        readonly port: number,
+        private readonly target: number,
+    ) {}
+    open(): Promise<void> {
+        this.server = createServer((req, res) => {
+            const up = httpRequest(
+                { host: '127.0.0.1', port: this.target, path: req.url, method: req.method, headers: req.headers },
+                r => {
+                    res.writeHead(r.statusCode ?? 502, r.headers);
+                    r.pipe(res);
+                },
+            );
+            up.on('error', () => res.writeHead(502).end());
+            req.pipe(up);
+        });
+        return new Promise(resolve => this.server!.listen(this.port, '127.0.0.1', () => resolve()));
+    }
+    close(): Promise<void> {
+        const s = this.server;
+        this.server = undefined;
+        if (!s) return Promise.resolve();
+        return new Promise(resolve => {
+            s.closeAllConnections();
+            s.close(() => resolve());
+        });
+    }
+}
+
+let stack: Stack;
+let door: Door;
+// The plugin reads its options when the server starts: the sidecar's
+// address and secrets are filled in once it runs.
+const options: TrustlyPluginOptions = {
+    sidecarUrl: 'http://127.0.0.1:1',
+    shopApiToken: 'filled-in-by-beforeAll',
+    secret: 'filled-in-by-beforeAll',
+    successUrl: order => `https://shop.example/order/${order.code}`,
+    failUrl: order => `https://shop.example/checkout/${order.code}`,
+    shopperStatement: 'Vendure test shop',
+    locale: 'sv_SE',
+};
+const vendurePort = await freePort();
+
+const { server, adminClient, shopClient } = createTestEnvironment(
+    mergeConfig(testConfig, { apiOptions: { port: vendurePort }, plugins: [TrustlyPlugin.init(options)] }),
+);
+
+beforeAll(async () => {
+    door = new Door(await freePort(), vendurePort);
+    stack = await startStack(`http://127.0.0.1:${door.port}/trustly/status`);
+    Object.assign(options, { sidecarUrl: stack.sidecarUrl, shopApiToken: stack.shopApiToken, secret: stack.secret });
+    await server.init({
+        productsCsvPath: path.join(__dirname, 'fixtures/products.csv'),
+        initialData: {
+            defaultLanguage: 'en' as never,
+            defaultZone: 'Europe',
+            taxRates: [{ name: 'Standard Tax', percentage: 25 }],
+            shippingMethods: [{ name: 'Standard Shipping', price: 4900 }],
+            paymentMethods: [{ name: 'Trustly', handler: { code: 'trustly', arguments: [] } }],
+            countries: [{ name: 'Sweden', code: 'SE', zone: 'Europe' }],
+            collections: [],
+        },
+        customerCount: 1,
+    });
+    await adminClient.asSuperAdmin();
+    // Trustly takes no USD, Vendure's default: the shop sells in SEK.
+    await adminClient.query(gql`
+        mutation {
+            updateChannel(input: { id: "T_1", defaultCurrencyCode: SEK, availableCurrencyCodes: [SEK] }) {
+                ... on Channel { id }
+            }
+            updateProductVariants(input: [{ id: "T_1", prices: [{ currencyCode: SEK, price: 10350 }] }]) { id }
+        }
+    `);
+    await door.open();
+}, 120_000);
+
+afterAll(async () => {
+    await server?.destroy();
+    await door?.close();
+    await stack?.stop();
+});
+
+/** An order of one pair of socks, paid with Trustly up to the bank's page. */
+async function checkout(email: string): Promise<{ code: string; total: number; url: string; paymentId: string }> {
+    await shopClient.asAnonymousUser();
+    const { addItemToOrder } = await shopClient.query(gql`
+        mutation {
+            addItemToOrder(productVariantId: "T_1", quantity: 1) {
+                ... on Order { code }
+                ... on ErrorResult { message }
+            }
+        }
+    `);
+    expect(addItemToOrder).toMatchObject({ code: expect.any(String) });
+    await shopClient.query(
+        gql`
+            mutation ($email: String!) {
+                setCustomerForOrder(input: { emailAddress: $email, firstName: "Åsa", lastName: "Ek" }) {
+                    ... on Order { id }
+                    ... on ErrorResult { message }
+                }
+                setOrderShippingAddress(
+                    input: { fullName: "Åsa Ek", streetLine1: "Drottninggatan 1", city: "Stockholm", postalCode: "11151", countryCode: "SE" }
+                ) {
+                    ... on Order { id }
+                }
+            }
+        `,
+        { email },
+    );
+    const { eligibleShippingMethods } = await shopClient.query(gql`
+        query { eligibleShippingMethods { id } }
+    `);
+    await shopClient.query(
+        gql`
+            mutation ($id: [ID!]!) {
+                setOrderShippingMethod(shippingMethodId: $id) {
+                    ... on Order { id }
+                    ... on ErrorResult { message }
+                }
+            }
+        `,
+        { id: [eligibleShippingMethods[0].id] },
+    );
+    const { transitionOrderToState } = await shopClient.query(gql`
+        mutation {
+            transitionOrderToState(state: "ArrangingPayment") {
+                ... on Order { state totalWithTax currencyCode }
+                ... on OrderStateTransitionError { transitionError }
+            }
+        }
+    `);
+    expect(transitionOrderToState).toMatchObject({ state: 'ArrangingPayment', currencyCode: 'SEK' });
+    const { createTrustlyPaymentIntent } = await shopClient.query(gql`
+        mutation { createTrustlyPaymentIntent { url paymentId } }
+    `);
+    return { code: addItemToOrder.code, total: transitionOrderToState.totalWithTax, ...createTrustlyPaymentIntent };
+}
+
+async function atBank(url: string, action: 'approve' | 'decline', scenario = ''): Promise<void> {
+    const res = await fetch(url, {
+        method: 'POST',
+        body: new URLSearchParams({ action, scenario }),
+        redirect: 'manual',
+    });
+    expect(res.status).toBe(303);
+}
+
+interface AdminOrder {
+    id: string;
+    state: string;
+    payments: { id: string; state: string; amount: number; transactionId: string; refunds: { id: string; state: string; total: number }[] }[];
+    history: { items: { type: string; data: Record<string, unknown> }[] };
+}
+
+async function adminOrder(code: string): Promise<AdminOrder> {
+    const { orders } = await adminClient.query(
+        gql`
+            query ($code: String!) {
+                orders(options: { filter: { code: { eq: $code } } }) {
+                    items {
+                        id
+                        state
+                        payments { id state amount transactionId refunds { id state total } }
+                        history(options: { take: 100 }) { items { type data } }
+                    }
+                }
+            }
+        `,
+        { code },
+    );
+    return orders.items[0];
+}
+
+const until = (code: string, what: string, ok: (o: AdminOrder) => boolean, ms = 30_000) =>
+    waitFor(async () => {
+        const o = await adminOrder(code);
+        return ok(o) ? o : undefined;
+    }, `order ${code}: ${what}`, stack.log, ms);
+
+describe('Trustly in Vendure, end to end', () => {
+    it('a paid order reaches PaymentSettled', async () => {
+        const { code, total, url, paymentId } = await checkout('asa.ek@example.se');
+        expect(url.startsWith(stack.simUrl)).toBe(true);
+        // Starting again before paying is the same attempt, not a second Deposit.
+        const { createTrustlyPaymentIntent: again } = await shopClient.query(gql`
+            mutation { createTrustlyPaymentIntent { url paymentId } }
+        `);
+        expect(again).toEqual({ url, paymentId });
+        let order = await adminOrder(code);
+        expect(order.payments).toMatchObject([{ state: 'Created', amount: total, transactionId: paymentId }]);
+
+        await atBank(url, 'approve');
+        order = await until(code, 'PaymentSettled', o => o.state === 'PaymentSettled');
+        expect(order.payments).toMatchObject([{ state: 'Settled', amount: total }]);
+    }, 60_000);
+
+    it('a declined payment is Declined and the order stays payable', async () => {
+        const { code, url } = await checkout('decline@example.se');
+        await atBank(url, 'decline');
+        const order = await until(code, 'payment declined', o => o.payments[0]?.state === 'Declined');
+        expect(order.state).toBe('ArrangingPayment');
+        // The shopper can try again: a fresh attempt at the bank.
+        const { createTrustlyPaymentIntent } = await shopClient.query(gql`
+            mutation { createTrustlyPaymentIntent { url paymentId } }
+        `);
+        expect(createTrustlyPaymentIntent.url).not.toBe(url);
+        await atBank(createTrustlyPaymentIntent.url, 'approve');
+        await until(code, 'paid on the second attempt', o => o.state === 'PaymentSettled');
+    }, 60_000);
+
+    it('a refund from the Admin API is settled once Trustly paid it out', async () => {
+        const { code, url } = await checkout('refund@example.se');
+        await atBank(url, 'approve');
+        const paid = await until(code, 'PaymentSettled', o => o.state === 'PaymentSettled');
+        const { refundOrder } = await adminClient.query(
+            gql`
+                mutation ($paymentId: ID!) {
+                    refundOrder(input: { paymentId: $paymentId, amount: 5000, shipping: 0, adjustment: 0, reason: "one sock was missing" }) {
+                        ... on Refund { id state total transactionId }
+                        ... on ErrorResult { errorCode message }
+                    }
+                }
+            `,
+            { paymentId: paid.payments[0].id },
+        );
+        expect(refundOrder).toMatchObject({ state: 'Pending', total: 5000 });
+        expect(refundOrder.transactionId).toBeTruthy();
+        const order = await until(code, 'refund settled', o => o.payments[0].refunds[0]?.state === 'Settled', 45_000);
+        expect(order.payments[0].refunds).toMatchObject([{ state: 'Settled', total: 5000 }]);
+    }, 90_000);
+
+    it('a change made while Vendure is unreachable arrives once it is back, once', async () => {
+        const { code, url } = await checkout('down@example.se');
+        await door.close();
+        await atBank(url, 'approve');
+        // Pending and credit happen at Trustly while Vendure is away.
+        await new Promise(r => setTimeout(r, 7_000));
+        expect((await adminOrder(code)).payments[0].state).toBe('Created');
+        await door.open();
+        const order = await until(code, 'PaymentSettled after the outage', o => o.state === 'PaymentSettled');
+        const transitions = order.history.items.filter(h => h.type === 'ORDER_PAYMENT_TRANSITION').map(h => `${h.data.from}→${h.data.to}`);
+        // Each transition happened exactly once, however often it was sent.
+        expect(transitions.filter(t => t.endsWith('→Settled'))).toHaveLength(1);
+        expect(new Set(transitions).size).toBe(transitions.length);
+    }, 90_000);
+});
