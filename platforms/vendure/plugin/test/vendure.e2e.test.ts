@@ -9,7 +9,7 @@ import gql from 'graphql-tag';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { TrustlyPlugin, TrustlyPluginOptions } from '../dist';
+import { sign, TrustlyPlugin, TrustlyPluginOptions } from '../dist';
 import { freePort, Stack, startStack, waitFor } from './stack';
 
 // The tests run offline and tell nobody about themselves.
@@ -273,4 +273,55 @@ describe('Trustly in Vendure, end to end', () => {
         expect(transitions.filter(t => t.endsWith('→Settled'))).toHaveLength(1);
         expect(new Set(transitions).size).toBe(transitions.length);
     }, 90_000);
+});
+
+/** posts a status callback to Vendure directly, as the adapter would (signed unless told). */
+async function postStatus(cb: Record<string, unknown>, how: { secret?: string; tamper?: boolean } = {}) {
+    const body = Buffer.from(JSON.stringify(cb));
+    const now = Math.floor(Date.now() / 1000);
+    const sig = sign(how.secret ?? stack.secret, 'callback', now, body);
+    const sent = how.tamper ? Buffer.from(JSON.stringify({ ...cb, status: 'cancelled' })) : body;
+    const res = await fetch(`http://127.0.0.1:${vendurePort}/trustly/status`, {
+        method: 'POST',
+        headers: {
+            'Content-Type': 'application/json',
+            'Idempotency-Key': String(cb.change_id),
+            'Trustly-Sidecar-Timestamp': String(now),
+            'Trustly-Sidecar-Signature': sig,
+        },
+        body: sent,
+    });
+    return { status: res.status, body: (await res.json()) as { outcome?: string; error?: string } };
+}
+
+describe('the status controller', () => {
+    it('refuses what the sidecar did not sign, and payments it does not know', async () => {
+        const { paymentId } = await checkout('controller@example.se');
+        const cb = { change_id: `${paymentId}:99`, payment_id: paymentId, status: 'paid', amount_minor: 1, currency: 'SEK' };
+        expect((await postStatus(cb, { secret: 'not-the-shared-secret-at-all' })).status).toBe(401);
+        expect((await postStatus(cb, { tamper: true })).status).toBe(401);
+        const unsigned = await fetch(`http://127.0.0.1:${vendurePort}/trustly/status`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json', 'Idempotency-Key': cb.change_id },
+            body: JSON.stringify(cb),
+        });
+        expect(unsigned.status).toBe(401);
+        expect((await postStatus({ ...cb, payment_id: 'unknown', change_id: 'unknown:1' })).status).toBe(404);
+    });
+
+    it('does not settle an amount other than the payment, and notes it once', async () => {
+        const { code, paymentId, total } = await checkout('amount@example.se');
+        const cb = { change_id: `${paymentId}:50`, payment_id: paymentId, status: 'paid', amount_minor: total - 100, currency: 'SEK' };
+        expect(await postStatus(cb)).toMatchObject({ status: 200, body: { outcome: 'noted' } });
+        expect(await postStatus(cb)).toMatchObject({ status: 200, body: { outcome: 'duplicate' } });
+        const order = await adminOrder(code);
+        expect(order.payments[0].state).toBe('Created');
+        expect(order.state).toBe('ArrangingPayment');
+        const notes = order.history.items.filter(h => h.type === 'ORDER_NOTE' && String(h.data.note).includes('not settled'));
+        expect(notes).toHaveLength(1);
+        // Another currency is no better.
+        const eur = { ...cb, change_id: `${paymentId}:51`, amount_minor: total, currency: 'EUR' };
+        expect(await postStatus(eur)).toMatchObject({ status: 200, body: { outcome: 'noted' } });
+        expect((await adminOrder(code)).payments[0].state).toBe('Created');
+    });
 });
