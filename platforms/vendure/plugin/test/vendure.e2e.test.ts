@@ -259,6 +259,28 @@ describe('Trustly in Vendure, end to end', () => {
         expect(order.payments[0].refunds).toMatchObject([{ state: 'Settled', total: 5000 }]);
     }, 90_000);
 
+    it('a refund Trustly could not pay out is Failed, with the reason as a note', async () => {
+        const { code, url } = await checkout('refund-fails@example.se');
+        // PF: the simulator's payout of every refund of this order fails.
+        await atBank(url, 'approve', 'PF');
+        const paid = await until(code, 'PaymentSettled', o => o.state === 'PaymentSettled');
+        const { refundOrder } = await adminClient.query(
+            gql`
+                mutation ($paymentId: ID!) {
+                    refundOrder(input: { paymentId: $paymentId, amount: 3000, shipping: 0, adjustment: 0, reason: "goodwill" }) {
+                        ... on Refund { id state }
+                        ... on ErrorResult { errorCode message }
+                    }
+                }
+            `,
+            { paymentId: paid.payments[0].id },
+        );
+        expect(refundOrder).toMatchObject({ state: 'Pending' });
+        const order = await until(code, 'refund failed', o => o.payments[0].refunds[0]?.state === 'Failed', 45_000);
+        const notes = order.history.items.filter(h => h.type === 'ORDER_NOTE').map(h => String(h.data.note));
+        expect(notes.some(n => n.includes('failed'))).toBe(true);
+    }, 90_000);
+
     it('a change made while Vendure is unreachable arrives once it is back, once', async () => {
         const { code, url } = await checkout('down@example.se');
         await door.close();
