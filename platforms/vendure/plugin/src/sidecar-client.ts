@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto';
+
 import { TrustlyPluginOptions } from './options';
+import { HEADER_SIGNATURE, HEADER_TIMESTAMP, sign } from './signature';
 
 /** A sidecar order (the shop API's Order schema), the fields the plugin reads. */
 export interface SidecarOrder {
@@ -63,10 +66,33 @@ export class SidecarClient {
         return this.call('GET', `/v1/payments/${encodeURIComponent(paymentId)}`);
     }
 
-    private async call<T>(method: string, path: string, idempotencyKey?: string, body?: unknown): Promise<T> {
+    /**
+     * ping proves the plugin and the sidecar's vendure adapter share the
+     * secret: the adapter refuses a ping signed with another (401). The
+     * plugin sends one at start, so a wrong secret shows in the log at once
+     * rather than as dead-lettered status changes after the first payment.
+     */
+    async ping(): Promise<void> {
+        const body = Buffer.from(JSON.stringify({ event: 'ping', id: `vendure-${randomUUID()}` }));
+        const now = Math.floor(Date.now() / 1000);
+        await this.call('POST', '/v1/webhooks/vendure', undefined, body, {
+            'Content-Type': 'application/json',
+            [HEADER_TIMESTAMP]: String(now),
+            [HEADER_SIGNATURE]: sign(this.options.secret, 'webhook', now, body),
+        });
+    }
+
+    private async call<T>(
+        method: string,
+        path: string,
+        idempotencyKey?: string,
+        body?: unknown,
+        extraHeaders: Record<string, string> = {},
+    ): Promise<T> {
         const headers: Record<string, string> = {
             Authorization: `Bearer ${this.options.shopApiToken}`,
             Accept: 'application/json',
+            ...extraHeaders,
         };
         if (idempotencyKey) {
             headers['Idempotency-Key'] = idempotencyKey;
@@ -77,7 +103,8 @@ export class SidecarClient {
         const res = await fetch(new URL(path, this.options.sidecarUrl), {
             method,
             headers,
-            body: body === undefined ? undefined : JSON.stringify(body),
+            // A Buffer is sent as it is: its bytes are what was signed.
+            body: body === undefined ? undefined : Buffer.isBuffer(body) ? body : JSON.stringify(body),
             signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
         });
         const text = await res.text();

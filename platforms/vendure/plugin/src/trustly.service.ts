@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import {
     ActiveOrderService,
     Customer,
@@ -50,7 +50,7 @@ export class ApplyError extends Error {
 const REMEMBERED_CHANGES = 50;
 
 @Injectable()
-export class TrustlyService {
+export class TrustlyService implements OnApplicationBootstrap {
     readonly client: SidecarClient;
 
     constructor(
@@ -61,6 +61,19 @@ export class TrustlyService {
         private readonly paymentMethodService: PaymentMethodService,
     ) {
         this.client = new SidecarClient(options);
+    }
+
+    /** Checks the shared secret at start, without holding the start up: the sidecar may come later. */
+    onApplicationBootstrap(): void {
+        this.client.ping().then(
+            () => Logger.info(`the sidecar at ${this.options.sidecarUrl} shares the secret`, loggerCtx),
+            (e: unknown) =>
+                Logger.warn(
+                    `ping to the sidecar at ${this.options.sidecarUrl} failed: ${e instanceof Error ? e.message : String(e)} ` +
+                        '(a 401 means TRUSTLY_VENDURE_SECRET differs from the plugin\'s secret)',
+                    loggerCtx,
+                ),
+        );
     }
 
     /**

@@ -9,7 +9,7 @@ import gql from 'graphql-tag';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { sign, TrustlyPlugin, TrustlyPluginOptions } from '../dist';
+import { SidecarClient, SidecarError, sign, TrustlyPlugin, TrustlyPluginOptions } from '../dist';
 import { freePort, Stack, startStack, waitFor } from './stack';
 
 // The tests run offline and tell nobody about themselves.
@@ -315,6 +315,19 @@ async function postStatus(cb: Record<string, unknown>, how: { secret?: string; t
     });
     return { status: res.status, body: (await res.json()) as { outcome?: string; error?: string } };
 }
+
+describe('the shared secret', () => {
+    it('a ping proves the plugin and the sidecar share it', async () => {
+        await new SidecarClient(options).ping();
+        const wrong = new SidecarClient({ ...options, secret: 'not-the-shared-secret-at-all' });
+        const err = await wrong.ping().then(
+            () => undefined,
+            (e: unknown) => e,
+        );
+        expect(err).toBeInstanceOf(SidecarError);
+        expect((err as InstanceType<typeof SidecarError>).status).toBe(401);
+    });
+});
 
 describe('the status controller', () => {
     it('refuses what the sidecar did not sign, and payments it does not know', async () => {
