@@ -247,7 +247,10 @@ export class TrustlyService implements OnApplicationBootstrap {
             case 'refund-failed': {
                 const refund = payment.refunds?.find(r => r.transactionId === cb.refund_id);
                 if (!refund) {
-                    throw new ApplyError(404, `no refund of payment ${payment.id} has transactionId ${cb.refund_id}`);
+                    // Vendure saves the Refund after the sidecar answered
+                    // createRefund, so the outcome can in principle overtake
+                    // it: 409 has the sidecar try again shortly.
+                    throw new ApplyError(409, `no refund of payment ${payment.id} has transactionId ${cb.refund_id} (yet)`);
                 }
                 if (refund.state !== 'Pending') {
                     return { outcome: 'ignored', detail: `refund already ${refund.state}` };

@@ -342,6 +342,8 @@ describe('the status controller', () => {
         });
         expect(unsigned.status).toBe(401);
         expect((await postStatus({ ...cb, payment_id: 'unknown', change_id: 'unknown:1' })).status).toBe(404);
+        // A refund Vendure has not saved (yet): try again later.
+        expect((await postStatus({ ...cb, change_id: 'ref_x:1', status: 'refunded', refund_id: 'ref_x' })).status).toBe(409);
     });
 
     it('does not settle an amount other than the payment, and notes it once', async () => {
