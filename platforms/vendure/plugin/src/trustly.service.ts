@@ -2,7 +2,6 @@ import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import {
     ActiveOrderService,
     Customer,
-    ID,
     isGraphQlErrorResult,
     Logger,
     Order,
@@ -34,6 +33,9 @@ export interface StatusCallback {
 
 /** What applying a callback did, for the controller's answer and the tests. */
 export type Applied = { outcome: 'applied' | 'duplicate' | 'noted' | 'ignored'; detail: string };
+
+/** The Shop API mutation's answer: the checkout URL, or why there is none. */
+export type PaymentIntent = { url: string; paymentId: string } | { errorMessage: string };
 
 /** ApplyError carries the HTTP status the adapter maps to retryable or permanent. */
 export class ApplyError extends Error {
@@ -82,7 +84,7 @@ export class TrustlyService implements OnApplicationBootstrap {
      * A second call while the last attempt is still open returns that
      * attempt: a double click is not a second Deposit.
      */
-    async startPaymentForActiveOrder(ctx: RequestContext): Promise<{ url: string; paymentId: string }> {
+    async startPaymentForActiveOrder(ctx: RequestContext): Promise<PaymentIntent> {
         const active = await this.activeOrderService.getActiveOrder(ctx, undefined);
         if (!active) {
             throw new UserInputError('There is no active order');
@@ -98,15 +100,16 @@ export class TrustlyService implements OnApplicationBootstrap {
             return { url: open.metadata.public.trustlyUrl, paymentId: open.transactionId };
         }
         const result = await this.orderService.addPaymentToOrder(ctx, active.id, { method, metadata: {} });
-        if (isGraphQlErrorResult(result)) {
-            throw new UserInputError(result.message);
-        }
         const payments = await this.orderService.getOrderPayments(ctx, active.id);
         const started = payments
             .filter(p => p.method === method)
             .sort((a, b) => Number(b.createdAt) - Number(a.createdAt) || String(b.id).localeCompare(String(a.id)))[0];
-        if (!started || started.state !== 'Created' || !started.metadata?.public?.trustlyUrl) {
-            throw new UserInputError(`Trustly payment not started: ${started?.errorMessage ?? 'no payment'}`);
+        if (isGraphQlErrorResult(result) || started?.state !== 'Created' || !started.metadata?.public?.trustlyUrl) {
+            // Answered, not thrown: a throw would roll the Declined payment
+            // back, and the next attempt would reuse its idempotency key and
+            // get the sidecar's stored answer to it. The reason (the sidecar's
+            // answer) is in the log and on the payment, for the admin.
+            return { errorMessage: 'The Trustly payment could not be started; please try again' };
         }
         return { url: started.metadata.public.trustlyUrl, paymentId: started.transactionId };
     }
@@ -285,4 +288,3 @@ function ignored(payment: Payment, cb: StatusCallback): Applied {
     return { outcome: 'ignored', detail: `${cb.status} on a ${payment.state} payment` };
 }
 
-export type { ID };

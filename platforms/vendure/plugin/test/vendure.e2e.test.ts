@@ -110,7 +110,7 @@ afterAll(async () => {
 });
 
 /** An order of one pair of socks, paid with Trustly up to the bank's page. */
-async function checkout(email: string): Promise<{ code: string; total: number; url: string; paymentId: string }> {
+async function checkout(email: string): Promise<{ code: string; total: number; url: string; paymentId: string; errorMessage?: string }> {
     await shopClient.asAnonymousUser();
     const { addItemToOrder } = await shopClient.query(gql`
         mutation {
@@ -161,7 +161,7 @@ async function checkout(email: string): Promise<{ code: string; total: number; u
     `);
     expect(transitionOrderToState).toMatchObject({ state: 'ArrangingPayment', currencyCode: 'SEK' });
     const { createTrustlyPaymentIntent } = await shopClient.query(gql`
-        mutation { createTrustlyPaymentIntent { url paymentId } }
+        mutation { createTrustlyPaymentIntent { url paymentId errorMessage } }
     `);
     return { code: addItemToOrder.code, total: transitionOrderToState.totalWithTax, ...createTrustlyPaymentIntent };
 }
@@ -280,6 +280,28 @@ describe('Trustly in Vendure, end to end', () => {
         const notes = order.history.items.filter(h => h.type === 'ORDER_NOTE').map(h => String(h.data.note));
         expect(notes.some(n => n.includes('failed'))).toBe(true);
     }, 90_000);
+
+    it('the sidecar unreachable: the shopper is told plainly, the order stays payable', async () => {
+        const sidecarUrl = options.sidecarUrl;
+        options.sidecarUrl = 'http://127.0.0.1:1'; // the plugin reads its options on every call
+        try {
+            const started = await checkout('nosidecar@example.se');
+            expect(started).toMatchObject({ url: null, errorMessage: 'The Trustly payment could not be started; please try again' });
+        } finally {
+            options.sidecarUrl = sidecarUrl;
+        }
+        const { activeOrder } = await shopClient.query(gql`
+            query { activeOrder { code state payments { state errorMessage } } }
+        `);
+        expect(activeOrder.state).toBe('ArrangingPayment');
+        expect(activeOrder.payments).toMatchObject([{ state: 'Declined' }]);
+        // The shop API token never reaches the shopper or the payment.
+        expect(JSON.stringify(activeOrder)).not.toContain(stack.shopApiToken);
+        const { createTrustlyPaymentIntent } = await shopClient.query(gql`
+            mutation { createTrustlyPaymentIntent { url } }
+        `);
+        expect(createTrustlyPaymentIntent.url.startsWith(stack.simUrl)).toBe(true);
+    });
 
     it('a change made while Vendure is unreachable arrives once it is back, once', async () => {
         const { code, url } = await checkout('down@example.se');
