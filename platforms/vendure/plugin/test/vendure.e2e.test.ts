@@ -339,6 +339,12 @@ async function postStatus(cb: Record<string, unknown>, how: { secret?: string; t
 }
 
 describe('the shared secret', () => {
+    it('is in no log of the sidecar, nor is the shop API token', () => {
+        expect(stack.log()).toContain('status delivered to the platform');
+        expect(stack.log()).not.toContain(stack.secret);
+        expect(stack.log()).not.toContain(stack.shopApiToken);
+    });
+
     it('a ping proves the plugin and the sidecar share it', async () => {
         await new SidecarClient(options).ping();
         const wrong = new SidecarClient({ ...options, secret: 'not-the-shared-secret-at-all' });
