@@ -310,6 +310,10 @@ describe('Trustly in Vendure, end to end', () => {
         // Pending and credit happen at Trustly while Vendure is away.
         await new Promise(r => setTimeout(r, 7_000));
         expect((await adminOrder(code)).payments[0].state).toBe('Created');
+        // The sidecar did try, and was told to come back (no connection: retryable).
+        const refused = stack.log().split('\n').filter(l => l.includes('delivery failed; will retry') && l.includes(String(door.port)));
+        expect(refused.length).toBeGreaterThan(0);
+        expect(stack.log()).not.toContain('dead-lettered');
         await door.open();
         const order = await until(code, 'PaymentSettled after the outage', o => o.state === 'PaymentSettled');
         const transitions = order.history.items.filter(h => h.type === 'ORDER_PAYMENT_TRANSITION').map(h => `${h.data.from}→${h.data.to}`);
