@@ -222,6 +222,11 @@ describe('Trustly in Vendure, end to end', () => {
         await atBank(url, 'approve');
         order = await until(code, 'PaymentSettled', o => o.state === 'PaymentSettled');
         expect(order.payments).toMatchObject([{ state: 'Settled', amount: total }]);
+        // Trustly's pending came first (the bank transfer under way), then its credit.
+        const steps = (type: string) =>
+            order.history.items.filter(h => h.type === type).map(h => `${h.data.from}→${h.data.to}`);
+        expect(steps('ORDER_PAYMENT_TRANSITION')).toEqual(['Created→Created', 'Created→Authorized', 'Authorized→Settled']);
+        expect(steps('ORDER_STATE_TRANSITION').slice(-2)).toEqual(['ArrangingPayment→PaymentAuthorized', 'PaymentAuthorized→PaymentSettled']);
     }, 60_000);
 
     it('a declined payment is Declined and the order stays payable', async () => {
