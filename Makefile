@@ -37,7 +37,7 @@ test: lint chart-test woocommerce-test ## the one command that runs every test (
 # built binary as sidecar and simulator. Installs from the committed lockfile.
 VENDURE_PLUGIN := platforms/vendure/plugin
 vendure-test: build ## the Vendure plugin end to end: npm ci from the lockfile, then its tests
-	cd $(VENDURE_PLUGIN) && npm ci --no-audit --no-fund && TRUSTLY_SIDECAR_BIN=$(CURDIR)/$(BIN) npm test
+	cd $(VENDURE_PLUGIN) && npm ci --no-audit --no-fund && TRUSTLY_TEST_SIDECAR_BIN=$(CURDIR)/$(BIN) npm test
 
 # The demo clicked through by headless Chromium, driven from Go (chromedp).
 # Behind the `browser` build tag, so plain `go test ./...` needs no browser.

@@ -29,13 +29,13 @@ export interface Stack {
 }
 
 /**
- * startStack builds the binary (unless TRUSTLY_SIDECAR_BIN names one),
+ * startStack builds the binary (unless TRUSTLY_TEST_SIDECAR_BIN names one),
  * starts the simulator and serve with the Vendure adapter posting to
  * callbackUrl.
  */
 export async function startStack(callbackUrl: string): Promise<Stack> {
     const dir = mkdtempSync(path.join(tmpdir(), 'vendure-e2e-'));
-    let bin = process.env.TRUSTLY_SIDECAR_BIN;
+    let bin = process.env.TRUSTLY_TEST_SIDECAR_BIN;
     if (!bin) {
         bin = path.join(dir, 'trustly-sidecar');
         execFileSync('go', ['build', '-o', bin, './sidecar'], { cwd: repoRoot, stdio: 'inherit' });
