@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/cli"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/opscmd"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
@@ -325,7 +326,7 @@ func TestHelpFitsTheWidth(t *testing.T) {
 	for _, g := range []struct {
 		prefix []string
 		group  *cli.Group
-	}{{[]string{"signature"}, signatureCommands}, {[]string{"outbox"}, outboxCommands}, {[]string{"orders"}, ordersCommands}, {[]string{"sim", "notifications"}, simNotificationCommands}} {
+	}{{[]string{"signature"}, signatureCommands}, {[]string{"outbox"}, opscmd.OutboxCommands}, {[]string{"orders"}, opscmd.OrdersCommands}, {[]string{"sim", "notifications"}, simNotificationCommands}} {
 		for _, c := range g.group.Commands {
 			paths = append(paths, append(append([]string{}, g.prefix...), c.Name))
 		}

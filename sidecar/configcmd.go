@@ -19,7 +19,7 @@ func runConfig(_ context.Context, e *cli.Env, name string, args []string) error 
 	if _, err := cli.ParseArgs(fl, args, 0); err != nil {
 		return err
 	}
-	_, settings, err := config.Load(e.Getenv, envNames(e), builtins.Names())
+	_, settings, err := config.Load(e.Getenv, e.VariableNames(), builtins.Names())
 	if !*check {
 		config.Print(e.Stdout, settings)
 		fmt.Fprintln(e.Stdout)

@@ -87,7 +87,7 @@ func runServe(ctx context.Context, e *cli.Env, name string, args []string) error
 		svc.background = append(svc.background, httpapi.Task{Name: "adapter", Run: host.Run})
 	}
 	svc.api = httpapi.NewAPI(log, m, d.engine, d.idem, hooks, d.links)
-	outbox := d.engine.Outbox(deliverer, engine.OutboxConfig{Group: outboxGroup})
+	outbox := d.engine.Outbox(deliverer, engine.OutboxConfig{Group: bridge.Group})
 	m.SetOutboxStats(outboxStats(outbox))
 	if deliverer != nil {
 		svc.background = append(svc.background, httpapi.Task{Name: "outbox", Run: outbox.Run})

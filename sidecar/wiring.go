@@ -34,20 +34,12 @@ var builtins = pluginhost.Builtins{
 // loadConfig reads the settings for the command name; a problem is reported
 // on stderr with a pointer to the config command.
 func loadConfig(e *cli.Env, name string) (*config.Config, error) {
-	cfg, _, err := config.Load(e.Getenv, envNames(e), builtins.Names())
+	cfg, _, err := config.Load(e.Getenv, e.VariableNames(), builtins.Names())
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "%s: %v\nRun '%s config' to see every setting.\n", name, err, progName)
 		return nil, &cli.ExitError{Code: cli.ExitFailure, Err: err, Reported: true}
 	}
 	return cfg, nil
-}
-
-// envNames are the variables set in e, or nil when e cannot tell.
-func envNames(e *cli.Env) []string {
-	if e.Names == nil {
-		return nil
-	}
-	return e.Names()
 }
 
 // newLogger is the configured logger, with the request id of each record's
@@ -104,9 +96,6 @@ func newDaemon(cfg *config.Config, log *slog.Logger, m *metrics.Set, db *store.D
 			BaseURL: cfg.PublicBaseURL, TTL: cfg.PayLinkTTL, Senders: senders, Now: now, SealKey: sealKey},
 	}, nil
 }
-
-// outboxGroup is the consumer group of the platform deliveries.
-const outboxGroup = "platform"
 
 // outboxStats reads the outbox's figures for /metrics.
 func outboxStats(o *engine.Outbox) func(context.Context) (metrics.OutboxStats, error) {

@@ -185,5 +185,9 @@ func platformStatus(f engine.Flow, s engine.State) (adapter.PaymentStatus, bool)
 	return "", false
 }
 
+// Group is the outbox consumer group of the platform deliveries: serve
+// delivers under it, the operator's outbox commands read it.
+const Group = "platform"
+
 // ErrNoAdapter is the readiness problem of a plugin that is down.
 var ErrNoAdapter = errors.New("the adapter plugin is not running")

@@ -32,6 +32,15 @@ type Env struct {
 	Stderr io.Writer
 }
 
+// VariableNames are the variables set in the environment, or nil when the
+// Env cannot tell.
+func (e *Env) VariableNames() []string {
+	if e.Names == nil {
+		return nil
+	}
+	return e.Names()
+}
+
 // Command is one entry of a command table; a command with subcommands
 // dispatches into its own Group.
 type Command struct {

@@ -1,4 +1,4 @@
-package main
+package opscmd
 
 import (
 	"context"
@@ -10,9 +10,9 @@ import (
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/cli"
 )
 
-// runUnrouted is "trustly-sidecar unrouted": the notifications no order
+// Unrouted is "trustly-sidecar unrouted": the notifications no order
 // took, kept for a person (GET /v1/notifications/unrouted is the same list).
-func runUnrouted(ctx context.Context, e *cli.Env, name string, args []string) error {
+func Unrouted(ctx context.Context, e *cli.Env, name string, args []string) error {
 	fl := cli.NewFlagSet(e, name, "", "Lists the notifications no order took (an unknown order or method, kyc, one that\n"+
 		"did not parse as its method), oldest first: Trustly was answered, a person decides.\n"+
 		"Only the TRUSTLY_SIDECAR_REDIS_* settings are read (from the environment, as serve reads them).")

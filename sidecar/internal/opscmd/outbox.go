@@ -1,4 +1,7 @@
-package main
+// Package opscmd holds the operator's commands over what serve keeps in
+// Redis (outbox, orders, unrouted, retain): they read only the REDIS_
+// settings and work on an offline engine, never calling Trustly.
+package opscmd
 
 import (
 	"context"
@@ -12,11 +15,12 @@ import (
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/bridge"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/cli"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/config"
 )
 
-var outboxCommands = &cli.Group{
+var OutboxCommands = &cli.Group{
 	About: "The outbox of status changes to the shop platform: list what was dead-lettered and put it back,\n" +
 		"or give up on a change that keeps failing.\n" +
 		"Only the TRUSTLY_SIDECAR_REDIS_* settings are read (from the environment, as serve reads them).",
@@ -28,8 +32,9 @@ var outboxCommands = &cli.Group{
 	},
 }
 
-func runOutbox(ctx context.Context, e *cli.Env, name string, args []string) error {
-	return cli.Dispatch(ctx, e, name, outboxCommands, args)
+// Outbox is "trustly-sidecar outbox".
+func Outbox(ctx context.Context, e *cli.Env, name string, args []string) error {
+	return cli.Dispatch(ctx, e, name, OutboxCommands, args)
 }
 
 // openOutbox returns the outbox of the platform deliveries, with nothing to
@@ -40,7 +45,7 @@ func openOutbox(e *cli.Env, name string, logs io.Writer) (*engine.Outbox, func()
 	if err != nil {
 		return nil, nil, err
 	}
-	return eng.Outbox(nil, engine.OutboxConfig{Group: outboxGroup}), closeFn, nil
+	return eng.Outbox(nil, engine.OutboxConfig{Group: bridge.Group}), closeFn, nil
 }
 
 // openEngine connects to the configured Redis and returns an offline
@@ -53,7 +58,7 @@ func openEngine(e *cli.Env, name string, logs io.Writer) (eng *engine.Engine, cl
 
 // openEngineWith is openEngine with the order store's options.
 func openEngineWith(e *cli.Env, name string, logs io.Writer, opts store.OrdersOptions) (eng *engine.Engine, closeFn func(), err error) {
-	cfg, err := config.LoadRedis(e.Getenv, envNames(e))
+	cfg, err := config.LoadRedis(e.Getenv, e.VariableNames())
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "%s: %v\n", name, err)
 		return nil, nil, &cli.ExitError{Code: cli.ExitFailure, Err: err, Reported: true}

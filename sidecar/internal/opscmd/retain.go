@@ -1,4 +1,4 @@
-package main
+package opscmd
 
 import (
 	"context"
@@ -11,10 +11,10 @@ import (
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/config"
 )
 
-// runRetain is "trustly-sidecar retain": the one-off for a store written
+// Retain is "trustly-sidecar retain": the one-off for a store written
 // before retention existed (or with TRUSTLY_SIDECAR_RETENTION=0), whose
 // keys have no TTL until their order's next write.
-func runRetain(ctx context.Context, e *cli.Env, name string, args []string) error {
+func Retain(ctx context.Context, e *cli.Env, name string, args []string) error {
 	fl := cli.NewFlagSet(e, name, "", "Gives the keys written while nothing expired (before retention existed, or with\n"+
 		config.Key("RETENTION")+"=0) the TTL their next write would give them: a settled\n"+
 		"order with its dedupe records, log and index entries expires the retention after its last\n"+

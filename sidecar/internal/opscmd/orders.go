@@ -1,4 +1,4 @@
-package main
+package opscmd
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/cli"
 )
 
-var ordersCommands = &cli.Group{
+var OrdersCommands = &cli.Group{
 	About: "The orders serve keeps: what happened to one, for the person answering \"where is my money\".\n" +
 		"Only the TRUSTLY_SIDECAR_REDIS_* settings are read (from the environment, as serve reads them).",
 	Commands: []cli.Command{
@@ -19,8 +19,9 @@ var ordersCommands = &cli.Group{
 	},
 }
 
-func runOrders(ctx context.Context, e *cli.Env, name string, args []string) error {
-	return cli.Dispatch(ctx, e, name, ordersCommands, args)
+// Orders is "trustly-sidecar orders".
+func Orders(ctx context.Context, e *cli.Env, name string, args []string) error {
+	return cli.Dispatch(ctx, e, name, OrdersCommands, args)
 }
 
 func runOrdersShow(ctx context.Context, e *cli.Env, name string, args []string) error {
