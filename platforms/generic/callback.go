@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -56,22 +55,11 @@ func (a *Adapter) ApplyStatus(ctx context.Context, ch adapter.StatusChange) erro
 	req.Header.Set(HeaderIdempotencyKey, ch.ID)
 	SignRequest(req.Header, a.cfg.CallbackSecret, a.cfg.Now(), body)
 
-	resp, err := a.cfg.HTTPClient.Do(req)
+	code, snippet, err := adapter.Deliver(a.cfg.HTTPClient, req)
 	if err != nil {
-		// The shop may or may not have applied it; the change is
-		// idempotent, so resending is safe. A context error stays
-		// recognisable as one.
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return fmt.Errorf("%w: callback %s: %w", adapter.ErrRetryable, ch.ID, ctxErr)
-		}
-		return fmt.Errorf("%w: callback %s: %w", adapter.ErrRetryable, ch.ID, err)
+		return fmt.Errorf("callback %s: %w", ch.ID, err)
 	}
-	defer resp.Body.Close()
-	// A little of the body says why the shop refused; the rest is drained
-	// so the connection is reused.
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	return classify(resp.StatusCode, ch.ID, snippet)
+	return classify(code, ch.ID, snippet)
 }
 
 // classify is the one table from the shop's HTTP status to the outcome.
