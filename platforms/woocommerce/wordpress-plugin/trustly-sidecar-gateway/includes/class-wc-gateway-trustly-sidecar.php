@@ -148,12 +148,22 @@ class WC_Gateway_Trustly_Sidecar extends WC_Payment_Gateway {
 	public function health() {
 		$res = $this->client()->get( '/readyz' );
 		if ( is_wp_error( $res ) ) {
-			return sprintf( __( 'Sidecar not reachable at %1$s: %2$s', 'trustly-sidecar' ), $this->get_option( 'sidecar_url' ), $res->get_error_message() );
+			return $this->unreachable_text( $res );
 		}
 		if ( 200 === $res[0] ) {
 			return __( 'Sidecar ready.', 'trustly-sidecar' );
 		}
 		return sprintf( __( 'Sidecar not ready (HTTP %d).', 'trustly-sidecar' ), $res[0] );
+	}
+
+	/**
+	 * For the admin: where the sidecar was looked for and why it did not answer.
+	 *
+	 * @param WP_Error $err From the HTTP call.
+	 * @return string
+	 */
+	private function unreachable_text( $err ) {
+		return sprintf( __( 'Sidecar not reachable at %1$s: %2$s', 'trustly-sidecar' ), $this->get_option( 'sidecar_url' ), $err->get_error_message() );
 	}
 
 	/** @return Trustly_Sidecar_Client */
@@ -246,7 +256,11 @@ class WC_Gateway_Trustly_Sidecar extends WC_Payment_Gateway {
 			),
 			$key
 		);
-		if ( is_wp_error( $res ) || 201 !== $res[0] ) {
+		if ( is_wp_error( $res ) ) {
+			// The admin reads this, not a shopper: name the sidecar that is down.
+			return new WP_Error( 'trustly_refund_refused', $this->unreachable_text( $res ) );
+		}
+		if ( 201 !== $res[0] ) {
 			return new WP_Error( 'trustly_refund_refused', $this->error_text( $res ) );
 		}
 		return true;
