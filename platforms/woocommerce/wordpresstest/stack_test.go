@@ -1,3 +1,5 @@
+//go:build unix
+
 package wordpresstest
 
 import (
@@ -20,6 +22,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -122,6 +125,10 @@ func start(t *testing.T, name string, env []string, dir string, args ...string) 
 	p := &process{cmd: exec.Command(name, args...), out: &syncBuffer{}, done: make(chan struct{})}
 	p.cmd.Env, p.cmd.Dir = env, dir
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	// A group of its own: php -S with workers forks, and the workers hold
+	// the output pipe; stop signals them all.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	p.cmd.WaitDelay = 5 * time.Second
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
@@ -136,11 +143,11 @@ func (p *process) stop() {
 		return
 	default:
 	}
-	_ = p.cmd.Process.Signal(os.Interrupt)
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
 	select {
 	case <-p.done:
 	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 		<-p.done
 	}
 }
@@ -347,7 +354,10 @@ require_once ABSPATH . 'wp-settings.php';
 		t.Fatal(err)
 	}
 
-	wp.server = start(t, in.php, []string{"PATH=" + os.Getenv("PATH")}, wp.dir, "-S", fmt.Sprintf("127.0.0.1:%d", httpPort), "-t", wp.dir)
+	// Two workers: WordPress requests itself (install.php tries pretty
+	// permalinks on the new site), which one php -S process would answer
+	// only after that request's timeout.
+	wp.server = start(t, in.php, []string{"PATH=" + os.Getenv("PATH"), "PHP_CLI_SERVER_WORKERS=2"}, wp.dir, "-S", fmt.Sprintf("127.0.0.1:%d", httpPort), "-t", wp.dir)
 	eventually(t, "php -S to listen", func() bool {
 		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", httpPort))
 		if err == nil {
@@ -356,6 +366,7 @@ require_once ABSPATH . 'wp-settings.php';
 		return err == nil
 	}, wp.server.out.String)
 
+	began := time.Now()
 	anon := wp.client(t)
 	page := anon.post(t, "/wp-admin/install.php?step=2", url.Values{
 		"weblog_title": {"Kaffebutiken"}, "user_name": {wp.user}, "admin_password": {wp.password}, "admin_password2": {wp.password},
@@ -364,6 +375,7 @@ require_once ABSPATH . 'wp-settings.php';
 	if page.status != http.StatusOK || !strings.Contains(page.body, "<h1>Success!</h1>") {
 		t.Fatalf("install.php: %d\n%s", page.status, tail(page.body, 3000))
 	}
+	t.Logf("WordPress %s installed through install.php in %v", coreVersion(in.core), time.Since(began).Round(time.Millisecond))
 	wp.admin = wp.login(t)
 	return wp
 }
@@ -536,4 +548,13 @@ var tags = regexp.MustCompile(`(?s)<script.*?</script>|<style.*?</style>|<[^>]+>
 // stripTags leaves a page's text, for failure messages.
 func stripTags(s string) string {
 	return strings.Join(strings.Fields(tags.ReplaceAllString(s, " ")), " ")
+}
+
+// coreVersion is $wp_version of the tree, for the log.
+func coreVersion(core string) string {
+	b, _ := os.ReadFile(filepath.Join(core, "wp-includes/version.php"))
+	if m := regexp.MustCompile(`\$wp_version = '([^']+)'`).FindSubmatch(b); m != nil {
+		return string(m[1])
+	}
+	return "(unknown version)"
 }

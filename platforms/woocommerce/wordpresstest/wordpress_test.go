@@ -1,3 +1,5 @@
+//go:build unix
+
 package wordpresstest
 
 import (
@@ -12,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 const (
@@ -52,9 +55,13 @@ func (a refundAnswer) Error() string {
 // the sidecar, and a refund the sidecar refuses; then the sidecar down.
 func TestPluginInRealWordPress(t *testing.T) {
 	in := requireInputs(t)
+	began := time.Now()
 	sc := startSidecar(t, in.sidecar)
+	t.Logf("sidecar and simulator ready in %v", time.Since(began).Round(time.Millisecond))
 	wp := newWordPress(t, in)
+	began = time.Now()
 	wp.installPlugin(t, in.zip)
+	t.Logf("plugin uploaded and activated in %v", time.Since(began).Round(time.Millisecond))
 	admin := wp.admin
 	// Every page WordPress served, to look for the token in afterwards.
 	var served []string
