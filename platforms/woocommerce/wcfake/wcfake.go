@@ -56,13 +56,15 @@ type order struct {
 	Refunds       []refund
 	Meta          []woocommerce.MetaData
 	Notes         []string
+	StatusWrites  []string // every status a PUT set, in order
 }
 
 type refund struct {
 	ID     int64
 	Amount int64 // minor units, positive
 	Reason string
-	API    bool
+	API    bool   // refunded_payment: WooCommerce called the gateway
+	By     string // the plugin's stamp (woocommerce.RefundByMeta), "" for none
 }
 
 // New starts the stand-in; it stops with the test.
@@ -167,13 +169,42 @@ func (s *Shop) Snapshot(orderID string) string {
 	return string(b)
 }
 
-// AdminRefund adds a refund in the admin ("Refund manually": api_refund
-// false) and returns its id.
+// AdminRefund adds a refund an admin records while the plugin's refunds
+// setting is "the sidecar refunds what is recorded": stamped for the
+// sidecar, which carries it out from the webhook. It returns its id.
 func (s *Shop) AdminRefund(id, amount int64, reason string) int64 {
+	return s.AddRefund(id, amount, reason, woocommerce.RefundBySidecar)
+}
+
+// AddRefund adds a refund as wc_create_refund would with the plugin active:
+// by is the plugin's stamp (woocommerce.RefundByGateway: the "Refund via
+// Trustly" button, which WooCommerce marks refunded_payment once the
+// gateway said yes; RefundByManual: "Refund manually"; "" for a refund made
+// without the plugin). It returns its id.
+func (s *Shop) AddRefund(id, amount int64, reason, by string) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, _ := s.refund(s.orders[id], amount, reason, false)
+	r, err := s.refund(s.orders[id], amount, reason, by == woocommerce.RefundByGateway)
+	if err != nil {
+		panic(err)
+	}
+	s.orders[id].Refunds[len(s.orders[id].Refunds)-1].By = by
 	return r.ID
+}
+
+// SeedRefund adds a refund with a fixed id, for fixtures that name it.
+func (s *Shop) SeedRefund(id, refundID, amount int64, reason, by string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.orders[id]
+	o.Refunds = append(o.Refunds, refund{ID: refundID, Amount: amount, Reason: reason, API: by == woocommerce.RefundByGateway, By: by})
+}
+
+// StatusWrites are the statuses the REST API set on an order, in order.
+func (s *Shop) StatusWrites(id int64) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.orders[id].StatusWrites)
 }
 
 // Webhook is the order.updated delivery of order id, signed, as the
@@ -355,6 +386,7 @@ func (s *Shop) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		if in.Status != nil {
 			o.Status = *in.Status
+			o.StatusWrites = append(o.StatusWrites, *in.Status)
 		}
 		if in.SetPaid {
 			o.DatePaid = true
@@ -390,6 +422,22 @@ func (s *Shop) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		o.Notes = append(o.Notes, in.Note)
 		writeJSON(w, http.StatusCreated, map[string]any{"id": len(o.Notes), "note": in.Note})
+	case "GET refunds":
+		// The order refund resource (_order-refunds.md): newest first, with
+		// refunded_payment and the refund's meta data (the plugin's stamp).
+		out := []map[string]any{}
+		for i := len(o.Refunds) - 1; i >= 0; i-- {
+			r := o.Refunds[i]
+			meta := []map[string]any{}
+			if r.By != "" {
+				meta = append(meta, map[string]any{"id": r.ID*10 + 1, "key": woocommerce.RefundByMeta, "value": r.By})
+			}
+			out = append(out, map[string]any{"id": r.ID, "date_created": "2026-12-01T10:00:00", "amount": money(r.Amount), "reason": r.Reason,
+				"refunded_by": 1, "refunded_payment": r.API, "meta_data": meta, "line_items": []any{}})
+		}
+		w.Header().Set("X-WP-Total", strconv.Itoa(len(out)))
+		w.Header().Set("X-WP-TotalPages", "1")
+		writeJSON(w, http.StatusOK, out)
 	case "POST refunds":
 		var in struct {
 			Amount    string `json:"amount"`
