@@ -153,14 +153,8 @@ func (h *Webhooks) serve(w http.ResponseWriter, r *http.Request) (platform, outc
 	resp, err := h.adapter.Answer(ctx, req, adapterResults(results))
 	switch {
 	case errors.Is(err, adapter.ErrUnsupported):
-		// An asynchronous platform: our own summary.
-		ans := shopapi.WebhookAnswer{Platform: platform, Results: results}
-		status := http.StatusOK
-		if first != nil {
-			status, ans.Error = first.Status, first.Error
-		}
-		encode(w, status, ans)
-		return platform, outcome, nil
+		// An asynchronous platform: our own summary (webhookack.go).
+		return platform, h.answerAsync(w, r, desc, results, first, outcome), nil
 	case err != nil:
 		return platform, webhookError, fmt.Errorf("answer: %w", err)
 	}
