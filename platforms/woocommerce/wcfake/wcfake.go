@@ -36,6 +36,7 @@ type Shop struct {
 	nextID   int64
 	mode     adaptertest.Mode
 	failNext []int         // statuses to answer the next requests with
+	down     bool          // connections are dropped without an answer
 	delay    time.Duration // before every answer
 	// GatewayRefunds counts refunds created with api_refund true: the ones
 	// for which WooCommerce would call the gateway's process_refund.
@@ -100,6 +101,14 @@ func (s *Shop) SetMode(m adaptertest.Mode) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.mode = m
+}
+
+// SetDown makes the shop unreachable (true): every connection is closed
+// without an answer, as when WordPress or its web server is stopped.
+func (s *Shop) SetDown(down bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down = down
 }
 
 // FailNext makes the next len(codes) REST requests answer those statuses.
@@ -318,12 +327,21 @@ func (s *Shop) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body) // read first: see adaptertest's note on hanging fakes
 	s.mu.Lock()
 	s.requests = append(s.requests, r.Method+" "+r.URL.Path)
-	mode, delay := s.mode, s.delay
+	mode, delay, down := s.mode, s.delay, s.down
 	fail := 0
 	if len(s.failNext) > 0 {
 		fail, s.failNext = s.failNext[0], s.failNext[1:]
 	}
 	s.mu.Unlock()
+	if down {
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+				return
+			}
+		}
+		panic(http.ErrAbortHandler) // closes the connection just the same
+	}
 	if delay > 0 {
 		select {
 		case <-time.After(delay):
