@@ -72,9 +72,24 @@ func (a *Adapter) refundsBy(ctx context.Context, orderID int64) (map[int64]strin
 	return by, nil
 }
 
-// inFlight is the host's error code for a command another delivery of the
-// same order is running right now: it finishes by itself.
-const inFlight = "idempotency_key_in_use"
+// failedRefundNotes is what the order note says about a refund the sidecar
+// could not carry out, by the host's error code (stable codes of its API).
+// The wording matters for money: a refund that may still happen must never
+// tell the admin to refund again. Any other code was refused for good.
+var failedRefundNotes = map[string]string{
+	// Another delivery of the same order is running it: no note.
+	"idempotency_key_in_use": "",
+	// Not run (the sidecar's store was down); nothing was sent to Trustly.
+	"unavailable": "Trustly: WooCommerce refund #%s was not sent to Trustly yet: %s (%s). " +
+		"It is sent the next time WooCommerce sends this order to the sidecar (saving the order does). Do not record it again.",
+	// Cut off at the sidecar earlier: it may have reached Trustly.
+	"idempotency_key_interrupted": "Trustly: WooCommerce refund #%s may or may not have reached Trustly: %s (%s). " +
+		"Do not refund again before checking this order's payment in the sidecar (trustly-sidecar orders show).",
+}
+
+// refusedRefundNote is the note of a refund the sidecar refused.
+const refusedRefundNote = "Trustly: WooCommerce refund #%s was NOT paid back through Trustly: %s (%s). " +
+	"The refund stays recorded here; no money went to the shopper. Fix the cause and refund again, or pay the shopper back another way."
 
 // Answer is unsupported: WooCommerce's webhooks only want a 2xx, and the
 // host writes that answer. Before that, a refund the sidecar could not carry
@@ -88,17 +103,16 @@ func (a *Adapter) Answer(ctx context.Context, _ adapter.Request, results []adapt
 		if r.OK || !ok {
 			continue
 		}
-		if r.ErrorCode == inFlight {
-			continue
+		format, known := failedRefundNotes[r.ErrorCode]
+		if !known {
+			format = refusedRefundNote
 		}
 		order, refund, ok := strings.Cut(rest, ":")
-		if !ok || !orderIDRE.MatchString(order) {
+		if format == "" || !ok || !orderIDRE.MatchString(order) {
 			continue
 		}
-		text := fmt.Sprintf("Trustly: WooCommerce refund #%s was NOT paid back through Trustly: %s (%s). "+
-			"The refund stays recorded here; no money went to the shopper. Fix the cause and refund again, or pay the shopper back another way.",
-			refund, r.Message, r.ErrorCode)
-		_ = a.noteOnce(ctx, "/orders/"+order, "[trustly-sidecar refund-failed "+refund+"]", text)
+		tag := "[trustly-sidecar refund-failed " + refund + " " + r.ErrorCode + "]"
+		_ = a.noteOnce(ctx, "/orders/"+order, tag, fmt.Sprintf(format, refund, r.Message, r.ErrorCode))
 	}
 	return adapter.Response{}, fmt.Errorf("%w: WooCommerce webhooks are asynchronous", adapter.ErrUnsupported)
 }

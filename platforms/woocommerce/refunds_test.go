@@ -118,8 +118,22 @@ func TestAFailedWebhookRefundIsNotedOnTheOrder(t *testing.T) {
 	}
 	notes := shop.Notes(id)
 	if len(notes) != 1 || !strings.Contains(notes[0], "refund #2001 was NOT paid back") || !strings.Contains(notes[0], "more than was paid") ||
-		!strings.Contains(notes[0], "[trustly-sidecar refund-failed 2001]") {
+		!strings.Contains(notes[0], "[trustly-sidecar refund-failed 2001 refund_exceeds_credited]") {
 		t.Fatalf("notes %q", notes)
+	}
+	// A refund that may still happen never tells the admin to refund again.
+	for _, tc := range []struct{ code, want string }{
+		{"unavailable", "not sent to Trustly yet"},
+		{"idempotency_key_interrupted", "may or may not have reached Trustly"},
+	} {
+		order := shop.AddOrder("processing", 100000, "SEK")
+		if _, err := a.Answer(t.Context(), adapter.Request{}, []adapter.Result{{IdempotencyKey: key(order, 2005), ErrorCode: tc.code, Message: "m"}}); !errors.Is(err, adapter.ErrUnsupported) {
+			t.Fatal(err)
+		}
+		n := shop.Notes(order)
+		if len(n) != 1 || !strings.Contains(n[0], tc.want) || strings.Contains(n[0], "refund again,") {
+			t.Errorf("%s: notes %q", tc.code, n)
+		}
 	}
 	if n := shop.Notes(other); len(n) != 0 {
 		t.Fatalf("notes on the other order %q", n)

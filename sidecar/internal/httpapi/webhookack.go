@@ -24,10 +24,9 @@ import (
 // log_delivery and failed_delivery; woocommerce_max_webhook_delivery_failures):
 // an error status there recovers nothing and costs every later delivery,
 // refunds included. So a failed command is acknowledged, and what keeps it
-// from being lost is this side: the failure is logged at ERROR (the store or
-// Trustly down: it may succeed when the order's next delivery repeats it) or
-// WARN (refused: a person must act) with its idempotency key, platform order
-// and request id; counted as outcome "failed_acknowledged" of
+// from being lost is this side: the failure is logged (ERROR when it did
+// not run or its outcome is unknown, WARN when it was refused, with what
+// happens next) with its idempotency key, platform order and request id; counted as outcome "failed_acknowledged" of
 // trustly_sidecar_webhooks_total; kept under its idempotency key, so a later
 // delivery gets the same answer; and shown to the adapter's Answer, which may
 // tell the platform's people (the WooCommerce adapter writes an order note).
@@ -77,6 +76,21 @@ func (h *Webhooks) answerAsync(w http.ResponseWriter, r *http.Request, desc adap
 	return outcome
 }
 
+// acknowledgedNext says, by the failed command's error code, how bad it is
+// and what happens next; any other code is refused for good (WARN: a person
+// must act), any other 5xx ERROR with an unknown outcome.
+var acknowledgedNext = map[string]struct {
+	level slog.Level
+	next  string
+}{
+	// Not run (Redis down): the key was not claimed.
+	"unavailable": {slog.LevelError, "not run: the platform's next delivery of this order runs it"},
+	// Another delivery of the same order runs it right now.
+	"idempotency_key_in_use": {slog.LevelInfo, "another delivery is running it"},
+	// Cut off earlier: never run again by itself.
+	"idempotency_key_interrupted": {slog.LevelError, "outcome unknown: a person must check the order before doing it again"},
+}
+
 // logAcknowledged logs each failed command of a webhook answered 2xx: the
 // platform will not send it again, so this line is where a person finds it.
 func (h *Webhooks) logAcknowledged(ctx context.Context, platform string, results []shopapi.WebhookResult) {
@@ -86,13 +100,15 @@ func (h *Webhooks) logAcknowledged(ctx context.Context, platform string, results
 		}
 		level, next := slog.LevelWarn, "refused: a person must act (the platform's order, or the shop API)"
 		if res.Status == 0 || res.Status >= 500 {
-			level, next = slog.LevelError, "not done: the platform's next delivery of this order tries it again, or a person acts"
+			level, next = slog.LevelError, "failed: a person must check the order before doing it again"
 		}
-		attrs := []any{"platform", platform, "kind", res.Kind, "key", res.IdempotencyKey, "platform_order", res.PlatformOrder,
-			"status", res.Status, "next", next}
+		attrs := []any{"platform", platform, "kind", res.Kind, "key", res.IdempotencyKey, "platform_order", res.PlatformOrder, "status", res.Status}
 		if res.Error != nil {
+			if n, ok := acknowledgedNext[res.Error.Code]; ok {
+				level, next = n.level, n.next
+			}
 			attrs = append(attrs, "code", res.Error.Code, "err", res.Error.Message)
 		}
-		h.log.Log(ctx, level, "platform webhook command failed; answered 200, the platform does not resend", attrs...)
+		h.log.Log(ctx, level, "platform webhook command failed; answered 200, the platform does not resend", append(attrs, "next", next)...)
 	}
 }

@@ -20,6 +20,8 @@ func TestAsyncAnswerFollowsWhatThePlatformDoesWithErrors(t *testing.T) {
 		Error: &shopapi.ErrorDetail{Code: "amount_exceeds_refundable", Message: "at most 53.50 SEK can be refunded"}}
 	down := shopapi.WebhookResult{Kind: "refund", IdempotencyKey: "woocommerce:refund:1001:2002", PlatformOrder: "1001", Status: http.StatusServiceUnavailable,
 		Error: &shopapi.ErrorDetail{Code: "unavailable", Message: "a dependency (Redis) is unavailable; retry later"}}
+	cutOff := shopapi.WebhookResult{Kind: "refund", IdempotencyKey: "woocommerce:refund:1001:2003", PlatformOrder: "1001", Status: http.StatusConflict,
+		Error: &shopapi.ErrorDetail{Code: "idempotency_key_interrupted", Message: "an earlier request with this Idempotency-Key was cut off"}}
 	done := shopapi.WebhookResult{Kind: "refund", IdempotencyKey: "woocommerce:refund:1001:2000", OK: true, Status: http.StatusCreated}
 	for _, tc := range []struct {
 		name        string
@@ -34,7 +36,9 @@ func TestAsyncAnswerFollowsWhatThePlatformDoesWithErrors(t *testing.T) {
 		{"WooCommerce: a refusal is acknowledged and logged", "woocommerce", []shopapi.WebhookResult{done, refused}, 200, webhookFailedAcknowledged,
 			[]string{"level=WARN", "key=woocommerce:refund:1001:2001", "platform_order=1001", "code=amount_exceeds_refundable", "a person must act"}},
 		{"WooCommerce: a store outage is acknowledged and logged as an error", "woocommerce", []shopapi.WebhookResult{down, refused}, 200, webhookFailedAcknowledged,
-			[]string{"level=ERROR", "key=woocommerce:refund:1001:2002", "status=503", "next delivery of this order tries it again"}},
+			[]string{"level=ERROR", "key=woocommerce:refund:1001:2002", "status=503", "next delivery of this order runs it"}},
+		{"WooCommerce: an unknown outcome is an error for a person", "woocommerce", []shopapi.WebhookResult{done, cutOff}, 200, webhookFailedAcknowledged,
+			[]string{"level=ERROR", "key=woocommerce:refund:1001:2003", "outcome unknown"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs strings.Builder
