@@ -160,10 +160,10 @@ func TestE2EWooCommerceFailedWebhookRefundIsVisibleAndAcknowledged(t *testing.T)
 }
 
 // WooCommerce down for a while (answering 503, then not answering at all)
-// while a payment goes pending and then paid: the outbox retries; once the
-// shop is back every change is delivered, in order, each once: the
-// stand-in's recorded writes are on-hold then processing, and one note per
-// change.
+// while two payments go pending and then paid: the outbox retries; once the
+// shop is back every change is delivered, each order's in order, each once:
+// the stand-in's recorded writes are on-hold then processing, and one note
+// per change.
 func TestE2EWooCommerceOutageDeliversEveryChangeOnceInOrder(t *testing.T) {
 	bin := wooBin()
 	if bin == "" {
@@ -171,46 +171,53 @@ func TestE2EWooCommerceOutageDeliversEveryChangeOnceInOrder(t *testing.T) {
 	}
 	wc := wcfake.New(t)
 	s := startWooShop(t, bin, wc)
-	id := wc.AddOrder("pending", 10350, "SEK")
-	wcID := strconv.FormatInt(id, 10)
+	ids := []int64{wc.AddOrder("pending", 10350, "SEK"), wc.AddOrder("pending", 19900, "SEK")}
 
 	wc.SetMode(adaptertest.Unavailable)
-	p := s.order(s.call(http.MethodPost, "/v1/payments", "wc-order-"+wcID+"-1", wooPayment(wcID, "")), http.StatusCreated)
-	s.approve(p, sim.DefaultScenario)
-	s.advance(time.Minute) // pending, then credit: two changes owed
-	eventually(t, "two refused tries", func() bool { return len(wc.Requests()) >= 2 })
+	var payments []shopapi.Order
+	for _, id := range ids {
+		wcID := strconv.FormatInt(id, 10)
+		p := s.order(s.call(http.MethodPost, "/v1/payments", "wc-order-"+wcID+"-1", wooPayment(wcID, "")), http.StatusCreated)
+		s.approve(p, sim.DefaultScenario)
+		payments = append(payments, p)
+	}
+	s.advance(time.Minute) // pending, then credit: four changes owed
+	eventually(t, "refused tries", func() bool { return len(wc.Requests()) >= 4 })
 	wc.SetMode(adaptertest.Healthy)
 	wc.SetDown(true)
 	before := len(wc.Requests())
 	eventually(t, "a try while the shop is down", func() bool { return len(wc.Requests()) > before })
-	if writes := wc.StatusWrites(id); len(writes) != 0 {
-		t.Fatalf("written while down: %q", writes)
+	for _, id := range ids {
+		if writes := wc.StatusWrites(id); len(writes) != 0 {
+			t.Fatalf("written while down: %q", writes)
+		}
 	}
 	wc.SetDown(false)
 
-	eventually(t, "the order processing", func() bool { status, _, _ := wc.Status(id); return status == "processing" })
 	eventually(t, "nothing owed", func() bool {
 		return strings.Contains(clie(t, s.env, "outbox", "pending").stdout, "no pending status changes")
 	})
-	if got := wc.StatusWrites(id); strings.Join(got, ",") != "on-hold,processing" {
-		t.Fatalf("status writes %q; want on-hold then processing, once each", got)
-	}
-	status, txn, paid := wc.Status(id)
-	if status != "processing" || txn != s.get(p.ID).TrustlyOrderID || !paid {
-		t.Fatalf("order %s, transaction %q, paid %v", status, txn, paid)
-	}
-	tags := map[string]int{}
-	for _, n := range wc.Notes(id) {
-		if i := strings.Index(n, "[trustly-sidecar "); i >= 0 {
-			tags[n[i:]]++
+	for i, id := range ids {
+		if got := wc.StatusWrites(id); strings.Join(got, ",") != "on-hold,processing" {
+			t.Errorf("order %d: status writes %q; want on-hold then processing, once each", id, got)
 		}
-	}
-	if len(tags) != 2 {
-		t.Fatalf("notes %q; want one per change", wc.Notes(id))
-	}
-	for tag, n := range tags {
-		if n != 1 {
-			t.Errorf("%s noted %d times", tag, n)
+		status, txn, paid := wc.Status(id)
+		if status != "processing" || txn != s.get(payments[i].ID).TrustlyOrderID || !paid {
+			t.Errorf("order %d: %s, transaction %q, paid %v", id, status, txn, paid)
+		}
+		tags := map[string]int{}
+		for _, n := range wc.Notes(id) {
+			if at := strings.Index(n, "[trustly-sidecar "); at >= 0 {
+				tags[n[at:]]++
+			}
+		}
+		if len(tags) != 2 {
+			t.Errorf("order %d: notes %q; want one per change", id, wc.Notes(id))
+		}
+		for tag, n := range tags {
+			if n != 1 {
+				t.Errorf("order %d: %s noted %d times", id, tag, n)
+			}
 		}
 	}
 	if strings.Contains(s.log.String(), "dead-letter") {
