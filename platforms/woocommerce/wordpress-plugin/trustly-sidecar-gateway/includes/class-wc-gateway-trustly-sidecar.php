@@ -331,9 +331,9 @@ class WC_Gateway_Trustly_Sidecar extends WC_Payment_Gateway {
 		if ( is_wp_error( $res ) || $again || $res[0] >= 500 || 'idempotency_key_interrupted' === $code ) {
 			// The sidecar may have sent the refund: the admin must not
 			// simply try again with a new refund (a new key).
-			$text = sprintf( __( 'Trustly: the refund of %1$s may or may not have been sent: the sidecar did not answer (%2$s). Do not refund again before checking payment %3$s in the sidecar (trustly-sidecar orders show %3$s); if Trustly pays it out, the sidecar records the refund in this order itself.', 'trustly-sidecar' ), $shown, is_wp_error( $res ) ? $res->get_error_message() : $this->error_text( $res ), $payment );
+			$text = sprintf( __( 'Trustly: the refund of %1$s may or may not have been sent: the sidecar could not say (%2$s). Do not refund again before checking payment %3$s in the sidecar (trustly-sidecar orders show %3$s); if Trustly pays it out, the sidecar records the refund in this order itself.', 'trustly-sidecar' ), $shown, is_wp_error( $res ) ? $res->get_error_message() : $this->error_text( $res ), $payment );
 		} else {
-			$text = sprintf( __( 'Trustly: the refund of %1$s was not made: %2$s', 'trustly-sidecar' ), $shown, $this->error_text( $res ) );
+			$text = sprintf( __( 'Trustly: the refund of %1$s was not made: %2$s', 'trustly-sidecar' ), $shown, (string) ( $res[1]['error']['message'] ?? ( 'HTTP ' . $res[0] ) ) );
 		}
 		$order->add_order_note( $text );
 		return new WP_Error( 'trustly_refund_refused', $text );
