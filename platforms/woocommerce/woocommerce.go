@@ -175,10 +175,5 @@ func (a *Adapter) Describe(context.Context) (adapter.Description, error) {
 	}, nil
 }
 
-// Answer is unsupported: WooCommerce's webhooks only want a 2xx.
-func (a *Adapter) Answer(context.Context, adapter.Request, []adapter.Result) (adapter.Response, error) {
-	return adapter.Response{}, fmt.Errorf("%w: WooCommerce webhooks are asynchronous", adapter.ErrUnsupported)
-}
-
 // timeout is how long a REST call may take when the host gave no deadline.
 const timeout = 30 * time.Second
