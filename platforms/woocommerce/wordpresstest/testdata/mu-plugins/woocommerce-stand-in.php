@@ -478,14 +478,25 @@ function WC() { // phpcs:ignore WordPress.NamingConventions.ValidFunctionName
 /**
  * An order, stored as WooCommerce's classic storage does: a post of type
  * shop_order, its data in post meta (_order_total, _billing_email, …).
+ * As in WooCommerce, set_* and update_meta_data change the object only;
+ * save() writes them (and creates the post of a new object).
  */
 class WC_Order {
+	/** @var string The post type. */
+	const POST_TYPE = 'shop_order';
+	/** @var int 0 until saved. */
+	protected $id = 0;
 	/** @var int */
-	protected $id;
+	protected $parent_id = 0;
+	/** @var array Meta key => value not saved yet. */
+	protected $changes = array();
 
-	/** @param int $id The post id. */
-	public function __construct( $id ) {
+	/** @param int $id The post id; 0 for a new object. */
+	public function __construct( $id = 0 ) {
 		$this->id = (int) $id;
+		if ( $this->id ) {
+			$this->parent_id = (int) wp_get_post_parent_id( $this->id );
+		}
 	}
 
 	/** @return int */
@@ -493,12 +504,25 @@ class WC_Order {
 		return $this->id;
 	}
 
+	/** @return int */
+	public function get_parent_id() {
+		return $this->parent_id;
+	}
+
+	/** @param int $id The parent order. */
+	public function set_parent_id( $id ) {
+		$this->parent_id = (int) $id;
+	}
+
 	/**
 	 * @param string $key Meta key.
 	 * @return string
 	 */
 	protected function prop( $key ) {
-		return (string) get_post_meta( $this->id, $key, true );
+		if ( array_key_exists( $key, $this->changes ) ) {
+			return (string) $this->changes[ $key ];
+		}
+		return $this->id ? (string) get_post_meta( $this->id, $key, true ) : '';
 	}
 
 	/** @return string e.g. pending, without WooCommerce's wc- prefix. */
@@ -514,6 +538,11 @@ class WC_Order {
 	/** @return string */
 	public function get_currency() {
 		return $this->prop( '_order_currency' );
+	}
+
+	/** @param string $currency ISO 4217. */
+	public function set_currency( $currency ) {
+		$this->changes['_order_currency'] = $currency;
 	}
 
 	/** @return string */
@@ -563,23 +592,47 @@ class WC_Order {
 	 * @return mixed
 	 */
 	public function get_meta( $key = '', $single = true, $context = 'view' ) {
-		return get_post_meta( $this->id, $key, $single );
+		return $this->prop( $key );
 	}
 
 	/**
-	 * Real WooCommerce keeps the change until save(); here it is written at
-	 * once, which a caller that saves cannot tell apart.
-	 *
 	 * @param string $key   Meta key.
 	 * @param mixed  $value Value.
 	 */
 	public function update_meta_data( $key, $value ) {
-		update_post_meta( $this->id, $key, $value );
+		$this->changes[ $key ] = $value;
 	}
 
-	/** @return int */
+	/** @return int The id, after writing the changes. */
 	public function save() {
+		if ( ! $this->id ) {
+			$id = wp_insert_post(
+				array(
+					'post_type'   => static::POST_TYPE,
+					'post_parent' => $this->parent_id,
+					'post_status' => 'shop_order_refund' === static::POST_TYPE ? 'wc-completed' : 'wc-pending',
+					'post_title'  => static::POST_TYPE,
+				),
+				true
+			);
+			if ( is_wp_error( $id ) ) {
+				return 0;
+			}
+			$this->id = (int) $id;
+		}
+		foreach ( $this->changes as $k => $v ) {
+			update_post_meta( $this->id, $k, $v );
+		}
+		$this->changes = array();
 		return $this->id;
+	}
+
+	/**
+	 * @param bool $force_delete Skip the trash.
+	 * @return bool
+	 */
+	public function delete( $force_delete = false ) {
+		return (bool) wp_delete_post( $this->id, true );
 	}
 
 	/** @return string The thank-you page: /checkout/order-received/{id}/?key=… */
@@ -642,6 +695,7 @@ class WC_Order {
 	 * @return bool
 	 */
 	public function update_status( $new_status, $note = '', $manual = false ) {
+		$this->save();
 		wp_update_post(
 			array(
 				'ID'          => $this->id,
@@ -657,10 +711,12 @@ class WC_Order {
 	/**
 	 * Order notes are comments of type order_note, as in WooCommerce.
 	 *
-	 * @param string $note The note.
+	 * @param string $note              The note.
+	 * @param int    $is_customer_note  For the shopper too.
+	 * @param bool   $added_by_user     Written by the admin.
 	 * @return int
 	 */
-	public function add_order_note( $note ) {
+	public function add_order_note( $note, $is_customer_note = 0, $added_by_user = false ) {
 		return (int) wp_insert_comment(
 			array(
 				'comment_post_ID'  => $this->id,
@@ -671,18 +727,51 @@ class WC_Order {
 			)
 		);
 	}
+
+	/** @return string[] The order's notes, oldest first. */
+	public function stand_in_notes() {
+		return wp_list_pluck(
+			get_comments(
+				array(
+					'post_id' => $this->id,
+					'type'    => 'order_note',
+					'orderby' => 'comment_ID',
+					'order'   => 'ASC',
+				)
+			),
+			'comment_content'
+		);
+	}
 }
 
 /** A refund: a post of type shop_order_refund below its order. */
 class WC_Order_Refund extends WC_Order {
+	/** @var string The post type. */
+	const POST_TYPE = 'shop_order_refund';
+
 	/** @return string */
 	public function get_amount() {
 		return $this->prop( '_refund_amount' );
 	}
 
+	/** @param string $amount Decimal string. */
+	public function set_amount( $amount ) {
+		$this->changes['_refund_amount'] = $amount;
+	}
+
 	/** @return string */
 	public function get_reason() {
 		return $this->prop( '_refund_reason' );
+	}
+
+	/** @param string $reason The admin's reason. */
+	public function set_reason( $reason ) {
+		$this->changes['_refund_reason'] = (string) $reason;
+	}
+
+	/** @param bool $refunded Whether the gateway moved the money. */
+	public function set_refunded_payment( $refunded ) {
+		$this->changes['_refunded_payment'] = $refunded ? '1' : '';
 	}
 }
 
@@ -741,9 +830,11 @@ function wc_add_notice( $message, $notice_type = 'success', $data = array() ) {
 }
 
 /**
- * wc_create_refund reduced to the money: records the refund, asks the
- * gateway when refund_payment is set (wc_refund_payment) and deletes the
- * refund again when that fails, as WooCommerce does.
+ * wc_create_refund reduced to the money, in WooCommerce's order: the
+ * refund object is filled, woocommerce_create_refund fires with it unsaved,
+ * it is saved, then with refund_payment the gateway is asked
+ * (wc_refund_payment) and the refund deleted again when that fails;
+ * woocommerce_refund_created and woocommerce_order_refunded fire last.
  *
  * @param array $args amount, reason, order_id, refund_payment.
  * @return WC_Order_Refund|WP_Error
@@ -755,7 +846,10 @@ function wc_create_refund( $args = array() ) {
 			'amount'         => 0,
 			'reason'         => null,
 			'order_id'       => 0,
+			'refund_id'      => 0,
+			'line_items'     => array(),
 			'refund_payment' => false,
+			'restock_items'  => false,
 		)
 	);
 	$order = wc_get_order( $args['order_id'] );
@@ -763,33 +857,30 @@ function wc_create_refund( $args = array() ) {
 		return new WP_Error( 'error', 'Invalid order ID.' );
 	}
 	$amount = wc_format_decimal( $args['amount'], wc_get_price_decimals() );
-	if ( 0 > $amount ) {
-		return new WP_Error( 'woocommerce_refund_invalid_amount', 'Refund amount must be greater than zero.' );
+	if ( 0 >= (float) $amount ) {
+		return new WP_Error( 'error', 'Invalid refund amount.' );
 	}
-	$refund_id = wp_insert_post(
-		array(
-			'post_type'   => 'shop_order_refund',
-			'post_parent' => $order->get_id(),
-			'post_status' => 'wc-completed',
-			'post_title'  => 'Refund',
-		),
-		true
-	);
-	if ( is_wp_error( $refund_id ) ) {
-		return $refund_id;
+	$refund = new WC_Order_Refund();
+	$refund->set_currency( $order->get_currency() );
+	$refund->set_amount( $amount );
+	$refund->set_parent_id( absint( $args['order_id'] ) );
+	$refund->set_reason( (string) $args['reason'] );
+	do_action( 'woocommerce_create_refund', $refund, $args );
+	if ( ! $refund->save() ) {
+		return new WP_Error( 'error', 'Could not save the refund.' );
 	}
-	update_post_meta( $refund_id, '_refund_amount', $amount );
-	update_post_meta( $refund_id, '_refund_reason', (string) $args['reason'] );
-	update_post_meta( $refund_id, '_order_currency', $order->get_currency() );
 	if ( $args['refund_payment'] ) {
-		$result = wc_refund_payment( $order, $amount, $args['reason'] );
+		$result = wc_refund_payment( $order, $refund->get_amount(), $refund->get_reason() );
 		if ( is_wp_error( $result ) ) {
-			wp_delete_post( $refund_id, true );
+			$refund->delete();
 			return $result;
 		}
-		update_post_meta( $refund_id, '_refunded_payment', '1' );
+		$refund->set_refunded_payment( true );
+		$refund->save();
 	}
-	return new WC_Order_Refund( $refund_id );
+	do_action( 'woocommerce_refund_created', $refund->get_id(), $args );
+	do_action( 'woocommerce_order_refunded', $order->get_id(), $refund->get_id() );
+	return $refund;
 }
 
 /**
@@ -934,14 +1025,8 @@ add_action(
 				)
 			);
 		}
-		$order_id = wp_insert_post(
-			array(
-				'post_type'   => 'shop_order',
-				'post_status' => 'wc-pending',
-				'post_title'  => 'Order',
-			)
-		);
-		$meta     = array(
+		$order = new WC_Order();
+		$meta  = array(
 			'_order_key'          => 'wc_order_' . wp_generate_password( 13, false ),
 			'_order_total'        => wc_format_decimal( isset( $post['stand_in_total'] ) ? $post['stand_in_total'] : '0', wc_get_price_decimals() ),
 			'_order_currency'     => isset( $post['stand_in_currency'] ) ? sanitize_text_field( $post['stand_in_currency'] ) : 'SEK',
@@ -955,9 +1040,10 @@ add_action(
 		);
 		// phpcs:enable WordPress.Security.NonceVerification
 		foreach ( $meta as $k => $v ) {
-			update_post_meta( $order_id, $k, $v );
+			$order->update_meta_data( $k, $v );
 		}
-		$result = $gateways[ $method ]->process_payment( $order_id );
+		$order_id = $order->save();
+		$result   = $gateways[ $method ]->process_payment( $order_id );
 		if ( isset( $result['result'] ) && 'success' === $result['result'] ) {
 			$result['order_id'] = $order_id;
 			wp_send_json( apply_filters( 'woocommerce_payment_successful_result', $result, $order_id ) );
@@ -1029,6 +1115,9 @@ add_action(
 				echo '<p class="order-status">' . esc_html( $order->get_status() ) . '</p>';
 				foreach ( $order->get_refunds() as $refund ) {
 					echo '<p class="refund">' . esc_html( $refund->get_amount() . ' ' . $refund->get_reason() ) . '</p>';
+				}
+				foreach ( $order->stand_in_notes() as $note ) {
+					echo '<p class="note">' . esc_html( $note ) . '</p>';
 				}
 				if ( $gateway && $gateway->can_refund_order( $order ) ) {
 					echo '<button type="button" class="button button-primary do-api-refund">' . esc_html( sprintf( 'Refund via %s', $gateway->get_title() ) ) . '</button>';
