@@ -269,11 +269,16 @@ func TestPluginInRealWordPress(t *testing.T) {
 		if strings.Contains(string(log), sc.token) || strings.Contains(wp.server.out.String(), sc.token) {
 			t.Error("the token is in WordPress's logs")
 		}
-		for _, line := range strings.Split(string(log), "\n") {
-			if strings.Contains(line, "trustly-sidecar-gateway") || strings.Contains(line, "PHP Fatal") {
+		// WordPress 6.1's own deprecations under PHP 8.2 and its failed
+		// calls to wordpress.org (blocked here) are expected; nothing from
+		// the plugin or the stand-in is.
+		lines := strings.Split(strings.TrimSpace(string(log)), "\n")
+		for _, line := range lines {
+			if strings.Contains(line, "trustly-sidecar-gateway") || strings.Contains(line, "/mu-plugins/") || strings.Contains(line, "PHP Fatal") {
 				t.Errorf("debug.log: %s", line)
 			}
 		}
+		t.Logf("debug.log: %d lines, none from the plugin or the stand-in", len(lines))
 	})
 }
 
