@@ -37,26 +37,6 @@ import (
 // although a command failed (the platform would not resend it).
 const webhookFailedAcknowledged = "failed_acknowledged"
 
-// redelivery is what a platform does with a webhook answered non-2xx.
-type redelivery int
-
-const (
-	redeliveryAssumed redelivery = iota // it resends, or nothing is known: answer the failure
-	redeliveryNever                     // it never resends: an error status recovers nothing
-)
-
-// platformRedelivery says what the running platform does with an error
-// answer. Stopgap: the adapter should declare it (proposed: a Redelivery
-// field of adapter.Description, over the wire in the describe call); until
-// then the platforms known never to resend are listed here by name.
-func platformRedelivery(d adapter.Description) redelivery {
-	switch d.Name {
-	case "woocommerce": // platforms/woocommerce/README.md, "Errors and retries"
-		return redeliveryNever
-	}
-	return redeliveryAssumed
-}
-
 // answerAsync writes the JSON summary an asynchronous platform gets and
 // returns the metric outcome. first is the first failed result, or nil.
 func (h *Webhooks) answerAsync(w http.ResponseWriter, r *http.Request, desc adapter.Description,
@@ -65,7 +45,7 @@ func (h *Webhooks) answerAsync(w http.ResponseWriter, r *http.Request, desc adap
 	status := http.StatusOK
 	if first != nil {
 		ans.Error = first.Error
-		if platformRedelivery(desc) == redeliveryNever {
+		if desc.Redelivery == adapter.RedeliveryNever {
 			h.logAcknowledged(r.Context(), desc.Name, results)
 			outcome = webhookFailedAcknowledged
 		} else {

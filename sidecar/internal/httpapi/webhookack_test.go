@@ -25,19 +25,20 @@ func TestAsyncAnswerFollowsWhatThePlatformDoesWithErrors(t *testing.T) {
 	done := shopapi.WebhookResult{Kind: "refund", IdempotencyKey: "woocommerce:refund:1001:2000", OK: true, Status: http.StatusCreated}
 	for _, tc := range []struct {
 		name        string
-		platform    string
+		redelivery  adapter.Redelivery
 		results     []shopapi.WebhookResult
 		wantStatus  int
 		wantOutcome string
 		wantLog     []string // each a line's distinctive text; none when empty
 	}{
-		{"all done", "woocommerce", []shopapi.WebhookResult{done}, 200, webhookOK, nil},
-		{"a platform that resends gets the failure", "generic", []shopapi.WebhookResult{done, refused}, 409, webhookFailed, nil},
-		{"WooCommerce: a refusal is acknowledged and logged", "woocommerce", []shopapi.WebhookResult{done, refused}, 200, webhookFailedAcknowledged,
+		{"all done", adapter.RedeliveryNever, []shopapi.WebhookResult{done}, 200, webhookOK, nil},
+		{"a platform that resends gets the failure", adapter.RedeliveryOnError, []shopapi.WebhookResult{done, refused}, 409, webhookFailed, nil},
+		{"an undeclared platform is assumed to resend", adapter.RedeliveryUnknown, []shopapi.WebhookResult{done, refused}, 409, webhookFailed, nil},
+		{"WooCommerce: a refusal is acknowledged and logged", adapter.RedeliveryNever, []shopapi.WebhookResult{done, refused}, 200, webhookFailedAcknowledged,
 			[]string{"level=WARN", "key=woocommerce:refund:1001:2001", "platform_order=1001", "code=amount_exceeds_refundable", "a person must act"}},
-		{"WooCommerce: a store outage is acknowledged and logged as an error", "woocommerce", []shopapi.WebhookResult{down, refused}, 200, webhookFailedAcknowledged,
+		{"WooCommerce: a store outage is acknowledged and logged as an error", adapter.RedeliveryNever, []shopapi.WebhookResult{down, refused}, 200, webhookFailedAcknowledged,
 			[]string{"level=ERROR", "key=woocommerce:refund:1001:2002", "status=503", "next delivery of this order runs it"}},
-		{"WooCommerce: an unknown outcome is an error for a person", "woocommerce", []shopapi.WebhookResult{done, cutOff}, 200, webhookFailedAcknowledged,
+		{"WooCommerce: an unknown outcome is an error for a person", adapter.RedeliveryNever, []shopapi.WebhookResult{done, cutOff}, 200, webhookFailedAcknowledged,
 			[]string{"level=ERROR", "key=woocommerce:refund:1001:2003", "outcome unknown"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -55,8 +56,8 @@ func TestAsyncAnswerFollowsWhatThePlatformDoesWithErrors(t *testing.T) {
 				outcome = webhookFailed
 			}
 			w := httptest.NewRecorder()
-			r := httptest.NewRequest(http.MethodPost, "/v1/webhooks/"+tc.platform, nil)
-			got := h.answerAsync(w, r, adapter.Description{Name: tc.platform, Async: true}, tc.results, first, outcome)
+			r := httptest.NewRequest(http.MethodPost, "/v1/webhooks/shop", nil)
+			got := h.answerAsync(w, r, adapter.Description{Name: "shop", Async: true, Redelivery: tc.redelivery}, tc.results, first, outcome)
 			if w.Code != tc.wantStatus || got != tc.wantOutcome {
 				t.Fatalf("status %d, outcome %s; want %d, %s", w.Code, got, tc.wantStatus, tc.wantOutcome)
 			}
