@@ -92,3 +92,26 @@ func (h *Webhooks) logAcknowledged(ctx context.Context, platform string, results
 		h.log.Log(ctx, level, "platform webhook command failed; answered 200, the platform does not resend", append(attrs, "next", next)...)
 	}
 }
+
+// acknowledgeTranslateError answers 200 (and reports true) when a platform
+// that never resends sent a request the adapter verified but could not turn
+// into commands for a reason on either side of it (its platform down or
+// refusing, the plugin restarting): an error status would lose nothing less
+// and count toward the platform giving up on the webhook. A signature or
+// body the adapter refused is still answered as such: that is the sender's
+// to fix.
+func (h *Webhooks) acknowledgeTranslateError(w http.ResponseWriter, r *http.Request, desc adapter.Description, err error) bool {
+	if desc.Redelivery != adapter.RedeliveryNever {
+		return false
+	}
+	switch adapter.Classify(err) {
+	case adapter.ClassUnauthenticated, adapter.ClassInvalid, adapter.ClassUnsupported:
+		return false
+	}
+	_, code, msg := errorAnswer(err)
+	h.log.ErrorContext(r.Context(), "platform webhook not translated; answered 200, the platform does not resend",
+		"platform", desc.Name, "code", code, "err", err, "next", "not run: a person must look at the platform's event")
+	encode(w, http.StatusOK, shopapi.WebhookAnswer{Platform: desc.Name, Results: []shopapi.WebhookResult{},
+		Error: &shopapi.ErrorDetail{Code: code, Message: msg, RequestID: RequestID(r.Context())}})
+	return true
+}

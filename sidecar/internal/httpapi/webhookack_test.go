@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -87,6 +88,52 @@ func TestAsyncAnswerFollowsWhatThePlatformDoesWithErrors(t *testing.T) {
 				if n := strings.Count(logs.String(), "answered 200"); n != failed {
 					t.Errorf("%d log lines for the failures:\n%s", n, logs.String())
 				}
+			}
+		})
+	}
+}
+
+// A request the adapter verified but could not translate, for its
+// platform's sake (down, refusing) or its own (restarting): acknowledged to
+// a platform that never resends, answered with its status otherwise; a
+// refused signature or body is always the sender's to fix.
+func TestTranslateErrorsOfAPlatformThatNeverResends(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		redelivery adapter.Redelivery
+		err        error
+		wantAck    bool
+		wantCode   string
+	}{
+		{"its platform down", adapter.RedeliveryNever, fmt.Errorf("%w: GET refunds: 503", adapter.ErrRetryable), true, "adapter_unavailable"},
+		{"its platform refusing", adapter.RedeliveryNever, fmt.Errorf("%w: GET refunds: 404", adapter.ErrPermanent), true, "platform_refused"},
+		{"the plugin restarting", adapter.RedeliveryNever, adapter.ErrPluginDead, true, "adapter_unavailable"},
+		{"a bad signature", adapter.RedeliveryNever, adapter.ErrUnauthenticated, false, ""},
+		{"a malformed body", adapter.RedeliveryNever, adapter.ErrInvalid, false, ""},
+		{"a platform that resends", adapter.RedeliveryOnError, adapter.ErrRetryable, false, ""},
+		{"an undeclared platform", adapter.RedeliveryUnknown, adapter.ErrPermanent, false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs strings.Builder
+			h := &Webhooks{log: slog.New(slog.NewTextHandler(&logs, nil))}
+			w := httptest.NewRecorder()
+			r := httptest.NewRequest(http.MethodPost, "/v1/webhooks/shop", nil)
+			got := h.acknowledgeTranslateError(w, r, adapter.Description{Name: "shop", Async: true, Redelivery: tc.redelivery}, fmt.Errorf("translate: %w", tc.err))
+			if got != tc.wantAck {
+				t.Fatalf("acknowledged = %v, want %v", got, tc.wantAck)
+			}
+			if !tc.wantAck {
+				if w.Body.Len() != 0 || logs.Len() != 0 {
+					t.Errorf("wrote %q, logged %q; want nothing (the caller answers)", w.Body, logs.String())
+				}
+				return
+			}
+			var ans shopapi.WebhookAnswer
+			if err := json.Unmarshal(w.Body.Bytes(), &ans); err != nil || w.Code != http.StatusOK || ans.Error == nil || ans.Error.Code != tc.wantCode {
+				t.Fatalf("%d %s (%v); want 200 with code %s", w.Code, w.Body, err, tc.wantCode)
+			}
+			if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "code="+tc.wantCode) {
+				t.Errorf("log %q lacks the error line", logs.String())
 			}
 		})
 	}
