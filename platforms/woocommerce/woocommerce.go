@@ -172,6 +172,10 @@ func (a *Adapter) Describe(context.Context) (adapter.Description, error) {
 	return adapter.Description{
 		Name: Name, Version: Version, Async: true,
 		Flows: []adapter.Flow{adapter.FlowPayment, adapter.FlowRefund, adapter.FlowRecurring},
+		// WooCommerce never resends a failed delivery and disables the
+		// webhook after more than 5 in a row (class-wc-webhook.php,
+		// failed_delivery).
+		Redelivery: adapter.RedeliveryNever,
 	}, nil
 }
 

@@ -37,26 +37,6 @@ import (
 // although a command failed (the platform would not resend it).
 const webhookFailedAcknowledged = "failed_acknowledged"
 
-// redelivery is what a platform does with a webhook answered non-2xx.
-type redelivery int
-
-const (
-	redeliveryAssumed redelivery = iota // it resends, or nothing is known: answer the failure
-	redeliveryNever                     // it never resends: an error status recovers nothing
-)
-
-// platformRedelivery says what the running platform does with an error
-// answer. Stopgap: the adapter should declare it (proposed: a Redelivery
-// field of adapter.Description, over the wire in the describe call); until
-// then the platforms known never to resend are listed here by name.
-func platformRedelivery(d adapter.Description) redelivery {
-	switch d.Name {
-	case "woocommerce": // platforms/woocommerce/README.md, "Errors and retries"
-		return redeliveryNever
-	}
-	return redeliveryAssumed
-}
-
 // answerAsync writes the JSON summary an asynchronous platform gets and
 // returns the metric outcome. first is the first failed result, or nil.
 func (h *Webhooks) answerAsync(w http.ResponseWriter, r *http.Request, desc adapter.Description,
@@ -65,7 +45,7 @@ func (h *Webhooks) answerAsync(w http.ResponseWriter, r *http.Request, desc adap
 	status := http.StatusOK
 	if first != nil {
 		ans.Error = first.Error
-		if platformRedelivery(desc) == redeliveryNever {
+		if desc.Redelivery == adapter.RedeliveryNever {
 			h.logAcknowledged(r.Context(), desc.Name, results)
 			outcome = webhookFailedAcknowledged
 		} else {
@@ -111,4 +91,27 @@ func (h *Webhooks) logAcknowledged(ctx context.Context, platform string, results
 		}
 		h.log.Log(ctx, level, "platform webhook command failed; answered 200, the platform does not resend", append(attrs, "next", next)...)
 	}
+}
+
+// acknowledgeTranslateError answers 200 (and reports true) when a platform
+// that never resends sent a request the adapter verified but could not turn
+// into commands for a reason on either side of it (its platform down or
+// refusing, the plugin restarting): an error status would lose nothing less
+// and count toward the platform giving up on the webhook. A signature or
+// body the adapter refused is still answered as such: that is the sender's
+// to fix.
+func (h *Webhooks) acknowledgeTranslateError(w http.ResponseWriter, r *http.Request, desc adapter.Description, err error) bool {
+	if desc.Redelivery != adapter.RedeliveryNever {
+		return false
+	}
+	switch adapter.Classify(err) {
+	case adapter.ClassUnauthenticated, adapter.ClassInvalid, adapter.ClassUnsupported:
+		return false
+	}
+	_, code, msg := errorAnswer(err)
+	h.log.ErrorContext(r.Context(), "platform webhook not translated; answered 200, the platform does not resend",
+		"platform", desc.Name, "code", code, "err", err, "next", "not run: a person must look at the platform's event")
+	encode(w, http.StatusOK, shopapi.WebhookAnswer{Platform: desc.Name, Results: []shopapi.WebhookResult{},
+		Error: &shopapi.ErrorDetail{Code: code, Message: msg, RequestID: RequestID(r.Context())}})
+	return true
 }

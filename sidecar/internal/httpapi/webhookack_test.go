@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -25,19 +26,20 @@ func TestAsyncAnswerFollowsWhatThePlatformDoesWithErrors(t *testing.T) {
 	done := shopapi.WebhookResult{Kind: "refund", IdempotencyKey: "woocommerce:refund:1001:2000", OK: true, Status: http.StatusCreated}
 	for _, tc := range []struct {
 		name        string
-		platform    string
+		redelivery  adapter.Redelivery
 		results     []shopapi.WebhookResult
 		wantStatus  int
 		wantOutcome string
 		wantLog     []string // each a line's distinctive text; none when empty
 	}{
-		{"all done", "woocommerce", []shopapi.WebhookResult{done}, 200, webhookOK, nil},
-		{"a platform that resends gets the failure", "generic", []shopapi.WebhookResult{done, refused}, 409, webhookFailed, nil},
-		{"WooCommerce: a refusal is acknowledged and logged", "woocommerce", []shopapi.WebhookResult{done, refused}, 200, webhookFailedAcknowledged,
+		{"all done", adapter.RedeliveryNever, []shopapi.WebhookResult{done}, 200, webhookOK, nil},
+		{"a platform that resends gets the failure", adapter.RedeliveryOnError, []shopapi.WebhookResult{done, refused}, 409, webhookFailed, nil},
+		{"an undeclared platform is assumed to resend", adapter.RedeliveryUnknown, []shopapi.WebhookResult{done, refused}, 409, webhookFailed, nil},
+		{"WooCommerce: a refusal is acknowledged and logged", adapter.RedeliveryNever, []shopapi.WebhookResult{done, refused}, 200, webhookFailedAcknowledged,
 			[]string{"level=WARN", "key=woocommerce:refund:1001:2001", "platform_order=1001", "code=amount_exceeds_refundable", "a person must act"}},
-		{"WooCommerce: a store outage is acknowledged and logged as an error", "woocommerce", []shopapi.WebhookResult{down, refused}, 200, webhookFailedAcknowledged,
+		{"WooCommerce: a store outage is acknowledged and logged as an error", adapter.RedeliveryNever, []shopapi.WebhookResult{down, refused}, 200, webhookFailedAcknowledged,
 			[]string{"level=ERROR", "key=woocommerce:refund:1001:2002", "status=503", "next delivery of this order runs it"}},
-		{"WooCommerce: an unknown outcome is an error for a person", "woocommerce", []shopapi.WebhookResult{done, cutOff}, 200, webhookFailedAcknowledged,
+		{"WooCommerce: an unknown outcome is an error for a person", adapter.RedeliveryNever, []shopapi.WebhookResult{done, cutOff}, 200, webhookFailedAcknowledged,
 			[]string{"level=ERROR", "key=woocommerce:refund:1001:2003", "outcome unknown"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -55,8 +57,8 @@ func TestAsyncAnswerFollowsWhatThePlatformDoesWithErrors(t *testing.T) {
 				outcome = webhookFailed
 			}
 			w := httptest.NewRecorder()
-			r := httptest.NewRequest(http.MethodPost, "/v1/webhooks/"+tc.platform, nil)
-			got := h.answerAsync(w, r, adapter.Description{Name: tc.platform, Async: true}, tc.results, first, outcome)
+			r := httptest.NewRequest(http.MethodPost, "/v1/webhooks/shop", nil)
+			got := h.answerAsync(w, r, adapter.Description{Name: "shop", Async: true, Redelivery: tc.redelivery}, tc.results, first, outcome)
 			if w.Code != tc.wantStatus || got != tc.wantOutcome {
 				t.Fatalf("status %d, outcome %s; want %d, %s", w.Code, got, tc.wantStatus, tc.wantOutcome)
 			}
@@ -86,6 +88,52 @@ func TestAsyncAnswerFollowsWhatThePlatformDoesWithErrors(t *testing.T) {
 				if n := strings.Count(logs.String(), "answered 200"); n != failed {
 					t.Errorf("%d log lines for the failures:\n%s", n, logs.String())
 				}
+			}
+		})
+	}
+}
+
+// A request the adapter verified but could not translate, for its
+// platform's sake (down, refusing) or its own (restarting): acknowledged to
+// a platform that never resends, answered with its status otherwise; a
+// refused signature or body is always the sender's to fix.
+func TestTranslateErrorsOfAPlatformThatNeverResends(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		redelivery adapter.Redelivery
+		err        error
+		wantAck    bool
+		wantCode   string
+	}{
+		{"its platform down", adapter.RedeliveryNever, fmt.Errorf("%w: GET refunds: 503", adapter.ErrRetryable), true, "adapter_unavailable"},
+		{"its platform refusing", adapter.RedeliveryNever, fmt.Errorf("%w: GET refunds: 404", adapter.ErrPermanent), true, "platform_refused"},
+		{"the plugin restarting", adapter.RedeliveryNever, adapter.ErrPluginDead, true, "adapter_unavailable"},
+		{"a bad signature", adapter.RedeliveryNever, adapter.ErrUnauthenticated, false, ""},
+		{"a malformed body", adapter.RedeliveryNever, adapter.ErrInvalid, false, ""},
+		{"a platform that resends", adapter.RedeliveryOnError, adapter.ErrRetryable, false, ""},
+		{"an undeclared platform", adapter.RedeliveryUnknown, adapter.ErrPermanent, false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs strings.Builder
+			h := &Webhooks{log: slog.New(slog.NewTextHandler(&logs, nil))}
+			w := httptest.NewRecorder()
+			r := httptest.NewRequest(http.MethodPost, "/v1/webhooks/shop", nil)
+			got := h.acknowledgeTranslateError(w, r, adapter.Description{Name: "shop", Async: true, Redelivery: tc.redelivery}, fmt.Errorf("translate: %w", tc.err))
+			if got != tc.wantAck {
+				t.Fatalf("acknowledged = %v, want %v", got, tc.wantAck)
+			}
+			if !tc.wantAck {
+				if w.Body.Len() != 0 || logs.Len() != 0 {
+					t.Errorf("wrote %q, logged %q; want nothing (the caller answers)", w.Body, logs.String())
+				}
+				return
+			}
+			var ans shopapi.WebhookAnswer
+			if err := json.Unmarshal(w.Body.Bytes(), &ans); err != nil || w.Code != http.StatusOK || ans.Error == nil || ans.Error.Code != tc.wantCode {
+				t.Fatalf("%d %s (%v); want 200 with code %s", w.Code, w.Body, err, tc.wantCode)
+			}
+			if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "code="+tc.wantCode) {
+				t.Errorf("log %q lacks the error line", logs.String())
 			}
 		})
 	}

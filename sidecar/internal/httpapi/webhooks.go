@@ -178,7 +178,11 @@ func (h *Webhooks) serve(w http.ResponseWriter, r *http.Request, public bool) (p
 	}
 	cmds, err := h.adapter.Translate(ctx, req)
 	if err != nil {
-		return platform, adapterOutcome(err), fmt.Errorf("translate: %w", err)
+		err = fmt.Errorf("translate: %w", err)
+		if h.acknowledgeTranslateError(w, r, desc, err) {
+			return platform, webhookFailedAcknowledged, nil
+		}
+		return platform, adapterOutcome(err), err
 	}
 
 	var answerBy time.Time
