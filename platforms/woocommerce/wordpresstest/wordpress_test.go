@@ -89,31 +89,35 @@ func TestPluginInRealWordPress(t *testing.T) {
 		}
 	})
 
+	// saveSettings posts the gateway's settings form as the admin does.
+	saveSettings := func(t *testing.T, token, refunds string) page {
+		t.Helper()
+		form := adminGet(settingsPage)
+		p := admin.post(t, settingsPage, url.Values{
+			"_wpnonce":                              {nonce(t, form)},
+			"_wp_http_referer":                      {settingsPage},
+			"save":                                  {"Save changes"},
+			"woocommerce_trustly_enabled":           {"1"},
+			"woocommerce_trustly_title":             {"Pay by bank (Trustly)"},
+			"woocommerce_trustly_description":       {"Pay directly from your bank account."},
+			"woocommerce_trustly_sidecar_url":       {sc.url},
+			"woocommerce_trustly_api_token":         {token},
+			"woocommerce_trustly_shopper_statement": {"Kaffebutiken"},
+			"woocommerce_trustly_refunds":           {refunds},
+		})
+		served = append(served, p.body)
+		if p.status != http.StatusOK || !strings.Contains(p.body, "Your settings have been saved.") {
+			t.Fatalf("saving: %d\n%s", p.status, tail(stripTags(p.body), 3000))
+		}
+		return p
+	}
+
 	if !t.Run("settings are saved and the token is never shown", func(t *testing.T) {
 		form := adminGet(settingsPage)
 		if form.status != http.StatusOK || !strings.Contains(form.body, "Trustly (trustly-sidecar)") || !strings.Contains(form.body, `name="woocommerce_trustly_api_token"`) {
 			t.Fatalf("settings page: %d\n%s", form.status, tail(stripTags(form.body), 3000))
 		}
-		save := func(token string) page {
-			t.Helper()
-			p := admin.post(t, settingsPage, url.Values{
-				"_wpnonce":                              {nonce(t, form)},
-				"_wp_http_referer":                      {settingsPage},
-				"save":                                  {"Save changes"},
-				"woocommerce_trustly_enabled":           {"1"},
-				"woocommerce_trustly_title":             {"Pay by bank (Trustly)"},
-				"woocommerce_trustly_description":       {"Pay directly from your bank account."},
-				"woocommerce_trustly_sidecar_url":       {sc.url},
-				"woocommerce_trustly_api_token":         {token},
-				"woocommerce_trustly_shopper_statement": {"Kaffebutiken"},
-				"woocommerce_trustly_refunds":           {"gateway"},
-			})
-			served = append(served, p.body)
-			if p.status != http.StatusOK || !strings.Contains(p.body, "Your settings have been saved.") {
-				t.Fatalf("saving: %d\n%s", p.status, tail(stripTags(p.body), 3000))
-			}
-			return p
-		}
+		save := func(token string) page { return saveSettings(t, token, "gateway") }
 		for _, p := range []page{save(sc.token), adminGet(settingsPage), save("" /* keeps the saved token */), adminGet(settingsPage)} {
 			if strings.Contains(p.body, sc.token) {
 				t.Fatal("the settings page shows the token")
@@ -257,6 +261,14 @@ func TestPluginInRealWordPress(t *testing.T) {
 			t.Fatalf("refund with the sidecar down: %v %s\n%s", err, ra.Error(), r.body)
 		}
 		t.Logf("refund error: %s", ra.Error())
+	})
+
+	t.Run("with refunds left to the sidecar's webhook there is no Refund via Trustly button", func(t *testing.T) {
+		saveSettings(t, "", "webhook")
+		edit := adminGet("/wp-admin/post.php?post=" + strconv.FormatInt(orderID, 10) + "&action=edit")
+		if !strings.Contains(edit.body, "Refund manually") || strings.Contains(edit.body, "Refund via") {
+			t.Fatalf("order screen with refunds=webhook:\n%s", tail(stripTags(edit.body), 2000))
+		}
 	})
 
 	t.Run("no PHP warning from the plugin and the token in no page or log", func(t *testing.T) {
