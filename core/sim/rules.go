@@ -347,6 +347,10 @@ var rules = concat(
 		format("Deposit", "Attributes.SuccessURL", "url", trustly.CodeMalformedSuccessURL, refErrors, urlProblem),
 		required("Deposit", "Attributes.FailURL", trustly.CodeInvalidParameters, refDeposit),
 		format("Deposit", "Attributes.FailURL", "url", trustly.CodeMalformedFailURL, refErrors, urlProblem),
+		// ShopperStatement: required in Trustly's published API definition
+		// (DepositRequestDataAttributes in trustly-client-js' generated
+		// models), though the reference page's request example omits it;
+		// README, "Why shopperStatement is required", has the decision.
 		required("Deposit", "Attributes.ShopperStatement", trustly.CodeInvalidParameters, refDeposit),
 		format("Deposit", "Attributes.IP", "one", trustly.CodeInvalidIP, refDeposit+" "+refErrors, ipProblem),
 		format("Deposit", "Attributes.URLTarget", "frame", trustly.CodeMalformedURLTarget, refDeposit+" "+refErrors, urlTargetProblem),
