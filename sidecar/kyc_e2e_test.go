@@ -76,6 +76,24 @@ func TestE2EKYC(t *testing.T) {
 		t.Errorf("no partyType: %d %s, want 400 naming Partytype", a.Status, a.Body)
 	}
 
+	// A kyc for no order of ours is answered FINISH and kept for a person.
+	n, err := s.sim.SendCustom(t.Context(), adult.TrustlyOrderID, sim.CustomNotification{Method: "kyc",
+		Data: map[string]any{"orderid": "999", "messageid": "never-ours", "kycentityid": "e-1"}})
+	if err != nil || n.Status != "FINISH" {
+		t.Fatalf("kyc for an unknown order: %q, %v; want FINISH", n.Status, err)
+	}
+	var kept shopapi.UnroutedList
+	if a := s.call(http.MethodGet, "/v1/notifications/unrouted", "", ""); a.Status != http.StatusOK || json.Unmarshal([]byte(a.Body), &kept) != nil {
+		t.Fatalf("unrouted: %d %s", a.Status, a.Body)
+	}
+	found := false
+	for _, u := range kept.Notifications {
+		found = found || u.Method == "kyc" && u.Answer == "FINISH" && u.TrustlyOrderID == "999"
+	}
+	if !found {
+		t.Errorf("the kyc for no order is not kept: %+v", kept)
+	}
+
 	// Nothing the bank said of the person reaches the log.
 	for _, personal := range []string{"198001301234", "1980-01-30", "Simulated Street", "800130-1234"} {
 		if strings.Contains(s.log.String(), personal) {
