@@ -17,8 +17,12 @@ import (
 // A Deposit sent with RequestKYC "1" gets a kyc notification after the
 // shopper has logged in to their bank and before the transfer is signed.
 // Trustly waits for the reply: CONTINUE lets the shopper sign the transfer,
-// FINISH ends the deposit (Trustly then cancels the order; the shop hears
-// it as a cancellation). https://eu.developers.trustly.com/doc/reference/kyc-notification
+// FINISH ends the deposit. https://eu.developers.trustly.com/doc/reference/kyc-notification
+// The kyc page does not say what follows a FINISH; Trustly's Deposit page
+// says an order that is not completed gets a cancel notification
+// (https://eu.developers.trustly.com/doc-old/docs/deposit), and that cancel
+// is what moves the order here and tells the shop. Should none come, the
+// reconciler expires the order as for any checkout left unfinished.
 //
 // The sidecar decides at once, from what it holds, with no call to the shop
 // platform (Trustly's wait is synchronous and its deadline unpublished), so
