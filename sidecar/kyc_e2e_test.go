@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/sim"
+	"github.com/trustly-sidecar/trustly-sidecar/platforms/generic"
+	"github.com/trustly-sidecar/trustly-sidecar/platforms/generic/fakeshop"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/config"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/shopapi"
 )
 
@@ -99,5 +102,37 @@ func TestE2EKYC(t *testing.T) {
 		if strings.Contains(s.log.String(), personal) {
 			t.Errorf("the sidecar's log holds %q", personal)
 		}
+	}
+}
+
+// A platform's payments ask for KYC when SHOP_REQUEST_KYC says so (the
+// adapter protocol has no per-payment field): through the generic
+// adapter, a real plugin process, a minor's payment is refused.
+func TestE2EGenericPaymentAsksForKYC(t *testing.T) {
+	if genericBin == "" {
+		t.Skip("go tool not found, plugin not built")
+	}
+	fs := fakeshop.New(t, callbackSecret)
+	s := startShopEnv(t, with(shopDefaultsEnv, map[string]string{
+		config.Key("ADAPTER"):          genericBin,
+		config.Key("ADAPTER_ENV"):      generic.EnvCallbackURL + "," + generic.EnvCallbackSecret + "," + generic.EnvWebhookSecret,
+		config.Key("SHOP_REQUEST_KYC"): "true",
+		generic.EnvCallbackURL:         fs.URL,
+		generic.EnvCallbackSecret:      string(callbackSecret),
+		generic.EnvWebhookSecret:       string(webhookSecret),
+	}))
+	got := webhookAnswer(t, s.webhook("generic", paymentEvent, s.signedGeneric(paymentEvent)...), http.StatusOK)
+	if len(got.Results) != 1 || !got.Results[0].OK {
+		t.Fatalf("results: %+v", got)
+	}
+	if sent, _ := s.sim.Order(got.Results[0].TrustlyOrderID); !sent.RequestKYC {
+		t.Fatalf("the platform's Deposit did not ask for KYC")
+	}
+	if _, err := s.sim.ApproveAs(got.Results[0].TrustlyOrderID, sim.DefaultScenario, 0, sim.KYCMinor); err != nil {
+		t.Fatal(err)
+	}
+	s.advance(time.Minute)
+	if o := s.get(got.Results[0].OrderID); o.State != "cancelled" || o.KYC == nil || o.KYC.Reason != "under_minimum_age" {
+		t.Fatalf("the minor's platform payment: %s, kyc %+v", o.State, o.KYC)
 	}
 }

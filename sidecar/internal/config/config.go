@@ -86,6 +86,7 @@ type Config struct {
 	ShopLocale           string        `envconfig:"SHOP_LOCALE" desc:"platform webhooks: the Trustly checkout's locale, e.g. sv_SE"`
 	ShopCountry          string        `envconfig:"SHOP_COUNTRY" desc:"platform webhooks: the shopper's country (ISO 3166-1 alpha-2, e.g. SE) when the platform sends none"`
 	ShopShopperStatement string        `envconfig:"SHOP_SHOPPER_STATEMENT" desc:"platform webhooks: the text on the shopper's bank statement for payments and charges, e.g. the shop's name"`
+	ShopRequestKYC       bool          `envconfig:"SHOP_REQUEST_KYC" default:"false" desc:"platform webhooks: ask for KYC on every payment (as requestKyc on /v1), decided by the KYC_ rules; the adapter protocol has no per-payment field for it"`
 	LogLevel             string        `envconfig:"LOG_LEVEL" default:"info" desc:"log level: debug, info, warn or error"`
 	LogFormat            string        `envconfig:"LOG_FORMAT" default:"json" desc:"log format on stderr: json or text"`
 
