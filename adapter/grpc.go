@@ -256,6 +256,7 @@ func commandToPB(c Command) *pb.Command {
 			Line1: c.ShippingAddress.Line1, Line2: c.ShippingAddress.Line2,
 		},
 		RequestMandate: c.RequestMandate,
+		Kyc:            &pb.KYC{Request: c.KYC.Request, MinimumAge: int32(c.KYC.MinimumAge)},
 	}
 }
 
@@ -277,6 +278,7 @@ func commandFromPB(c *pb.Command) Command {
 			Country: sa.GetCountry(), PostalCode: sa.GetPostalCode(), City: sa.GetCity(), Line1: sa.GetLine1(), Line2: sa.GetLine2(),
 		},
 		RequestMandate: c.GetRequestMandate(),
+		KYC:            KYC{Request: c.GetKyc().GetRequest(), MinimumAge: int(c.GetKyc().GetMinimumAge())},
 	}
 }
 

@@ -69,12 +69,14 @@ func TestRoundTripKeepsEveryField(t *testing.T) {
 			Customer:        Customer{ID: "c2", Email: "b@example.com", NationalID: "198001011234", NationalIDLocked: true},
 			ShippingAddress: Address{Country: "SE", PostalCode: "11253", City: "Stockholm", Line1: "Storgatan 10", Line2: "lgh 1101"},
 			RequestMandate:  true,
+			KYC:             KYC{Request: true, MinimumAge: 20},
 		}},
 		answer: Response{Status: 201, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{}`)},
 	}
 	// A field this fixture leaves zero would pass the round trip unseen.
 	everyFieldSet(t, impl.describ)
 	everyFieldSet(t, impl.cmds[1].ShippingAddress)
+	everyFieldSet(t, impl.cmds[1].KYC)
 	a := dial(t, impl)
 	ctx := context.Background()
 
