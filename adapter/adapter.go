@@ -243,7 +243,12 @@ const MaxKYCAge = 130
 
 // Result is the host's outcome of one command, for Answer.
 type Result struct {
-	IdempotencyKey    string
+	IdempotencyKey string
+	// OrderID is the sidecar's order the command made or acted on (a
+	// refund's own order for a refund): the prefix of the IDs of the
+	// StatusChanges that follow, so an adapter can tie them to what it
+	// answered.
+	OrderID           string
 	OK                bool
 	ProviderReference string // Trustly's OrderID
 	RedirectURL       string // where to send the shopper, for a new payment

@@ -285,14 +285,14 @@ func commandFromPB(c *pb.Command) Command {
 func resultToPB(r Result) *pb.Result {
 	return &pb.Result{
 		IdempotencyKey: r.IdempotencyKey, Ok: r.OK, ProviderReference: r.ProviderReference,
-		RedirectUrl: r.RedirectURL, ErrorCode: r.ErrorCode, Message: r.Message, Pending: r.Pending,
+		RedirectUrl: r.RedirectURL, ErrorCode: r.ErrorCode, Message: r.Message, Pending: r.Pending, OrderId: r.OrderID,
 	}
 }
 
 func resultFromPB(r *pb.Result) Result {
 	return Result{
 		IdempotencyKey: r.GetIdempotencyKey(), OK: r.GetOk(), ProviderReference: r.GetProviderReference(),
-		RedirectURL: r.GetRedirectUrl(), ErrorCode: r.GetErrorCode(), Message: r.GetMessage(), Pending: r.GetPending(),
+		RedirectURL: r.GetRedirectUrl(), ErrorCode: r.GetErrorCode(), Message: r.GetMessage(), Pending: r.GetPending(), OrderID: r.GetOrderId(),
 	}
 }
 

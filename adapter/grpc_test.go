@@ -96,7 +96,7 @@ func TestRoundTripKeepsEveryField(t *testing.T) {
 		t.Errorf("adapter got %+v, host sent %+v", impl.gotReq, req)
 	}
 
-	results := []Result{{IdempotencyKey: "k", OK: true, ProviderReference: "p", RedirectURL: "https://t/x"}, {ErrorCode: "E", Message: "m"}, {IdempotencyKey: "k2", Pending: true}}
+	results := []Result{{IdempotencyKey: "k", OrderID: "ord_1", OK: true, ProviderReference: "p", RedirectURL: "https://t/x"}, {ErrorCode: "E", Message: "m"}, {IdempotencyKey: "k2", Pending: true}}
 	resp, err := a.Answer(ctx, req, results)
 	if err != nil || !reflect.DeepEqual(resp, impl.answer) || !reflect.DeepEqual(impl.gotRes, results) {
 		t.Fatalf("Answer = %+v, %v (adapter got %+v)", resp, err, impl.gotRes)

@@ -1105,6 +1105,7 @@ type Result struct {
 	ErrorCode         string                 `protobuf:"bytes,5,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
 	Message           string                 `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
 	Pending           bool                   `protobuf:"varint,7,opt,name=pending,proto3" json:"pending,omitempty"`
+	OrderId           string                 `protobuf:"bytes,8,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
 }
@@ -1186,6 +1187,13 @@ func (x *Result) GetPending() bool {
 		return x.Pending
 	}
 	return false
+}
+
+func (x *Result) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
 }
 
 type AnswerRequest struct {
@@ -1548,7 +1556,7 @@ const file_trustlysidecar_adapter_v1_adapter_proto_rawDesc = "" +
 	"\x10TranslateRequest\x12<\n" +
 	"\arequest\x18\x01 \x01(\v2\".trustlysidecar.adapter.v1.RequestR\arequest\"S\n" +
 	"\x11TranslateResponse\x12>\n" +
-	"\bcommands\x18\x01 \x03(\v2\".trustlysidecar.adapter.v1.CommandR\bcommands\"\xe6\x01\n" +
+	"\bcommands\x18\x01 \x03(\v2\".trustlysidecar.adapter.v1.CommandR\bcommands\"\x81\x02\n" +
 	"\x06Result\x12'\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x0e\n" +
 	"\x02ok\x18\x02 \x01(\bR\x02ok\x12-\n" +
@@ -1557,7 +1565,8 @@ const file_trustlysidecar_adapter_v1_adapter_proto_rawDesc = "" +
 	"\n" +
 	"error_code\x18\x05 \x01(\tR\terrorCode\x12\x18\n" +
 	"\amessage\x18\x06 \x01(\tR\amessage\x12\x18\n" +
-	"\apending\x18\a \x01(\bR\apending\"\x8a\x01\n" +
+	"\apending\x18\a \x01(\bR\apending\x12\x19\n" +
+	"\border_id\x18\b \x01(\tR\aorderId\"\x8a\x01\n" +
 	"\rAnswerRequest\x12<\n" +
 	"\arequest\x18\x01 \x01(\v2\".trustlysidecar.adapter.v1.RequestR\arequest\x12;\n" +
 	"\aresults\x18\x02 \x03(\v2!.trustlysidecar.adapter.v1.ResultR\aresults\"y\n" +

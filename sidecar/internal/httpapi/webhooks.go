@@ -364,7 +364,7 @@ func (h *Webhooks) run(ctx context.Context, platform string, c adapter.Command) 
 func adapterResults(rs []shopapi.WebhookResult) []adapter.Result {
 	out := make([]adapter.Result, 0, len(rs))
 	for _, r := range rs {
-		ar := adapter.Result{IdempotencyKey: r.IdempotencyKey, OK: r.OK, ProviderReference: r.TrustlyOrderID, RedirectURL: r.URL, Pending: r.Pending}
+		ar := adapter.Result{IdempotencyKey: r.IdempotencyKey, OrderID: r.OrderID, OK: r.OK, ProviderReference: r.TrustlyOrderID, RedirectURL: r.URL, Pending: r.Pending}
 		if r.Error != nil {
 			ar.ErrorCode, ar.Message = r.Error.Code, r.Error.Message
 		}
