@@ -31,7 +31,6 @@ const Name = "commercetools"
 // Defaults of the settings a shop rarely changes.
 const (
 	DefaultPaymentInterface = "trustly"             // paymentMethodInfo.paymentInterface of Trustly's payments
-	DefaultPaymentType      = "trustly-payment"     // key of the Payment's custom Type
 	DefaultInteractionType  = "trustly-interaction" // key of the interface interactions' custom Type
 	// DefaultTimeout is commercetools' default timeoutInMs of an API
 	// Extension; payment extensions may be given up to MaxTimeout
@@ -61,7 +60,6 @@ type Config struct {
 	// Timeout is the extension's timeoutInMs: the sidecar answers within it.
 	Timeout          time.Duration
 	PaymentInterface string
-	PaymentType      string
 	InteractionType  string
 	// HTTPClient calls the API and the auth server; each call's context
 	// carries the host's deadline.
@@ -83,7 +81,6 @@ const (
 	EnvExtensionAuthorization = "TRUSTLY_COMMERCETOOLS_EXTENSION_AUTHORIZATION"
 	EnvTimeout                = "TRUSTLY_COMMERCETOOLS_TIMEOUT"
 	EnvPaymentInterface       = "TRUSTLY_COMMERCETOOLS_PAYMENT_INTERFACE"
-	EnvPaymentType            = "TRUSTLY_COMMERCETOOLS_PAYMENT_TYPE"
 	EnvInteractionType        = "TRUSTLY_COMMERCETOOLS_INTERACTION_TYPE"
 )
 
@@ -99,8 +96,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		ProjectKey: getenv(EnvProjectKey), APIURL: getenv(EnvAPIURL), AuthURL: getenv(EnvAuthURL),
 		ClientID: getenv(EnvClientID), ClientSecret: secret(EnvClientSecret), Scopes: getenv(EnvScopes),
 		ExtensionAuthorization: secret(EnvExtensionAuthorization),
-		PaymentInterface:       getenv(EnvPaymentInterface), PaymentType: getenv(EnvPaymentType),
-		InteractionType: getenv(EnvInteractionType),
+		PaymentInterface:       getenv(EnvPaymentInterface),
+		InteractionType:        getenv(EnvInteractionType),
 	}
 	if s := getenv(EnvTimeout); s != "" {
 		d, err := time.ParseDuration(s)
@@ -180,9 +177,6 @@ func New(cfg Config) (*Adapter, error) {
 	}
 	if cfg.PaymentInterface == "" {
 		cfg.PaymentInterface = DefaultPaymentInterface
-	}
-	if cfg.PaymentType == "" {
-		cfg.PaymentType = DefaultPaymentType
 	}
 	if cfg.InteractionType == "" {
 		cfg.InteractionType = DefaultInteractionType

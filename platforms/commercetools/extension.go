@@ -139,7 +139,7 @@ func (a *Adapter) commandFor(p *payment, tx transaction) (adapter.Command, bool,
 			Amount: amount, Reference: paidOrderID(p)}, true, ""
 	case tx.Type == txCancelAuthorization && tx.State == stateInitial:
 		return adapter.Command{Kind: adapter.CommandCancelCharge, IdempotencyKey: key, Order: adapter.Order{ID: p.ID},
-			Reference: pendingOrderID(p)}, true, ""
+			Amount: amount, Reference: pendingOrderID(p)}, true, ""
 	}
 	return adapter.Command{}, false, ""
 }
@@ -247,7 +247,7 @@ func (a *Adapter) Answer(_ context.Context, req adapter.Request, results []adapt
 		return refuse(failed)
 	}
 	if len(fields) > 0 {
-		actions = append(actions, a.customFieldActions(&pl.payment, fields)...)
+		actions = append(actions, a.customFieldActions(fields)...)
 	}
 	return respond(http.StatusOK, map[string]any{"actions": nonNil(actions)})
 }
@@ -263,7 +263,7 @@ func (a *Adapter) stepActions(s step, r adapter.Result, fields map[string]any) [
 		}
 		out = append(out, changeState(s.tx.ID, state))
 	}
-	ix := map[string]any{ixChangeID: s.cmd.IdempotencyKey, ixStatus: string(s.cmd.Kind) + "-started",
+	ix := map[string]any{ixChangeID: s.cmd.IdempotencyKey, ixStatus: string(s.cmd.Kind) + "-accepted",
 		ixAmount: decimal(s.cmd.Amount.Minor, s.cmd.Amount.Currency)}
 	switch {
 	case isPending(r):
@@ -287,20 +287,17 @@ func (a *Adapter) stepActions(s step, r adapter.Result, fields map[string]any) [
 	if s.tx.State == statePending && !isPending(r) {
 		// The replay of an outcome the first answer could not carry.
 		ix[ixChangeID] = s.cmd.IdempotencyKey + ":outcome"
-		ix[ixStatus] = string(s.cmd.Kind) + "-started"
+		ix[ixStatus] = string(s.cmd.Kind) + "-accepted"
 	}
 	out = append(out, action{"action": "addInterfaceInteraction",
 		"type": reference{TypeID: "type", Key: a.cfg.InteractionType}, "fields": ix})
 	return out
 }
 
-// customFieldActions sets the payment's own fields: setCustomField when the
-// payment has a custom type (it must be PaymentType, or one with the same
-// fields), setCustomType with PaymentType when it has none.
-func (a *Adapter) customFieldActions(p *payment, fields map[string]any) []action {
-	if p.Custom == nil {
-		return []action{{"action": "setCustomType", "type": reference{TypeID: "type", Key: a.cfg.PaymentType}, "fields": fields}}
-	}
+// customFieldActions sets the payment's own fields. The payment has a
+// custom type (it carries the payer, without which there is no command):
+// trustly-payment (README.md), or the shop's own with the same fields.
+func (a *Adapter) customFieldActions(fields map[string]any) []action {
 	out := make([]action, 0, len(fields))
 	for _, name := range []string{fieldRedirectURL, fieldOrderID} {
 		if v, ok := fields[name]; ok {

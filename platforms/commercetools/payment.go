@@ -93,8 +93,8 @@ func (c *customFields) flag(name string) bool {
 	return json.Unmarshal(c.Fields[name], &b) == nil && b
 }
 
-// The custom fields of the Payment type (PaymentType; README.md has the
-// Type's JSON). The checkout fills in the payer; the extension fills in
+// The custom fields of the Payment's custom type (README.md has the Type's
+// JSON, key trustly-payment). The checkout fills in the payer; the extension fills in
 // the rest.
 const (
 	fieldEmail          = "trustlyEmail"
