@@ -56,6 +56,8 @@ type stack struct {
 	// the proxy writes the payment first.
 	conflictOnce atomic.Bool
 	conflicts    atomic.Int32
+	// client posts the extension calls; http.DefaultClient when nil.
+	client *http.Client
 }
 
 type syncBuffer struct {
@@ -63,8 +65,12 @@ type syncBuffer struct {
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func freePort(t *testing.T) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -369,9 +375,13 @@ func (s *stack) extension(action string, p map[string]any, auth string) (int, ma
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	c := s.client
+	if c == nil {
+		c = http.DefaultClient
+	}
+	resp, err := c.Do(req)
 	if err != nil {
-		s.t.Fatal(err)
+		s.t.Fatalf("the extension call: %v", err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
@@ -535,5 +545,62 @@ func TestE2EPaymentIsPaidAndRefunded(t *testing.T) {
 	}
 	if strings.Contains(log, "dead-letter") {
 		t.Errorf("a change was dead-lettered")
+	}
+}
+
+// The deadline: Trustly (the simulator behind a slow proxy) answers later
+// than the extension's timeoutInMs. The extension still answers in time,
+// with the Charge Pending; the Deposit completes in the sidecar; the next
+// update of the payment carries the Trustly URL; the shopper pays.
+func TestE2ESlowTrustlyIsAnsweredPendingInTime(t *testing.T) {
+	const timeout = 2 * time.Second
+	s := startStack(t, timeout)
+	// commercetools hangs up at timeoutInMs: so does this client.
+	s.client = &http.Client{Timeout: timeout}
+
+	p := s.newPayment(10350)
+	s.slowSim.Store(true)
+	code, ans := s.extension("Create", p, e2eAuth)
+	s.slowSim.Store(false)
+	if code != http.StatusOK {
+		t.Fatalf("extension: %d %v", code, ans)
+	}
+	p = s.persist(p, ans)
+	charge := tx(p, "Charge", 0)
+	if charge["state"] != "Pending" || charge["interactionId"] != nil || field(p, "trustlyRedirectUrl") != "" {
+		t.Fatalf("after the pending answer: %v", p)
+	}
+	if got := strings.Join(interactions(p), ","); got != "pay-pending" {
+		t.Errorf("interactions %s, want pay-pending", got)
+	}
+
+	// The checkout asks again until the outcome is there.
+	eventually(t, "the Trustly URL in the payment", func() bool {
+		p = s.update(p["id"].(string), p["version"], `{"action":"setCustomField","name":"trustlyRedirectUrl"}`)
+		code, ans := s.extension("Update", p, e2eAuth)
+		if code != http.StatusOK {
+			t.Fatalf("asking again: %d %v", code, ans)
+		}
+		p = s.persist(p, ans)
+		return field(p, "trustlyRedirectUrl") != ""
+	})
+	orderID := field(p, "trustlyOrderId")
+	if tx(p, "Charge", 0)["interactionId"] != orderID || orderID == "" {
+		t.Fatalf("after the outcome: %v", p)
+	}
+	// Once known, asking again starts nothing.
+	if code, again := s.extension("Update", p, e2eAuth); code != http.StatusOK || len(again["actions"].([]any)) != 0 {
+		t.Errorf("extension after the outcome: %d %v", code, again)
+	}
+	s.atBank(field(p, "trustlyRedirectUrl"), "")
+	eventually(t, "the Charge is Success", func() bool {
+		p = s.payment(p["id"].(string))
+		return tx(p, "Charge", 0)["state"] == "Success"
+	})
+	// One Deposit only: every interaction names the same OrderID.
+	for _, ix := range p["interfaceInteractions"].([]any) {
+		if id, ok := ix.(map[string]any)["fields"].(map[string]any)["trustlyOrderId"]; ok && id != orderID {
+			t.Errorf("an interaction names another Trustly order: %v", ix)
+		}
 	}
 }

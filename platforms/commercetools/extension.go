@@ -255,6 +255,9 @@ func (a *Adapter) Answer(_ context.Context, req adapter.Request, results []adapt
 // stepActions are the update actions for one command's outcome; values for
 // the payment's own custom fields go to fields.
 func (a *Adapter) stepActions(s step, r adapter.Result, fields map[string]any) []action {
+	if s.tx.State == statePending && isPending(r) {
+		return nil // asked again while Trustly still has not answered: nothing new to say
+	}
 	var out []action
 	if s.tx.State == stateInitial {
 		state := statePending
