@@ -257,6 +257,31 @@ func TestAnswerRefusals(t *testing.T) {
 	}
 }
 
+// Anything but the extension's POST to the route's root is refused, after
+// the Authorization: a stranger learns nothing but 401.
+func TestTranslateRefusesOtherRequests(t *testing.T) {
+	a := newAdapter(t, newFakeCT(t))
+	for _, tc := range []struct {
+		name   string
+		change func(*adapter.Request)
+		want   error
+	}{
+		{"GET", func(r *adapter.Request) { r.Method = http.MethodGet }, adapter.ErrInvalid},
+		{"another path", func(r *adapter.Request) { r.Path = "/payments" }, adapter.ErrInvalid},
+		{"GET without Authorization", func(r *adapter.Request) { r.Method = http.MethodGet; r.Header.Del("Authorization") }, adapter.ErrUnauthenticated},
+		{"malformed JSON", func(r *adapter.Request) { r.Body = []byte(`{"action":`) }, adapter.ErrInvalid},
+		{"unknown action", func(r *adapter.Request) { r.Body = []byte(`{"action":"Delete","resource":{"typeId":"payment"}}`) }, adapter.ErrInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := extension(t, "create-charge.json")
+			tc.change(&req)
+			if _, err := a.Translate(t.Context(), req); !errors.Is(err, tc.want) {
+				t.Errorf("Translate = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
 var update = os.Getenv("UPDATE_GOLDEN") != ""
 
 // golden compares got with testdata/name; -update rewrites it (run with

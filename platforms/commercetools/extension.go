@@ -63,6 +63,9 @@ func (a *Adapter) planOf(req adapter.Request) (plan, error) {
 	if err := a.authenticate(req.Header); err != nil {
 		return plan{}, err
 	}
+	if req.Method != http.MethodPost || (req.Path != "" && req.Path != "/") {
+		return plan{}, fmt.Errorf("%w: the extension is POSTed to the route's root, not %s %s", adapter.ErrInvalid, req.Method, req.Path)
+	}
 	var in extensionInput
 	if err := json.Unmarshal(req.Body, &in); err != nil {
 		return plan{}, fmt.Errorf("%w: extension input: %w", adapter.ErrInvalid, err)
