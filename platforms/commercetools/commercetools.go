@@ -211,11 +211,14 @@ func NewFromEnv(getenv func(string) string) (*Adapter, error) {
 	return New(cfg)
 }
 
-// Describe: synchronous (the API Extension) and asynchronous (the
-// write-back of notifications into the Payment).
+// Describe: synchronous (the API Extension, answered within its
+// timeoutInMs) and asynchronous (the write-back of notifications into the
+// Payment), and Public: commercetools calls from its own cloud, so the
+// extension is served on the sidecar's public listener at
+// /platform/commercetools.
 func (a *Adapter) Describe(context.Context) (adapter.Description, error) {
 	return adapter.Description{
-		Name: Name, Version: Version, Sync: true, Async: true,
+		Name: Name, Version: Version, Sync: true, Async: true, Public: true, AnswerWithin: a.cfg.Timeout,
 		Flows: []adapter.Flow{adapter.FlowPayment, adapter.FlowRefund, adapter.FlowRecurring},
 	}, nil
 }

@@ -218,6 +218,9 @@ func TestAnswerActions(t *testing.T) {
 		{"deposit-started", "create-charge.json", adapter.Result{OK: true, ProviderReference: "4567123890", RedirectURL: "https://trustly.example/checkout/abc"}},
 		{"refund-accepted", "update-refund.json", adapter.Result{OK: true, ProviderReference: "4567123890"}},
 		{"charge-cancelled", "update-cancel.json", adapter.Result{OK: true}},
+		{"deposit-pending", "create-charge.json", adapter.Result{Pending: true}},
+		{"deposit-still-pending", "update-pending.json", adapter.Result{Pending: true}},
+		{"deposit-outcome-replayed", "update-pending.json", adapter.Result{OK: true, ProviderReference: "4567123890", RedirectURL: "https://trustly.example/checkout/abc"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, body := answer(t, tc.file, func(c []adapter.Command) []adapter.Result {

@@ -98,6 +98,8 @@ func fixtures(t *testing.T) adaptertest.Fixtures {
 				Results: []adapter.Result{{IdempotencyKey: payCmd.IdempotencyKey, OK: true, ProviderReference: "4567123890", RedirectURL: "https://trustly.example/checkout/abc"}}},
 			{Name: "deposit-refused", Request: extension(t, "create-charge.json"), WantStatus: http.StatusBadRequest,
 				Results: []adapter.Result{{IdempotencyKey: payCmd.IdempotencyKey, ErrorCode: "trustly_refused", Message: "ERROR_INVALID_EMAIL"}}},
+			{Name: "deposit-pending", Request: extension(t, "create-charge.json"), WantStatus: http.StatusOK,
+				Results: []adapter.Result{{IdempotencyKey: payCmd.IdempotencyKey, Pending: true}}},
 			{Name: "missing-payer", Request: extension(t, "missing-payer.json"), WantStatus: http.StatusBadRequest},
 			{Name: "other-interface", Request: extension(t, "other-interface.json"), WantStatus: http.StatusOK},
 		},

@@ -201,7 +201,7 @@ func startStack(t *testing.T, timeout time.Duration) *stack {
 
 	pub, priv := freePort(t), freePort(t)
 	s.priv, s.pub = "http://"+priv, "http://"+pub
-	s.ext = s.priv + "/v1/webhooks/" + commercetools.Name
+	s.ext = s.pub + "/platform/" + commercetools.Name // commercetools calls from outside the pod
 	env := append(base,
 		"TRUSTLY_SIDECAR_ENVIRONMENT=SIM",
 		"TRUSTLY_SIDECAR_TRUSTLY_URL="+simProxy+"/api/1",
@@ -452,6 +452,28 @@ func TestE2EPaymentIsPaidAndRefunded(t *testing.T) {
 	for _, auth := range []string{"", "Bearer wrong", e2eAuth + "x"} {
 		if code, _ := s.extension("Create", p, auth); code != http.StatusUnauthorized {
 			t.Errorf("extension with Authorization %q: %d, want 401", auth, code)
+		}
+	}
+
+	// Anyone on the internet reaches the public route: without the
+	// Authorization a GET is 401, with it anything but the extension's
+	// POST is 400.
+	for _, tc := range []struct {
+		method, path, auth string
+		want               int
+	}{{http.MethodGet, "", "", http.StatusUnauthorized}, {http.MethodGet, "", e2eAuth, http.StatusBadRequest},
+		{http.MethodPost, "/payments", e2eAuth, http.StatusBadRequest}} {
+		req, _ := http.NewRequest(tc.method, s.ext+tc.path, strings.NewReader(`{}`))
+		if tc.auth != "" {
+			req.Header.Set("Authorization", tc.auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s %s%s: %d, want %d", tc.method, s.ext, tc.path, resp.StatusCode, tc.want)
 		}
 	}
 

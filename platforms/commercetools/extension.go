@@ -240,7 +240,7 @@ func (a *Adapter) Answer(_ context.Context, req adapter.Request, results []adapt
 		if r.IdempotencyKey != s.cmd.IdempotencyKey {
 			return adapter.Response{}, fmt.Errorf("%w: result %d is for %q, not %q", adapter.ErrInvalid, i, r.IdempotencyKey, s.cmd.IdempotencyKey)
 		}
-		if !r.OK && !isPending(r) {
+		if !r.OK && !r.Pending {
 			failed = append(failed, fmt.Sprintf("Trustly did not take the %s of transaction %s: %s (%s)", s.cmd.Kind, s.tx.ID, r.Message, r.ErrorCode))
 			continue
 		}
@@ -258,13 +258,13 @@ func (a *Adapter) Answer(_ context.Context, req adapter.Request, results []adapt
 // stepActions are the update actions for one command's outcome; values for
 // the payment's own custom fields go to fields.
 func (a *Adapter) stepActions(s step, r adapter.Result, fields map[string]any) []action {
-	if s.tx.State == statePending && isPending(r) {
+	if s.tx.State == statePending && r.Pending {
 		return nil // asked again while Trustly still has not answered: nothing new to say
 	}
 	var out []action
 	if s.tx.State == stateInitial {
 		state := statePending
-		if s.cmd.Kind == adapter.CommandCancelCharge && !isPending(r) {
+		if s.cmd.Kind == adapter.CommandCancelCharge && !r.Pending {
 			state = stateSuccess // CancelCharge is done when Trustly accepts it
 		}
 		out = append(out, changeState(s.tx.ID, state))
@@ -272,7 +272,7 @@ func (a *Adapter) stepActions(s step, r adapter.Result, fields map[string]any) [
 	ix := map[string]any{ixChangeID: s.cmd.IdempotencyKey, ixStatus: string(s.cmd.Kind) + "-accepted",
 		ixAmount: decimal(s.cmd.Amount.Minor, s.cmd.Amount.Currency)}
 	switch {
-	case isPending(r):
+	case r.Pending:
 		ix[ixStatus] = string(s.cmd.Kind) + "-pending"
 		ix[ixMessage] = "Trustly had not answered by the extension's deadline; the sidecar finishes it, and the next update of this payment carries the outcome"
 	case s.cmd.Kind == adapter.CommandPay || s.cmd.Kind == adapter.CommandCharge:
@@ -290,7 +290,7 @@ func (a *Adapter) stepActions(s step, r adapter.Result, fields map[string]any) [
 			ix[ixOrderID] = r.ProviderReference
 		}
 	}
-	if s.tx.State == statePending && !isPending(r) {
+	if s.tx.State == statePending && !r.Pending {
 		// The replay of an outcome the first answer could not carry.
 		ix[ixChangeID] = s.cmd.IdempotencyKey + ":outcome"
 		ix[ixStatus] = string(s.cmd.Kind) + "-accepted"
