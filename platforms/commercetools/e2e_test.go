@@ -626,3 +626,46 @@ func TestE2ESlowTrustlyIsAnsweredPendingInTime(t *testing.T) {
 		}
 	}
 }
+
+// A subscription: the first payment also registers the customer's direct
+// debit mandate; a later payment with trustlyRecurring charges it (no
+// shopper at Trustly) and its Charge ends in Success. A CancelAuthorization
+// for a charge Trustly already executed is refused as 400 InvalidInput with
+// Trustly's reason, and commercetools keeps nothing of that update.
+func TestE2ERecurringChargeOnTheMandate(t *testing.T) {
+	s := startStack(t, 5*time.Second)
+
+	first := s.newPayment(10350)
+	first = s.update(first["id"].(string), first["version"], `{"action":"setCustomField","name":"trustlyRequestMandate","value":true}`)
+	_, ans := s.extension("Create", first, e2eAuth)
+	first = s.persist(first, ans)
+	s.atBank(field(first, "trustlyRedirectUrl"), "")
+	eventually(t, "the first payment is paid", func() bool {
+		first = s.payment(first["id"].(string))
+		return tx(first, "Charge", 0)["state"] == "Success"
+	})
+
+	renewal := s.newPayment(19900)
+	renewal = s.update(renewal["id"].(string), renewal["version"], `{"action":"setCustomField","name":"trustlyRecurring","value":true}`)
+	var code int
+	eventually(t, "the renewal charged on the mandate", func() bool {
+		// The mandate is active once Trustly's account notification is in.
+		code, ans = s.extension("Create", renewal, e2eAuth)
+		return code == http.StatusOK
+	})
+	renewal = s.persist(renewal, ans)
+	orderID := field(renewal, "trustlyOrderId")
+	if charge := tx(renewal, "Charge", 0); charge["state"] != "Pending" || charge["interactionId"] != orderID || orderID == "" || field(renewal, "trustlyRedirectUrl") != "" {
+		t.Fatalf("renewal after the extension: %v", renewal)
+	}
+	eventually(t, "the renewal's Charge is Success", func() bool {
+		renewal = s.payment(renewal["id"].(string))
+		return tx(renewal, "Charge", 0)["state"] == "Success"
+	})
+
+	cancel := s.update(renewal["id"].(string), renewal["version"], `{"action":"addTransaction","transaction":{"type":"CancelAuthorization","amount":{"currencyCode":"SEK","centAmount":19900},"state":"Initial"}}`)
+	code, ans = s.extension("Update", cancel, e2eAuth)
+	if errs, _ := json.Marshal(ans["errors"]); code != http.StatusBadRequest || !strings.Contains(string(errs), "InvalidInput") || !strings.Contains(string(errs), "not_cancellable") {
+		t.Errorf("cancel of an executed charge: %d %v", code, ans)
+	}
+}
