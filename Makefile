@@ -17,7 +17,7 @@ ARGS      ?= demo
 # Screenshots of the browser test.
 BROWSER_OUT ?= $(CURDIR)/.cache/browser
 
-.PHONY: help build run test unit fuzz bench lint fmt tools clean chart-test image image-scratch browser-test chromium woocommerce-test woocommerce-zip php vendure-test wordpress-test wordpress
+.PHONY: help build run test unit fuzz bench lint fmt tools clean chart-test image image-scratch browser-test chromium woocommerce-test woocommerce-zip php vendure-test wordpress-test wordpress commercetools-test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -33,12 +33,21 @@ test: lint chart-test woocommerce-test ## the one command that runs every test (
 	$(MAKE) --no-print-directory browser-test
 	$(MAKE) --no-print-directory vendure-test
 	$(MAKE) --no-print-directory wordpress-test
+	$(MAKE) --no-print-directory commercetools-test
 
 # The Vendure plugin against a real Vendure server (@vendure/testing), the
 # built binary as sidecar and simulator. Installs from the committed lockfile.
 VENDURE_PLUGIN := platforms/vendure/plugin
 vendure-test: build ## the Vendure plugin end to end: npm ci from the lockfile, then its tests
 	cd $(VENDURE_PLUGIN) && npm ci --no-audit --no-fund && TRUSTLY_TEST_SIDECAR_BIN=$(CURDIR)/$(BIN) npm test
+
+# The commercetools adapter end to end against @labdigital/commercetools-mock
+# (node, installed from the committed lockfile), the built binary as sidecar
+# and simulator. Without the mock installed, plain `go test` skips these.
+CT_MOCK := platforms/commercetools/mock
+commercetools-test: build ## the commercetools adapter end to end: npm ci of the mock from the lockfile, then its Go tests
+	cd $(CT_MOCK) && npm ci --no-audit --no-fund
+	TRUSTLY_TEST_COMMERCETOOLS_MOCK=1 TRUSTLY_TEST_SIDECAR_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 ./platforms/commercetools/...
 
 # The demo clicked through by headless Chromium, driven from Go (chromedp).
 # Behind the `browser` build tag, so plain `go test ./...` needs no browser.
