@@ -1,6 +1,7 @@
 package saleor
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -286,10 +287,15 @@ func or(a, b string) string {
 	return b
 }
 
+// jsonResponse is v as the JSON answer; URLs keep their & and queries their
+// >= (no HTML escaping: nobody renders these as HTML).
 func jsonResponse(status int, v any) (adapter.Response, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return adapter.Response{}, fmt.Errorf("answer: %w", err)
 	}
-	return adapter.Response{Status: status, Header: http.Header{"Content-Type": {"application/json"}}, Body: b}, nil
+	return adapter.Response{Status: status, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: bytes.TrimSuffix(b.Bytes(), []byte("\n"))}, nil
 }

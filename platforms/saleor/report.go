@@ -168,8 +168,12 @@ func (a *Adapter) graphql(ctx context.Context, token, query string, vars map[str
 	}
 	if len(env.Errors) > 0 {
 		e := env.Errors[0]
-		if e.Extensions.Exception.Code == "ExpiredSignatureError" || e.Extensions.Exception.Code == "InvalidTokenError" {
-			return fmt.Errorf("%w: Saleor refused the app token: %.200s", adapter.ErrRetryable, e.Message)
+		switch e.Extensions.Exception.Code {
+		case "PermissionDenied", "ExpiredSignatureError", "InvalidTokenError":
+			// An unknown app token makes the request anonymous, so a token
+			// revoked by a reinstall reads as a missing permission. The
+			// reinstall brings a new token: retrying lands then.
+			return fmt.Errorf("%w: Saleor refused the app token (%s): %.200s", adapter.ErrRetryable, e.Extensions.Exception.Code, e.Message)
 		}
 		return fmt.Errorf("%w: %w: %.300s", adapter.ErrPermanent, errGraphQL, e.Message)
 	}
