@@ -1,0 +1,254 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/trustly-sidecar/trustly-sidecar/adapter/adaptertest"
+	"github.com/trustly-sidecar/trustly-sidecar/core/sim"
+	"github.com/trustly-sidecar/trustly-sidecar/platforms/saleor"
+	"github.com/trustly-sidecar/trustly-sidecar/platforms/saleor/saleorfake"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/config"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/shopapi"
+)
+
+// saleorBin is the Saleor adapter as a plugin executable, built once for
+// the tests that need it ("" when there is no go tool).
+var saleorBin = sync.OnceValue(func() string {
+	gobin := goTool()
+	if gobin == "" || genericBin == "" {
+		return ""
+	}
+	bin := filepath.Join(filepath.Dir(genericBin), "trustly-adapter-saleor")
+	if out, err := exec.Command(gobin, "build", "-o", bin, "../platforms/saleor/cmd/trustly-adapter-saleor").CombinedOutput(); err != nil {
+		panic("go build: " + err.Error() + "\n" + string(out))
+	}
+	return bin
+})
+
+const saleorAppToken = "saleor-e2e-app-token-4f1c9a"
+
+// startSaleorShop is the sidecar with the Saleor adapter bin, app of sal.
+func startSaleorShop(t *testing.T, bin string, sal *saleorfake.Saleor) *shop {
+	t.Helper()
+	sal.SetToken(saleorAppToken)
+	s := startShopEnv(t, with(shopDefaultsEnv, map[string]string{
+		config.Key("ADAPTER"):     bin,
+		config.Key("ADAPTER_ENV"): strings.Join([]string{saleor.EnvAPIURL, saleor.EnvAppToken, saleor.EnvPublicURL}, ","),
+		saleor.EnvAPIURL:          sal.APIURL,
+		saleor.EnvAppToken:        saleorAppToken,
+		saleor.EnvPublicURL:       "https://pay.example/platform/saleor",
+	}))
+	s.adapterPid()
+	return s
+}
+
+// saleorAnswer is a synchronous webhook's answer as Saleor parses it.
+type saleorAnswer struct {
+	PSPReference string      `json:"pspReference"`
+	Result       string      `json:"result"`
+	Amount       json.Number `json:"amount"`
+	Message      string      `json:"message"`
+	Data         struct {
+		RedirectURL string `json:"redirectUrl"`
+	} `json:"data"`
+}
+
+// deliver sends a signed webhook to the sidecar and books the answer on
+// the transaction, as Saleor does.
+func deliver(t *testing.T, s *shop, sal *saleorfake.Saleor, txID, event string, body []byte) saleorAnswer {
+	t.Helper()
+	status, b, err := sal.Deliver(t.Context(), s.priv+"/v1/webhooks/saleor", event, body)
+	if err != nil || status != http.StatusOK {
+		t.Fatalf("%s: %d %s %v", event, status, b, err)
+	}
+	var a saleorAnswer
+	if err := json.Unmarshal(b, &a); err != nil {
+		t.Fatalf("%s: %s: %v", event, b, err)
+	}
+	if err := sal.Book(txID, b, s.clock.Now()); err != nil {
+		t.Fatalf("%s: Saleor cannot book %s: %v", event, b, err)
+	}
+	return a
+}
+
+func hasEvent(tx saleorfake.Transaction, typ, psp, amount string) int {
+	n := 0
+	for _, e := range tx.Events {
+		if e.Type == typ && e.PSPReference == psp && e.Amount == amount {
+			n++
+		}
+	}
+	return n
+}
+
+// Saleor end to end over real sockets, against the Saleor stand-in and the
+// simulator: transactionInitialize → Trustly's URL → the shopper approves
+// → notifications → CHARGE_SUCCESS reported; the shopper back
+// (transactionProcess) → CHARGE_REQUEST; a refund requested → one Trustly
+// refund → REFUND_SUCCESS reported; forged, foreign-key and replayed
+// webhooks refused without effect.
+func TestE2ESaleorCheckoutIsPaidAndRefunded(t *testing.T) {
+	bin := saleorBin()
+	if bin == "" {
+		t.Skip("go tool not found, plugin not built")
+	}
+	sal := saleorfake.New(t)
+	s := startSaleorShop(t, bin, sal)
+	buyer := saleorfake.Checkout{ID: "Q2hlY2tvdXQ6MQ==", Email: "asa.ek@example.se", FirstName: "Åsa", LastName: "Ek", Country: "SE"}
+	const txID = "VHJhbnNhY3Rpb25JdGVtOjE="
+
+	sal.NewTransaction(txID, "SEK", "103.50", "checkout-1-attempt-1", s.clock.Now())
+	init := deliver(t, s, sal, txID, "TRANSACTION_INITIALIZE_SESSION",
+		sal.InitializeSession(txID, buyer, "103.5", "SEK", "checkout-1-attempt-1", s.clock.Now()))
+	if init.Result != "CHARGE_ACTION_REQUIRED" || init.Data.RedirectURL == "" || init.PSPReference == "" {
+		t.Fatalf("initialize: %+v", init)
+	}
+	var l shopapi.OrderList
+	if a := s.call(http.MethodGet, "/v1/payments?externalReference="+txID, "", ""); json.Unmarshal([]byte(a.Body), &l) != nil || len(l.Orders) != 1 {
+		t.Fatalf("payments of transaction %s: %s", txID, a.Body)
+	}
+	p := l.Orders[0]
+	if p.TrustlyOrderID != init.PSPReference || p.URL != init.Data.RedirectURL || p.Amount != 10350 {
+		t.Fatalf("payment %+v; answer %+v", p, init)
+	}
+
+	// Forged, foreign and replayed webhooks: refused, nothing started.
+	body := sal.InitializeSession(txID, buyer, "1.00", "SEK", "checkout-1-attempt-2", s.clock.Now())
+	h := sal.Headers("TRANSACTION_INITIALIZE_SESSION", body)
+	forged := map[string]func(){
+		"unknown key id":   func() { h.Set(saleor.HeaderSignature, saleorfake.SignForeign(t, "not-saleors", body)) },
+		"Saleor's kid":     func() { h.Set(saleor.HeaderSignature, foreignUnderKid(t, sal, body)) },
+		"no signature":     func() { h.Del(saleor.HeaderSignature) },
+		"HMAC, deprecated": func() { h.Set(saleor.HeaderSignature, strings.Repeat("ab", 32)) },
+	}
+	for name, forge := range forged {
+		h = sal.Headers("TRANSACTION_INITIALIZE_SESSION", body)
+		forge()
+		if status, b, _ := saleorfake.Post(t.Context(), s.priv+"/v1/webhooks/saleor", h, body); status != http.StatusUnauthorized {
+			t.Errorf("%s: %d %s; want 401", name, status, b)
+		}
+	}
+	old := sal.InitializeSession(txID, buyer, "1.00", "SEK", "checkout-1-attempt-3", s.clock.Now().Add(-time.Hour))
+	if status, b, _ := sal.Deliver(t.Context(), s.priv+"/v1/webhooks/saleor", "TRANSACTION_INITIALIZE_SESSION", old); status != http.StatusUnauthorized {
+		t.Errorf("replayed (issued an hour ago): %d %s; want 401", status, b)
+	}
+	if a := s.call(http.MethodGet, "/v1/payments?externalReference="+txID, "", ""); json.Unmarshal([]byte(a.Body), &l) != nil || len(l.Orders) != 1 {
+		t.Fatalf("refused webhooks started payments: %s", a.Body)
+	}
+
+	// The shopper pays at Trustly.
+	s.approve(p, sim.DefaultScenario)
+	s.advance(time.Minute)
+	eventually(t, "CHARGE_SUCCESS 103.50 reported on the transaction", func() bool {
+		return hasEvent(sal.Transaction(txID), "CHARGE_SUCCESS", p.TrustlyOrderID, "103.50") == 1
+	})
+	// Back from Trustly, the storefront calls transactionProcess.
+	if proc := deliver(t, s, sal, txID, "TRANSACTION_PROCESS_SESSION",
+		sal.ProcessSession(txID, buyer, "103.5", "SEK", s.clock.Now())); proc.Result != "CHARGE_REQUEST" || proc.PSPReference != p.TrustlyOrderID {
+		t.Errorf("process: %+v", proc)
+	}
+
+	// The merchant refunds 50.00 in the dashboard; Saleor's request is
+	// delivered twice (a retry), Trustly refunds once.
+	sal.RequestRefund(txID, "50.00", s.clock.Now())
+	refundBody := sal.ActionRequested("TransactionRefundRequested", "REFUND", txID, "50.00", "SEK", s.clock.Now())
+	status, first, err := sal.Deliver(t.Context(), s.priv+"/v1/webhooks/saleor", "TRANSACTION_REFUND_REQUESTED", refundBody)
+	if err != nil || status != http.StatusOK {
+		t.Fatalf("refund requested: %d %s %v", status, first, err)
+	}
+	_, again, _ := sal.Deliver(t.Context(), s.priv+"/v1/webhooks/saleor", "TRANSACTION_REFUND_REQUESTED", refundBody)
+	if string(again) != string(first) {
+		t.Errorf("refund redelivered: %s; first %s", again, first)
+	}
+	if err := sal.Book(txID, first, s.clock.Now()); err != nil {
+		t.Fatalf("Saleor cannot book the refund's answer %s: %v", first, err)
+	}
+	// Asynchronous: a pspReference of the refund's own (Trustly's OrderID
+	// of the refund and the amount), no result.
+	var ra saleorAnswer
+	_ = json.Unmarshal(first, &ra)
+	refundPSP := ra.PSPReference
+	if !strings.HasSuffix(refundPSP, "/refund-5000") || len(refundPSP) <= len("/refund-5000") || ra.Result != "" {
+		t.Errorf("refund answer %s; want asynchronous with a pspReference <Trustly OrderID>/refund-5000", first)
+	}
+	s.advance(time.Hour)
+	eventually(t, "Trustly refunded 50.00", func() bool { return s.get(p.ID).Refunded == 5000 })
+	eventually(t, "REFUND_SUCCESS 50.00 reported", func() bool {
+		return hasEvent(sal.Transaction(txID), "REFUND_SUCCESS", refundPSP, "50.00") == 1
+	})
+
+	for _, c := range sal.Reports() {
+		if c.Answer != "created" && c.Answer != "alreadyProcessed" {
+			t.Errorf("a report Saleor refused: %+v", c)
+		}
+	}
+	if strings.Contains(s.log.String(), "dead-letter") {
+		t.Errorf("a change was dead-lettered:\n%s", s.log.String())
+	}
+	if strings.Contains(s.log.String(), saleorAppToken) {
+		t.Error("the logs hold the Saleor app token")
+	}
+}
+
+// The stand-in down while Trustly's credit arrives: the CHARGE_SUCCESS is
+// reported once Saleor is back, once.
+func TestE2ESaleorDownWhileThePaymentIsCredited(t *testing.T) {
+	bin := saleorBin()
+	if bin == "" {
+		t.Skip("go tool not found, plugin not built")
+	}
+	sal := saleorfake.New(t)
+	s := startSaleorShop(t, bin, sal)
+	buyer := saleorfake.Checkout{ID: "Q2hlY2tvdXQ6Mg==", Email: "bo@example.se", UserID: "VXNlcjoy", FirstName: "Bo", LastName: "Ek", Country: "SE"}
+	const txID = "VHJhbnNhY3Rpb25JdGVtOjI="
+	sal.NewTransaction(txID, "SEK", "20.00", "checkout-2-attempt-1", s.clock.Now())
+	init := deliver(t, s, sal, txID, "TRANSACTION_INITIALIZE_SESSION",
+		sal.InitializeSession(txID, buyer, "20", "SEK", "checkout-2-attempt-1", s.clock.Now()))
+	var l shopapi.OrderList
+	if a := s.call(http.MethodGet, "/v1/payments?externalReference="+txID, "", ""); json.Unmarshal([]byte(a.Body), &l) != nil || len(l.Orders) != 1 {
+		t.Fatalf("payments of transaction %s: %s", txID, a.Body)
+	}
+
+	sal.SetMode(adaptertest.Unavailable)
+	s.approve(l.Orders[0], sim.DefaultScenario)
+	s.advance(time.Minute)
+	eventually(t, "the sidecar saw the payment credited", func() bool { return s.get(l.Orders[0].ID).State == "paid" })
+	time.Sleep(2 * time.Second) // a retry or two against the 503s
+	if n := hasEvent(sal.Transaction(txID), "CHARGE_SUCCESS", init.PSPReference, "20.00"); n != 0 {
+		t.Fatalf("CHARGE_SUCCESS booked while Saleor was down")
+	}
+	sal.SetMode(adaptertest.Healthy)
+	eventually(t, "CHARGE_SUCCESS reported once Saleor is back", func() bool {
+		return hasEvent(sal.Transaction(txID), "CHARGE_SUCCESS", init.PSPReference, "20.00") == 1
+	})
+	time.Sleep(time.Second)
+	created := 0
+	for _, c := range sal.Reports() {
+		if c.Variables["type"] == "CHARGE_SUCCESS" && c.Answer == "created" {
+			created++
+		}
+	}
+	if created != 1 {
+		t.Errorf("CHARGE_SUCCESS booked %d times; want once", created)
+	}
+}
+
+// foreignUnderKid signs body with a key Saleor does not have, naming the
+// key id Saleor signs with.
+func foreignUnderKid(t *testing.T, sal *saleorfake.Saleor, body []byte) string {
+	hdr, _, _ := strings.Cut(sal.Sign(body), ".")
+	var h struct {
+		Kid string `json:"kid"`
+	}
+	b, _ := base64.RawURLEncoding.DecodeString(hdr)
+	_ = json.Unmarshal(b, &h)
+	return saleorfake.SignForeign(t, h.Kid, body)
+}
