@@ -252,3 +252,46 @@ func foreignUnderKid(t *testing.T, sal *saleorfake.Saleor, body []byte) string {
 	_ = json.Unmarshal(b, &h)
 	return saleorfake.SignForeign(t, h.Kid, body)
 }
+
+// A stored mandate: a logged-in customer's first checkout pays and
+// registers a direct debit mandate (data {"storeMandate": true}); a later
+// checkout is charged on it without the shopper at Trustly (data
+// {"chargeMandate": true}): CHARGE_REQUEST at once, CHARGE_SUCCESS when
+// Trustly's charge is credited.
+func TestE2ESaleorStoredMandateIsCharged(t *testing.T) {
+	bin := saleorBin()
+	if bin == "" {
+		t.Skip("go tool not found, plugin not built")
+	}
+	sal := saleorfake.New(t)
+	s := startSaleorShop(t, bin, sal)
+	buyer := saleorfake.Checkout{ID: "Q2hlY2tvdXQ6Mw==", Email: "cia@example.se", UserID: "VXNlcjoz", FirstName: "Cia", LastName: "Berg", Country: "SE"}
+	withData := func(b []byte, data string) []byte {
+		return []byte(strings.Replace(string(b), `"data":null`, `"data":`+data, 1))
+	}
+
+	const first, renewal = "VHJhbnNhY3Rpb25JdGVtOjM=", "VHJhbnNhY3Rpb25JdGVtOjQ="
+	sal.NewTransaction(first, "SEK", "103.50", "checkout-3-attempt-1", s.clock.Now())
+	init := deliver(t, s, sal, first, "TRANSACTION_INITIALIZE_SESSION",
+		withData(sal.InitializeSession(first, buyer, "103.5", "SEK", "checkout-3-attempt-1", s.clock.Now()), `{"storeMandate":true}`))
+	var l shopapi.OrderList
+	if a := s.call(http.MethodGet, "/v1/payments?externalReference="+first, "", ""); json.Unmarshal([]byte(a.Body), &l) != nil || len(l.Orders) != 1 {
+		t.Fatalf("payments of transaction %s: %s", first, a.Body)
+	}
+	s.approve(l.Orders[0], sim.DefaultScenario)
+	s.advance(time.Minute)
+	eventually(t, "the first checkout is paid", func() bool {
+		return hasEvent(sal.Transaction(first), "CHARGE_SUCCESS", init.PSPReference, "103.50") == 1
+	})
+
+	sal.NewTransaction(renewal, "SEK", "199.00", "checkout-4-attempt-1", s.clock.Now())
+	charge := deliver(t, s, sal, renewal, "TRANSACTION_INITIALIZE_SESSION",
+		withData(sal.InitializeSession(renewal, buyer, "199", "SEK", "checkout-4-attempt-1", s.clock.Now()), `{"chargeMandate":true}`))
+	if charge.Result != "CHARGE_REQUEST" || charge.PSPReference == "" || charge.Data.RedirectURL != "" {
+		t.Fatalf("charge answer: %+v", charge)
+	}
+	s.advance(48 * time.Hour)
+	eventually(t, "the later checkout is charged", func() bool {
+		return hasEvent(sal.Transaction(renewal), "CHARGE_SUCCESS", charge.PSPReference, "199.00") == 1
+	})
+}

@@ -123,9 +123,22 @@ func (e event) need(fields ...string) error {
 	return nil
 }
 
-// sessionPlan is a payment for a session webhook: one pay command under
+// storefrontData is what the storefront may put in transactionInitialize's
+// (and transactionProcess's) paymentGateway.data for this app. Saleor
+// passes it through as the payload's data.
+type storefrontData struct {
+	// StoreMandate: pay now and register a direct debit mandate, so later
+	// checkouts of the same customer can be charged without the shopper.
+	StoreMandate bool `json:"storeMandate"`
+	// ChargeMandate: charge the customer's active mandate instead of
+	// sending the shopper to Trustly.
+	ChargeMandate bool `json:"chargeMandate"`
+}
+
+// sessionPlan is a payment for a session webhook: one command under
 // Saleor's idempotency key for the initialize, answered with Trustly's
-// checkout URL.
+// checkout URL (a Deposit), or with the charge requested (a stored
+// mandate's Charge).
 func sessionPlan(ev event, saleorKey, noKey string) (plan, error) {
 	amount := ev.Action.Amount
 	fail := func(msg string) plan {
@@ -140,9 +153,23 @@ func sessionPlan(ev event, saleorKey, noKey string) (plan, error) {
 	if saleorKey == "" {
 		return fail(noKey), nil
 	}
+	var data storefrontData
+	if len(ev.Data) > 0 && string(ev.Data) != "null" {
+		if err := json.Unmarshal(ev.Data, &data); err != nil {
+			return fail("paymentGateway.data is not this app's object ({\"storeMandate\"|\"chargeMandate\": true}): " + err.Error()), nil
+		}
+	}
 	cmd, err := payCommand(ev, saleorKey)
 	if err != nil {
 		return plan{}, err
+	}
+	switch {
+	case data.StoreMandate && data.ChargeMandate:
+		return fail("storeMandate and chargeMandate exclude each other"), nil
+	case data.StoreMandate:
+		cmd.RequestMandate = true
+	case data.ChargeMandate:
+		return chargePlan(cmd, saleorKey, amount), nil
 	}
 	return plan{command: &cmd, answer: func(rs []adapter.Result) any {
 		if len(rs) != 1 {
@@ -159,6 +186,27 @@ func sessionPlan(ev event, saleorKey, noKey string) (plan, error) {
 		return answer{PSPReference: r.ProviderReference, Result: "CHARGE_ACTION_REQUIRED", Amount: amount,
 			Data: sessionData{RedirectURL: r.RedirectURL}, Message: "Send the shopper to Trustly."}
 	}}, nil
+}
+
+// chargePlan charges the customer's active mandate: no shopper at Trustly,
+// so the answer is CHARGE_REQUEST with the charge's OrderID, and the
+// outcome follows by transactionEventReport.
+func chargePlan(pay adapter.Command, saleorKey string, amount json.Number) plan {
+	cmd := adapter.Command{Kind: adapter.CommandCharge, IdempotencyKey: idempotencyKey("charge", saleorKey),
+		Order: pay.Order, Amount: pay.Amount, Customer: pay.Customer, Metadata: pay.Metadata}
+	return plan{command: &cmd, answer: func(rs []adapter.Result) any {
+		switch {
+		case len(rs) != 1:
+			return answer{Result: "CHARGE_FAILURE", Amount: amount, Message: "the charge was not started"}
+		case pending(rs[0]):
+			return answer{Result: "CHARGE_ACTION_REQUIRED", Amount: amount, Data: sessionData{Pending: true},
+				Message: "Trustly has not answered yet: call transactionProcess with the same data."}
+		case !rs[0].OK:
+			return answer{Result: "CHARGE_FAILURE", Amount: amount, Message: failure(rs[0])}
+		}
+		return answer{PSPReference: rs[0].ProviderReference, Result: "CHARGE_REQUEST", Amount: amount,
+			Message: "Charging the customer's direct debit mandate."}
+	}}
 }
 
 // refundPlan is a refund of the transaction's payment: the amount Saleor

@@ -43,8 +43,8 @@ type report struct {
 // (shared/platforms.md's Saleor column, with its CHECKs settled against the
 // enum): Trustly's pending is CHARGE_REQUEST (there is no CHARGE_PENDING; a
 // request is Saleor's "under way"), a debit after a credit is CHARGE_BACK,
-// a note is INFO. Mandates are not a Saleor transaction (recurring is not
-// offered), so they report nothing.
+// a note is INFO. A mandate is no money on a Saleor transaction (its
+// payment and its charges are), so its changes report nothing.
 var statusTable = map[adapter.PaymentStatus]*report{
 	adapter.StatusPending:         {Type: "CHARGE_REQUEST"},
 	adapter.StatusPaid:            {Type: "CHARGE_SUCCESS", Actions: []string{"REFUND"}},

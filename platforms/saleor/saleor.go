@@ -175,12 +175,13 @@ func NewFromEnv(getenv func(string) string) (*Adapter, error) {
 	return New(cfg)
 }
 
-// Describe: payments and refunds; Saleor calls and waits (Sync) and takes
-// later outcomes by transactionEventReport (Async).
+// Describe: payments, refunds and charges of a stored mandate; Saleor calls
+// and waits (Sync) and takes later outcomes by transactionEventReport
+// (Async).
 func (a *Adapter) Describe(context.Context) (adapter.Description, error) {
 	return adapter.Description{
 		Name: Name, Version: Version, Sync: true, Async: true,
-		Flows: []adapter.Flow{adapter.FlowPayment, adapter.FlowRefund},
+		Flows: []adapter.Flow{adapter.FlowPayment, adapter.FlowRefund, adapter.FlowRecurring},
 	}, nil
 }
 

@@ -244,12 +244,19 @@ func TestAnswersHaveSaleorsShapes(t *testing.T) {
 	refundKey := paid.RequestRefund(txID, "50", sentAt)
 	refund := paid.ActionRequested("TransactionRefundRequested", "REFUND", txID, "50", "SEK", sentAt)
 
+	charge := bytes.Replace(init, []byte(`"data":null`), []byte(`"data":{"chargeMandate":true}`), 1)
 	tests := []struct {
 		name    string
 		body    []byte
 		results []adapter.Result
 		want    string
 	}{
+		{"initialize: a stored mandate charged", charge, []adapter.Result{{IdempotencyKey: "charge:init-key-1", OK: true, ProviderReference: "7001"}},
+			`{"pspReference":"7001","result":"CHARGE_REQUEST","amount":103.5,"message":"Charging the customer's direct debit mandate."}`},
+		{"initialize: no active mandate", charge, []adapter.Result{{IdempotencyKey: "charge:init-key-1", ErrorCode: "no_active_mandate", Message: "none"}},
+			`{"result":"CHARGE_FAILURE","amount":103.5,"message":"Trustly payment refused: no_active_mandate: none"}`},
+		{"initialize: data not ours", bytes.Replace(init, []byte(`"data":null`), []byte(`"data":[1]`), 1), nil,
+			`{"result":"CHARGE_FAILURE","amount":103.5,"message":"paymentGateway.data is not this app's object ({\"storeMandate\"|\"chargeMandate\": true}): json: cannot unmarshal array into Go value of type saleor.storefrontData"}`},
 		{"initialize: Trustly's URL", init, []adapter.Result{ok},
 			`{"pspReference":"4567123890","result":"CHARGE_ACTION_REQUIRED","amount":103.5,"data":{"redirectUrl":"https://trustly.example/c/1"},"message":"Send the shopper to Trustly."}`},
 		{"initialize: still running", init, []adapter.Result{inFlight},
@@ -293,6 +300,30 @@ func TestAnswersHaveSaleorsShapes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestStoredMandates(t *testing.T) {
+	sal, a, _ := onSaleor(t, nil)
+	body := sal.InitializeSession(txID, buyer, "103.50", "SEK", "init-key-1", sentAt)
+	for _, tt := range []struct {
+		data     string
+		wantKind adapter.CommandKind
+		wantKey  string
+		mandate  bool
+	}{
+		{`null`, adapter.CommandPay, "init:init-key-1", false},
+		{`{"storeMandate":true}`, adapter.CommandPay, "init:init-key-1", true},
+		{`{"chargeMandate":true}`, adapter.CommandCharge, "charge:init-key-1", false},
+	} {
+		b := bytes.Replace(body, []byte(`"data":null`), []byte(`"data":`+tt.data), 1)
+		cmds, err := a.Translate(t.Context(), webhookReq(sal.Headers("TRANSACTION_INITIALIZE_SESSION", b), b))
+		if err != nil || len(cmds) != 1 {
+			t.Fatalf("data %s: %v %+v", tt.data, err, cmds)
+		}
+		if c := cmds[0]; c.Kind != tt.wantKind || c.IdempotencyKey != tt.wantKey || c.RequestMandate != tt.mandate || c.Validate() != nil {
+			t.Errorf("data %s: %+v (validate: %v)", tt.data, c, c.Validate())
+		}
 	}
 }
 
