@@ -27,10 +27,14 @@ const Version = "0.1.0"
 const Name = "saleor"
 
 // DefaultTolerance is how old a webhook's issuedAt may be. Saleor waits at
-// most 18 s for a synchronous answer (saleor/settings.py
-// WEBHOOK_SYNC_TIMEOUT: 2 s to connect, WEBHOOK_WAITING_FOR_RESPONSE_TIMEOUT
-// 18 s), so anything much older is a replay.
-const DefaultTolerance = 5 * time.Minute
+// most 18 s for a synchronous answer, but retries an action webhook
+// (TRANSACTION_*_REQUESTED) answered 5xx with the stored payload, so the
+// same issuedAt, up to 5 times with a backoff from 10 s
+// (saleor/webhook/transport/synchronous/transport.py
+// handle_transaction_request_task: retry_backoff=10, max_retries=5: about 5
+// minutes in all). Older than this is a replay; a replay inside the window
+// only gets the stored result of its idempotency key.
+const DefaultTolerance = 15 * time.Minute
 
 // AnswerWithin is Saleor's wait for a synchronous webhook's answer
 // (saleor/settings.py WEBHOOK_WAITING_FOR_RESPONSE_TIMEOUT).

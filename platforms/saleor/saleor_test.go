@@ -155,6 +155,16 @@ func TestJWKSUnreachable(t *testing.T) {
 		t.Fatalf("key never fetched, Saleor down: %v; want ErrRetryable", err)
 	}
 	sal.SetMode(adaptertest.Healthy)
+	sal.SetSlow(time.Minute)
+	clk.t = clk.t.Add(saleor.DefaultJWKSRefetch + time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	_, err := a.Translate(ctx, webhookReq(h, body))
+	cancel()
+	if !errors.Is(err, adapter.ErrRetryable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("key never fetched, Saleor slower than the deadline: %v; want a retryable deadline", err)
+	}
+	sal.SetSlow(0)
+	clk.t = clk.t.Add(saleor.DefaultJWKSRefetch + time.Second)
 	if _, err := a.Translate(t.Context(), webhookReq(h, body)); err != nil {
 		t.Fatal(err)
 	}
