@@ -17,7 +17,7 @@ ARGS      ?= demo
 # Screenshots of the browser test.
 BROWSER_OUT ?= $(CURDIR)/.cache/browser
 
-.PHONY: help build run test unit fuzz bench lint fmt tools clean chart-test image image-scratch browser-test chromium woocommerce-test woocommerce-zip php vendure-test
+.PHONY: help build run test unit fuzz bench lint fmt tools clean chart-test image image-scratch browser-test chromium woocommerce-test woocommerce-zip php vendure-test saleor-test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -32,12 +32,19 @@ test: lint chart-test woocommerce-test ## the one command that runs every test (
 	.ci/with-redis $(MAKE) --no-print-directory unit fuzz
 	$(MAKE) --no-print-directory browser-test
 	$(MAKE) --no-print-directory vendure-test
+	$(MAKE) --no-print-directory saleor-test
 
 # The Vendure plugin against a real Vendure server (@vendure/testing), the
 # built binary as sidecar and simulator. Installs from the committed lockfile.
 VENDURE_PLUGIN := platforms/vendure/plugin
 vendure-test: build ## the Vendure plugin end to end: npm ci from the lockfile, then its tests
 	cd $(VENDURE_PLUGIN) && npm ci --no-audit --no-fund && TRUSTLY_TEST_SIDECAR_BIN=$(CURDIR)/$(BIN) npm test
+
+# The Saleor stand-in's signature vector checked by Saleor's own app SDK
+# (@saleor/app-sdk, exact version, committed lockfile).
+SALEOR_APPSDK := platforms/saleor/appsdk
+saleor-test: ## the Saleor stand-in's webhook signature verified by @saleor/app-sdk: npm ci from the lockfile, then the check
+	cd $(SALEOR_APPSDK) && npm ci --no-audit --no-fund && npm test
 
 # The demo clicked through by headless Chromium, driven from Go (chromedp).
 # Behind the `browser` build tag, so plain `go test ./...` needs no browser.

@@ -544,3 +544,63 @@ func TestConfigFromEnv(t *testing.T) {
 		})
 	}
 }
+
+// signatureVector is a webhook signed by the stand-in, committed so that
+// Saleor's own SDK (@saleor/app-sdk's verifySignatureWithJwks, run by make
+// saleor-test in appsdk/) checks the same bytes this adapter accepts.
+type signatureVector struct {
+	JWKS             json.RawMessage `json:"jwks"`
+	Body             string          `json:"body"`
+	Signature        string          `json:"signature"`
+	ForeignSignature string          `json:"foreignSignature"`
+}
+
+func TestSignatureVector(t *testing.T) {
+	path := filepath.Join("testdata", "signature-vector.json")
+	if *update {
+		sal := saleorfake.New(t)
+		resp, err := http.Get(sal.URL + "/.well-known/jwks.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		jwks, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		sal.NewTransaction(txID, "SEK", "103.50", "init-key-1", sentAt)
+		body := sal.InitializeSession(txID, buyer, "103.5", "SEK", "init-key-1", sentAt)
+		v := signatureVector{JWKS: bytes.TrimSpace(jwks), Body: string(body), Signature: sal.Sign(body),
+			ForeignSignature: saleorfake.SignForeign(t, "not-a-saleor-key", body)}
+		b, _ := json.MarshalIndent(v, "", "  ")
+		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v signatureVector
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/.well-known/jwks.json" {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write(v.JWKS)
+	}))
+	defer srv.Close()
+	a, err := saleor.New(saleor.Config{APIURL: srv.URL + "/graphql/", AppToken: []byte("unused")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := func(sig string) adapter.Request {
+		return webhookReq(http.Header{saleor.HeaderSignature: {sig}}, []byte(v.Body))
+	}
+	if _, err := a.Translate(t.Context(), req(v.Signature)); err != nil {
+		t.Errorf("the vector's signature: %v", err)
+	}
+	if _, err := a.Translate(t.Context(), req(v.ForeignSignature)); !errors.Is(err, adapter.ErrUnauthenticated) {
+		t.Errorf("the vector's foreign signature: %v; want ErrUnauthenticated", err)
+	}
+}
