@@ -35,19 +35,84 @@ var saleorBin = sync.OnceValue(func() string {
 
 const saleorAppToken = "saleor-e2e-app-token-4f1c9a"
 
-// startSaleorShop is the sidecar with the Saleor adapter bin, app of sal.
-func startSaleorShop(t *testing.T, bin string, sal *saleorfake.Saleor) *shop {
+// saleorApp is the sidecar as the Saleor app of sal: where Saleor sends
+// each webhook.
+type saleorApp struct {
+	*shop
+	sal     *saleorfake.Saleor
+	targets map[string]string // event → URL
+}
+
+func (a *saleorApp) url(event string) string { return a.targets[event] }
+
+// startSaleorShop is the sidecar with the Saleor adapter bin and an app
+// token made by hand; Saleor sends its webhooks to the private
+// /v1/webhooks/saleor (a Saleor in the same cluster).
+func startSaleorShop(t *testing.T, bin string, sal *saleorfake.Saleor) *saleorApp {
 	t.Helper()
 	sal.SetToken(saleorAppToken)
 	s := startShopEnv(t, with(shopDefaultsEnv, map[string]string{
 		config.Key("ADAPTER"):     bin,
-		config.Key("ADAPTER_ENV"): strings.Join([]string{saleor.EnvAPIURL, saleor.EnvAppToken, saleor.EnvPublicURL}, ","),
+		config.Key("ADAPTER_ENV"): strings.Join([]string{saleor.EnvAPIURL, saleor.EnvAppToken}, ","),
 		saleor.EnvAPIURL:          sal.APIURL,
 		saleor.EnvAppToken:        saleorAppToken,
-		saleor.EnvPublicURL:       "https://pay.example/platform/saleor",
 	}))
 	s.adapterPid()
-	return s
+	app := &saleorApp{shop: s, sal: sal, targets: map[string]string{}}
+	for _, e := range []string{"PAYMENT_GATEWAY_INITIALIZE_SESSION", "TRANSACTION_INITIALIZE_SESSION", "TRANSACTION_PROCESS_SESSION",
+		"TRANSACTION_CHARGE_REQUESTED", "TRANSACTION_REFUND_REQUESTED", "TRANSACTION_CANCELATION_REQUESTED"} {
+		app.targets[e] = s.priv + "/v1/webhooks/saleor"
+	}
+	return app
+}
+
+// installSaleorApp is the sidecar with the Saleor adapter bin, installed in
+// sal as a person does it in the dashboard: Saleor reads the manifest from
+// the sidecar's public listener, posts the app token to its
+// tokenTargetUrl, and sends each webhook to its targetUrl.
+// extra adds settings; started, when set, runs once the sidecar is up
+// (before the installation).
+func installSaleorApp(t *testing.T, bin string, sal *saleorfake.Saleor, extra map[string]string, started func(*shop)) *saleorApp {
+	t.Helper()
+	env := with(shopDefaultsEnv, map[string]string{
+		config.Key("ADAPTER"):     bin,
+		config.Key("ADAPTER_ENV"): strings.Join([]string{saleor.EnvAPIURL, saleor.EnvTokenDir, saleor.EnvAnswerWithin}, ","),
+		saleor.EnvAPIURL:          sal.APIURL,
+		saleor.EnvTokenDir:        t.TempDir(),
+	})
+	s := startShopEnv(t, with(env, extra))
+	if started != nil {
+		started(s)
+	}
+	s.adapterPid()
+	a := do(t, http.MethodGet, s.pub+"/platform/saleor/manifest", "")
+	var m struct {
+		ID             string   `json:"id"`
+		Permissions    []string `json:"permissions"`
+		TokenTargetURL string   `json:"tokenTargetUrl"`
+		Webhooks       []struct {
+			TargetURL  string   `json:"targetUrl"`
+			SyncEvents []string `json:"syncEvents"`
+			Query      string   `json:"query"`
+		} `json:"webhooks"`
+	}
+	if a.Status != http.StatusOK || json.Unmarshal([]byte(a.Body), &m) != nil || len(m.Webhooks) != 6 ||
+		len(m.Permissions) != 1 || m.Permissions[0] != "HANDLE_PAYMENTS" {
+		t.Fatalf("manifest: %d %s", a.Status, a.Body)
+	}
+	base := strings.TrimPrefix(s.pub, "http://")
+	if !strings.HasPrefix(m.TokenTargetURL, "http://"+base+"/platform/saleor/") {
+		t.Fatalf("tokenTargetUrl %s is not on the public listener %s", m.TokenTargetURL, s.pub)
+	}
+	status, body, err := sal.Install(t.Context(), m.TokenTargetURL)
+	if err != nil || status != http.StatusOK {
+		t.Fatalf("install: %d %s %v", status, body, err)
+	}
+	app := &saleorApp{shop: s, sal: sal, targets: map[string]string{}}
+	for _, w := range m.Webhooks {
+		app.targets[w.SyncEvents[0]] = w.TargetURL
+	}
+	return app
 }
 
 // saleorAnswer is a synchronous webhook's answer as Saleor parses it.
@@ -63,9 +128,9 @@ type saleorAnswer struct {
 
 // deliver sends a signed webhook to the sidecar and books the answer on
 // the transaction, as Saleor does.
-func deliver(t *testing.T, s *shop, sal *saleorfake.Saleor, txID, event string, body []byte) saleorAnswer {
+func deliver(t *testing.T, s *saleorApp, sal *saleorfake.Saleor, txID, event string, body []byte) saleorAnswer {
 	t.Helper()
-	status, b, err := sal.Deliver(t.Context(), s.priv+"/v1/webhooks/saleor", event, body)
+	status, b, err := sal.Deliver(t.Context(), s.url(event), event, body)
 	if err != nil || status != http.StatusOK {
 		t.Fatalf("%s: %d %s %v", event, status, b, err)
 	}
@@ -90,7 +155,8 @@ func hasEvent(tx saleorfake.Transaction, typ, psp, amount string) int {
 }
 
 // Saleor end to end over real sockets, against the Saleor stand-in and the
-// simulator: transactionInitialize → Trustly's URL → the shopper approves
+// simulator: the app installed from its manifest on the public listener
+// (the token kept), then on the manifest's webhook URLs: transactionInitialize → Trustly's URL → the shopper approves
 // → notifications → CHARGE_SUCCESS reported; the shopper back
 // (transactionProcess) → CHARGE_REQUEST; a refund requested → one Trustly
 // refund → REFUND_SUCCESS reported; forged, foreign-key and replayed
@@ -101,7 +167,7 @@ func TestE2ESaleorCheckoutIsPaidAndRefunded(t *testing.T) {
 		t.Skip("go tool not found, plugin not built")
 	}
 	sal := saleorfake.New(t)
-	s := startSaleorShop(t, bin, sal)
+	s := installSaleorApp(t, bin, sal, nil, nil)
 	buyer := saleorfake.Checkout{ID: "Q2hlY2tvdXQ6MQ==", Email: "asa.ek@example.se", FirstName: "Åsa", LastName: "Ek", Country: "SE"}
 	const txID = "VHJhbnNhY3Rpb25JdGVtOjE="
 
@@ -132,12 +198,12 @@ func TestE2ESaleorCheckoutIsPaidAndRefunded(t *testing.T) {
 	for name, forge := range forged {
 		h = sal.Headers("TRANSACTION_INITIALIZE_SESSION", body)
 		forge()
-		if status, b, _ := saleorfake.Post(t.Context(), s.priv+"/v1/webhooks/saleor", h, body); status != http.StatusUnauthorized {
+		if status, b, _ := saleorfake.Post(t.Context(), s.url("TRANSACTION_INITIALIZE_SESSION"), h, body); status != http.StatusUnauthorized {
 			t.Errorf("%s: %d %s; want 401", name, status, b)
 		}
 	}
 	old := sal.InitializeSession(txID, buyer, "1.00", "SEK", "checkout-1-attempt-3", s.clock.Now().Add(-time.Hour))
-	if status, b, _ := sal.Deliver(t.Context(), s.priv+"/v1/webhooks/saleor", "TRANSACTION_INITIALIZE_SESSION", old); status != http.StatusUnauthorized {
+	if status, b, _ := sal.Deliver(t.Context(), s.url("TRANSACTION_INITIALIZE_SESSION"), "TRANSACTION_INITIALIZE_SESSION", old); status != http.StatusUnauthorized {
 		t.Errorf("replayed (issued an hour ago): %d %s; want 401", status, b)
 	}
 	if a := s.call(http.MethodGet, "/v1/payments?externalReference="+txID, "", ""); json.Unmarshal([]byte(a.Body), &l) != nil || len(l.Orders) != 1 {
@@ -160,11 +226,11 @@ func TestE2ESaleorCheckoutIsPaidAndRefunded(t *testing.T) {
 	// delivered twice (a retry), Trustly refunds once.
 	sal.RequestRefund(txID, "50.00", s.clock.Now())
 	refundBody := sal.ActionRequested("TransactionRefundRequested", "REFUND", txID, "50.00", "SEK", s.clock.Now())
-	status, first, err := sal.Deliver(t.Context(), s.priv+"/v1/webhooks/saleor", "TRANSACTION_REFUND_REQUESTED", refundBody)
+	status, first, err := sal.Deliver(t.Context(), s.url("TRANSACTION_REFUND_REQUESTED"), "TRANSACTION_REFUND_REQUESTED", refundBody)
 	if err != nil || status != http.StatusOK {
 		t.Fatalf("refund requested: %d %s %v", status, first, err)
 	}
-	_, again, _ := sal.Deliver(t.Context(), s.priv+"/v1/webhooks/saleor", "TRANSACTION_REFUND_REQUESTED", refundBody)
+	_, again, _ := sal.Deliver(t.Context(), s.url("TRANSACTION_REFUND_REQUESTED"), "TRANSACTION_REFUND_REQUESTED", refundBody)
 	if string(again) != string(first) {
 		t.Errorf("refund redelivered: %s; first %s", again, first)
 	}
@@ -193,12 +259,13 @@ func TestE2ESaleorCheckoutIsPaidAndRefunded(t *testing.T) {
 	if strings.Contains(s.log.String(), "dead-letter") {
 		t.Errorf("a change was dead-lettered:\n%s", s.log.String())
 	}
-	if strings.Contains(s.log.String(), saleorAppToken) {
-		t.Error("the logs hold the Saleor app token")
+	if tok := sal.Token(); tok == "" || strings.Contains(s.log.String(), tok) {
+		t.Error("no app token, or the logs hold it")
 	}
 }
 
-// The stand-in down while Trustly's credit arrives: the CHARGE_SUCCESS is
+// Through the private /v1/webhooks/saleor with a token made by hand. The
+// stand-in down while Trustly's credit arrives: the CHARGE_SUCCESS is
 // reported once Saleor is back, once.
 func TestE2ESaleorDownWhileThePaymentIsCredited(t *testing.T) {
 	bin := saleorBin()
@@ -264,7 +331,7 @@ func TestE2ESaleorStoredMandateIsCharged(t *testing.T) {
 		t.Skip("go tool not found, plugin not built")
 	}
 	sal := saleorfake.New(t)
-	s := startSaleorShop(t, bin, sal)
+	s := installSaleorApp(t, bin, sal, nil, nil)
 	buyer := saleorfake.Checkout{ID: "Q2hlY2tvdXQ6Mw==", Email: "cia@example.se", UserID: "VXNlcjoz", FirstName: "Cia", LastName: "Berg", Country: "SE"}
 	withData := func(b []byte, data string) []byte {
 		return []byte(strings.Replace(string(b), `"data":null`, `"data":`+data, 1))
@@ -293,5 +360,54 @@ func TestE2ESaleorStoredMandateIsCharged(t *testing.T) {
 	s.advance(48 * time.Hour)
 	eventually(t, "the later checkout is charged", func() bool {
 		return hasEvent(sal.Transaction(renewal), "CHARGE_SUCCESS", charge.PSPReference, "199.00") == 1
+	})
+}
+
+// Trustly slower than Saleor waits: transactionInitialize is answered
+// pending by Saleor's deadline (no pspReference, data.pending); the Deposit
+// goes on, and transactionProcess, asked again, gets the Trustly URL under
+// the initialize's key, with one order at Trustly; the payment then
+// completes as usual.
+func TestE2ESaleorInitializeAnsweredPendingThenProcessed(t *testing.T) {
+	bin := saleorBin()
+	if bin == "" {
+		t.Skip("go tool not found, plugin not built")
+	}
+	slow := newSlowProxy(t, 2*time.Second)
+	sal := saleorfake.New(t)
+	s := installSaleorApp(t, bin, sal, map[string]string{saleor.EnvAnswerWithin: "1s", config.Key("TRUSTLY_URL"): slow.URL + "/api/1"},
+		func(s *shop) { slow.target(t, s.sim.URL()) })
+	buyer := saleorfake.Checkout{ID: "Q2hlY2tvdXQ6NQ==", Email: "dan@example.se", FirstName: "Dan", LastName: "Ek", Country: "SE"}
+	const txID = "VHJhbnNhY3Rpb25JdGVtOjU="
+
+	sal.NewTransaction(txID, "SEK", "45.00", "checkout-5-attempt-1", s.clock.Now())
+	init := deliver(t, s, sal, txID, "TRANSACTION_INITIALIZE_SESSION",
+		sal.InitializeSession(txID, buyer, "45", "SEK", "checkout-5-attempt-1", s.clock.Now()))
+	if init.Result != "CHARGE_ACTION_REQUIRED" || init.PSPReference != "" || init.Data.RedirectURL != "" {
+		t.Fatalf("initialize with Trustly slower than Saleor: %+v; want pending", init)
+	}
+	var url, psp string
+	for deadline := time.Now().Add(30 * time.Second); url == ""; {
+		if time.Now().After(deadline) {
+			t.Fatal("transactionProcess never got the Trustly URL")
+		}
+		time.Sleep(300 * time.Millisecond)
+		p := deliver(t, s, sal, txID, "TRANSACTION_PROCESS_SESSION", sal.ProcessSession(txID, buyer, "45", "SEK", s.clock.Now()))
+		if p.Result != "CHARGE_ACTION_REQUIRED" {
+			t.Fatalf("process: %+v", p)
+		}
+		url, psp = p.Data.RedirectURL, p.PSPReference
+	}
+	if n := len(s.sim.Orders()); n != 1 || psp == "" {
+		t.Fatalf("Trustly saw %d orders (want 1); pspReference %q", n, psp)
+	}
+	var l shopapi.OrderList
+	if a := s.call(http.MethodGet, "/v1/payments?externalReference="+txID, "", ""); json.Unmarshal([]byte(a.Body), &l) != nil || len(l.Orders) != 1 {
+		t.Fatalf("payments of transaction %s: %s", txID, a.Body)
+	}
+	s.approve(l.Orders[0], sim.DefaultScenario)
+	s.advance(time.Minute)
+	eventually(t, "CHARGE_SUCCESS 45.00 reported", func() bool {
+		return hasEvent(sal.Transaction(txID), "CHARGE_SUCCESS", psp, "45.00") == 1
 	})
 }

@@ -37,9 +37,10 @@ type manifestWebhook struct {
 }
 
 // baseURL is where Saleor reaches the adapter: the host's public base URL
-// of the route, else the configured one.
+// of the route (TRUSTLY_SIDECAR_PUBLIC_BASE_URL + /platform/saleor), else
+// the configured one.
 func (a *Adapter) baseURL(req adapter.Request) string {
-	return strings.TrimSuffix(or(requestBaseURL(req), a.cfg.PublicURL), "/")
+	return strings.TrimSuffix(or(req.BaseURL, a.cfg.PublicURL), "/")
 }
 
 // Manifest is the app manifest for the public base URL base.

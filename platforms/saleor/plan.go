@@ -310,12 +310,12 @@ func idempotencyKey(kind, saleorKey string) string {
 	return k
 }
 
-// pending is a command the host has not finished within Saleor's wait: it
-// goes on, and a later request under the same key gets its outcome. Until
-// the host reports that explicitly, a key in use by a running request means
-// the same.
+// pending is a command the host has not finished within Saleor's wait
+// (Result.Pending): it goes on, and a later request under the same key gets
+// its outcome. A key in use by a request still running (Saleor calling
+// again while the first call works) is the same for the answer.
 func pending(r adapter.Result) bool {
-	return !r.OK && (r.ErrorCode == "idempotency_key_in_use" || r.ErrorCode == "idempotency_key_interrupted")
+	return r.Pending || !r.OK && (r.ErrorCode == "idempotency_key_in_use" || r.ErrorCode == "idempotency_key_interrupted")
 }
 
 // failure is the reason of a failed command in words for Saleor's event

@@ -37,7 +37,9 @@ const Name = "saleor"
 const DefaultTolerance = 15 * time.Minute
 
 // AnswerWithin is Saleor's wait for a synchronous webhook's answer
-// (saleor/settings.py WEBHOOK_WAITING_FOR_RESPONSE_TIMEOUT).
+// (saleor/settings.py WEBHOOK_WAITING_FOR_RESPONSE_TIMEOUT; the host keeps
+// its own margin below it). A command still running then is answered
+// pending and finishes in the background.
 const AnswerWithin = 18 * time.Second
 
 // Environment variables read by FromEnv; list them in
@@ -49,6 +51,9 @@ const (
 	EnvAppToken  = "TRUSTLY_SALEOR_APP_TOKEN"  // an app token made by hand instead (also _FILE)
 	EnvAppID     = "TRUSTLY_SALEOR_APP_ID"     // the manifest's id; DefaultAppID when empty
 	EnvTolerance = "TRUSTLY_SALEOR_TOLERANCE"  // replay window; DefaultTolerance when empty
+	// EnvAnswerWithin is Saleor's wait for a synchronous answer when it is
+	// not Saleor's default (AnswerWithin).
+	EnvAnswerWithin = "TRUSTLY_SALEOR_ANSWER_WITHIN"
 )
 
 // DefaultAppID is the manifest's id when TRUSTLY_SALEOR_APP_ID is empty.
@@ -73,6 +78,9 @@ type Config struct {
 	AppToken  []byte
 	AppID     string
 	Tolerance time.Duration
+	// AnswerWithin is Saleor's wait for a synchronous answer; AnswerWithin
+	// (the constant, Saleor's default) when zero.
+	AnswerWithin time.Duration
 	// HTTPClient fetches the JWKS and calls Saleor's GraphQL API; each call's
 	// context carries the deadline, so its Timeout should be zero.
 	HTTPClient  *http.Client
@@ -91,12 +99,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		APIURL: getenv(EnvAPIURL), PublicURL: strings.TrimSuffix(getenv(EnvPublicURL), "/"),
 		TokenDir: getenv(EnvTokenDir), AppToken: token, AppID: getenv(EnvAppID),
 	}
-	if s := getenv(EnvTolerance); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			return Config{}, fmt.Errorf("%s: %w", EnvTolerance, err)
+	for name, dst := range map[string]*time.Duration{EnvTolerance: &c.Tolerance, EnvAnswerWithin: &c.AnswerWithin} {
+		if s := getenv(name); s != "" {
+			d, err := time.ParseDuration(s)
+			if err != nil {
+				return Config{}, fmt.Errorf("%s: %w", name, err)
+			}
+			*dst = d
 		}
-		c.Tolerance = d
 	}
 	return c, c.validate()
 }
@@ -116,6 +126,9 @@ func (c Config) validate() error {
 	}
 	if c.Tolerance < 0 {
 		errs = append(errs, fmt.Errorf("%s: must not be negative", EnvTolerance))
+	}
+	if c.AnswerWithin < 0 {
+		errs = append(errs, fmt.Errorf("%s: must not be negative", EnvAnswerWithin))
 	}
 	return errors.Join(errs...)
 }
@@ -141,6 +154,9 @@ func New(cfg Config) (*Adapter, error) {
 	}
 	if cfg.AppID == "" {
 		cfg.AppID = DefaultAppID
+	}
+	if cfg.AnswerWithin == 0 {
+		cfg.AnswerWithin = AnswerWithin
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{
@@ -180,11 +196,14 @@ func NewFromEnv(getenv func(string) string) (*Adapter, error) {
 }
 
 // Describe: payments, refunds and charges of a stored mandate; Saleor calls
-// and waits (Sync) and takes later outcomes by transactionEventReport
-// (Async).
+// and waits (Sync) at most AnswerWithin, and takes later outcomes by
+// transactionEventReport (Async). Public: Saleor (Saleor Cloud, another
+// cluster) calls from outside the pod, so the manifest, the registration
+// and the webhooks are served on the public listener too; each
+// authenticates itself (see Translate).
 func (a *Adapter) Describe(context.Context) (adapter.Description, error) {
 	return adapter.Description{
-		Name: Name, Version: Version, Sync: true, Async: true,
+		Name: Name, Version: Version, Sync: true, Async: true, Public: true, AnswerWithin: a.cfg.AnswerWithin,
 		Flows: []adapter.Flow{adapter.FlowPayment, adapter.FlowRefund, adapter.FlowRecurring},
 	}, nil
 }

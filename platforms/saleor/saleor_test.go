@@ -269,6 +269,8 @@ func TestAnswersHaveSaleorsShapes(t *testing.T) {
 			`{"result":"CHARGE_FAILURE","amount":103.5,"message":"paymentGateway.data is not this app's object ({\"storeMandate\"|\"chargeMandate\": true}): json: cannot unmarshal array into Go value of type saleor.storefrontData"}`},
 		{"initialize: Trustly's URL", init, []adapter.Result{ok},
 			`{"pspReference":"4567123890","result":"CHARGE_ACTION_REQUIRED","amount":103.5,"data":{"redirectUrl":"https://trustly.example/c/1"},"message":"Send the shopper to Trustly."}`},
+		{"initialize: not done by Saleor's deadline", init, []adapter.Result{{IdempotencyKey: "init:init-key-1", Pending: true}},
+			`{"result":"CHARGE_ACTION_REQUIRED","amount":103.5,"data":{"pending":true},"message":"Trustly has not answered yet: call transactionProcess for the checkout URL."}`},
 		{"initialize: still running", init, []adapter.Result{inFlight},
 			`{"result":"CHARGE_ACTION_REQUIRED","amount":103.5,"data":{"pending":true},"message":"Trustly has not answered yet: call transactionProcess for the checkout URL."}`},
 		{"initialize: refused", init, []adapter.Result{refused},
@@ -280,6 +282,8 @@ func TestAnswersHaveSaleorsShapes(t *testing.T) {
 		{"process: back from Trustly", processAfter, nil,
 			`{"pspReference":"4567123890","result":"CHARGE_REQUEST","amount":103.5,"message":"Waiting for Trustly to confirm the bank transfer."}`},
 		{"refund accepted: asynchronous", refund, []adapter.Result{{IdempotencyKey: "refund:" + refundKey, OK: true, ProviderReference: "4567123890"}},
+			`{"pspReference":"4567123890/refund-5000"}`},
+		{"refund still running", refund, []adapter.Result{{IdempotencyKey: "refund:" + refundKey, Pending: true}},
 			`{"pspReference":"4567123890/refund-5000"}`},
 		{"refund refused", refund, []adapter.Result{{IdempotencyKey: "refund:" + refundKey, ErrorCode: "refund_exceeds", Message: "more than paid"}},
 			`{"pspReference":"4567123890/refund-5000","result":"REFUND_FAILURE","amount":50,"message":"Trustly payment refused: refund_exceeds: more than paid"}`},
@@ -534,6 +538,7 @@ func TestConfigFromEnv(t *testing.T) {
 		{"neither token nor dir", map[string]string{saleor.EnvAPIURL: "https://s.example/graphql/"}, saleor.EnvTokenDir},
 		{"a relative public URL", map[string]string{saleor.EnvAPIURL: "https://s.example/graphql/", saleor.EnvTokenDir: "/x", saleor.EnvPublicURL: "/platform/saleor"}, saleor.EnvPublicURL},
 		{"a bad tolerance", map[string]string{saleor.EnvAPIURL: "https://s.example/graphql/", saleor.EnvTokenDir: "/x", saleor.EnvTolerance: "soon"}, saleor.EnvTolerance},
+		{"a negative answer time", map[string]string{saleor.EnvAPIURL: "https://s.example/graphql/", saleor.EnvTokenDir: "/x", saleor.EnvAnswerWithin: "-1s"}, saleor.EnvAnswerWithin},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
