@@ -104,6 +104,11 @@ func installSaleorApp(t *testing.T, bin string, sal *saleorfake.Saleor, extra ma
 	if !strings.HasPrefix(m.TokenTargetURL, "http://"+base+"/platform/saleor/") {
 		t.Fatalf("tokenTargetUrl %s is not on the public listener %s", m.TokenTargetURL, s.pub)
 	}
+	// Anyone can post to the public tokenTargetUrl: a token from another
+	// Saleor is refused, Saleor's own kept.
+	if status, body, _ := saleorfake.New(t).Install(t.Context(), m.TokenTargetURL); status != http.StatusUnauthorized {
+		t.Fatalf("install from another Saleor: %d %s; want 401", status, body)
+	}
 	status, body, err := sal.Install(t.Context(), m.TokenTargetURL)
 	if err != nil || status != http.StatusOK {
 		t.Fatalf("install: %d %s %v", status, body, err)
