@@ -131,9 +131,9 @@ type saleorAnswer struct {
 	} `json:"data"`
 }
 
-// deliver sends a signed webhook to the sidecar and books the answer on
+// saleorDeliver sends a signed webhook to the sidecar and books the answer on
 // the transaction, as Saleor does.
-func deliver(t *testing.T, s *saleorApp, sal *saleorfake.Saleor, txID, event string, body []byte) saleorAnswer {
+func saleorDeliver(t *testing.T, s *saleorApp, sal *saleorfake.Saleor, txID, event string, body []byte) saleorAnswer {
 	t.Helper()
 	status, b, err := sal.Deliver(t.Context(), s.url(event), event, body)
 	if err != nil || status != http.StatusOK {
@@ -177,7 +177,7 @@ func TestE2ESaleorCheckoutIsPaidAndRefunded(t *testing.T) {
 	const txID = "VHJhbnNhY3Rpb25JdGVtOjE="
 
 	sal.NewTransaction(txID, "SEK", "103.50", "checkout-1-attempt-1", s.clock.Now())
-	init := deliver(t, s, sal, txID, "TRANSACTION_INITIALIZE_SESSION",
+	init := saleorDeliver(t, s, sal, txID, "TRANSACTION_INITIALIZE_SESSION",
 		sal.InitializeSession(txID, buyer, "103.5", "SEK", "checkout-1-attempt-1", s.clock.Now()))
 	if init.Result != "CHARGE_ACTION_REQUIRED" || init.Data.RedirectURL == "" || init.PSPReference == "" {
 		t.Fatalf("initialize: %+v", init)
@@ -222,7 +222,7 @@ func TestE2ESaleorCheckoutIsPaidAndRefunded(t *testing.T) {
 		return hasEvent(sal.Transaction(txID), "CHARGE_SUCCESS", p.TrustlyOrderID, "103.50") == 1
 	})
 	// Back from Trustly, the storefront calls transactionProcess.
-	if proc := deliver(t, s, sal, txID, "TRANSACTION_PROCESS_SESSION",
+	if proc := saleorDeliver(t, s, sal, txID, "TRANSACTION_PROCESS_SESSION",
 		sal.ProcessSession(txID, buyer, "103.5", "SEK", s.clock.Now())); proc.Result != "CHARGE_REQUEST" || proc.PSPReference != p.TrustlyOrderID {
 		t.Errorf("process: %+v", proc)
 	}
@@ -282,7 +282,7 @@ func TestE2ESaleorDownWhileThePaymentIsCredited(t *testing.T) {
 	buyer := saleorfake.Checkout{ID: "Q2hlY2tvdXQ6Mg==", Email: "bo@example.se", UserID: "VXNlcjoy", FirstName: "Bo", LastName: "Ek", Country: "SE"}
 	const txID = "VHJhbnNhY3Rpb25JdGVtOjI="
 	sal.NewTransaction(txID, "SEK", "20.00", "checkout-2-attempt-1", s.clock.Now())
-	init := deliver(t, s, sal, txID, "TRANSACTION_INITIALIZE_SESSION",
+	init := saleorDeliver(t, s, sal, txID, "TRANSACTION_INITIALIZE_SESSION",
 		sal.InitializeSession(txID, buyer, "20", "SEK", "checkout-2-attempt-1", s.clock.Now()))
 	var l shopapi.OrderList
 	if a := s.call(http.MethodGet, "/v1/payments?externalReference="+txID, "", ""); json.Unmarshal([]byte(a.Body), &l) != nil || len(l.Orders) != 1 {
@@ -344,7 +344,7 @@ func TestE2ESaleorStoredMandateIsCharged(t *testing.T) {
 
 	const first, renewal = "VHJhbnNhY3Rpb25JdGVtOjM=", "VHJhbnNhY3Rpb25JdGVtOjQ="
 	sal.NewTransaction(first, "SEK", "103.50", "checkout-3-attempt-1", s.clock.Now())
-	init := deliver(t, s, sal, first, "TRANSACTION_INITIALIZE_SESSION",
+	init := saleorDeliver(t, s, sal, first, "TRANSACTION_INITIALIZE_SESSION",
 		withData(sal.InitializeSession(first, buyer, "103.5", "SEK", "checkout-3-attempt-1", s.clock.Now()), `{"storeMandate":true}`))
 	var l shopapi.OrderList
 	if a := s.call(http.MethodGet, "/v1/payments?externalReference="+first, "", ""); json.Unmarshal([]byte(a.Body), &l) != nil || len(l.Orders) != 1 {
@@ -357,7 +357,7 @@ func TestE2ESaleorStoredMandateIsCharged(t *testing.T) {
 	})
 
 	sal.NewTransaction(renewal, "SEK", "199.00", "checkout-4-attempt-1", s.clock.Now())
-	charge := deliver(t, s, sal, renewal, "TRANSACTION_INITIALIZE_SESSION",
+	charge := saleorDeliver(t, s, sal, renewal, "TRANSACTION_INITIALIZE_SESSION",
 		withData(sal.InitializeSession(renewal, buyer, "199", "SEK", "checkout-4-attempt-1", s.clock.Now()), `{"chargeMandate":true}`))
 	if charge.Result != "CHARGE_REQUEST" || charge.PSPReference == "" || charge.Data.RedirectURL != "" {
 		t.Fatalf("charge answer: %+v", charge)
@@ -386,7 +386,7 @@ func TestE2ESaleorInitializeAnsweredPendingThenProcessed(t *testing.T) {
 	const txID = "VHJhbnNhY3Rpb25JdGVtOjU="
 
 	sal.NewTransaction(txID, "SEK", "45.00", "checkout-5-attempt-1", s.clock.Now())
-	init := deliver(t, s, sal, txID, "TRANSACTION_INITIALIZE_SESSION",
+	init := saleorDeliver(t, s, sal, txID, "TRANSACTION_INITIALIZE_SESSION",
 		sal.InitializeSession(txID, buyer, "45", "SEK", "checkout-5-attempt-1", s.clock.Now()))
 	if init.Result != "CHARGE_ACTION_REQUIRED" || init.PSPReference != "" || init.Data.RedirectURL != "" {
 		t.Fatalf("initialize with Trustly slower than Saleor: %+v; want pending", init)
@@ -397,7 +397,7 @@ func TestE2ESaleorInitializeAnsweredPendingThenProcessed(t *testing.T) {
 			t.Fatal("transactionProcess never got the Trustly URL")
 		}
 		time.Sleep(300 * time.Millisecond)
-		p := deliver(t, s, sal, txID, "TRANSACTION_PROCESS_SESSION", sal.ProcessSession(txID, buyer, "45", "SEK", s.clock.Now()))
+		p := saleorDeliver(t, s, sal, txID, "TRANSACTION_PROCESS_SESSION", sal.ProcessSession(txID, buyer, "45", "SEK", s.clock.Now()))
 		if p.Result != "CHARGE_ACTION_REQUIRED" {
 			t.Fatalf("process: %+v", p)
 		}

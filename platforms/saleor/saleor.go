@@ -200,10 +200,14 @@ func NewFromEnv(getenv func(string) string) (*Adapter, error) {
 // transactionEventReport (Async). Public: Saleor (Saleor Cloud, another
 // cluster) calls from outside the pod, so the manifest, the registration
 // and the webhooks are served on the public listener too; each
-// authenticates itself (see Translate).
+// authenticates itself (see Translate). Saleor sends an action webhook
+// (TRANSACTION_*_REQUESTED) answered 5xx again (saleor/webhook/transport/
+// synchronous/transport.py, handle_transaction_request_task), so an error
+// status is worth answering.
 func (a *Adapter) Describe(context.Context) (adapter.Description, error) {
 	return adapter.Description{
 		Name: Name, Version: Version, Sync: true, Async: true, Public: true, AnswerWithin: a.cfg.AnswerWithin,
+		Redelivery: adapter.RedeliveryOnError,
 		Flows: []adapter.Flow{adapter.FlowPayment, adapter.FlowRefund, adapter.FlowRecurring},
 	}, nil
 }
