@@ -208,7 +208,7 @@ func (a *Adapter) Describe(context.Context) (adapter.Description, error) {
 	return adapter.Description{
 		Name: Name, Version: Version, Sync: true, Async: true, Public: true, AnswerWithin: a.cfg.AnswerWithin,
 		Redelivery: adapter.RedeliveryOnError,
-		Flows: []adapter.Flow{adapter.FlowPayment, adapter.FlowRefund, adapter.FlowRecurring},
+		Flows:      []adapter.Flow{adapter.FlowPayment, adapter.FlowRefund, adapter.FlowRecurring},
 	}, nil
 }
 
