@@ -1,6 +1,7 @@
 package saleor_test
 
 import (
+	"crypto/rand"
 	"crypto/rsa"
 	"net/http"
 	"sync"
@@ -21,7 +22,13 @@ var (
 		FirstName: "Åsa", LastName: "Ek", Country: "SE"}
 	// signingKey is shared by every stand-in of the conformance run, so
 	// fixtures signed once verify against each.
-	signingKey = sync.OnceValue(func() *rsa.PrivateKey { return saleorfake.NewKey(&testing.T{}) })
+	signingKey = sync.OnceValue(func() *rsa.PrivateKey {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			panic(err)
+		}
+		return k
+	})
 )
 
 const appToken = "conformance-app-token"
