@@ -399,6 +399,7 @@ func (h *Webhooks) command(c adapter.Command) (func(context.Context) (engine.Ord
 			NationalIdentificationNumber:             cust.NationalID,
 			UnchangeableNationalIdentificationNumber: cust.NationalIDLocked,
 			RequestDirectDebitMandate:                c.RequestMandate,
+			RequestKYC:                               d.RequestKYC,
 			ShippingAddress: engine.ShippingAddress{Country: c.ShippingAddress.Country, PostalCode: c.ShippingAddress.PostalCode,
 				City: c.ShippingAddress.City, Line1: c.ShippingAddress.Line1, Line2: c.ShippingAddress.Line2},
 		}
