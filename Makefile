@@ -17,7 +17,7 @@ ARGS      ?= demo
 # Screenshots of the browser test.
 BROWSER_OUT ?= $(CURDIR)/.cache/browser
 
-.PHONY: help build run test unit fuzz bench lint fmt tools clean chart-test image image-scratch browser-test chromium woocommerce-test woocommerce-zip php vendure-test wordpress-test wordpress commercetools-test
+.PHONY: help build run test unit fuzz bench lint fmt tools clean chart-test image image-scratch browser-test chromium woocommerce-test woocommerce-zip php vendure-test wordpress-test wordpress commercetools-test saleor-test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -34,6 +34,7 @@ test: lint chart-test woocommerce-test ## the one command that runs every test (
 	$(MAKE) --no-print-directory vendure-test
 	$(MAKE) --no-print-directory wordpress-test
 	$(MAKE) --no-print-directory commercetools-test
+	$(MAKE) --no-print-directory saleor-test
 
 # The Vendure plugin against a real Vendure server (@vendure/testing), the
 # built binary as sidecar and simulator. Installs from the committed lockfile.
@@ -48,6 +49,12 @@ CT_MOCK := platforms/commercetools/mock
 commercetools-test: build ## the commercetools adapter end to end: npm ci of the mock from the lockfile, then its Go tests
 	cd $(CT_MOCK) && npm ci --no-audit --no-fund
 	TRUSTLY_TEST_COMMERCETOOLS_MOCK=1 TRUSTLY_TEST_SIDECAR_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 ./platforms/commercetools/...
+
+# The Saleor stand-in's signature vector checked by Saleor's own app SDK
+# (@saleor/app-sdk, exact version, committed lockfile).
+SALEOR_APPSDK := platforms/saleor/appsdk
+saleor-test: ## the Saleor stand-in's webhook signature verified by @saleor/app-sdk: npm ci from the lockfile, then the check
+	cd $(SALEOR_APPSDK) && npm ci --no-audit --no-fund && npm test
 
 # The demo clicked through by headless Chromium, driven from Go (chromedp).
 # Behind the `browser` build tag, so plain `go test ./...` needs no browser.
