@@ -202,6 +202,9 @@ type step struct {
 	// ignore keeps the order as it is whatever the machine says: the event
 	// is logged and deduplicated, nothing else.
 	ignore bool
+	// reply is the signed reply, when made before the transition, to keep
+	// with its dedupe record.
+	reply []byte
 }
 
 func (e *Engine) apply(ctx context.Context, o store.Order, s step) (store.Applied, error) {
@@ -226,6 +229,7 @@ func (e *Engine) apply(ctx context.Context, o store.Order, s step) (store.Applie
 		Targets:        targets,
 		NotificationID: s.notificationID,
 		Answer:         string(trustly.ReplyOK),
+		Reply:          s.reply,
 		Anomaly:        s.anomaly,
 		Set:            s.set,
 		SetOnChange:    s.onChange,

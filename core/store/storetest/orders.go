@@ -180,6 +180,42 @@ func RunOrders(t *testing.T, newClient NewClient) {
 		}
 	})
 
+	t.Run("a duplicate hands back the reply kept for the first delivery", func(t *testing.T) {
+		o := newOrders(t, newClient)
+		o.create("p1")
+		o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, NotificationID: "n1", Answer: "OK"})
+		dup := o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, NotificationID: "n1", Answer: "OK"})
+		if dup.Outcome != store.OutcomeDuplicate || dup.Reply != nil {
+			t.Fatalf("repeat before a reply was kept = %+v, want a duplicate without one", dup)
+		}
+		reply := []byte(`{"result":{"signature":"s","uuid":"u","method":"credit","data":{"status":"OK"}},"version":"1.1"}`)
+		if err := o.s.SaveReply(o.ctx, "p1", "n1", reply); err != nil {
+			t.Fatal(err)
+		}
+		dup = o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, NotificationID: "n1", Answer: "OK"})
+		if dup.Outcome != store.OutcomeDuplicate || string(dup.Reply) != string(reply) || dup.Answer != "OK" {
+			t.Fatalf("repeat = %+v, want the kept reply byte for byte", dup)
+		}
+		// No record, no reply: a reply never creates a dedupe hash that
+		// would outlive its order.
+		if err := o.s.SaveReply(o.ctx, "p1", "n-unknown", reply); err != nil {
+			t.Fatal(err)
+		}
+		if err := o.s.SaveReply(o.ctx, "gone", "n1", reply); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := o.rdb.Exists(o.ctx, o.k.Order("gone").Dedupe).Result(); err != nil || n != 0 {
+			t.Fatalf("dedupe hash of a missing order: exists %d, %v", n, err)
+		}
+		if ok, err := o.rdb.HExists(o.ctx, o.k.Order("p1").Dedupe, "reply:n-unknown").Result(); err != nil || ok {
+			t.Fatalf("reply kept without a record: %v, %v", ok, err)
+		}
+		fresh := o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, NotificationID: "n2", Answer: "OK"})
+		if fresh.Reply != nil {
+			t.Fatalf("a first delivery = %+v, want no reply", fresh)
+		}
+	})
+
 	t.Run("an unexpected event or a mismatch is an anomaly with an attention entry", func(t *testing.T) {
 		o := newOrders(t, newClient)
 		o.create("p1")
