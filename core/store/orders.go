@@ -589,7 +589,11 @@ func (s *RedisOrders) IndexTrustlyOrderID(ctx context.Context, orderID, id strin
 	if err := s.index(ctx, w, "index trustly orderid", s.keys.TrustlyOrderIndex(orderID), id); err != nil {
 		return err
 	}
-	return w.wait(ctx, "index trustly orderid")
+	if err := w.wait(ctx, "index trustly orderid"); err != nil {
+		return err
+	}
+	s.tids.put(orderID, id) // the process that indexed it routes its notifications
+	return nil
 }
 
 // AddMessageID makes messageID the current attempt of order id, keeping the
