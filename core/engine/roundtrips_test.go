@@ -238,14 +238,14 @@ func TestRoundTripsPerPayment(t *testing.T) {
 		// Claim (with its recovery point), the shopper's accounts, the
 		// order, its MessageID entry, the call's line
 		// in the timeline, the accepted transition, the Trustly orderid
-		// entry (its order's TTL, then the entry), the order as
+		// entry (with the TTL the transition told), the order as
 		// answered, the stored answer.
-		{"a payment", func() engine.PaymentRequest { return payment(10000) }, 10},
+		{"a payment", func() engine.PaymentRequest { return payment(10000) }, 9},
 		{"a payment with an invoice reference", func() engine.PaymentRequest {
 			r := payment(10000)
 			r.ExternalReference = "inv-1"
 			return r
-		}, 12},
+		}, 11},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := rt.count(t, func() { pay(tc.name, tc.r()) })

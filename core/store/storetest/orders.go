@@ -180,6 +180,34 @@ func RunOrders(t *testing.T, newClient NewClient) {
 		}
 	})
 
+	t.Run("Applied tells the order's TTL, and its orderid entry takes it", func(t *testing.T) {
+		o := newOrders(t, newClient)
+		o.create("p1")
+		a := o.apply(store.Transition{OrderID: "p1", Event: "accepted", Targets: accepted, OpenStates: []string{"started"}})
+		if a.TTL != 0 {
+			t.Fatalf("an open order's TTL = %v, want 0 (kept)", a.TTL)
+		}
+		if err := o.s.IndexTrustlyOrderIDTTL(o.ctx, "T1", "p1", a.TTL); err != nil {
+			t.Fatal(err)
+		}
+		if d, err := o.rdb.PTTL(o.ctx, o.k.TrustlyOrderIndex("T1")).Result(); err != nil || d != -1 {
+			t.Fatalf("entry of a kept order: PTTL %v, %v; want none", d, err)
+		}
+		b := o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, NotificationID: "n1"})
+		if b.TTL <= 0 || b.TTL > store.DefaultRetention {
+			t.Fatalf("a paid order's TTL = %v, want the retention", b.TTL)
+		}
+		if err := o.s.IndexTrustlyOrderIDTTL(o.ctx, "T1", "p1", b.TTL); err != nil {
+			t.Fatal(err)
+		}
+		if d, err := o.rdb.PTTL(o.ctx, o.k.TrustlyOrderIndex("T1")).Result(); err != nil || d <= b.TTL-time.Minute || d > b.TTL {
+			t.Fatalf("entry PTTL %v, %v; want the order's %v", d, err, b.TTL)
+		}
+		if got, err := o.s.ByTrustlyOrderID(o.ctx, "T1"); err != nil || got.ID != "p1" {
+			t.Fatalf("ByTrustlyOrderID = %+v, %v", got, err)
+		}
+	})
+
 	t.Run("a duplicate hands back the reply kept for the first delivery", func(t *testing.T) {
 		o := newOrders(t, newClient)
 		o.create("p1")
