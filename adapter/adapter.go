@@ -98,7 +98,24 @@ type Description struct {
 	// so the adapter must authenticate all of them (a manifest or another
 	// page meant for anyone is the exception it decides on).
 	Public bool
+	// Redelivery is what the platform does with a request the host answers
+	// with an error status. The host answers an asynchronous platform that
+	// never resends (RedeliveryNever) 2xx even when a command failed, with
+	// the failure in the body, logged and counted for a person: an error
+	// status would recover nothing there and may cost more (WooCommerce
+	// disables a webhook after a few). Unset: the host assumes it resends.
+	Redelivery Redelivery
 }
+
+// Redelivery is what a platform does with a request answered non-2xx.
+type Redelivery string
+
+// The platforms' habits, for Description.Redelivery.
+const (
+	RedeliveryUnknown Redelivery = ""         // not declared: the host assumes RedeliveryOnError
+	RedeliveryOnError Redelivery = "on-error" // it sends the request again later
+	RedeliveryNever   Redelivery = "never"    // it logs the failure and never sends it again
+)
 
 // Flow is a payment scenario an adapter supports.
 type Flow string

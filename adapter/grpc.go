@@ -116,6 +116,11 @@ var flowPB = map[Flow]pb.Flow{
 	FlowPayByLink: pb.Flow_FLOW_PAY_BY_LINK,
 }
 
+var redeliveryPB = map[Redelivery]pb.Redelivery{
+	RedeliveryOnError: pb.Redelivery_REDELIVERY_ON_ERROR,
+	RedeliveryNever:   pb.Redelivery_REDELIVERY_NEVER,
+}
+
 var kindPB = map[CommandKind]pb.CommandKind{
 	CommandPay:          pb.CommandKind_COMMAND_KIND_PAY,
 	CommandRefund:       pb.CommandKind_COMMAND_KIND_REFUND,
@@ -147,13 +152,14 @@ func invert[K, V comparable](m map[K]V) map[V]K {
 }
 
 var (
-	flowGo   = invert(flowPB)
-	kindGo   = invert(kindPB)
-	statusGo = invert(statusPB)
+	flowGo       = invert(flowPB)
+	redeliveryGo = invert(redeliveryPB)
+	kindGo       = invert(kindPB)
+	statusGo     = invert(statusPB)
 )
 
 func descriptionToPB(d Description) *pb.Description {
-	out := &pb.Description{Name: d.Name, Version: d.Version, Async: d.Async, Sync: d.Sync, Public: d.Public}
+	out := &pb.Description{Name: d.Name, Version: d.Version, Async: d.Async, Sync: d.Sync, Public: d.Public, Redelivery: redeliveryPB[d.Redelivery]}
 	if d.AnswerWithin != 0 {
 		out.AnswerWithin = durationpb.New(d.AnswerWithin)
 	}
@@ -164,7 +170,8 @@ func descriptionToPB(d Description) *pb.Description {
 }
 
 func descriptionFromPB(d *pb.Description) Description {
-	out := Description{Name: d.GetName(), Version: d.GetVersion(), Async: d.GetAsync(), Sync: d.GetSync(), Public: d.GetPublic()}
+	out := Description{Name: d.GetName(), Version: d.GetVersion(), Async: d.GetAsync(), Sync: d.GetSync(), Public: d.GetPublic(),
+		Redelivery: redeliveryGo[d.GetRedelivery()]}
 	if w := d.GetAnswerWithin(); w != nil {
 		out.AnswerWithin = w.AsDuration()
 	}

@@ -58,7 +58,7 @@ func TestRoundTripKeepsEveryField(t *testing.T) {
 	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	impl := &echo{
 		describ: Description{Name: "x", Version: "1.2.3", Flows: []Flow{FlowPayment, FlowRefund, FlowRecurring, FlowInvoice, FlowPayByLink}, Async: true, Sync: true,
-			AnswerWithin: 1800 * time.Millisecond, Public: true},
+			AnswerWithin: 1800 * time.Millisecond, Public: true, Redelivery: RedeliveryNever},
 		cmds: []Command{{
 			Kind: CommandRefund, IdempotencyKey: "x:evt-1:0", Order: Order{ID: "42", Number: "A-42"},
 			Amount:    Money{Minor: 10350, Currency: "SEK"},

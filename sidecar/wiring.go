@@ -74,6 +74,7 @@ func newDaemon(cfg *config.Config, log *slog.Logger, m *metrics.Set, db *store.D
 		MerchantKey:         cfg.MerchantKey(),
 		NotificationURL:     cfg.NotificationURL(),
 		RefundBalanceMaxAge: cfg.RefundBalanceMaxAge,
+		KYC:                 engine.KYCPolicy{MinimumAge: cfg.KYCMinimumAge, MatchNationalID: cfg.KYCMatchNationalID},
 		Logger:              log,
 		Observer:            m,
 		Now:                 now,

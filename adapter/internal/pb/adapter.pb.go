@@ -31,6 +31,55 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type Redelivery int32
+
+const (
+	Redelivery_REDELIVERY_UNSPECIFIED Redelivery = 0
+	Redelivery_REDELIVERY_ON_ERROR    Redelivery = 1
+	Redelivery_REDELIVERY_NEVER       Redelivery = 2
+)
+
+// Enum value maps for Redelivery.
+var (
+	Redelivery_name = map[int32]string{
+		0: "REDELIVERY_UNSPECIFIED",
+		1: "REDELIVERY_ON_ERROR",
+		2: "REDELIVERY_NEVER",
+	}
+	Redelivery_value = map[string]int32{
+		"REDELIVERY_UNSPECIFIED": 0,
+		"REDELIVERY_ON_ERROR":    1,
+		"REDELIVERY_NEVER":       2,
+	}
+)
+
+func (x Redelivery) Enum() *Redelivery {
+	p := new(Redelivery)
+	*p = x
+	return p
+}
+
+func (x Redelivery) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Redelivery) Descriptor() protoreflect.EnumDescriptor {
+	return file_trustlysidecar_adapter_v1_adapter_proto_enumTypes[0].Descriptor()
+}
+
+func (Redelivery) Type() protoreflect.EnumType {
+	return &file_trustlysidecar_adapter_v1_adapter_proto_enumTypes[0]
+}
+
+func (x Redelivery) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Redelivery.Descriptor instead.
+func (Redelivery) EnumDescriptor() ([]byte, []int) {
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{0}
+}
+
 type Flow int32
 
 const (
@@ -73,11 +122,11 @@ func (x Flow) String() string {
 }
 
 func (Flow) Descriptor() protoreflect.EnumDescriptor {
-	return file_trustlysidecar_adapter_v1_adapter_proto_enumTypes[0].Descriptor()
+	return file_trustlysidecar_adapter_v1_adapter_proto_enumTypes[1].Descriptor()
 }
 
 func (Flow) Type() protoreflect.EnumType {
-	return &file_trustlysidecar_adapter_v1_adapter_proto_enumTypes[0]
+	return &file_trustlysidecar_adapter_v1_adapter_proto_enumTypes[1]
 }
 
 func (x Flow) Number() protoreflect.EnumNumber {
@@ -86,7 +135,7 @@ func (x Flow) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Flow.Descriptor instead.
 func (Flow) EnumDescriptor() ([]byte, []int) {
-	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{0}
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{1}
 }
 
 type CommandKind int32
@@ -131,11 +180,11 @@ func (x CommandKind) String() string {
 }
 
 func (CommandKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_trustlysidecar_adapter_v1_adapter_proto_enumTypes[1].Descriptor()
+	return file_trustlysidecar_adapter_v1_adapter_proto_enumTypes[2].Descriptor()
 }
 
 func (CommandKind) Type() protoreflect.EnumType {
-	return &file_trustlysidecar_adapter_v1_adapter_proto_enumTypes[1]
+	return &file_trustlysidecar_adapter_v1_adapter_proto_enumTypes[2]
 }
 
 func (x CommandKind) Number() protoreflect.EnumNumber {
@@ -144,7 +193,7 @@ func (x CommandKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CommandKind.Descriptor instead.
 func (CommandKind) EnumDescriptor() ([]byte, []int) {
-	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{1}
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{2}
 }
 
 type PaymentStatus int32
@@ -207,11 +256,11 @@ func (x PaymentStatus) String() string {
 }
 
 func (PaymentStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_trustlysidecar_adapter_v1_adapter_proto_enumTypes[2].Descriptor()
+	return file_trustlysidecar_adapter_v1_adapter_proto_enumTypes[3].Descriptor()
 }
 
 func (PaymentStatus) Type() protoreflect.EnumType {
-	return &file_trustlysidecar_adapter_v1_adapter_proto_enumTypes[2]
+	return &file_trustlysidecar_adapter_v1_adapter_proto_enumTypes[3]
 }
 
 func (x PaymentStatus) Number() protoreflect.EnumNumber {
@@ -220,7 +269,7 @@ func (x PaymentStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use PaymentStatus.Descriptor instead.
 func (PaymentStatus) EnumDescriptor() ([]byte, []int) {
-	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{2}
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{3}
 }
 
 type DescribeRequest struct {
@@ -268,6 +317,7 @@ type Description struct {
 	Sync          bool                   `protobuf:"varint,5,opt,name=sync,proto3" json:"sync,omitempty"`
 	AnswerWithin  *durationpb.Duration   `protobuf:"bytes,6,opt,name=answer_within,json=answerWithin,proto3" json:"answer_within,omitempty"`
 	Public        bool                   `protobuf:"varint,7,opt,name=public,proto3" json:"public,omitempty"`
+	Redelivery    Redelivery             `protobuf:"varint,8,opt,name=redelivery,proto3,enum=trustlysidecar.adapter.v1.Redelivery" json:"redelivery,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -349,6 +399,13 @@ func (x *Description) GetPublic() bool {
 		return x.Public
 	}
 	return false
+}
+
+func (x *Description) GetRedelivery() Redelivery {
+	if x != nil {
+		return x.Redelivery
+	}
+	return Redelivery_REDELIVERY_UNSPECIFIED
 }
 
 type Header struct {
@@ -1360,7 +1417,7 @@ var File_trustlysidecar_adapter_v1_adapter_proto protoreflect.FileDescriptor
 const file_trustlysidecar_adapter_v1_adapter_proto_rawDesc = "" +
 	"\n" +
 	"'trustlysidecar/adapter/v1/adapter.proto\x12\x19trustlysidecar.adapter.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x11\n" +
-	"\x0fDescribeRequest\"\xf4\x01\n" +
+	"\x0fDescribeRequest\"\xbb\x02\n" +
 	"\vDescription\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x125\n" +
@@ -1368,7 +1425,10 @@ const file_trustlysidecar_adapter_v1_adapter_proto_rawDesc = "" +
 	"\x05async\x18\x04 \x01(\bR\x05async\x12\x12\n" +
 	"\x04sync\x18\x05 \x01(\bR\x04sync\x12>\n" +
 	"\ranswer_within\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\fanswerWithin\x12\x16\n" +
-	"\x06public\x18\a \x01(\bR\x06public\"4\n" +
+	"\x06public\x18\a \x01(\bR\x06public\x12E\n" +
+	"\n" +
+	"redelivery\x18\b \x01(\x0e2%.trustlysidecar.adapter.v1.RedeliveryR\n" +
+	"redelivery\"4\n" +
 	"\x06Header\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06values\x18\x02 \x03(\tR\x06values\"\x93\x02\n" +
@@ -1450,7 +1510,12 @@ const file_trustlysidecar_adapter_v1_adapter_proto_rawDesc = "" +
 	"occurredAt\"U\n" +
 	"\x12ApplyStatusRequest\x12?\n" +
 	"\x06change\x18\x01 \x01(\v2'.trustlysidecar.adapter.v1.StatusChangeR\x06change\"\x15\n" +
-	"\x13ApplyStatusResponse*{\n" +
+	"\x13ApplyStatusResponse*W\n" +
+	"\n" +
+	"Redelivery\x12\x1a\n" +
+	"\x16REDELIVERY_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13REDELIVERY_ON_ERROR\x10\x01\x12\x14\n" +
+	"\x10REDELIVERY_NEVER\x10\x02*{\n" +
 	"\x04Flow\x12\x14\n" +
 	"\x10FLOW_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fFLOW_PAYMENT\x10\x01\x12\x0f\n" +
@@ -1497,67 +1562,69 @@ func file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP() []byte {
 	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescData
 }
 
-var file_trustlysidecar_adapter_v1_adapter_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_trustlysidecar_adapter_v1_adapter_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
 var file_trustlysidecar_adapter_v1_adapter_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_trustlysidecar_adapter_v1_adapter_proto_goTypes = []any{
-	(Flow)(0),                     // 0: trustlysidecar.adapter.v1.Flow
-	(CommandKind)(0),              // 1: trustlysidecar.adapter.v1.CommandKind
-	(PaymentStatus)(0),            // 2: trustlysidecar.adapter.v1.PaymentStatus
-	(*DescribeRequest)(nil),       // 3: trustlysidecar.adapter.v1.DescribeRequest
-	(*Description)(nil),           // 4: trustlysidecar.adapter.v1.Description
-	(*Header)(nil),                // 5: trustlysidecar.adapter.v1.Header
-	(*Request)(nil),               // 6: trustlysidecar.adapter.v1.Request
-	(*Money)(nil),                 // 7: trustlysidecar.adapter.v1.Money
-	(*Order)(nil),                 // 8: trustlysidecar.adapter.v1.Order
-	(*Customer)(nil),              // 9: trustlysidecar.adapter.v1.Customer
-	(*Address)(nil),               // 10: trustlysidecar.adapter.v1.Address
-	(*Command)(nil),               // 11: trustlysidecar.adapter.v1.Command
-	(*TranslateRequest)(nil),      // 12: trustlysidecar.adapter.v1.TranslateRequest
-	(*TranslateResponse)(nil),     // 13: trustlysidecar.adapter.v1.TranslateResponse
-	(*Result)(nil),                // 14: trustlysidecar.adapter.v1.Result
-	(*AnswerRequest)(nil),         // 15: trustlysidecar.adapter.v1.AnswerRequest
-	(*AnswerResponse)(nil),        // 16: trustlysidecar.adapter.v1.AnswerResponse
-	(*StatusChange)(nil),          // 17: trustlysidecar.adapter.v1.StatusChange
-	(*ApplyStatusRequest)(nil),    // 18: trustlysidecar.adapter.v1.ApplyStatusRequest
-	(*ApplyStatusResponse)(nil),   // 19: trustlysidecar.adapter.v1.ApplyStatusResponse
-	nil,                           // 20: trustlysidecar.adapter.v1.Command.MetadataEntry
-	(*durationpb.Duration)(nil),   // 21: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
+	(Redelivery)(0),               // 0: trustlysidecar.adapter.v1.Redelivery
+	(Flow)(0),                     // 1: trustlysidecar.adapter.v1.Flow
+	(CommandKind)(0),              // 2: trustlysidecar.adapter.v1.CommandKind
+	(PaymentStatus)(0),            // 3: trustlysidecar.adapter.v1.PaymentStatus
+	(*DescribeRequest)(nil),       // 4: trustlysidecar.adapter.v1.DescribeRequest
+	(*Description)(nil),           // 5: trustlysidecar.adapter.v1.Description
+	(*Header)(nil),                // 6: trustlysidecar.adapter.v1.Header
+	(*Request)(nil),               // 7: trustlysidecar.adapter.v1.Request
+	(*Money)(nil),                 // 8: trustlysidecar.adapter.v1.Money
+	(*Order)(nil),                 // 9: trustlysidecar.adapter.v1.Order
+	(*Customer)(nil),              // 10: trustlysidecar.adapter.v1.Customer
+	(*Address)(nil),               // 11: trustlysidecar.adapter.v1.Address
+	(*Command)(nil),               // 12: trustlysidecar.adapter.v1.Command
+	(*TranslateRequest)(nil),      // 13: trustlysidecar.adapter.v1.TranslateRequest
+	(*TranslateResponse)(nil),     // 14: trustlysidecar.adapter.v1.TranslateResponse
+	(*Result)(nil),                // 15: trustlysidecar.adapter.v1.Result
+	(*AnswerRequest)(nil),         // 16: trustlysidecar.adapter.v1.AnswerRequest
+	(*AnswerResponse)(nil),        // 17: trustlysidecar.adapter.v1.AnswerResponse
+	(*StatusChange)(nil),          // 18: trustlysidecar.adapter.v1.StatusChange
+	(*ApplyStatusRequest)(nil),    // 19: trustlysidecar.adapter.v1.ApplyStatusRequest
+	(*ApplyStatusResponse)(nil),   // 20: trustlysidecar.adapter.v1.ApplyStatusResponse
+	nil,                           // 21: trustlysidecar.adapter.v1.Command.MetadataEntry
+	(*durationpb.Duration)(nil),   // 22: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 23: google.protobuf.Timestamp
 }
 var file_trustlysidecar_adapter_v1_adapter_proto_depIdxs = []int32{
-	0,  // 0: trustlysidecar.adapter.v1.Description.flows:type_name -> trustlysidecar.adapter.v1.Flow
-	21, // 1: trustlysidecar.adapter.v1.Description.answer_within:type_name -> google.protobuf.Duration
-	5,  // 2: trustlysidecar.adapter.v1.Request.headers:type_name -> trustlysidecar.adapter.v1.Header
-	22, // 3: trustlysidecar.adapter.v1.Request.received_at:type_name -> google.protobuf.Timestamp
-	1,  // 4: trustlysidecar.adapter.v1.Command.kind:type_name -> trustlysidecar.adapter.v1.CommandKind
-	8,  // 5: trustlysidecar.adapter.v1.Command.order:type_name -> trustlysidecar.adapter.v1.Order
-	7,  // 6: trustlysidecar.adapter.v1.Command.amount:type_name -> trustlysidecar.adapter.v1.Money
-	9,  // 7: trustlysidecar.adapter.v1.Command.customer:type_name -> trustlysidecar.adapter.v1.Customer
-	20, // 8: trustlysidecar.adapter.v1.Command.metadata:type_name -> trustlysidecar.adapter.v1.Command.MetadataEntry
-	10, // 9: trustlysidecar.adapter.v1.Command.shipping_address:type_name -> trustlysidecar.adapter.v1.Address
-	6,  // 10: trustlysidecar.adapter.v1.TranslateRequest.request:type_name -> trustlysidecar.adapter.v1.Request
-	11, // 11: trustlysidecar.adapter.v1.TranslateResponse.commands:type_name -> trustlysidecar.adapter.v1.Command
-	6,  // 12: trustlysidecar.adapter.v1.AnswerRequest.request:type_name -> trustlysidecar.adapter.v1.Request
-	14, // 13: trustlysidecar.adapter.v1.AnswerRequest.results:type_name -> trustlysidecar.adapter.v1.Result
-	5,  // 14: trustlysidecar.adapter.v1.AnswerResponse.headers:type_name -> trustlysidecar.adapter.v1.Header
-	8,  // 15: trustlysidecar.adapter.v1.StatusChange.order:type_name -> trustlysidecar.adapter.v1.Order
-	2,  // 16: trustlysidecar.adapter.v1.StatusChange.status:type_name -> trustlysidecar.adapter.v1.PaymentStatus
-	7,  // 17: trustlysidecar.adapter.v1.StatusChange.amount:type_name -> trustlysidecar.adapter.v1.Money
-	22, // 18: trustlysidecar.adapter.v1.StatusChange.occurred_at:type_name -> google.protobuf.Timestamp
-	17, // 19: trustlysidecar.adapter.v1.ApplyStatusRequest.change:type_name -> trustlysidecar.adapter.v1.StatusChange
-	3,  // 20: trustlysidecar.adapter.v1.Adapter.Describe:input_type -> trustlysidecar.adapter.v1.DescribeRequest
-	12, // 21: trustlysidecar.adapter.v1.Adapter.Translate:input_type -> trustlysidecar.adapter.v1.TranslateRequest
-	15, // 22: trustlysidecar.adapter.v1.Adapter.Answer:input_type -> trustlysidecar.adapter.v1.AnswerRequest
-	18, // 23: trustlysidecar.adapter.v1.Adapter.ApplyStatus:input_type -> trustlysidecar.adapter.v1.ApplyStatusRequest
-	4,  // 24: trustlysidecar.adapter.v1.Adapter.Describe:output_type -> trustlysidecar.adapter.v1.Description
-	13, // 25: trustlysidecar.adapter.v1.Adapter.Translate:output_type -> trustlysidecar.adapter.v1.TranslateResponse
-	16, // 26: trustlysidecar.adapter.v1.Adapter.Answer:output_type -> trustlysidecar.adapter.v1.AnswerResponse
-	19, // 27: trustlysidecar.adapter.v1.Adapter.ApplyStatus:output_type -> trustlysidecar.adapter.v1.ApplyStatusResponse
-	24, // [24:28] is the sub-list for method output_type
-	20, // [20:24] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	1,  // 0: trustlysidecar.adapter.v1.Description.flows:type_name -> trustlysidecar.adapter.v1.Flow
+	22, // 1: trustlysidecar.adapter.v1.Description.answer_within:type_name -> google.protobuf.Duration
+	0,  // 2: trustlysidecar.adapter.v1.Description.redelivery:type_name -> trustlysidecar.adapter.v1.Redelivery
+	6,  // 3: trustlysidecar.adapter.v1.Request.headers:type_name -> trustlysidecar.adapter.v1.Header
+	23, // 4: trustlysidecar.adapter.v1.Request.received_at:type_name -> google.protobuf.Timestamp
+	2,  // 5: trustlysidecar.adapter.v1.Command.kind:type_name -> trustlysidecar.adapter.v1.CommandKind
+	9,  // 6: trustlysidecar.adapter.v1.Command.order:type_name -> trustlysidecar.adapter.v1.Order
+	8,  // 7: trustlysidecar.adapter.v1.Command.amount:type_name -> trustlysidecar.adapter.v1.Money
+	10, // 8: trustlysidecar.adapter.v1.Command.customer:type_name -> trustlysidecar.adapter.v1.Customer
+	21, // 9: trustlysidecar.adapter.v1.Command.metadata:type_name -> trustlysidecar.adapter.v1.Command.MetadataEntry
+	11, // 10: trustlysidecar.adapter.v1.Command.shipping_address:type_name -> trustlysidecar.adapter.v1.Address
+	7,  // 11: trustlysidecar.adapter.v1.TranslateRequest.request:type_name -> trustlysidecar.adapter.v1.Request
+	12, // 12: trustlysidecar.adapter.v1.TranslateResponse.commands:type_name -> trustlysidecar.adapter.v1.Command
+	7,  // 13: trustlysidecar.adapter.v1.AnswerRequest.request:type_name -> trustlysidecar.adapter.v1.Request
+	15, // 14: trustlysidecar.adapter.v1.AnswerRequest.results:type_name -> trustlysidecar.adapter.v1.Result
+	6,  // 15: trustlysidecar.adapter.v1.AnswerResponse.headers:type_name -> trustlysidecar.adapter.v1.Header
+	9,  // 16: trustlysidecar.adapter.v1.StatusChange.order:type_name -> trustlysidecar.adapter.v1.Order
+	3,  // 17: trustlysidecar.adapter.v1.StatusChange.status:type_name -> trustlysidecar.adapter.v1.PaymentStatus
+	8,  // 18: trustlysidecar.adapter.v1.StatusChange.amount:type_name -> trustlysidecar.adapter.v1.Money
+	23, // 19: trustlysidecar.adapter.v1.StatusChange.occurred_at:type_name -> google.protobuf.Timestamp
+	18, // 20: trustlysidecar.adapter.v1.ApplyStatusRequest.change:type_name -> trustlysidecar.adapter.v1.StatusChange
+	4,  // 21: trustlysidecar.adapter.v1.Adapter.Describe:input_type -> trustlysidecar.adapter.v1.DescribeRequest
+	13, // 22: trustlysidecar.adapter.v1.Adapter.Translate:input_type -> trustlysidecar.adapter.v1.TranslateRequest
+	16, // 23: trustlysidecar.adapter.v1.Adapter.Answer:input_type -> trustlysidecar.adapter.v1.AnswerRequest
+	19, // 24: trustlysidecar.adapter.v1.Adapter.ApplyStatus:input_type -> trustlysidecar.adapter.v1.ApplyStatusRequest
+	5,  // 25: trustlysidecar.adapter.v1.Adapter.Describe:output_type -> trustlysidecar.adapter.v1.Description
+	14, // 26: trustlysidecar.adapter.v1.Adapter.Translate:output_type -> trustlysidecar.adapter.v1.TranslateResponse
+	17, // 27: trustlysidecar.adapter.v1.Adapter.Answer:output_type -> trustlysidecar.adapter.v1.AnswerResponse
+	20, // 28: trustlysidecar.adapter.v1.Adapter.ApplyStatus:output_type -> trustlysidecar.adapter.v1.ApplyStatusResponse
+	25, // [25:29] is the sub-list for method output_type
+	21, // [21:25] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_trustlysidecar_adapter_v1_adapter_proto_init() }
@@ -1570,7 +1637,7 @@ func file_trustlysidecar_adapter_v1_adapter_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_trustlysidecar_adapter_v1_adapter_proto_rawDesc), len(file_trustlysidecar_adapter_v1_adapter_proto_rawDesc)),
-			NumEnums:      3,
+			NumEnums:      4,
 			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,

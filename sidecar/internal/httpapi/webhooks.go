@@ -178,7 +178,11 @@ func (h *Webhooks) serve(w http.ResponseWriter, r *http.Request, public bool) (p
 	}
 	cmds, err := h.adapter.Translate(ctx, req)
 	if err != nil {
-		return platform, adapterOutcome(err), fmt.Errorf("translate: %w", err)
+		err = fmt.Errorf("translate: %w", err)
+		if h.acknowledgeTranslateError(w, r, desc, err) {
+			return platform, webhookFailedAcknowledged, nil
+		}
+		return platform, adapterOutcome(err), err
 	}
 
 	var answerBy time.Time
@@ -203,9 +207,9 @@ func (h *Webhooks) serve(w http.ResponseWriter, r *http.Request, public bool) (p
 	resp, err := h.adapter.Answer(ctx, req, adapterResults(results))
 	switch {
 	case errors.Is(err, adapter.ErrUnsupported):
-		// An asynchronous platform: our own summary. A command still in
-		// flight from an earlier delivery is no answer yet: 409, deliver
-		// again later.
+		// An asynchronous platform: our own summary (webhookack.go). A
+		// command still in flight from an earlier delivery is no answer
+		// yet: idempotency_key_in_use, deliver again later.
 		for i := range results {
 			if r := &results[i]; r.Pending {
 				status, code, msg := errorAnswer(store.ErrInProgress)
@@ -215,13 +219,7 @@ func (h *Webhooks) serve(w http.ResponseWriter, r *http.Request, public bool) (p
 				}
 			}
 		}
-		ans := shopapi.WebhookAnswer{Platform: platform, Results: results}
-		status := http.StatusOK
-		if first != nil {
-			status, ans.Error = first.Status, first.Error
-		}
-		encode(w, status, ans)
-		return platform, outcome, nil
+		return platform, h.answerAsync(w, r, desc, results, first, outcome), nil
 	case err != nil:
 		return platform, webhookError, fmt.Errorf("answer: %w", err)
 	}
@@ -401,6 +399,7 @@ func (h *Webhooks) command(c adapter.Command) (func(context.Context) (engine.Ord
 			NationalIdentificationNumber:             cust.NationalID,
 			UnchangeableNationalIdentificationNumber: cust.NationalIDLocked,
 			RequestDirectDebitMandate:                c.RequestMandate,
+			RequestKYC:                               d.RequestKYC,
 			ShippingAddress: engine.ShippingAddress{Country: c.ShippingAddress.Country, PostalCode: c.ShippingAddress.PostalCode,
 				City: c.ShippingAddress.City, Line1: c.ShippingAddress.Line1, Line2: c.ShippingAddress.Line2},
 		}
