@@ -284,9 +284,10 @@ func refundPSP(sidecarOrderID string) string {
 
 // refusedRefundPSP is the pspReference of a refund refused before the
 // sidecar made an order for it: Saleor's request key, unique per request,
-// so two refusals do not read as one event (get_already_existing_event).
+// so two refusals do not read as one event (get_already_existing_event);
+// hashed when it is long, like our idempotency keys.
 func refusedRefundPSP(saleorKey string) string {
-	return "refund-request:" + saleorKey
+	return idempotencyKey("refund-request", saleorKey)
 }
 
 // retryLater is an answer Saleor must not book: a 503, after which Saleor
