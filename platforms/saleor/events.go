@@ -45,49 +45,65 @@ const transactionFields = `transaction {
       events { id type idempotencyKey pspReference createdAt }
     }`
 
-// webhook is one synchronous webhook of the app: Saleor's event name, the
-// path below the adapter's public route, and the subscription query.
+// webhook is one webhook of the app: Saleor's event name, the path below
+// the adapter's public route, and the subscription query.
 type webhook struct {
-	Event    string // WebhookEventTypeSyncEnum
+	Event    string // WebhookEventTypeSyncEnum, or WebhookEventTypeAsyncEnum when Async
 	TypeName string // the event object's __typename
 	Path     string
 	Query    string
+	Async    bool // Saleor does not wait for an answer beyond its 2xx
 }
 
-// webhooks are the synchronous webhooks the manifest registers, one path
-// each.
+// appDeleted is the asynchronous APP_DELETED: how an app learns it was
+// uninstalled. appDelete soft-deletes the app and fires it
+// (saleor/app/actions.py delete_app); from Saleor 3.24 it reaches the
+// deleted app's own webhooks although the app is inactive by then
+// (saleor/webhook/utils.py get_webhooks_for_app_lifecycle_event, transport/
+// utils.py get_multiple_deliveries_for_webhooks; saleor/saleor#19155).
+// Earlier Saleors send it only to other apps with MANAGE_APPS, so the app
+// never hears of it: the README says what then. The body is the
+// subscription's event, AppDeleted { app { id } } (saleor/graphql/webhook/
+// subscription_types.py AppDeleted), signed like every webhook
+// (send_webhook_request_async → signature_for_payload: the same JWS), and
+// a failed delivery is retried up to 5 times from 10 s with the same body.
+var appDeleted = webhook{"APP_DELETED", "AppDeleted", "/webhooks/app-deleted",
+	`subscription { event { __typename issuedAt ... on AppDeleted { app { id } } } }`, true}
+
+// webhooks are the webhooks the manifest registers, one path each.
 var webhooks = []webhook{
 	{"PAYMENT_GATEWAY_INITIALIZE_SESSION", "PaymentGatewayInitializeSession", "/webhooks/payment-gateway-initialize-session",
-		`subscription { event { __typename issuedAt ... on PaymentGatewayInitializeSession { amount data } } }`},
+		`subscription { event { __typename issuedAt ... on PaymentGatewayInitializeSession { amount data } } }`, false},
 	{"TRANSACTION_INITIALIZE_SESSION", "TransactionInitializeSession", "/webhooks/transaction-initialize-session",
 		`subscription { event { __typename issuedAt ... on TransactionInitializeSession {
     idempotencyKey merchantReference customerIpAddress data
     action { amount currency actionType }
     ` + transactionFields + `
     ` + sourceFields + `
-  } } }`},
+  } } }`, false},
 	{"TRANSACTION_PROCESS_SESSION", "TransactionProcessSession", "/webhooks/transaction-process-session",
 		`subscription { event { __typename issuedAt ... on TransactionProcessSession {
     merchantReference customerIpAddress data
     action { amount currency actionType }
     ` + transactionFields + `
     ` + sourceFields + `
-  } } }`},
+  } } }`, false},
 	{"TRANSACTION_CHARGE_REQUESTED", "TransactionChargeRequested", "/webhooks/transaction-charge-requested",
 		`subscription { event { __typename issuedAt ... on TransactionChargeRequested {
     action { amount currency actionType }
     ` + transactionFields + `
-  } } }`},
+  } } }`, false},
 	{"TRANSACTION_REFUND_REQUESTED", "TransactionRefundRequested", "/webhooks/transaction-refund-requested",
 		`subscription { event { __typename issuedAt ... on TransactionRefundRequested {
     action { amount currency actionType }
     ` + transactionFields + `
-  } } }`},
+  } } }`, false},
 	{"TRANSACTION_CANCELATION_REQUESTED", "TransactionCancelationRequested", "/webhooks/transaction-cancelation-requested",
 		`subscription { event { __typename issuedAt ... on TransactionCancelationRequested {
     action { amount currency actionType }
     ` + transactionFields + `
-  } } }`},
+  } } }`, false},
+	appDeleted,
 }
 
 func webhookByPath(path string) (webhook, bool) {
@@ -118,6 +134,9 @@ type event struct {
 	Action            *action         `json:"action"`
 	Transaction       *transaction    `json:"transaction"`
 	Source            *source         `json:"sourceObject"`
+	App               *struct {
+		ID string `json:"id"`
+	} `json:"app"` // AppDeleted
 }
 
 type action struct {

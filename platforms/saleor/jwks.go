@@ -33,9 +33,10 @@ import (
 // HeaderSignature carries the JWS.
 const HeaderSignature = "Saleor-Signature"
 
-// DefaultJWKSRefetch is how soon after one fetch an unknown key id may
-// fetch the key set again: rotation is picked up at once, while a stream of
-// forged key ids cannot make the adapter hammer Saleor.
+// DefaultJWKSRefetch is how soon after one fetch, whether it worked or
+// failed, an unknown key id may fetch the key set again: rotation is picked
+// up at once, while a stream of forged key ids cannot make the adapter
+// hammer Saleor, even while Saleor's JWKS fails.
 const DefaultJWKSRefetch = 10 * time.Second
 
 // DefaultJWKSMaxAge is how long a fetched key set is trusted before it is
@@ -56,10 +57,13 @@ type keySet struct {
 	maxAge  time.Duration
 	now     func() time.Time
 
-	fetchMu sync.Mutex // one fetch at a time
+	fetchMu sync.Mutex // one fetch at a time; callers waiting share its outcome
 	mu      sync.Mutex
 	keys    map[string]*rsa.PublicKey
-	fetched time.Time
+	fetched time.Time // the last fetch that worked
+	tried   time.Time // the last fetch, whatever its outcome
+	tries   uint64    // fetches so far: tells a waiter another caller fetched
+	lastErr error     // the outcome of the last fetch
 }
 
 // jwksURL is the key set's address for a Saleor API URL.
@@ -77,12 +81,21 @@ func (k *keySet) key(ctx context.Context, kid string) (*rsa.PublicKey, error) {
 	k.mu.Lock()
 	pub, ok := k.keys[kid]
 	fresh := k.now().Sub(k.fetched) < k.maxAge
-	recent := !k.fetched.IsZero() && k.now().Sub(k.fetched) < k.refetch
+	recent := !k.tried.IsZero() && k.now().Sub(k.tried) < k.refetch
+	lastErr := k.lastErr
 	k.mu.Unlock()
-	if ok && fresh {
+	switch {
+	case ok && fresh:
 		return pub, nil
-	}
-	if !ok && recent {
+	case ok && recent && lastErr != nil:
+		// Stale, and Saleor failed a moment ago: see below.
+		return pub, nil
+	case !ok && recent && lastErr != nil:
+		// A failed fetch is rate limited like a good one: a stream of
+		// unknown key ids while Saleor's JWKS fails must not become a
+		// stream of fetches.
+		return nil, lastErr
+	case !ok && recent:
 		return nil, errUnknownKey
 	}
 	if err := k.fetch(ctx); err != nil {
@@ -101,14 +114,28 @@ func (k *keySet) key(ctx context.Context, kid string) (*rsa.PublicKey, error) {
 	return nil, errUnknownKey
 }
 
-// fetch loads the key set, unless another caller just did.
+// fetch loads the key set, unless another caller fetched while this one
+// waited: then that fetch's outcome is this one's.
 func (k *keySet) fetch(ctx context.Context) error {
-	before := k.fetchedAt()
+	before := k.triesSoFar()
 	k.fetchMu.Lock()
 	defer k.fetchMu.Unlock()
-	if k.fetchedAt() != before {
-		return nil // fetched while we waited
+	k.mu.Lock()
+	shared, lastErr := k.tries != before, k.lastErr
+	k.mu.Unlock()
+	if shared {
+		return lastErr
 	}
+	err := k.load(ctx)
+	k.mu.Lock()
+	k.tries++
+	k.tried, k.lastErr = k.now(), err
+	k.mu.Unlock()
+	return err
+}
+
+// load is one fetch of the key set.
+func (k *keySet) load(ctx context.Context) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.url, nil)
 	if err != nil {
 		return fmt.Errorf("jwks: %w", err)
@@ -146,10 +173,10 @@ func (k *keySet) fetch(ctx context.Context) error {
 	return nil
 }
 
-func (k *keySet) fetchedAt() time.Time {
+func (k *keySet) triesSoFar() uint64 {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return k.fetched
+	return k.tries
 }
 
 // verify checks the Saleor-Signature of body. A missing, malformed or wrong

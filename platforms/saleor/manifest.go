@@ -29,11 +29,12 @@ type manifest struct {
 }
 
 type manifestWebhook struct {
-	Name       string   `json:"name"`
-	TargetURL  string   `json:"targetUrl"`
-	Query      string   `json:"query"`
-	IsActive   bool     `json:"isActive"`
-	SyncEvents []string `json:"syncEvents"`
+	Name        string   `json:"name"`
+	TargetURL   string   `json:"targetUrl"`
+	Query       string   `json:"query"`
+	IsActive    bool     `json:"isActive"`
+	AsyncEvents []string `json:"asyncEvents,omitempty"`
+	SyncEvents  []string `json:"syncEvents,omitempty"`
 }
 
 // baseURL is where Saleor reaches the adapter: the host's public base URL
@@ -55,10 +56,16 @@ func (a *Adapter) Manifest(base string) any {
 		Author:                "trustly-sidecar",
 	}
 	for _, w := range webhooks {
-		m.Webhooks = append(m.Webhooks, manifestWebhook{
+		mw := manifestWebhook{
 			Name: "Trustly " + strings.ToLower(strings.ReplaceAll(w.Event, "_", " ")), TargetURL: base + w.Path,
-			Query: w.Query, IsActive: true, SyncEvents: []string{w.Event},
-		})
+			Query: w.Query, IsActive: true,
+		}
+		if w.Async {
+			mw.AsyncEvents = []string{w.Event}
+		} else {
+			mw.SyncEvents = []string{w.Event}
+		}
+		m.Webhooks = append(m.Webhooks, mw)
 	}
 	return m
 }

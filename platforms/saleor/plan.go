@@ -115,7 +115,7 @@ func planOf(ev event) (plan, error) {
 func (e event) need(fields ...string) error {
 	for _, f := range fields {
 		missing := (f == "action" && e.Action == nil) || (f == "transaction" && (e.Transaction == nil || e.Transaction.ID == "")) ||
-			(f == "sourceObject" && e.Source == nil)
+			(f == "sourceObject" && e.Source == nil) || (f == "app" && (e.App == nil || e.App.ID == ""))
 		if missing {
 			return fmt.Errorf("%w: %s without %s (is the webhook's subscription query the manifest's?)", adapter.ErrInvalid, e.TypeName, f)
 		}

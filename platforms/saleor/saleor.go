@@ -138,7 +138,7 @@ func (c Config) validate() error {
 type Adapter struct {
 	cfg    Config
 	keys   *keySet
-	tokens tokenStore
+	tokens *tokenStore
 	log    hclog.Logger
 }
 
@@ -181,7 +181,7 @@ func New(cfg Config) (*Adapter, error) {
 	return &Adapter{
 		cfg:    cfg,
 		keys:   &keySet{url: jwks, client: cfg.HTTPClient, refetch: cfg.JWKSRefetch, maxAge: cfg.JWKSMaxAge, now: cfg.Now},
-		tokens: tokenStore{dir: cfg.TokenDir, fixed: string(cfg.AppToken)},
+		tokens: &tokenStore{dir: cfg.TokenDir, fixed: string(cfg.AppToken)},
 		log:    hclog.Default().Named(Name),
 	}, nil
 }
@@ -260,6 +260,9 @@ func (a *Adapter) Translate(ctx context.Context, req adapter.Request) ([]adapter
 	ev, err := a.verified(ctx, req, w)
 	if err != nil {
 		return nil, err
+	}
+	if ev.TypeName == appDeleted.TypeName {
+		return nil, ev.need("app")
 	}
 	p, err := planOf(ev)
 	if err != nil {
@@ -342,6 +345,9 @@ func (a *Adapter) Answer(ctx context.Context, req adapter.Request, results []ada
 	ev, err := parseEvent(req.Body)
 	if err != nil {
 		return adapter.Response{}, fmt.Errorf("%w: %w", adapter.ErrInvalid, err)
+	}
+	if ev.TypeName == appDeleted.TypeName {
+		return a.uninstall(ev)
 	}
 	p, err := planOf(ev)
 	if err != nil {

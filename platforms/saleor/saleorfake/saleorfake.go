@@ -112,11 +112,13 @@ func keyID(k *rsa.PrivateKey) string {
 // serveJWKS is /.well-known/jwks.json: {"keys":[{kty,n,e,use:"sig",kid,
 // alg:"RS256"}]} (jwt_manager.get_jwks).
 func (s *Saleor) serveJWKS(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.jwksFetch++ // failed ones too: a flood of fetches is a flood whatever the answer
+	s.mu.Unlock()
 	if s.misbehave(w, r) {
 		return
 	}
 	s.mu.Lock()
-	s.jwksFetch++
 	var set jose.JSONWebKeySet
 	for _, k := range s.keys {
 		set.Keys = append(set.Keys, jose.JSONWebKey{Key: &k.PublicKey, KeyID: keyID(k), Use: "sig", Algorithm: "RS256"})
@@ -126,7 +128,7 @@ func (s *Saleor) serveJWKS(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(set)
 }
 
-// JWKSFetches counts the key set's fetches.
+// JWKSFetches counts the key set's fetches, answered or not.
 func (s *Saleor) JWKSFetches() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
