@@ -695,3 +695,162 @@ func TestSignatureVector(t *testing.T) {
 		t.Errorf("the vector's foreign signature: %v; want ErrUnauthenticated", err)
 	}
 }
+
+func TestFailedJWKSFetchesAreRateLimited(t *testing.T) {
+	sal, a, clk := onSaleor(t, nil)
+	body := sal.InitializeSession(txID, buyer, "103.50", "SEK", "init-key-1", sentAt)
+	good := sal.Headers("TRANSACTION_INITIALIZE_SESSION", body)
+	if _, err := a.Translate(t.Context(), webhookReq(good, body)); err != nil {
+		t.Fatal(err)
+	}
+	// The key set is stale and Saleor's JWKS fails, slowly enough that the
+	// callers below overlap.
+	clk.t = clk.t.Add(saleor.DefaultJWKSMaxAge + time.Second)
+	sal.SetMode(adaptertest.Unavailable)
+	sal.SetSlow(200 * time.Millisecond)
+	fetches := sal.JWKSFetches()
+	errs := make(chan error, 20)
+	for i := range cap(errs) {
+		forged := good.Clone()
+		forged.Set(saleor.HeaderSignature, saleorfake.SignForeign(t, fmt.Sprintf("flood-%d", i), body))
+		go func() {
+			_, err := a.Translate(t.Context(), webhookReq(forged, body))
+			errs <- err
+		}()
+	}
+	for range cap(errs) {
+		if err := <-errs; !errors.Is(err, adapter.ErrRetryable) {
+			t.Errorf("unknown key id, JWKS failing: %v; want ErrRetryable", err)
+		}
+	}
+	if got := sal.JWKSFetches() - fetches; got != 1 {
+		t.Errorf("%d JWKS fetches for 20 concurrent unknown key ids while the JWKS fails; want 1 (shared)", got)
+	}
+	forged := good.Clone()
+	for i := range 5 {
+		forged.Set(saleor.HeaderSignature, saleorfake.SignForeign(t, fmt.Sprintf("later-%d", i), body))
+		if _, err := a.Translate(t.Context(), webhookReq(forged, body)); !errors.Is(err, adapter.ErrRetryable) {
+			t.Errorf("unknown key id right after a failed fetch: %v; want ErrRetryable", err)
+		}
+	}
+	if _, err := a.Translate(t.Context(), webhookReq(good, body)); err != nil {
+		t.Errorf("the known key while the JWKS fails: %v; want it to verify", err)
+	}
+	if got := sal.JWKSFetches() - fetches; got != 1 {
+		t.Errorf("%d JWKS fetches right after a failed one; want none more (rate limited)", got)
+	}
+	clk.t = clk.t.Add(saleor.DefaultJWKSRefetch + time.Second)
+	sal.SetSlow(0)
+	if _, err := a.Translate(t.Context(), webhookReq(forged, body)); !errors.Is(err, adapter.ErrRetryable) {
+		t.Errorf("unknown key id after the interval: %v; want ErrRetryable", err)
+	}
+	if got := sal.JWKSFetches() - fetches; got != 2 {
+		t.Errorf("%d JWKS fetches once the interval passed; want 2", got)
+	}
+	sal.SetMode(adaptertest.Healthy)
+	clk.t = clk.t.Add(saleor.DefaultJWKSRefetch + time.Second)
+	if _, err := a.Translate(t.Context(), webhookReq(forged, body)); !errors.Is(err, adapter.ErrUnauthenticated) {
+		t.Errorf("unknown key id, JWKS back: %v; want ErrUnauthenticated", err)
+	}
+}
+
+func TestAppDeletedForgetsTheTokenAndReportsFailForGood(t *testing.T) {
+	dir := t.TempDir()
+	sal, a, _ := onSaleor(t, func(c *saleor.Config) { c.AppToken = nil; c.TokenDir = dir })
+	base := host(t, a)
+	paid := adapter.StatusChange{ID: "pay_01:3", Order: adapter.Order{ID: txID}, Status: adapter.StatusPaid,
+		Amount: adapter.Money{Minor: 10350, Currency: "SEK"}, ProviderReference: "4567123890"}
+	tokenFiles := func() []string { f, _ := filepath.Glob(filepath.Join(dir, "saleor-app-token-*.json")); return f }
+
+	if status, body, err := sal.Install(t.Context(), base+"/register"); err != nil || status != http.StatusOK {
+		t.Fatalf("install: %d %s %v", status, body, err)
+	}
+	// Forged, or at a sync webhook's path: refused, the token kept.
+	deleted := sal.AppDeleted(time.Now())
+	forged := sal.Headers("APP_DELETED", deleted)
+	forged.Set(saleor.HeaderSignature, saleorfake.SignForeign(t, "forged", deleted))
+	if status, _, _ := saleorfake.Post(t.Context(), base+"/webhooks/app-deleted", forged, deleted); status != http.StatusUnauthorized {
+		t.Errorf("forged APP_DELETED: %d; want 401", status)
+	}
+	if status, _, _ := sal.Deliver(t.Context(), base+"/webhooks/transaction-refund-requested", "APP_DELETED", deleted); status != http.StatusBadRequest {
+		t.Errorf("APP_DELETED at another webhook's path: %d; want 400", status)
+	}
+	noApp := []byte(fmt.Sprintf(`{"__typename":"AppDeleted","issuedAt":%q}`, time.Now().UTC().Format(time.RFC3339Nano)))
+	if status, _, _ := sal.Deliver(t.Context(), base+"/webhooks/app-deleted", "APP_DELETED", noApp); status != http.StatusBadRequest {
+		t.Errorf("APP_DELETED without the app: %d; want 400", status)
+	}
+	if len(tokenFiles()) != 1 {
+		t.Fatal("a refused APP_DELETED removed the token")
+	}
+
+	if status, body, err := sal.Uninstall(t.Context(), base+"/webhooks/app-deleted"); err != nil || status != http.StatusOK {
+		t.Fatalf("uninstall: %d %s %v", status, body, err)
+	}
+	if f := tokenFiles(); len(f) != 0 {
+		t.Errorf("token files %v after APP_DELETED; want none", f)
+	}
+	restarted, err := saleor.New(saleor.Config{APIURL: sal.APIURL, TokenDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, ad := range map[string]*saleor.Adapter{"running": a, "restarted": restarted} {
+		err := ad.ApplyStatus(t.Context(), paid)
+		if adapter.Classify(err) != adapter.ClassPermanent || !errors.Is(err, saleor.ErrUninstalled) ||
+			!strings.Contains(err.Error(), "the app was uninstalled from "+sal.APIURL) {
+			t.Errorf("%s: report after uninstall = %v (class %s); want permanent, the app was uninstalled from %s",
+				name, err, adapter.Classify(err), sal.APIURL)
+		}
+	}
+	if n := len(sal.Reports()); n != 0 {
+		t.Errorf("%d reports reached Saleor with the dead token; want none", n)
+	}
+
+	// Installed again: a new app, a new token, reports land; the first
+	// installation's APP_DELETED (late, or replayed) changes nothing.
+	if status, body, err := sal.Install(t.Context(), base+"/register"); err != nil || status != http.StatusOK {
+		t.Fatalf("reinstall: %d %s %v", status, body, err)
+	}
+	old := []byte(fmt.Sprintf(`{"__typename":"AppDeleted","issuedAt":%q,"app":{"id":"QXBwOjE="}}`, time.Now().UTC().Format(time.RFC3339Nano)))
+	if status, body, _ := sal.Deliver(t.Context(), base+"/webhooks/app-deleted", "APP_DELETED", old); status != http.StatusOK {
+		t.Errorf("the old installation's APP_DELETED: %d %s; want 200", status, body)
+	}
+	if err := a.ApplyStatus(t.Context(), paid); err != nil {
+		t.Errorf("report after reinstalling: %v", err)
+	}
+}
+
+func TestAppDeletedWithAHandMadeToken(t *testing.T) {
+	for _, withDir := range []bool{false, true} {
+		t.Run(fmt.Sprintf("token dir %v", withDir), func(t *testing.T) {
+			dir := ""
+			if withDir {
+				dir = t.TempDir()
+			}
+			sal, a, _ := onSaleor(t, func(c *saleor.Config) { c.TokenDir = dir })
+			base := host(t, a)
+			paid := adapter.StatusChange{ID: "pay_01:3", Order: adapter.Order{ID: txID}, Status: adapter.StatusPaid,
+				Amount: adapter.Money{Minor: 10350, Currency: "SEK"}, ProviderReference: "4567123890"}
+			if status, body, err := sal.Uninstall(t.Context(), base+"/webhooks/app-deleted"); err != nil || status != http.StatusOK {
+				t.Fatalf("uninstall: %d %s %v", status, body, err)
+			}
+			err := a.ApplyStatus(t.Context(), paid)
+			if adapter.Classify(err) != adapter.ClassPermanent || !strings.Contains(err.Error(), "the app was uninstalled from "+sal.APIURL) ||
+				!strings.Contains(err.Error(), saleor.EnvAppToken) {
+				t.Fatalf("report after uninstall = %v; want permanent, naming %s", err, saleor.EnvAppToken)
+			}
+			if !withDir {
+				return
+			}
+			// Kept across a restart for the same token; another token works.
+			same, _ := saleor.New(saleor.Config{APIURL: sal.APIURL, TokenDir: dir, AppToken: []byte(appToken)})
+			if err := same.ApplyStatus(t.Context(), paid); !errors.Is(err, saleor.ErrUninstalled) {
+				t.Errorf("restarted with the dead hand-made token: %v; want ErrUninstalled", err)
+			}
+			sal.SetToken("a-new-local-app-token")
+			fresh, _ := saleor.New(saleor.Config{APIURL: sal.APIURL, TokenDir: dir, AppToken: []byte("a-new-local-app-token")})
+			if err := fresh.ApplyStatus(t.Context(), paid); err != nil {
+				t.Errorf("restarted with another hand-made token: %v", err)
+			}
+		})
+	}
+}

@@ -74,6 +74,29 @@ func GatewayInitialize(amount string, at time.Time) []byte {
 		"amount": json.Number(amount), "data": nil})
 }
 
+// AppDeleted is APP_DELETED's body for the manifest's query: the event
+// about the app itself (saleor/graphql/webhook/subscription_types.py
+// AppDeleted { app }), its id the global id "App:<pk>".
+func (s *Saleor) AppDeleted(at time.Time) []byte {
+	s.mu.Lock()
+	id := s.appID
+	s.mu.Unlock()
+	return mustJSON(map[string]any{"__typename": "AppDeleted", "issuedAt": at.UTC().Format(time.RFC3339Nano),
+		"app": map[string]any{"id": id}})
+}
+
+// Uninstall is appDelete: the app token stops working at once (the app is
+// inactive, saleor/app/actions.py delete_app), then APP_DELETED goes to
+// the app's own webhook at url, signed like every webhook
+// (send_webhook_request_async). It returns the app's answer.
+func (s *Saleor) Uninstall(ctx context.Context, url string) (int, []byte, error) {
+	s.mu.Lock()
+	s.token = ""
+	s.mu.Unlock()
+	body := s.AppDeleted(time.Now())
+	return s.Deliver(ctx, url, "APP_DELETED", body)
+}
+
 // Deliver POSTs a signed webhook to url and returns the app's answer, as
 // Saleor's synchronous transport does (one POST, JSON back).
 func (s *Saleor) Deliver(ctx context.Context, url, event string, body []byte) (int, []byte, error) {

@@ -43,7 +43,8 @@ type Saleor struct {
 	mode      adaptertest.Mode
 	slow      time.Duration
 	token     string // the app token issued at installation
-	appID     string
+	appID     string // the installed app's global id; each installation is a new app
+	installs  int
 	txs       map[string]*Transaction
 	calls     []Call // every transactionEventReport, in order
 	jwksFetch int
@@ -207,6 +208,8 @@ func (s *Saleor) Install(ctx context.Context, tokenTargetURL string) (int, []byt
 	_, _ = rand.Read(tok)
 	s.mu.Lock()
 	s.token = base64.RawURLEncoding.EncodeToString(tok)
+	s.installs++
+	s.appID = base64.StdEncoding.EncodeToString(fmt.Appendf(nil, "App:%d", s.installs))
 	token := s.token
 	s.mu.Unlock()
 	body, _ := json.Marshal(map[string]string{"auth_token": token})
