@@ -91,12 +91,13 @@ func installSaleorApp(t *testing.T, bin string, sal *saleorfake.Saleor, extra ma
 		Permissions    []string `json:"permissions"`
 		TokenTargetURL string   `json:"tokenTargetUrl"`
 		Webhooks       []struct {
-			TargetURL  string   `json:"targetUrl"`
-			SyncEvents []string `json:"syncEvents"`
-			Query      string   `json:"query"`
+			TargetURL   string   `json:"targetUrl"`
+			SyncEvents  []string `json:"syncEvents"`
+			AsyncEvents []string `json:"asyncEvents"`
+			Query       string   `json:"query"`
 		} `json:"webhooks"`
 	}
-	if a.Status != http.StatusOK || json.Unmarshal([]byte(a.Body), &m) != nil || len(m.Webhooks) != 6 ||
+	if a.Status != http.StatusOK || json.Unmarshal([]byte(a.Body), &m) != nil || len(m.Webhooks) != 7 ||
 		len(m.Permissions) != 1 || m.Permissions[0] != "HANDLE_PAYMENTS" {
 		t.Fatalf("manifest: %d %s", a.Status, a.Body)
 	}
@@ -115,7 +116,9 @@ func installSaleorApp(t *testing.T, bin string, sal *saleorfake.Saleor, extra ma
 	}
 	app := &saleorApp{shop: s, sal: sal, targets: map[string]string{}}
 	for _, w := range m.Webhooks {
-		app.targets[w.SyncEvents[0]] = w.TargetURL
+		for _, e := range append(w.SyncEvents, w.AsyncEvents...) {
+			app.targets[e] = w.TargetURL
+		}
 	}
 	return app
 }
@@ -459,5 +462,49 @@ func TestE2ESaleorInitializeAnsweredPendingThenProcessed(t *testing.T) {
 	})
 	if pending := sal.PendingRefunds(txID); len(pending) != 0 {
 		t.Errorf("Saleor keeps refunds pending: %v\n%s", pending, sal.Snapshot(txID))
+	}
+}
+
+// Uninstalled in the dashboard: Saleor sends APP_DELETED to the app's own
+// webhook (signed like the others), the sidecar deletes the app token, and
+// a later status change is dead-lettered saying why instead of being sent
+// with the dead token and retried for ever.
+func TestE2ESaleorUninstalledAppDeadLettersLaterReports(t *testing.T) {
+	bin := saleorBin()
+	if bin == "" {
+		t.Skip("go tool not found, plugin not built")
+	}
+	sal := saleorfake.New(t)
+	s := installSaleorApp(t, bin, sal, nil, nil)
+	buyer := saleorfake.Checkout{ID: "Q2hlY2tvdXQ6Nw==", Email: "cy@example.se", UserID: "VXNlcjo3", FirstName: "Cy", LastName: "Ek", Country: "SE"}
+	const txID = "VHJhbnNhY3Rpb25JdGVtOjc="
+	sal.NewTransaction(txID, "SEK", "30.00", "checkout-7-attempt-1", s.clock.Now())
+	saleorDeliver(t, s, sal, txID, "TRANSACTION_INITIALIZE_SESSION",
+		sal.InitializeSession(txID, buyer, "30", "SEK", "checkout-7-attempt-1", s.clock.Now()))
+	var l shopapi.OrderList
+	if a := s.call(http.MethodGet, "/v1/payments?externalReference="+txID, "", ""); json.Unmarshal([]byte(a.Body), &l) != nil || len(l.Orders) != 1 {
+		t.Fatalf("payments of transaction %s: %s", txID, a.Body)
+	}
+	// A forged APP_DELETED is refused; Saleor's own is taken.
+	deleted := sal.AppDeleted(s.clock.Now())
+	forged := sal.Headers("APP_DELETED", deleted)
+	forged.Set(saleor.HeaderSignature, foreignUnderKid(t, sal, deleted))
+	if status, body, _ := saleorfake.Post(t.Context(), s.url("APP_DELETED"), forged, deleted); status != http.StatusUnauthorized {
+		t.Fatalf("forged APP_DELETED: %d %s; want 401", status, body)
+	}
+	if status, body, err := sal.Uninstall(t.Context(), s.url("APP_DELETED")); err != nil || status != http.StatusOK {
+		t.Fatalf("APP_DELETED: %d %s %v", status, body, err)
+	}
+	before := len(sal.Reports())
+
+	s.approve(l.Orders[0], sim.DefaultScenario)
+	s.advance(time.Minute)
+	eventually(t, "the sidecar saw the payment credited", func() bool { return s.get(l.Orders[0].ID).State == "paid" })
+	want := "the app was uninstalled from " + sal.APIURL
+	eventually(t, "the report dead-lettered: "+want, func() bool {
+		return strings.Contains(clie(t, s.env, "outbox", "list").stdout, want)
+	})
+	for _, c := range sal.Reports()[before:] {
+		t.Errorf("a report reached Saleor after the uninstall: %v (%s)", c.Variables["type"], c.Answer)
 	}
 }
