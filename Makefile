@@ -209,7 +209,9 @@ WP_RELEASE_ZIP   := $(DIST)/trustly-sidecar-gateway.$(RELEASE_VERSION).zip
 
 .PHONY: release release-binaries release-check release-sbom release-licenses release-chart release-wordpress release-vendure release-image-context
 
-release: release-binaries release-sbom release-licenses release-chart release-wordpress release-vendure release-image-context ## every release artifact into dist/ with SHA256SUMS (offline; pushes nothing)
+release: ## every release artifact into dist/ with SHA256SUMS (offline; pushes nothing)
+	rm -rf $(DIST)
+	$(MAKE) --no-print-directory release-binaries release-sbom release-licenses release-chart release-wordpress release-vendure release-image-context
 	cd $(DIST) && find . -maxdepth 1 -type f ! -name SHA256SUMS -printf '%P\n' | LC_ALL=C sort | xargs sha256sum > SHA256SUMS
 	@echo "$(DIST)/ holds release $(RELEASE_VERSION) (commit $(COMMIT)):"; cat $(DIST)/SHA256SUMS
 
