@@ -82,7 +82,40 @@ type Description struct {
 	// asynchronous status reports).
 	Async bool
 	Sync  bool
+	// AnswerWithin is how long a synchronous platform waits for an answer
+	// (its timeout for the call: commercetools' API extension timeout, for
+	// instance). The host calls Answer no later than that after the request
+	// arrived, keeping a margin for Answer itself; a command still running
+	// then is reported as Result.Pending, goes on in the background (the
+	// platform hanging up does not stop it) and completes under its
+	// idempotency key, so the same request sent again gets its outcome.
+	// Zero: the host waits for every command, however long.
+	AnswerWithin time.Duration
+	// Public says the platform calls from outside the pod (a SaaS platform,
+	// another cluster): the host then also serves the adapter's routes on
+	// its public listener, at /platform/{name} and below, besides the
+	// private /v1/webhooks/{name}. Every public request reaches Translate,
+	// so the adapter must authenticate all of them (a manifest or another
+	// page meant for anyone is the exception it decides on).
+	Public bool
+	// Redelivery is what the platform does with a request the host answers
+	// with an error status. The host answers an asynchronous platform that
+	// never resends (RedeliveryNever) 2xx even when a command failed, with
+	// the failure in the body, logged and counted for a person: an error
+	// status would recover nothing there and may cost more (WooCommerce
+	// disables a webhook after a few). Unset: the host assumes it resends.
+	Redelivery Redelivery
 }
+
+// Redelivery is what a platform does with a request answered non-2xx.
+type Redelivery string
+
+// The platforms' habits, for Description.Redelivery.
+const (
+	RedeliveryUnknown Redelivery = ""         // not declared: the host assumes RedeliveryOnError
+	RedeliveryOnError Redelivery = "on-error" // it sends the request again later
+	RedeliveryNever   Redelivery = "never"    // it logs the failure and never sends it again
+)
 
 // Flow is a payment scenario an adapter supports.
 type Flow string
@@ -99,9 +132,20 @@ const (
 // Request is an inbound platform request, as the sidecar received it.
 type Request struct {
 	Method string
-	Path   string // the path below the adapter's webhook route
-	Header http.Header
-	Body   []byte // raw, exactly as received: signatures are over these bytes
+	// Path is the path below the adapter's route (/v1/webhooks/{name} or
+	// /platform/{name}): "/" at the route itself, "/manifest" below it.
+	Path     string
+	RawQuery string // the query string, without '?'
+	Header   http.Header
+	Body     []byte // raw, exactly as received: signatures are over these bytes
+	// Public is true for a request that came in on the public listener
+	// (see Description.Public).
+	Public bool
+	// BaseURL is the absolute URL of the adapter's public route
+	// (https://pay.example.com/platform/{name}), for an adapter that
+	// must tell the platform where to call (an app manifest); empty when
+	// the adapter is not Public.
+	BaseURL string
 	// ReceivedAt is the host's clock when the request arrived. Adapters use
 	// it (not their own clock) for replay windows, so tests are repeatable.
 	ReceivedAt time.Time
@@ -188,6 +232,11 @@ type Result struct {
 	RedirectURL       string // where to send the shopper, for a new payment
 	ErrorCode         string // a stable machine code when !OK
 	Message           string
+	// Pending: the command was still running when the answer was due
+	// (Description.AnswerWithin). OK is false and nothing else is set; the
+	// command completes in the background, and the same request sent again
+	// gets its outcome (or Pending again while it runs).
+	Pending bool
 }
 
 // Response is the HTTP answer to a synchronous platform request.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/trustly-sidecar/trustly-sidecar/adapter/internal/pb"
@@ -115,6 +116,11 @@ var flowPB = map[Flow]pb.Flow{
 	FlowPayByLink: pb.Flow_FLOW_PAY_BY_LINK,
 }
 
+var redeliveryPB = map[Redelivery]pb.Redelivery{
+	RedeliveryOnError: pb.Redelivery_REDELIVERY_ON_ERROR,
+	RedeliveryNever:   pb.Redelivery_REDELIVERY_NEVER,
+}
+
 var kindPB = map[CommandKind]pb.CommandKind{
 	CommandPay:          pb.CommandKind_COMMAND_KIND_PAY,
 	CommandRefund:       pb.CommandKind_COMMAND_KIND_REFUND,
@@ -146,13 +152,17 @@ func invert[K, V comparable](m map[K]V) map[V]K {
 }
 
 var (
-	flowGo   = invert(flowPB)
-	kindGo   = invert(kindPB)
-	statusGo = invert(statusPB)
+	flowGo       = invert(flowPB)
+	redeliveryGo = invert(redeliveryPB)
+	kindGo       = invert(kindPB)
+	statusGo     = invert(statusPB)
 )
 
 func descriptionToPB(d Description) *pb.Description {
-	out := &pb.Description{Name: d.Name, Version: d.Version, Async: d.Async, Sync: d.Sync}
+	out := &pb.Description{Name: d.Name, Version: d.Version, Async: d.Async, Sync: d.Sync, Public: d.Public, Redelivery: redeliveryPB[d.Redelivery]}
+	if d.AnswerWithin != 0 {
+		out.AnswerWithin = durationpb.New(d.AnswerWithin)
+	}
 	for _, f := range d.Flows {
 		out.Flows = append(out.Flows, flowPB[f])
 	}
@@ -160,7 +170,11 @@ func descriptionToPB(d Description) *pb.Description {
 }
 
 func descriptionFromPB(d *pb.Description) Description {
-	out := Description{Name: d.GetName(), Version: d.GetVersion(), Async: d.GetAsync(), Sync: d.GetSync()}
+	out := Description{Name: d.GetName(), Version: d.GetVersion(), Async: d.GetAsync(), Sync: d.GetSync(), Public: d.GetPublic(),
+		Redelivery: redeliveryGo[d.GetRedelivery()]}
+	if w := d.GetAnswerWithin(); w != nil {
+		out.AnswerWithin = w.AsDuration()
+	}
 	for _, f := range d.GetFlows() {
 		out.Flows = append(out.Flows, flowGo[f])
 	}
@@ -207,11 +221,13 @@ func timeFromPB(ts *timestamppb.Timestamp) time.Time {
 }
 
 func requestToPB(r Request) *pb.Request {
-	return &pb.Request{Method: r.Method, Path: r.Path, Headers: headerToPB(r.Header), Body: r.Body, ReceivedAt: timeToPB(r.ReceivedAt)}
+	return &pb.Request{Method: r.Method, Path: r.Path, RawQuery: r.RawQuery, Headers: headerToPB(r.Header), Body: r.Body,
+		ReceivedAt: timeToPB(r.ReceivedAt), Public: r.Public, BaseUrl: r.BaseURL}
 }
 
 func requestFromPB(r *pb.Request) Request {
-	return Request{Method: r.GetMethod(), Path: r.GetPath(), Header: headerFromPB(r.GetHeaders()), Body: r.GetBody(), ReceivedAt: timeFromPB(r.GetReceivedAt())}
+	return Request{Method: r.GetMethod(), Path: r.GetPath(), RawQuery: r.GetRawQuery(), Header: headerFromPB(r.GetHeaders()), Body: r.GetBody(),
+		ReceivedAt: timeFromPB(r.GetReceivedAt()), Public: r.GetPublic(), BaseURL: r.GetBaseUrl()}
 }
 
 func moneyToPB(m Money) *pb.Money { return &pb.Money{Minor: m.Minor, Currency: m.Currency} }
@@ -267,14 +283,14 @@ func commandFromPB(c *pb.Command) Command {
 func resultToPB(r Result) *pb.Result {
 	return &pb.Result{
 		IdempotencyKey: r.IdempotencyKey, Ok: r.OK, ProviderReference: r.ProviderReference,
-		RedirectUrl: r.RedirectURL, ErrorCode: r.ErrorCode, Message: r.Message,
+		RedirectUrl: r.RedirectURL, ErrorCode: r.ErrorCode, Message: r.Message, Pending: r.Pending,
 	}
 }
 
 func resultFromPB(r *pb.Result) Result {
 	return Result{
 		IdempotencyKey: r.GetIdempotencyKey(), OK: r.GetOk(), ProviderReference: r.GetProviderReference(),
-		RedirectURL: r.GetRedirectUrl(), ErrorCode: r.GetErrorCode(), Message: r.GetMessage(),
+		RedirectURL: r.GetRedirectUrl(), ErrorCode: r.GetErrorCode(), Message: r.GetMessage(), Pending: r.GetPending(),
 	}
 }
 

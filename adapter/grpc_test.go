@@ -57,7 +57,8 @@ func dial(t *testing.T, impl Adapter) Adapter {
 func TestRoundTripKeepsEveryField(t *testing.T) {
 	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	impl := &echo{
-		describ: Description{Name: "x", Version: "1.2.3", Flows: []Flow{FlowPayment, FlowRefund, FlowRecurring, FlowInvoice, FlowPayByLink}, Async: true, Sync: true},
+		describ: Description{Name: "x", Version: "1.2.3", Flows: []Flow{FlowPayment, FlowRefund, FlowRecurring, FlowInvoice, FlowPayByLink}, Async: true, Sync: true,
+			AnswerWithin: 1800 * time.Millisecond, Public: true, Redelivery: RedeliveryNever},
 		cmds: []Command{{
 			Kind: CommandRefund, IdempotencyKey: "x:evt-1:0", Order: Order{ID: "42", Number: "A-42"},
 			Amount:    Money{Minor: 10350, Currency: "SEK"},
@@ -71,6 +72,9 @@ func TestRoundTripKeepsEveryField(t *testing.T) {
 		}},
 		answer: Response{Status: 201, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{}`)},
 	}
+	// A field this fixture leaves zero would pass the round trip unseen.
+	everyFieldSet(t, impl.describ)
+	everyFieldSet(t, impl.cmds[1].ShippingAddress)
 	a := dial(t, impl)
 	ctx := context.Background()
 
@@ -79,7 +83,9 @@ func TestRoundTripKeepsEveryField(t *testing.T) {
 		t.Fatalf("Describe = %+v, %v; want %+v", d, err, impl.describ)
 	}
 
-	req := Request{Method: "POST", Path: "/hook", Header: http.Header{"X-Signature": {"sha256=ab"}}, Body: []byte("raw\x00body"), ReceivedAt: at}
+	req := Request{Method: "POST", Path: "/hook", RawQuery: "a=1&b=%C3%A5", Header: http.Header{"X-Signature": {"sha256=ab"}}, Body: []byte("raw\x00body"), ReceivedAt: at,
+		Public: true, BaseURL: "https://pay.example.com/platform/x"}
+	everyFieldSet(t, req)
 	cmds, err := a.Translate(ctx, req)
 	if err != nil || !reflect.DeepEqual(cmds, impl.cmds) {
 		t.Fatalf("Translate = %+v, %v; want %+v", cmds, err, impl.cmds)
@@ -88,18 +94,30 @@ func TestRoundTripKeepsEveryField(t *testing.T) {
 		t.Errorf("adapter got %+v, host sent %+v", impl.gotReq, req)
 	}
 
-	results := []Result{{IdempotencyKey: "k", OK: true, ProviderReference: "p", RedirectURL: "https://t/x"}, {ErrorCode: "E", Message: "m"}}
+	results := []Result{{IdempotencyKey: "k", OK: true, ProviderReference: "p", RedirectURL: "https://t/x"}, {ErrorCode: "E", Message: "m"}, {IdempotencyKey: "k2", Pending: true}}
 	resp, err := a.Answer(ctx, req, results)
 	if err != nil || !reflect.DeepEqual(resp, impl.answer) || !reflect.DeepEqual(impl.gotRes, results) {
 		t.Fatalf("Answer = %+v, %v (adapter got %+v)", resp, err, impl.gotRes)
 	}
 
 	chg := StatusChange{ID: "chg-1", Order: Order{ID: "42"}, Status: StatusRefundFailed, Amount: Money{Minor: 1, Currency: "EUR"}, ProviderReference: "p", Message: "m", OccurredAt: at}
+	everyFieldSet(t, chg)
 	if err := a.ApplyStatus(ctx, chg); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(impl.gotChg, chg) {
 		t.Errorf("adapter got %+v, host sent %+v", impl.gotChg, chg)
+	}
+}
+
+// everyFieldSet fails for a struct field left at its zero value.
+func everyFieldSet(t *testing.T, v any) {
+	t.Helper()
+	rv := reflect.ValueOf(v)
+	for i := range rv.NumField() {
+		if rv.Field(i).IsZero() {
+			t.Errorf("the fixture's %T leaves %s zero: set it, so the round trip checks it", v, rv.Type().Field(i).Name)
+		}
 	}
 }
 

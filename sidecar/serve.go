@@ -77,14 +77,16 @@ func runServe(ctx context.Context, e *cli.Env, name string, args []string) error
 		}
 		host := pluginhost.New(src, pluginhost.Options{Logger: log, OnRestart: func() { m.PluginRestart(src.Name) }})
 		deliverer = bridge.New(host.Adapter(), log, host.WaitReady)
-		hooks = httpapi.NewWebhooks(log, m, d.engine, d.idem, host.Adapter(), cfg.ShopDefaults(), host.WaitReady, host.Description, e.Now)
+		hooks = httpapi.NewWebhooks(log, m, d.engine, d.idem, host.Adapter(), cfg.ShopDefaults(), host.WaitReady, host.Description, e.Now, cfg.PublicBaseURL)
+		svc.platform = hooks.PublicHandler(cfg.MaxRequestBytes)
 		svc.ready = append(svc.ready, httpapi.ReadinessCheck{Name: "adapter", Check: func(context.Context) error {
 			if !host.Ready() {
 				return fmt.Errorf("adapter %s: %w", src.Name, bridge.ErrNoAdapter)
 			}
 			return nil
 		}})
-		svc.background = append(svc.background, httpapi.Task{Name: "adapter", Run: host.Run})
+		svc.background = append(svc.background, httpapi.Task{Name: "adapter", Run: host.Run},
+			httpapi.Task{Name: "platform commands", Run: hooks.Drain})
 	}
 	svc.api = httpapi.NewAPI(log, m, d.engine, d.idem, hooks, d.links)
 	outbox := d.engine.Outbox(deliverer, engine.OutboxConfig{Group: bridge.Group})
@@ -102,6 +104,7 @@ type services struct {
 	notifications httpapi.NotificationHandler
 	api           *httpapi.API   // nil: /v1 answers 501
 	links         *paylink.Links // nil: no /pay pages
+	platform      http.Handler   // nil: no /platform routes (no adapter)
 	ready         []httpapi.ReadinessCheck
 	// background runs until the listeners have shut down.
 	background []httpapi.Task
@@ -123,7 +126,7 @@ func serve(ctx context.Context, log *slog.Logger, stdout io.Writer, cfg *config.
 	})
 	listeners := []httpapi.Listener{
 		{Name: "public", Addr: cfg.PublicAddr,
-			Handler: httpapi.NewPublic(log, m, cfg.NotificationSecret, cfg.MaxNotificationBytes, svc.notifications, svc.links)},
+			Handler: httpapi.NewPublic(log, m, cfg.NotificationSecret, cfg.MaxNotificationBytes, svc.notifications, svc.links, svc.platform)},
 		{Name: "private", Addr: cfg.PrivateAddr,
 			Handler: privateHandler(cfg, m, httpapi.NewPrivate(log, m, cfg.ShopAPIToken, cfg.MaxRequestBytes, ready, svc.api))},
 	}

@@ -6,10 +6,15 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -157,9 +162,10 @@ func TestE2EGenericWebhookCreatesOnePayment(t *testing.T) {
 	}
 }
 
-// The synchronous example adapter, built by path from its own module:
-// its Answer is what the platform gets back.
-func TestE2ESyncShopWebhookGetsTheAdaptersAnswer(t *testing.T) {
+// buildSyncShop builds the synchronous example adapter by path from its own
+// module, as a platform developer's adapter is.
+func buildSyncShop(t *testing.T) string {
+	t.Helper()
 	gobin := goTool()
 	if gobin == "" {
 		t.Skip("go tool not found")
@@ -170,19 +176,41 @@ func TestE2ESyncShopWebhookGetsTheAdaptersAnswer(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build syncshop: %v\n%s", err, out)
 	}
-	const secret = "syncshop-secret-0123456789"
-	s := startShopEnv(t, with(shopDefaultsEnv, map[string]string{
+	return bin
+}
+
+const syncShopSecret = "syncshop-secret-0123456789"
+
+// syncShopEnv runs the example adapter, with more of its variables.
+func syncShopEnv(bin string, more map[string]string) map[string]string {
+	env := map[string]string{
 		config.Key("ADAPTER"):     bin,
-		config.Key("ADAPTER_ENV"): "SYNCSHOP_SECRET,SYNCSHOP_API_URL,SYNCSHOP_API_TOKEN",
-		"SYNCSHOP_SECRET":         secret,
+		config.Key("ADAPTER_ENV"): "SYNCSHOP_SECRET,SYNCSHOP_API_URL,SYNCSHOP_API_TOKEN,SYNCSHOP_TIMEOUT,SYNCSHOP_PUBLIC",
+		"SYNCSHOP_SECRET":         syncShopSecret,
 		"SYNCSHOP_API_URL":        "http://127.0.0.1:9/api",
 		"SYNCSHOP_API_TOKEN":      "token",
-	}))
+	}
+	maps.Copy(env, more)
+	return with(shopDefaultsEnv, env)
+}
+
+func syncShopSignature(body string) string {
+	m := hmac.New(sha256.New, []byte(syncShopSecret))
+	m.Write([]byte(body))
+	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+}
+
+// The synchronous example adapter: its Answer is what the platform gets
+// back.
+func TestE2ESyncShopWebhookGetsTheAdaptersAnswer(t *testing.T) {
+	s := startShopEnv(t, syncShopEnv(buildSyncShop(t), nil))
 	s.adapterPid()
 	body := `{"request_id":"r1","action":"pay","order":{"id":"SO-7","amount_minor":4200,"currency":"SEK"},"customer":{"id":"c7","email":"c7@example.se","first_name":"Carl","last_name":"Sju"}}`
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(body))
-	sig := base64.StdEncoding.EncodeToString(m.Sum(nil))
+	sig := syncShopSignature(body)
+	// Not Public: nothing of it on the public listener.
+	if a := do(t, http.MethodPost, s.pub+"/platform/syncshop", body, "X-Syncshop-Signature", sig); a.Status != http.StatusNotFound {
+		t.Errorf("public route of an adapter that is not Public: %d %s", a.Status, a.Body)
+	}
 
 	for i, want := range []int{1, 1} { // the second is SyncShop resending: no second order
 		a := s.webhook("syncshop", body, "X-Syncshop-Signature", sig)
@@ -200,15 +228,105 @@ func TestE2ESyncShopWebhookGetsTheAdaptersAnswer(t *testing.T) {
 	// A command the host refuses (no name for Trustly) still gets the
 	// adapter's answer, shaped from the failed result.
 	nameless := `{"request_id":"r2","action":"pay","order":{"id":"SO-8","amount_minor":4200,"currency":"SEK"},"customer":{"id":"c8","email":"c8@example.se"}}`
-	m = hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(nameless))
-	a := s.webhook("syncshop", nameless, "X-Syncshop-Signature", base64.StdEncoding.EncodeToString(m.Sum(nil)))
+	a := s.webhook("syncshop", nameless, "X-Syncshop-Signature", syncShopSignature(nameless))
 	if a.Status != http.StatusOK || !strings.Contains(a.Body, `"result":"FAILURE"`) || !strings.Contains(a.Body, `"code":"invalid_request"`) {
 		t.Errorf("refused command: %d %s", a.Status, a.Body)
 	}
 	if a := s.webhook("syncshop", body, "X-Syncshop-Signature", base64.StdEncoding.EncodeToString([]byte("nope"))); a.Status != http.StatusUnauthorized {
 		t.Errorf("bad signature: %d %s", a.Status, a.Body)
 	}
+}
+
+// A synchronous platform with a short timeout, calling in on the public
+// listener, while Trustly is slower than that: it is answered pending by
+// its deadline, the Deposit goes on after the platform stopped waiting, and
+// the platform's repeat of the request gets the Trustly URL, with a single
+// order at Trustly.
+func TestE2ESyncShopIsAnsweredPendingByItsDeadline(t *testing.T) {
+	slow := newSlowProxy(t, 2*time.Second)
+	s := startShopEnv(t, syncShopEnv(buildSyncShop(t), map[string]string{
+		"SYNCSHOP_TIMEOUT": "500ms", "SYNCSHOP_PUBLIC": "true",
+		config.Key("TRUSTLY_URL"): slow.URL + "/api/1",
+	}))
+	slow.target(t, s.sim.URL())
+	s.adapterPid()
+	body := `{"request_id":"r9","action":"pay","order":{"id":"SO-9","amount_minor":9900,"currency":"SEK"},"customer":{"id":"c9","email":"c9@example.se","first_name":"Nia","last_name":"Nio"}}`
+	sig := syncShopSignature(body)
+	call := func() map[string]string {
+		t.Helper()
+		a := do(t, http.MethodPost, s.pub+"/platform/syncshop/pay?via=test", body, "Content-Type", "application/json", "X-Syncshop-Signature", sig)
+		var reply map[string]string
+		if err := json.Unmarshal([]byte(a.Body), &reply); err != nil || a.Status != http.StatusOK {
+			t.Fatalf("%d %s %v", a.Status, a.Body, err)
+		}
+		return reply
+	}
+	if r := call(); r["result"] != "PENDING" {
+		t.Fatalf("first call, Trustly slower than the platform's timeout: %v; want PENDING", r)
+	}
+	if r := call(); r["result"] != "PENDING" { // the Deposit still runs
+		t.Fatalf("repeat while the Deposit runs: %v; want PENDING", r)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r := call()
+		if r["result"] == "ACTION_REQUIRED" {
+			if r["redirect_url"] == "" || r["psp_reference"] == "" {
+				t.Errorf("the outcome lacks the URL or reference: %v", r)
+			}
+			break
+		}
+		if r["result"] != "PENDING" || time.Now().After(deadline) {
+			t.Fatalf("repeat: %v; want PENDING, then ACTION_REQUIRED", r)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if n := len(s.sim.Orders()); n != 1 {
+		t.Errorf("Trustly saw %d orders, want 1", n)
+	}
+	if m := s.call(http.MethodGet, "/metrics", "", "").Body; !strings.Contains(m, `trustly_sidecar_webhooks_total{outcome="pending",platform="syncshop"}`) {
+		t.Errorf("metrics lack the pending outcome:\n%s", grepLines(m, "webhooks"))
+	}
+	// The private route still takes it, below the platform's name too.
+	if a := s.webhook("syncshop/pay", body, "X-Syncshop-Signature", sig); a.Status != http.StatusOK || !strings.Contains(a.Body, "ACTION_REQUIRED") {
+		t.Errorf("private route: %d %s", a.Status, a.Body)
+	}
+}
+
+// slowProxy is Trustly behind a slow network: every call waits before it
+// is passed on.
+type slowProxy struct {
+	*httptest.Server
+	to atomic.Pointer[url.URL]
+}
+
+func newSlowProxy(t *testing.T, delay time.Duration) *slowProxy {
+	t.Helper()
+	p := &slowProxy{}
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+		to := p.to.Load()
+		if to == nil {
+			http.Error(w, "no target yet", http.StatusBadGateway)
+			return
+		}
+		httputil.NewSingleHostReverseProxy(to).ServeHTTP(w, r)
+	}))
+	t.Cleanup(p.Close)
+	return p
+}
+
+func (p *slowProxy) target(t *testing.T, raw string) {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.to.Store(u)
 }
 
 func TestWebhookWithoutAdapterIs404(t *testing.T) {

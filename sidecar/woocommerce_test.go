@@ -84,9 +84,11 @@ func TestE2EWooCommerceOrderIsPaidAndRefundedOnce(t *testing.T) {
 		status, txn, paid := wc.Status(id)
 		return status == "processing" && txn == p.TrustlyOrderID && paid
 	})
-	if notes := strings.Join(wc.Notes(id), "\n"); !strings.Contains(notes, "credited") || !strings.Contains(notes, p.TrustlyOrderID) {
-		t.Errorf("notes: %s", notes)
-	}
+	// The note follows the status write: wait for it too.
+	eventually(t, "the credit noted with Trustly's OrderID", func() bool {
+		notes := strings.Join(wc.Notes(id), "\n")
+		return strings.Contains(notes, "credited") && strings.Contains(notes, p.TrustlyOrderID)
+	})
 
 	// The admin refunds 50.00; WooCommerce delivers order.updated, twice.
 	wc.AdminRefund(id, 5000, "damaged cup")

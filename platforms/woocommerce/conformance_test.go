@@ -20,11 +20,16 @@ func TestConformance(t *testing.T) {
 	adaptertest.Run(t, subject, fixtures(t))
 }
 
-// newShop is the stand-in with order 1001 pending and 1002 paid.
+// newShop is the stand-in with order 1001 pending and 1002 paid, with the
+// refunds of testdata/order.updated.refund.json: two an admin recorded for
+// the sidecar to carry out, one the adapter recorded itself.
 func newShop(t *testing.T) *wcfake.Shop {
 	shop := wcfake.New(t)
 	shop.AddOrder("pending", 10350, "SEK")
-	shop.AddOrder("processing", 103500, "SEK")
+	paid := shop.AddOrder("processing", 103500, "SEK")
+	shop.SeedRefund(paid, 1104, 1000, "Refunded through Trustly [trustly-sidecar refund p_1.r_abc]", woocommerce.RefundByManual)
+	shop.SeedRefund(paid, 1105, 24650, "damaged cup", woocommerce.RefundBySidecar)
+	shop.SeedRefund(paid, 1107, 2000, "", woocommerce.RefundBySidecar)
 	return shop
 }
 

@@ -98,7 +98,7 @@ var defaultNotes = map[adapter.PaymentStatus]string{
 	adapter.StatusReversed:        "Trustly: the payment of %s was reversed after it was credited; the money is no longer with the shop.",
 	adapter.StatusRefundPending:   "Trustly: a refund of %s was accepted.",
 	adapter.StatusRefunded:        "Trustly: a refund of %s was paid out.",
-	adapter.StatusRefundFailed:    "Trustly: the refund of %s failed.",
+	adapter.StatusRefundFailed:    "Trustly: the refund of %s failed: no money went back to the shopper. The WooCommerce refund stays recorded; refund again or pay the shopper back another way.",
 	adapter.StatusMandateActive:   "Trustly: the direct debit mandate is active.",
 	adapter.StatusMandateDeclined: "Trustly: the direct debit mandate was not set up.",
 	adapter.StatusMandateRevoked:  "Trustly: the direct debit mandate was revoked.",
@@ -120,22 +120,10 @@ func noteText(ch adapter.StatusChange) string {
 // addNote adds the change's note unless an earlier delivery did: each note
 // ends with the change id, which the note list is searched for.
 func (a *Adapter) addNote(ctx context.Context, path string, ch adapter.StatusChange, text string) error {
-	tag := "[trustly-sidecar " + ch.ID + "]"
-	var notes []struct {
-		Note string `json:"note"`
-	}
-	if err := a.call(ctx, "GET", path+"/notes?type=internal", nil, &notes); err != nil {
-		return err
-	}
-	for _, n := range notes {
-		if strings.Contains(n.Note, tag) {
-			return nil
-		}
-	}
 	if ch.ProviderReference != "" {
 		text += " Trustly OrderID " + ch.ProviderReference + "."
 	}
-	return a.call(ctx, "POST", path+"/notes", map[string]any{"note": strings.TrimSpace(text + " " + tag), "customer_note": false}, nil)
+	return a.noteOnce(ctx, path, "[trustly-sidecar "+ch.ID+"]", text)
 }
 
 // recordRefund makes a paid-out Trustly refund visible in WooCommerce once.

@@ -87,7 +87,7 @@ var deliveryIDRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 // deliveries mention it (and a redelivery of the same X-WC-Webhook-Delivery-ID
 // carries the same ids). The delivery id is checked but not kept: the host
 // fingerprints each command, and a later delivery must make the same one.
-func (a *Adapter) Translate(_ context.Context, req adapter.Request) ([]adapter.Command, error) {
+func (a *Adapter) Translate(ctx context.Context, req adapter.Request) ([]adapter.Command, error) {
 	if req.Header.Get(HeaderSignature) == "" {
 		if isPing(req) {
 			return nil, nil
@@ -115,7 +115,11 @@ func (a *Adapter) Translate(_ context.Context, req adapter.Request) ([]adapter.C
 	if o.PaymentMethod != a.cfg.GatewayID || !a.cfg.WebhookRefunds {
 		return nil, nil
 	}
-	var cmds []adapter.Command
+	type candidate struct {
+		id    int64
+		minor int64
+	}
+	var found []candidate
 	for _, r := range o.Refunds {
 		if strings.Contains(r.Reason, refundMarker) {
 			continue // recorded by this adapter: the Trustly refund exists already
@@ -130,15 +134,33 @@ func (a *Adapter) Translate(_ context.Context, req adapter.Request) ([]adapter.C
 		if minor < 0 {
 			minor = -minor // the REST API lists refunds as negative totals
 		}
-		id := strconv.FormatInt(o.ID, 10)
+		found = append(found, candidate{r.ID, minor})
+	}
+	if len(found) == 0 {
+		return nil, nil
+	}
+	// The webhook's refunds[] says nothing about who moves the money
+	// (id, reason and total only: class-wc-rest-orders-v2-controller.php,
+	// get_formatted_item_data), so the refunds' own records are read: only
+	// a refund the plugin marked for the sidecar is carried out here.
+	by, err := a.refundsBy(ctx, o.ID)
+	if err != nil {
+		return nil, err
+	}
+	id := strconv.FormatInt(o.ID, 10)
+	var cmds []adapter.Command
+	for _, r := range found {
+		if by[r.id] != RefundBySidecar {
+			continue
+		}
 		cmds = append(cmds, adapter.Command{
 			Kind:           adapter.CommandRefund,
-			IdempotencyKey: Name + ":refund:" + id + ":" + strconv.FormatInt(r.ID, 10),
+			IdempotencyKey: refundKeyPrefix + id + ":" + strconv.FormatInt(r.id, 10),
 			Order:          adapter.Order{ID: id, Number: number(o)},
-			Amount:         adapter.Money{Minor: minor, Currency: o.Currency},
+			Amount:         adapter.Money{Minor: r.minor, Currency: o.Currency},
 			// Nothing of the delivery goes in: the host fingerprints the
 			// whole command, so a later delivery must make the same bytes.
-			Metadata: map[string]string{"wc_refund_id": strconv.FormatInt(r.ID, 10)},
+			Metadata: map[string]string{"wc_refund_id": strconv.FormatInt(r.id, 10)},
 		})
 	}
 	return cmds, nil

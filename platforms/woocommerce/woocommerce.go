@@ -172,12 +172,11 @@ func (a *Adapter) Describe(context.Context) (adapter.Description, error) {
 	return adapter.Description{
 		Name: Name, Version: Version, Async: true,
 		Flows: []adapter.Flow{adapter.FlowPayment, adapter.FlowRefund, adapter.FlowRecurring},
+		// WooCommerce never resends a failed delivery and disables the
+		// webhook after more than 5 in a row (class-wc-webhook.php,
+		// failed_delivery).
+		Redelivery: adapter.RedeliveryNever,
 	}, nil
-}
-
-// Answer is unsupported: WooCommerce's webhooks only want a 2xx.
-func (a *Adapter) Answer(context.Context, adapter.Request, []adapter.Result) (adapter.Response, error) {
-	return adapter.Response{}, fmt.Errorf("%w: WooCommerce webhooks are asynchronous", adapter.ErrUnsupported)
 }
 
 // timeout is how long a REST call may take when the host gave no deadline.

@@ -219,6 +219,19 @@ func TestRESTAnswersAreClassified(t *testing.T) {
 			t.Fatalf("slow shop: %v after %s", err, time.Since(start))
 		}
 	})
+	t.Run("shop down: connections dropped", func(t *testing.T) {
+		shop := newShop(t)
+		shop.SetDown(true)
+		a := newAdapter(t, shop)
+		err := a.ApplyStatus(t.Context(), adapter.StatusChange{ID: "p_1:2", Order: adapter.Order{ID: "1001"}, Status: adapter.StatusPending})
+		if adapter.Classify(err) != adapter.ClassRetryable {
+			t.Fatalf("shop down: %v", err)
+		}
+		shop.SetDown(false)
+		if err := a.ApplyStatus(t.Context(), adapter.StatusChange{ID: "p_1:2", Order: adapter.Order{ID: "1001"}, Status: adapter.StatusPending}); err != nil {
+			t.Fatalf("shop back: %v", err)
+		}
+	})
 	t.Run("not a WooCommerce order id", func(t *testing.T) {
 		a := newAdapter(t, newShop(t))
 		err := a.ApplyStatus(t.Context(), adapter.StatusChange{ID: "p_1:2", Order: adapter.Order{ID: "p_1"}, Status: adapter.StatusPending})

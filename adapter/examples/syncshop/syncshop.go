@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/trustly-sidecar/trustly-sidecar/adapter"
 )
@@ -24,6 +25,10 @@ type syncShop struct {
 	apiURL   string // SyncShop's REST API
 	apiToken string
 	http     *http.Client
+	// within is SyncShop's timeout for our answer (0: it waits); public:
+	// SyncShop calls from outside the pod.
+	within time.Duration
+	public bool
 }
 
 var _ adapter.Adapter = (*syncShop)(nil)
@@ -36,11 +41,20 @@ func fromEnv(getenv func(string) string) (*syncShop, error) {
 	if len(s.secret) < 16 || s.apiURL == "" || s.apiToken == "" {
 		return nil, errors.New("set SYNCSHOP_SECRET (16+ bytes), SYNCSHOP_API_URL and SYNCSHOP_API_TOKEN")
 	}
+	if v := getenv("SYNCSHOP_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("SYNCSHOP_TIMEOUT %q: want a positive duration such as 2s", v)
+		}
+		s.within = d
+	}
+	s.public = getenv("SYNCSHOP_PUBLIC") == "true"
 	return s, nil
 }
 
 func (s *syncShop) Describe(context.Context) (adapter.Description, error) {
-	return adapter.Description{Name: "syncshop", Version: "0.1.0", Flows: []adapter.Flow{adapter.FlowPayment}, Sync: true}, nil
+	return adapter.Description{Name: "syncshop", Version: "0.1.0", Flows: []adapter.Flow{adapter.FlowPayment}, Sync: true,
+		AnswerWithin: s.within, Public: s.public}, nil
 }
 
 // request is what SyncShop POSTs and waits on.
@@ -98,7 +112,12 @@ func (s *syncShop) Answer(_ context.Context, _ adapter.Request, results []adapte
 	}
 	r := results[0]
 	reply := map[string]string{"result": "ACTION_REQUIRED", "redirect_url": r.RedirectURL, "psp_reference": r.ProviderReference}
-	if !r.OK {
+	switch {
+	case r.Pending:
+		// Not done by SyncShop's deadline: SyncShop asks again with the
+		// same request_id, and gets the outcome then.
+		reply = map[string]string{"result": "PENDING"}
+	case !r.OK:
 		reply = map[string]string{"result": "FAILURE", "message": r.Message, "code": r.ErrorCode}
 	}
 	body, err := json.Marshal(reply)

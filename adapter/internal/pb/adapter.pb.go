@@ -17,6 +17,7 @@ package pb
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -29,6 +30,55 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+type Redelivery int32
+
+const (
+	Redelivery_REDELIVERY_UNSPECIFIED Redelivery = 0
+	Redelivery_REDELIVERY_ON_ERROR    Redelivery = 1
+	Redelivery_REDELIVERY_NEVER       Redelivery = 2
+)
+
+// Enum value maps for Redelivery.
+var (
+	Redelivery_name = map[int32]string{
+		0: "REDELIVERY_UNSPECIFIED",
+		1: "REDELIVERY_ON_ERROR",
+		2: "REDELIVERY_NEVER",
+	}
+	Redelivery_value = map[string]int32{
+		"REDELIVERY_UNSPECIFIED": 0,
+		"REDELIVERY_ON_ERROR":    1,
+		"REDELIVERY_NEVER":       2,
+	}
+)
+
+func (x Redelivery) Enum() *Redelivery {
+	p := new(Redelivery)
+	*p = x
+	return p
+}
+
+func (x Redelivery) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Redelivery) Descriptor() protoreflect.EnumDescriptor {
+	return file_trustlysidecar_adapter_v1_adapter_proto_enumTypes[0].Descriptor()
+}
+
+func (Redelivery) Type() protoreflect.EnumType {
+	return &file_trustlysidecar_adapter_v1_adapter_proto_enumTypes[0]
+}
+
+func (x Redelivery) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Redelivery.Descriptor instead.
+func (Redelivery) EnumDescriptor() ([]byte, []int) {
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{0}
+}
 
 type Flow int32
 
@@ -72,11 +122,11 @@ func (x Flow) String() string {
 }
 
 func (Flow) Descriptor() protoreflect.EnumDescriptor {
-	return file_trustlysidecar_adapter_v1_adapter_proto_enumTypes[0].Descriptor()
+	return file_trustlysidecar_adapter_v1_adapter_proto_enumTypes[1].Descriptor()
 }
 
 func (Flow) Type() protoreflect.EnumType {
-	return &file_trustlysidecar_adapter_v1_adapter_proto_enumTypes[0]
+	return &file_trustlysidecar_adapter_v1_adapter_proto_enumTypes[1]
 }
 
 func (x Flow) Number() protoreflect.EnumNumber {
@@ -85,7 +135,7 @@ func (x Flow) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Flow.Descriptor instead.
 func (Flow) EnumDescriptor() ([]byte, []int) {
-	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{0}
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{1}
 }
 
 type CommandKind int32
@@ -130,11 +180,11 @@ func (x CommandKind) String() string {
 }
 
 func (CommandKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_trustlysidecar_adapter_v1_adapter_proto_enumTypes[1].Descriptor()
+	return file_trustlysidecar_adapter_v1_adapter_proto_enumTypes[2].Descriptor()
 }
 
 func (CommandKind) Type() protoreflect.EnumType {
-	return &file_trustlysidecar_adapter_v1_adapter_proto_enumTypes[1]
+	return &file_trustlysidecar_adapter_v1_adapter_proto_enumTypes[2]
 }
 
 func (x CommandKind) Number() protoreflect.EnumNumber {
@@ -143,7 +193,7 @@ func (x CommandKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CommandKind.Descriptor instead.
 func (CommandKind) EnumDescriptor() ([]byte, []int) {
-	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{1}
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{2}
 }
 
 type PaymentStatus int32
@@ -206,11 +256,11 @@ func (x PaymentStatus) String() string {
 }
 
 func (PaymentStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_trustlysidecar_adapter_v1_adapter_proto_enumTypes[2].Descriptor()
+	return file_trustlysidecar_adapter_v1_adapter_proto_enumTypes[3].Descriptor()
 }
 
 func (PaymentStatus) Type() protoreflect.EnumType {
-	return &file_trustlysidecar_adapter_v1_adapter_proto_enumTypes[2]
+	return &file_trustlysidecar_adapter_v1_adapter_proto_enumTypes[3]
 }
 
 func (x PaymentStatus) Number() protoreflect.EnumNumber {
@@ -219,7 +269,7 @@ func (x PaymentStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use PaymentStatus.Descriptor instead.
 func (PaymentStatus) EnumDescriptor() ([]byte, []int) {
-	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{2}
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{3}
 }
 
 type DescribeRequest struct {
@@ -265,6 +315,9 @@ type Description struct {
 	Flows         []Flow                 `protobuf:"varint,3,rep,packed,name=flows,proto3,enum=trustlysidecar.adapter.v1.Flow" json:"flows,omitempty"`
 	Async         bool                   `protobuf:"varint,4,opt,name=async,proto3" json:"async,omitempty"`
 	Sync          bool                   `protobuf:"varint,5,opt,name=sync,proto3" json:"sync,omitempty"`
+	AnswerWithin  *durationpb.Duration   `protobuf:"bytes,6,opt,name=answer_within,json=answerWithin,proto3" json:"answer_within,omitempty"`
+	Public        bool                   `protobuf:"varint,7,opt,name=public,proto3" json:"public,omitempty"`
+	Redelivery    Redelivery             `protobuf:"varint,8,opt,name=redelivery,proto3,enum=trustlysidecar.adapter.v1.Redelivery" json:"redelivery,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -334,6 +387,27 @@ func (x *Description) GetSync() bool {
 	return false
 }
 
+func (x *Description) GetAnswerWithin() *durationpb.Duration {
+	if x != nil {
+		return x.AnswerWithin
+	}
+	return nil
+}
+
+func (x *Description) GetPublic() bool {
+	if x != nil {
+		return x.Public
+	}
+	return false
+}
+
+func (x *Description) GetRedelivery() Redelivery {
+	if x != nil {
+		return x.Redelivery
+	}
+	return Redelivery_REDELIVERY_UNSPECIFIED
+}
+
 type Header struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -393,6 +467,9 @@ type Request struct {
 	Headers       []*Header              `protobuf:"bytes,3,rep,name=headers,proto3" json:"headers,omitempty"`
 	Body          []byte                 `protobuf:"bytes,4,opt,name=body,proto3" json:"body,omitempty"`
 	ReceivedAt    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
+	RawQuery      string                 `protobuf:"bytes,6,opt,name=raw_query,json=rawQuery,proto3" json:"raw_query,omitempty"`
+	Public        bool                   `protobuf:"varint,7,opt,name=public,proto3" json:"public,omitempty"`
+	BaseUrl       string                 `protobuf:"bytes,8,opt,name=base_url,json=baseUrl,proto3" json:"base_url,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -460,6 +537,27 @@ func (x *Request) GetReceivedAt() *timestamppb.Timestamp {
 		return x.ReceivedAt
 	}
 	return nil
+}
+
+func (x *Request) GetRawQuery() string {
+	if x != nil {
+		return x.RawQuery
+	}
+	return ""
+}
+
+func (x *Request) GetPublic() bool {
+	if x != nil {
+		return x.Public
+	}
+	return false
+}
+
+func (x *Request) GetBaseUrl() string {
+	if x != nil {
+		return x.BaseUrl
+	}
+	return ""
 }
 
 type Money struct {
@@ -946,6 +1044,7 @@ type Result struct {
 	RedirectUrl       string                 `protobuf:"bytes,4,opt,name=redirect_url,json=redirectUrl,proto3" json:"redirect_url,omitempty"`
 	ErrorCode         string                 `protobuf:"bytes,5,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
 	Message           string                 `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
+	Pending           bool                   `protobuf:"varint,7,opt,name=pending,proto3" json:"pending,omitempty"`
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
 }
@@ -1020,6 +1119,13 @@ func (x *Result) GetMessage() string {
 		return x.Message
 	}
 	return ""
+}
+
+func (x *Result) GetPending() bool {
+	if x != nil {
+		return x.Pending
+	}
+	return false
 }
 
 type AnswerRequest struct {
@@ -1310,24 +1416,32 @@ var File_trustlysidecar_adapter_v1_adapter_proto protoreflect.FileDescriptor
 
 const file_trustlysidecar_adapter_v1_adapter_proto_rawDesc = "" +
 	"\n" +
-	"'trustlysidecar/adapter/v1/adapter.proto\x12\x19trustlysidecar.adapter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x11\n" +
-	"\x0fDescribeRequest\"\x9c\x01\n" +
+	"'trustlysidecar/adapter/v1/adapter.proto\x12\x19trustlysidecar.adapter.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x11\n" +
+	"\x0fDescribeRequest\"\xbb\x02\n" +
 	"\vDescription\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x125\n" +
 	"\x05flows\x18\x03 \x03(\x0e2\x1f.trustlysidecar.adapter.v1.FlowR\x05flows\x12\x14\n" +
 	"\x05async\x18\x04 \x01(\bR\x05async\x12\x12\n" +
-	"\x04sync\x18\x05 \x01(\bR\x04sync\"4\n" +
+	"\x04sync\x18\x05 \x01(\bR\x04sync\x12>\n" +
+	"\ranswer_within\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\fanswerWithin\x12\x16\n" +
+	"\x06public\x18\a \x01(\bR\x06public\x12E\n" +
+	"\n" +
+	"redelivery\x18\b \x01(\x0e2%.trustlysidecar.adapter.v1.RedeliveryR\n" +
+	"redelivery\"4\n" +
 	"\x06Header\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
-	"\x06values\x18\x02 \x03(\tR\x06values\"\xc3\x01\n" +
+	"\x06values\x18\x02 \x03(\tR\x06values\"\x93\x02\n" +
 	"\aRequest\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12;\n" +
 	"\aheaders\x18\x03 \x03(\v2!.trustlysidecar.adapter.v1.HeaderR\aheaders\x12\x12\n" +
 	"\x04body\x18\x04 \x01(\fR\x04body\x12;\n" +
 	"\vreceived_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"receivedAt\"9\n" +
+	"receivedAt\x12\x1b\n" +
+	"\traw_query\x18\x06 \x01(\tR\brawQuery\x12\x16\n" +
+	"\x06public\x18\a \x01(\bR\x06public\x12\x19\n" +
+	"\bbase_url\x18\b \x01(\tR\abaseUrl\"9\n" +
 	"\x05Money\x12\x14\n" +
 	"\x05minor\x18\x01 \x01(\x03R\x05minor\x12\x1a\n" +
 	"\bcurrency\x18\x02 \x01(\tR\bcurrency\"/\n" +
@@ -1368,7 +1482,7 @@ const file_trustlysidecar_adapter_v1_adapter_proto_rawDesc = "" +
 	"\x10TranslateRequest\x12<\n" +
 	"\arequest\x18\x01 \x01(\v2\".trustlysidecar.adapter.v1.RequestR\arequest\"S\n" +
 	"\x11TranslateResponse\x12>\n" +
-	"\bcommands\x18\x01 \x03(\v2\".trustlysidecar.adapter.v1.CommandR\bcommands\"\xcc\x01\n" +
+	"\bcommands\x18\x01 \x03(\v2\".trustlysidecar.adapter.v1.CommandR\bcommands\"\xe6\x01\n" +
 	"\x06Result\x12'\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x0e\n" +
 	"\x02ok\x18\x02 \x01(\bR\x02ok\x12-\n" +
@@ -1376,7 +1490,8 @@ const file_trustlysidecar_adapter_v1_adapter_proto_rawDesc = "" +
 	"\fredirect_url\x18\x04 \x01(\tR\vredirectUrl\x12\x1d\n" +
 	"\n" +
 	"error_code\x18\x05 \x01(\tR\terrorCode\x12\x18\n" +
-	"\amessage\x18\x06 \x01(\tR\amessage\"\x8a\x01\n" +
+	"\amessage\x18\x06 \x01(\tR\amessage\x12\x18\n" +
+	"\apending\x18\a \x01(\bR\apending\"\x8a\x01\n" +
 	"\rAnswerRequest\x12<\n" +
 	"\arequest\x18\x01 \x01(\v2\".trustlysidecar.adapter.v1.RequestR\arequest\x12;\n" +
 	"\aresults\x18\x02 \x03(\v2!.trustlysidecar.adapter.v1.ResultR\aresults\"y\n" +
@@ -1395,7 +1510,12 @@ const file_trustlysidecar_adapter_v1_adapter_proto_rawDesc = "" +
 	"occurredAt\"U\n" +
 	"\x12ApplyStatusRequest\x12?\n" +
 	"\x06change\x18\x01 \x01(\v2'.trustlysidecar.adapter.v1.StatusChangeR\x06change\"\x15\n" +
-	"\x13ApplyStatusResponse*{\n" +
+	"\x13ApplyStatusResponse*W\n" +
+	"\n" +
+	"Redelivery\x12\x1a\n" +
+	"\x16REDELIVERY_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13REDELIVERY_ON_ERROR\x10\x01\x12\x14\n" +
+	"\x10REDELIVERY_NEVER\x10\x02*{\n" +
 	"\x04Flow\x12\x14\n" +
 	"\x10FLOW_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fFLOW_PAYMENT\x10\x01\x12\x0f\n" +
@@ -1442,65 +1562,69 @@ func file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP() []byte {
 	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescData
 }
 
-var file_trustlysidecar_adapter_v1_adapter_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_trustlysidecar_adapter_v1_adapter_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
 var file_trustlysidecar_adapter_v1_adapter_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_trustlysidecar_adapter_v1_adapter_proto_goTypes = []any{
-	(Flow)(0),                     // 0: trustlysidecar.adapter.v1.Flow
-	(CommandKind)(0),              // 1: trustlysidecar.adapter.v1.CommandKind
-	(PaymentStatus)(0),            // 2: trustlysidecar.adapter.v1.PaymentStatus
-	(*DescribeRequest)(nil),       // 3: trustlysidecar.adapter.v1.DescribeRequest
-	(*Description)(nil),           // 4: trustlysidecar.adapter.v1.Description
-	(*Header)(nil),                // 5: trustlysidecar.adapter.v1.Header
-	(*Request)(nil),               // 6: trustlysidecar.adapter.v1.Request
-	(*Money)(nil),                 // 7: trustlysidecar.adapter.v1.Money
-	(*Order)(nil),                 // 8: trustlysidecar.adapter.v1.Order
-	(*Customer)(nil),              // 9: trustlysidecar.adapter.v1.Customer
-	(*Address)(nil),               // 10: trustlysidecar.adapter.v1.Address
-	(*Command)(nil),               // 11: trustlysidecar.adapter.v1.Command
-	(*TranslateRequest)(nil),      // 12: trustlysidecar.adapter.v1.TranslateRequest
-	(*TranslateResponse)(nil),     // 13: trustlysidecar.adapter.v1.TranslateResponse
-	(*Result)(nil),                // 14: trustlysidecar.adapter.v1.Result
-	(*AnswerRequest)(nil),         // 15: trustlysidecar.adapter.v1.AnswerRequest
-	(*AnswerResponse)(nil),        // 16: trustlysidecar.adapter.v1.AnswerResponse
-	(*StatusChange)(nil),          // 17: trustlysidecar.adapter.v1.StatusChange
-	(*ApplyStatusRequest)(nil),    // 18: trustlysidecar.adapter.v1.ApplyStatusRequest
-	(*ApplyStatusResponse)(nil),   // 19: trustlysidecar.adapter.v1.ApplyStatusResponse
-	nil,                           // 20: trustlysidecar.adapter.v1.Command.MetadataEntry
-	(*timestamppb.Timestamp)(nil), // 21: google.protobuf.Timestamp
+	(Redelivery)(0),               // 0: trustlysidecar.adapter.v1.Redelivery
+	(Flow)(0),                     // 1: trustlysidecar.adapter.v1.Flow
+	(CommandKind)(0),              // 2: trustlysidecar.adapter.v1.CommandKind
+	(PaymentStatus)(0),            // 3: trustlysidecar.adapter.v1.PaymentStatus
+	(*DescribeRequest)(nil),       // 4: trustlysidecar.adapter.v1.DescribeRequest
+	(*Description)(nil),           // 5: trustlysidecar.adapter.v1.Description
+	(*Header)(nil),                // 6: trustlysidecar.adapter.v1.Header
+	(*Request)(nil),               // 7: trustlysidecar.adapter.v1.Request
+	(*Money)(nil),                 // 8: trustlysidecar.adapter.v1.Money
+	(*Order)(nil),                 // 9: trustlysidecar.adapter.v1.Order
+	(*Customer)(nil),              // 10: trustlysidecar.adapter.v1.Customer
+	(*Address)(nil),               // 11: trustlysidecar.adapter.v1.Address
+	(*Command)(nil),               // 12: trustlysidecar.adapter.v1.Command
+	(*TranslateRequest)(nil),      // 13: trustlysidecar.adapter.v1.TranslateRequest
+	(*TranslateResponse)(nil),     // 14: trustlysidecar.adapter.v1.TranslateResponse
+	(*Result)(nil),                // 15: trustlysidecar.adapter.v1.Result
+	(*AnswerRequest)(nil),         // 16: trustlysidecar.adapter.v1.AnswerRequest
+	(*AnswerResponse)(nil),        // 17: trustlysidecar.adapter.v1.AnswerResponse
+	(*StatusChange)(nil),          // 18: trustlysidecar.adapter.v1.StatusChange
+	(*ApplyStatusRequest)(nil),    // 19: trustlysidecar.adapter.v1.ApplyStatusRequest
+	(*ApplyStatusResponse)(nil),   // 20: trustlysidecar.adapter.v1.ApplyStatusResponse
+	nil,                           // 21: trustlysidecar.adapter.v1.Command.MetadataEntry
+	(*durationpb.Duration)(nil),   // 22: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 23: google.protobuf.Timestamp
 }
 var file_trustlysidecar_adapter_v1_adapter_proto_depIdxs = []int32{
-	0,  // 0: trustlysidecar.adapter.v1.Description.flows:type_name -> trustlysidecar.adapter.v1.Flow
-	5,  // 1: trustlysidecar.adapter.v1.Request.headers:type_name -> trustlysidecar.adapter.v1.Header
-	21, // 2: trustlysidecar.adapter.v1.Request.received_at:type_name -> google.protobuf.Timestamp
-	1,  // 3: trustlysidecar.adapter.v1.Command.kind:type_name -> trustlysidecar.adapter.v1.CommandKind
-	8,  // 4: trustlysidecar.adapter.v1.Command.order:type_name -> trustlysidecar.adapter.v1.Order
-	7,  // 5: trustlysidecar.adapter.v1.Command.amount:type_name -> trustlysidecar.adapter.v1.Money
-	9,  // 6: trustlysidecar.adapter.v1.Command.customer:type_name -> trustlysidecar.adapter.v1.Customer
-	20, // 7: trustlysidecar.adapter.v1.Command.metadata:type_name -> trustlysidecar.adapter.v1.Command.MetadataEntry
-	10, // 8: trustlysidecar.adapter.v1.Command.shipping_address:type_name -> trustlysidecar.adapter.v1.Address
-	6,  // 9: trustlysidecar.adapter.v1.TranslateRequest.request:type_name -> trustlysidecar.adapter.v1.Request
-	11, // 10: trustlysidecar.adapter.v1.TranslateResponse.commands:type_name -> trustlysidecar.adapter.v1.Command
-	6,  // 11: trustlysidecar.adapter.v1.AnswerRequest.request:type_name -> trustlysidecar.adapter.v1.Request
-	14, // 12: trustlysidecar.adapter.v1.AnswerRequest.results:type_name -> trustlysidecar.adapter.v1.Result
-	5,  // 13: trustlysidecar.adapter.v1.AnswerResponse.headers:type_name -> trustlysidecar.adapter.v1.Header
-	8,  // 14: trustlysidecar.adapter.v1.StatusChange.order:type_name -> trustlysidecar.adapter.v1.Order
-	2,  // 15: trustlysidecar.adapter.v1.StatusChange.status:type_name -> trustlysidecar.adapter.v1.PaymentStatus
-	7,  // 16: trustlysidecar.adapter.v1.StatusChange.amount:type_name -> trustlysidecar.adapter.v1.Money
-	21, // 17: trustlysidecar.adapter.v1.StatusChange.occurred_at:type_name -> google.protobuf.Timestamp
-	17, // 18: trustlysidecar.adapter.v1.ApplyStatusRequest.change:type_name -> trustlysidecar.adapter.v1.StatusChange
-	3,  // 19: trustlysidecar.adapter.v1.Adapter.Describe:input_type -> trustlysidecar.adapter.v1.DescribeRequest
-	12, // 20: trustlysidecar.adapter.v1.Adapter.Translate:input_type -> trustlysidecar.adapter.v1.TranslateRequest
-	15, // 21: trustlysidecar.adapter.v1.Adapter.Answer:input_type -> trustlysidecar.adapter.v1.AnswerRequest
-	18, // 22: trustlysidecar.adapter.v1.Adapter.ApplyStatus:input_type -> trustlysidecar.adapter.v1.ApplyStatusRequest
-	4,  // 23: trustlysidecar.adapter.v1.Adapter.Describe:output_type -> trustlysidecar.adapter.v1.Description
-	13, // 24: trustlysidecar.adapter.v1.Adapter.Translate:output_type -> trustlysidecar.adapter.v1.TranslateResponse
-	16, // 25: trustlysidecar.adapter.v1.Adapter.Answer:output_type -> trustlysidecar.adapter.v1.AnswerResponse
-	19, // 26: trustlysidecar.adapter.v1.Adapter.ApplyStatus:output_type -> trustlysidecar.adapter.v1.ApplyStatusResponse
-	23, // [23:27] is the sub-list for method output_type
-	19, // [19:23] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	1,  // 0: trustlysidecar.adapter.v1.Description.flows:type_name -> trustlysidecar.adapter.v1.Flow
+	22, // 1: trustlysidecar.adapter.v1.Description.answer_within:type_name -> google.protobuf.Duration
+	0,  // 2: trustlysidecar.adapter.v1.Description.redelivery:type_name -> trustlysidecar.adapter.v1.Redelivery
+	6,  // 3: trustlysidecar.adapter.v1.Request.headers:type_name -> trustlysidecar.adapter.v1.Header
+	23, // 4: trustlysidecar.adapter.v1.Request.received_at:type_name -> google.protobuf.Timestamp
+	2,  // 5: trustlysidecar.adapter.v1.Command.kind:type_name -> trustlysidecar.adapter.v1.CommandKind
+	9,  // 6: trustlysidecar.adapter.v1.Command.order:type_name -> trustlysidecar.adapter.v1.Order
+	8,  // 7: trustlysidecar.adapter.v1.Command.amount:type_name -> trustlysidecar.adapter.v1.Money
+	10, // 8: trustlysidecar.adapter.v1.Command.customer:type_name -> trustlysidecar.adapter.v1.Customer
+	21, // 9: trustlysidecar.adapter.v1.Command.metadata:type_name -> trustlysidecar.adapter.v1.Command.MetadataEntry
+	11, // 10: trustlysidecar.adapter.v1.Command.shipping_address:type_name -> trustlysidecar.adapter.v1.Address
+	7,  // 11: trustlysidecar.adapter.v1.TranslateRequest.request:type_name -> trustlysidecar.adapter.v1.Request
+	12, // 12: trustlysidecar.adapter.v1.TranslateResponse.commands:type_name -> trustlysidecar.adapter.v1.Command
+	7,  // 13: trustlysidecar.adapter.v1.AnswerRequest.request:type_name -> trustlysidecar.adapter.v1.Request
+	15, // 14: trustlysidecar.adapter.v1.AnswerRequest.results:type_name -> trustlysidecar.adapter.v1.Result
+	6,  // 15: trustlysidecar.adapter.v1.AnswerResponse.headers:type_name -> trustlysidecar.adapter.v1.Header
+	9,  // 16: trustlysidecar.adapter.v1.StatusChange.order:type_name -> trustlysidecar.adapter.v1.Order
+	3,  // 17: trustlysidecar.adapter.v1.StatusChange.status:type_name -> trustlysidecar.adapter.v1.PaymentStatus
+	8,  // 18: trustlysidecar.adapter.v1.StatusChange.amount:type_name -> trustlysidecar.adapter.v1.Money
+	23, // 19: trustlysidecar.adapter.v1.StatusChange.occurred_at:type_name -> google.protobuf.Timestamp
+	18, // 20: trustlysidecar.adapter.v1.ApplyStatusRequest.change:type_name -> trustlysidecar.adapter.v1.StatusChange
+	4,  // 21: trustlysidecar.adapter.v1.Adapter.Describe:input_type -> trustlysidecar.adapter.v1.DescribeRequest
+	13, // 22: trustlysidecar.adapter.v1.Adapter.Translate:input_type -> trustlysidecar.adapter.v1.TranslateRequest
+	16, // 23: trustlysidecar.adapter.v1.Adapter.Answer:input_type -> trustlysidecar.adapter.v1.AnswerRequest
+	19, // 24: trustlysidecar.adapter.v1.Adapter.ApplyStatus:input_type -> trustlysidecar.adapter.v1.ApplyStatusRequest
+	5,  // 25: trustlysidecar.adapter.v1.Adapter.Describe:output_type -> trustlysidecar.adapter.v1.Description
+	14, // 26: trustlysidecar.adapter.v1.Adapter.Translate:output_type -> trustlysidecar.adapter.v1.TranslateResponse
+	17, // 27: trustlysidecar.adapter.v1.Adapter.Answer:output_type -> trustlysidecar.adapter.v1.AnswerResponse
+	20, // 28: trustlysidecar.adapter.v1.Adapter.ApplyStatus:output_type -> trustlysidecar.adapter.v1.ApplyStatusResponse
+	25, // [25:29] is the sub-list for method output_type
+	21, // [21:25] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_trustlysidecar_adapter_v1_adapter_proto_init() }
@@ -1513,7 +1637,7 @@ func file_trustlysidecar_adapter_v1_adapter_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_trustlysidecar_adapter_v1_adapter_proto_rawDesc), len(file_trustlysidecar_adapter_v1_adapter_proto_rawDesc)),
-			NumEnums:      3,
+			NumEnums:      4,
 			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,

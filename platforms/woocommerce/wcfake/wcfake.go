@@ -36,6 +36,7 @@ type Shop struct {
 	nextID   int64
 	mode     adaptertest.Mode
 	failNext []int         // statuses to answer the next requests with
+	down     bool          // connections are dropped without an answer
 	delay    time.Duration // before every answer
 	// GatewayRefunds counts refunds created with api_refund true: the ones
 	// for which WooCommerce would call the gateway's process_refund.
@@ -56,13 +57,15 @@ type order struct {
 	Refunds       []refund
 	Meta          []woocommerce.MetaData
 	Notes         []string
+	StatusWrites  []string // every status a PUT set, in order
 }
 
 type refund struct {
 	ID     int64
 	Amount int64 // minor units, positive
 	Reason string
-	API    bool
+	API    bool   // refunded_payment: WooCommerce called the gateway
+	By     string // the plugin's stamp (woocommerce.RefundByMeta), "" for none
 }
 
 // New starts the stand-in; it stops with the test.
@@ -98,6 +101,14 @@ func (s *Shop) SetMode(m adaptertest.Mode) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.mode = m
+}
+
+// SetDown makes the shop unreachable (true): every connection is closed
+// without an answer, as when WordPress or its web server is stopped.
+func (s *Shop) SetDown(down bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down = down
 }
 
 // FailNext makes the next len(codes) REST requests answer those statuses.
@@ -167,13 +178,42 @@ func (s *Shop) Snapshot(orderID string) string {
 	return string(b)
 }
 
-// AdminRefund adds a refund in the admin ("Refund manually": api_refund
-// false) and returns its id.
+// AdminRefund adds a refund an admin records while the plugin's refunds
+// setting is "the sidecar refunds what is recorded": stamped for the
+// sidecar, which carries it out from the webhook. It returns its id.
 func (s *Shop) AdminRefund(id, amount int64, reason string) int64 {
+	return s.AddRefund(id, amount, reason, woocommerce.RefundBySidecar)
+}
+
+// AddRefund adds a refund as wc_create_refund would with the plugin active:
+// by is the plugin's stamp (woocommerce.RefundByGateway: the "Refund via
+// Trustly" button, which WooCommerce marks refunded_payment once the
+// gateway said yes; RefundByManual: "Refund manually"; "" for a refund made
+// without the plugin). It returns its id.
+func (s *Shop) AddRefund(id, amount int64, reason, by string) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, _ := s.refund(s.orders[id], amount, reason, false)
+	r, err := s.refund(s.orders[id], amount, reason, by == woocommerce.RefundByGateway)
+	if err != nil {
+		panic(err)
+	}
+	s.orders[id].Refunds[len(s.orders[id].Refunds)-1].By = by
 	return r.ID
+}
+
+// SeedRefund adds a refund with a fixed id, for fixtures that name it.
+func (s *Shop) SeedRefund(id, refundID, amount int64, reason, by string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.orders[id]
+	o.Refunds = append(o.Refunds, refund{ID: refundID, Amount: amount, Reason: reason, API: by == woocommerce.RefundByGateway, By: by})
+}
+
+// StatusWrites are the statuses the REST API set on an order, in order.
+func (s *Shop) StatusWrites(id int64) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.orders[id].StatusWrites)
 }
 
 // Webhook is the order.updated delivery of order id, signed, as the
@@ -287,12 +327,21 @@ func (s *Shop) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body) // read first: see adaptertest's note on hanging fakes
 	s.mu.Lock()
 	s.requests = append(s.requests, r.Method+" "+r.URL.Path)
-	mode, delay := s.mode, s.delay
+	mode, delay, down := s.mode, s.delay, s.down
 	fail := 0
 	if len(s.failNext) > 0 {
 		fail, s.failNext = s.failNext[0], s.failNext[1:]
 	}
 	s.mu.Unlock()
+	if down {
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+				return
+			}
+		}
+		panic(http.ErrAbortHandler) // closes the connection just the same
+	}
 	if delay > 0 {
 		select {
 		case <-time.After(delay):
@@ -355,6 +404,7 @@ func (s *Shop) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		if in.Status != nil {
 			o.Status = *in.Status
+			o.StatusWrites = append(o.StatusWrites, *in.Status)
 		}
 		if in.SetPaid {
 			o.DatePaid = true
@@ -390,6 +440,22 @@ func (s *Shop) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		o.Notes = append(o.Notes, in.Note)
 		writeJSON(w, http.StatusCreated, map[string]any{"id": len(o.Notes), "note": in.Note})
+	case "GET refunds":
+		// The order refund resource (_order-refunds.md): newest first, with
+		// refunded_payment and the refund's meta data (the plugin's stamp).
+		out := []map[string]any{}
+		for i := len(o.Refunds) - 1; i >= 0; i-- {
+			r := o.Refunds[i]
+			meta := []map[string]any{}
+			if r.By != "" {
+				meta = append(meta, map[string]any{"id": r.ID*10 + 1, "key": woocommerce.RefundByMeta, "value": r.By})
+			}
+			out = append(out, map[string]any{"id": r.ID, "date_created": "2026-12-01T10:00:00", "amount": money(r.Amount), "reason": r.Reason,
+				"refunded_by": 1, "refunded_payment": r.API, "meta_data": meta, "line_items": []any{}})
+		}
+		w.Header().Set("X-WP-Total", strconv.Itoa(len(out)))
+		w.Header().Set("X-WP-TotalPages", "1")
+		writeJSON(w, http.StatusOK, out)
 	case "POST refunds":
 		var in struct {
 			Amount    string `json:"amount"`

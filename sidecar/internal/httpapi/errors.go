@@ -112,6 +112,9 @@ var errorTable = []struct {
 	{err: adapter.ErrUnsupported, status: http.StatusNotFound, code: "webhook_unsupported", message: "the platform adapter does not take this request"},
 	{err: adapter.ErrPluginDead, status: http.StatusServiceUnavailable, code: "adapter_unavailable", message: "the platform adapter is not running or timed out; retry later"},
 	{err: adapter.ErrRetryable, status: http.StatusServiceUnavailable, code: "adapter_unavailable", message: "the platform adapter is not running or timed out; retry later"},
+	// The adapter could not read what it needs back from its platform (a
+	// REST call refused): the platform's answer, not ours.
+	{err: adapter.ErrPermanent, status: http.StatusBadGateway, code: "platform_refused", message: "the platform refused what the adapter asked of it", detail: true},
 	// The engine's kinds (engine.Error; Code is its stable code).
 	{kind: engine.KindInvalid, status: http.StatusBadRequest},
 	{kind: engine.KindNotFound, status: http.StatusNotFound, code: "not_found", message: "no such order"},

@@ -18,15 +18,21 @@ import (
 //	POST /trustly/notifications/{secret}   Trustly's notifications; a wrong secret is 404
 //	GET  /pay/{token}                      a pay link's page: shop, order, amount, expiry and a Pay button; changes nothing
 //	POST /pay/{token}                      the Pay button: Deposit now, 303 to Trustly (or a page saying why not)
+//	GET, POST /platform/{platform}[/...]   a Public adapter's platform (a SaaS platform calling in); 404 otherwise
 //
 // Without pay links (tests of the listeners) /pay is not routed. HEAD is
 // not routed either: link scanners use it, and it must not start a Deposit.
-func addPublicRoutes(r *mux.Router, log *slog.Logger, m *metrics.Set, secret string, maxNotification int64, notifications NotificationHandler, links *paylink.Links) {
+// Without an adapter, /platform is not routed.
+func addPublicRoutes(r *mux.Router, log *slog.Logger, m *metrics.Set, secret string, maxNotification int64, notifications NotificationHandler, links *paylink.Links, platform http.Handler) {
 	r.Handle("/healthz", handleHealthz()).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/trustly/notifications/{secret}", handleNotification(log, m, secret, maxNotification, notifications)).Methods(http.MethodPost)
 	if links != nil {
 		r.Handle("/pay/{token}", links.Page()).Methods(http.MethodGet, http.MethodHead)
 		r.Handle("/pay/{token}", links.Pay()).Methods(http.MethodPost)
+	}
+	if platform != nil {
+		r.Handle("/platform/{platform}", platform).Methods(http.MethodGet, http.MethodPost)
+		r.Handle("/platform/{platform}/{rest:.*}", platform).Methods(http.MethodGet, http.MethodPost)
 	}
 }
 
@@ -73,9 +79,12 @@ func addPrivateRoutes(r *mux.Router, log *slog.Logger, m *metrics.Set, token str
 	// Platform webhooks carry no bearer token (WooCommerce and Saleor
 	// cannot send one): the adapter authenticates each by the platform's
 	// own signature before anything runs (see webhooks.go).
-	if api == nil {
-		r.Handle("/v1/webhooks/{platform}", auth(handleNotImplemented(false))).Methods(http.MethodPost)
-	} else {
-		r.Handle("/v1/webhooks/{platform}", api.platformWebhook()).Methods(http.MethodPost)
+	// Below the platform's name, the rest of the path is the adapter's
+	// (one path per webhook, a manifest).
+	hook := auth(handleNotImplemented(false))
+	if api != nil {
+		hook = api.platformWebhook()
 	}
+	r.Handle("/v1/webhooks/{platform}", hook).Methods(http.MethodGet, http.MethodPost)
+	r.Handle("/v1/webhooks/{platform}/{rest:.*}", hook).Methods(http.MethodGet, http.MethodPost)
 }

@@ -31,10 +31,11 @@ type ReadinessCheck struct {
 	Advisory bool
 }
 
-// NewPublic returns the handler of the public listener.
-func NewPublic(log *slog.Logger, m *metrics.Set, notificationSecret string, maxNotification int64, notifications NotificationHandler, links *paylink.Links) http.Handler {
+// NewPublic returns the handler of the public listener; platform (nil
+// without an adapter) serves a Public adapter's routes.
+func NewPublic(log *slog.Logger, m *metrics.Set, notificationSecret string, maxNotification int64, notifications NotificationHandler, links *paylink.Links, platform http.Handler) http.Handler {
 	r := newRouter()
-	addPublicRoutes(r, log, m, notificationSecret, maxNotification, notifications, links)
+	addPublicRoutes(r, log, m, notificationSecret, maxNotification, notifications, links, platform)
 	return wrap(log, m, "public", r)
 }
 

@@ -36,7 +36,7 @@ func startPublic(t *testing.T, h NotificationHandler) (*httptest.Server, *metric
 	t.Helper()
 	logs := &logBuffer{}
 	m := metrics.New()
-	srv := httptest.NewServer(NewPublic(testLogger(logs), m, testSecret, 1024, h, nil))
+	srv := httptest.NewServer(NewPublic(testLogger(logs), m, testSecret, 1024, h, nil, nil))
 	t.Cleanup(srv.Close)
 	return srv, m, logs
 }
@@ -141,7 +141,7 @@ func TestRequestIDs(t *testing.T) {
 	logs := &logBuffer{}
 	h := NewPublic(testLogger(logs), metrics.New(), testSecret, 1024, notificationFunc(func(ctx context.Context, _ []byte) ([]byte, error) {
 		return nil, errors.New("boom")
-	}), nil)
+	}), nil, nil)
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 

@@ -81,7 +81,7 @@ func TestStalledBodyIs408(t *testing.T) {
 				return NewPublic(testLogger(logs), metrics.New(), testSecret, 1<<16, notificationFunc(func(context.Context, []byte) ([]byte, error) {
 					t.Error("a notification was handled without its body")
 					return nil, nil
-				}), nil)
+				}), nil, nil)
 			}},
 	}
 	for _, tt := range tests {
@@ -131,7 +131,7 @@ func TestBodyCutShortIs400(t *testing.T) {
 				return NewPublic(testLogger(logs), metrics.New(), testSecret, 1<<16, notificationFunc(func(context.Context, []byte) ([]byte, error) {
 					t.Error("a notification was handled without its body")
 					return nil, nil
-				}), nil)
+				}), nil, nil)
 			}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -19,11 +22,14 @@ import (
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/shopapi"
 )
 
-// Platform webhooks: POST /v1/webhooks/{platform}. The running adapter
-// verifies and translates the request (Translate); each command runs once
-// under its own idempotency key (scope: the platform) through the engine;
-// the adapter shapes the answer of a synchronous platform (Answer), and an
-// asynchronous one gets a JSON summary of the results.
+// Platform requests: /v1/webhooks/{platform}[/...] on the private listener
+// and, for an adapter that says it is Public, /platform/{platform}[/...] on
+// the public one. The running adapter verifies and translates the request
+// (Translate); each command runs once under its own idempotency key (scope:
+// the platform) through the engine; the adapter shapes the answer of a
+// synchronous platform (Answer), by its deadline (AnswerWithin) with the
+// commands still running reported as pending, and an asynchronous one gets a
+// JSON summary of the results.
 
 // Errors of the webhook route.
 var (
@@ -40,6 +46,12 @@ var errNoSuchOrder = &engine.Error{Kind: engine.KindNotFound, Code: "not_found",
 // webhookReadyWait bounds how long a webhook waits for a restarting plugin.
 const webhookReadyWait = 5 * time.Second
 
+// commandTimeout bounds a platform's commands once they run on their own:
+// the platform may hang up (or its deadline pass) while a Deposit is under
+// way, and the command must finish, or fail, under its idempotency key
+// rather than die half-way. Trustly calls are bounded well below it.
+const commandTimeout = 2 * time.Minute
+
 // Webhooks serves the platform webhook route for one adapter.
 type Webhooks struct {
 	log      *slog.Logger
@@ -52,14 +64,30 @@ type Webhooks struct {
 	// ctx) while it restarts.
 	describe func(ctx context.Context) (adapter.Description, error)
 	now      func() time.Time
+	// publicBase is the public listener's origin (PUBLIC_BASE_URL), for
+	// Request.BaseURL.
+	publicBase string
+	// running counts commands that outlived their request (Drain).
+	running sync.WaitGroup
 }
 
 // NewWebhooks serves the platform webhooks of adapter a: ready waits
 // (bounded by its context) for a restarting plugin, describe returns its
-// description once it runs; now is the clock requests are stamped with.
+// description once it runs; now is the clock requests are stamped with;
+// publicBase is the public listener's origin.
 func NewWebhooks(log *slog.Logger, m *metrics.Set, e Engine, idem store.Idempotency, a adapter.Adapter, defaults config.ShopDefaults,
-	ready func(context.Context) error, describe func() (adapter.Description, bool), now func() time.Time) *Webhooks {
-	return &Webhooks{log: log, m: m, engine: e, idem: idem, adapter: a, defaults: defaults, describe: hostDescribe(ready, describe), now: now}
+	ready func(context.Context) error, describe func() (adapter.Description, bool), now func() time.Time, publicBase string) *Webhooks {
+	return &Webhooks{log: log, m: m, engine: e, idem: idem, adapter: a, defaults: defaults, describe: hostDescribe(ready, describe), now: now,
+		publicBase: strings.TrimSuffix(publicBase, "/")}
+}
+
+// Drain waits, once ctx ends, for the commands that outlived their
+// requests (a synchronous platform's pending ones): run it as a background
+// task, so that a shutdown lets them finish under their keys.
+func (h *Webhooks) Drain(ctx context.Context) error {
+	<-ctx.Done()
+	h.running.Wait()
+	return nil
 }
 
 // hostDescribe waits for the supervised plugin and returns its description.
@@ -81,6 +109,7 @@ func hostDescribe(ready func(context.Context) error, desc func() (adapter.Descri
 // Webhook outcomes, the label of trustly_sidecar_webhooks_total.
 const (
 	webhookOK              = "ok"              // every command succeeded (or there were none)
+	webhookPending         = "pending"         // answered by the deadline with commands still running
 	webhookFailed          = "failed"          // a command was refused or failed
 	webhookUnauthenticated = "unauthenticated" // the adapter refused the signature
 	webhookInvalid         = "invalid"         // the adapter found the request malformed
@@ -89,40 +118,52 @@ const (
 	webhookError           = "error"           // anything else
 )
 
-// platformWebhook is the route's handler. With no adapter it answers 404
-// no_adapter.
+// platformWebhook is the private route's handler. With no adapter it
+// answers 404 no_adapter.
 func (a *API) platformWebhook() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := a.hooks
-		if h == nil {
+		if a.hooks == nil {
 			a.m.Webhook("", webhookNotFound)
 			writeError(w, r, errNoAdapterHook)
 			return
 		}
-		platform, outcome, err := h.serve(w, r)
-		a.m.Webhook(platform, outcome)
-		if err != nil {
-			status := writeError(w, r, err)
-			log := h.log.WarnContext
-			if status >= 500 {
-				log = h.log.ErrorContext
-			}
-			// The adapter's text says why (never the signature itself).
-			log(r.Context(), "platform webhook refused", "platform", platform, "status", status, "err", err)
-		}
+		a.hooks.handle(w, r, false)
 	})
+}
+
+// PublicHandler is the public route's handler (/platform/{platform}/...):
+// 404 unless the running adapter is Public. Bodies are bounded by maxBody
+// (the private listener bounds its own).
+func (h *Webhooks) PublicHandler(maxBody int64) http.Handler {
+	return limitBody(maxBody, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.handle(w, r, true) }))
+}
+
+// handle serves one platform request and counts it.
+func (h *Webhooks) handle(w http.ResponseWriter, r *http.Request, public bool) {
+	platform, outcome, err := h.serve(w, r, public)
+	h.m.Webhook(platform, outcome)
+	if err != nil {
+		status := writeError(w, r, err)
+		log := h.log.WarnContext
+		if status >= 500 {
+			log = h.log.ErrorContext
+		}
+		// The adapter's text says why (never the signature itself).
+		log(r.Context(), "platform webhook refused", "platform", platform, "status", status, "public", public, "err", err)
+	}
 }
 
 // serve handles one webhook. It writes the answer itself, or returns the
 // error to answer; platform is "" until the path is known to name the
 // adapter (metric labels stay a fixed set).
-func (h *Webhooks) serve(w http.ResponseWriter, r *http.Request) (platform, outcome string, err error) {
+func (h *Webhooks) serve(w http.ResponseWriter, r *http.Request, public bool) (platform, outcome string, err error) {
 	ctx := r.Context()
+	arrived := time.Now() // the platform's deadline runs on the real clock, whatever h.now says
 	desc, err := h.describe(ctx)
 	if err != nil {
 		return "", webhookUnavailable, err
 	}
-	if mux.Vars(r)["platform"] != desc.Name {
+	if mux.Vars(r)["platform"] != desc.Name || public && !desc.Public {
 		return "", webhookNotFound, errUnknownPlatform
 	}
 	platform = desc.Name
@@ -130,22 +171,35 @@ func (h *Webhooks) serve(w http.ResponseWriter, r *http.Request) (platform, outc
 	if err != nil {
 		return platform, webhookInvalid, err
 	}
-	req := adapter.Request{Method: r.Method, Path: "/", Header: r.Header.Clone(), Body: body, ReceivedAt: h.now()}
+	req := adapter.Request{Method: r.Method, Path: "/" + mux.Vars(r)["rest"], RawQuery: r.URL.RawQuery,
+		Header: r.Header.Clone(), Body: body, ReceivedAt: h.now(), Public: public}
+	if desc.Public && h.publicBase != "" {
+		req.BaseURL = h.publicBase + "/platform/" + desc.Name
+	}
 	cmds, err := h.adapter.Translate(ctx, req)
 	if err != nil {
-		return platform, adapterOutcome(err), fmt.Errorf("translate: %w", err)
+		err = fmt.Errorf("translate: %w", err)
+		if h.acknowledgeTranslateError(w, r, desc, err) {
+			return platform, webhookFailedAcknowledged, nil
+		}
+		return platform, adapterOutcome(err), err
 	}
 
-	results := make([]shopapi.WebhookResult, 0, len(cmds))
+	var answerBy time.Time
+	if desc.Sync && desc.AnswerWithin > 0 {
+		answerBy = arrived.Add(desc.AnswerWithin - answerMargin(desc.AnswerWithin))
+	}
+	results := h.runAll(ctx, platform, cmds, answerBy)
+	outcome = webhookOK
 	var first *shopapi.WebhookResult // the first failure
-	for _, c := range cmds {
-		res := h.run(ctx, platform, c)
-		results = append(results, res)
-		if !res.OK && first == nil {
-			first = &results[len(results)-1]
+	for i, res := range results {
+		switch {
+		case res.Pending:
+			outcome = webhookPending
+		case !res.OK && first == nil:
+			first = &results[i]
 		}
 	}
-	outcome = webhookOK
 	if first != nil {
 		outcome = webhookFailed
 	}
@@ -153,14 +207,19 @@ func (h *Webhooks) serve(w http.ResponseWriter, r *http.Request) (platform, outc
 	resp, err := h.adapter.Answer(ctx, req, adapterResults(results))
 	switch {
 	case errors.Is(err, adapter.ErrUnsupported):
-		// An asynchronous platform: our own summary.
-		ans := shopapi.WebhookAnswer{Platform: platform, Results: results}
-		status := http.StatusOK
-		if first != nil {
-			status, ans.Error = first.Status, first.Error
+		// An asynchronous platform: our own summary (webhookack.go). A
+		// command still in flight from an earlier delivery is no answer
+		// yet: idempotency_key_in_use, deliver again later.
+		for i := range results {
+			if r := &results[i]; r.Pending {
+				status, code, msg := errorAnswer(store.ErrInProgress)
+				r.Pending, r.Status, r.Error = false, status, &shopapi.ErrorDetail{Code: code, Message: msg, RequestID: RequestID(ctx)}
+				if first == nil {
+					first, outcome = r, webhookFailed
+				}
+			}
 		}
-		encode(w, status, ans)
-		return platform, outcome, nil
+		return platform, h.answerAsync(w, r, desc, results, first, outcome), nil
 	case err != nil:
 		return platform, webhookError, fmt.Errorf("answer: %w", err)
 	}
@@ -180,6 +239,53 @@ func (h *Webhooks) serve(w http.ResponseWriter, r *http.Request) (platform, outc
 	w.WriteHeader(resp.Status)
 	_, _ = w.Write(resp.Body)
 	return platform, outcome, nil
+}
+
+// answerMargin is the part of a platform's deadline kept for Answer and
+// the way back: a fifth of it, at most a second.
+func answerMargin(within time.Duration) time.Duration {
+	return min(within/5, time.Second)
+}
+
+// runAll runs the commands in order, each once under its key, on a context
+// of their own: a platform hanging up does not stop them. With a zero
+// answerBy it returns when all are done; otherwise by answerBy at the
+// latest, the unfinished ones as Pending, which then finish in the
+// background (Drain waits for them).
+func (h *Webhooks) runAll(ctx context.Context, platform string, cmds []adapter.Command, answerBy time.Time) []shopapi.WebhookResult {
+	var mu sync.Mutex
+	results := make([]shopapi.WebhookResult, len(cmds))
+	for i, c := range cmds {
+		results[i] = shopapi.WebhookResult{Kind: string(c.Kind), IdempotencyKey: c.IdempotencyKey, PlatformOrder: c.Order.ID, Pending: true}
+	}
+	done := make(chan struct{})
+	h.running.Add(1)
+	go func() {
+		defer h.running.Done()
+		defer close(done)
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commandTimeout)
+		defer cancel()
+		for i, c := range cmds {
+			res := h.run(cctx, platform, c)
+			mu.Lock()
+			results[i] = res
+			mu.Unlock()
+		}
+	}()
+	var late <-chan time.Time
+	if !answerBy.IsZero() {
+		t := time.NewTimer(time.Until(answerBy))
+		defer t.Stop()
+		late = t.C
+	}
+	select {
+	case <-done:
+	case <-late:
+		h.log.WarnContext(ctx, "platform request answered with commands still running", "platform", platform)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return slices.Clone(results)
 }
 
 // adapterOutcome is the metric outcome of an adapter's error.
@@ -226,7 +332,13 @@ func (h *Webhooks) run(ctx context.Context, platform string, c adapter.Command) 
 			return http.StatusCreated, marshalJSON(shopapi.OrderOf(o)), nil
 		})
 	if status == 0 {
-		// Not run: in flight, the key reused, interrupted, store down.
+		if errors.Is(err, store.ErrInProgress) {
+			// The platform sent the request again while its first
+			// delivery's command still runs (it answered pending).
+			res.Pending = true
+			return res
+		}
+		// Not run: the key reused, interrupted, store down.
 		return fail(err)
 	}
 	if err != nil && status >= 500 {
@@ -252,7 +364,7 @@ func (h *Webhooks) run(ctx context.Context, platform string, c adapter.Command) 
 func adapterResults(rs []shopapi.WebhookResult) []adapter.Result {
 	out := make([]adapter.Result, 0, len(rs))
 	for _, r := range rs {
-		ar := adapter.Result{IdempotencyKey: r.IdempotencyKey, OK: r.OK, ProviderReference: r.TrustlyOrderID, RedirectURL: r.URL}
+		ar := adapter.Result{IdempotencyKey: r.IdempotencyKey, OK: r.OK, ProviderReference: r.TrustlyOrderID, RedirectURL: r.URL, Pending: r.Pending}
 		if r.Error != nil {
 			ar.ErrorCode, ar.Message = r.Error.Code, r.Error.Message
 		}

@@ -95,7 +95,7 @@ func New() *Set {
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: metricsNamespace,
 			Name:      "webhooks_total",
-			Help:      "Platform webhooks by platform (other: a path naming no running adapter) and outcome: ok, failed, unauthenticated, invalid, not_found, unavailable, error.",
+			Help:      "Platform webhooks by platform (other: a path naming no running adapter) and outcome: ok, pending (a synchronous platform answered by its deadline with commands still running), failed, failed_acknowledged (answered 2xx to a platform that never resends), unauthenticated, invalid, not_found, unavailable, error.",
 		}, []string{"platform", "outcome"}),
 	}
 	m.reg.MustRegister(m.webhooks,

@@ -226,16 +226,18 @@ func (r CreatePayLinkRequest) Check() error {
 // WebhookResult is one command's outcome in an asynchronous platform's
 // answer.
 type WebhookResult struct {
-	Kind           string       `json:"kind"`
-	IdempotencyKey string       `json:"idempotencyKey"`
-	OK             bool         `json:"ok"`
-	Status         int          `json:"status"`
-	OrderID        string       `json:"orderId,omitempty"`
-	PlatformOrder  string       `json:"platformOrderId,omitempty"`
-	TrustlyOrderID string       `json:"trustlyOrderId,omitempty"`
-	URL            string       `json:"url,omitempty"`
-	Replayed       bool         `json:"replayed,omitempty"`
-	Error          *ErrorDetail `json:"error,omitempty"`
+	Kind           string `json:"kind"`
+	IdempotencyKey string `json:"idempotencyKey"`
+	OK             bool   `json:"ok"`
+	Status         int    `json:"status"`
+	OrderID        string `json:"orderId,omitempty"`
+	PlatformOrder  string `json:"platformOrderId,omitempty"`
+	TrustlyOrderID string `json:"trustlyOrderId,omitempty"`
+	URL            string `json:"url,omitempty"`
+	Replayed       bool   `json:"replayed,omitempty"`
+	// Pending: still running when a synchronous platform's answer was due.
+	Pending bool         `json:"pending,omitempty"`
+	Error   *ErrorDetail `json:"error,omitempty"`
 }
 
 // WebhookAnswer is what an asynchronous platform gets: 200 when every

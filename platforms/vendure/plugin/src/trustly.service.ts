@@ -14,7 +14,7 @@ import {
     UserInputError,
 } from '@vendure/core';
 
-import { loggerCtx } from './constants';
+import { loggerCtx, REFUND_OVERTAKE_WINDOW_MS } from './constants';
 import { PLUGIN_OPTIONS, TrustlyPluginOptions } from './options';
 import { CreatePaymentRequest, SidecarClient, SidecarOrder } from './sidecar-client';
 
@@ -250,10 +250,20 @@ export class TrustlyService implements OnApplicationBootstrap {
             case 'refund-failed': {
                 const refund = payment.refunds?.find(r => r.transactionId === cb.refund_id);
                 if (!refund) {
-                    // Vendure saves the Refund after the sidecar answered
-                    // createRefund, so the outcome can in principle overtake
-                    // it: 409 has the sidecar try again shortly.
-                    throw new ApplyError(409, `no refund of payment ${payment.id} has transactionId ${cb.refund_id} (yet)`);
+                    if (!overtakeWindowPassed(cb.occurred_at)) {
+                        // Vendure saves the Refund after the sidecar answered
+                        // createRefund, so the outcome can in principle
+                        // overtake it: 409 has the sidecar try again shortly.
+                        throw new ApplyError(409, `no refund of payment ${payment.id} has transactionId ${cb.refund_id} (yet)`);
+                    }
+                    // A refund made outside Vendure (the sidecar's API, its
+                    // operator): a person decides whether to record it.
+                    const what = cb.status === 'refunded' ? 'was paid out' : 'failed';
+                    await note(
+                        `a refund of ${cb.amount_minor} ${cb.currency} (${cb.refund_id}) ${what}, but no refund recorded in Vendure has that id: ` +
+                            `made outside Vendure? Record it here if it belongs to this order${cb.message ? `. ${cb.message}` : ''}`,
+                    );
+                    return { outcome: 'noted', detail: 'refund unknown to Vendure' };
                 }
                 if (refund.state !== 'Pending') {
                     return { outcome: 'ignored', detail: `refund already ${refund.state}` };
@@ -282,6 +292,12 @@ export class TrustlyService implements OnApplicationBootstrap {
                 return { outcome: 'ignored', detail: `status ${cb.status}` };
         }
     }
+}
+
+/** overtakeWindowPassed: the change is older than a Refund's save could lag. */
+function overtakeWindowPassed(occurredAt: string | undefined): boolean {
+    const at = occurredAt ? Date.parse(occurredAt) : NaN;
+    return !Number.isNaN(at) && Date.now() - at > REFUND_OVERTAKE_WINDOW_MS;
 }
 
 function ignored(payment: Payment, cb: StatusCallback): Applied {

@@ -381,6 +381,25 @@ describe('the status controller', () => {
         expect((await postStatus({ ...cb, payment_id: 'unknown', change_id: 'unknown:1' })).status).toBe(404);
         // A refund Vendure has not saved (yet): try again later.
         expect((await postStatus({ ...cb, change_id: 'ref_x:1', status: 'refunded', refund_id: 'ref_x' })).status).toBe(409);
+        const now = new Date().toISOString();
+        expect((await postStatus({ ...cb, change_id: 'ref_x:2', status: 'refunded', refund_id: 'ref_x', occurred_at: now })).status).toBe(409);
+    });
+
+    it('notes a refund made outside Vendure once the Refund could have been saved, instead of holding the order back', async () => {
+        const { code, paymentId } = await checkout('outside@example.se');
+        const old = new Date(Date.now() - 10 * 60_000).toISOString();
+        const cb = {
+            change_id: 'ref_out:1', payment_id: paymentId, status: 'refund-failed', refund_id: 'ref_out',
+            amount_minor: 500, currency: 'SEK', message: 'the account is closed', occurred_at: old,
+        };
+        expect(await postStatus(cb)).toMatchObject({ status: 200, body: { outcome: 'noted' } });
+        expect(await postStatus(cb)).toMatchObject({ status: 200, body: { outcome: 'duplicate' } });
+        const order = await adminOrder(code);
+        const notes = order.history.items.filter(h => h.type === 'ORDER_NOTE' && String(h.data.note).includes('ref_out'));
+        expect(notes).toHaveLength(1);
+        expect(String(notes[0].data.note)).toContain('failed');
+        expect(String(notes[0].data.note)).toContain('the account is closed');
+        expect(order.payments[0].state).toBe('Created');
     });
 
     it('does not settle an amount other than the payment, and notes it once', async () => {

@@ -134,31 +134,6 @@ class GatewayTest extends TestCase {
 		$this->assertSame( 30, Trustly_Sidecar_Client::to_minor( wc_format_decimal( 0.1 + 0.2, 2 ), 2 ) );
 	}
 
-	public function test_process_refund_forwards_to_the_sidecar() {
-		WC_Payment_Gateway::$saved['trustly']['refunds'] = 'gateway';
-		$order          = $this->order( array( 'id' => 1001, 'total' => '103.50' ) );
-		$order->meta    = array( '_trustly_payment_id' => 'p_1' );
-		$order->refunds = array( new WC_Order_Refund( 1107 ) );
-		$GLOBALS['tsc_answers'][] = array( 201, array( 'id' => 'p_1.r_1' ) );
-
-		$g = new WC_Gateway_Trustly_Sidecar();
-		$this->assertTrue( $g->supports( 'refunds' ) );
-		$this->assertTrue( $g->process_refund( 1001, 50.0, 'damaged' ) );
-		list( $url, $headers, $body ) = $this->sent();
-		$this->assertSame( 'http://127.0.0.1:8081/v1/payments/p_1/refunds', $url );
-		$this->assertSame( 'wc-refund-1001-1107', $headers['Idempotency-Key'] );
-		$this->assertSame( array( 'amount' => 5000, 'currency' => 'SEK' ), $body );
-
-		$GLOBALS['tsc_answers'][] = array( 409, array( 'error' => array( 'code' => 'amount_exceeds_refundable', 'message' => 'at most 53.50 SEK can be refunded' ) ) );
-		$err = $g->process_refund( 1001, 60.0 );
-		$this->assertTrue( is_wp_error( $err ) );
-		$this->assertStringContainsString( 'at most 53.50 SEK', $err->get_error_message() );
-	}
-
-	public function test_refunds_are_the_webhooks_by_default() {
-		$this->assertFalse( ( new WC_Gateway_Trustly_Sidecar() )->supports( 'refunds' ) );
-	}
-
 	public function test_a_renewal_charges_the_mandate() {
 		$renewal = $this->order( array( 'id' => 1077, 'total' => '199.00' ) );
 		$GLOBALS['tsc_answers'][] = array( 201, array( 'id' => 'c_1' ) );

@@ -134,8 +134,16 @@ class WC_Payment_Gateway {
 
 class WC_Order_Refund {
 	private $id;
-	public function __construct( $id ) { $this->id = $id; }
+	public $data = array( 'parent_id' => 0, 'amount' => '0', 'reason' => '' );
+	public $meta = array();
+	public function __construct( $id = 0 ) { $this->id = $id; }
 	public function get_id() { return $this->id; }
+	public function set_id( $id ) { $this->id = $id; }
+	public function get_parent_id() { return $this->data['parent_id']; }
+	public function get_amount() { return $this->data['amount']; }
+	public function get_reason() { return $this->data['reason']; }
+	public function get_meta( $key ) { return $this->meta[ $key ] ?? ''; }
+	public function update_meta_data( $key, $value ) { $this->meta[ $key ] = $value; }
 }
 
 /** An order with the getters the gateway reads. */
@@ -162,7 +170,12 @@ class WC_Order {
 	public function save() { $this->saves++; }
 	public function get_refunds() { return $this->refunds; }
 	public function update_status( $status, $note = '' ) { $this->status_changes[] = array( $status, $note ); }
+	public function get_payment_method() { return $this->data['payment_method'] ?? 'trustly'; }
+	public $notes = array();
+	public function add_order_note( $note ) { $this->notes[] = $note; }
 }
+
+require_once __DIR__ . '/wc-refunds.php';
 
 require_once dirname( __DIR__ ) . '/trustly-sidecar-gateway/trustly-sidecar-gateway.php';
 trustly_sidecar_init(); // what plugins_loaded would do

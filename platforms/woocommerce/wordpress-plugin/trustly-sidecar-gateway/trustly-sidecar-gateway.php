@@ -34,6 +34,9 @@ function trustly_sidecar_init() {
 			return $gateways;
 		}
 	);
+	// Every refund of a Trustly order is stamped with who moves its money
+	// before WooCommerce saves it (see stamp_refund).
+	add_action( 'woocommerce_create_refund', array( 'WC_Gateway_Trustly_Sidecar', 'stamp_refund' ), 10, 2 );
 	// WooCommerce Subscriptions calls this hook for each renewal that is
 	// due; the gateway object must exist for it to be heard.
 	add_action(

@@ -24,6 +24,20 @@ class WC_Gateway_Trustly_Sidecar extends WC_Payment_Gateway {
 	/** Order meta: how many times checkout was tried, for the idempotency key. */
 	const META_ATTEMPT = '_trustly_attempt';
 
+	/**
+	 * Refund meta: who moves the money of a refund of a Trustly order
+	 * (gateway, sidecar or manual; see stamp_refund). No leading underscore:
+	 * the sidecar's adapter reads it over the REST API, which hides
+	 * protected meta.
+	 */
+	const META_REFUND_BY = 'trustly_refund_by';
+
+	/** @var WC_Order_Refund|null The refund wc_create_refund is making in this request, for process_refund. */
+	public static $creating_refund = null;
+
+	/** @var int Seconds between tries of a refund whose answer was lost; tests set 0. */
+	public $retry_wait = 1;
+
 	/** @var Trustly_Sidecar_Client|null Set by tests; built from the settings otherwise. */
 	public $client;
 
@@ -47,10 +61,11 @@ class WC_Gateway_Trustly_Sidecar extends WC_Payment_Gateway {
 			'subscription_date_changes',
 		);
 		// Exactly one path turns a WooCommerce refund into a Trustly refund:
-		// this gateway (WooCommerce's "Refund via Trustly" button), or the
-		// sidecar's adapter reading the order webhook (the default; then the
-		// admin records the refund and the adapter carries it out).
-		if ( 'gateway' === $this->get_option( 'refunds' ) ) {
+		// this gateway (WooCommerce's "Refund via Trustly" button; the
+		// default), or the sidecar's adapter reading the order webhook (then
+		// the admin records the refund and the adapter carries it out).
+		// stamp_refund writes the choice on each refund.
+		if ( 'webhook' !== $this->get_option( 'refunds' ) ) {
 			$this->supports[] = 'refunds';
 		}
 		add_action( 'woocommerce_update_options_payment_gateways_' . $this->id, array( $this, 'process_admin_options' ) );
@@ -96,11 +111,12 @@ class WC_Gateway_Trustly_Sidecar extends WC_Payment_Gateway {
 			'refunds'           => array(
 				'title'   => __( 'Refunds', 'trustly-sidecar' ),
 				'type'    => 'select',
+				'description' => __( '"Refund via Trustly" moves money and "Refund manually" only records a refund made another way, as in WooCommerce. Or: every refund recorded in the order is paid back through Trustly by the sidecar (needs the order webhook).', 'trustly-sidecar' ),
 				'options' => array(
+					'gateway' => __( 'Refund via Trustly button', 'trustly-sidecar' ),
 					'webhook' => __( 'The sidecar refunds what is recorded in the order (webhook)', 'trustly-sidecar' ),
-					'gateway' => __( 'Refund via Trustly button (set TRUSTLY_WOOCOMMERCE_WEBHOOK_REFUNDS=false)', 'trustly-sidecar' ),
 				),
-				'default' => 'webhook',
+				'default' => 'gateway',
 			),
 		);
 	}
@@ -216,8 +232,50 @@ class WC_Gateway_Trustly_Sidecar extends WC_Payment_Gateway {
 	}
 
 	/**
-	 * "Refund via Trustly" (only when the refunds setting is "gateway"):
-	 * forward to the sidecar.
+	 * woocommerce_create_refund: wc_create_refund fires it for every refund
+	 * (the admin's two buttons, the REST API, an order set to Refunded)
+	 * before the refund's first save and before it calls process_refund. The
+	 * refund of a Trustly order is stamped with who moves its money, and
+	 * that stamp is the only thing the sidecar's adapter acts on, so one
+	 * WooCommerce refund is never two Trustly refunds:
+	 *
+	 *   gateway  WooCommerce calls process_refund next (refund_payment);
+	 *   sidecar  recorded while the refunds setting is "webhook": the
+	 *            adapter carries it out when the order webhook arrives;
+	 *   manual   money returned another way ("Refund manually" in the
+	 *            default setting), the order's status set to Refunded (that
+	 *            refund is WooCommerce's bookkeeping, wc_order_fully_refunded),
+	 *            or a refund the sidecar itself recorded (its reason carries
+	 *            the "[trustly-sidecar " marker).
+	 *
+	 * @param WC_Order_Refund $refund The refund, not saved yet.
+	 * @param array           $args   wc_create_refund's arguments.
+	 */
+	public static function stamp_refund( $refund, $args ) {
+		$order = wc_get_order( $refund->get_parent_id() );
+		if ( ! $order || self::ID !== $order->get_payment_method() ) {
+			return;
+		}
+		$settings = get_option( 'woocommerce_trustly_settings', array() );
+		$mode     = is_array( $settings ) && isset( $settings['refunds'] ) ? $settings['refunds'] : 'gateway';
+		if ( ! empty( $args['refund_payment'] ) ) {
+			$by = 'gateway';
+		} elseif ( 'webhook' === $mode && ! doing_action( 'woocommerce_order_status_refunded' ) && false === strpos( (string) $refund->get_reason(), '[trustly-sidecar ' ) ) {
+			$by = 'sidecar';
+		} else {
+			$by = 'manual';
+		}
+		$refund->update_meta_data( self::META_REFUND_BY, $by );
+		self::$creating_refund = $refund;
+	}
+
+	/**
+	 * "Refund via Trustly": forward the refund WooCommerce just created to
+	 * the sidecar. Its key is that refund's id, so a repeated call is the
+	 * same refund and two refunds of the same amount are two.
+	 *
+	 * A refusal is returned as a WP_Error: WooCommerce then deletes the
+	 * refund and shows the message; it is also kept as an order note.
 	 *
 	 * @param int        $order_id The order.
 	 * @param float|null $amount   The amount WooCommerce refunds.
@@ -230,26 +288,55 @@ class WC_Gateway_Trustly_Sidecar extends WC_Payment_Gateway {
 		if ( '' === $payment ) {
 			return new WP_Error( 'trustly_no_payment', __( 'This order has no Trustly payment to refund.', 'trustly-sidecar' ) );
 		}
-		$minor = Trustly_Sidecar_Client::to_minor( wc_format_decimal( $amount, wc_get_price_decimals() ), wc_get_price_decimals() );
+		$decimals = wc_get_price_decimals();
+		$minor    = Trustly_Sidecar_Client::to_minor( wc_format_decimal( $amount, $decimals ), $decimals );
 		if ( null === $minor || $minor <= 0 ) {
 			return new WP_Error( 'trustly_bad_amount', __( 'Enter an amount to refund.', 'trustly-sidecar' ) );
 		}
-		// WooCommerce created the refund just before calling us: its id
-		// makes the key, so a repeated call is the same refund.
-		$refunds = $order->get_refunds();
-		$key     = 'wc-refund-' . $order->get_id() . '-' . ( $refunds ? $refunds[0]->get_id() : 'amount-' . $minor );
-		$res     = $this->client()->post(
-			'/v1/payments/' . rawurlencode( $payment ) . '/refunds',
-			array(
-				'amount'   => $minor,
-				'currency' => $order->get_currency(),
-			),
-			$key
-		);
-		if ( is_wp_error( $res ) || 201 !== $res[0] ) {
-			return new WP_Error( 'trustly_refund_refused', $this->error_text( $res ) );
+		// The refund wc_create_refund saved just before calling us (stamped
+		// "gateway" by stamp_refund). Without it there is no id to make the
+		// key from, and a key made from anything else could merge two
+		// refunds into one: refuse rather than guess.
+		$refund                = self::$creating_refund;
+		self::$creating_refund = null;
+		if ( ! $refund || (int) $refund->get_parent_id() !== (int) $order->get_id() || ! $refund->get_id() ||
+			'gateway' !== $refund->get_meta( self::META_REFUND_BY ) ||
+			Trustly_Sidecar_Client::to_minor( wc_format_decimal( $refund->get_amount(), $decimals ), $decimals ) !== $minor ) {
+			return new WP_Error( 'trustly_no_refund', __( 'Trustly refunds are made with the order\'s "Refund via Trustly" button; nothing was sent to Trustly.', 'trustly-sidecar' ) );
 		}
-		return true;
+		$key  = 'wc-refund-' . $order->get_id() . '-' . $refund->get_id();
+		$body = array(
+			'amount'   => $minor,
+			'currency' => $order->get_currency(),
+		);
+		// An answer lost on the way (timeout, connection reset) or a first
+		// try still running at the sidecar (409 idempotency_key_in_use) is
+		// asked again under the same key: the sidecar answers what it did.
+		for ( $try = 1; ; $try++ ) {
+			$res = $this->client()->post( '/v1/payments/' . rawurlencode( $payment ) . '/refunds', $body, $key );
+			$again = is_wp_error( $res ) || ( 409 === $res[0] && 'idempotency_key_in_use' === ( $res[1]['error']['code'] ?? '' ) );
+			if ( ! $again || $try >= 3 ) {
+				break;
+			}
+			if ( $this->retry_wait > 0 ) {
+				sleep( $this->retry_wait );
+			}
+		}
+		$shown = wc_format_decimal( $refund->get_amount(), $decimals ) . ' ' . $order->get_currency();
+		if ( is_array( $res ) && 201 === $res[0] ) {
+			$order->add_order_note( sprintf( __( 'Trustly: refund of %1$s sent to Trustly (WooCommerce refund #%2$d, sidecar refund %3$s). Trustly pays it out later; this order gets a note when it has.', 'trustly-sidecar' ), $shown, $refund->get_id(), (string) ( $res[1]['id'] ?? '' ) ) );
+			return true;
+		}
+		$code = is_array( $res ) ? (string) ( $res[1]['error']['code'] ?? '' ) : '';
+		if ( is_wp_error( $res ) || $again || $res[0] >= 500 || 'idempotency_key_interrupted' === $code ) {
+			// The sidecar may have sent the refund: the admin must not
+			// simply try again with a new refund (a new key).
+			$text = sprintf( __( 'Trustly: the refund of %1$s may or may not have been sent: the sidecar could not say (%2$s). Do not refund again before checking payment %3$s in the sidecar (trustly-sidecar orders show %3$s); if Trustly pays it out, the sidecar records the refund in this order itself.', 'trustly-sidecar' ), $shown, is_wp_error( $res ) ? $res->get_error_message() : $this->error_text( $res ), $payment );
+		} else {
+			$text = sprintf( __( 'Trustly: the refund of %1$s was not made: %2$s', 'trustly-sidecar' ), $shown, (string) ( $res[1]['error']['message'] ?? ( 'HTTP ' . $res[0] ) ) );
+		}
+		$order->add_order_note( $text );
+		return new WP_Error( 'trustly_refund_refused', $text );
 	}
 
 	/**
