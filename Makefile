@@ -270,7 +270,7 @@ release-image-context: release-binaries
 # the chart (templated with its defaults: the released image), the plugin zip unpacked as
 # WordPress would, the npm tarball, the image contexts; then the amd64 binary is built once
 # more with an empty build cache from a copy of the tree elsewhere and must be byte-identical.
-release-check: $(TOOLS)/helm
+release-check: $(TOOLS)/helm ## verify dist/: checksums, binaries (rebuilt from an empty cache), SBOM, licences, chart, zip, tarball, image contexts
 	cd sidecar && TRUSTLY_TEST_DIST=$(CURDIR)/$(DIST) TRUSTLY_TEST_RELEASE_VERSION=$(RELEASE_VERSION) \
 	  TRUSTLY_TEST_RELEASE_IMAGE=$(RELEASE_IMAGE) TRUSTLY_TEST_RELEASE_COMMIT=$(COMMIT) HELM=$(TOOLS)/helm \
 	  $(GO) test -tags release -count=1 -run '^TestRelease' -v .
