@@ -24,7 +24,7 @@ ARGS      ?= demo
 # Screenshots of the browser test.
 BROWSER_OUT ?= $(CURDIR)/.cache/browser
 
-.PHONY: help build run test unit fuzz bench lint fmt tools clean chart-test image image-scratch browser-test chromium woocommerce-test woocommerce-zip php vendure-test
+.PHONY: help build run test unit fuzz bench lint fmt tools clean chart-test image image-scratch browser-test chromium woocommerce-test woocommerce-zip php vendure-test wordpress-test wordpress commercetools-test saleor-test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -39,12 +39,29 @@ test: lint chart-test woocommerce-test ## the one command that runs every test (
 	.ci/with-redis $(MAKE) --no-print-directory unit fuzz
 	$(MAKE) --no-print-directory browser-test
 	$(MAKE) --no-print-directory vendure-test
+	$(MAKE) --no-print-directory wordpress-test
+	$(MAKE) --no-print-directory commercetools-test
+	$(MAKE) --no-print-directory saleor-test
 
 # The Vendure plugin against a real Vendure server (@vendure/testing), the
 # built binary as sidecar and simulator. Installs from the committed lockfile.
 VENDURE_PLUGIN := platforms/vendure/plugin
 vendure-test: build ## the Vendure plugin end to end: npm ci from the lockfile, then its tests
 	cd $(VENDURE_PLUGIN) && npm ci --no-audit --no-fund && TRUSTLY_TEST_SIDECAR_BIN=$(CURDIR)/$(BIN) npm test
+
+# The commercetools adapter end to end against @labdigital/commercetools-mock
+# (node, installed from the committed lockfile), the built binary as sidecar
+# and simulator. Without the mock installed, plain `go test` skips these.
+CT_MOCK := platforms/commercetools/mock
+commercetools-test: build ## the commercetools adapter end to end: npm ci of the mock from the lockfile, then its Go tests
+	cd $(CT_MOCK) && npm ci --no-audit --no-fund
+	TRUSTLY_TEST_COMMERCETOOLS_MOCK=1 TRUSTLY_TEST_SIDECAR_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 ./platforms/commercetools/...
+
+# The Saleor stand-in's signature vector checked by Saleor's own app SDK
+# (@saleor/app-sdk, exact version, committed lockfile).
+SALEOR_APPSDK := platforms/saleor/appsdk
+saleor-test: ## the Saleor stand-in's webhook signature verified by @saleor/app-sdk: npm ci from the lockfile, then the check
+	cd $(SALEOR_APPSDK) && npm ci --no-audit --no-fund && npm test
 
 # The demo clicked through by headless Chromium, driven from Go (chromedp).
 # Behind the `browser` build tag, so plain `go test ./...` needs no browser.
@@ -72,6 +89,43 @@ woocommerce-zip: woocommerce-test ## the installable WordPress plugin zip, in bi
 	mkdir -p bin && rm -f $(WC_ZIP)
 	cd $(WC_PLUGIN) && zip -qrX $(CURDIR)/$(WC_ZIP) trustly-sidecar-gateway
 	@echo "$(WC_ZIP)"
+
+# The plugin inside a real WordPress (platforms/woocommerce/wordpresstest):
+# Debian's WordPress served by php -S, a throwaway database on MariaDB
+# (.ci/with-mariadb: the machine's, or a private mariadbd, installed when
+# missing), the zip uploaded and activated in wp-admin, the built binary as
+# sidecar and simulator. WooCommerce is a stand-in there (no registry has it).
+WP_DIR  := $(CURDIR)/.cache/wordpress
+WP_CORE := $(WP_DIR)/usr/share/wordpress
+
+wordpress-test: build woocommerce-zip wordpress ## the WooCommerce plugin in Debian's WordPress (php -S, MariaDB) against the built sidecar
+	.ci/with-mariadb env TRUSTLY_TEST_WORDPRESS=1 TRUSTLY_TEST_WORDPRESS_DIR=$(WP_CORE) \
+	  TRUSTLY_TEST_WORDPRESS_ZIP=$(CURDIR)/$(WC_ZIP) TRUSTLY_TEST_SIDECAR_BIN=$(CURDIR)/$(BIN) \
+	  $(GO) test -count=1 -v -run '^TestPluginInRealWordPress$$' ./platforms/woocommerce/wordpresstest
+
+# php's mysqli (php-mysql) installed when missing. Debian's wordpress package
+# is unpacked into .cache, not installed: its Depends pull in apache2 (whose
+# postinst starts it on port 80) and mod-php, and the test serves WordPress
+# with php -S. Unpacked again when Debian has a newer version.
+wordpress: php
+	@if ! php -r 'exit(extension_loaded("mysqli") ? 0 : 1);'; then \
+	  sudo=""; if [ "$$(id -u)" != 0 ]; then sudo=sudo; fi; \
+	  echo "installing php-mysql (Debian package)"; \
+	  $$sudo apt-get update && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends php-mysql; \
+	fi
+	@want=$$(apt-cache policy wordpress 2>/dev/null | awk '/Candidate:/ {print $$2}'); \
+	  if [ -z "$$want" ] || [ "$$want" = "(none)" ]; then \
+	    sudo=""; if [ "$$(id -u)" != 0 ]; then sudo=sudo; fi; \
+	    $$sudo apt-get update >/dev/null; \
+	    want=$$(apt-cache policy wordpress | awk '/Candidate:/ {print $$2}'); \
+	  fi; \
+	  if [ "$$(cat $(WP_DIR)/VERSION 2>/dev/null)" != "$$want" ] || [ ! -f $(WP_CORE)/wp-settings.php ]; then \
+	    echo "unpacking Debian's wordpress $$want into $(WP_DIR)"; \
+	    rm -rf $(WP_DIR) && mkdir -p $(WP_DIR) && \
+	    (cd $(WP_DIR) && apt-get download "wordpress=$$want" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2 || true) && \
+	    dpkg-deb -x $(WP_DIR)/wordpress_*.deb $(WP_DIR) && rm -f $(WP_DIR)/wordpress_*.deb && \
+	    echo "$$want" > $(WP_DIR)/VERSION; \
+	  fi
 
 # Debian's php-cli, phpunit and zip, installed when missing (sudo when not root).
 php:

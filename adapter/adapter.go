@@ -222,11 +222,33 @@ type Command struct {
 	// mandate (pay now, charge later: the first payment of a subscription).
 	// The payer's mandate is then active for later charge commands.
 	RequestMandate bool
+	// KYC asks Trustly to identify the payer of a pay command before the
+	// payment goes on (Trustly's RequestKYC). The sidecar decides by its
+	// configured rules (a minimum age, the national id matching
+	// Customer.NationalID); a payer who fails them is stopped, and the
+	// platform hears the payment cancelled.
+	KYC KYC
 }
+
+// KYC is a pay command's identity check.
+type KYC struct {
+	Request bool
+	// MinimumAge overrides the sidecar's configured minimum age for this
+	// payment (an age-restricted basket); 0 keeps it. At most MaxKYCAge.
+	MinimumAge int
+}
+
+// MaxKYCAge bounds KYC.MinimumAge.
+const MaxKYCAge = 130
 
 // Result is the host's outcome of one command, for Answer.
 type Result struct {
-	IdempotencyKey    string
+	IdempotencyKey string
+	// OrderID is the sidecar's order the command made or acted on (a
+	// refund's own order for a refund): the prefix of the IDs of the
+	// StatusChanges that follow, so an adapter can tie them to what it
+	// answered.
+	OrderID           string
 	OK                bool
 	ProviderReference string // Trustly's OrderID
 	RedirectURL       string // where to send the shopper, for a new payment

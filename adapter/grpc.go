@@ -256,6 +256,7 @@ func commandToPB(c Command) *pb.Command {
 			Line1: c.ShippingAddress.Line1, Line2: c.ShippingAddress.Line2,
 		},
 		RequestMandate: c.RequestMandate,
+		Kyc:            &pb.KYC{Request: c.KYC.Request, MinimumAge: int32(c.KYC.MinimumAge)},
 	}
 }
 
@@ -277,20 +278,21 @@ func commandFromPB(c *pb.Command) Command {
 			Country: sa.GetCountry(), PostalCode: sa.GetPostalCode(), City: sa.GetCity(), Line1: sa.GetLine1(), Line2: sa.GetLine2(),
 		},
 		RequestMandate: c.GetRequestMandate(),
+		KYC:            KYC{Request: c.GetKyc().GetRequest(), MinimumAge: int(c.GetKyc().GetMinimumAge())},
 	}
 }
 
 func resultToPB(r Result) *pb.Result {
 	return &pb.Result{
 		IdempotencyKey: r.IdempotencyKey, Ok: r.OK, ProviderReference: r.ProviderReference,
-		RedirectUrl: r.RedirectURL, ErrorCode: r.ErrorCode, Message: r.Message, Pending: r.Pending,
+		RedirectUrl: r.RedirectURL, ErrorCode: r.ErrorCode, Message: r.Message, Pending: r.Pending, OrderId: r.OrderID,
 	}
 }
 
 func resultFromPB(r *pb.Result) Result {
 	return Result{
 		IdempotencyKey: r.GetIdempotencyKey(), OK: r.GetOk(), ProviderReference: r.GetProviderReference(),
-		RedirectURL: r.GetRedirectUrl(), ErrorCode: r.GetErrorCode(), Message: r.GetMessage(), Pending: r.GetPending(),
+		RedirectURL: r.GetRedirectUrl(), ErrorCode: r.GetErrorCode(), Message: r.GetMessage(), Pending: r.GetPending(), OrderID: r.GetOrderId(),
 	}
 }
 

@@ -69,12 +69,14 @@ func TestRoundTripKeepsEveryField(t *testing.T) {
 			Customer:        Customer{ID: "c2", Email: "b@example.com", NationalID: "198001011234", NationalIDLocked: true},
 			ShippingAddress: Address{Country: "SE", PostalCode: "11253", City: "Stockholm", Line1: "Storgatan 10", Line2: "lgh 1101"},
 			RequestMandate:  true,
+			KYC:             KYC{Request: true, MinimumAge: 20},
 		}},
 		answer: Response{Status: 201, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{}`)},
 	}
 	// A field this fixture leaves zero would pass the round trip unseen.
 	everyFieldSet(t, impl.describ)
 	everyFieldSet(t, impl.cmds[1].ShippingAddress)
+	everyFieldSet(t, impl.cmds[1].KYC)
 	a := dial(t, impl)
 	ctx := context.Background()
 
@@ -94,7 +96,7 @@ func TestRoundTripKeepsEveryField(t *testing.T) {
 		t.Errorf("adapter got %+v, host sent %+v", impl.gotReq, req)
 	}
 
-	results := []Result{{IdempotencyKey: "k", OK: true, ProviderReference: "p", RedirectURL: "https://t/x"}, {ErrorCode: "E", Message: "m"}, {IdempotencyKey: "k2", Pending: true}}
+	results := []Result{{IdempotencyKey: "k", OrderID: "ord_1", OK: true, ProviderReference: "p", RedirectURL: "https://t/x"}, {ErrorCode: "E", Message: "m"}, {IdempotencyKey: "k2", Pending: true}}
 	resp, err := a.Answer(ctx, req, results)
 	if err != nil || !reflect.DeepEqual(resp, impl.answer) || !reflect.DeepEqual(impl.gotRes, results) {
 		t.Fatalf("Answer = %+v, %v (adapter got %+v)", resp, err, impl.gotRes)

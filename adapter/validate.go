@@ -128,7 +128,8 @@ var textFields = []struct {
 // Per kind:
 //
 //	pay            Customer.ID, Order.ID, Customer.Email, FirstName, LastName;
-//	               Amount.Minor > 0 and a currency; RequestMandate only here
+//	               Amount.Minor > 0 and a currency; RequestMandate and KYC only
+//	               here, KYC.MinimumAge 0..MaxKYCAge and only with KYC.Request
 //	mandate        Customer.ID, Customer.Email
 //	charge         Customer.ID, Customer.Email; Amount.Minor > 0 and a currency
 //	refund         Reference or Order.ID (the payment); Amount.Minor 0 refunds
@@ -191,6 +192,14 @@ func (c Command) Validate() error {
 	}
 	if c.RequestMandate && c.Kind != CommandPay {
 		return bad("RequestMandate", "is for a pay command only (a mandate command asks for one by itself)")
+	}
+	switch k := c.KYC; {
+	case k != KYC{} && c.Kind != CommandPay:
+		return bad("KYC", "is for a pay command only")
+	case k.MinimumAge < 0 || k.MinimumAge > MaxKYCAge:
+		return bad("KYC.MinimumAge", "is %d, not an age from 0 to %d", k.MinimumAge, MaxKYCAge)
+	case k.MinimumAge > 0 && !k.Request:
+		return bad("KYC.MinimumAge", "needs KYC.Request (without a check there is no age to compare)")
 	}
 
 	switch {

@@ -370,7 +370,7 @@ func TestE2EGenericPaymentWithAMandateAndAnAddress(t *testing.T) {
 		generic.EnvWebhookSecret:  string(webhookSecret),
 	}))
 	ev := `{"event_id":"evt_2001_pay","type":"payment.requested",
- "order":{"id":"2001","amount_minor":9900,"currency":"SEK","request_mandate":true,
+ "order":{"id":"2001","amount_minor":9900,"currency":"SEK","request_mandate":true,"kyc":{"request":true,"minimum_age":20},
   "shipping_address":{"country":"SE","postal_code":"11253","city":"Stockholm","line1":"Storgatan 10"},
   "customer":{"id":"cust_7","email":"asa.ek@example.se","first_name":"Åsa","last_name":"Ek","country":"SE",
    "national_id":"198001011234","national_id_locked":true}}}`
@@ -382,11 +382,15 @@ func TestE2EGenericPaymentWithAMandateAndAnAddress(t *testing.T) {
 	if !ok {
 		t.Fatal("Trustly has no such order")
 	}
-	for k, want := range map[string]string{"RequestDirectDebitMandate": "1", "UnchangeableNationalIdentificationNumber": "1",
+	for k, want := range map[string]string{"RequestDirectDebitMandate": "1", "UnchangeableNationalIdentificationNumber": "1", "RequestKYC": "1",
 		"NationalIdentificationNumber": "198001011234", "ShippingAddressCity": "Stockholm", "ShippingAddressLine1": "Storgatan 10"} {
 		if sent.Attributes[k] != want {
 			t.Errorf("Deposit attribute %s = %q, want %q", k, sent.Attributes[k], want)
 		}
+	}
+	// The payment's own minimum age, not the sidecar's default.
+	if k := s.get(got.Results[0].OrderID).KYC; k == nil || !k.Requested || k.MinimumAge != 20 {
+		t.Errorf("the payment's KYC = %+v, want requested with minimum age 20", k)
 	}
 	if strings.Contains(s.log.String(), "198001011234") {
 		t.Error("the national id is in the sidecar's log")

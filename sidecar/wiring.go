@@ -11,7 +11,9 @@ import (
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
+	"github.com/trustly-sidecar/trustly-sidecar/platforms/commercetools"
 	"github.com/trustly-sidecar/trustly-sidecar/platforms/generic"
+	"github.com/trustly-sidecar/trustly-sidecar/platforms/saleor"
 	"github.com/trustly-sidecar/trustly-sidecar/platforms/vendure"
 	"github.com/trustly-sidecar/trustly-sidecar/platforms/woocommerce"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/cli"
@@ -26,7 +28,11 @@ import (
 // Each reads its configuration from the environment the host gives its
 // process.
 var builtins = pluginhost.Builtins{
+	commercetools.Name: func(getenv func(string) string) (adapter.Adapter, error) {
+		return commercetools.NewFromEnv(getenv)
+	},
 	generic.Name:     func(getenv func(string) string) (adapter.Adapter, error) { return generic.NewFromEnv(getenv) },
+	saleor.Name:      func(getenv func(string) string) (adapter.Adapter, error) { return saleor.NewFromEnv(getenv) },
 	vendure.Name:     func(getenv func(string) string) (adapter.Adapter, error) { return vendure.NewFromEnv(getenv) },
 	woocommerce.Name: func(getenv func(string) string) (adapter.Adapter, error) { return woocommerce.NewFromEnv(getenv) },
 }
@@ -74,6 +80,7 @@ func newDaemon(cfg *config.Config, log *slog.Logger, m *metrics.Set, db *store.D
 		MerchantKey:         cfg.MerchantKey(),
 		NotificationURL:     cfg.NotificationURL(),
 		RefundBalanceMaxAge: cfg.RefundBalanceMaxAge,
+		KYC:                 engine.KYCPolicy{MinimumAge: cfg.KYCMinimumAge, MatchNationalID: cfg.KYCMatchNationalID},
 		Logger:              log,
 		Observer:            m,
 		Now:                 now,

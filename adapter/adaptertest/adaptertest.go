@@ -5,7 +5,9 @@
 //   - Describe names the adapter and its capabilities;
 //   - each fixture translates to the expected commands, and each command
 //     passes adapter.Command.Validate, the rules the sidecar refuses by;
-//   - a tampered or unsigned request is refused as ErrUnauthenticated;
+//   - a tampered or unsigned request is refused as ErrUnauthenticated (for
+//     a platform that authenticates only by a header, Fixtures.HeaderAuth:
+//     a request whose header has a wrong value);
 //   - idempotency keys are the same when an event is delivered again;
 //   - applying a status change twice leaves the platform as applying it once;
 //   - every error carries a class (retryable, permanent, ...);
@@ -67,6 +69,14 @@ type Fixtures struct {
 	// SignatureHeaders are deleted from a valid request to make it
 	// unsigned; the adapter must refuse the result.
 	SignatureHeaders []string
+	// HeaderAuth says the platform authenticates its requests only by a
+	// header's value (a shared Authorization value, like the
+	// AuthorizationHeader of a commercetools API Extension's destination),
+	// not by a signature over the body. A changed body is then still
+	// authentic, so instead of the tampered-body check the kit sends each
+	// of SignatureHeaders with a wrong value (its last byte changed; one
+	// byte longer; one byte shorter) and wants ErrUnauthenticated for each.
+	HeaderAuth bool
 	// Changes are status changes to apply, each to an order the fake
 	// platform knows.
 	Changes []adapter.StatusChange
@@ -110,7 +120,11 @@ func Run(t *testing.T, factory Factory, fx Fixtures) {
 			continue
 		}
 		t.Run("redelivery/"+r.Name, func(t *testing.T) { checkRedelivery(t, dial(t, factory), r) })
-		t.Run("tampered/"+r.Name, func(t *testing.T) { checkTampered(t, dial(t, factory), r) })
+		if fx.HeaderAuth {
+			t.Run("wrong-header/"+r.Name, func(t *testing.T) { checkWrongHeader(t, dial(t, factory), r, fx.SignatureHeaders) })
+		} else {
+			t.Run("tampered/"+r.Name, func(t *testing.T) { checkTampered(t, dial(t, factory), r) })
+		}
 		t.Run("unsigned/"+r.Name, func(t *testing.T) { checkUnsigned(t, dial(t, factory), r, fx.SignatureHeaders) })
 	}
 	for _, ch := range fx.Changes {

@@ -113,6 +113,29 @@ func checkTampered(t *testing.T, s Subject, r Request) {
 	}
 }
 
+// checkWrongHeader sends the request with each authenticating header's
+// value changed, for platforms that authenticate by a header alone.
+func checkWrongHeader(t *testing.T, s Subject, r Request, headers []string) {
+	if len(headers) == 0 {
+		t.Fatal("adaptertest: Fixtures.SignatureHeaders is empty; name the headers that authenticate the request")
+	}
+	for _, h := range headers {
+		v := r.Request.Header.Get(h)
+		if v == "" {
+			t.Fatalf("adaptertest: request %s carries no %s to change", r.Name, h)
+		}
+		flipped := []byte(v)
+		flipped[len(flipped)-1] ^= 0x01
+		for name, wrong := range map[string]string{"last byte changed": string(flipped), "one byte longer": v + "x", "one byte shorter": v[:len(v)-1]} {
+			req := cloneRequest(r.Request)
+			req.Header.Set(h, wrong)
+			if _, err := s.Adapter.Translate(ctx(t), req); !errors.Is(err, adapter.ErrUnauthenticated) {
+				t.Errorf("Translate with %s %s = %v (class %s); want ErrUnauthenticated", h, name, err, adapter.Classify(err))
+			}
+		}
+	}
+}
+
 func checkUnsigned(t *testing.T, s Subject, r Request, headers []string) {
 	if len(headers) == 0 {
 		t.Fatal("adaptertest: Fixtures.SignatureHeaders is empty; name the headers that carry the signature")

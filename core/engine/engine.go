@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -84,6 +85,9 @@ type Config struct {
 	NewID func() string
 	// Observer, when set, hears every notification's outcome (metrics).
 	Observer Observer
+	// KYC is the rule set kyc notifications are decided by (kyc.go). The
+	// zero value checks nothing; see DefaultKYCMinimumAge.
+	KYC KYCPolicy
 }
 
 // Engine runs the payment flows on the store.
@@ -202,6 +206,8 @@ type step struct {
 	// ignore keeps the order as it is whatever the machine says: the event
 	// is logged and deduplicated, nothing else.
 	ignore bool
+	// answer is what Trustly is told, and a resend is told again; "" is OK.
+	answer trustly.ReplyStatus
 }
 
 func (e *Engine) apply(ctx context.Context, o store.Order, s step) (store.Applied, error) {
@@ -225,7 +231,7 @@ func (e *Engine) apply(ctx context.Context, o store.Order, s step) (store.Applie
 		Event:          string(s.event),
 		Targets:        targets,
 		NotificationID: s.notificationID,
-		Answer:         string(trustly.ReplyOK),
+		Answer:         string(cmp.Or(s.answer, trustly.ReplyOK)),
 		Anomaly:        s.anomaly,
 		Set:            s.set,
 		SetOnChange:    s.onChange,

@@ -77,6 +77,9 @@ const (
 	EventMandateDeclined    Event = "account_mandate_0" // account with directdebitmandate "0"
 	EventPayoutConfirmation Event = "payoutconfirmation"
 	EventPayoutFailed       Event = "payoutfailed" // a refund's payout failed or was returned
+	// A kyc notification, by what it was answered (kyc.go).
+	EventKYCContinue Event = "kyc_continue"
+	EventKYCFinish   Event = "kyc_finish"
 	// Our own.
 	EventCancelCharge Event = "cancelcharge" // CancelCharge answered result "1"
 	EventExpire       Event = "expire"       // reconciler: no outcome long after the URL expired

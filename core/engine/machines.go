@@ -13,6 +13,10 @@ package engine
 //	 │                │                 └─cancel→ cancelled
 //	 └─rejected→ rejected   └─expire→ expired (a late pending/credit still counts)
 //
+// A kyc (only with RequestKYC) comes while the shopper is at the bank:
+// before pending, so in new, unknown or started. Its answer changes no
+// state: FINISH makes Trustly end the order, and its cancel does that here.
+//
 // A credit always wins over cancelled or expired: money that arrived must be
 // accounted for. A debit before its credit (out of order) reverses at once.
 var Deposit = Machine{
@@ -36,6 +40,7 @@ var Deposit = Machine{
 		stay(StateCancelled, EventPending, EventCancel),
 		stay(StateExpired, EventExpire),
 		stay(StateReversed, EventPending, EventCredit, EventDebit),
+		stayAll([]State{StateNew, StateUnknown, StateStarted}, EventKYCContinue, EventKYCFinish),
 		// Account details (and a mandate flag, when the Deposit asked for
 		// one) are kept per shopper, not on the order.
 		stayAll([]State{StateNew, StateUnknown, StateStarted, StateExpired, StatePending, StateCancelled, StatePaid, StateReversed},

@@ -57,9 +57,9 @@ func (e *Engine) handleNotification(ctx context.Context, body []byte) (reply []b
 
 	status := trustly.ReplyOK
 	if n.Method == string(trustly.NotifyKYC) {
-		// Never asked for (RequestKYC is not sent); CONTINUE lets the
-		// deposit go on rather than stopping a shopper for our omission.
-		status = trustly.ReplyContinue
+		// A kyc no order takes is not checked, so it does not go on
+		// (kyc.go); one an order takes is answered by the policy.
+		status = trustly.ReplyFinish
 	}
 	unrouted := func(reason string) ([]byte, string, string, error) {
 		reply, err := e.unrouted(ctx, log, n, body, reason, status)
@@ -68,7 +68,7 @@ func (e *Engine) handleNotification(ctx context.Context, body []byte) (reply []b
 		}
 		return reply, method, NotifyUnrouted, nil
 	}
-	if !n.Known() || n.Method == string(trustly.NotifyKYC) {
+	if !n.Known() {
 		return unrouted("method not handled")
 	}
 	o, err := e.route(ctx, n)
@@ -90,6 +90,9 @@ func (e *Engine) handleNotification(ctx context.Context, body []byte) (reply []b
 	a, err := e.apply(ctx, o, s)
 	if err != nil {
 		return nil, method, NotifyFailed, fmt.Errorf("engine: notification %s: %w", n.NotificationID, err)
+	}
+	if s.answer != "" {
+		status = s.answer
 	}
 	if err := e.followUps(ctx, n, o, s, acct); err != nil {
 		return nil, method, NotifyFailed, err
@@ -229,6 +232,9 @@ func (e *Engine) stepFor(n *trustly.Notification, o store.Order) (step, *store.A
 		// The checkout of an attempt whose answer was lost was never shown;
 		// its expiry must not cancel the attempt the shopper is paying in.
 		s.ignore = superseded
+	case trustly.NotifyKYC:
+		s, err := e.kycStep(n, o, s)
+		return s, nil, err
 	case trustly.NotifyAccount:
 		v, err := n.Account()
 		if err != nil {

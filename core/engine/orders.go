@@ -38,7 +38,10 @@ type Order struct {
 	// Attention is the last anomaly a person should look at (an amount
 	// mismatch, an unexpected event); Reason why Trustly refused the call.
 	Attention, Reason string
-	Created, Updated  time.Time
+	// KYC is the identity check of a Deposit that asked for one (nil
+	// otherwise): the rules applied and, once Trustly's kyc came, the answer.
+	KYC              *KYC
+	Created, Updated time.Time
 }
 
 func view(o store.Order) Order {
@@ -48,7 +51,7 @@ func view(o store.Order) Order {
 		Credited: o.Credited, Refunded: o.Refunded, EndUserID: o.EndUserID, ExternalReference: o.ExternalReference,
 		MessageID: o.MessageID, MessageIDs: o.MessageIDs, TrustlyOrderID: o.TrustlyOrderID, URL: o.URL,
 		AccountID: o.AccountID, PaymentDate: o.PaymentDate, Parent: o.Parent, Refunds: o.Refunds,
-		Attention: o.Attention, Reason: o.Reason, Created: o.Created, Updated: o.Updated,
+		Attention: o.Attention, Reason: o.Reason, KYC: kycView(o.KYC), Created: o.Created, Updated: o.Updated,
 	}
 	if v.State == StatePaid {
 		v.Refundable = max(o.Credited-o.Refunded, 0)
@@ -81,6 +84,14 @@ type PaymentRequest struct {
 	// NoExpress opts out of Trustly Express: no stored AccountID is sent
 	// even for a returning shopper with a verified account.
 	NoExpress bool
+	// RequestKYC asks Trustly for a kyc notification, decided by the
+	// engine's KYCPolicy (kyc.go); KYCMinimumAge, when above 0, replaces
+	// the policy's minimum age for this payment.
+	RequestKYC    bool
+	KYCMinimumAge int
+	// RecipientInformation names the payee where Trustly requires it (money
+	// transfer services, e-wallets, prepaid cards, aggregating partners).
+	RecipientInformation *trustly.RecipientInformation
 	// Extra attributes Trustly added after this was written.
 	Extra map[string]string
 }
@@ -96,7 +107,10 @@ type ShippingAddress struct {
 // Trustly, without storing or calling anything: for work that makes the
 // Deposit later (a pay link is checked when it is made, paid at the click).
 func (e *Engine) CheckPayment(r PaymentRequest) error {
-	return e.validate(e.depositRequest(r, "check-"+e.newID()))
+	if err := e.validate(e.depositRequest(r, "check-"+e.newID())); err != nil {
+		return err
+	}
+	return checkKYCRequest(r)
 }
 
 // depositRequest is the Deposit for r with MessageID mid.
@@ -114,6 +128,7 @@ func (e *Engine) depositRequest(r PaymentRequest, mid string) *trustly.DepositRe
 		ShippingAddressCountry:                   r.ShippingAddress.Country, ShippingAddressPostalCode: r.ShippingAddress.PostalCode,
 		ShippingAddressCity: r.ShippingAddress.City, ShippingAddressLine1: r.ShippingAddress.Line1,
 		ShippingAddressLine2: r.ShippingAddress.Line2, ShippingAddress: r.ShippingAddress.Address,
+		RequestKYC: r.RequestKYC, RecipientInformation: r.RecipientInformation,
 	}
 }
 
@@ -131,6 +146,10 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest) (Order, er
 	if err := e.validate(req); err != nil {
 		return Order{}, err
 	}
+	if err := checkKYCRequest(r); err != nil {
+		return Order{}, err
+	}
+	o.KYC = e.kycRecordFor(r)
 	if !r.NoExpress {
 		accts, err := e.store.Accounts(ctx, r.EndUserID)
 		if err != nil {

@@ -41,9 +41,11 @@ type TimelineEntry struct {
 // (with what the engine did with it, repeats included), every change of
 // state and every status change the platform received.
 func (e *Engine) Timeline(ctx context.Context, id string) ([]TimelineEntry, error) {
-	if _, err := e.store.Get(ctx, id); err != nil {
+	o, err := e.store.Get(ctx, id)
+	if err != nil {
 		return nil, storeErr(err)
 	}
+	kyc := decodeKYC(o.KYC)
 	lines, err := e.store.Log(ctx, id)
 	if err != nil {
 		return nil, storeErr(err)
@@ -61,6 +63,11 @@ func (e *Engine) Timeline(ctx context.Context, id string) ([]TimelineEntry, erro
 			t.Kind, t.What, t.From = TimelinePlatform, l.From, ""
 		case l.NotificationID != "":
 			t.Kind = TimelineNotification
+			if t.Note == "" && l.NotificationID == kyc.NotificationID && strings.HasPrefix(l.Event, "kyc_") {
+				// The log line says only CONTINUE or FINISH; the order
+				// keeps why.
+				t.Note = kyc.Reason + ": " + kyc.Detail
+			}
 		default:
 			t.Kind = TimelineChange
 		}

@@ -7,7 +7,8 @@ import (
 )
 
 // Unrouted is a notification no order took (an unknown order or method,
-// kyc, one that did not parse as its method): answered to Trustly and kept
+// one that did not parse as its method, a kyc for no order of ours):
+// answered to Trustly and kept
 // for a person. Data is the notification's data as Trustly sent it; the
 // signature is not shown.
 type Unrouted struct {

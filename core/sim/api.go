@@ -354,6 +354,19 @@ func (r *raw) flag(key string) bool {
 	}
 }
 
+// recipient reads the Deposit's RecipientInformation object (its rules
+// have checked the members are strings or null).
+func (r *raw) recipient() *trustly.RecipientInformation {
+	r.used["RecipientInformation"] = true
+	m, ok := r.attrs["RecipientInformation"].(map[string]any)
+	if !ok {
+		return nil
+	}
+	s := func(k string) string { v, _ := m[k].(string); return v }
+	return &trustly.RecipientInformation{PartyType: s("Partytype"), FirstName: s("Firstname"), LastName: s("Lastname"),
+		CountryCode: s("CountryCode"), CustomerID: s("CustomerID"), Address: s("Address"), DateOfBirth: s("DateOfBirth")}
+}
+
 // extra returns the attributes not read as typed fields.
 func (r *raw) extra() map[string]string {
 	var out map[string]string

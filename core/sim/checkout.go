@@ -41,6 +41,14 @@ func (s *Server) openLocked(orderID string) (*Order, error) {
 // an Amount (0 takes the minimum, else the maximum). It returns the
 // SuccessURL the shopper is sent to.
 func (s *Server) Approve(orderID, scenario string, amount int64) (string, error) {
+	return s.ApproveAs(orderID, scenario, amount, KYCAdult)
+}
+
+// ApproveAs is Approve with the identity the bank reports in the kyc
+// notification of a Deposit that asked for one (KYCIdentities). When the
+// merchant does not answer that kyc CONTINUE, the deposit ends: a cancel
+// is sent and the FailURL returned.
+func (s *Server) ApproveAs(orderID, scenario string, amount int64, identity string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	o, err := s.openLocked(orderID)
@@ -49,6 +57,9 @@ func (s *Server) Approve(orderID, scenario string, amount int64) (string, error)
 	}
 	sc, err := findScenario(o.Method, scenario)
 	if err != nil {
+		return "", err
+	}
+	if err := checkKYCIdentity(identity); err != nil {
 		return "", err
 	}
 	if o.Method == "Deposit" && o.Amount == 0 {
@@ -65,6 +76,14 @@ func (s *Server) Approve(orderID, scenario string, amount int64) (string, error)
 				trustly.FormatAmount(lo), trustly.FormatAmount(hi))
 		}
 		o.Amount = amount
+	}
+	if o.RequestKYC {
+		s.setState(o, StateApproved, "logged in at the bank; kyc sent, waiting for the merchant's answer")
+		if !s.askKYCLocked(o, identity) {
+			s.setState(o, StateCancelled, "kyc answered "+o.KYC+": the deposit does not go on")
+			s.notifyLocked(o, "cancel", nil)
+			return o.Attributes["FailURL"], nil
+		}
 	}
 	s.setState(o, StateApproved, "approved by the shopper")
 	s.startScenarioLocked(o, sc)
@@ -149,6 +168,8 @@ button{font:inherit;font-weight:600;padding:.6rem 1rem;border-radius:8px;cursor:
 {{if .Suggested}}<label class="field">Amount ({{.Order.Currency}}) <input name="amount" value="{{.Suggested}}"></label>{{end}}
 <label class="field">Simulator: order option (Trustly test case)
 <select name="scenario">{{range .Scenarios}}<option value="{{.Name}}">{{.Title}}</option>{{end}}</select></label>
+{{if .KYC}}<label class="field">Simulator: whom the bank identifies (the shop asked for KYC)
+<select name="kyc">{{range .KYC}}<option value="{{.Name}}">{{.Title}}</option>{{end}}</select></label>{{end}}
 <div class="actions"><button name="action" value="approve" class="approve" id="approve">Approve</button><button name="action" value="decline" class="decline" id="decline">Decline</button></div>
 <p><button type="reset" class="link" id="other-bank">Choose another bank</button></p>
 </div>
@@ -178,6 +199,8 @@ type pageData struct {
 	Open      bool
 	Scenarios []Scenario
 	Banks     []simBank
+	// KYC lists the identities to choose from when the order asked for KYC.
+	KYC []KYCIdentity
 }
 
 func (s *Server) renderPage(w http.ResponseWriter, status int, d pageData) {
@@ -248,6 +271,9 @@ func (s *Server) handleCheckoutGet(w http.ResponseWriter, r *http.Request) {
 		d.Open = true
 		d.Scenarios = Scenarios(o.Method)
 		d.Banks = simBanks
+		if o.RequestKYC {
+			d.KYC = KYCIdentities()
+		}
 		if o.Attributes["URLTarget"] == "_top" {
 			d.Target = "_top"
 		}
@@ -277,7 +303,7 @@ func (s *Server) handleCheckoutPost(w http.ResponseWriter, r *http.Request) {
 				amount = -1
 			}
 		}
-		target, err = s.Approve(o.OrderID, r.PostForm.Get("scenario"), amount)
+		target, err = s.ApproveAs(o.OrderID, r.PostForm.Get("scenario"), amount, r.PostForm.Get("kyc"))
 	case "decline":
 		target, err = s.Decline(o.OrderID)
 	default:

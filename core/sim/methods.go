@@ -61,6 +61,8 @@ func (s *Server) deposit(c *call, r *raw) (any, *apiError) {
 		AccountID:                                r.attr("AccountID"),
 		RequestDirectDebitMandate:                r.flag("RequestDirectDebitMandate"),
 		HoldNotifications:                        r.flag("HoldNotifications"),
+		RequestKYC:                               r.flag("RequestKYC"),
+		RecipientInformation:                     r.recipient(),
 	}
 	req.Extra = r.extra()
 	if r.err != nil {
@@ -70,6 +72,7 @@ func (s *Server) deposit(c *call, r *raw) (any, *apiError) {
 		o.Currency = req.Currency
 		o.Amount = req.Amount
 		o.HoldNotifs = req.HoldNotifications
+		o.RequestKYC = req.RequestKYC
 	})
 }
 

@@ -200,7 +200,8 @@ func (s *Server) deliver(ctx context.Context, nid, trigger string) Attempt {
 		return att
 	}
 	log.Warn("sim: notification delivery failed", slog.Int("httpstatus", att.HTTPStatus), slog.String("error", att.Error))
-	if !n.Answered && !n.Held && !n.retryQueued {
+	// A kyc is not resent: the shopper was waiting for its answer (kyc.go).
+	if !n.Answered && !n.Held && !n.retryQueued && method != "kyc" {
 		n.retryQueued = true
 		s.queueDelivery(n, s.clock.Now().Add(s.retryDelay(n)), "retry")
 	}

@@ -98,7 +98,7 @@ func (s *Server) handleApprove(w http.ResponseWriter, r *http.Request) {
 		}
 		amount = v
 	}
-	target, err := s.Approve(mux.Vars(r)["orderid"], r.URL.Query().Get("scenario"), amount)
+	target, err := s.ApproveAs(mux.Vars(r)["orderid"], r.URL.Query().Get("scenario"), amount, r.URL.Query().Get("kyc"))
 	if err != nil {
 		controlError(w, err)
 		return

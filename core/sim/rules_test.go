@@ -84,6 +84,23 @@ func del(field string) change {
 
 func both(a, b change) change { return func(d map[string]any) { a(d); b(d) } }
 
+// recipient sets a valid RecipientInformation (Trustly's Deposit example),
+// then sets (nil: removes) the given members.
+func recipient(members map[string]any) change {
+	return func(d map[string]any) {
+		ri := map[string]any{"Partytype": "PERSON", "Firstname": "Mark", "Lastname": "Smith", "CountryCode": "ES",
+			"CustomerID": "123456789", "Address": "Main street 1, 12345, Barcelona", "DateOfBirth": "1980-01-30"}
+		for k, v := range members {
+			if v == nil {
+				delete(ri, k)
+				continue
+			}
+			ri[k] = v
+		}
+		d["Attributes"].(map[string]any)["RecipientInformation"] = ri
+	}
+}
+
 // breaks is, per rule id, the change to the base request that breaks it.
 var breaks = map[string]change{}
 
@@ -118,52 +135,62 @@ func init() {
 		breaks[m+".Attributes.URLTarget.frame"] = set("Attributes.URLTarget", "_blank")
 	}
 	for k, v := range map[string]change{
-		"Deposit.Attributes.FailURL.required":                del("Attributes.FailURL"),
-		"Deposit.Attributes.Currency.required":               del("Attributes.Currency"),
-		"Deposit.Attributes.Currency.iso4217":                set("Attributes.Currency", "SEKK"),
-		"Deposit.Attributes.Amount.required":                 del("Attributes.Amount"),
-		"Deposit.Attributes.Amount.format":                   set("Attributes.Amount", "103"),
-		"Deposit.Attributes.SuggestedMinAmount.format":       both(del("Attributes.Amount"), set("Attributes.SuggestedMinAmount", "1")),
-		"Deposit.Attributes.SuggestedMaxAmount.format":       both(del("Attributes.Amount"), set("Attributes.SuggestedMaxAmount", "0.00")),
-		"Deposit.Attributes.Email.required":                  del("Attributes.Email"),
-		"Deposit.Attributes.ShopperStatement.required":       del("Attributes.ShopperStatement"),
-		"Deposit.Attributes.TemplateURL.url":                 set("Attributes.TemplateURL", "nothing"),
-		"Deposit.Attributes.ShippingAddressCountry.iso3166":  set("Attributes.ShippingAddressCountry", "UK"),
-		"SelectAccount.Attributes.DateOfBirth.date":          set("Attributes.DateOfBirth", "30-01-1980"),
-		"Refund.Data.text":                                   set("Amount", json.Number("10.00")),
-		"Refund.Attributes.object":                           set("Attributes", "x"),
-		"Refund.Attributes.text":                             set("Attributes", map[string]any{"ExternalReference": json.Number("5")}),
-		"Refund.OrderID.required":                            del("OrderID"),
-		"Refund.OrderID.digits":                              set("OrderID", "m-1"),
-		"Refund.Amount.required":                             del("Amount"),
-		"Refund.Amount.format":                               set("Amount", "10"),
-		"Refund.Currency.required":                           del("Currency"),
-		"Refund.Currency.iso4217":                            set("Currency", "sek"),
-		"Charge.Data.text":                                   set("AccountID", json.Number("9876543210")),
-		"Charge.AccountID.required":                          del("AccountID"),
-		"Charge.Amount.required":                             del("Amount"),
-		"Charge.Amount.format":                               set("Amount", "99.0"),
-		"Charge.Currency.required":                           del("Currency"),
-		"Charge.Currency.iso4217":                            set("Currency", "XYZ"),
-		"Charge.Attributes.ShopperStatement.required":        del("Attributes.ShopperStatement"),
-		"Charge.Attributes.ShopperStatement.charset":         set("Attributes.ShopperStatement", "Åsas butik"),
-		"Charge.Attributes.Email.required":                   del("Attributes.Email"),
-		"Charge.Attributes.Email.format":                     set("Attributes.Email", "asa@"),
-		"Charge.Attributes.PaymentDate.date":                 set("Attributes.PaymentDate", "2025-6-1"),
-		"CancelCharge.Data.text":                             set("OrderID", true),
-		"CancelCharge.Attributes.object":                     set("Attributes", []any{}),
-		"CancelCharge.OrderID.required":                      del("OrderID"),
-		"CancelCharge.OrderID.digits":                        set("OrderID", json.Number("12.5")),
-		"GetWithdrawals.Data.text":                           set("OrderID", map[string]any{}),
-		"GetWithdrawals.Attributes.object":                   set("Attributes", "x"),
-		"GetWithdrawals.OrderID.required":                    set("OrderID", ""),
-		"GetWithdrawals.OrderID.digits":                      set("OrderID", "-1"),
-		"Deposit.Attributes.Email.mandate (integer flag)":    both(del("Attributes.Email"), set("Attributes.RequestDirectDebitMandate", json.Number("1"))),
-		"SelectAccount.Attributes.Email.mandate (int flag)":  both(del("Attributes.Email"), set("Attributes.RequestDirectDebitMandate", json.Number("1"))),
-		"Deposit.Attributes.text (flag not 1 or 0)":          set("Attributes.HoldNotifications", "yes"),
-		"Deposit.Attributes.text (flag as the integer 2)":    set("Attributes.HoldNotifications", json.Number("2")),
-		"SelectAccount.Attributes.text (flag not 1 or 0)":    set("Attributes.RequestDirectDebitMandate", "true"),
-		"Charge.Attributes.ShopperStatement.charset (emoji)": set("Attributes.ShopperStatement", "Shop 🛒"),
+		"Deposit.Attributes.FailURL.required":                          del("Attributes.FailURL"),
+		"Deposit.Attributes.Currency.required":                         del("Attributes.Currency"),
+		"Deposit.Attributes.Currency.iso4217":                          set("Attributes.Currency", "SEKK"),
+		"Deposit.Attributes.Amount.required":                           del("Attributes.Amount"),
+		"Deposit.Attributes.Amount.format":                             set("Attributes.Amount", "103"),
+		"Deposit.Attributes.SuggestedMinAmount.format":                 both(del("Attributes.Amount"), set("Attributes.SuggestedMinAmount", "1")),
+		"Deposit.Attributes.SuggestedMaxAmount.format":                 both(del("Attributes.Amount"), set("Attributes.SuggestedMaxAmount", "0.00")),
+		"Deposit.Attributes.Email.required":                            del("Attributes.Email"),
+		"Deposit.Attributes.ShopperStatement.required":                 del("Attributes.ShopperStatement"),
+		"Deposit.Attributes.TemplateURL.url":                           set("Attributes.TemplateURL", "nothing"),
+		"Deposit.Attributes.ShippingAddressCountry.iso3166":            set("Attributes.ShippingAddressCountry", "UK"),
+		"SelectAccount.Attributes.DateOfBirth.date":                    set("Attributes.DateOfBirth", "30-01-1980"),
+		"Refund.Data.text":                                             set("Amount", json.Number("10.00")),
+		"Refund.Attributes.object":                                     set("Attributes", "x"),
+		"Refund.Attributes.text":                                       set("Attributes", map[string]any{"ExternalReference": json.Number("5")}),
+		"Refund.OrderID.required":                                      del("OrderID"),
+		"Refund.OrderID.digits":                                        set("OrderID", "m-1"),
+		"Refund.Amount.required":                                       del("Amount"),
+		"Refund.Amount.format":                                         set("Amount", "10"),
+		"Refund.Currency.required":                                     del("Currency"),
+		"Refund.Currency.iso4217":                                      set("Currency", "sek"),
+		"Charge.Data.text":                                             set("AccountID", json.Number("9876543210")),
+		"Charge.AccountID.required":                                    del("AccountID"),
+		"Charge.Amount.required":                                       del("Amount"),
+		"Charge.Amount.format":                                         set("Amount", "99.0"),
+		"Charge.Currency.required":                                     del("Currency"),
+		"Charge.Currency.iso4217":                                      set("Currency", "XYZ"),
+		"Charge.Attributes.ShopperStatement.required":                  del("Attributes.ShopperStatement"),
+		"Charge.Attributes.ShopperStatement.charset":                   set("Attributes.ShopperStatement", "Åsas butik"),
+		"Charge.Attributes.Email.required":                             del("Attributes.Email"),
+		"Charge.Attributes.Email.format":                               set("Attributes.Email", "asa@"),
+		"Charge.Attributes.PaymentDate.date":                           set("Attributes.PaymentDate", "2025-6-1"),
+		"CancelCharge.Data.text":                                       set("OrderID", true),
+		"CancelCharge.Attributes.object":                               set("Attributes", []any{}),
+		"CancelCharge.OrderID.required":                                del("OrderID"),
+		"CancelCharge.OrderID.digits":                                  set("OrderID", json.Number("12.5")),
+		"GetWithdrawals.Data.text":                                     set("OrderID", map[string]any{}),
+		"GetWithdrawals.Attributes.object":                             set("Attributes", "x"),
+		"GetWithdrawals.OrderID.required":                              set("OrderID", ""),
+		"GetWithdrawals.OrderID.digits":                                set("OrderID", "-1"),
+		"Deposit.Attributes.Email.mandate (integer flag)":              both(del("Attributes.Email"), set("Attributes.RequestDirectDebitMandate", json.Number("1"))),
+		"SelectAccount.Attributes.Email.mandate (int flag)":            both(del("Attributes.Email"), set("Attributes.RequestDirectDebitMandate", json.Number("1"))),
+		"Deposit.Attributes.text (flag not 1 or 0)":                    set("Attributes.HoldNotifications", "yes"),
+		"Deposit.Attributes.text (flag as the integer 2)":              set("Attributes.HoldNotifications", json.Number("2")),
+		"SelectAccount.Attributes.text (flag not 1 or 0)":              set("Attributes.RequestDirectDebitMandate", "true"),
+		"Charge.Attributes.ShopperStatement.charset (emoji)":           set("Attributes.ShopperStatement", "Shop 🛒"),
+		"Deposit.Attributes.RecipientInformation.object":               set("Attributes.RecipientInformation", "Mark Smith"),
+		"Deposit.Attributes.RecipientInformation.text":                 recipient(map[string]any{"CustomerID": json.Number("123456789")}),
+		"Deposit.Attributes.RecipientInformation.Partytype":            recipient(map[string]any{"Partytype": "COMPANY"}),
+		"Deposit.Attributes.RecipientInformation.Partytype (missing)":  recipient(map[string]any{"Partytype": nil}),
+		"Deposit.Attributes.RecipientInformation.Firstname.required":   recipient(map[string]any{"Firstname": ""}),
+		"Deposit.Attributes.RecipientInformation.Lastname.required":    recipient(map[string]any{"Lastname": nil}),
+		"Deposit.Attributes.RecipientInformation.CountryCode.required": recipient(map[string]any{"CountryCode": nil}),
+		"Deposit.Attributes.RecipientInformation.CountryCode.iso3166":  recipient(map[string]any{"CountryCode": "UK"}),
+		"Deposit.Attributes.RecipientInformation.DateOfBirth.date":     recipient(map[string]any{"DateOfBirth": "30/01/1980"}),
+		"Deposit.Attributes.text (RequestKYC not 1 or 0)":              set("Attributes.RequestKYC", "yes"),
 	} {
 		breaks[k] = v
 	}
@@ -201,6 +228,10 @@ var probes = []struct {
 	{"SelectAccount without FailURL (Trustly's own request example)", "SelectAccount", del("Attributes.FailURL"), 0},
 	{"GetWithdrawals with no Attributes (Trustly's own request example)", "GetWithdrawals", del("Attributes"), 0},
 	{"CancelCharge with no Attributes (Trustly's own request example)", "CancelCharge", del("Attributes"), 0},
+	{"RequestKYC as the integer 1 (Trustly's PHP client sends it so)", "Deposit", set("Attributes.RequestKYC", json.Number("1")), 0},
+	{"RecipientInformation as in Trustly's Deposit example", "Deposit", recipient(nil), 0},
+	{"RecipientInformation of an organisation (Lastname null, organisation number)", "Deposit",
+		recipient(map[string]any{"Partytype": "ORGANISATION", "Firstname": "Merchant Ltd", "Lastname": nil, "DateOfBirth": "5563427391"}), 0},
 }
 
 // difference is a case where the simulator and the client answer
@@ -232,6 +263,9 @@ var differences = map[string]difference{
 	"Deposit.Attributes.text (flag as the integer 2)": {0, whyTyped},
 	"SelectAccount.Attributes.text (flag not 1 or 0)": {0, whyTyped},
 	"Refund.Attributes.object":                        {0, whyTyped + "; Attributes itself is built by the client"},
+	"Deposit.Attributes.RecipientInformation.object":  {0, whyTyped + "; the client builds the object from RecipientInformation"},
+	"Deposit.Attributes.RecipientInformation.text":    {0, whyTyped},
+	"Deposit.Attributes.text (RequestKYC not 1 or 0)": {0, whyTyped},
 	"CancelCharge.Attributes.object":                  {0, whyTyped + "; Attributes itself is built by the client"},
 	"GetWithdrawals.Attributes.object":                {0, whyTyped + "; Attributes itself is built by the client"},
 	"Deposit.NotificationURL.https":                   {0, "734 for http is the simulator's own strict mode (off with Relaxed); the client lets http through in TEST and SIM and refuses it in LIVE"},
@@ -291,6 +325,7 @@ func typed(method string, d map[string]any) trustly.Request {
 			UnchangeableNationalIdentificationNumber: flag("UnchangeableNationalIdentificationNumber"),
 			URLTarget:                                a("URLTarget"), TemplateURL: a("TemplateURL"), ShippingAddressCountry: a("ShippingAddressCountry"),
 			RequestDirectDebitMandate: flag("RequestDirectDebitMandate"), HoldNotifications: flag("HoldNotifications"),
+			RequestKYC: flag("RequestKYC"), RecipientInformation: typedRecipient(attrs["RecipientInformation"]),
 		}
 	case "SelectAccount":
 		return &trustly.SelectAccountRequest{
@@ -478,4 +513,21 @@ func TestRelaxedOnlyTurnsOff734(t *testing.T) {
 			t.Errorf("%s is marked as the simulator's own: only the 734 rules are", r.id)
 		}
 	}
+}
+
+// typedRecipient is RecipientInformation as a client user would fill it:
+// text as text (a number's digits), an object only when one was sent.
+func typedRecipient(v any) *trustly.RecipientInformation {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil
+	}
+	s := func(k string) string {
+		if m[k] == nil {
+			return ""
+		}
+		return fmt.Sprint(m[k])
+	}
+	return &trustly.RecipientInformation{PartyType: s("Partytype"), FirstName: s("Firstname"), LastName: s("Lastname"),
+		CountryCode: s("CountryCode"), CustomerID: s("CustomerID"), Address: s("Address"), DateOfBirth: s("DateOfBirth")}
 }

@@ -58,6 +58,10 @@ type Order struct {
 	Refunds         []string          `json:"refunds,omitempty"`            // Deposit/Charge: its refund orders
 	ModifiedAt      time.Time         `json:"modified"`
 	Note            string            `json:"note,omitempty"` // why the order is where it is, for people
+	// RequestKYC: the Deposit asked for a kyc notification; KYC is the
+	// merchant's answer to it (CONTINUE, FINISH, or "no valid answer").
+	RequestKYC bool   `json:"requestkyc,omitempty"`
+	KYC        string `json:"kyc,omitempty"`
 
 	token       string
 	stepNotifs  map[int]string // scenario step → notification id, for repeats

@@ -75,6 +75,9 @@ type Order struct {
 	// rejected the call, when it did.
 	Attention string
 	Reason    string
+	// KYC is the engine's record of a Deposit's identity check (what was
+	// asked, what was decided); the store only keeps it.
+	KYC string
 
 	Created, Updated time.Time
 }
@@ -92,6 +95,9 @@ func (o Order) fields() map[string]string {
 		"attention": o.Attention, "reason": o.Reason,
 		"created": ms(o.Created), "updated": ms(o.Updated),
 	}
+	if o.KYC != "" {
+		f["kyc"] = o.KYC
+	}
 	if o.MessageID != "" && len(o.MessageIDs) == 0 {
 		f["mids"] = o.MessageID
 	}
@@ -108,7 +114,7 @@ func orderFrom(f map[string]string) Order {
 		MessageID: f["mid"], MessageIDs: split(f["mids"]),
 		TrustlyOrderID: f["tid"], URL: f["url"], AccountID: f["accountid"], PaymentDate: f["paymentdate"],
 		Parent: f["parent"], Refunds: split(f["refunds"]),
-		Attention: f["attention"], Reason: f["reason"],
+		Attention: f["attention"], Reason: f["reason"], KYC: f["kyc"],
 		Created: fromMS(f["created"]), Updated: fromMS(f["updated"]),
 	}
 }
@@ -160,12 +166,14 @@ type OrderPatch struct {
 	// expiring (Charges use the mandate for years, and its revocation
 	// comes to this order), MandateInactive lets it expire again.
 	Mandate string
+	// KYC replaces the order's KYC record (a kyc notification's decision).
+	KYC string
 }
 
 // fields are the patch's order hash fields, in the names of LAYOUT.md.
 func (p OrderPatch) fields() map[string]string {
 	f := map[string]string{}
-	for k, v := range map[string]string{"tid": p.TrustlyOrderID, "url": p.URL, "reason": p.Reason, "accountid": p.AccountID, "mandate": p.Mandate} {
+	for k, v := range map[string]string{"tid": p.TrustlyOrderID, "url": p.URL, "reason": p.Reason, "accountid": p.AccountID, "mandate": p.Mandate, "kyc": p.KYC} {
 		if v != "" {
 			f[k] = v
 		}

@@ -489,6 +489,14 @@ type KYCNotification struct {
 	ZipCode     string
 	City        string
 	Country     string // as sent, e.g. "Sweden"
+	// Abort is Trustly's own stop: it could not identify the shopper, or
+	// found a reason not to go on, and says why in AbortMessage (its
+	// schema's examples: "unverified", "underage"). The kyc variant with
+	// abort and abortmessage is in Trustly's published models
+	// (KYCAbortNotificationData in trustly-client-js' generated models);
+	// the reference page does not describe it.
+	Abort        bool
+	AbortMessage string
 	// Attributes is kept raw for fields Trustly adds per market.
 	Attributes map[string]any
 }
@@ -500,8 +508,15 @@ func (n *Notification) KYC() (KYCNotification, error) {
 		return KYCNotification{}, err
 	}
 	k := KYCNotification{OrderID: n.OrderID, MessageID: n.MessageID, Attributes: n.Attributes}
+	data := notifFields{m: n.Data, path: "params.data"}
 	var err error
-	if k.KYCEntityID, err = (notifFields{m: n.Data, path: "params.data"}).text("kycentityid"); err != nil {
+	if k.KYCEntityID, err = data.text("kycentityid"); err != nil {
+		return KYCNotification{}, err
+	}
+	if k.Abort, _, err = data.flag("abort"); err != nil {
+		return KYCNotification{}, err
+	}
+	if k.AbortMessage, err = data.text("abortmessage"); err != nil {
 		return KYCNotification{}, err
 	}
 	attr := notifFields{m: n.Attributes, path: "params.data.attributes"}

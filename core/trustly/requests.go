@@ -94,10 +94,72 @@ type DepositRequest struct {
 	// HoldNotifications keeps Trustly from delivering notifications, for
 	// replaying them by hand. TEST only.
 	HoldNotifications bool
+	// RequestKYC asks Trustly for a kyc notification after the shopper has
+	// logged in to their bank and before the transfer is signed; the
+	// merchant's reply (CONTINUE or FINISH) decides whether it goes on.
+	// https://eu.developers.trustly.com/doc/reference/kyc-notification
+	RequestKYC bool
+	// RecipientInformation names the payee (ultimate creditor) where
+	// Trustly requires it: money transfer services, e-wallets, prepaid
+	// cards, partners aggregating merchants. Nil sends none.
+	RecipientInformation *RecipientInformation
 
 	// Extra holds attributes Trustly adds after this package was written.
 	// A key that names a typed field above is refused, never merged.
 	Extra map[string]string
+}
+
+// RecipientInformation is the Deposit attribute of that name: who the money
+// is finally for. Trustly's reference (the Deposit page's example, and its
+// official clients' RecipientOrSenderInformation) has Partytype, Firstname,
+// Lastname and CountryCode required and the rest optional; Lastname is
+// null for an organisation.
+// https://eu.developers.trustly.com/doc/reference/deposit
+type RecipientInformation struct {
+	// PartyType is PartyPerson or PartyOrganisation.
+	PartyType string
+	// FirstName is the person's first name or the organisation's name.
+	FirstName string
+	// LastName is the person's last name; empty for an organisation (sent
+	// as null, as in Trustly's example).
+	LastName string
+	// CountryCode is ISO 3166-1 alpha-2: where the recipient resides.
+	CountryCode string
+	// CustomerID identifies the recipient consistently across payments
+	// (an account or customer number, never a transaction id).
+	CustomerID string
+	// Address is the full address without the country.
+	Address string
+	// DateOfBirth is YYYY-MM-DD for a person, the organisation number for
+	// an organisation.
+	DateOfBirth string
+}
+
+// The party types of RecipientInformation.Partytype.
+const (
+	PartyPerson       = "PERSON"
+	PartyOrganisation = "ORGANISATION"
+)
+
+// wire is the attribute's object as Trustly takes it; the keys are
+// Trustly's (note "Partytype", not "PartyType").
+func (ri *RecipientInformation) wire() map[string]any {
+	m := map[string]any{
+		"Partytype":   ri.PartyType,
+		"Firstname":   ri.FirstName,
+		"CountryCode": ri.CountryCode,
+	}
+	if ri.LastName != "" {
+		m["Lastname"] = ri.LastName
+	} else {
+		m["Lastname"] = nil
+	}
+	for k, v := range map[string]string{"CustomerID": ri.CustomerID, "Address": ri.Address, "DateOfBirth": ri.DateOfBirth} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	return m
 }
 
 // Method implements Request.
@@ -114,7 +176,7 @@ var depositAttributes = []string{
 	"URLTarget", "TemplateURL", "URLScheme", "ExternalReference", "ShippingAddressCountry",
 	"ShippingAddressPostalCode", "ShippingAddressCity", "ShippingAddressLine1",
 	"ShippingAddressLine2", "ShippingAddress", "AccountID", "RequestDirectDebitMandate",
-	"HoldNotifications",
+	"HoldNotifications", "RequestKYC", "RecipientInformation",
 }
 
 // Data implements Request.
@@ -149,6 +211,10 @@ func (r *DepositRequest) Data(creds Credentials) (map[string]any, error) {
 	a.str("AccountID", r.AccountID)
 	a.flag("RequestDirectDebitMandate", r.RequestDirectDebitMandate)
 	a.flag("HoldNotifications", r.HoldNotifications)
+	a.flag("RequestKYC", r.RequestKYC)
+	if r.RecipientInformation != nil {
+		a["RecipientInformation"] = r.RecipientInformation.wire()
+	}
 	if err := a.extra(r.Extra, depositAttributes); err != nil {
 		return nil, err
 	}

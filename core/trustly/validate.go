@@ -128,6 +128,7 @@ func (r *DepositRequest) Problems(env Environment) ValidationErrors {
 	c.pageURL("TemplateURL", r.TemplateURL, CodeMalformedTemplateURL, false)
 	c.country("ShippingAddressCountry", r.ShippingAddressCountry, false)
 	c.holdNotifications(r.HoldNotifications)
+	c.recipient(r.RecipientInformation)
 	c.extra(r.Extra, depositAttributes)
 	c.wellFormedUTF8(r)
 	return c.problems
@@ -471,6 +472,37 @@ func (c *checker) date(field, v string) {
 	if _, err := time.Parse(time.DateOnly, v); err != nil || len(v) != len(time.DateOnly) {
 		c.add(CodeInvalidParameters, field, fmt.Sprintf("%q: want YYYY-MM-DD", v))
 	}
+}
+
+// recipient checks RecipientInformation as Trustly's Deposit reference and
+// its official clients describe it: Partytype PERSON or ORGANISATION,
+// Firstname and CountryCode (ISO 3166-1 alpha-2) always, Lastname for a
+// person, DateOfBirth YYYY-MM-DD for a person (an organisation puts its
+// organisation number there). The reference gives no error code for a
+// nested attribute, so every problem is 623.
+// https://eu.developers.trustly.com/doc/reference/deposit
+func (c *checker) recipient(ri *RecipientInformation) {
+	if ri == nil {
+		return
+	}
+	const p = "RecipientInformation."
+	switch ri.PartyType {
+	case PartyPerson, PartyOrganisation:
+	case "":
+		c.add(CodeInvalidParameters, p+"Partytype", "required: PERSON or ORGANISATION")
+	default:
+		c.add(CodeInvalidParameters, p+"Partytype", fmt.Sprintf("%q: want PERSON or ORGANISATION", ri.PartyType))
+	}
+	c.required(p+"Firstname", ri.FirstName)
+	if ri.PartyType == PartyPerson {
+		c.required(p+"Lastname", ri.LastName)
+		c.date(p+"DateOfBirth", ri.DateOfBirth)
+	}
+	if c.required(p+"CountryCode", ri.CountryCode) && !iso3166[ri.CountryCode] {
+		c.add(CodeInvalidParameters, p+"CountryCode", fmt.Sprintf("%q is not an ISO 3166-1 alpha-2 country code", ri.CountryCode))
+	}
+	c.text(p+"Address", ri.Address)
+	c.text(p+"CustomerID", ri.CustomerID)
 }
 
 func (c *checker) holdNotifications(on bool) {

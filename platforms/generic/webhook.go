@@ -30,9 +30,13 @@ type Event struct {
 		AmountMinor int64     `json:"amount_minor"`
 		Currency    string    `json:"currency"`
 		Customer    *Customer `json:"customer,omitempty"`
-		// ShippingAddress and RequestMandate: see adapter.Command.
+		// ShippingAddress, RequestMandate and KYC: see adapter.Command.
 		ShippingAddress *Address `json:"shipping_address,omitempty"`
 		RequestMandate  bool     `json:"request_mandate,omitempty"`
+		KYC             *struct {
+			Request    bool `json:"request"`
+			MinimumAge int  `json:"minimum_age,omitempty"`
+		} `json:"kyc,omitempty"`
 	} `json:"order,omitempty"`
 	Refund *struct {
 		ID               string `json:"id"`
@@ -118,6 +122,9 @@ func (ev *Event) command() (adapter.Command, error) {
 		cmd := adapter.Command{Kind: adapter.CommandPay, Order: o.Order, Amount: o.Amount, Customer: o.Customer, RequestMandate: ev.Order.RequestMandate}
 		if a := ev.Order.ShippingAddress; a != nil {
 			cmd.ShippingAddress = adapter.Address{Country: a.Country, PostalCode: a.PostalCode, City: a.City, Line1: a.Line1, Line2: a.Line2}
+		}
+		if k := ev.Order.KYC; k != nil {
+			cmd.KYC = adapter.KYC{Request: k.Request, MinimumAge: k.MinimumAge}
 		}
 		return cmd, nil
 

@@ -851,6 +851,7 @@ type Command struct {
 	Metadata        map[string]string      `protobuf:"bytes,7,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	ShippingAddress *Address               `protobuf:"bytes,8,opt,name=shipping_address,json=shippingAddress,proto3" json:"shipping_address,omitempty"`
 	RequestMandate  bool                   `protobuf:"varint,9,opt,name=request_mandate,json=requestMandate,proto3" json:"request_mandate,omitempty"`
+	Kyc             *KYC                   `protobuf:"bytes,10,opt,name=kyc,proto3" json:"kyc,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -948,6 +949,65 @@ func (x *Command) GetRequestMandate() bool {
 	return false
 }
 
+func (x *Command) GetKyc() *KYC {
+	if x != nil {
+		return x.Kyc
+	}
+	return nil
+}
+
+type KYC struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Request       bool                   `protobuf:"varint,1,opt,name=request,proto3" json:"request,omitempty"`
+	MinimumAge    int32                  `protobuf:"varint,2,opt,name=minimum_age,json=minimumAge,proto3" json:"minimum_age,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KYC) Reset() {
+	*x = KYC{}
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KYC) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KYC) ProtoMessage() {}
+
+func (x *KYC) ProtoReflect() protoreflect.Message {
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KYC.ProtoReflect.Descriptor instead.
+func (*KYC) Descriptor() ([]byte, []int) {
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *KYC) GetRequest() bool {
+	if x != nil {
+		return x.Request
+	}
+	return false
+}
+
+func (x *KYC) GetMinimumAge() int32 {
+	if x != nil {
+		return x.MinimumAge
+	}
+	return 0
+}
+
 type TranslateRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Request       *Request               `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
@@ -957,7 +1017,7 @@ type TranslateRequest struct {
 
 func (x *TranslateRequest) Reset() {
 	*x = TranslateRequest{}
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[9]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -969,7 +1029,7 @@ func (x *TranslateRequest) String() string {
 func (*TranslateRequest) ProtoMessage() {}
 
 func (x *TranslateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[9]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -982,7 +1042,7 @@ func (x *TranslateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TranslateRequest.ProtoReflect.Descriptor instead.
 func (*TranslateRequest) Descriptor() ([]byte, []int) {
-	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{9}
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TranslateRequest) GetRequest() *Request {
@@ -1001,7 +1061,7 @@ type TranslateResponse struct {
 
 func (x *TranslateResponse) Reset() {
 	*x = TranslateResponse{}
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[10]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1013,7 +1073,7 @@ func (x *TranslateResponse) String() string {
 func (*TranslateResponse) ProtoMessage() {}
 
 func (x *TranslateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[10]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1026,7 +1086,7 @@ func (x *TranslateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TranslateResponse.ProtoReflect.Descriptor instead.
 func (*TranslateResponse) Descriptor() ([]byte, []int) {
-	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{10}
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TranslateResponse) GetCommands() []*Command {
@@ -1045,13 +1105,14 @@ type Result struct {
 	ErrorCode         string                 `protobuf:"bytes,5,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
 	Message           string                 `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
 	Pending           bool                   `protobuf:"varint,7,opt,name=pending,proto3" json:"pending,omitempty"`
+	OrderId           string                 `protobuf:"bytes,8,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Result) Reset() {
 	*x = Result{}
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[11]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1063,7 +1124,7 @@ func (x *Result) String() string {
 func (*Result) ProtoMessage() {}
 
 func (x *Result) ProtoReflect() protoreflect.Message {
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[11]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1076,7 +1137,7 @@ func (x *Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Result.ProtoReflect.Descriptor instead.
 func (*Result) Descriptor() ([]byte, []int) {
-	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{11}
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Result) GetIdempotencyKey() string {
@@ -1128,6 +1189,13 @@ func (x *Result) GetPending() bool {
 	return false
 }
 
+func (x *Result) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
 type AnswerRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Request       *Request               `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
@@ -1138,7 +1206,7 @@ type AnswerRequest struct {
 
 func (x *AnswerRequest) Reset() {
 	*x = AnswerRequest{}
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[12]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1150,7 +1218,7 @@ func (x *AnswerRequest) String() string {
 func (*AnswerRequest) ProtoMessage() {}
 
 func (x *AnswerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[12]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1163,7 +1231,7 @@ func (x *AnswerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnswerRequest.ProtoReflect.Descriptor instead.
 func (*AnswerRequest) Descriptor() ([]byte, []int) {
-	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{12}
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AnswerRequest) GetRequest() *Request {
@@ -1191,7 +1259,7 @@ type AnswerResponse struct {
 
 func (x *AnswerResponse) Reset() {
 	*x = AnswerResponse{}
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[13]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1203,7 +1271,7 @@ func (x *AnswerResponse) String() string {
 func (*AnswerResponse) ProtoMessage() {}
 
 func (x *AnswerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[13]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1216,7 +1284,7 @@ func (x *AnswerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnswerResponse.ProtoReflect.Descriptor instead.
 func (*AnswerResponse) Descriptor() ([]byte, []int) {
-	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{13}
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *AnswerResponse) GetStatus() int32 {
@@ -1255,7 +1323,7 @@ type StatusChange struct {
 
 func (x *StatusChange) Reset() {
 	*x = StatusChange{}
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[14]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1267,7 +1335,7 @@ func (x *StatusChange) String() string {
 func (*StatusChange) ProtoMessage() {}
 
 func (x *StatusChange) ProtoReflect() protoreflect.Message {
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[14]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1280,7 +1348,7 @@ func (x *StatusChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusChange.ProtoReflect.Descriptor instead.
 func (*StatusChange) Descriptor() ([]byte, []int) {
-	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{14}
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *StatusChange) GetId() string {
@@ -1341,7 +1409,7 @@ type ApplyStatusRequest struct {
 
 func (x *ApplyStatusRequest) Reset() {
 	*x = ApplyStatusRequest{}
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[15]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1353,7 +1421,7 @@ func (x *ApplyStatusRequest) String() string {
 func (*ApplyStatusRequest) ProtoMessage() {}
 
 func (x *ApplyStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[15]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1366,7 +1434,7 @@ func (x *ApplyStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplyStatusRequest.ProtoReflect.Descriptor instead.
 func (*ApplyStatusRequest) Descriptor() ([]byte, []int) {
-	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{15}
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ApplyStatusRequest) GetChange() *StatusChange {
@@ -1384,7 +1452,7 @@ type ApplyStatusResponse struct {
 
 func (x *ApplyStatusResponse) Reset() {
 	*x = ApplyStatusResponse{}
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[16]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1396,7 +1464,7 @@ func (x *ApplyStatusResponse) String() string {
 func (*ApplyStatusResponse) ProtoMessage() {}
 
 func (x *ApplyStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[16]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1409,7 +1477,7 @@ func (x *ApplyStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplyStatusResponse.ProtoReflect.Descriptor instead.
 func (*ApplyStatusResponse) Descriptor() ([]byte, []int) {
-	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{16}
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{17}
 }
 
 var File_trustlysidecar_adapter_v1_adapter_proto protoreflect.FileDescriptor
@@ -1465,7 +1533,7 @@ const file_trustlysidecar_adapter_v1_adapter_proto_rawDesc = "" +
 	"postalCode\x12\x12\n" +
 	"\x04city\x18\x03 \x01(\tR\x04city\x12\x14\n" +
 	"\x05line1\x18\x04 \x01(\tR\x05line1\x12\x14\n" +
-	"\x05line2\x18\x05 \x01(\tR\x05line2\"\xc2\x04\n" +
+	"\x05line2\x18\x05 \x01(\tR\x05line2\"\xf4\x04\n" +
 	"\aCommand\x12:\n" +
 	"\x04kind\x18\x01 \x01(\x0e2&.trustlysidecar.adapter.v1.CommandKindR\x04kind\x12'\n" +
 	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\x126\n" +
@@ -1475,14 +1543,20 @@ const file_trustlysidecar_adapter_v1_adapter_proto_rawDesc = "" +
 	"\treference\x18\x06 \x01(\tR\treference\x12L\n" +
 	"\bmetadata\x18\a \x03(\v20.trustlysidecar.adapter.v1.Command.MetadataEntryR\bmetadata\x12M\n" +
 	"\x10shipping_address\x18\b \x01(\v2\".trustlysidecar.adapter.v1.AddressR\x0fshippingAddress\x12'\n" +
-	"\x0frequest_mandate\x18\t \x01(\bR\x0erequestMandate\x1a;\n" +
+	"\x0frequest_mandate\x18\t \x01(\bR\x0erequestMandate\x120\n" +
+	"\x03kyc\x18\n" +
+	" \x01(\v2\x1e.trustlysidecar.adapter.v1.KYCR\x03kyc\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"P\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"@\n" +
+	"\x03KYC\x12\x18\n" +
+	"\arequest\x18\x01 \x01(\bR\arequest\x12\x1f\n" +
+	"\vminimum_age\x18\x02 \x01(\x05R\n" +
+	"minimumAge\"P\n" +
 	"\x10TranslateRequest\x12<\n" +
 	"\arequest\x18\x01 \x01(\v2\".trustlysidecar.adapter.v1.RequestR\arequest\"S\n" +
 	"\x11TranslateResponse\x12>\n" +
-	"\bcommands\x18\x01 \x03(\v2\".trustlysidecar.adapter.v1.CommandR\bcommands\"\xe6\x01\n" +
+	"\bcommands\x18\x01 \x03(\v2\".trustlysidecar.adapter.v1.CommandR\bcommands\"\x81\x02\n" +
 	"\x06Result\x12'\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\x12\x0e\n" +
 	"\x02ok\x18\x02 \x01(\bR\x02ok\x12-\n" +
@@ -1491,7 +1565,8 @@ const file_trustlysidecar_adapter_v1_adapter_proto_rawDesc = "" +
 	"\n" +
 	"error_code\x18\x05 \x01(\tR\terrorCode\x12\x18\n" +
 	"\amessage\x18\x06 \x01(\tR\amessage\x12\x18\n" +
-	"\apending\x18\a \x01(\bR\apending\"\x8a\x01\n" +
+	"\apending\x18\a \x01(\bR\apending\x12\x19\n" +
+	"\border_id\x18\b \x01(\tR\aorderId\"\x8a\x01\n" +
 	"\rAnswerRequest\x12<\n" +
 	"\arequest\x18\x01 \x01(\v2\".trustlysidecar.adapter.v1.RequestR\arequest\x12;\n" +
 	"\aresults\x18\x02 \x03(\v2!.trustlysidecar.adapter.v1.ResultR\aresults\"y\n" +
@@ -1563,7 +1638,7 @@ func file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP() []byte {
 }
 
 var file_trustlysidecar_adapter_v1_adapter_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_trustlysidecar_adapter_v1_adapter_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_trustlysidecar_adapter_v1_adapter_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_trustlysidecar_adapter_v1_adapter_proto_goTypes = []any{
 	(Redelivery)(0),               // 0: trustlysidecar.adapter.v1.Redelivery
 	(Flow)(0),                     // 1: trustlysidecar.adapter.v1.Flow
@@ -1578,53 +1653,55 @@ var file_trustlysidecar_adapter_v1_adapter_proto_goTypes = []any{
 	(*Customer)(nil),              // 10: trustlysidecar.adapter.v1.Customer
 	(*Address)(nil),               // 11: trustlysidecar.adapter.v1.Address
 	(*Command)(nil),               // 12: trustlysidecar.adapter.v1.Command
-	(*TranslateRequest)(nil),      // 13: trustlysidecar.adapter.v1.TranslateRequest
-	(*TranslateResponse)(nil),     // 14: trustlysidecar.adapter.v1.TranslateResponse
-	(*Result)(nil),                // 15: trustlysidecar.adapter.v1.Result
-	(*AnswerRequest)(nil),         // 16: trustlysidecar.adapter.v1.AnswerRequest
-	(*AnswerResponse)(nil),        // 17: trustlysidecar.adapter.v1.AnswerResponse
-	(*StatusChange)(nil),          // 18: trustlysidecar.adapter.v1.StatusChange
-	(*ApplyStatusRequest)(nil),    // 19: trustlysidecar.adapter.v1.ApplyStatusRequest
-	(*ApplyStatusResponse)(nil),   // 20: trustlysidecar.adapter.v1.ApplyStatusResponse
-	nil,                           // 21: trustlysidecar.adapter.v1.Command.MetadataEntry
-	(*durationpb.Duration)(nil),   // 22: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 23: google.protobuf.Timestamp
+	(*KYC)(nil),                   // 13: trustlysidecar.adapter.v1.KYC
+	(*TranslateRequest)(nil),      // 14: trustlysidecar.adapter.v1.TranslateRequest
+	(*TranslateResponse)(nil),     // 15: trustlysidecar.adapter.v1.TranslateResponse
+	(*Result)(nil),                // 16: trustlysidecar.adapter.v1.Result
+	(*AnswerRequest)(nil),         // 17: trustlysidecar.adapter.v1.AnswerRequest
+	(*AnswerResponse)(nil),        // 18: trustlysidecar.adapter.v1.AnswerResponse
+	(*StatusChange)(nil),          // 19: trustlysidecar.adapter.v1.StatusChange
+	(*ApplyStatusRequest)(nil),    // 20: trustlysidecar.adapter.v1.ApplyStatusRequest
+	(*ApplyStatusResponse)(nil),   // 21: trustlysidecar.adapter.v1.ApplyStatusResponse
+	nil,                           // 22: trustlysidecar.adapter.v1.Command.MetadataEntry
+	(*durationpb.Duration)(nil),   // 23: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 24: google.protobuf.Timestamp
 }
 var file_trustlysidecar_adapter_v1_adapter_proto_depIdxs = []int32{
 	1,  // 0: trustlysidecar.adapter.v1.Description.flows:type_name -> trustlysidecar.adapter.v1.Flow
-	22, // 1: trustlysidecar.adapter.v1.Description.answer_within:type_name -> google.protobuf.Duration
+	23, // 1: trustlysidecar.adapter.v1.Description.answer_within:type_name -> google.protobuf.Duration
 	0,  // 2: trustlysidecar.adapter.v1.Description.redelivery:type_name -> trustlysidecar.adapter.v1.Redelivery
 	6,  // 3: trustlysidecar.adapter.v1.Request.headers:type_name -> trustlysidecar.adapter.v1.Header
-	23, // 4: trustlysidecar.adapter.v1.Request.received_at:type_name -> google.protobuf.Timestamp
+	24, // 4: trustlysidecar.adapter.v1.Request.received_at:type_name -> google.protobuf.Timestamp
 	2,  // 5: trustlysidecar.adapter.v1.Command.kind:type_name -> trustlysidecar.adapter.v1.CommandKind
 	9,  // 6: trustlysidecar.adapter.v1.Command.order:type_name -> trustlysidecar.adapter.v1.Order
 	8,  // 7: trustlysidecar.adapter.v1.Command.amount:type_name -> trustlysidecar.adapter.v1.Money
 	10, // 8: trustlysidecar.adapter.v1.Command.customer:type_name -> trustlysidecar.adapter.v1.Customer
-	21, // 9: trustlysidecar.adapter.v1.Command.metadata:type_name -> trustlysidecar.adapter.v1.Command.MetadataEntry
+	22, // 9: trustlysidecar.adapter.v1.Command.metadata:type_name -> trustlysidecar.adapter.v1.Command.MetadataEntry
 	11, // 10: trustlysidecar.adapter.v1.Command.shipping_address:type_name -> trustlysidecar.adapter.v1.Address
-	7,  // 11: trustlysidecar.adapter.v1.TranslateRequest.request:type_name -> trustlysidecar.adapter.v1.Request
-	12, // 12: trustlysidecar.adapter.v1.TranslateResponse.commands:type_name -> trustlysidecar.adapter.v1.Command
-	7,  // 13: trustlysidecar.adapter.v1.AnswerRequest.request:type_name -> trustlysidecar.adapter.v1.Request
-	15, // 14: trustlysidecar.adapter.v1.AnswerRequest.results:type_name -> trustlysidecar.adapter.v1.Result
-	6,  // 15: trustlysidecar.adapter.v1.AnswerResponse.headers:type_name -> trustlysidecar.adapter.v1.Header
-	9,  // 16: trustlysidecar.adapter.v1.StatusChange.order:type_name -> trustlysidecar.adapter.v1.Order
-	3,  // 17: trustlysidecar.adapter.v1.StatusChange.status:type_name -> trustlysidecar.adapter.v1.PaymentStatus
-	8,  // 18: trustlysidecar.adapter.v1.StatusChange.amount:type_name -> trustlysidecar.adapter.v1.Money
-	23, // 19: trustlysidecar.adapter.v1.StatusChange.occurred_at:type_name -> google.protobuf.Timestamp
-	18, // 20: trustlysidecar.adapter.v1.ApplyStatusRequest.change:type_name -> trustlysidecar.adapter.v1.StatusChange
-	4,  // 21: trustlysidecar.adapter.v1.Adapter.Describe:input_type -> trustlysidecar.adapter.v1.DescribeRequest
-	13, // 22: trustlysidecar.adapter.v1.Adapter.Translate:input_type -> trustlysidecar.adapter.v1.TranslateRequest
-	16, // 23: trustlysidecar.adapter.v1.Adapter.Answer:input_type -> trustlysidecar.adapter.v1.AnswerRequest
-	19, // 24: trustlysidecar.adapter.v1.Adapter.ApplyStatus:input_type -> trustlysidecar.adapter.v1.ApplyStatusRequest
-	5,  // 25: trustlysidecar.adapter.v1.Adapter.Describe:output_type -> trustlysidecar.adapter.v1.Description
-	14, // 26: trustlysidecar.adapter.v1.Adapter.Translate:output_type -> trustlysidecar.adapter.v1.TranslateResponse
-	17, // 27: trustlysidecar.adapter.v1.Adapter.Answer:output_type -> trustlysidecar.adapter.v1.AnswerResponse
-	20, // 28: trustlysidecar.adapter.v1.Adapter.ApplyStatus:output_type -> trustlysidecar.adapter.v1.ApplyStatusResponse
-	25, // [25:29] is the sub-list for method output_type
-	21, // [21:25] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	13, // 11: trustlysidecar.adapter.v1.Command.kyc:type_name -> trustlysidecar.adapter.v1.KYC
+	7,  // 12: trustlysidecar.adapter.v1.TranslateRequest.request:type_name -> trustlysidecar.adapter.v1.Request
+	12, // 13: trustlysidecar.adapter.v1.TranslateResponse.commands:type_name -> trustlysidecar.adapter.v1.Command
+	7,  // 14: trustlysidecar.adapter.v1.AnswerRequest.request:type_name -> trustlysidecar.adapter.v1.Request
+	16, // 15: trustlysidecar.adapter.v1.AnswerRequest.results:type_name -> trustlysidecar.adapter.v1.Result
+	6,  // 16: trustlysidecar.adapter.v1.AnswerResponse.headers:type_name -> trustlysidecar.adapter.v1.Header
+	9,  // 17: trustlysidecar.adapter.v1.StatusChange.order:type_name -> trustlysidecar.adapter.v1.Order
+	3,  // 18: trustlysidecar.adapter.v1.StatusChange.status:type_name -> trustlysidecar.adapter.v1.PaymentStatus
+	8,  // 19: trustlysidecar.adapter.v1.StatusChange.amount:type_name -> trustlysidecar.adapter.v1.Money
+	24, // 20: trustlysidecar.adapter.v1.StatusChange.occurred_at:type_name -> google.protobuf.Timestamp
+	19, // 21: trustlysidecar.adapter.v1.ApplyStatusRequest.change:type_name -> trustlysidecar.adapter.v1.StatusChange
+	4,  // 22: trustlysidecar.adapter.v1.Adapter.Describe:input_type -> trustlysidecar.adapter.v1.DescribeRequest
+	14, // 23: trustlysidecar.adapter.v1.Adapter.Translate:input_type -> trustlysidecar.adapter.v1.TranslateRequest
+	17, // 24: trustlysidecar.adapter.v1.Adapter.Answer:input_type -> trustlysidecar.adapter.v1.AnswerRequest
+	20, // 25: trustlysidecar.adapter.v1.Adapter.ApplyStatus:input_type -> trustlysidecar.adapter.v1.ApplyStatusRequest
+	5,  // 26: trustlysidecar.adapter.v1.Adapter.Describe:output_type -> trustlysidecar.adapter.v1.Description
+	15, // 27: trustlysidecar.adapter.v1.Adapter.Translate:output_type -> trustlysidecar.adapter.v1.TranslateResponse
+	18, // 28: trustlysidecar.adapter.v1.Adapter.Answer:output_type -> trustlysidecar.adapter.v1.AnswerResponse
+	21, // 29: trustlysidecar.adapter.v1.Adapter.ApplyStatus:output_type -> trustlysidecar.adapter.v1.ApplyStatusResponse
+	26, // [26:30] is the sub-list for method output_type
+	22, // [22:26] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_trustlysidecar_adapter_v1_adapter_proto_init() }
@@ -1638,7 +1715,7 @@ func file_trustlysidecar_adapter_v1_adapter_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_trustlysidecar_adapter_v1_adapter_proto_rawDesc), len(file_trustlysidecar_adapter_v1_adapter_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   18,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -232,7 +232,8 @@ nothing; fails with one clear message.
 {{- if hasPrefix "TRUSTLY_SIDECAR_" $name }}
 {{- fail (printf "adapterEnv.%s: TRUSTLY_SIDECAR_ variables are the sidecar's own settings and are never passed to an adapter" $name) }}
 {{- end }}
-{{- if regexMatch "(PASSWORD|TOKEN|SECRET|KEY)$" $name }}
+{{- /* A commercetools project key or a public key names no secret. */}}
+{{- if and (regexMatch "(PASSWORD|TOKEN|SECRET|KEY)$" $name) (not (regexMatch "(PROJECT|PUBLIC)_KEY$" $name)) }}
 {{- fail (printf "adapterEnv.%s looks like a secret, and adapterEnv is plain environment: put it in secrets.platform (or secrets.platformKeys with existingSecret), mounted as a file and passed to the adapter as %s_FILE" $name $name) }}
 {{- end }}
 {{- end }}

@@ -114,3 +114,41 @@ func TestBadValues(t *testing.T) {
 		})
 	}
 }
+
+// TestREADMEPlatformExamplesRender renders every platform example of the chart README
+// over the standalone values: a setting the chart refuses (a plain name it takes for a
+// secret, a path the Ingress does not take) fails here rather than at a shop.
+func TestREADMEPlatformExamplesRender(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(chartDir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "No adapter image is published yet")
+	if ok {
+		_, rest, ok = strings.Cut(rest, "```yaml\n")
+	}
+	block, _, closed := strings.Cut(rest, "```")
+	if !ok || !closed {
+		t.Fatal("the README's platform examples are gone")
+	}
+	docs := strings.Split(block, "\n---\n")
+	if len(docs) < 4 {
+		t.Fatalf("%d platform examples, want one per built-in platform", len(docs))
+	}
+	for _, doc := range docs {
+		name, _, _ := strings.Cut(strings.TrimSpace(doc), "\n")
+		t.Run(name, func(t *testing.T) {
+			f := filepath.Join(t.TempDir(), "example.yaml")
+			if err := os.WriteFile(f, []byte(doc), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, err := helm(t, "template", "shop", chartDir, "-f", filepath.Join(chartDir, "ci/standalone-values.yaml"), "-f", f)
+			if err != nil {
+				t.Fatalf("refused: %v\n%s", err, out)
+			}
+			if !strings.Contains(out, "name: TRUSTLY_SIDECAR_ADAPTER") {
+				t.Errorf("no adapter is passed to the sidecar")
+			}
+		})
+	}
+}

@@ -167,6 +167,20 @@ func (g *Group) usage(w io.Writer, name string) {
 	}
 }
 
+// wrapLong wraps the lines of text longer than Width and keeps the others
+// as they are (an aligned table stays aligned); it ends with a newline.
+func wrapLong(text string) string {
+	var b strings.Builder
+	for line := range strings.SplitSeq(text, "\n") {
+		if len(line) > Width {
+			b.WriteString(wrap(line, ""))
+			continue
+		}
+		b.WriteString(line + "\n")
+	}
+	return b.String()
+}
+
 // wrap breaks text into lines of at most Width columns, each starting with
 // indent (a tab counts as reaching the next multiple of 8), and ends it
 // with a newline.
@@ -211,7 +225,7 @@ func NewFlagSet(e *Env, name, synopsis, about string) *flag.FlagSet {
 		if synopsis != "" {
 			fmt.Fprint(w, " "+synopsis)
 		}
-		fmt.Fprintf(w, "\n\n%s\n", about)
+		fmt.Fprintf(w, "\n\n%s", wrapLong(about))
 		if !hasFlags {
 			return
 		}

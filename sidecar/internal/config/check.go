@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/pluginhost"
@@ -163,6 +164,9 @@ func (c *Config) checkListeners() []error {
 		if p.n <= 0 {
 			add("%s must be positive", Key(p.name))
 		}
+	}
+	if c.KYCMinimumAge < 0 || c.KYCMinimumAge > engine.MaxKYCMinimumAge {
+		add("%s: %d is not an age from 0 to %d", Key("KYC_MINIMUM_AGE"), c.KYCMinimumAge, engine.MaxKYCMinimumAge)
 	}
 	if err := c.logLevel.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		add("%s: %q is not a level (want debug, info, warn or error)", Key("LOG_LEVEL"), c.LogLevel)

@@ -76,6 +76,8 @@ type Config struct {
 	EngineTick           time.Duration `envconfig:"ENGINE_TICK" default:"1m" desc:"how often the engine reconciles open orders and (at most every 15 minutes) refreshes the Trustly balance"`
 	Pprof                bool          `envconfig:"PPROF" default:"false" desc:"serve Go's profiler at /debug/pprof/ on the private listener, behind SHOP_API_TOKEN; off by default (a heap profile holds secrets)"`
 	RefundBalanceMaxAge  time.Duration `envconfig:"REFUND_BALANCE_MAX_AGE" default:"1m" desc:"how old the known Trustly balance may be to refuse a refund it does not cover; an older one is fetched again first (one call shared by concurrent refunds)"`
+	KYCMinimumAge        int           `envconfig:"KYC_MINIMUM_AGE" default:"18" desc:"payments that ask for KYC (requestKyc): the age in whole years (on the day, UTC) below which Trustly's kyc is answered FINISH, as is one without a readable date of birth; a payment's kycMinimumAge replaces it; 0 checks no age (0-130)"`
+	KYCMatchNationalID   bool          `envconfig:"KYC_MATCH_NATIONAL_ID" default:"true" desc:"payments that ask for KYC and send nationalIdentificationNumber: answer Trustly's kyc FINISH when its personid is another person's (Trustly sends personid in SE, FI and EE only; without one nothing is compared)"`
 	Adapter              string        `envconfig:"ADAPTER" desc:"the shop platform adapter that receives status changes: empty for none (changes wait in the outbox), generic for the built-in generic adapter (run as a plugin process of this binary), or the absolute path of an adapter executable"`
 	AdapterEnv           []string      `envconfig:"ADAPTER_ENV" desc:"comma-separated names of environment variables passed through to the adapter plugin, e.g. TRUSTLY_GENERIC_CALLBACK_URL,TRUSTLY_GENERIC_CALLBACK_SECRET; the plugin gets nothing else of the sidecar's environment (never the TRUSTLY_SIDECAR_ secrets)"`
 	ReattachAdapters     string        `envconfig:"REATTACH_ADAPTERS" desc:"debugging an adapter only: the value an adapter serving in debug mode prints (TRUSTLY_ADAPTER_DEBUG=1, e.g. under dlv); serve then connects to that running adapter instead of starting TRUSTLY_SIDECAR_ADAPTER, and never stops it. Refused with LIVE"`
@@ -84,6 +86,7 @@ type Config struct {
 	ShopLocale           string        `envconfig:"SHOP_LOCALE" desc:"platform webhooks: the Trustly checkout's locale, e.g. sv_SE"`
 	ShopCountry          string        `envconfig:"SHOP_COUNTRY" desc:"platform webhooks: the shopper's country (ISO 3166-1 alpha-2, e.g. SE) when the platform sends none"`
 	ShopShopperStatement string        `envconfig:"SHOP_SHOPPER_STATEMENT" desc:"platform webhooks: the text on the shopper's bank statement for payments and charges, e.g. the shop's name"`
+	ShopRequestKYC       bool          `envconfig:"SHOP_REQUEST_KYC" default:"false" desc:"platform webhooks: ask for KYC on every payment (as requestKyc on /v1), decided by the KYC_ rules; the adapter protocol has no per-payment field for it"`
 	LogLevel             string        `envconfig:"LOG_LEVEL" default:"info" desc:"log level: debug, info, warn or error"`
 	LogFormat            string        `envconfig:"LOG_FORMAT" default:"json" desc:"log format on stderr: json or text"`
 

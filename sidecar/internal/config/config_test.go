@@ -197,6 +197,8 @@ func TestConfigProblems(t *testing.T) {
 	}{
 		{"environment missing", validEnv(t).with("ENVIRONMENT", ""), []string{"ENVIRONMENT is required"}},
 		{"unknown environment", validEnv(t).with("ENVIRONMENT", "PROD"), []string{`unknown environment "PROD"`}},
+		{"KYC minimum age below 0", validEnv(t).with("KYC_MINIMUM_AGE", "-1"), []string{"KYC_MINIMUM_AGE: -1 is not an age from 0 to 130"}},
+		{"KYC minimum age above 130", validEnv(t).with("KYC_MINIMUM_AGE", "131"), []string{"KYC_MINIMUM_AGE: 131 is not an age"}},
 		{"LIVE with an http public base URL", validEnv(t).with("ENVIRONMENT", "LIVE", "TRUSTLY_URL", "", "REDIS_MODE", "single"),
 			[]string{"PUBLIC_BASE_URL", "LIVE require https", "734"}},
 		{"TEST with an http public base URL", validEnv(t).with("ENVIRONMENT", "TEST", "TRUSTLY_URL", "", "REDIS_MODE", "single"),

@@ -20,6 +20,9 @@ const maxShopperStatement = trustly.MaxTextLength
 // not send.
 type ShopDefaults struct {
 	SuccessURL, FailURL, Locale, Country, ShopperStatement string
+	// RequestKYC asks for KYC on every platform payment: the adapter
+	// protocol has no field for it per payment.
+	RequestKYC bool
 }
 
 // checkShopDefaults checks the shop-wide defaults of platform commands.
@@ -48,5 +51,5 @@ func (c *Config) checkShopDefaults() []error {
 // ShopDefaults are the shop-wide defaults of platform commands.
 func (c *Config) ShopDefaults() ShopDefaults {
 	return ShopDefaults{SuccessURL: c.ShopSuccessURL, FailURL: c.ShopFailURL, Locale: c.ShopLocale,
-		Country: c.ShopCountry, ShopperStatement: c.ShopShopperStatement}
+		Country: c.ShopCountry, ShopperStatement: c.ShopShopperStatement, RequestKYC: c.ShopRequestKYC}
 }

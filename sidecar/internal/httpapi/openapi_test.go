@@ -197,6 +197,8 @@ func TestOpenAPISchemasMatchTheTypes(t *testing.T) {
 		"BalanceList":          reflect.TypeFor[shopapi.BalanceList](),
 		"UnroutedNotification": reflect.TypeFor[shopapi.UnroutedNotification](),
 		"UnroutedList":         reflect.TypeFor[shopapi.UnroutedList](),
+		"RecipientInformation": reflect.TypeFor[shopapi.RecipientInformation](),
+		"KYC":                  reflect.TypeFor[shopapi.KYC](),
 	}
 	for name, typ := range types {
 		s, ok := doc.Components.Schemas[name]

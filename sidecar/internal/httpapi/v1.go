@@ -117,6 +117,8 @@ func (a *API) createPayment() http.Handler {
 				UnchangeableNationalIdentificationNumber: s.UnchangeableNationalIdentificationNumber,
 				RequestDirectDebitMandate:                req.RequestDirectDebitMandate,
 				ShippingAddress:                          shippingAddress(req.ShippingAddress),
+				RequestKYC:                               req.RequestKYC, KYCMinimumAge: req.KYCMinimumAge,
+				RecipientInformation: req.RecipientInformation.Trustly(),
 			}))
 		}, nil
 	})

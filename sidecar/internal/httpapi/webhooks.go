@@ -364,7 +364,7 @@ func (h *Webhooks) run(ctx context.Context, platform string, c adapter.Command) 
 func adapterResults(rs []shopapi.WebhookResult) []adapter.Result {
 	out := make([]adapter.Result, 0, len(rs))
 	for _, r := range rs {
-		ar := adapter.Result{IdempotencyKey: r.IdempotencyKey, OK: r.OK, ProviderReference: r.TrustlyOrderID, RedirectURL: r.URL, Pending: r.Pending}
+		ar := adapter.Result{IdempotencyKey: r.IdempotencyKey, OrderID: r.OrderID, OK: r.OK, ProviderReference: r.TrustlyOrderID, RedirectURL: r.URL, Pending: r.Pending}
 		if r.Error != nil {
 			ar.ErrorCode, ar.Message = r.Error.Code, r.Error.Message
 		}
@@ -399,6 +399,8 @@ func (h *Webhooks) command(c adapter.Command) (func(context.Context) (engine.Ord
 			NationalIdentificationNumber:             cust.NationalID,
 			UnchangeableNationalIdentificationNumber: cust.NationalIDLocked,
 			RequestDirectDebitMandate:                c.RequestMandate,
+			RequestKYC:                               c.KYC.Request || d.RequestKYC,
+			KYCMinimumAge:                            c.KYC.MinimumAge,
 			ShippingAddress: engine.ShippingAddress{Country: c.ShippingAddress.Country, PostalCode: c.ShippingAddress.PostalCode,
 				City: c.ShippingAddress.City, Line1: c.ShippingAddress.Line1, Line2: c.ShippingAddress.Line2},
 		}

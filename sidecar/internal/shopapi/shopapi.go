@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
+	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
 )
 
 // InvalidError is a request the shop API refuses before anything happens:
@@ -73,6 +74,36 @@ type CreatePaymentRequest struct {
 	// URLTarget is the frame SuccessURL/FailURL load in when the checkout
 	// is shown in an iframe (e.g. "_top"); see Trustly's presentation guide.
 	URLTarget string `json:"urlTarget,omitempty"`
+	// RequestKYC asks Trustly for the shopper's identity before the
+	// transfer; the sidecar answers Trustly's kyc by its KYC rules, with
+	// KYCMinimumAge (when above 0) as this payment's minimum age.
+	RequestKYC           bool                  `json:"requestKyc,omitempty"`
+	KYCMinimumAge        int                   `json:"kycMinimumAge,omitempty"`
+	RecipientInformation *RecipientInformation `json:"recipientInformation,omitempty"`
+}
+
+// RecipientInformation is the payee of a Deposit (Trustly's attribute of
+// that name), for money transfer services, e-wallets, prepaid cards and
+// partners that aggregate merchants.
+type RecipientInformation struct {
+	PartyType   string `json:"partyType"` // PERSON or ORGANISATION
+	FirstName   string `json:"firstName"` // or the organisation's name
+	LastName    string `json:"lastName,omitempty"`
+	CountryCode string `json:"countryCode"`
+	CustomerID  string `json:"customerId,omitempty"`
+	Address     string `json:"address,omitempty"`
+	// DateOfBirth is YYYY-MM-DD for a person, the organisation number for
+	// an organisation.
+	DateOfBirth string `json:"dateOfBirth,omitempty"`
+}
+
+// Trustly is RecipientInformation for the engine; nil stays nil.
+func (ri *RecipientInformation) Trustly() *trustly.RecipientInformation {
+	if ri == nil {
+		return nil
+	}
+	return &trustly.RecipientInformation{PartyType: ri.PartyType, FirstName: ri.FirstName, LastName: ri.LastName,
+		CountryCode: ri.CountryCode, CustomerID: ri.CustomerID, Address: ri.Address, DateOfBirth: ri.DateOfBirth}
 }
 
 // CreateRefundRequest refunds amount, or everything refundable when 0.
@@ -124,8 +155,30 @@ type Order struct {
 	Refunds           []string  `json:"refunds,omitempty"`
 	Attention         string    `json:"attention,omitempty"`
 	Reason            string    `json:"reason,omitempty"`
+	KYC               *KYC      `json:"kyc,omitempty"`
 	Created           time.Time `json:"created"`
 	Updated           time.Time `json:"updated"`
+}
+
+// KYC is a Deposit's identity check: the rules and, once Trustly's kyc
+// came, the answer and why. Never the person's data.
+type KYC struct {
+	Requested       bool      `json:"requested"`
+	MinimumAge      int       `json:"minimumAge,omitempty"`
+	NationalIDMatch bool      `json:"nationalIdMatch,omitempty"`
+	Decision        string    `json:"decision,omitempty"`
+	Reason          string    `json:"reason,omitempty"`
+	Detail          string    `json:"detail,omitempty"`
+	NotificationID  string    `json:"notificationId,omitempty"`
+	DecidedAt       time.Time `json:"decidedAt,omitzero"`
+}
+
+func kycOf(k *engine.KYC) *KYC {
+	if k == nil {
+		return nil
+	}
+	return &KYC{Requested: k.Requested, MinimumAge: k.MinimumAge, NationalIDMatch: k.NationalIDMatch, Decision: k.Decision,
+		Reason: k.Reason, Detail: k.Detail, NotificationID: k.NotificationID, DecidedAt: k.DecidedAt}
 }
 
 // OrderList is the answer of a search.
@@ -152,7 +205,7 @@ func OrderOf(o engine.Order) Order {
 		Currency: o.Currency, Credited: o.Credited, Refunded: o.Refunded, Refundable: o.Refundable, EndUserID: o.EndUserID,
 		ExternalReference: o.ExternalReference, MessageID: o.MessageID, TrustlyOrderID: o.TrustlyOrderID, URL: o.URL,
 		PaymentDate: o.PaymentDate, PaymentID: o.Parent, Refunds: o.Refunds, Attention: o.Attention, Reason: o.Reason,
-		Created: o.Created, Updated: o.Updated,
+		KYC: kycOf(o.KYC), Created: o.Created, Updated: o.Updated,
 	}
 }
 

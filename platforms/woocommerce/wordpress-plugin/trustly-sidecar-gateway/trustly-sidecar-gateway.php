@@ -3,7 +3,7 @@
  * Plugin Name: Trustly (trustly-sidecar)
  * Description: Pay by bank with Trustly through the trustly-sidecar running beside WordPress. The sidecar does the payment work; this plugin only asks it and redirects.
  * Version: 0.1.0
- * Requires at least: 6.4
+ * Requires at least: 6.1
  * Requires PHP: 8.1
  * Requires Plugins: woocommerce
  * WC requires at least: 8.0

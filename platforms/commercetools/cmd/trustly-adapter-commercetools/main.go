@@ -1,0 +1,22 @@
+// Command trustly-adapter-commercetools is the commercetools adapter as a
+// stand-alone plugin executable, for hosts that load adapters by path. The
+// sidecar binary also carries it built in
+// (TRUSTLY_SIDECAR_ADAPTER=commercetools).
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/trustly-sidecar/trustly-sidecar/adapter"
+	"github.com/trustly-sidecar/trustly-sidecar/platforms/commercetools"
+)
+
+func main() {
+	a, err := commercetools.NewFromEnv(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	adapter.Serve(a)
+}
