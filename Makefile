@@ -12,7 +12,7 @@ RELEASE_VERSION := 0.1.0
 # What `make build` stamps: a build from a clone never claims to be the release.
 VERSION   ?= $(RELEASE_VERSION)-dev
 # The commit, with +dirty when tracked files differ from it (the binary prints both).
-COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)$(shell git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo +dirty)
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)$(if $(shell git status --porcelain --untracked-files=no 2>/dev/null),+dirty)
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # Tools are pinned so every machine lints the same way.
 STATICCHECK_VERSION := v0.8.2
