@@ -156,11 +156,14 @@ fuzz: ## run every fuzz target for FUZZTIME each
 	  done; \
 	done
 
-bench: ## run the benchmarks
-	@for m in $(MODULES); do \
+# One table from one run (sidecar/bench_test.go): the built binary on a real
+# redis-server and the simulator. BENCH_ALL=1 also runs every Go benchmark.
+bench: ## the performance table: notification route and its crypto bound, round trips, Deposit latency, plugin, RSS, start
+	.ci/with-redis env TRUSTLY_BENCH=full $(GO) test -count=1 -timeout 30m -v -run '^TestBenchTable$$' ./sidecar | grep -v -e '^=== RUN' -e '^--- PASS' -e '^PASS$$'
+	@if [ -n "$${BENCH_ALL:-}" ]; then for m in $(MODULES); do \
 	  echo "bench: $$m"; \
 	  (cd "$$m" && $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...); \
-	done
+	done; fi
 
 # The fault suite of issue #15 at full length (a few minutes): two serve
 # processes on one Redis through kill -9, Redis stopped and frozen, the plugin

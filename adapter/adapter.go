@@ -228,6 +228,25 @@ type Command struct {
 	// Customer.NationalID); a payer who fails them is stopped, and the
 	// platform hears the payment cancelled.
 	KYC KYC
+	// Recipient is the payee of a pay command when it is not the shop
+	// itself (Trustly's RecipientInformation: money transfer services,
+	// e-wallets, marketplaces that aggregate merchants); nil for a shop's
+	// own sale.
+	Recipient *Recipient
+}
+
+// Recipient is who a payment's money is for, as Trustly needs it from a
+// merchant that collects for others.
+type Recipient struct {
+	Organisation bool   // an organisation, not a person
+	FirstName    string // the person's first name, or the organisation's name
+	LastName     string // the person's last name; empty for an organisation
+	Country      string // ISO 3166-1 alpha-2: where the recipient resides
+	CustomerID   string // the recipient's stable id at the platform
+	Address      string // the full address without the country
+	// DateOfBirth is YYYY-MM-DD for a person, the organisation number for
+	// an organisation.
+	DateOfBirth string
 }
 
 // KYC is a pay command's identity check.

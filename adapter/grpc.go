@@ -257,6 +257,7 @@ func commandToPB(c Command) *pb.Command {
 		},
 		RequestMandate: c.RequestMandate,
 		Kyc:            &pb.KYC{Request: c.KYC.Request, MinimumAge: int32(c.KYC.MinimumAge)},
+		Recipient:      recipientToPB(c.Recipient),
 	}
 }
 
@@ -279,7 +280,25 @@ func commandFromPB(c *pb.Command) Command {
 		},
 		RequestMandate: c.GetRequestMandate(),
 		KYC:            KYC{Request: c.GetKyc().GetRequest(), MinimumAge: int(c.GetKyc().GetMinimumAge())},
+		Recipient:      recipientFromPB(c.GetRecipient()),
 	}
+}
+
+// recipientToPB keeps nil as nil: no recipient is not an empty one.
+func recipientToPB(r *Recipient) *pb.Recipient {
+	if r == nil {
+		return nil
+	}
+	return &pb.Recipient{Organisation: r.Organisation, FirstName: r.FirstName, LastName: r.LastName, Country: r.Country,
+		CustomerId: r.CustomerID, Address: r.Address, DateOfBirth: r.DateOfBirth}
+}
+
+func recipientFromPB(r *pb.Recipient) *Recipient {
+	if r == nil {
+		return nil
+	}
+	return &Recipient{Organisation: r.GetOrganisation(), FirstName: r.GetFirstName(), LastName: r.GetLastName(), Country: r.GetCountry(),
+		CustomerID: r.GetCustomerId(), Address: r.GetAddress(), DateOfBirth: r.GetDateOfBirth()}
 }
 
 func resultToPB(r Result) *pb.Result {

@@ -70,6 +70,8 @@ func TestRoundTripKeepsEveryField(t *testing.T) {
 			ShippingAddress: Address{Country: "SE", PostalCode: "11253", City: "Stockholm", Line1: "Storgatan 10", Line2: "lgh 1101"},
 			RequestMandate:  true,
 			KYC:             KYC{Request: true, MinimumAge: 20},
+			Recipient: &Recipient{Organisation: true, FirstName: "Ölhandeln AB", LastName: "-", Country: "SE",
+				CustomerID: "m-77", Address: "Gatan 1, 111 22 Stockholm", DateOfBirth: "556677-8899"},
 		}},
 		answer: Response{Status: 201, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{}`)},
 	}
@@ -77,6 +79,7 @@ func TestRoundTripKeepsEveryField(t *testing.T) {
 	everyFieldSet(t, impl.describ)
 	everyFieldSet(t, impl.cmds[1].ShippingAddress)
 	everyFieldSet(t, impl.cmds[1].KYC)
+	everyFieldSet(t, *impl.cmds[1].Recipient)
 	a := dial(t, impl)
 	ctx := context.Background()
 

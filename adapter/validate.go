@@ -111,6 +111,19 @@ var textFields = []struct {
 	{"ShippingAddress.City", func(c *Command) string { return c.ShippingAddress.City }},
 	{"ShippingAddress.Line1", func(c *Command) string { return c.ShippingAddress.Line1 }},
 	{"ShippingAddress.Line2", func(c *Command) string { return c.ShippingAddress.Line2 }},
+	{"Recipient.FirstName", func(c *Command) string { return recipient(c).FirstName }},
+	{"Recipient.LastName", func(c *Command) string { return recipient(c).LastName }},
+	{"Recipient.CustomerID", func(c *Command) string { return recipient(c).CustomerID }},
+	{"Recipient.Address", func(c *Command) string { return recipient(c).Address }},
+	{"Recipient.DateOfBirth", func(c *Command) string { return recipient(c).DateOfBirth }},
+}
+
+// recipient is c's recipient, or an empty one.
+func recipient(c *Command) Recipient {
+	if c.Recipient == nil {
+		return Recipient{}
+	}
+	return *c.Recipient
 }
 
 // Validate reports the first rule c breaks as a *CommandError (which wraps
@@ -129,7 +142,9 @@ var textFields = []struct {
 //
 //	pay            Customer.ID, Order.ID, Customer.Email, FirstName, LastName;
 //	               Amount.Minor > 0 and a currency; RequestMandate and KYC only
-//	               here, KYC.MinimumAge 0..MaxKYCAge and only with KYC.Request
+//	               here, KYC.MinimumAge 0..MaxKYCAge and only with KYC.Request;
+//	               a Recipient only here, with a FirstName and a Country, no
+//	               LastName for an organisation
 //	mandate        Customer.ID, Customer.Email
 //	charge         Customer.ID, Customer.Email; Amount.Minor > 0 and a currency
 //	refund         Reference or Order.ID (the payment); Amount.Minor 0 refunds
@@ -192,6 +207,18 @@ func (c Command) Validate() error {
 	}
 	if c.RequestMandate && c.Kind != CommandPay {
 		return bad("RequestMandate", "is for a pay command only (a mandate command asks for one by itself)")
+	}
+	if r := c.Recipient; r != nil {
+		switch {
+		case c.Kind != CommandPay:
+			return bad("Recipient", "is for a pay command only")
+		case r.FirstName == "":
+			return bad("Recipient.FirstName", "is required (a person's first name or the organisation's name)")
+		case !upperLetters(r.Country, 2):
+			return bad("Recipient.Country", "%.8q is not an ISO 3166-1 alpha-2 code like SE", r.Country)
+		case r.Organisation && r.LastName != "":
+			return bad("Recipient.LastName", "is for a person; an organisation has only its name in FirstName")
+		}
 	}
 	switch k := c.KYC; {
 	case k != KYC{} && c.Kind != CommandPay:

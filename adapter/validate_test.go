@@ -138,6 +138,15 @@ func TestValidateRefusesWhatTheHostWould(t *testing.T) {
 		{"a locked national id that is missing", with(validPay(), func(c *Command) { c.Customer.NationalIDLocked = true }), "Customer.NationalID"},
 		{"a mandate asked for on a refund", with(validRefund(), func(c *Command) { c.RequestMandate = true }), "RequestMandate"},
 		{"KYC asked for on a refund", with(validRefund(), func(c *Command) { c.KYC.Request = true }), "KYC"},
+		{"a recipient on a refund", with(validRefund(), func(c *Command) { c.Recipient = &Recipient{FirstName: "Ada", Country: "SE"} }), "Recipient"},
+		{"a recipient without a name", with(validPay(), func(c *Command) { c.Recipient = &Recipient{Country: "SE"} }), "Recipient.FirstName"},
+		{"a recipient without a country", with(validPay(), func(c *Command) { c.Recipient = &Recipient{FirstName: "Ada"} }), "Recipient.Country"},
+		{"an organisation with a last name", with(validPay(), func(c *Command) {
+			c.Recipient = &Recipient{Organisation: true, FirstName: "Acme AB", LastName: "X", Country: "SE"}
+		}), "Recipient.LastName"},
+		{"a control character in a recipient's address", with(validPay(), func(c *Command) {
+			c.Recipient = &Recipient{FirstName: "Ada", Country: "SE", Address: "Gatan 1\x00"}
+		}), "Recipient.Address"},
 		{"a negative minimum age", with(validPay(), func(c *Command) { c.KYC = KYC{Request: true, MinimumAge: -1} }), "KYC.MinimumAge"},
 		{"a minimum age past any person's", with(validPay(), func(c *Command) { c.KYC = KYC{Request: true, MinimumAge: MaxKYCAge + 1} }), "KYC.MinimumAge"},
 		{"a minimum age without the check", with(validPay(), func(c *Command) { c.KYC.MinimumAge = 18 }), "KYC.MinimumAge"},

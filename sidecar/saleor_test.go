@@ -242,19 +242,22 @@ func TestE2ESaleorCheckoutIsPaidAndRefunded(t *testing.T) {
 	if err := sal.Book(txID, first, s.clock.Now()); err != nil {
 		t.Fatalf("Saleor cannot book the refund's answer %s: %v", first, err)
 	}
-	// Asynchronous: a pspReference of the refund's own (Trustly's OrderID
-	// of the refund and the amount), no result.
+	// Asynchronous: a pspReference of the refund's own (the sidecar's
+	// order of the refund), no result.
 	var ra saleorAnswer
 	_ = json.Unmarshal(first, &ra)
 	refundPSP := ra.PSPReference
-	if !strings.HasSuffix(refundPSP, "/refund-5000") || len(refundPSP) <= len("/refund-5000") || ra.Result != "" {
-		t.Errorf("refund answer %s; want asynchronous with a pspReference <Trustly OrderID>/refund-5000", first)
+	if refunds := s.get(p.ID).Refunds; len(refunds) != 1 || refundPSP != "refund:"+refunds[0] || ra.Result != "" {
+		t.Errorf("refund answer %s; want asynchronous with the pspReference refund:<the refund's order> (refunds %v)", first, refunds)
 	}
 	s.advance(time.Hour)
 	eventually(t, "Trustly refunded 50.00", func() bool { return s.get(p.ID).Refunded == 5000 })
 	eventually(t, "REFUND_SUCCESS 50.00 reported", func() bool {
 		return hasEvent(sal.Transaction(txID), "REFUND_SUCCESS", refundPSP, "50.00") == 1
 	})
+	if pending := sal.PendingRefunds(txID); len(pending) != 0 {
+		t.Errorf("Saleor keeps refunds pending: %v\n%s", pending, sal.Snapshot(txID))
+	}
 
 	for _, c := range sal.Reports() {
 		if c.Answer != "created" && c.Answer != "alreadyProcessed" {
@@ -372,7 +375,9 @@ func TestE2ESaleorStoredMandateIsCharged(t *testing.T) {
 // pending by Saleor's deadline (no pspReference, data.pending); the Deposit
 // goes on, and transactionProcess, asked again, gets the Trustly URL under
 // the initialize's key, with one order at Trustly; the payment then
-// completes as usual.
+// completes as usual. A refund is answered 503 by the deadline; Saleor's
+// retry of the webhook gets the refund's own pspReference, its outcome is
+// reported under it, and Saleor keeps nothing pending.
 func TestE2ESaleorInitializeAnsweredPendingThenProcessed(t *testing.T) {
 	bin := saleorBin()
 	if bin == "" {
@@ -415,4 +420,44 @@ func TestE2ESaleorInitializeAnsweredPendingThenProcessed(t *testing.T) {
 	eventually(t, "CHARGE_SUCCESS 45.00 reported", func() bool {
 		return hasEvent(sal.Transaction(txID), "CHARGE_SUCCESS", psp, "45.00") == 1
 	})
+
+	sal.RequestRefund(txID, "20.00", s.clock.Now())
+	refundBody := sal.ActionRequested("TransactionRefundRequested", "REFUND", txID, "20.00", "SEK", s.clock.Now())
+	status, b, err := sal.Deliver(t.Context(), s.url("TRANSACTION_REFUND_REQUESTED"), "TRANSACTION_REFUND_REQUESTED", refundBody)
+	if err != nil || status != http.StatusServiceUnavailable {
+		t.Fatalf("refund with Trustly slower than Saleor: %d %s %v; want 503 (Saleor sends it again)", status, b, err)
+	}
+	// Saleor's retries (handle_transaction_request_task) send the same
+	// payload again until one is answered.
+	var refundPSP string
+	for deadline := time.Now().Add(30 * time.Second); refundPSP == ""; {
+		if time.Now().After(deadline) {
+			t.Fatal("the refund webhook was never answered")
+		}
+		time.Sleep(300 * time.Millisecond)
+		status, b, err = sal.Deliver(t.Context(), s.url("TRANSACTION_REFUND_REQUESTED"), "TRANSACTION_REFUND_REQUESTED", refundBody)
+		switch {
+		case err == nil && status == http.StatusOK:
+			var ra saleorAnswer
+			if err := json.Unmarshal(b, &ra); err != nil || ra.PSPReference == "" || ra.Result != "" {
+				t.Fatalf("refund answered %s", b)
+			}
+			if err := sal.Book(txID, b, s.clock.Now()); err != nil {
+				t.Fatalf("Saleor cannot book %s: %v", b, err)
+			}
+			refundPSP = ra.PSPReference
+		case err != nil || status != http.StatusServiceUnavailable:
+			t.Fatalf("refund redelivered: %d %s %v", status, b, err)
+		}
+	}
+	if refunds := s.get(l.Orders[0].ID).Refunds; len(refunds) != 1 || refundPSP != "refund:"+refunds[0] {
+		t.Fatalf("refund answered pspReference %s; refunds %v", refundPSP, refunds)
+	}
+	s.advance(time.Hour)
+	eventually(t, "REFUND_SUCCESS 20.00 reported under the answer's pspReference", func() bool {
+		return hasEvent(sal.Transaction(txID), "REFUND_SUCCESS", refundPSP, "20.00") == 1
+	})
+	if pending := sal.PendingRefunds(txID); len(pending) != 0 {
+		t.Errorf("Saleor keeps refunds pending: %v\n%s", pending, sal.Snapshot(txID))
+	}
 }

@@ -371,6 +371,7 @@ func TestE2EGenericPaymentWithAMandateAndAnAddress(t *testing.T) {
 	}))
 	ev := `{"event_id":"evt_2001_pay","type":"payment.requested",
  "order":{"id":"2001","amount_minor":9900,"currency":"SEK","request_mandate":true,"kyc":{"request":true,"minimum_age":20},
+  "recipient":{"organisation":true,"first_name":"Ölhandeln AB","country":"SE","customer_id":"m-77","date_of_birth":"556677-8899"},
   "shipping_address":{"country":"SE","postal_code":"11253","city":"Stockholm","line1":"Storgatan 10"},
   "customer":{"id":"cust_7","email":"asa.ek@example.se","first_name":"Åsa","last_name":"Ek","country":"SE",
    "national_id":"198001011234","national_id_locked":true}}}`
@@ -383,6 +384,7 @@ func TestE2EGenericPaymentWithAMandateAndAnAddress(t *testing.T) {
 		t.Fatal("Trustly has no such order")
 	}
 	for k, want := range map[string]string{"RequestDirectDebitMandate": "1", "UnchangeableNationalIdentificationNumber": "1", "RequestKYC": "1",
+		"RecipientInformation.Partytype": "ORGANISATION", "RecipientInformation.Firstname": "Ölhandeln AB", "RecipientInformation.CustomerID": "m-77",
 		"NationalIdentificationNumber": "198001011234", "ShippingAddressCity": "Stockholm", "ShippingAddressLine1": "Storgatan 10"} {
 		if sent.Attributes[k] != want {
 			t.Errorf("Deposit attribute %s = %q, want %q", k, sent.Attributes[k], want)

@@ -208,6 +208,9 @@ type step struct {
 	ignore bool
 	// answer is what Trustly is told, and a resend is told again; "" is OK.
 	answer trustly.ReplyStatus
+	// reply is the signed reply, when made before the transition, to keep
+	// with its dedupe record.
+	reply []byte
 }
 
 func (e *Engine) apply(ctx context.Context, o store.Order, s step) (store.Applied, error) {
@@ -232,6 +235,7 @@ func (e *Engine) apply(ctx context.Context, o store.Order, s step) (store.Applie
 		Targets:        targets,
 		NotificationID: s.notificationID,
 		Answer:         string(cmp.Or(s.answer, trustly.ReplyOK)),
+		Reply:          s.reply,
 		Anomaly:        s.anomaly,
 		Set:            s.set,
 		SetOnChange:    s.onChange,

@@ -71,7 +71,7 @@ func (e *Engine) handleNotification(ctx context.Context, body []byte) (reply []b
 	if !n.Known() {
 		return unrouted("method not handled")
 	}
-	o, err := e.route(ctx, n)
+	o, fresh, err := e.route(ctx, n)
 	if errors.Is(err, store.ErrNotFound) {
 		// Trustly resends an unanswered notification for a long time, so
 		// an order we never created (another system on the same account,
@@ -87,12 +87,20 @@ func (e *Engine) handleNotification(ctx context.Context, body []byte) (reply []b
 		// Signed by Trustly but not readable as its method: keep it.
 		return unrouted(err.Error())
 	}
+	if s.answer != "" {
+		status = s.answer
+	}
+	if fresh {
+		// Not seen on this order: sign now, so the reply is kept with the
+		// dedupe record by the transition script itself (no round trip of
+		// its own); a repeat then costs no signature.
+		if s.reply, err = trustly.NewReply(e.cfg.MerchantKey, n, status); err != nil {
+			return nil, method, NotifyFailed, err
+		}
+	}
 	a, err := e.apply(ctx, o, s)
 	if err != nil {
 		return nil, method, NotifyFailed, fmt.Errorf("engine: notification %s: %w", n.NotificationID, err)
-	}
-	if s.answer != "" {
-		status = s.answer
 	}
 	if err := e.followUps(ctx, n, o, s, acct); err != nil {
 		return nil, method, NotifyFailed, err
@@ -107,12 +115,24 @@ func (e *Engine) handleNotification(ctx context.Context, body []byte) (reply []b
 		// timeline still shows that Trustly sent it again.
 		e.appendLog(ctx, o.ID, store.LogEntry{At: e.now(), Event: string(s.event), NotificationID: n.NotificationID,
 			Outcome: store.OutcomeDuplicate, Note: "answered " + a.Answer + " again"})
+		// Same notification, same answer: the bytes sent the first time,
+		// with no new signature (a repeat's uuid is checked, not assumed).
+		if a.Reply != nil && trustly.ReplyEchoes(a.Reply, n) {
+			return a.Reply, method, a.Outcome, nil
+		}
 	default:
 		log.Info("engine: notification applied", slog.String("outcome", a.Outcome), slog.String("from", a.From), slog.String("to", a.To))
+	}
+	if s.reply != nil && a.Outcome != store.OutcomeDuplicate {
+		return s.reply, method, a.Outcome, nil
 	}
 	reply, err = trustly.NewReply(e.cfg.MerchantKey, n, status)
 	if err != nil {
 		return nil, method, NotifyFailed, err
+	}
+	if err := e.store.SaveReply(ctx, o.ID, n.NotificationID, reply); err != nil {
+		// The answer stands without it; a repeat signs again.
+		log.Warn("engine: notification reply not kept", slog.String("error", err.Error()))
 	}
 	return reply, method, a.Outcome, nil
 }
@@ -137,12 +157,19 @@ func (e *Engine) unrouted(ctx context.Context, log *slog.Logger, n *trustly.Noti
 // notifications carry the paid order's MessageID and the refund's own
 // orderid; when that orderid is not known yet (the Refund answer was lost)
 // the refund is the paid order's unresolved one of the same amount.
-func (e *Engine) route(ctx context.Context, n *trustly.Notification) (store.Order, error) {
-	o, err := e.store.ByTrustlyOrderID(ctx, n.OrderID)
+// fresh says the order is known not to have seen the notification yet
+// (found by orderid, the common case); false also when that is not known.
+func (e *Engine) route(ctx context.Context, n *trustly.Notification) (o store.Order, fresh bool, err error) {
+	o, seen, err := e.store.ForNotification(ctx, n.OrderID, n.NotificationID)
 	if err == nil || !errors.Is(err, store.ErrNotFound) || n.MessageID == "" {
-		return o, err
+		return o, err == nil && !seen, err
 	}
-	o, err = e.store.ByMessageID(ctx, n.MessageID)
+	o, err = e.routeByMessageID(ctx, n)
+	return o, false, err
+}
+
+func (e *Engine) routeByMessageID(ctx context.Context, n *trustly.Notification) (store.Order, error) {
+	o, err := e.store.ByMessageID(ctx, n.MessageID)
 	if err != nil {
 		return o, err
 	}

@@ -543,11 +543,13 @@ func (o Order) String() string {
 // Trustly orderid it brought (if any), and returns the order as stored
 // with ret, the error the caller should see.
 func (e *Engine) record(ctx context.Context, o store.Order, s step, tid string, ret error) (Order, error) {
-	if _, err := e.apply(ctx, o, s); err != nil {
+	a, err := e.apply(ctx, o, s)
+	if err != nil {
 		return Order{}, storeErr(err)
 	}
 	if tid != "" {
-		if err := e.store.IndexTrustlyOrderID(ctx, tid, o.ID); err != nil {
+		// The transition just told the order's TTL: no need to read it.
+		if err := e.store.IndexTrustlyOrderIDTTL(ctx, tid, o.ID, a.TTL); err != nil {
 			return Order{}, storeErr(err)
 		}
 	}

@@ -386,8 +386,15 @@ func (r *raw) extra() map[string]string {
 func (r *raw) attributes() map[string]string {
 	out := map[string]string{}
 	for k, v := range r.attrs {
-		if s, ok := v.(string); ok {
-			out[k] = s
+		switch v := v.(type) {
+		case string:
+			out[k] = v
+		case map[string]any: // RecipientInformation: its fields as "RecipientInformation.Firstname"
+			for kk, vv := range v {
+				if s, ok := vv.(string); ok {
+					out[k+"."+kk] = s
+				}
+			}
 		}
 	}
 	return out

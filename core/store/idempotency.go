@@ -114,6 +114,15 @@ func (s *RedisIdempotency) LockTTL() time.Duration { return s.lockTTL }
 
 // Claim implements Idempotency.
 func (s *RedisIdempotency) Claim(ctx context.Context, scope, key, fingerprint string) (Claim, *Outcome, error) {
+	return s.ClaimAt(ctx, scope, key, fingerprint, "")
+}
+
+// ClaimAt is Claim followed by Progress(point) in the same script, one round
+// trip (and one wait for the replicas) instead of two: a claim that
+// inherits no recovery point records point at once. One that inherits a
+// point keeps it, and returns it as Claim does, so the caller still sees
+// where a dead holder got to.
+func (s *RedisIdempotency) ClaimAt(ctx context.Context, scope, key, fingerprint, point string) (Claim, *Outcome, error) {
 	if err := validKey(scope, key); err != nil {
 		return Claim{}, nil, err
 	}
@@ -124,7 +133,7 @@ func (s *RedisIdempotency) Claim(ctx context.Context, scope, key, fingerprint st
 	w := s.repl.begin()
 	defer w.close()
 	cmd, waitErr := w.script(ctx, k.Record, claimScript, []string{k.Record, k.Lock},
-		fingerprint, s.lockTTL.Milliseconds(), s.ttl.Milliseconds())
+		fingerprint, s.lockTTL.Milliseconds(), s.ttl.Milliseconds(), point)
 	reply, err := cmd.Slice()
 	if err != nil {
 		return Claim{}, nil, w.fail(ctx, "claim idempotency key", err)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -133,6 +134,9 @@ type Transition struct {
 	// Answer is what a repeat of the notification gets.
 	NotificationID string
 	Answer         string
+	// Reply, when set, is the signed reply carrying Answer, kept with the
+	// dedupe record in the same script (Applied.Reply on a repeat).
+	Reply []byte
 	// Anomaly, when set, records the event as an anomaly whatever the
 	// machine says (an amount mismatch): the state stays, a person is told.
 	Anomaly string
@@ -198,6 +202,12 @@ type Applied struct {
 	From, To string
 	Seq      int64
 	Answer   string
+	// Reply is, on a duplicate, the signed reply kept for the first
+	// delivery (SaveReply); nil when none was kept.
+	Reply []byte
+	// TTL is the order's time to live after the transition, 0 when it is
+	// kept (no expiry): what its index entries take (IndexTrustlyOrderIDTTL).
+	TTL time.Duration
 }
 
 // OrdersOptions tune RedisOrders; zero values take the defaults.
@@ -234,6 +244,43 @@ type RedisOrders struct {
 	maxLen int64
 	// retention in ms as the scripts take it; "0" keeps everything.
 	retention string
+	// tids remembers Trustly orderid → order id (ForNotification).
+	tids idCache
+}
+
+// idCache is a bounded map of index entries this process has read. An
+// entry is only a hint (ForNotification checks it against the order), so
+// forgetting everything when full is as correct as any eviction, and
+// cheaper.
+type idCache struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+// idCacheSize bounds the cache to about 2 MB: more orders than one process
+// starts within their checkouts' lifetime at any rate a shop sees.
+const idCacheSize = 1 << 14
+
+func (c *idCache) get(k string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.m[k]
+	return v, ok
+}
+
+func (c *idCache) put(k, v string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= idCacheSize {
+		c.m = make(map[string]string)
+	}
+	c.m[k] = v
+}
+
+func (c *idCache) forget(k string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, k)
 }
 
 // NewRedisOrders returns the order store on rdb under keys.
@@ -273,13 +320,16 @@ var (
 	unroutedSaveLua string
 	//go:embed lua/order_log.lua
 	orderLogLua string
+	//go:embed lua/notification_reply.lua
+	notificationReplyLua string
 
-	orderCreateScript     = redis.NewScript(orderCreateLua)
-	orderTransitionScript = redis.NewScript(orderTransitionLua)
-	orderMessageIDScript  = redis.NewScript(orderMessageIDLua)
-	refundReserveScript   = redis.NewScript(refundReserveLua)
-	unroutedSaveScript    = redis.NewScript(unroutedSaveLua)
-	orderLogScript        = redis.NewScript(orderLogLua)
+	orderCreateScript       = redis.NewScript(orderCreateLua)
+	orderTransitionScript   = redis.NewScript(orderTransitionLua)
+	orderMessageIDScript    = redis.NewScript(orderMessageIDLua)
+	refundReserveScript     = redis.NewScript(refundReserveLua)
+	unroutedSaveScript      = redis.NewScript(unroutedSaveLua)
+	orderLogScript          = redis.NewScript(orderLogLua)
+	notificationReplyScript = redis.NewScript(notificationReplyLua)
 )
 
 // Create stores a new order and its MessageID and ExternalReference index
@@ -368,6 +418,53 @@ func (s *RedisOrders) ByMessageID(ctx context.Context, messageID string) (Order,
 // ByTrustlyOrderID returns the order Trustly knows as orderID.
 func (s *RedisOrders) ByTrustlyOrderID(ctx context.Context, orderID string) (Order, error) {
 	return s.byIndex(ctx, "trustly orderid", s.keys.TrustlyOrderIndex(orderID))
+}
+
+// ForNotification is ByTrustlyOrderID for notification nid, in fewer round
+// trips: the order and whether it has seen nid already (its dedupe record)
+// are read in one pipeline, and the index entry is not read again for a
+// Trustly orderid this process resolved before. That shortcut is checked,
+// not trusted: the order read must carry orderID as its own Trustly orderid,
+// else the index decides, as in ByTrustlyOrderID.
+func (s *RedisOrders) ForNotification(ctx context.Context, orderID, nid string) (o Order, seen bool, err error) {
+	if id, ok := s.tids.get(orderID); ok {
+		o, seen, err := s.getSeen(ctx, id, nid)
+		if err == nil && o.TrustlyOrderID == orderID {
+			return o, seen, nil
+		}
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return Order{}, false, err
+		}
+		s.tids.forget(orderID)
+	}
+	id, err := s.rdb.Get(ctx, s.keys.TrustlyOrderIndex(orderID)).Result()
+	if errors.Is(err, redis.Nil) {
+		return Order{}, false, fmt.Errorf("store: trustly orderid: %w", ErrNotFound)
+	}
+	if err != nil {
+		return Order{}, false, wrapRedis(ctx, "look up trustly orderid", err)
+	}
+	o, seen, err = s.getSeen(ctx, id, nid)
+	if err == nil && o.TrustlyOrderID == orderID {
+		s.tids.put(orderID, id)
+	}
+	return o, seen, err
+}
+
+// getSeen reads order id and whether its dedupe hash has nid, in one
+// pipeline (one slot: one node on a Cluster).
+func (s *RedisOrders) getSeen(ctx context.Context, id, nid string) (Order, bool, error) {
+	k := s.keys.Order(id)
+	pipe := s.rdb.Pipeline()
+	f := pipe.HGetAll(ctx, k.Order)
+	seen := pipe.HExists(ctx, k.Dedupe, nid)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return Order{}, false, wrapRedis(ctx, "get order", err)
+	}
+	if len(f.Val()) == 0 {
+		return Order{}, false, fmt.Errorf("store: order %q: %w", id, ErrNotFound)
+	}
+	return orderFrom(f.Val()), seen.Val(), nil
 }
 
 func (s *RedisOrders) byIndex(ctx context.Context, what, key string) (Order, error) {
@@ -503,7 +600,27 @@ func (s *RedisOrders) IndexTrustlyOrderID(ctx context.Context, orderID, id strin
 	if err := s.index(ctx, w, "index trustly orderid", s.keys.TrustlyOrderIndex(orderID), id); err != nil {
 		return err
 	}
-	return w.wait(ctx, "index trustly orderid")
+	if err := w.wait(ctx, "index trustly orderid"); err != nil {
+		return err
+	}
+	s.tids.put(orderID, id) // the process that indexed it routes its notifications
+	return nil
+}
+
+// IndexTrustlyOrderIDTTL is IndexTrustlyOrderID for a caller that knows
+// the order's TTL (Applied.TTL of the transition it just made), which saves
+// reading it: one round trip instead of two.
+func (s *RedisOrders) IndexTrustlyOrderIDTTL(ctx context.Context, orderID, id string, ttl time.Duration) error {
+	w := s.repl.begin()
+	defer w.close()
+	if err := s.setIndex(ctx, w, "index trustly orderid", s.keys.TrustlyOrderIndex(orderID), id, ttl); err != nil {
+		return err
+	}
+	if err := w.wait(ctx, "index trustly orderid"); err != nil {
+		return err
+	}
+	s.tids.put(orderID, id)
+	return nil
 }
 
 // AddMessageID makes messageID the current attempt of order id, keeping the
@@ -545,7 +662,7 @@ func (s *RedisOrders) Apply(ctx context.Context, t Transition) (Applied, error) 
 	if !t.OpenUntil.IsZero() {
 		open = ms(t.OpenUntil)
 	}
-	args := []any{t.NotificationID, t.Event, ms(t.Now), t.Answer, t.Anomaly, open, s.retention}
+	args := []any{t.NotificationID, t.Event, ms(t.Now), t.Answer, t.Anomaly, open, s.retention, t.Reply}
 	targets := slices.Sorted(maps.Keys(t.Targets))
 	args = append(args, 2*len(targets))
 	for _, from := range targets {
@@ -574,7 +691,7 @@ func (s *RedisOrders) Apply(ctx context.Context, t Transition) (Applied, error) 
 	if err != nil {
 		return Applied{}, w.fail(ctx, "apply "+t.Event, err)
 	}
-	if len(reply) != 10 {
+	if len(reply) != 11 {
 		return Applied{}, fmt.Errorf("store: apply: unexpected script reply %q", reply)
 	}
 	if reply[0] == "missing" {
@@ -606,7 +723,27 @@ func (s *RedisOrders) Apply(ctx context.Context, t Transition) (Applied, error) 
 			return Applied{}, err
 		}
 	}
-	return Applied{Outcome: reply[0], From: reply[1], To: reply[2], Seq: atoi(reply[3]), Answer: reply[4]}, nil
+	a := Applied{Outcome: reply[0], From: reply[1], To: reply[2], Seq: atoi(reply[3]), Answer: reply[4],
+		TTL: time.Duration(max(atoi(reply[5]), 0)) * time.Millisecond}
+	if reply[10] != "" {
+		a.Reply = []byte(reply[10])
+	}
+	return a, nil
+}
+
+// SaveReply keeps the signed reply to notification nid of order id beside
+// its dedupe record, so that Apply hands it back on a repeat: Trustly's
+// resend gets the same bytes and costs no signature. It lives as long as
+// the record (nothing is written when there is none). Not waited for by
+// replicas: losing it only costs the next repeat a signature.
+func (s *RedisOrders) SaveReply(ctx context.Context, id, nid string, reply []byte) error {
+	if nid == "" {
+		return nil
+	}
+	if err := notificationReplyScript.Run(ctx, s.rdb, []string{s.keys.Order(id).Dedupe}, nid, reply).Err(); err != nil {
+		return wrapRedis(ctx, "keep notification reply", err)
+	}
+	return nil
 }
 
 // ReserveRefund creates refund order r for paid order r.Parent and holds its

@@ -137,6 +137,20 @@ func SignReply(key *rsa.PrivateKey, method, uuid string, status ReplyStatus) ([]
 	return marshalTree(env)
 }
 
+// ReplyEchoes reports whether reply, a signed reply kept from an earlier
+// delivery, echoes n's method and uuid, so that it may be sent again as
+// the answer to n. Its signature is not checked: the caller made it.
+func ReplyEchoes(reply []byte, n *Notification) bool {
+	if n == nil {
+		return false
+	}
+	m, err := ParseMessage(reply)
+	if err != nil || (m.Kind != KindReply && m.Kind != KindResponse) {
+		return false
+	}
+	return m.Method() == n.Method && m.UUID() == n.UUID
+}
+
 // ParseReply checks a merchant's reply to the notification (wantMethod,
 // wantUUID) and returns its status. The signature is checked first with the
 // merchant's public key; then that the method and uuid are echoed exactly;

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"sync/atomic"
 )
 
 // Signature errors. ErrBadSignature is the one callers branch on; the others
@@ -43,7 +44,16 @@ func Sign(key *rsa.PrivateKey, method, uuid string, data any) (string, error) {
 	return signPlaintext(key, p)
 }
 
+// signatures counts the RSA signatures this process made: signing is most
+// of what a notification costs, so tests count it where a path promises to
+// make none (a repeated notification).
+var signatures atomic.Uint64
+
+// Signatures returns how many signatures this process has made.
+func Signatures() uint64 { return signatures.Load() }
+
 func signPlaintext(key *rsa.PrivateKey, plaintext string) (string, error) {
+	signatures.Add(1)
 	h := sha1.Sum([]byte(plaintext))
 	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA1, h[:])
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -46,14 +47,14 @@ func TestStatusTable(t *testing.T) {
 		wantTx   string
 		wantCode string // paymentStatus.interfaceCode, "" when untouched
 	}{
-		{adapter.StatusPending, "ord_1:1", sek(10350), "Charge:Pending:4567123890 Refund:Pending:", "pending"},
-		{adapter.StatusPaid, "ord_1:2", sek(10350), "Charge:Success:4567123890 Refund:Pending:", "paid"},
-		{adapter.StatusCancelled, "ord_1:2", sek(10350), "Charge:Failure:4567123890 Refund:Pending:", "cancelled"},
-		{adapter.StatusReversed, "ord_1:4", sek(10350), "Charge:Pending:4567123890 Refund:Pending: Chargeback:Success:4567123890", "reversed"},
+		{adapter.StatusPending, "ord_1:1", sek(10350), "Charge:Pending:4567123890 Refund:Pending:ref_7", "pending"},
+		{adapter.StatusPaid, "ord_1:2", sek(10350), "Charge:Success:4567123890 Refund:Pending:ref_7", "paid"},
+		{adapter.StatusCancelled, "ord_1:2", sek(10350), "Charge:Failure:4567123890 Refund:Pending:ref_7", "cancelled"},
+		{adapter.StatusReversed, "ord_1:4", sek(10350), "Charge:Pending:4567123890 Refund:Pending:ref_7 Chargeback:Success:4567123890", "reversed"},
 		{adapter.StatusRefundPending, "ref_7:1", sek(5000), "Charge:Pending:4567123890 Refund:Pending:ref_7", ""},
 		{adapter.StatusRefunded, "ref_7:2", sek(5000), "Charge:Pending:4567123890 Refund:Success:ref_7", ""},
 		{adapter.StatusRefundFailed, "ref_7:2", sek(5000), "Charge:Pending:4567123890 Refund:Failure:ref_7", ""},
-		{adapter.StatusAttention, "ord_1:9", sek(10000), "Charge:Pending:4567123890 Refund:Pending:", ""},
+		{adapter.StatusAttention, "ord_1:9", sek(10000), "Charge:Pending:4567123890 Refund:Pending:ref_7", ""},
 	} {
 		t.Run(string(tc.status), func(t *testing.T) {
 			f := newFakeCT(t)
@@ -118,6 +119,128 @@ func TestStatusAddsOrKeepsTransactions(t *testing.T) {
 	}
 	if n := len(p["interfaceInteractions"].([]any)); n != 1 {
 		t.Errorf("p2: %d interactions, want the cancel recorded", n)
+	}
+}
+
+// A refund's outcome finds its Refund by the sidecar's refund id (the
+// change id's prefix) the extension recorded as its interactionId. Only a
+// Refund without one (answered before Trustly, or before the extension
+// recorded the id) is found by the older guess: the oldest in flight, of
+// the same amount if there is such.
+func TestRefundMatching(t *testing.T) {
+	refund := func(state string, minor int64, id string) string {
+		tx := fmt.Sprintf(`{"id":"r%%d","type":"Refund","amount":{"centAmount":%d,"currencyCode":"SEK","fractionDigits":2},"state":%q`, minor, state)
+		if id != "" {
+			tx += fmt.Sprintf(`,"interactionId":%q`, id)
+		}
+		return tx + "}"
+	}
+	for _, tc := range []struct {
+		name    string
+		refunds []string
+		status  adapter.PaymentStatus
+		change  string
+		want    string
+	}{
+		{"by id, the second of two alike first", []string{refund("Pending", 5000, "ref_1"), refund("Pending", 5000, "ref_2")},
+			adapter.StatusRefunded, "ref_2:2", "Refund:Pending:ref_1 Refund:Success:ref_2"},
+		{"by id, not by amount", []string{refund("Pending", 5000, "ref_1"), refund("Pending", 3000, "ref_2")},
+			adapter.StatusRefundFailed, "ref_2:2", "Refund:Pending:ref_1 Refund:Failure:ref_2"},
+		{"by id, a final one stays", []string{refund("Success", 5000, "ref_1")},
+			adapter.StatusRefundFailed, "ref_1:3", "Refund:Success:ref_1"},
+		{"untagged: the oldest of the same amount", []string{refund("Pending", 3000, ""), refund("Pending", 5000, ""), refund("Pending", 5000, "")},
+			adapter.StatusRefundPending, "ref_9:1", "Refund:Pending: Refund:Pending:ref_9 Refund:Pending:"},
+		{"untagged: the oldest when no amount fits", []string{refund("Pending", 3000, ""), refund("Pending", 4000, "")},
+			adapter.StatusRefunded, "ref_9:2", "Refund:Success:ref_9 Refund:Pending:"},
+		{"untagged beside tagged: never a tagged one", []string{refund("Pending", 5000, "ref_1"), refund("Pending", 5000, "")},
+			adapter.StatusRefunded, "ref_9:2", "Refund:Pending:ref_1 Refund:Success:ref_9"},
+		{"only tagged ones: a refund made elsewhere is added", []string{refund("Pending", 5000, "ref_1")},
+			adapter.StatusRefunded, "ref_9:2", "Refund:Pending:ref_1 Refund:Success:ref_9"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			txs := make([]string, len(tc.refunds))
+			for i, r := range tc.refunds {
+				txs[i] = fmt.Sprintf(r, i+1)
+			}
+			f := newFakeCT(t)
+			f.add(t, `{"id":"p","paymentMethodInfo":{"paymentInterface":"trustly"},"transactions":[`+strings.Join(txs, ",")+`]}`)
+			err := newAdapter(t, f).ApplyStatus(t.Context(), adapter.StatusChange{ID: tc.change, Order: adapter.Order{ID: "p"},
+				Status: tc.status, Amount: adapter.Money{Minor: 5000, Currency: "SEK"}, ProviderReference: "4567123890"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := txStates(f.payment("p")); got != tc.want {
+				t.Errorf("transactions %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// Two refunds of the same amount in flight, the second one's outcomes
+// first: each lands on its own Refund, because the extension's answer
+// tagged each with its refund id. (Matched by amount, the second one's
+// outcome would move the first Refund.)
+func TestRefundOutcomesFindTheirOwnRefund(t *testing.T) {
+	const pay = "6a1f0f4e-3c1b-4c55-9f3e-1d2a3b4c5d6e"
+	a := newAdapter(t, newFakeCT(t))
+	req := extension(t, "update-two-refunds.json")
+	cmds, err := a.Translate(t.Context(), req)
+	if err != nil || len(cmds) != 2 || cmds[0].Kind != adapter.CommandRefund || cmds[1].Kind != adapter.CommandRefund {
+		t.Fatalf("Translate = %+v, %v; want two refunds", cmds, err)
+	}
+	resp, err := a.Answer(t.Context(), req, []adapter.Result{
+		{IdempotencyKey: cmds[0].IdempotencyKey, OrderID: "ref_1", OK: true, ProviderReference: "4567123890"},
+		{IdempotencyKey: cmds[1].IdempotencyKey, OrderID: "ref_2", OK: true, ProviderReference: "4567123890"},
+	})
+	if err != nil || resp.Status != http.StatusOK {
+		t.Fatalf("Answer = %d %s, %v", resp.Status, resp.Body, err)
+	}
+
+	// commercetools stores the payment with the answer's actions.
+	var in struct {
+		Resource struct {
+			Obj json.RawMessage `json:"obj"`
+		} `json:"resource"`
+	}
+	var ans struct {
+		Actions []map[string]any `json:"actions"`
+	}
+	if err := json.Unmarshal(req.Body, &in); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(resp.Body, &ans); err != nil {
+		t.Fatal(err)
+	}
+	f := newFakeCT(t)
+	f.add(t, string(in.Resource.Obj))
+	f.mu.Lock()
+	err = apply(f.payments[pay], ans.Actions)
+	f.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := txStates(f.payment(pay)), "Charge:Success:4567123890 Refund:Pending:ref_1 Refund:Pending:ref_2"; got != want {
+		t.Errorf("after the answer: %s, want %s", got, want)
+	}
+
+	w := newAdapter(t, f)
+	fifty := adapter.Money{Minor: 5000, Currency: "SEK"}
+	for _, step := range []struct {
+		id     string
+		status adapter.PaymentStatus
+		want   string
+	}{
+		{"ref_2:1", adapter.StatusRefundPending, "Charge:Success:4567123890 Refund:Pending:ref_1 Refund:Pending:ref_2"},
+		{"ref_2:2", adapter.StatusRefunded, "Charge:Success:4567123890 Refund:Pending:ref_1 Refund:Success:ref_2"},
+		{"ref_1:2", adapter.StatusRefundFailed, "Charge:Success:4567123890 Refund:Failure:ref_1 Refund:Success:ref_2"},
+	} {
+		if err := w.ApplyStatus(t.Context(), adapter.StatusChange{ID: step.id, Order: adapter.Order{ID: pay}, Status: step.status,
+			Amount: fifty, ProviderReference: "4567123890"}); err != nil {
+			t.Fatalf("%s: %v", step.id, err)
+		}
+		if got := txStates(f.payment(pay)); got != step.want {
+			t.Errorf("after %s %s: %s, want %s", step.id, step.status, got, step.want)
+		}
 	}
 }
 
@@ -216,7 +339,8 @@ func TestAnswerActions(t *testing.T) {
 		result     adapter.Result
 	}{
 		{"deposit-started", "create-charge.json", adapter.Result{OK: true, ProviderReference: "4567123890", RedirectURL: "https://trustly.example/checkout/abc"}},
-		{"refund-accepted", "update-refund.json", adapter.Result{OK: true, ProviderReference: "4567123890"}},
+		{"refund-accepted", "update-refund.json", adapter.Result{OK: true, OrderID: "ref_7", ProviderReference: "4567123890"}},
+		{"refund-pending", "update-refund.json", adapter.Result{Pending: true}},
 		{"charge-cancelled", "update-cancel.json", adapter.Result{OK: true}},
 		{"deposit-pending", "create-charge.json", adapter.Result{Pending: true}},
 		{"deposit-still-pending", "update-pending.json", adapter.Result{Pending: true}},

@@ -41,12 +41,13 @@ func subject(t *testing.T) adaptertest.Subject {
 }
 
 // paidPayment is a payment whose Trustly charge is pending and whose
-// refund the extension started.
+// refund the extension started: each tagged with what the extension's
+// answer set (Trustly's OrderID, the refund's sidecar order id).
 const paidPayment = `{"id":"6a1f0f4e-3c1b-4c55-9f3e-1d2a3b4c5d6e","amountPlanned":{"centAmount":10350,"currencyCode":"SEK","fractionDigits":2},
  "paymentMethodInfo":{"paymentInterface":"trustly"},
  "transactions":[
   {"id":"tx-charge","type":"Charge","amount":{"centAmount":10350,"currencyCode":"SEK","fractionDigits":2},"state":"Pending","interactionId":"4567123890"},
-  {"id":"tx-refund","type":"Refund","amount":{"centAmount":5000,"currencyCode":"SEK","fractionDigits":2},"state":"Pending"}]}`
+  {"id":"tx-refund","type":"Refund","amount":{"centAmount":5000,"currencyCode":"SEK","fractionDigits":2},"state":"Pending","interactionId":"ref_7"}]}`
 
 // extension is the request commercetools posts for the input in file.
 func extension(t *testing.T, file string) adapter.Request {

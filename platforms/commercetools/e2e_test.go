@@ -442,6 +442,17 @@ func interactions(p map[string]any) []string {
 	return out
 }
 
+// changeIDs are the changeIds of the payment's interactions of status.
+func changeIDs(p map[string]any, status string) []string {
+	var out []string
+	for _, ix := range p["interfaceInteractions"].([]any) {
+		if f := ix.(map[string]any)["fields"].(map[string]any); f["status"] == status {
+			out = append(out, fmt.Sprint(f["changeId"]))
+		}
+	}
+	return out
+}
+
 // A payment from its Charge to Success, a concurrent write survived, two
 // refunds of which one fails at Trustly, the extension's refusals.
 func TestE2EPaymentIsPaidAndRefunded(t *testing.T) {
@@ -515,13 +526,22 @@ func TestE2EPaymentIsPaidAndRefunded(t *testing.T) {
 		t.Fatalf("refund extension: %d %v", code, ans)
 	}
 	p = s.persist(p, ans)
-	if tx(p, "Refund", 0)["state"] != "Pending" {
+	// The answer tags the Refund with the sidecar's id of the refund, the
+	// prefix of its status changes' ids.
+	refundID, _ := tx(p, "Refund", 0)["interactionId"].(string)
+	if tx(p, "Refund", 0)["state"] != "Pending" || refundID == "" || refundID == orderID {
 		t.Fatalf("refund after the extension: %v", tx(p, "Refund", 0))
 	}
 	eventually(t, "the Refund is Success", func() bool {
 		p = s.payment(p["id"].(string))
 		return tx(p, "Refund", 0)["state"] == "Success"
 	})
+	if got := tx(p, "Refund", 0)["interactionId"]; got != refundID {
+		t.Errorf("the settled Refund's interactionId %v, want %s", got, refundID)
+	}
+	if ids := changeIDs(p, "refunded"); len(ids) != 1 || !strings.HasPrefix(ids[0], refundID+":") {
+		t.Errorf("refunded changes %v, want one of refund %s", ids, refundID)
+	}
 
 	// A payment whose refunds fail at Trustly (the simulator's PF).
 	q := s.newPayment(20000)

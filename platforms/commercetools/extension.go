@@ -216,11 +216,17 @@ type errorObject struct {
 // nothing of this update is stored, and the same update again gets the
 // stored outcomes of the commands that did run).
 //
+// The answer sets each transaction's interactionId to what the write-back
+// later finds it by: Trustly's OrderID for a Charge or Authorization, the
+// refund's own sidecar order id (Result.OrderID) for a Refund.
+//
 // A command still running at the platform's deadline (Result.Pending) puts
 // its transaction in Pending without an interactionId; the next Update of
-// the payment (any update action) runs the same command again, which the
-// sidecar answers from its stored outcome: the Trustly URL then lands in
-// trustlyRedirectUrl. Its status write-back also sets the interactionId.
+// the payment (any update action) runs the same payment command again,
+// which the sidecar answers from its stored outcome: the Trustly URL then
+// lands in trustlyRedirectUrl. A refund is not asked again (after the
+// sidecar's 24 hours its key would start a second refund); it, like the
+// payment, gets its interactionId from its first status write-back.
 func (a *Adapter) Answer(_ context.Context, req adapter.Request, results []adapter.Result) (adapter.Response, error) {
 	pl, err := a.planOf(req)
 	if err != nil {
@@ -275,6 +281,10 @@ func (a *Adapter) stepActions(s step, r adapter.Result, fields map[string]any) [
 	case r.Pending:
 		ix[ixStatus] = string(s.cmd.Kind) + "-pending"
 		ix[ixMessage] = "Trustly had not answered by the extension's deadline; the sidecar finishes it, and the next update of this payment carries the outcome"
+		if s.cmd.Kind != adapter.CommandPay && s.cmd.Kind != adapter.CommandCharge {
+			// Not asked again (see Answer): the write-back brings it.
+			ix[ixMessage] = "Trustly had not answered by the extension's deadline; the sidecar finishes it and writes the outcome into this payment"
+		}
 	case s.cmd.Kind == adapter.CommandPay || s.cmd.Kind == adapter.CommandCharge:
 		if r.ProviderReference != "" {
 			out = append(out, changeInteractionID(s.tx.ID, r.ProviderReference),
@@ -284,6 +294,17 @@ func (a *Adapter) stepActions(s step, r adapter.Result, fields map[string]any) [
 		}
 		if r.RedirectURL != "" {
 			fields[fieldRedirectURL] = r.RedirectURL
+		}
+	case s.cmd.Kind == adapter.CommandRefund:
+		// The refund's own sidecar order id, the prefix of the ids of the
+		// status changes that follow: the write-back finds this Refund by
+		// it, even among refunds of the same amount. (The Trustly OrderID
+		// is the paid payment's, shared by all its refunds.)
+		if r.OrderID != "" && r.OrderID != s.tx.InteractionID {
+			out = append(out, changeInteractionID(s.tx.ID, r.OrderID))
+		}
+		if r.ProviderReference != "" {
+			ix[ixOrderID] = r.ProviderReference
 		}
 	default:
 		if r.ProviderReference != "" {

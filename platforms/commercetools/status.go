@@ -95,7 +95,8 @@ func (a *Adapter) changeActions(p *payment, ch adapter.StatusChange, r rule) []a
 			action{"action": "setStatusInterfaceText", "interfaceText": statusText(ch)})
 	case refundTx:
 		// A refund is known by the sidecar's refund id (the change id's
-		// prefix): several refunds of one payment share Trustly's OrderID.
+		// prefix), which the extension's answer set as its interactionId:
+		// several refunds of one payment share Trustly's OrderID.
 		out = append(out, moveOrAdd(p, findRefundTx(p, refundID(ch.ID), ch.Amount), txRefund, refundID(ch.ID), ch.Amount, r.state)...)
 	case chargebackTx:
 		out = append(out, addTx(txChargeback, ch.ProviderReference, ch.Amount, r.state),
@@ -164,9 +165,16 @@ func findPaymentTx(p *payment, orderID string) int {
 	return -1
 }
 
-// findRefundTx is the Refund recorded under the sidecar's refund id; else
-// the oldest Refund in flight without one, of the same amount if there is
-// such; -1 when there is none.
+// findRefundTx is the Refund recorded under the sidecar's refund id (the
+// extension's answer records it); -1 when there is none to move.
+//
+// A Refund without an interactionId has no id to match: one whose answer
+// came before Trustly's (Result.Pending carries no order id) and one
+// answered before the extension recorded the id. For those it falls back
+// to the oldest Refund in flight without one, of the same amount if there
+// is such. That is a guess between refunds of the same amount, so it is
+// kept to the refunds nothing else can find: a Refund tagged with another
+// id is never taken.
 func findRefundTx(p *payment, id string, amount adapter.Money) int {
 	fallback := -1
 	for i, t := range p.Transactions {

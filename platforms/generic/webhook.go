@@ -37,6 +37,15 @@ type Event struct {
 			Request    bool `json:"request"`
 			MinimumAge int  `json:"minimum_age,omitempty"`
 		} `json:"kyc,omitempty"`
+		Recipient *struct {
+			Organisation bool   `json:"organisation,omitempty"`
+			FirstName    string `json:"first_name"`
+			LastName     string `json:"last_name,omitempty"`
+			Country      string `json:"country"`
+			CustomerID   string `json:"customer_id,omitempty"`
+			Address      string `json:"address,omitempty"`
+			DateOfBirth  string `json:"date_of_birth,omitempty"`
+		} `json:"recipient,omitempty"`
 	} `json:"order,omitempty"`
 	Refund *struct {
 		ID               string `json:"id"`
@@ -125,6 +134,10 @@ func (ev *Event) command() (adapter.Command, error) {
 		}
 		if k := ev.Order.KYC; k != nil {
 			cmd.KYC = adapter.KYC{Request: k.Request, MinimumAge: k.MinimumAge}
+		}
+		if r := ev.Order.Recipient; r != nil {
+			cmd.Recipient = &adapter.Recipient{Organisation: r.Organisation, FirstName: r.FirstName, LastName: r.LastName,
+				Country: r.Country, CustomerID: r.CustomerID, Address: r.Address, DateOfBirth: r.DateOfBirth}
 		}
 		return cmd, nil
 

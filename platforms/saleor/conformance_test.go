@@ -107,7 +107,9 @@ func fixtures(t *testing.T) adaptertest.Fixtures {
 			{Name: "initialize: refused", Request: init, WantStatus: http.StatusOK, Results: []adapter.Result{{
 				IdempotencyKey: "init:init-key-1", ErrorCode: "invalid_request", Message: "no country"}}},
 			{Name: "refund accepted", Request: refund, WantStatus: http.StatusOK, Results: []adapter.Result{{
-				IdempotencyKey: "refund:" + refundKey, OK: true, ProviderReference: "4567123890"}}},
+				IdempotencyKey: "refund:" + refundKey, OrderID: "pay_01.ab12cd34ef56", OK: true, ProviderReference: "4567123890"}}},
+			{Name: "refund still running at Saleor's deadline", Request: refund, WantStatus: http.StatusServiceUnavailable,
+				Results: []adapter.Result{{IdempotencyKey: "refund:" + refundKey, Pending: true}}},
 			{Name: "gateway", Request: gateway, WantStatus: http.StatusOK},
 		},
 	}

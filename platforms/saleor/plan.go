@@ -233,30 +233,66 @@ func refundPlan(ev event) (plan, error) {
 	}
 	amount := ev.Action.Amount
 	return plan{command: &cmd, answer: func(rs []adapter.Result) any {
-		if len(rs) != 1 || !rs[0].OK && !pending(rs[0]) {
-			msg := "the refund was not started"
-			if len(rs) == 1 {
-				msg = failure(rs[0])
-			}
-			return answer{PSPReference: refundPSP(t.PSPReference, minor), Result: "REFUND_FAILURE", Amount: amount, Message: msg}
+		switch {
+		case len(rs) != 1:
+			return answer{PSPReference: refusedRefundPSP(key), Result: "REFUND_FAILURE", Amount: amount, Message: "the refund was not started"}
+		case pending(rs[0]) || rs[0].OK && rs[0].OrderID == "":
+			// No refund order to name yet, and a pspReference named
+			// otherwise would never meet the outcome's report. Saleor
+			// sends this webhook again on a 5xx, with the same payload and
+			// request event, so the same key (saleor/webhook/transport/
+			// synchronous/transport.py handle_transaction_request_task:
+			// retry_backoff=10, max_retries=5, about 5 minutes; the
+			// sidecar's Refund call settles well within it): the retry
+			// gets the finished command's answer. An OK without OrderID is
+			// a host older than Result.OrderID: the same, and the log
+			// says so.
+			return retryLater{msg: "Trustly has not answered the refund yet: send the request again."}
+		case !rs[0].OK:
+			return answer{PSPReference: or(refundPSP(rs[0].OrderID), refusedRefundPSP(key)), Result: "REFUND_FAILURE", Amount: amount,
+				Message: failure(rs[0])}
 		}
-		// Accepted (or still running): Saleor keeps the refund requested
-		// until the payout's outcome is reported.
-		return answer{PSPReference: refundPSP(or(rs[0].ProviderReference, t.PSPReference), minor)}
+		// Accepted (or its outcome still unknown): Saleor keeps the refund
+		// requested until the payout's outcome is reported under the same
+		// pspReference.
+		return answer{PSPReference: refundPSP(rs[0].OrderID)}
 	}}, nil
 }
 
-// refundPSP is a refund's pspReference in Saleor. Trustly names a refund by
-// its payment's OrderID, but Saleor keys events by (pspReference, type) and
-// refuses a second REFUND_SUCCESS with the same pspReference and another
-// amount (INCORRECT_DETAILS; the same amount is alreadyProcessed:
-// saleor/graphql/payment/mutations/transaction/transaction_event_report.py).
-// So each refund of a payment gets its own: the OrderID and the amount, which
-// both the refund's answer and its later status changes know. Two refunds of
-// one payment for the same amount still share one (see README, limits).
-func refundPSP(trustlyOrderID string, minor int64) string {
-	return fmt.Sprintf("%s/refund-%d", trustlyOrderID, minor)
+// refundPSP is a refund's pspReference in Saleor: the sidecar's order of
+// the refund, which Answer has (Result.OrderID) and every later status
+// change of the refund names (the prefix of StatusChange.ID). Saleor ties a
+// refund's outcome to its request by pspReference alone: the request event
+// takes the pspReference of the webhook's answer (saleor/payment/utils.py
+// create_transaction_event_from_request_and_webhook_response), events are
+// grouped by pspReference and a REFUND_REQUEST stays pending until a
+// REFUND_SUCCESS or REFUND_FAILURE of the same pspReference exists
+// (saleor/payment/transaction_item_calculations.py
+// _should_increase_pending_amount; transaction_event_report.py
+// get_related_granted_refund), and a second event of one type and
+// pspReference is the first again (alreadyProcessed) or refused with
+// another amount (INCORRECT_DETAILS: get_already_existing_event). So each
+// refund needs its own, known on both sides: Trustly's OrderID is not (the
+// answer may come before Trustly names the refund, and Trustly may name
+// it by the payment's OrderID), the amount is not unique.
+func refundPSP(sidecarOrderID string) string {
+	if sidecarOrderID == "" {
+		return ""
+	}
+	return "refund:" + sidecarOrderID
 }
+
+// refusedRefundPSP is the pspReference of a refund refused before the
+// sidecar made an order for it: Saleor's request key, unique per request,
+// so two refusals do not read as one event (get_already_existing_event);
+// hashed when it is long, like our idempotency keys.
+func refusedRefundPSP(saleorKey string) string {
+	return idempotencyKey("refund-request", saleorKey)
+}
+
+// retryLater is an answer Saleor must not book: a 503, after which Saleor
+// sends the action webhook again (see refundPlan).
+type retryLater struct{ msg string }
 
 // payCommand is the Deposit for a session: the transaction is the order
 // status changes name, the checkout's or order's buyer the payer.

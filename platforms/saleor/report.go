@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/trustly-sidecar/trustly-sidecar/adapter"
@@ -35,7 +36,8 @@ type report struct {
 	Type string
 	// Actions are what Saleor's dashboard offers next; nil leaves them.
 	Actions []string
-	// Refund events carry the refund's own pspReference (refundPSP).
+	// Refund events carry the refund's own pspReference (refundPSP of
+	// the sidecar order the change is about).
 	Refund bool
 }
 
@@ -67,12 +69,17 @@ func (a *Adapter) ApplyStatus(ctx context.Context, ch adapter.StatusChange) erro
 		return fmt.Errorf("%w: status %q has no Saleor event", adapter.ErrPermanent, ch.Status)
 	case r == nil:
 		return nil
-	case ch.Order.ID == "" || ch.ProviderReference == "":
-		return fmt.Errorf("%w: change %s names no transaction or no Trustly OrderID", adapter.ErrPermanent, ch.ID)
+	case ch.Order.ID == "":
+		return fmt.Errorf("%w: change %s names no transaction", adapter.ErrPermanent, ch.ID)
 	}
 	psp := ch.ProviderReference
 	if r.Refund {
-		psp = refundPSP(psp, ch.Amount.Minor)
+		// The refund's sidecar order, as its answer named it; Trustly's
+		// OrderID is not needed (a refund Trustly refused has none).
+		psp = refundPSP(changeOrderID(ch.ID))
+	}
+	if psp == "" {
+		return fmt.Errorf("%w: change %s names no Trustly OrderID (or, for a refund, no sidecar order)", adapter.ErrPermanent, ch.ID)
 	}
 	vars := map[string]any{"id": ch.Order.ID, "psp": psp, "type": r.Type}
 	if ch.Amount.Minor > 0 {
@@ -181,6 +188,16 @@ func (a *Adapter) graphql(ctx context.Context, token, query string, vars map[str
 		return fmt.Errorf("%w: Saleor's answer: %w", adapter.ErrRetryable, err)
 	}
 	return nil
+}
+
+// changeOrderID is the sidecar order a change is about: its ID reads
+// "<order id>:<seq>" (adapter.StatusChange.ID).
+func changeOrderID(changeID string) string {
+	i := strings.LastIndexByte(changeID, ':')
+	if i <= 0 {
+		return ""
+	}
+	return changeID[:i]
 }
 
 func truncate(s string, n int) string {

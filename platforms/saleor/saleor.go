@@ -347,5 +347,13 @@ func (a *Adapter) Answer(ctx context.Context, req adapter.Request, results []ada
 	if err != nil {
 		return adapter.Response{}, err
 	}
-	return jsonResponse(http.StatusOK, p.answer(results))
+	out := p.answer(results)
+	if r, ok := out.(retryLater); ok {
+		if len(results) == 1 && results[0].OK {
+			a.log.Error("the host named no order for a finished refund (a sidecar older than the adapter?): asking Saleor to send the request again",
+				"key", results[0].IdempotencyKey)
+		}
+		return jsonResponse(http.StatusServiceUnavailable, map[string]string{"message": r.msg})
+	}
+	return jsonResponse(http.StatusOK, out)
 }

@@ -281,12 +281,20 @@ func TestAnswersHaveSaleorsShapes(t *testing.T) {
 			`{"pspReference":"4567123890","result":"CHARGE_ACTION_REQUIRED","amount":103.5,"data":{"redirectUrl":"https://trustly.example/c/1"},"message":"Send the shopper to Trustly."}`},
 		{"process: back from Trustly", processAfter, nil,
 			`{"pspReference":"4567123890","result":"CHARGE_REQUEST","amount":103.5,"message":"Waiting for Trustly to confirm the bank transfer."}`},
-		{"refund accepted: asynchronous", refund, []adapter.Result{{IdempotencyKey: "refund:" + refundKey, OK: true, ProviderReference: "4567123890"}},
-			`{"pspReference":"4567123890/refund-5000"}`},
-		{"refund still running", refund, []adapter.Result{{IdempotencyKey: "refund:" + refundKey, Pending: true}},
-			`{"pspReference":"4567123890/refund-5000"}`},
+		{"refund accepted: asynchronous, named by the refund's order", refund, []adapter.Result{{IdempotencyKey: "refund:" + refundKey,
+			OrderID: "pay_01.ab12cd34ef56", OK: true, ProviderReference: "4567123890"}},
+			`{"pspReference":"refund:pay_01.ab12cd34ef56"}`},
+		{"refund accepted, Trustly's answer lost", refund, []adapter.Result{{IdempotencyKey: "refund:" + refundKey,
+			OrderID: "pay_01.ab12cd34ef56", OK: true}},
+			`{"pspReference":"refund:pay_01.ab12cd34ef56"}`},
+		{"refund still running: Saleor sends it again", refund, []adapter.Result{{IdempotencyKey: "refund:" + refundKey, Pending: true}},
+			`{"message":"Trustly has not answered the refund yet: send the request again."}`},
+		{"refund running for an earlier delivery", refund, []adapter.Result{{IdempotencyKey: "refund:" + refundKey, ErrorCode: "idempotency_key_in_use"}},
+			`{"message":"Trustly has not answered the refund yet: send the request again."}`},
+		{"refund done, but the host names no order", refund, []adapter.Result{{IdempotencyKey: "refund:" + refundKey, OK: true, ProviderReference: "4567123890"}},
+			`{"message":"Trustly has not answered the refund yet: send the request again."}`},
 		{"refund refused", refund, []adapter.Result{{IdempotencyKey: "refund:" + refundKey, ErrorCode: "refund_exceeds", Message: "more than paid"}},
-			`{"pspReference":"4567123890/refund-5000","result":"REFUND_FAILURE","amount":50,"message":"Trustly payment refused: refund_exceeds: more than paid"}`},
+			`{"pspReference":"refund-request:` + refundKey + `","result":"REFUND_FAILURE","amount":50,"message":"Trustly payment refused: refund_exceeds: more than paid"}`},
 		{"charge requested", paid.ActionRequested("TransactionChargeRequested", "CHARGE", txID, "103.5", "SEK", sentAt), nil,
 			`{"pspReference":"4567123890","result":"CHARGE_FAILURE","amount":103.5,"message":"Trustly bank payments are charged when the shopper pays; there is nothing authorized to charge."}`},
 		{"cancelation requested", paid.ActionRequested("TransactionCancelationRequested", "CANCEL", txID, "103.5", "SEK", sentAt), nil,
@@ -300,11 +308,16 @@ func TestAnswersHaveSaleorsShapes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if resp.Status != http.StatusOK || string(resp.Body) != tt.want {
-				t.Errorf("answer %d\n got %s\nwant %s", resp.Status, resp.Body, tt.want)
+			wantStatus := http.StatusOK
+			if strings.HasPrefix(tt.want, `{"message"`) {
+				wantStatus = http.StatusServiceUnavailable // Saleor sends an action webhook answered 5xx again
+			}
+			if resp.Status != wantStatus || string(resp.Body) != tt.want {
+				t.Errorf("answer %d\n got %s\nwant %d %s", resp.Status, resp.Body, wantStatus, tt.want)
 			}
 			// Saleor books the answer: it must parse as its schema does.
-			if sal := saleorfake.New(t); true {
+			// A 5xx it does not book: it sends the webhook again.
+			if sal := saleorfake.New(t); wantStatus == http.StatusOK {
 				sal.NewTransaction(txID, "SEK", "103.50", "k", sentAt)
 				sal.RequestRefund(txID, "50", sentAt)
 				if tt.name != "gateway initialize" {
@@ -315,6 +328,74 @@ func TestAnswersHaveSaleorsShapes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Two refunds of one payment for the same amount, Trustly naming both by
+// the payment's OrderID: each answer names its own refund, each outcome is
+// reported under its answer's pspReference, and Saleor keeps no refund
+// pending.
+func TestEachRefundKeepsItsOwnPSPReference(t *testing.T) {
+	sal, a, _ := onSaleor(t, nil)
+	if err := sal.Book(txID, []byte(`{"pspReference":"4567123890","result":"CHARGE_SUCCESS","amount":103.5}`), sentAt); err != nil {
+		t.Fatal(err)
+	}
+	answered := map[string]string{} // sidecar order → pspReference answered
+	for i, order := range []string{"pay_01.ab12cd34ef56", "pay_01.0f9e8d7c6b5a"} {
+		at := sentAt.Add(time.Duration(i) * time.Minute)
+		key := sal.RequestRefund(txID, "50", at)
+		body := sal.ActionRequested("TransactionRefundRequested", "REFUND", txID, "50", "SEK", at)
+		req := webhookReq(sal.Headers("TRANSACTION_REFUND_REQUESTED", body), body)
+		req.ReceivedAt = at.Add(2 * time.Second)
+		cmds, err := a.Translate(t.Context(), req)
+		if err != nil || len(cmds) != 1 || cmds[0].IdempotencyKey != "refund:"+key {
+			t.Fatalf("refund %d: %v %+v", i, err, cmds)
+		}
+		resp, err := a.Answer(t.Context(), req, []adapter.Result{{IdempotencyKey: cmds[0].IdempotencyKey, OrderID: order, OK: true, ProviderReference: "4567123890"}})
+		if err != nil || resp.Status != http.StatusOK {
+			t.Fatalf("refund %d answered %d %s %v", i, resp.Status, resp.Body, err)
+		}
+		var got struct{ PSPReference string }
+		if err := json.Unmarshal(resp.Body, &got); err != nil || got.PSPReference == "" {
+			t.Fatalf("refund %d answered %s", i, resp.Body)
+		}
+		if err := sal.Book(txID, resp.Body, at); err != nil {
+			t.Fatal(err)
+		}
+		answered[order] = got.PSPReference
+	}
+	if answered["pay_01.ab12cd34ef56"] == answered["pay_01.0f9e8d7c6b5a"] {
+		t.Fatalf("both refunds answered pspReference %s", answered["pay_01.ab12cd34ef56"])
+	}
+	for order, psp := range answered {
+		for seq, st := range []adapter.PaymentStatus{adapter.StatusRefundPending, adapter.StatusRefunded} {
+			ch := adapter.StatusChange{ID: fmt.Sprintf("%s:%d", order, seq+1), Order: adapter.Order{ID: txID}, Status: st,
+				Amount: adapter.Money{Minor: 5000, Currency: "SEK"}, ProviderReference: "4567123890", OccurredAt: sentAt.Add(time.Hour)}
+			if err := a.ApplyStatus(t.Context(), ch); err != nil {
+				t.Fatalf("%s: %v", ch.ID, err)
+			}
+			calls := sal.Reports()
+			if v := calls[len(calls)-1].Variables; v["pspReference"] != psp {
+				t.Errorf("%s reported under %v; its answer named %s", ch.ID, v["pspReference"], psp)
+			}
+		}
+	}
+	if n1, n2 := hasEvent(sal.Transaction(txID), "REFUND_SUCCESS", answered["pay_01.ab12cd34ef56"]),
+		hasEvent(sal.Transaction(txID), "REFUND_SUCCESS", answered["pay_01.0f9e8d7c6b5a"]); n1 != 1 || n2 != 1 {
+		t.Errorf("REFUND_SUCCESS events %d and %d; want one per refund\n%s", n1, n2, sal.Snapshot(txID))
+	}
+	if p := sal.PendingRefunds(txID); len(p) != 0 {
+		t.Errorf("Saleor keeps refunds pending: %v\n%s", p, sal.Snapshot(txID))
+	}
+}
+
+func hasEvent(tx saleorfake.Transaction, typ, psp string) int {
+	n := 0
+	for _, e := range tx.Events {
+		if e.Type == typ && e.PSPReference == psp {
+			n++
+		}
+	}
+	return n
 }
 
 func TestStoredMandates(t *testing.T) {
@@ -363,9 +444,9 @@ func TestStatusTable(t *testing.T) {
 		{adapter.StatusPaid, "CHARGE_SUCCESS", "4567123890"},
 		{adapter.StatusCancelled, "CHARGE_FAILURE", "4567123890"},
 		{adapter.StatusReversed, "CHARGE_BACK", "4567123890"},
-		{adapter.StatusRefundPending, "REFUND_REQUEST", "4567123890/refund-5000"},
-		{adapter.StatusRefunded, "REFUND_SUCCESS", "4567123890/refund-5000"},
-		{adapter.StatusRefundFailed, "REFUND_FAILURE", "4567123890/refund-5000"},
+		{adapter.StatusRefundPending, "REFUND_REQUEST", "refund:pay_01"},
+		{adapter.StatusRefunded, "REFUND_SUCCESS", "refund:pay_01"},
+		{adapter.StatusRefundFailed, "REFUND_FAILURE", "refund:pay_01"},
 		{adapter.StatusAttention, "INFO", "4567123890"},
 		{adapter.StatusMandateActive, "", ""},
 		{adapter.StatusMandateDeclined, "", ""},
@@ -400,6 +481,8 @@ func TestStatusTable(t *testing.T) {
 func TestReportOutcomes(t *testing.T) {
 	paid := adapter.StatusChange{ID: "pay_01:3", Order: adapter.Order{ID: txID}, Status: adapter.StatusPaid,
 		Amount: adapter.Money{Minor: 10350, Currency: "SEK"}, ProviderReference: "4567123890", OccurredAt: sentAt}
+	refundFailed := adapter.StatusChange{ID: "pay_01.ab12cd34ef56:2", Order: adapter.Order{ID: txID}, Status: adapter.StatusRefundFailed,
+		Amount: adapter.Money{Minor: 5000, Currency: "SEK"}, OccurredAt: sentAt, Message: "Trustly refused the refund"}
 	tests := []struct {
 		name  string
 		setup func(*saleorfake.Saleor, *saleor.Adapter)
@@ -415,6 +498,9 @@ func TestReportOutcomes(t *testing.T) {
 		{"no token yet", nil, func(c *saleor.Config) { c.AppToken = nil; c.TokenDir = t.TempDir() }, paid, adapter.ClassRetryable},
 		{"Saleor down", func(s *saleorfake.Saleor, _ *saleor.Adapter) { s.SetMode(adaptertest.Unavailable) }, nil, paid, adapter.ClassRetryable},
 		{"no Trustly OrderID", nil, nil, func() adapter.StatusChange { c := paid; c.ProviderReference = ""; return c }(), adapter.ClassPermanent},
+		{"a refund Trustly refused: no Trustly OrderID, reported by its order", nil, nil, refundFailed, adapter.ClassNone},
+		{"a refund change naming no order", nil, nil, func() adapter.StatusChange { c := refundFailed; c.ID = "7"; return c }(), adapter.ClassPermanent},
+		{"a refund change with an empty order", nil, nil, func() adapter.StatusChange { c := refundFailed; c.ID = ":7"; return c }(), adapter.ClassPermanent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

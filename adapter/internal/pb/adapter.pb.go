@@ -852,6 +852,7 @@ type Command struct {
 	ShippingAddress *Address               `protobuf:"bytes,8,opt,name=shipping_address,json=shippingAddress,proto3" json:"shipping_address,omitempty"`
 	RequestMandate  bool                   `protobuf:"varint,9,opt,name=request_mandate,json=requestMandate,proto3" json:"request_mandate,omitempty"`
 	Kyc             *KYC                   `protobuf:"bytes,10,opt,name=kyc,proto3" json:"kyc,omitempty"`
+	Recipient       *Recipient             `protobuf:"bytes,11,opt,name=recipient,proto3" json:"recipient,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -956,6 +957,105 @@ func (x *Command) GetKyc() *KYC {
 	return nil
 }
 
+func (x *Command) GetRecipient() *Recipient {
+	if x != nil {
+		return x.Recipient
+	}
+	return nil
+}
+
+type Recipient struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Organisation  bool                   `protobuf:"varint,1,opt,name=organisation,proto3" json:"organisation,omitempty"`
+	FirstName     string                 `protobuf:"bytes,2,opt,name=first_name,json=firstName,proto3" json:"first_name,omitempty"`
+	LastName      string                 `protobuf:"bytes,3,opt,name=last_name,json=lastName,proto3" json:"last_name,omitempty"`
+	Country       string                 `protobuf:"bytes,4,opt,name=country,proto3" json:"country,omitempty"`
+	CustomerId    string                 `protobuf:"bytes,5,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	Address       string                 `protobuf:"bytes,6,opt,name=address,proto3" json:"address,omitempty"`
+	DateOfBirth   string                 `protobuf:"bytes,7,opt,name=date_of_birth,json=dateOfBirth,proto3" json:"date_of_birth,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Recipient) Reset() {
+	*x = Recipient{}
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Recipient) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Recipient) ProtoMessage() {}
+
+func (x *Recipient) ProtoReflect() protoreflect.Message {
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Recipient.ProtoReflect.Descriptor instead.
+func (*Recipient) Descriptor() ([]byte, []int) {
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Recipient) GetOrganisation() bool {
+	if x != nil {
+		return x.Organisation
+	}
+	return false
+}
+
+func (x *Recipient) GetFirstName() string {
+	if x != nil {
+		return x.FirstName
+	}
+	return ""
+}
+
+func (x *Recipient) GetLastName() string {
+	if x != nil {
+		return x.LastName
+	}
+	return ""
+}
+
+func (x *Recipient) GetCountry() string {
+	if x != nil {
+		return x.Country
+	}
+	return ""
+}
+
+func (x *Recipient) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *Recipient) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *Recipient) GetDateOfBirth() string {
+	if x != nil {
+		return x.DateOfBirth
+	}
+	return ""
+}
+
 type KYC struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Request       bool                   `protobuf:"varint,1,opt,name=request,proto3" json:"request,omitempty"`
@@ -966,7 +1066,7 @@ type KYC struct {
 
 func (x *KYC) Reset() {
 	*x = KYC{}
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[9]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -978,7 +1078,7 @@ func (x *KYC) String() string {
 func (*KYC) ProtoMessage() {}
 
 func (x *KYC) ProtoReflect() protoreflect.Message {
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[9]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -991,7 +1091,7 @@ func (x *KYC) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KYC.ProtoReflect.Descriptor instead.
 func (*KYC) Descriptor() ([]byte, []int) {
-	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{9}
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *KYC) GetRequest() bool {
@@ -1017,7 +1117,7 @@ type TranslateRequest struct {
 
 func (x *TranslateRequest) Reset() {
 	*x = TranslateRequest{}
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[10]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1029,7 +1129,7 @@ func (x *TranslateRequest) String() string {
 func (*TranslateRequest) ProtoMessage() {}
 
 func (x *TranslateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[10]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1042,7 +1142,7 @@ func (x *TranslateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TranslateRequest.ProtoReflect.Descriptor instead.
 func (*TranslateRequest) Descriptor() ([]byte, []int) {
-	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{10}
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TranslateRequest) GetRequest() *Request {
@@ -1061,7 +1161,7 @@ type TranslateResponse struct {
 
 func (x *TranslateResponse) Reset() {
 	*x = TranslateResponse{}
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[11]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1073,7 +1173,7 @@ func (x *TranslateResponse) String() string {
 func (*TranslateResponse) ProtoMessage() {}
 
 func (x *TranslateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[11]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1086,7 +1186,7 @@ func (x *TranslateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TranslateResponse.ProtoReflect.Descriptor instead.
 func (*TranslateResponse) Descriptor() ([]byte, []int) {
-	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{11}
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *TranslateResponse) GetCommands() []*Command {
@@ -1112,7 +1212,7 @@ type Result struct {
 
 func (x *Result) Reset() {
 	*x = Result{}
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[12]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1124,7 +1224,7 @@ func (x *Result) String() string {
 func (*Result) ProtoMessage() {}
 
 func (x *Result) ProtoReflect() protoreflect.Message {
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[12]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1137,7 +1237,7 @@ func (x *Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Result.ProtoReflect.Descriptor instead.
 func (*Result) Descriptor() ([]byte, []int) {
-	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{12}
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Result) GetIdempotencyKey() string {
@@ -1206,7 +1306,7 @@ type AnswerRequest struct {
 
 func (x *AnswerRequest) Reset() {
 	*x = AnswerRequest{}
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[13]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1218,7 +1318,7 @@ func (x *AnswerRequest) String() string {
 func (*AnswerRequest) ProtoMessage() {}
 
 func (x *AnswerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[13]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1231,7 +1331,7 @@ func (x *AnswerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnswerRequest.ProtoReflect.Descriptor instead.
 func (*AnswerRequest) Descriptor() ([]byte, []int) {
-	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{13}
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *AnswerRequest) GetRequest() *Request {
@@ -1259,7 +1359,7 @@ type AnswerResponse struct {
 
 func (x *AnswerResponse) Reset() {
 	*x = AnswerResponse{}
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[14]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1271,7 +1371,7 @@ func (x *AnswerResponse) String() string {
 func (*AnswerResponse) ProtoMessage() {}
 
 func (x *AnswerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[14]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1284,7 +1384,7 @@ func (x *AnswerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnswerResponse.ProtoReflect.Descriptor instead.
 func (*AnswerResponse) Descriptor() ([]byte, []int) {
-	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{14}
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AnswerResponse) GetStatus() int32 {
@@ -1323,7 +1423,7 @@ type StatusChange struct {
 
 func (x *StatusChange) Reset() {
 	*x = StatusChange{}
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[15]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1335,7 +1435,7 @@ func (x *StatusChange) String() string {
 func (*StatusChange) ProtoMessage() {}
 
 func (x *StatusChange) ProtoReflect() protoreflect.Message {
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[15]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1348,7 +1448,7 @@ func (x *StatusChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusChange.ProtoReflect.Descriptor instead.
 func (*StatusChange) Descriptor() ([]byte, []int) {
-	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{15}
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *StatusChange) GetId() string {
@@ -1409,7 +1509,7 @@ type ApplyStatusRequest struct {
 
 func (x *ApplyStatusRequest) Reset() {
 	*x = ApplyStatusRequest{}
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[16]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1421,7 +1521,7 @@ func (x *ApplyStatusRequest) String() string {
 func (*ApplyStatusRequest) ProtoMessage() {}
 
 func (x *ApplyStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[16]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1434,7 +1534,7 @@ func (x *ApplyStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplyStatusRequest.ProtoReflect.Descriptor instead.
 func (*ApplyStatusRequest) Descriptor() ([]byte, []int) {
-	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{16}
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ApplyStatusRequest) GetChange() *StatusChange {
@@ -1452,7 +1552,7 @@ type ApplyStatusResponse struct {
 
 func (x *ApplyStatusResponse) Reset() {
 	*x = ApplyStatusResponse{}
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[17]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1464,7 +1564,7 @@ func (x *ApplyStatusResponse) String() string {
 func (*ApplyStatusResponse) ProtoMessage() {}
 
 func (x *ApplyStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[17]
+	mi := &file_trustlysidecar_adapter_v1_adapter_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1477,7 +1577,7 @@ func (x *ApplyStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplyStatusResponse.ProtoReflect.Descriptor instead.
 func (*ApplyStatusResponse) Descriptor() ([]byte, []int) {
-	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{17}
+	return file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP(), []int{18}
 }
 
 var File_trustlysidecar_adapter_v1_adapter_proto protoreflect.FileDescriptor
@@ -1533,7 +1633,7 @@ const file_trustlysidecar_adapter_v1_adapter_proto_rawDesc = "" +
 	"postalCode\x12\x12\n" +
 	"\x04city\x18\x03 \x01(\tR\x04city\x12\x14\n" +
 	"\x05line1\x18\x04 \x01(\tR\x05line1\x12\x14\n" +
-	"\x05line2\x18\x05 \x01(\tR\x05line2\"\xf4\x04\n" +
+	"\x05line2\x18\x05 \x01(\tR\x05line2\"\xb8\x05\n" +
 	"\aCommand\x12:\n" +
 	"\x04kind\x18\x01 \x01(\x0e2&.trustlysidecar.adapter.v1.CommandKindR\x04kind\x12'\n" +
 	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\x126\n" +
@@ -1545,10 +1645,21 @@ const file_trustlysidecar_adapter_v1_adapter_proto_rawDesc = "" +
 	"\x10shipping_address\x18\b \x01(\v2\".trustlysidecar.adapter.v1.AddressR\x0fshippingAddress\x12'\n" +
 	"\x0frequest_mandate\x18\t \x01(\bR\x0erequestMandate\x120\n" +
 	"\x03kyc\x18\n" +
-	" \x01(\v2\x1e.trustlysidecar.adapter.v1.KYCR\x03kyc\x1a;\n" +
+	" \x01(\v2\x1e.trustlysidecar.adapter.v1.KYCR\x03kyc\x12B\n" +
+	"\trecipient\x18\v \x01(\v2$.trustlysidecar.adapter.v1.RecipientR\trecipient\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"@\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe4\x01\n" +
+	"\tRecipient\x12\"\n" +
+	"\forganisation\x18\x01 \x01(\bR\forganisation\x12\x1d\n" +
+	"\n" +
+	"first_name\x18\x02 \x01(\tR\tfirstName\x12\x1b\n" +
+	"\tlast_name\x18\x03 \x01(\tR\blastName\x12\x18\n" +
+	"\acountry\x18\x04 \x01(\tR\acountry\x12\x1f\n" +
+	"\vcustomer_id\x18\x05 \x01(\tR\n" +
+	"customerId\x12\x18\n" +
+	"\aaddress\x18\x06 \x01(\tR\aaddress\x12\"\n" +
+	"\rdate_of_birth\x18\a \x01(\tR\vdateOfBirth\"@\n" +
 	"\x03KYC\x12\x18\n" +
 	"\arequest\x18\x01 \x01(\bR\arequest\x12\x1f\n" +
 	"\vminimum_age\x18\x02 \x01(\x05R\n" +
@@ -1638,7 +1749,7 @@ func file_trustlysidecar_adapter_v1_adapter_proto_rawDescGZIP() []byte {
 }
 
 var file_trustlysidecar_adapter_v1_adapter_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_trustlysidecar_adapter_v1_adapter_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_trustlysidecar_adapter_v1_adapter_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_trustlysidecar_adapter_v1_adapter_proto_goTypes = []any{
 	(Redelivery)(0),               // 0: trustlysidecar.adapter.v1.Redelivery
 	(Flow)(0),                     // 1: trustlysidecar.adapter.v1.Flow
@@ -1653,55 +1764,57 @@ var file_trustlysidecar_adapter_v1_adapter_proto_goTypes = []any{
 	(*Customer)(nil),              // 10: trustlysidecar.adapter.v1.Customer
 	(*Address)(nil),               // 11: trustlysidecar.adapter.v1.Address
 	(*Command)(nil),               // 12: trustlysidecar.adapter.v1.Command
-	(*KYC)(nil),                   // 13: trustlysidecar.adapter.v1.KYC
-	(*TranslateRequest)(nil),      // 14: trustlysidecar.adapter.v1.TranslateRequest
-	(*TranslateResponse)(nil),     // 15: trustlysidecar.adapter.v1.TranslateResponse
-	(*Result)(nil),                // 16: trustlysidecar.adapter.v1.Result
-	(*AnswerRequest)(nil),         // 17: trustlysidecar.adapter.v1.AnswerRequest
-	(*AnswerResponse)(nil),        // 18: trustlysidecar.adapter.v1.AnswerResponse
-	(*StatusChange)(nil),          // 19: trustlysidecar.adapter.v1.StatusChange
-	(*ApplyStatusRequest)(nil),    // 20: trustlysidecar.adapter.v1.ApplyStatusRequest
-	(*ApplyStatusResponse)(nil),   // 21: trustlysidecar.adapter.v1.ApplyStatusResponse
-	nil,                           // 22: trustlysidecar.adapter.v1.Command.MetadataEntry
-	(*durationpb.Duration)(nil),   // 23: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 24: google.protobuf.Timestamp
+	(*Recipient)(nil),             // 13: trustlysidecar.adapter.v1.Recipient
+	(*KYC)(nil),                   // 14: trustlysidecar.adapter.v1.KYC
+	(*TranslateRequest)(nil),      // 15: trustlysidecar.adapter.v1.TranslateRequest
+	(*TranslateResponse)(nil),     // 16: trustlysidecar.adapter.v1.TranslateResponse
+	(*Result)(nil),                // 17: trustlysidecar.adapter.v1.Result
+	(*AnswerRequest)(nil),         // 18: trustlysidecar.adapter.v1.AnswerRequest
+	(*AnswerResponse)(nil),        // 19: trustlysidecar.adapter.v1.AnswerResponse
+	(*StatusChange)(nil),          // 20: trustlysidecar.adapter.v1.StatusChange
+	(*ApplyStatusRequest)(nil),    // 21: trustlysidecar.adapter.v1.ApplyStatusRequest
+	(*ApplyStatusResponse)(nil),   // 22: trustlysidecar.adapter.v1.ApplyStatusResponse
+	nil,                           // 23: trustlysidecar.adapter.v1.Command.MetadataEntry
+	(*durationpb.Duration)(nil),   // 24: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 25: google.protobuf.Timestamp
 }
 var file_trustlysidecar_adapter_v1_adapter_proto_depIdxs = []int32{
 	1,  // 0: trustlysidecar.adapter.v1.Description.flows:type_name -> trustlysidecar.adapter.v1.Flow
-	23, // 1: trustlysidecar.adapter.v1.Description.answer_within:type_name -> google.protobuf.Duration
+	24, // 1: trustlysidecar.adapter.v1.Description.answer_within:type_name -> google.protobuf.Duration
 	0,  // 2: trustlysidecar.adapter.v1.Description.redelivery:type_name -> trustlysidecar.adapter.v1.Redelivery
 	6,  // 3: trustlysidecar.adapter.v1.Request.headers:type_name -> trustlysidecar.adapter.v1.Header
-	24, // 4: trustlysidecar.adapter.v1.Request.received_at:type_name -> google.protobuf.Timestamp
+	25, // 4: trustlysidecar.adapter.v1.Request.received_at:type_name -> google.protobuf.Timestamp
 	2,  // 5: trustlysidecar.adapter.v1.Command.kind:type_name -> trustlysidecar.adapter.v1.CommandKind
 	9,  // 6: trustlysidecar.adapter.v1.Command.order:type_name -> trustlysidecar.adapter.v1.Order
 	8,  // 7: trustlysidecar.adapter.v1.Command.amount:type_name -> trustlysidecar.adapter.v1.Money
 	10, // 8: trustlysidecar.adapter.v1.Command.customer:type_name -> trustlysidecar.adapter.v1.Customer
-	22, // 9: trustlysidecar.adapter.v1.Command.metadata:type_name -> trustlysidecar.adapter.v1.Command.MetadataEntry
+	23, // 9: trustlysidecar.adapter.v1.Command.metadata:type_name -> trustlysidecar.adapter.v1.Command.MetadataEntry
 	11, // 10: trustlysidecar.adapter.v1.Command.shipping_address:type_name -> trustlysidecar.adapter.v1.Address
-	13, // 11: trustlysidecar.adapter.v1.Command.kyc:type_name -> trustlysidecar.adapter.v1.KYC
-	7,  // 12: trustlysidecar.adapter.v1.TranslateRequest.request:type_name -> trustlysidecar.adapter.v1.Request
-	12, // 13: trustlysidecar.adapter.v1.TranslateResponse.commands:type_name -> trustlysidecar.adapter.v1.Command
-	7,  // 14: trustlysidecar.adapter.v1.AnswerRequest.request:type_name -> trustlysidecar.adapter.v1.Request
-	16, // 15: trustlysidecar.adapter.v1.AnswerRequest.results:type_name -> trustlysidecar.adapter.v1.Result
-	6,  // 16: trustlysidecar.adapter.v1.AnswerResponse.headers:type_name -> trustlysidecar.adapter.v1.Header
-	9,  // 17: trustlysidecar.adapter.v1.StatusChange.order:type_name -> trustlysidecar.adapter.v1.Order
-	3,  // 18: trustlysidecar.adapter.v1.StatusChange.status:type_name -> trustlysidecar.adapter.v1.PaymentStatus
-	8,  // 19: trustlysidecar.adapter.v1.StatusChange.amount:type_name -> trustlysidecar.adapter.v1.Money
-	24, // 20: trustlysidecar.adapter.v1.StatusChange.occurred_at:type_name -> google.protobuf.Timestamp
-	19, // 21: trustlysidecar.adapter.v1.ApplyStatusRequest.change:type_name -> trustlysidecar.adapter.v1.StatusChange
-	4,  // 22: trustlysidecar.adapter.v1.Adapter.Describe:input_type -> trustlysidecar.adapter.v1.DescribeRequest
-	14, // 23: trustlysidecar.adapter.v1.Adapter.Translate:input_type -> trustlysidecar.adapter.v1.TranslateRequest
-	17, // 24: trustlysidecar.adapter.v1.Adapter.Answer:input_type -> trustlysidecar.adapter.v1.AnswerRequest
-	20, // 25: trustlysidecar.adapter.v1.Adapter.ApplyStatus:input_type -> trustlysidecar.adapter.v1.ApplyStatusRequest
-	5,  // 26: trustlysidecar.adapter.v1.Adapter.Describe:output_type -> trustlysidecar.adapter.v1.Description
-	15, // 27: trustlysidecar.adapter.v1.Adapter.Translate:output_type -> trustlysidecar.adapter.v1.TranslateResponse
-	18, // 28: trustlysidecar.adapter.v1.Adapter.Answer:output_type -> trustlysidecar.adapter.v1.AnswerResponse
-	21, // 29: trustlysidecar.adapter.v1.Adapter.ApplyStatus:output_type -> trustlysidecar.adapter.v1.ApplyStatusResponse
-	26, // [26:30] is the sub-list for method output_type
-	22, // [22:26] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	14, // 11: trustlysidecar.adapter.v1.Command.kyc:type_name -> trustlysidecar.adapter.v1.KYC
+	13, // 12: trustlysidecar.adapter.v1.Command.recipient:type_name -> trustlysidecar.adapter.v1.Recipient
+	7,  // 13: trustlysidecar.adapter.v1.TranslateRequest.request:type_name -> trustlysidecar.adapter.v1.Request
+	12, // 14: trustlysidecar.adapter.v1.TranslateResponse.commands:type_name -> trustlysidecar.adapter.v1.Command
+	7,  // 15: trustlysidecar.adapter.v1.AnswerRequest.request:type_name -> trustlysidecar.adapter.v1.Request
+	17, // 16: trustlysidecar.adapter.v1.AnswerRequest.results:type_name -> trustlysidecar.adapter.v1.Result
+	6,  // 17: trustlysidecar.adapter.v1.AnswerResponse.headers:type_name -> trustlysidecar.adapter.v1.Header
+	9,  // 18: trustlysidecar.adapter.v1.StatusChange.order:type_name -> trustlysidecar.adapter.v1.Order
+	3,  // 19: trustlysidecar.adapter.v1.StatusChange.status:type_name -> trustlysidecar.adapter.v1.PaymentStatus
+	8,  // 20: trustlysidecar.adapter.v1.StatusChange.amount:type_name -> trustlysidecar.adapter.v1.Money
+	25, // 21: trustlysidecar.adapter.v1.StatusChange.occurred_at:type_name -> google.protobuf.Timestamp
+	20, // 22: trustlysidecar.adapter.v1.ApplyStatusRequest.change:type_name -> trustlysidecar.adapter.v1.StatusChange
+	4,  // 23: trustlysidecar.adapter.v1.Adapter.Describe:input_type -> trustlysidecar.adapter.v1.DescribeRequest
+	15, // 24: trustlysidecar.adapter.v1.Adapter.Translate:input_type -> trustlysidecar.adapter.v1.TranslateRequest
+	18, // 25: trustlysidecar.adapter.v1.Adapter.Answer:input_type -> trustlysidecar.adapter.v1.AnswerRequest
+	21, // 26: trustlysidecar.adapter.v1.Adapter.ApplyStatus:input_type -> trustlysidecar.adapter.v1.ApplyStatusRequest
+	5,  // 27: trustlysidecar.adapter.v1.Adapter.Describe:output_type -> trustlysidecar.adapter.v1.Description
+	16, // 28: trustlysidecar.adapter.v1.Adapter.Translate:output_type -> trustlysidecar.adapter.v1.TranslateResponse
+	19, // 29: trustlysidecar.adapter.v1.Adapter.Answer:output_type -> trustlysidecar.adapter.v1.AnswerResponse
+	22, // 30: trustlysidecar.adapter.v1.Adapter.ApplyStatus:output_type -> trustlysidecar.adapter.v1.ApplyStatusResponse
+	27, // [27:31] is the sub-list for method output_type
+	23, // [23:27] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_trustlysidecar_adapter_v1_adapter_proto_init() }
@@ -1715,7 +1828,7 @@ func file_trustlysidecar_adapter_v1_adapter_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_trustlysidecar_adapter_v1_adapter_proto_rawDesc), len(file_trustlysidecar_adapter_v1_adapter_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   19,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1,6 +1,8 @@
 -- Claim an idempotency key, or answer why not.
 -- KEYS[1] record hash, KEYS[2] lock (same hash tag)
--- ARGV[1] request fingerprint, ARGV[2] lock TTL ms, ARGV[3] record TTL ms
+-- ARGV[1] request fingerprint, ARGV[2] lock TTL ms, ARGV[3] record TTL ms,
+-- ARGV[4] the recovery point to record at once when the claim inherits none
+-- ('' for none: what Progress would write next, saved a round trip)
 -- Returns one of
 --   {'claimed', token, recovery point}  the caller runs the request
 --   {'done', status, body}              the stored response, for a replay
@@ -49,6 +51,9 @@ else
 end
 
 redis.call('HSET', rec, 'state', 'running', 'fp', ARGV[1])
+if point == '' and ARGV[4] ~= '' then
+  redis.call('HSET', rec, 'point', ARGV[4])
+end
 redis.call('SET', lock, token, 'PX', ARGV[2])
 redis.call('PEXPIRE', rec, ARGV[3])
 return {'claimed', token, point}

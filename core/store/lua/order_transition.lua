@@ -12,40 +12,42 @@
 -- notificationid, ARGV[5] anomaly text ('' unless the event was judged
 -- wrong before it got here, e.g. an amount mismatch), ARGV[6] open deadline
 -- (Unix ms, '0' to keep the current one), ARGV[7] retention (ms, '0' for
--- none: nothing expires)
+-- none: nothing expires), ARGV[8] the signed reply to keep with the dedupe
+-- record ('' when the caller signs later: SaveReply)
 -- then six counted lists: targets (from,to pairs), fields set on any
 -- expected event (pairs), fields set only on a change (pairs), states that
 -- release a refund's reservation on the parent, states that count as open,
 -- states in which the order is kept (it still awaits something).
--- Returns {outcome, from, to, seq, answer, pttl, mids, tid, extref, was};
--- outcome is applied, unchanged, anomaly, duplicate (answer = the first
--- one) or missing; pttl is the order's PTTL afterwards (-1: kept), was its
--- PTTL before, and mids, tid, extref name its index entries, which the
--- caller makes follow it.
+-- Returns {outcome, from, to, seq, answer, pttl, mids, tid, extref, was,
+-- reply}; outcome is applied, unchanged, anomaly, duplicate (answer = the
+-- first one, reply = the signed reply stored for it, '' when none was) or
+-- missing; pttl is the order's PTTL afterwards (-1: kept), was its PTTL
+-- before, and mids, tid, extref name its index entries, which the caller
+-- makes follow it.
 local order, nd, log, outbox, open = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local parent, pnd, plog = KEYS[6], KEYS[7], KEYS[8]
 local nid, event, now, answer, anomaly, deadline = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local retention = ARGV[7]
+local retention, signed = ARGV[7], ARGV[8]
 local was = tostring(redis.call('PTTL', order))
 
-local function indexes(outcome, from, to, seq, ans)
+local function indexes(outcome, from, to, seq, ans, reply)
   local x = redis.call('HMGET', order, 'mids', 'tid', 'extref')
-  return {outcome, from, to, seq, ans, tostring(redis.call('PTTL', order)), x[1] or '', x[2] or '', x[3] or '', was}
+  return {outcome, from, to, seq, ans, tostring(redis.call('PTTL', order)), x[1] or '', x[2] or '', x[3] or '', was, reply or ''}
 end
 
 if nid ~= '' then
-  local first = redis.call('HGET', nd, nid)
-  if first then
-    return indexes('duplicate', '', '', '', first)
+  local first = redis.call('HMGET', nd, nid, 'reply:' .. nid)
+  if first[1] then
+    return indexes('duplicate', '', '', '', first[1], first[2])
   end
 end
 local cur = redis.call('HMGET', order, 'state', 'id', 'seq')
 local state, id = cur[1], cur[2]
 if not state then
-  return {'missing', '', '', '', '', '-2', '', '', '', '-2'}
+  return {'missing', '', '', '', '', '-2', '', '', '', '-2', ''}
 end
 
-local i = 8
+local i = 9
 local function list()
   local n = tonumber(ARGV[i])
   local t = {}
@@ -114,6 +116,7 @@ end
 redis.call('RPUSH', log, now .. '\t' .. event .. '\t' .. nid .. '\t' .. outcome .. '\t' .. state .. '\t' .. to .. '\t' .. anomaly)
 if nid ~= '' then
   redis.call('HSET', nd, nid, answer)
+  if signed ~= '' then redis.call('HSET', nd, 'reply:' .. nid, signed) end
 end
 
 -- Retention (LAYOUT.md): every write pushes the expiry out again; an order

@@ -222,6 +222,29 @@ func RunIdempotency(t *testing.T, newClient NewClient) {
 		}
 	})
 
+	t.Run("ClaimAt records the point with the claim, and a takeover inherits it", func(t *testing.T) {
+		f := newFixture(t, newClient(t), short)
+		c, resp, err := f.store.ClaimAt(f.ctx, scope, key, fp, "started")
+		if err != nil || resp != nil || c.RecoveryPoint != "" || c.Token <= 0 {
+			t.Fatalf("ClaimAt = %+v, %+v, %v; want a fresh claim", c, resp, err)
+		}
+		taken := f.takeOver(scope, key, fp, short.LockTTL)
+		if taken.RecoveryPoint != "started" {
+			t.Fatalf("takeover recovery point = %q, want %q recorded by ClaimAt", taken.RecoveryPoint, "started")
+		}
+		// A point already there is the dead holder's: ClaimAt keeps it.
+		if err := f.store.Progress(f.ctx, taken, "deposit-sent"); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.rdb.Del(f.ctx, f.keys.Idempotency(scope, key).Lock).Err(); err != nil {
+			t.Fatal(err)
+		}
+		again, _, err := f.store.ClaimAt(f.ctx, scope, key, fp, "started")
+		if err != nil || again.RecoveryPoint != "deposit-sent" {
+			t.Fatalf("ClaimAt over a dead holder = %+v, %v; want its point kept", again, err)
+		}
+	})
+
 	t.Run("a stale holder cannot overwrite the newer result", func(t *testing.T) {
 		f := newFixture(t, newClient(t), short)
 		stale := f.claim(scope, key, fp)

@@ -180,6 +180,70 @@ func RunOrders(t *testing.T, newClient NewClient) {
 		}
 	})
 
+	t.Run("Applied tells the order's TTL, and its orderid entry takes it", func(t *testing.T) {
+		o := newOrders(t, newClient)
+		o.create("p1")
+		a := o.apply(store.Transition{OrderID: "p1", Event: "accepted", Targets: accepted, OpenStates: []string{"started"}})
+		if a.TTL != 0 {
+			t.Fatalf("an open order's TTL = %v, want 0 (kept)", a.TTL)
+		}
+		if err := o.s.IndexTrustlyOrderIDTTL(o.ctx, "T1", "p1", a.TTL); err != nil {
+			t.Fatal(err)
+		}
+		if d, err := o.rdb.PTTL(o.ctx, o.k.TrustlyOrderIndex("T1")).Result(); err != nil || d != -1 {
+			t.Fatalf("entry of a kept order: PTTL %v, %v; want none", d, err)
+		}
+		b := o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, NotificationID: "n1"})
+		if b.TTL <= 0 || b.TTL > store.DefaultRetention {
+			t.Fatalf("a paid order's TTL = %v, want the retention", b.TTL)
+		}
+		if err := o.s.IndexTrustlyOrderIDTTL(o.ctx, "T1", "p1", b.TTL); err != nil {
+			t.Fatal(err)
+		}
+		if d, err := o.rdb.PTTL(o.ctx, o.k.TrustlyOrderIndex("T1")).Result(); err != nil || d <= b.TTL-time.Minute || d > b.TTL {
+			t.Fatalf("entry PTTL %v, %v; want the order's %v", d, err, b.TTL)
+		}
+		if got, err := o.s.ByTrustlyOrderID(o.ctx, "T1"); err != nil || got.ID != "p1" {
+			t.Fatalf("ByTrustlyOrderID = %+v, %v", got, err)
+		}
+	})
+
+	t.Run("a duplicate hands back the reply kept for the first delivery", func(t *testing.T) {
+		o := newOrders(t, newClient)
+		o.create("p1")
+		o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, NotificationID: "n1", Answer: "OK"})
+		dup := o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, NotificationID: "n1", Answer: "OK"})
+		if dup.Outcome != store.OutcomeDuplicate || dup.Reply != nil {
+			t.Fatalf("repeat before a reply was kept = %+v, want a duplicate without one", dup)
+		}
+		reply := []byte(`{"result":{"signature":"s","uuid":"u","method":"credit","data":{"status":"OK"}},"version":"1.1"}`)
+		if err := o.s.SaveReply(o.ctx, "p1", "n1", reply); err != nil {
+			t.Fatal(err)
+		}
+		dup = o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, NotificationID: "n1", Answer: "OK"})
+		if dup.Outcome != store.OutcomeDuplicate || string(dup.Reply) != string(reply) || dup.Answer != "OK" {
+			t.Fatalf("repeat = %+v, want the kept reply byte for byte", dup)
+		}
+		// No record, no reply: a reply never creates a dedupe hash that
+		// would outlive its order.
+		if err := o.s.SaveReply(o.ctx, "p1", "n-unknown", reply); err != nil {
+			t.Fatal(err)
+		}
+		if err := o.s.SaveReply(o.ctx, "gone", "n1", reply); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := o.rdb.Exists(o.ctx, o.k.Order("gone").Dedupe).Result(); err != nil || n != 0 {
+			t.Fatalf("dedupe hash of a missing order: exists %d, %v", n, err)
+		}
+		if ok, err := o.rdb.HExists(o.ctx, o.k.Order("p1").Dedupe, "reply:n-unknown").Result(); err != nil || ok {
+			t.Fatalf("reply kept without a record: %v, %v", ok, err)
+		}
+		fresh := o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, NotificationID: "n2", Answer: "OK"})
+		if fresh.Reply != nil {
+			t.Fatalf("a first delivery = %+v, want no reply", fresh)
+		}
+	})
+
 	t.Run("an unexpected event or a mismatch is an anomaly with an attention entry", func(t *testing.T) {
 		o := newOrders(t, newClient)
 		o.create("p1")

@@ -423,6 +423,37 @@ func (s *Saleor) Reports() []Call {
 	return append([]Call(nil), s.calls...)
 }
 
+// PendingRefunds is the pspReferences whose refund Saleor still counts as
+// pending (its refund_pending_value), as saleor/payment/
+// transaction_item_calculations.py computes it: events are grouped by
+// pspReference, a request without one is not in the calculations (a
+// request event gets its pspReference from the webhook's answer), and a
+// REFUND_REQUEST is pending until a REFUND_SUCCESS or REFUND_FAILURE with
+// its pspReference exists. A request whose outcome was reported under
+// another pspReference stays pending here, as it does in Saleor.
+func (s *Saleor) PendingRefunds(id string) []string {
+	tx := s.Transaction(id)
+	requested := map[string]bool{}
+	settled := map[string]bool{}
+	for _, e := range tx.Events {
+		switch {
+		case e.PSPReference == "":
+		case e.Type == "REFUND_REQUEST":
+			requested[e.PSPReference] = true
+		case e.Type == "REFUND_SUCCESS" || e.Type == "REFUND_FAILURE":
+			settled[e.PSPReference] = true
+		}
+	}
+	var out []string
+	for psp := range requested {
+		if !settled[psp] {
+			out = append(out, psp)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Snapshot is the transaction's events in a stable form (adaptertest).
 func (s *Saleor) Snapshot(id string) string {
 	tx := s.Transaction(id)

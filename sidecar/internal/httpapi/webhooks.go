@@ -17,6 +17,7 @@ import (
 	"github.com/trustly-sidecar/trustly-sidecar/adapter"
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
+	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/config"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/metrics"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/shopapi"
@@ -401,6 +402,7 @@ func (h *Webhooks) command(c adapter.Command) (func(context.Context) (engine.Ord
 			RequestDirectDebitMandate:                c.RequestMandate,
 			RequestKYC:                               c.KYC.Request || d.RequestKYC,
 			KYCMinimumAge:                            c.KYC.MinimumAge,
+			RecipientInformation:                     recipientInformation(c.Recipient),
 			ShippingAddress: engine.ShippingAddress{Country: c.ShippingAddress.Country, PostalCode: c.ShippingAddress.PostalCode,
 				City: c.ShippingAddress.City, Line1: c.ShippingAddress.Line1, Line2: c.ShippingAddress.Line2},
 		}
@@ -443,6 +445,19 @@ func (h *Webhooks) command(c adapter.Command) (func(context.Context) (engine.Ord
 		}, nil
 	}
 	return nil, invalid("unknown command kind %q", c.Kind) // Validate knows every kind; a newer SDK may not
+}
+
+// recipientInformation is the adapter's recipient in Trustly's terms.
+func recipientInformation(r *adapter.Recipient) *trustly.RecipientInformation {
+	if r == nil {
+		return nil
+	}
+	party := trustly.PartyPerson
+	if r.Organisation {
+		party = trustly.PartyOrganisation
+	}
+	return &trustly.RecipientInformation{PartyType: party, FirstName: r.FirstName, LastName: r.LastName, CountryCode: r.Country,
+		CustomerID: r.CustomerID, Address: r.Address, DateOfBirth: r.DateOfBirth}
 }
 
 // need checks the defaults a checkout (Deposit, SelectAccount) cannot do
