@@ -349,7 +349,7 @@ func TestReleaseVendureTarball(t *testing.T) {
 	r := releaseUnderTest(t)
 	tgz := r.path("trustly-sidecar-vendure-plugin-" + r.version + ".tgz")
 	files := tarFiles(t, tgz)
-	var pkg struct{ Name, Version, Main, Types string }
+	var pkg struct{ Name, Version, Main, Types, License string }
 	if err := json.Unmarshal(files["package/package.json"], &pkg); err != nil {
 		t.Fatal(err)
 	}
@@ -361,8 +361,13 @@ func TestReleaseVendureTarball(t *testing.T) {
 			t.Errorf("the tarball lacks %s (package.json names it): was it built?", f)
 		}
 	}
+	if pkg.License != "Apache-2.0" {
+		t.Errorf("package.json: license %q, want the project's Apache-2.0", pkg.License)
+	}
 	for name := range files {
-		if strings.Contains(name, "node_modules/") {
+		// Only what a shop installs: the built plugin, no sources, tests
+		// or dependencies.
+		if strings.Contains(name, "node_modules/") || strings.HasPrefix(name, "package/src/") || strings.HasPrefix(name, "package/test/") {
 			t.Errorf("the tarball holds %s", name)
 		}
 	}
