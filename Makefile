@@ -4,8 +4,15 @@ SHELL := /usr/bin/env bash
 
 GO        ?= go
 BIN       := bin/trustly-sidecar
-VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)
+# The project's one version number (CONTRIBUTING.md, "Versions"): the release binaries, the
+# image tag, the chart's version and appVersion, the adapter SDK's tag adapter/vX.Y.Z, the
+# WordPress and Vendure plugins all carry it, and sidecar/version_test.go fails when one drifts.
+# It names the release being prepared (CHANGELOG.md's Unreleased section).
+RELEASE_VERSION := 0.1.0
+# What `make build` stamps: a build from a clone never claims to be the release.
+VERSION   ?= $(RELEASE_VERSION)-dev
+# The commit, with +dirty when tracked files differ from it (the binary prints both).
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)$(if $(shell git status --porcelain --untracked-files=no 2>/dev/null),+dirty)
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # Tools are pinned so every machine lints the same way.
 STATICCHECK_VERSION := v0.8.2
@@ -237,3 +244,93 @@ $(TOOLS)/protoc-gen-go:
 
 $(TOOLS)/protoc-gen-go-grpc:
 	GOBIN=$(TOOLS) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+
+# --- releases: make release builds every artifact into dist/, make release-check verifies them ---
+# Nothing here pushes or uploads: a real release would push the image to RELEASE_REGISTRY and
+# the chart to its OCI repository, both from CI with the project's credentials (README,
+# "Installing a release"). The builds themselves are offline: modules come from the module
+# cache only (GOPROXY=off), npm works --offline from the lockfile's install; only a tool missing
+# from .cache/tools (helm, cyclonedx-gomod) is fetched first, pinned, like every other tool.
+DIST             := dist
+RELEASE_ARCHES   := amd64 arm64
+RELEASE_REGISTRY := ghcr.io/trustly-sidecar
+RELEASE_IMAGE    := $(RELEASE_REGISTRY)/trustly-sidecar:$(RELEASE_VERSION)
+RELEASE_BIN      := $(DIST)/trustly-sidecar_$(RELEASE_VERSION)_linux
+CYCLONEDX_GOMOD_VERSION := v1.10.0
+# Reproducible: no cgo, no file-system paths (-trimpath), no VCS stamp and no build id (the
+# commit comes in through -X), so one commit gives the same bytes on any machine and path
+# with the same Go release (sidecar/release_test.go builds twice and compares).
+RELEASE_LDFLAGS  := -s -w -buildid= -X main.version=$(RELEASE_VERSION) -X main.commit=$(COMMIT)
+RELEASE_GOENV    := CGO_ENABLED=0 GOOS=linux GOPROXY=off GOFLAGS='-mod=readonly -buildvcs=false' GOTOOLCHAIN=local
+WP_RELEASE_ZIP   := $(DIST)/trustly-sidecar-gateway.$(RELEASE_VERSION).zip
+
+.PHONY: release release-binaries release-check release-sbom release-licenses release-chart release-wordpress release-vendure release-image-context
+
+release: ## every release artifact into dist/ with SHA256SUMS (offline; pushes nothing)
+	rm -rf $(DIST)
+	$(MAKE) --no-print-directory release-binaries release-sbom release-licenses release-chart release-wordpress release-vendure release-image-context
+	cd $(DIST) && find . -maxdepth 1 -type f ! -name SHA256SUMS -printf '%P\n' | LC_ALL=C sort | xargs sha256sum > SHA256SUMS
+	@echo "$(DIST)/ holds release $(RELEASE_VERSION) (commit $(COMMIT)):"; cat $(DIST)/SHA256SUMS
+
+# Static linux binaries for RELEASE_ARCHES (`make release-binaries RELEASE_ARCHES=amd64` for one).
+release-binaries:
+	@mkdir -p $(DIST)
+	@for arch in $(RELEASE_ARCHES); do \
+	  echo "build $(RELEASE_BIN)_$$arch"; \
+	  $(RELEASE_GOENV) GOARCH=$$arch $(GO) build -trimpath -ldflags '$(RELEASE_LDFLAGS)' -o $(RELEASE_BIN)_$$arch ./sidecar; \
+	done
+
+# A CycloneDX SBOM of what the linux/amd64 binary links (the module graph and the Go standard
+# library, each module's licence as detected in the module cache, reported as evidence); no
+# serial number and no timestamp, so the same commit gives the same file. It describes the
+# commit: the generator reads the version from git (the tag vX.Y.Z on HEAD, else a pseudo-
+# version) with a library that opens neither a `git worktree` nor a clone with alternates, so it
+# runs in a local clone of HEAD (hard links: cheap).
+release-sbom: $(TOOLS)/cyclonedx-gomod
+	@mkdir -p $(DIST) .cache
+	tmp=$$(mktemp -d -p .cache); trap 'rm -rf "$$tmp"' EXIT; \
+	  git clone -q --no-checkout . "$$tmp/src" && git -C "$$tmp/src" checkout -q --detach $$(git rev-parse HEAD) && \
+	  (cd "$$tmp/src" && $(RELEASE_GOENV) GOARCH=amd64 $(TOOLS)/cyclonedx-gomod app -json -licenses -std -noserial -notimestamp \
+	    -main sidecar -output $(CURDIR)/$(DIST)/trustly-sidecar_$(RELEASE_VERSION).cdx.json .)
+
+# The licences of everything the binaries link, for the notices MIT, BSD, Apache-2.0 (NOTICE
+# files) and MPL-2.0 (go-plugin, yamux: where their source is) ask a binary distribution to carry.
+release-licenses: release-binaries
+	GOPROXY=off .ci/third-party-licenses $(RELEASE_BIN)_amd64 > $(DIST)/trustly-sidecar_$(RELEASE_VERSION)_licenses.txt
+
+release-chart: $(TOOLS)/helm
+	@mkdir -p $(DIST)
+	$(TOOLS)/helm package charts/trustly-sidecar --destination $(DIST)
+
+release-wordpress: woocommerce-zip
+	@mkdir -p $(DIST)
+	cp $(WC_ZIP) $(WP_RELEASE_ZIP)
+
+# The Vendure plugin as npm would publish it (package.json is private: nothing is published).
+release-vendure:
+	@mkdir -p $(DIST)
+	cd $(VENDURE_PLUGIN) && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run --silent build && \
+	  npm pack --offline --silent --pack-destination $(CURDIR)/$(DIST) >/dev/null
+
+# One Dockerfile.scratch context per architecture: `docker build` in it gives the image
+# RELEASE_IMAGE would be for that platform (README, "Installing a release").
+release-image-context: release-binaries
+	@for arch in $(RELEASE_ARCHES); do \
+	  ctx=$(DIST)/image-linux-$$arch; rm -rf $$ctx; mkdir -p $$ctx; \
+	  cp Dockerfile.scratch $$ctx/Dockerfile; \
+	  cp $(RELEASE_BIN)_$$arch $$ctx/trustly-sidecar; \
+	  cp /etc/ssl/certs/ca-certificates.crt $$ctx/ca-certificates.crt; \
+	done
+
+# Verifies dist/ (sidecar/release_artifacts_test.go, build tag release): checksums, the
+# binaries (static, the version, run on this machine when they can), the SBOM, the licences,
+# the chart (templated with its defaults: the released image), the plugin zip unpacked as
+# WordPress would, the npm tarball, the image contexts; then the amd64 binary is built once
+# more with an empty build cache from a copy of the tree elsewhere and must be byte-identical.
+release-check: $(TOOLS)/helm ## verify dist/: checksums, binaries (rebuilt from an empty cache), SBOM, licences, chart, zip, tarball, image contexts
+	cd sidecar && TRUSTLY_TEST_DIST=$(CURDIR)/$(DIST) TRUSTLY_TEST_RELEASE_VERSION=$(RELEASE_VERSION) \
+	  TRUSTLY_TEST_RELEASE_IMAGE=$(RELEASE_IMAGE) TRUSTLY_TEST_RELEASE_COMMIT=$(COMMIT) HELM=$(TOOLS)/helm \
+	  $(GO) test -tags release -count=1 -run '^TestRelease' -v .
+
+$(TOOLS)/cyclonedx-gomod:
+	GOBIN=$(TOOLS) $(GO) install github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@$(CYCLONEDX_GOMOD_VERSION)

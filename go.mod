@@ -13,7 +13,7 @@ require (
 	github.com/kelseyhightower/envconfig v1.4.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/redis/go-redis/v9 v9.23.0
-	github.com/trustly-sidecar/trustly-sidecar/adapter v0.0.0
+	github.com/trustly-sidecar/trustly-sidecar/adapter v0.1.0
 	golang.org/x/text v0.42.0
 )
 

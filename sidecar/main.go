@@ -23,7 +23,8 @@ import (
 var version = "dev"
 
 // commit is set at build time too (the Makefile does both), because builds
-// with -buildvcs=false carry no VCS stamp of their own.
+// with -buildvcs=false carry no VCS stamp of their own; "+dirty" at its end
+// says the tree had changes the commit lacks.
 var commit = ""
 
 const progName = "trustly-sidecar"
@@ -94,10 +95,17 @@ type build struct {
 }
 
 func readBuild() build {
-	b := build{revision: commit}
-	if b.revision != "" {
-		return b
+	return stampedBuild(commit)
+}
+
+// stampedBuild reads the -X main.commit stamp ("REV", or "REV+dirty" when the
+// Makefile saw local changes), else what the toolchain stamped.
+func stampedBuild(stamp string) build {
+	if stamp != "" {
+		rev, dirty := strings.CutSuffix(stamp, "+dirty")
+		return build{revision: rev, modified: dirty}
 	}
+	var b build
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return b

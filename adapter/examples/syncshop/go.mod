@@ -2,7 +2,7 @@ module example.com/syncshop
 
 go 1.26.0
 
-require github.com/trustly-sidecar/trustly-sidecar/adapter v0.0.0
+require github.com/trustly-sidecar/trustly-sidecar/adapter v0.1.0
 
 require (
 	github.com/fatih/color v1.13.0 // indirect
