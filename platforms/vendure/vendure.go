@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"time"
 
 	"github.com/trustly-sidecar/trustly-sidecar/adapter"
@@ -53,7 +52,7 @@ const (
 // given as a file instead, TRUSTLY_VENDURE_SECRET_FILE (how Kubernetes
 // mounts secrets); one trailing newline is dropped.
 func FromEnv(getenv func(string) string) (Config, error) {
-	secret, err := secretFromEnv(getenv, EnvSecret)
+	secret, err := adapter.SecretFromEnv(getenv, EnvSecret)
 	if err != nil {
 		return Config{}, err
 	}
@@ -159,19 +158,4 @@ func (a *Adapter) Translate(_ context.Context, req adapter.Request) ([]adapter.C
 		return nil, fmt.Errorf("%w: unknown event %q (payments and refunds go through the shop API)", adapter.ErrInvalid, w.Event)
 	}
 	return nil, nil
-}
-
-func secretFromEnv(getenv func(string) string, name string) ([]byte, error) {
-	value, path := getenv(name), getenv(name+"_FILE")
-	switch {
-	case path == "":
-		return []byte(value), nil
-	case value != "":
-		return nil, fmt.Errorf("%s and %s_FILE are both set: use one", name, name)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s_FILE: %w", name, err)
-	}
-	return bytes.TrimSuffix(bytes.TrimSuffix(b, []byte("\n")), []byte("\r")), nil
 }
