@@ -2,12 +2,9 @@ package adaptertest_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -71,25 +68,13 @@ func TestKitPassesAnAdapterAuthenticatedByAHeader(t *testing.T) {
 }
 
 func TestKitFailsAHeaderAdapterThatDoesNotCompareTheWholeValue(t *testing.T) {
-	failLine := regexp.MustCompile(`--- FAIL: TestKitOnALaxHeaderAdapter/(\S+)`)
 	for name := range laxHeaderShops {
 		t.Run(name, func(t *testing.T) {
-			cmd := exec.Command(os.Args[0], "-test.run=^TestKitOnALaxHeaderAdapter$", "-test.v", "-test.count=1", "-test.timeout=2m")
-			cmd.Env = append(os.Environ(), envHeaderSubject+"="+name)
-			out, err := cmd.CombinedOutput()
-			var exit *exec.ExitError
-			if !errors.As(err, &exit) {
-				t.Fatalf("the kit passed an adapter checking the header by %q (err %v):\n%s", name, err, out)
+			out, passed := runKitChild(t, "TestKitOnALaxHeaderAdapter", envHeaderSubject, name)
+			if passed {
+				t.Fatalf("the kit passed an adapter checking the header by %q:\n%s", name, out)
 			}
-			fails := failLine.FindAllStringSubmatch(string(out), -1)
-			if len(fails) == 0 {
-				t.Errorf("no failing check in the kit's output:\n%s", out)
-			}
-			for _, f := range fails {
-				if !strings.HasPrefix(f[1], "wrong-header/") {
-					t.Errorf("check %s failed; want only wrong-header/ to fail:\n%s", f[1], out)
-				}
-			}
+			onlyFailed(t, out, "TestKitOnALaxHeaderAdapter", "wrong-header/")
 		})
 	}
 }

@@ -77,31 +77,49 @@ func TestKitPassesAWellBehavedAdapter(t *testing.T) {
 }
 
 func TestKitFailsAnAdapterWhoseCommandsTheSidecarWouldRefuse(t *testing.T) {
-	failLine := regexp.MustCompile(`--- FAIL: TestKitOnABrokenAdapter/(\S+)`)
 	for name, b := range broken {
 		t.Run(name, func(t *testing.T) {
-			cmd := exec.Command(os.Args[0], "-test.run=^TestKitOnABrokenAdapter$", "-test.v", "-test.count=1", "-test.timeout=2m")
-			cmd.Env = append(os.Environ(), envSubject+"="+name)
-			out, err := cmd.CombinedOutput()
-			var exit *exec.ExitError
-			if !errors.As(err, &exit) {
-				t.Fatalf("the kit passed an adapter whose Translate returns %+v (err %v):\n%s", b.cmds, err, out)
+			out, passed := runKitChild(t, "TestKitOnABrokenAdapter", envSubject, name)
+			if passed {
+				t.Fatalf("the kit passed an adapter whose Translate returns %+v:\n%s", b.cmds, out)
 			}
-			if !strings.Contains(string(out), b.want) {
+			if !strings.Contains(out, b.want) {
 				t.Errorf("the kit's failure does not say %q:\n%s", b.want, out)
 			}
 			// Only the translate check may fail: everything else about the
 			// adapter is right, so the failure is the command's.
-			fails := failLine.FindAllStringSubmatch(string(out), -1)
-			if len(fails) == 0 {
-				t.Errorf("no failing check in the kit's output:\n%s", out)
-			}
-			for _, f := range fails {
-				if !strings.HasPrefix(f[1], "translate/") {
-					t.Errorf("check %s failed too; want only translate/ to fail:\n%s", f[1], out)
-				}
-			}
+			onlyFailed(t, out, "TestKitOnABrokenAdapter", "translate/")
 		})
+	}
+}
+
+// runKitChild runs the child test name in a process of its own with
+// env=subject, and reports its output and whether it passed: a kit that
+// fails an adapter fails the test it runs in, so only a child can show it.
+func runKitChild(t *testing.T, name, env, subject string) (out string, passed bool) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+name+"$", "-test.v", "-test.count=1", "-test.timeout=2m")
+	cmd.Env = append(os.Environ(), env+"="+subject)
+	b, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("run %s: %v", name, err)
+	}
+	return string(b), err == nil
+}
+
+// onlyFailed checks that some check of the child test failed, and only
+// checks whose name starts with prefix.
+func onlyFailed(t *testing.T, out, child, prefix string) {
+	t.Helper()
+	fails := regexp.MustCompile(`--- FAIL: `+child+`/(\S+)`).FindAllStringSubmatch(out, -1)
+	if len(fails) == 0 {
+		t.Errorf("no failing check in the kit's output:\n%s", out)
+	}
+	for _, f := range fails {
+		if !strings.HasPrefix(f[1], prefix) {
+			t.Errorf("check %s failed; want only %s to fail:\n%s", f[1], prefix, out)
+		}
 	}
 }
 
