@@ -52,6 +52,25 @@ func TestBenchTable(t *testing.T) {
 	pub, priv := freeAddr(t), freeAddr(t)
 	env := validEnv(t).with("TRUSTLY_URL", s.APIURL(), "TRUSTLY_PUBLIC_KEY_FILE", simKeyFile,
 		"PUBLIC_ADDR", pub, "PRIVATE_ADDR", priv, "REDIS_MODE", "single", "REDIS_ADDRS", proxy.Addr(), "REDIS_PREFIX", testPrefix(t))
+	// TRUSTLY_BENCH_PPROF=<dir> also writes CPU profiles of serve (the
+	// payments, and notifications at concurrency 16) for `go tool pprof`.
+	profDir := os.Getenv("TRUSTLY_BENCH_PPROF")
+	if profDir != "" {
+		env = env.with("PPROF", "true", "SHOP_API_TOKEN", testToken)
+	}
+	profile := func(name string, d time.Duration) (wait func()) {
+		if profDir == "" {
+			return func() {}
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if err := fetchProfile(priv, filepath.Join(profDir, name+".pprof"), d); err != nil {
+				t.Errorf("profile %s: %v", name, err)
+			}
+		}()
+		return func() { <-done }
+	}
 	pid, ready := startTimed(t, env, "http://"+priv+"/readyz")
 	time.Sleep(200 * time.Millisecond) // let start-up garbage go before "idle"
 	idle := readProc(t, pid)
@@ -65,6 +84,9 @@ func TestBenchTable(t *testing.T) {
 		req.Header.Set("Content-Type", "application/json")
 		if key != "" {
 			req.Header.Set("Idempotency-Key", key)
+		}
+		if profDir != "" {
+			req.Header.Set("Authorization", "Bearer "+testToken)
 		}
 		resp, err := hc.Do(req)
 		if err != nil {
@@ -86,6 +108,7 @@ func TestBenchTable(t *testing.T) {
 	type created struct{ ID, TrustlyOrderID, MessageID string }
 	orders := make([]created, calls)
 	trips := proxy.RoundTrips()
+	profiled := profile("payments", time.Second)
 	viaSidecar := loadgen.Run(ctx, 1, calls, func(ctx context.Context, i int) error {
 		b, err := post(ctx, "http://"+priv+"/v1/payments", fmt.Sprintf("bench-%d", i), []byte(strings.Replace(paymentBody, "%s", "", 1)))
 		if err != nil {
@@ -93,6 +116,7 @@ func TestBenchTable(t *testing.T) {
 		}
 		return json.Unmarshal(b, &orders[i])
 	})
+	profiled()
 	perPayment := float64(proxy.RoundTrips()-trips) / float64(calls)
 	mk := merchantKey(t)
 	client, err := trustly.NewClient(trustly.ClientConfig{Environment: trustly.Sim, URL: s.APIURL(),
@@ -140,6 +164,10 @@ func TestBenchTable(t *testing.T) {
 		boundCPU += b.cpu
 		bound := b.rate
 		before, redisBefore, selfBefore, tripsBefore := readProc(t, pid), redisCPU(t, rdb), readProc(t, os.Getpid()), proxy.RoundTrips()
+		profiled := func() {}
+		if c == 16 {
+			profiled = profile("notifications", 2*time.Second)
+		}
 		r := loadgen.Run(ctx, c, perLevel, func(ctx context.Context, i int) error {
 			b, err := post(ctx, route, "", bodies[l][i])
 			if err == nil && !strings.Contains(string(b), `"status":"OK"`) {
@@ -148,6 +176,7 @@ func TestBenchTable(t *testing.T) {
 			return err
 		})
 		after := readProc(t, pid)
+		profiled()
 		if r.Errors > 0 {
 			t.Fatalf("concurrency %d: %d of %d notifications failed: %v", c, r.Errors, r.N, r.FirstErr)
 		}
@@ -233,6 +262,28 @@ func startTimed(t *testing.T, env envMap, readyURL string) (int, time.Duration) 
 	}
 	t.Fatalf("serve not ready:\n%s", log)
 	return 0, 0
+}
+
+// fetchProfile writes serve's CPU profile over the next d to path.
+func fetchProfile(privAddr, path string, d time.Duration) error {
+	req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", privAddr, int(d.Seconds())), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o600)
 }
 
 func readProc(t *testing.T, pid int) loadgen.Proc {
