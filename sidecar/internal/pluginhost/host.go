@@ -154,7 +154,6 @@ func (h *Host) start(ctx context.Context) (*instance, error) {
 		HandshakeConfig:  adapter.Handshake,
 		VersionedPlugins: adapter.PluginSets(nil),
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		AutoMTLS:         true,
 		SkipHostEnv:      true, // the sidecar's secrets stay in the sidecar
 		StartTimeout:     h.opts.StartTimeout,
 		Logger:           newSlogLogger(h.opts.Logger, h.src.Name),
@@ -167,10 +166,16 @@ func (h *Host) start(ctx context.Context) (*instance, error) {
 		}
 		cfg.Reattach, cfg.Plugins, cfg.VersionedPlugins = rc, set, nil
 	} else {
+		// Mutual TLS as go-plugin's AutoMTLS does it, on a cheaper curve
+		// (mtls.go).
+		tlsCfg, certEnv, err := hostTLS()
+		if err != nil {
+			return nil, fmt.Errorf("adapter %s: %w", h.src.Name, err)
+		}
 		cmd := exec.Command(h.src.Path, h.src.Args...)
-		cmd.Env = h.src.env()
+		cmd.Env = append(h.src.env(), certEnv)
 		dieWithHost(cmd)
-		cfg.Cmd = cmd
+		cfg.Cmd, cfg.TLSConfig = cmd, tlsCfg
 	}
 	client := plugin.NewClient(cfg)
 	rpc, err := client.Client()
