@@ -33,6 +33,23 @@ func runServe(ctx context.Context, e *cli.Env, name string, args []string) error
 		return err
 	}
 	log := newLogger(cfg, e.Stderr)
+	m := metrics.New()
+	// The adapter's process takes longer to start than all the rest
+	// (exec, its own start-up, the mTLS handshake): it starts first and
+	// comes up while Redis is checked. /readyz waits for it as before.
+	var host *pluginhost.Host
+	var adapterTask httpapi.Task
+	var src pluginhost.Source
+	if cfg.Adapter != "" {
+		src, err = cfg.AdapterSource(e.Getenv)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		host = pluginhost.New(src, pluginhost.Options{Logger: log, OnRestart: func() { m.PluginRestart(src.Name) }})
+		var stop func() error
+		adapterTask, stop = startEarly(ctx, "adapter", host.Run)
+		defer func() { _ = stop() }()
+	}
 	// The Redis client has one process-wide logger; serve owns the process.
 	store.LogTo(log)
 	db, err := cfg.OpenStore()
@@ -42,7 +59,6 @@ func runServe(ctx context.Context, e *cli.Env, name string, args []string) error
 	defer db.Close()
 	log.Info("starting", "version", version, "commit", readBuild().commit(), "environment", cfg.TrustlyEnvironment(), "trustly_url", cfg.TrustlyAPIURL(),
 		"public_base_url", cfg.PublicBaseURL, "redis", cfg.RedisDescription(), "redis_replica_acks", db.Replication().String())
-	m := metrics.New()
 	m.SetReplicaAckTimeouts(db.ReplicaAckTimeouts)
 	// What the store requires of Redis (core/store/LAYOUT.md): checked
 	// before anything listens, and while serve runs.
@@ -70,12 +86,7 @@ func runServe(ctx context.Context, e *cli.Env, name string, args []string) error
 	}
 	var deliverer engine.Deliverer
 	var hooks *httpapi.Webhooks
-	if cfg.Adapter != "" {
-		src, err := cfg.AdapterSource(e.Getenv)
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		host := pluginhost.New(src, pluginhost.Options{Logger: log, OnRestart: func() { m.PluginRestart(src.Name) }})
+	if host != nil {
 		deliverer = bridge.New(host.Adapter(), log, host.WaitReady)
 		hooks = httpapi.NewWebhooks(log, m, d.engine, d.idem, host.Adapter(), cfg.ShopDefaults(), host.WaitReady, host.Description, e.Now, cfg.PublicBaseURL)
 		svc.platform = hooks.PublicHandler(cfg.MaxRequestBytes)
@@ -85,8 +96,7 @@ func runServe(ctx context.Context, e *cli.Env, name string, args []string) error
 			}
 			return nil
 		}})
-		svc.background = append(svc.background, httpapi.Task{Name: "adapter", Run: host.Run},
-			httpapi.Task{Name: "platform commands", Run: hooks.Drain})
+		svc.background = append(svc.background, adapterTask, httpapi.Task{Name: "platform commands", Run: hooks.Drain})
 	}
 	svc.api = httpapi.NewAPI(log, m, d.engine, d.idem, hooks, d.links)
 	outbox := d.engine.Outbox(deliverer, engine.OutboxConfig{Group: bridge.Group})
@@ -97,6 +107,32 @@ func runServe(ctx context.Context, e *cli.Env, name string, args []string) error
 		log.Warn("no adapter configured: status changes wait in the outbox", "setting", config.Key("ADAPTER"))
 	}
 	return serve(ctx, log, e.Stdout, cfg, m, db, svc)
+}
+
+// startEarly runs run now, before the listeners, yet stops it with the
+// background tasks, after the listeners (httpapi.Serve): the task it
+// returns waits for its context to end, then stops run. stop does that at
+// once, for a return before the task ran; calling both is fine.
+func startEarly(ctx context.Context, name string, run func(context.Context) error) (task httpapi.Task, stop func() error) {
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	var err error
+	go func() {
+		err = run(rctx)
+		close(done)
+	}()
+	stop = func() error {
+		cancel()
+		<-done
+		return err
+	}
+	return httpapi.Task{Name: name, Run: func(bg context.Context) error {
+		select {
+		case <-bg.Done():
+		case <-done: // ended by itself: the task ends with it
+		}
+		return stop()
+	}}, stop
 }
 
 // services is what serve runs besides its listeners.
