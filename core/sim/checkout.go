@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"sync"
 
 	"github.com/gorilla/mux"
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
@@ -109,7 +110,8 @@ func (s *Server) Decline(orderID string) (string, error) {
 // (the second is revealed by CSS once a bank is picked, so the page needs no
 // script and works in a sandboxed iframe); the form posts action=approve or
 // action=decline with the order option, as the tests and tools do directly.
-var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
+var pageTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Title}} · Trustly simulator</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex, nofollow">
@@ -177,6 +179,7 @@ button{font:inherit;font-weight:600;padding:.6rem 1rem;border-radius:8px;cursor:
 </form>{{else}}<p>{{.Message}}</p>{{end}}
 </div></body></html>
 `))
+})
 
 // simBank is one fictional bank of the simulated bank list.
 type simBank struct{ ID, Name, Note, Initials, Color string }
@@ -207,7 +210,7 @@ func (s *Server) renderPage(w http.ResponseWriter, status int, d pageData) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	if err := pageTemplate.Execute(w, d); err != nil {
+	if err := pageTemplate().Execute(w, d); err != nil {
 		s.log.Warn("sim: render page", "error", err.Error())
 	}
 }

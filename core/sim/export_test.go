@@ -6,4 +6,4 @@ import "time"
 var MarshalForTest = marshal
 
 // Stockholm is the zone of the direct debit cut-offs.
-func Stockholm() *time.Location { return stockholm }
+func Stockholm() *time.Location { return stockholm() }

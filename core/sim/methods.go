@@ -3,13 +3,16 @@ package sim
 import (
 	"context"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
 )
 
-// stockholm is where Trustly's direct debit cut-offs are defined.
-var stockholm = mustLocation("Europe/Stockholm")
+// stockholm is where Trustly's direct debit cut-offs are defined, loaded
+// on first use: the sidecar's binary links the simulator, and every one of
+// its commands would read the zone file at start-up otherwise.
+var stockholm = sync.OnceValue(func() *time.Location { return mustLocation("Europe/Stockholm") })
 
 // CancelChargeCutoff is the time of day, in Stockholm, on the day before
 // a Charge's PaymentDate after which it can no longer be cancelled.
@@ -325,7 +328,7 @@ func chargeTime(now time.Time, paymentDate string) time.Time {
 	if paymentDate == "" {
 		return now
 	}
-	d, err := time.ParseInLocation(time.DateOnly, paymentDate, stockholm)
+	d, err := time.ParseInLocation(time.DateOnly, paymentDate, stockholm())
 	if err != nil {
 		return now
 	}
@@ -342,12 +345,12 @@ func chargeTime(now time.Time, paymentDate string) time.Time {
 // "it's possible to cancel the Charge up until 18.00 on the day before the
 // PaymentDate" (eu.developers.trustly.com/doc/docs/cancelcharge).
 func cancelDeadline(paymentDate string) (time.Time, bool) {
-	d, err := time.ParseInLocation(time.DateOnly, paymentDate, stockholm)
+	d, err := time.ParseInLocation(time.DateOnly, paymentDate, stockholm())
 	if err != nil {
 		return time.Time{}, false
 	}
 	prev := d.AddDate(0, 0, -1)
-	return time.Date(prev.Year(), prev.Month(), prev.Day(), cutoffHour, cutoffMinute, 0, 0, stockholm), true
+	return time.Date(prev.Year(), prev.Month(), prev.Day(), cutoffHour, cutoffMinute, 0, 0, stockholm()), true
 }
 
 // executeCharge draws a Charge on its PaymentDate.
@@ -390,7 +393,7 @@ func (s *Server) cancelCharge(_ context.Context, _ *call, r *raw) (any, *apiErro
 	// "A Charge request that doesn't have any PaymentDate specified cannot
 	// be canceled. It's also not possible to cancel a Charge request if the
 	// PaymentDate is equal to the date when Charge request was sent."
-	if o.PaymentDate == "" || o.PaymentDate == o.CreatedAt.In(stockholm).Format(time.DateOnly) {
+	if o.PaymentDate == "" || o.PaymentDate == o.CreatedAt.In(stockholm()).Format(time.DateOnly) {
 		return reject(RejectNoPaymentDate)
 	}
 	deadline, ok := cancelDeadline(o.PaymentDate)
@@ -466,7 +469,7 @@ func (s *Server) withdrawalLocked(o *Order) map[string]any {
 		w["reference"] = ref
 	}
 	if o.State == StateQueued {
-		w["eta"] = o.ExecuteAt.In(stockholm).Format(time.DateOnly)
+		w["eta"] = o.ExecuteAt.In(stockholm()).Format(time.DateOnly)
 	}
 	return w
 }

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"text/template"
 	"time"
 
@@ -61,10 +62,12 @@ func texts(subject, email, sms string) messageTexts {
 	return messageTexts{template.Must(template.New("s").Parse(subject)), template.Must(template.New("e").Parse(email)), template.Must(template.New("m").Parse(sms))}
 }
 
-// messageTemplates: one entry per language. Add a language by adding an entry.
-var messageTemplates = map[string]messageTexts{
-	"en": texts(`Payment for order {{.OrderReference}}`,
-		`Hello {{.FirstName}},
+// messageTemplates: one entry per language. Add a language by adding an
+// entry. Parsed on first use, not at the start of every process.
+var messageTemplates = sync.OnceValue(func() map[string]messageTexts {
+	return map[string]messageTexts{
+		"en": texts(`Payment for order {{.OrderReference}}`,
+			`Hello {{.FirstName}},
 
 please pay {{.Amount}} for order {{.OrderReference}} at {{.Merchant}} with your bank:
 
@@ -72,9 +75,9 @@ please pay {{.Amount}} for order {{.OrderReference}} at {{.Merchant}} with your 
 
 The link is valid until {{.Expires}}.
 `,
-		`{{.Merchant}}: pay {{.Amount}} for order {{.OrderReference}}: {{.URL}}`),
-	"sv": texts(`Betalning för order {{.OrderReference}}`,
-		`Hej {{.FirstName}},
+			`{{.Merchant}}: pay {{.Amount}} for order {{.OrderReference}}: {{.URL}}`),
+		"sv": texts(`Betalning för order {{.OrderReference}}`,
+			`Hej {{.FirstName}},
 
 betala {{.Amount}} för order {{.OrderReference}} hos {{.Merchant}} med din bank:
 
@@ -82,9 +85,9 @@ betala {{.Amount}} för order {{.OrderReference}} hos {{.Merchant}} med din bank
 
 Länken gäller till {{.Expires}}.
 `,
-		`{{.Merchant}}: betala {{.Amount}} för order {{.OrderReference}}: {{.URL}}`),
-	"de": texts(`Zahlung für Bestellung {{.OrderReference}}`,
-		`Hallo {{.FirstName}},
+			`{{.Merchant}}: betala {{.Amount}} för order {{.OrderReference}}: {{.URL}}`),
+		"de": texts(`Zahlung für Bestellung {{.OrderReference}}`,
+			`Hallo {{.FirstName}},
 
 bitte zahlen Sie {{.Amount}} für die Bestellung {{.OrderReference}} bei {{.Merchant}} mit Ihrer Bank:
 
@@ -92,8 +95,9 @@ bitte zahlen Sie {{.Amount}} für die Bestellung {{.OrderReference}} bei {{.Merc
 
 Der Link ist gültig bis {{.Expires}}.
 `,
-		`{{.Merchant}}: Zahlen Sie {{.Amount}} für Bestellung {{.OrderReference}}: {{.URL}}`),
-}
+			`{{.Merchant}}: Zahlen Sie {{.Amount}} für Bestellung {{.OrderReference}}: {{.URL}}`),
+	}
+})
 
 // decimalComma: languages that write 103,00.
 var decimalComma = map[string]bool{"sv": true, "de": true}
@@ -114,7 +118,7 @@ type Link struct {
 // sv): one the messages are written in, English otherwise.
 func Language(locale string) string {
 	lang, _, _ := strings.Cut(locale, "_")
-	if _, ok := messageTemplates[lang]; ok {
+	if _, ok := messageTemplates()[lang]; ok {
 		return lang
 	}
 	return "en"
@@ -136,7 +140,7 @@ func FormatExpiry(t time.Time) string { return t.UTC().Format(time.DateTime) + "
 // NewMessage renders l, reachable at url, for its shopper.
 func NewMessage(l Link, url string) Message {
 	lang := Language(l.Locale)
-	t := messageTemplates[lang]
+	t := messageTemplates()[lang]
 	d := messageData{FirstName: l.FirstName, Merchant: l.Merchant, OrderReference: l.OrderReference,
 		Amount: FormatAmount(lang, l.Amount, l.Currency), URL: url, Expires: FormatExpiry(l.ExpiresAt)}
 	run := func(t *template.Template) string {

@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/sim"
@@ -30,7 +31,11 @@ import (
 //go:embed pages/*.html
 var demoFiles embed.FS
 
-var demoTemplates = template.Must(template.ParseFS(demoFiles, "pages/*.html"))
+// demoTemplates are parsed on first use: every command of the binary, and
+// each adapter process it starts, would pay for them at start-up otherwise.
+var demoTemplates = sync.OnceValue(func() *template.Template {
+	return template.Must(template.ParseFS(demoFiles, "pages/*.html"))
+})
 
 // DefaultAddr is where the shop page listens unless told otherwise.
 const DefaultAddr = "127.0.0.1:8000"

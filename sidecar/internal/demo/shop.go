@@ -132,7 +132,7 @@ func (s *demoShop) session(w http.ResponseWriter, r *http.Request) (string, *ses
 
 func (s *demoShop) render(w http.ResponseWriter, status int, name string, data map[string]any) {
 	var b bytes.Buffer
-	if err := demoTemplates.ExecuteTemplate(&b, name, data); err != nil {
+	if err := demoTemplates().ExecuteTemplate(&b, name, data); err != nil {
 		http.Error(w, "the page could not be shown", http.StatusInternalServerError)
 		return
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -253,7 +254,9 @@ var pageWords = map[string]words{
 	},
 }
 
-var payPageTemplate = template.Must(template.New("pay").Parse(`<!DOCTYPE html>
+// payPageTemplate is parsed on first use, not at every process start.
+var payPageTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("pay").Parse(`<!DOCTYPE html>
 <html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex, nofollow">
 <title>{{.Title}}</title>
@@ -274,6 +277,7 @@ button{font:inherit;font-weight:600;padding:.8rem 1.4rem;border:0;border-radius:
 <p class="note">{{.W.note}}</p>
 {{end}}</main></body></html>
 `))
+})
 
 // pageData is what the template sees.
 type pageData struct {
@@ -314,5 +318,5 @@ func (p *Links) render(w http.ResponseWriter, v view) {
 		h.Set("Retry-After", "30")
 	}
 	w.WriteHeader(v.page.status)
-	_ = payPageTemplate.Execute(w, d)
+	_ = payPageTemplate().Execute(w, d)
 }
