@@ -6,13 +6,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
+	"slices"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -34,24 +37,20 @@ func TestBenchTable(t *testing.T) {
 		t.Skip("go tool not found, binary not built")
 	}
 	full := os.Getenv("TRUSTLY_BENCH") == "full"
-	perLevel, calls := 24, 8
+	perLevel, calls, starts := 24, 8, 1
 	if full {
-		perLevel, calls = 3000, 300
+		perLevel, calls, starts = 3000, 300, 7
 	}
 	ctx := t.Context()
-	addr := testRedisAddr(t)
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	t.Cleanup(func() { rdb.Close() })
+	// A redis-server of the bench's own, which serve talks to directly: its
+	// counters then hold serve's round trips and the bench's own readings
+	// (taken out, see loadgen.RedisInfo), nothing of other tests.
+	red := startPrivateRedis(t)
+	rdb := red.rdb
 	s, _, simKeyFile := startTestSim(t)
-	// The sidecar reaches Redis through a proxy that counts round trips.
-	proxy, err := loadgen.NewProxy(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { proxy.Close() })
 	pub, priv := freeAddr(t), freeAddr(t)
 	env := validEnv(t).with("TRUSTLY_URL", s.APIURL(), "TRUSTLY_PUBLIC_KEY_FILE", simKeyFile,
-		"PUBLIC_ADDR", pub, "PRIVATE_ADDR", priv, "REDIS_MODE", "single", "REDIS_ADDRS", proxy.Addr(), "REDIS_PREFIX", testPrefix(t))
+		"PUBLIC_ADDR", pub, "PRIVATE_ADDR", priv, "REDIS_MODE", "single", "REDIS_ADDRS", red.addr, "REDIS_PREFIX", testPrefix(t))
 	// TRUSTLY_BENCH_PPROF=<dir> also writes CPU profiles of serve (the
 	// payments, and notifications at concurrency 16) for `go tool pprof`.
 	profDir := os.Getenv("TRUSTLY_BENCH_PPROF")
@@ -71,8 +70,28 @@ func TestBenchTable(t *testing.T) {
 		}()
 		return func() { <-done }
 	}
-	pid, ready := startTimed(t, env, "http://"+priv+"/readyz")
-	time.Sleep(200 * time.Millisecond) // let start-up garbage go before "idle"
+	readyz := "http://" + priv + "/readyz"
+	// Start to ready, without and with an adapter (the built-in generic
+	// one, which serve starts as its own process): each sample a new
+	// serve, stopped once ready, before anything is counted.
+	withAdapter := env.with("ADAPTER", generic.Name,
+		"ADAPTER_ENV", generic.EnvCallbackURL+","+generic.EnvCallbackSecret+","+generic.EnvWebhookSecret)
+	maps.Copy(withAdapter, envMap{generic.EnvCallbackURL: "http://127.0.0.1:9/", generic.EnvCallbackSecret: string(callbackSecret),
+		generic.EnvWebhookSecret: "whsec_0123456789abcdef"})
+	var bare, adapted []time.Duration
+	for range starts {
+		for _, c := range []struct {
+			env envMap
+			to  *[]time.Duration
+		}{{env, &bare}, {withAdapter, &adapted}} {
+			p := startTimed(t, c.env, readyz)
+			*c.to = append(*c.to, p.ready)
+			p.stop(t)
+		}
+	}
+	p := startTimed(t, env, readyz)
+	pid := p.pid
+	time.Sleep(200 * time.Millisecond) // let start-up settle before "idle"
 	idle := readProc(t, pid)
 
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128}, Timeout: 30 * time.Second}
@@ -107,7 +126,7 @@ func TestBenchTable(t *testing.T) {
 	// project's client alone, against the same simulator.
 	type created struct{ ID, TrustlyOrderID, MessageID string }
 	orders := make([]created, calls)
-	trips := proxy.RoundTrips()
+	infoBefore := redisInfo(t, rdb)
 	profiled := profile("payments", time.Second)
 	viaSidecar := loadgen.Run(ctx, 1, calls, func(ctx context.Context, i int) error {
 		b, err := post(ctx, "http://"+priv+"/v1/payments", fmt.Sprintf("bench-%d", i), []byte(strings.Replace(paymentBody, "%s", "", 1)))
@@ -117,7 +136,7 @@ func TestBenchTable(t *testing.T) {
 		return json.Unmarshal(b, &orders[i])
 	})
 	profiled()
-	perPayment := float64(proxy.RoundTrips()-trips) / float64(calls)
+	perPayment := float64(redisInfo(t, rdb).TripsSince(infoBefore)) / float64(calls)
 	mk := merchantKey(t)
 	client, err := trustly.NewClient(trustly.ClientConfig{Environment: trustly.Sim, URL: s.APIURL(),
 		Credentials: trustly.Credentials{Username: "merchant", Password: testPassword}, PrivateKey: mk, TrustlyPublicKey: s.PublicKey()})
@@ -163,7 +182,7 @@ func TestBenchTable(t *testing.T) {
 		boundOps += b.ops
 		boundCPU += b.cpu
 		bound := b.rate
-		before, redisBefore, selfBefore, tripsBefore := readProc(t, pid), redisCPU(t, rdb), readProc(t, os.Getpid()), proxy.RoundTrips()
+		before, infoBefore, selfBefore := readProc(t, pid), redisInfo(t, rdb), readProc(t, os.Getpid())
 		profiled := func() {}
 		if c == 16 {
 			profiled = profile("notifications", 2*time.Second)
@@ -175,7 +194,7 @@ func TestBenchTable(t *testing.T) {
 			}
 			return err
 		})
-		after := readProc(t, pid)
+		after, infoAfter := readProc(t, pid), redisInfo(t, rdb)
 		profiled()
 		if r.Errors > 0 {
 			t.Fatalf("concurrency %d: %d of %d notifications failed: %v", c, r.Errors, r.N, r.FirstErr)
@@ -183,33 +202,41 @@ func TestBenchTable(t *testing.T) {
 		cpu := after.CPU - before.CPU
 		cpuTotal += cpu
 		notes += int64(r.N)
-		nTrips += proxy.RoundTrips() - tripsBefore
+		nTrips += infoAfter.TripsSince(infoBefore)
 		// The bound is for all cores; the load generator and Redis ran on
 		// the same ones, so the share they used is not the sidecar's.
-		others := (redisCPU(t, rdb) - redisBefore) + (readProc(t, os.Getpid()).CPU - selfBefore.CPU)
+		others := (infoAfter.CPU - infoBefore.CPU) + (readProc(t, os.Getpid()).CPU - selfBefore.CPU)
 		wall := time.Duration(cores) * r.Elapsed
 		left := max(0, 1-others.Seconds()/wall.Seconds())
+		// The same in CPU terms, which other users of the machine move
+		// less: serve's CPU per notification and the crypto's part of it.
+		perNote, cryptoPer := cpu/time.Duration(r.N), b.cpu/time.Duration(b.ops)
 		tab.Add(fmt.Sprintf("notifications, concurrency %d", c),
 			fmt.Sprintf("%.0f/s, p50 %s, p99 %s", r.Throughput(), loadgen.Ms(r.Percentile(50)), loadgen.Ms(r.Percentile(99))),
-			fmt.Sprintf("bound %.0f/s just before: %.2f of it; %.2f of what the load generator and Redis left of it (they used %.0f %% of the cores)", bound, r.Throughput()/bound, r.Throughput()/(bound*left), 100*(1-left)))
+			fmt.Sprintf("bound %.0f/s: %.2f of it, %.2f of what load generator and Redis left (they used %.0f %%); CPU %s per notification, crypto %.2f of it",
+				bound, r.Throughput()/bound, r.Throughput()/(bound*left), 100*(1-left), loadgen.Ms(perNote), share(cryptoPer, perNote)))
 	}
 	load := readProc(t, pid)
 	cryptoPer, sidecarPer := boundCPU/time.Duration(boundOps), cpuTotal/time.Duration(notes)
-	tab.Add("crypto CPU per notification", loadgen.Ms(cryptoPer), "parse, verify (Trustly's key), sign the reply (merchant's key): core/trustly, this build's crypto")
+	tab.Add("crypto CPU per notification", loadgen.Ms(cryptoPer), "parse, verify (Trustly's key), sign the reply (merchant's key): core/trustly, this build's crypto; each row's own just before it")
 	tab.Add("sidecar CPU per notification", loadgen.Ms(sidecarPer), "utime+stime of the serve process over every row")
-	tab.Add("crypto share of the sidecar's CPU", fmt.Sprintf("%.2f", cryptoPer.Seconds()/sidecarPer.Seconds()),
-		"the bound in CPU terms, which other users of the machine do not move")
-	tab.Add("Redis round trips per notification", fmt.Sprintf("%.2f", float64(nTrips)/float64(notes)), "counted by a proxy on the wire (background loops included); a pending of a known order")
+	tab.Add("crypto share of the sidecar's CPU", fmt.Sprintf("%.2f", share(cryptoPer, sidecarPer)),
+		"the bound in CPU terms, which other users of the machine move less; per row above")
+	tab.Add("Redis round trips per notification", fmt.Sprintf("%.2f", float64(nTrips)/float64(notes)),
+		"counted by redis-server (answers written, INFO stats; background loops included); a pending of a known order")
 	tab.Add("Redis round trips per POST /v1/payments", fmt.Sprintf("%.2f", perPayment), "idempotency claim to stored answer")
-	tab.Add("Deposit through the sidecar", fmt.Sprintf("p50 %s, p99 %s", loadgen.Ms(viaSidecar.Percentile(50)), loadgen.Ms(viaSidecar.Percentile(99))), "POST /v1/payments, sequential")
+	tab.Add("Deposit through the sidecar", fmt.Sprintf("p50 %s, p99 %s", loadgen.Ms(viaSidecar.Percentile(50)), loadgen.Ms(viaSidecar.Percentile(99))), "POST /v1/payments, sequential, serve to Redis directly")
 	tab.Add("Deposit, client alone", fmt.Sprintf("p50 %s, p99 %s", loadgen.Ms(alone.Percentile(50)), loadgen.Ms(alone.Percentile(99))), "core/trustly client to the same simulator")
 	tab.Add("Deposit added latency", "p50 "+loadgen.Ms(viaSidecar.Percentile(50)-alone.Percentile(50)), "sidecar minus client alone")
 	tab.Add("RSS idle / under load (peak)", loadgen.MB(idle.RSS)+" / "+loadgen.MB(load.HWM), "VmRSS after start, VmHWM after the rows")
-	tab.Add("start to ready", loadgen.Ms(ready), "exec to /readyz 200, no adapter")
+	tab.Add("start to ready, no adapter", startFigure(append(bare, p.ready)), "exec of serve to /readyz 200")
+	tab.Add("start to ready, generic adapter", startFigure(adapted), "the same with the built-in generic adapter: /readyz waits for its process too")
 	plug := pluginRoundTrip(t, calls*4)
-	tab.Add("plugin round trip", fmt.Sprintf("p50 %s, p99 %s", loadgen.Ms(plug.r.Percentile(50)), loadgen.Ms(plug.r.Percentile(99))), "Describe, host → built-in generic adapter process → host (gRPC, AutoMTLS)")
+	tab.Add("plugin round trip", fmt.Sprintf("p50 %s, p99 %s", loadgen.Ms(plug.r.Percentile(50)), loadgen.Ms(plug.r.Percentile(99))), "Describe, host → built-in generic adapter process → host (gRPC, mTLS)")
 	tab.Add("plugin process RSS", loadgen.MB(plug.rss), "the generic adapter, idle after the calls")
 	tab.Add("plugin start to ready", loadgen.Ms(plug.ready), "exec of the adapter to its handshake done")
+	// More rows (the signing options) are added here, before the table
+	// is printed.
 	var b strings.Builder
 	tab.Print(&b)
 	if full {
@@ -219,9 +246,34 @@ func TestBenchTable(t *testing.T) {
 	}
 }
 
-// startTimed runs serve and polls readyURL every millisecond; it returns
-// the process id and the time from exec to the first 200.
-func startTimed(t *testing.T, env envMap, readyURL string) (int, time.Duration) {
+// share is part/whole, 0 when whole is.
+func share(part, whole time.Duration) float64 {
+	if whole <= 0 {
+		return 0
+	}
+	return part.Seconds() / whole.Seconds()
+}
+
+// startFigure is the median of the start-up samples and their range.
+func startFigure(d []time.Duration) string {
+	d = slices.Clone(d)
+	slices.Sort(d)
+	if len(d) == 1 {
+		return loadgen.Ms(d[0])
+	}
+	return fmt.Sprintf("p50 %s (%s–%s, %d starts)", loadgen.Ms(d[len(d)/2]), loadgen.Ms(d[0]), loadgen.Ms(d[len(d)-1]), len(d))
+}
+
+// served is a serve process started by startTimed.
+type served struct {
+	pid   int
+	ready time.Duration // exec to the first 200 from /readyz
+	stop  func(t *testing.T)
+}
+
+// startTimed runs serve and polls readyURL every millisecond until it
+// answers 200. The process is stopped when the test ends, or by stop.
+func startTimed(t *testing.T, env envMap, readyURL string) served {
 	t.Helper()
 	cmd := exec.Command(binPath, "serve")
 	for _, k := range []string{"PATH", "HOME", "TMPDIR"} {
@@ -240,10 +292,21 @@ func startTimed(t *testing.T, env envMap, readyURL string) (int, time.Duration) 
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-done
-	})
+	var once sync.Once
+	stop := func(t *testing.T) {
+		once.Do(func() {
+			// SIGTERM, as Kubernetes stops it: serve stops its adapter too.
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-done:
+			case <-time.After(waitTimeout):
+				_ = cmd.Process.Kill()
+				<-done
+				t.Errorf("serve did not stop on SIGTERM:\n%s", log)
+			}
+		})
+	}
+	t.Cleanup(func() { stop(t) })
 	hc := &http.Client{Timeout: time.Second}
 	for deadline := t0.Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 		select {
@@ -257,11 +320,11 @@ func startTimed(t *testing.T, env envMap, readyURL string) (int, time.Duration) 
 		}
 		resp.Body.Close()
 		if resp.StatusCode == http.StatusOK {
-			return cmd.Process.Pid, time.Since(t0)
+			return served{pid: cmd.Process.Pid, ready: time.Since(t0), stop: stop}
 		}
 	}
 	t.Fatalf("serve not ready:\n%s", log)
-	return 0, 0
+	return served{}
 }
 
 // fetchProfile writes serve's CPU profile over the next d to path.
@@ -295,22 +358,19 @@ func readProc(t *testing.T, pid int) loadgen.Proc {
 	return p
 }
 
-// redisCPU is the CPU time redis-server has used (INFO cpu).
-func redisCPU(t *testing.T, rdb *redis.Client) time.Duration {
+// redisInfo reads redis-server's CPU time and answers written, in one
+// INFO (loadgen.RedisInfo).
+func redisInfo(t *testing.T, rdb *redis.Client) loadgen.RedisInfo {
 	t.Helper()
-	info, err := rdb.Info(t.Context(), "cpu").Result()
+	info, err := rdb.Info(t.Context(), "cpu", "stats").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sec float64
-	for _, line := range strings.Split(info, "\n") {
-		name, v, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if ok && (name == "used_cpu_user" || name == "used_cpu_sys") {
-			f, _ := strconv.ParseFloat(v, 64)
-			sec += f
-		}
+	r, err := loadgen.ParseRedisInfo(info)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return time.Duration(sec * float64(time.Second))
+	return r
 }
 
 func merchantKey(t *testing.T) *rsa.PrivateKey {
@@ -409,4 +469,76 @@ func pluginRoundTrip(t *testing.T, n int) pluginBench {
 		t.Fatalf("plugin: %d of %d calls failed: %v", r.Errors, r.N, r.FirstErr)
 	}
 	return pluginBench{r: r, rss: readProc(t, h.Pid()).RSS, ready: ready}
+}
+
+// The bench counts serve's Redis round trips from redis-server's own
+// counter (loadgen.RedisInfo), with nothing in serve's path. This checks
+// that count against a proxy that sees every round trip on the wire
+// (loadgen.Proxy), for a workload with each shape serve uses: single
+// commands, a pipeline, MULTI/EXEC, a script, a blocking read that times
+// out, and new connections (their handshake) closed again.
+func TestRedisRoundTripsCountedByRedisAgreeWithAProxy(t *testing.T) {
+	red := startPrivateRedis(t)
+	ctx := t.Context()
+	proxy, err := loadgen.NewProxy(red.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Close() })
+	script := redis.NewScript(`redis.call("SET", KEYS[1], ARGV[1]); return redis.call("INCR", KEYS[2])`)
+	work := func(rdb *redis.Client) error {
+		if err := rdb.Set(ctx, "k", "v", 0).Err(); err != nil {
+			return err
+		}
+		if err := rdb.Get(ctx, "k").Err(); err != nil {
+			return err
+		}
+		if _, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i := range 5 {
+				p.HSet(ctx, "h", fmt.Sprint(i), i)
+			}
+			p.HGetAll(ctx, "h")
+			return nil
+		}); err != nil {
+			return err
+		}
+		if _, err := rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Incr(ctx, "n")
+			p.Expire(ctx, "n", time.Hour)
+			return nil
+		}); err != nil {
+			return err
+		}
+		for range 2 { // EVALSHA, NOSCRIPT then EVAL, then EVALSHA
+			if err := script.Run(ctx, rdb, []string{"s", "n"}, "x").Err(); err != nil {
+				return err
+			}
+		}
+		if err := rdb.XGroupCreateMkStream(ctx, "stream", "g", "0").Err(); err != nil && !strings.Contains(err.Error(), "BUSYGROUP") {
+			return err
+		}
+		err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "g", Consumer: "c", Streams: []string{"stream", ">"}, Block: 20 * time.Millisecond}).Err()
+		if err != nil && err != redis.Nil {
+			return err
+		}
+		return nil
+	}
+	before := redisInfo(t, red.rdb)
+	proxied := proxy.RoundTrips()
+	for range 3 { // a new client each time: dial, handshake, close
+		rdb := redis.NewClient(&redis.Options{Addr: proxy.Addr(), PoolSize: 1})
+		err := work(rdb)
+		rdb.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The proxy counts a round trip when the request passes; wait until
+	// the last answer has passed it too.
+	time.Sleep(50 * time.Millisecond)
+	byProxy, byRedis := proxy.RoundTrips()-proxied, redisInfo(t, red.rdb).TripsSince(before)
+	if byRedis != byProxy || byProxy < 3*8 {
+		t.Fatalf("round trips: redis-server counted %d, the proxy %d (want equal, and at least %d)", byRedis, byProxy, 3*8)
+	}
+	t.Logf("round trips: %d by redis-server, %d by the proxy", byRedis, byProxy)
 }

@@ -130,3 +130,22 @@ func TestProxyCountsRequestsNotBytes(t *testing.T) {
 		t.Fatalf("round trips = %d, want 3", got)
 	}
 }
+
+func TestParseRedisInfoReadsCPUAndWrites(t *testing.T) {
+	info := "# CPU\r\nused_cpu_sys:1.500000\r\nused_cpu_user:0.250000\r\nused_cpu_sys_children:9.000000\r\n\r\n" +
+		"# Stats\r\ntotal_connections_received:3\r\ntotal_writes_processed:42\r\ntotal_reads_processed:50\r\n"
+	r, err := ParseRedisInfo(info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.CPU != 1750*time.Millisecond || r.Writes != 42 {
+		t.Fatalf("info = %+v, want 1.75s and 42 writes", r)
+	}
+	// Between two readings, the first reading's own answer is one write.
+	if got := (RedisInfo{Writes: 50}).TripsSince(r); got != 7 {
+		t.Fatalf("trips = %d, want 7", got)
+	}
+	if _, err := ParseRedisInfo("# CPU\r\nused_cpu_sys:1\r\nused_cpu_user:1\r\n"); err == nil {
+		t.Fatal("INFO cpu alone (no stats) parsed")
+	}
+}

@@ -9,8 +9,9 @@ import (
 // Proxy is a TCP proxy that counts round trips: on each connection, bytes
 // from the client that follow an answer (or open the connection) start one.
 // A pipeline, written at once before its answers are read, is one round
-// trip; so is a script. Redis's own counters cannot tell these apart: they
-// count the commands a script runs, and each command of a pipeline.
+// trip; so is a script. The bench counts from redis-server instead
+// (RedisInfo), so as not to add a hop to what it times; a test holds that
+// count to this one.
 type Proxy struct {
 	ln     net.Listener
 	target string
