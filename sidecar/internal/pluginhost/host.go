@@ -20,6 +20,7 @@ import (
 	plugin "github.com/hashicorp/go-plugin"
 
 	"github.com/trustly-sidecar/trustly-sidecar/adapter"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/pluginhost/warm"
 )
 
 // Options tune a Host. Zero values take the defaults.
@@ -108,6 +109,9 @@ func (h *Host) Run(ctx context.Context) error {
 	// this Run can live (os/exec, SysProcAttr.Pdeathsig).
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	if h.src.Reattach == nil {
+		go warm.P521() // while the plugin's process starts (package warm)
+	}
 	failures := 0
 	for {
 		inst, err := h.start(ctx)
