@@ -697,10 +697,13 @@ func RunOrdersOutage(t *testing.T, newOutage NewOutage) {
 				_, err := s.ReserveRefund(ctx, store.Order{ID: "p1.r", Parent: "p1", Flow: "refund", State: "new", Currency: "SEK"}, "paid", now)
 				return err
 			},
-			"Log":               func() error { _, err := s.Log(ctx, "p1"); return err },
-			"DueOpen":           func() error { _, err := s.DueOpen(ctx, now, 10); return err },
-			"OpenCount":         func() error { _, err := s.OpenCount(ctx); return err },
-			"SaveUnrouted":      func() error { _, _, err := s.SaveUnrouted(ctx, store.Unrouted{NotificationID: "n9", At: now}); return err },
+			"Log":       func() error { _, err := s.Log(ctx, "p1"); return err },
+			"DueOpen":   func() error { _, err := s.DueOpen(ctx, now, 10); return err },
+			"OpenCount": func() error { _, err := s.OpenCount(ctx); return err },
+			"SaveUnrouted": func() error {
+				_, _, err := s.SaveUnrouted(ctx, store.Unrouted{NotificationID: "n9", At: now})
+				return err
+			},
 			"ListUnrouted":      func() error { _, err := s.ListUnrouted(ctx, 10); return err },
 			"SaveAccount":       func() error { return s.SaveAccount(ctx, "u1", store.Account{AccountID: "A1"}) },
 			"Accounts":          func() error { _, err := s.Accounts(ctx, "u1"); return err },
