@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/trustly-sidecar/trustly-sidecar/adapter"
@@ -113,11 +114,11 @@ func FromEnv(getenv func(string) string) (Config, error) {
 }
 
 // projectKeyRE is what commercetools allows as a project key.
-var projectKeyRE = regexp.MustCompile(`^[a-z0-9_-]{2,36}$`)
+var projectKeyRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9_-]{2,36}$`) })
 
 func (c Config) validate() error {
 	var errs []error
-	if !projectKeyRE.MatchString(c.ProjectKey) {
+	if !projectKeyRE().MatchString(c.ProjectKey) {
 		errs = append(errs, fmt.Errorf("%s: need the project key (2-36 of a-z 0-9 _ -), got %q", EnvProjectKey, c.ProjectKey))
 	}
 	for _, u := range []struct{ name, value string }{{EnvAPIURL, c.APIURL}, {EnvAuthURL, c.AuthURL}} {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"sync"
 
 	"github.com/trustly-sidecar/trustly-sidecar/adapter"
 )
@@ -81,10 +82,12 @@ type Address struct {
 	Line2      string `json:"line2,omitempty"`
 }
 
+// Compiled on first use: the sidecar binary links every platform, and each of
+// its processes (serve, every adapter) would compile them all at start.
 var (
-	currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
+	currencyRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z]{3}$`) })
 	// Event ids become idempotency keys and log fields: printable, bounded.
-	eventIDRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+	eventIDRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`) })
 )
 
 // Translate verifies the webhook's signature, then turns the event into at
@@ -101,7 +104,7 @@ func (a *Adapter) Translate(_ context.Context, req adapter.Request) ([]adapter.C
 	if err := dec.Decode(&ev); err != nil {
 		return nil, fmt.Errorf("%w: body is not a webhook event: %w", adapter.ErrInvalid, err)
 	}
-	if !eventIDRE.MatchString(ev.EventID) {
+	if !eventIDRE().MatchString(ev.EventID) {
 		return nil, fmt.Errorf("%w: event_id %q: want 1-128 of A-Z a-z 0-9 . _ : -", adapter.ErrInvalid, ev.EventID)
 	}
 	if ev.Type == EventPing {
@@ -228,7 +231,7 @@ func money(minor int64, currency, where string) (adapter.Money, error) {
 	if minor <= 0 {
 		return adapter.Money{}, fmt.Errorf("%s.amount_minor must be a positive integer of minor units, got %d", where, minor)
 	}
-	if !currencyRE.MatchString(currency) {
+	if !currencyRE().MatchString(currency) {
 		return adapter.Money{}, fmt.Errorf("%s.currency must be an ISO 4217 code like SEK, got %q", where, currency)
 	}
 	return adapter.Money{Minor: minor, Currency: currency}, nil

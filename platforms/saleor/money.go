@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Saleor carries money as decimal numbers: PositiveDecimal in webhook
@@ -16,14 +17,16 @@ import (
 // and neither goes through a float. Every currency Trustly takes
 // (adapter.Currencies) has two decimals.
 
-var amountRE = regexp.MustCompile(`^[0-9]{1,15}(\.[0-9]{1,12})?$`)
+// Compiled on first use: the sidecar binary links every platform, and each of
+// its processes (serve, every adapter) would compile them all at start.
+var amountRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{1,15}(\.[0-9]{1,12})?$`) })
 
 // parseAmount turns a JSON number such as 103.5 or 103.50 into minor units.
 // Digits beyond the second decimal must be zeros: 10.505 is refused, never
 // rounded.
 func parseAmount(n json.Number) (int64, error) {
 	s := string(n)
-	if !amountRE.MatchString(s) {
+	if !amountRE().MatchString(s) {
 		return 0, fmt.Errorf("amount %q is not a decimal like 103.50", s)
 	}
 	whole, frac, _ := strings.Cut(s, ".")

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // WooCommerce's REST API carries money as decimal strings ("103.50", a
@@ -27,19 +28,21 @@ func exponent(currency string) int {
 	return 2
 }
 
+// Compiled on first use: the sidecar binary links every platform, and each of
+// its processes (serve, every adapter) would compile them all at start.
 var (
-	decimalRE  = regexp.MustCompile(`^-?[0-9]{1,15}(\.[0-9]{1,6})?$`)
-	currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
+	decimalRE  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^-?[0-9]{1,15}(\.[0-9]{1,6})?$`) })
+	currencyRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z]{3}$`) })
 )
 
 // parseMoney turns a decimal string in currency into minor units. Digits
 // beyond the currency's exponent must be zeros ("10.500" SEK is 1050, but
 // "10.505" is refused rather than rounded).
 func parseMoney(s, currency string) (int64, error) {
-	if !currencyRE.MatchString(currency) {
+	if !currencyRE().MatchString(currency) {
 		return 0, fmt.Errorf("currency %q is not an ISO 4217 code", currency)
 	}
-	if !decimalRE.MatchString(s) {
+	if !decimalRE().MatchString(s) {
 		return 0, fmt.Errorf("amount %q is not a decimal string like \"103.50\"", s)
 	}
 	neg := strings.HasPrefix(s, "-")

@@ -108,7 +108,7 @@ func (a *Adapter) Answer(ctx context.Context, _ adapter.Request, results []adapt
 			format = refusedRefundNote
 		}
 		order, refund, ok := strings.Cut(rest, ":")
-		if format == "" || !ok || !orderIDRE.MatchString(order) {
+		if format == "" || !ok || !orderIDRE().MatchString(order) {
 			continue
 		}
 		tag := "[trustly-sidecar refund-failed " + refund + " " + r.ErrorCode + "]"

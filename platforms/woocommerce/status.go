@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/trustly-sidecar/trustly-sidecar/adapter"
 )
@@ -42,7 +43,9 @@ var transitions = map[adapter.PaymentStatus]transition{
 	adapter.StatusReversed: {To: "on-hold", From: []string{"processing", "completed"}},
 }
 
-var orderIDRE = regexp.MustCompile(`^[1-9][0-9]{0,18}$`)
+// Compiled on first use: the sidecar binary links every platform, and each of
+// its processes (serve, every adapter) would compile them all at start.
+var orderIDRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[1-9][0-9]{0,18}$`) })
 
 // ApplyStatus reads the order, moves its status when the table allows,
 // records a Trustly refund made outside WooCommerce as a WooCommerce refund
@@ -52,7 +55,7 @@ func (a *Adapter) ApplyStatus(ctx context.Context, ch adapter.StatusChange) erro
 	if ch.ID == "" || ch.Status == "" {
 		return fmt.Errorf("%w: a status change needs an id and a status", adapter.ErrPermanent)
 	}
-	if !orderIDRE.MatchString(ch.Order.ID) {
+	if !orderIDRE().MatchString(ch.Order.ID) {
 		// WooCommerce order ids are numbers; the plugin sends the order id
 		// as the payment's externalReference.
 		return fmt.Errorf("%w: change %s: order %.40q is not a WooCommerce order id", adapter.ErrPermanent, ch.ID, ch.Order.ID)

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/trustly-sidecar/trustly-sidecar/adapter"
 )
@@ -75,7 +76,7 @@ const refundMarker = "[trustly-sidecar "
 
 // deliveryIDRE bounds the delivery id (WooCommerce sends a hash, wp_hash of
 // the webhook id and the time): it may end up in error messages and logs.
-var deliveryIDRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+var deliveryIDRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`) })
 
 // Translate verifies a webhook and turns the refunds of a Trustly order into
 // refund commands. The ping WooCommerce sends when a webhook is saved is
@@ -98,7 +99,7 @@ func (a *Adapter) Translate(ctx context.Context, req adapter.Request) ([]adapter
 		return nil, err
 	}
 	delivery := req.Header.Get(HeaderDeliveryID)
-	if !deliveryIDRE.MatchString(delivery) {
+	if !deliveryIDRE().MatchString(delivery) {
 		return nil, fmt.Errorf("%w: %s %.40q: want 1-128 of A-Z a-z 0-9 . _ : -", adapter.ErrInvalid, HeaderDeliveryID, delivery)
 	}
 	resource, event, _ := strings.Cut(req.Header.Get(HeaderTopic), ".")

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
@@ -264,7 +265,7 @@ func (c *Config) resolveRedis() []error {
 }
 
 // envNameRe is a portable environment variable name.
-var envNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var envNameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
 
 // checkAdapter checks the adapter: a built-in name or an executable file,
 // and the names of the variables passed to it.
@@ -291,7 +292,7 @@ func (c *Config) checkAdapter() []error {
 	}
 	for _, n := range c.AdapterEnv {
 		switch {
-		case !envNameRe.MatchString(n):
+		case !envNameRe().MatchString(n):
 			add("%s: %q is not an environment variable name", Key("ADAPTER_ENV"), n)
 		case strings.HasPrefix(n, Prefix+"_"):
 			// The sidecar's own settings hold its secrets.

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"regexp"
+	"sync"
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
 )
@@ -10,8 +11,8 @@ import (
 // The shapes Trustly takes for a locale and a country, and the longest
 // shopper statement the sidecar sends.
 var (
-	localeRe  = regexp.MustCompile(`^[a-z]{2}_[A-Z]{2}$`)
-	countryRe = regexp.MustCompile(`^[A-Z]{2}$`)
+	localeRe  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z]{2}_[A-Z]{2}$`) })
+	countryRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z]{2}$`) })
 )
 
 const maxShopperStatement = trustly.MaxTextLength
@@ -36,10 +37,10 @@ func (c *Config) checkShopDefaults() []error {
 			}
 		}
 	}
-	if c.ShopLocale != "" && !localeRe.MatchString(c.ShopLocale) {
+	if c.ShopLocale != "" && !localeRe().MatchString(c.ShopLocale) {
 		add("%s: %q is not a locale like sv_SE", Key("SHOP_LOCALE"), c.ShopLocale)
 	}
-	if c.ShopCountry != "" && !countryRe.MatchString(c.ShopCountry) {
+	if c.ShopCountry != "" && !countryRe().MatchString(c.ShopCountry) {
 		add("%s: %q is not an ISO 3166-1 alpha-2 code like SE", Key("SHOP_COUNTRY"), c.ShopCountry)
 	}
 	if len(c.ShopShopperStatement) > maxShopperStatement {

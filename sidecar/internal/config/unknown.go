@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // notOurs matches the variables with the prefix that are set by others:
@@ -12,7 +13,9 @@ import (
 // pod in its namespace TRUSTLY_SIDECAR_SERVICE_HOST, TRUSTLY_SIDECAR_PORT,
 // TRUSTLY_SIDECAR_PORT_8080_TCP_ADDR, ...; the chart's fullname is such a
 // name) and the plugin handshake cookie the host gives adapter processes.
-var notOurs = regexp.MustCompile(`(_SERVICE_HOST|_SERVICE_PORT(_[A-Z0-9_]+)?|_PORT(_[0-9]+_(TCP|UDP|SCTP)(_PROTO|_PORT|_ADDR)?)?)$|^TRUSTLY_SIDECAR_ADAPTER_PLUGIN$`)
+var notOurs = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(_SERVICE_HOST|_SERVICE_PORT(_[A-Z0-9_]+)?|_PORT(_[0-9]+_(TCP|UDP|SCTP)(_PROTO|_PORT|_ADDR)?)?)$|^TRUSTLY_SIDECAR_ADAPTER_PLUGIN$`)
+})
 
 // unknownNames reports every variable with the prefix that is not a
 // setting. envconfig ignores such a variable, and a misspelling is then
@@ -34,7 +37,7 @@ func unknownNames(names []string, vars []Variable) []error {
 	}
 	var problems []error
 	for _, name := range slices.Sorted(slices.Values(names)) {
-		if !strings.HasPrefix(name, Prefix+"_") || known[name] || notOurs.MatchString(name) {
+		if !strings.HasPrefix(name, Prefix+"_") || known[name] || notOurs().MatchString(name) {
 			continue
 		}
 		if near := nearest(name, candidates); near != "" {

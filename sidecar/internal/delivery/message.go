@@ -31,10 +31,10 @@ type Sender interface {
 }
 
 // phoneRe is an E.164 number, the form SMS gateways take.
-var phoneRe = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+var phoneRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`) })
 
 // ValidPhone reports an E.164 number, the only form SMS gateways take.
-func ValidPhone(s string) bool { return phoneRe.MatchString(s) }
+func ValidPhone(s string) bool { return phoneRe().MatchString(s) }
 
 // ChannelList names the configured channels, for messages.
 func ChannelList(s map[string]Sender) string {

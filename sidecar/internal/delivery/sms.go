@@ -38,7 +38,7 @@ var _ Sender = (*SMS)(nil)
 
 // Send texts m to m.Phone through the gateway.
 func (s *SMS) Send(ctx context.Context, m Message) error {
-	if !phoneRe.MatchString(m.Phone) {
+	if !phoneRe().MatchString(m.Phone) {
 		return fmt.Errorf("sms: the shopper's mobilePhone is not an E.164 number")
 	}
 	var req *http.Request

@@ -27,6 +27,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
@@ -100,12 +101,12 @@ func newToken() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b[:]), nil
 }
 
-var tokenRe = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
+var tokenRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`) })
 
 // tokenHash is the store's key for a token; ok false when it cannot be one
 // of ours (no store lookup needed).
 func tokenHash(token string) (hash string, ok bool) {
-	if !tokenRe.MatchString(token) {
+	if !tokenRe().MatchString(token) {
 		return "", false
 	}
 	sum := sha256.Sum256([]byte(token))

@@ -9,6 +9,7 @@ package shopapi
 import (
 	"fmt"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
@@ -264,13 +265,13 @@ type Delivery struct {
 }
 
 // ControlRe finds control characters, which no free-text field may hold.
-var ControlRe = regexp.MustCompile(`[\x00-\x1f\x7f]`)
+var ControlRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[\x00-\x1f\x7f]`) })
 
 // Check checks what is the link's own: its order reference. The Deposit a
 // click will make is checked by the engine when the link is made; its life
 // and delivery channels by the pay-link service, which knows the settings.
 func (r CreatePayLinkRequest) Check() error {
-	if r.OrderReference == "" || len(r.OrderReference) > 128 || ControlRe.MatchString(r.OrderReference) {
+	if r.OrderReference == "" || len(r.OrderReference) > 128 || ControlRe().MatchString(r.OrderReference) {
 		return invalid("orderReference (the shop's order id, at most 128 printable characters) is required")
 	}
 	return nil
