@@ -228,7 +228,8 @@ func TestBenchTable(t *testing.T) {
 	tab.Add("Deposit through the sidecar", fmt.Sprintf("p50 %s, p99 %s", loadgen.Ms(viaSidecar.Percentile(50)), loadgen.Ms(viaSidecar.Percentile(99))), "POST /v1/payments, sequential, serve to Redis directly")
 	tab.Add("Deposit, client alone", fmt.Sprintf("p50 %s, p99 %s", loadgen.Ms(alone.Percentile(50)), loadgen.Ms(alone.Percentile(99))), "core/trustly client to the same simulator")
 	tab.Add("Deposit added latency", "p50 "+loadgen.Ms(viaSidecar.Percentile(50)-alone.Percentile(50)), "sidecar minus client alone")
-	tab.Add("RSS idle / under load (peak)", loadgen.MB(idle.RSS)+" / "+loadgen.MB(load.HWM), "VmRSS after start, VmHWM after the rows")
+	tab.Add("RSS idle / under load (peak)", loadgen.MB(idle.RSS)+" / "+loadgen.MB(load.HWM),
+		fmt.Sprintf("VmRSS after start (anon %s, file %s: the binary's pages), VmHWM after the rows", loadgen.MB(idle.Anon), loadgen.MB(idle.File)))
 	tab.Add("start to ready, no adapter", startFigure(append(bare, p.ready)), "exec of serve to /readyz 200")
 	tab.Add("start to ready, generic adapter", startFigure(adapted), "the same with the built-in generic adapter: /readyz waits for its process too")
 	plug := pluginRoundTrip(t, calls*4)

@@ -103,6 +103,11 @@ type Proc struct {
 	CPU time.Duration
 	// RSS is the resident set now, HWM its peak so far (bytes).
 	RSS, HWM int64
+	// Anon and File split RSS: memory the process made, and pages of
+	// files it maps (its own binary above all). How many of those are
+	// resident depends on the kernel's page cache too: mapping one page
+	// maps the cached pages around it.
+	Anon, File int64
 }
 
 // clockTick is USER_HZ, the unit of /proc/<pid>/stat's times: 100 on every
@@ -144,6 +149,10 @@ func ReadProc(pid int) (Proc, error) {
 			p.RSS = kb << 10
 		case "VmHWM":
 			p.HWM = kb << 10
+		case "RssAnon":
+			p.Anon = kb << 10
+		case "RssFile":
+			p.File = kb << 10
 		}
 	}
 	return p, nil

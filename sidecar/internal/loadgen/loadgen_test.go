@@ -53,7 +53,7 @@ func TestReadProcReadsThisProcess(t *testing.T) {
 	if err != nil {
 		t.Skipf("no /proc here: %v", err)
 	}
-	if p.RSS <= 0 || p.HWM < p.RSS {
+	if p.RSS <= 0 || p.HWM < p.RSS || p.Anon <= 0 || p.File <= 0 || p.Anon+p.File > p.RSS {
 		t.Fatalf("proc = %+v", p)
 	}
 	if _, err := ReadProc(-1); err == nil {
