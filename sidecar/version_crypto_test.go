@@ -40,6 +40,33 @@ func TestVersionNamesCrypto(t *testing.T) {
 			t.Errorf("%s version printed\n%s\nwant a line crypto: boringcrypto", bin, out)
 		}
 		requireStatic(t, bin)
+
+		// Its crypto works where it runs: Trustly's signed TEST vector
+		// verifies, and a signature is the same bytes Go's crypto gives
+		// (PKCS#1 v1.5 is deterministic), with the key of core/trustly's
+		// known answers.
+		credit := readTestdata(t, "trustly-test-credit-notification.json")
+		run := func(stdin string, args ...string) string {
+			t.Helper()
+			cmd := exec.CommandContext(t.Context(), bin, args...)
+			cmd.Env, cmd.Stdin = []string{}, strings.NewReader(stdin)
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("%s %v: %v\n%s", bin, args, err, out)
+			}
+			return string(out)
+		}
+		if got := run(credit, "signature", "verify", "--public-key", "test"); got != "valid\n" {
+			t.Errorf("Trustly's TEST vector: %q, want valid", got)
+		}
+		sign := []string{"signature", "sign", "--private-key", "../core/trustly/testdata/kat-merchant-key.pem", testdata("reply.json")}
+		want := exe(t, "", sign...)
+		if want.code != 0 {
+			t.Fatalf("sign with Go's crypto: %s", want)
+		}
+		if got := run("", sign...); got != want.stdout {
+			t.Errorf("boringcrypto signed\n%s\nGo's crypto signed\n%s", got, want.stdout)
+		}
 		info, err := exec.CommandContext(t.Context(), goTool(), "version", "-m", bin).Output()
 		if err != nil {
 			t.Fatal(err)
