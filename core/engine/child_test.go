@@ -277,7 +277,13 @@ func TestTwoProcessesApplyEachNotificationOnce(t *testing.T) {
 
 func signed(t testing.TB, method, id, nid string) sent {
 	t.Helper()
-	data := map[string]any{"orderid": "T" + id, "messageid": "M" + id, "notificationid": nid,
+	return signedFor(t, method, id, nid, "M"+id)
+}
+
+// signedFor is signed for the attempt with MessageID mid.
+func signedFor(t testing.TB, method, id, nid, mid string) sent {
+	t.Helper()
+	data := map[string]any{"orderid": "T" + id, "messageid": mid, "notificationid": nid,
 		"enduserid": "u" + id, "timestamp": "2025-03-03 09:00:00.000000+00"}
 	switch method {
 	case "pending", "credit", "debit":

@@ -102,6 +102,9 @@ type Engine struct {
 	// balanceCall shares one Balance call among the refunds of this
 	// process that need it at the same time.
 	balanceCall shared
+	// known spares a notification of an order this process has seen the
+	// read before its transition.
+	known knownOrders
 }
 
 // New checks cfg and returns an Engine.
@@ -211,6 +214,14 @@ type step struct {
 	// reply is the signed reply, when made before the transition, to keep
 	// with its dedupe record.
 	reply []byte
+	// ifTrustlyOrderID and ifMessageID make the transition conditional on
+	// what the step was decided on without reading the order (knownOrders).
+	ifTrustlyOrderID, ifMessageID string
+	// lines go into the order's timeline with the transition (the call
+	// whose answer it records).
+	lines []store.LogEntry
+	// withOrder asks for the order as it stands afterwards.
+	withOrder bool
 }
 
 func (e *Engine) apply(ctx context.Context, o store.Order, s step) (store.Applied, error) {
@@ -244,5 +255,10 @@ func (e *Engine) apply(ctx context.Context, o store.Order, s step) (store.Applie
 		KeepStates:     keepStates(Flow(o.Flow)),
 		OpenUntil:      s.openUntil,
 		Now:            e.now(),
+
+		IfTrustlyOrderID: s.ifTrustlyOrderID,
+		IfMessageID:      s.ifMessageID,
+		Lines:            s.lines,
+		WithOrder:        s.withOrder,
 	})
 }

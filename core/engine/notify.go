@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -71,6 +72,20 @@ func (e *Engine) handleNotification(ctx context.Context, body []byte) (reply []b
 	if !n.Known() {
 		return unrouted("method not handled")
 	}
+	if o, ok := e.known.lookup(n); ok {
+		// Decided on what this process remembers: one script, which
+		// refuses if the order has moved on (then the order is read).
+		reply, outcome, err := e.handleFor(ctx, log, n, o, true, true, status)
+		var stale staleMemory
+		if !errors.As(err, &stale) {
+			if reason, ok := unreadable(err); ok {
+				return unrouted(reason)
+			}
+			return reply, method, outcome, err
+		}
+		e.known.forget(n.OrderID)
+		log.Debug("engine: remembered order out of date; reading it", slog.String("error", stale.Error()))
+	}
 	o, fresh, err := e.route(ctx, n)
 	if errors.Is(err, store.ErrNotFound) {
 		// Trustly resends an unanswered notification for a long time, so
@@ -81,64 +96,109 @@ func (e *Engine) handleNotification(ctx context.Context, body []byte) (reply []b
 	if err != nil {
 		return nil, method, NotifyFailed, err
 	}
+	reply, outcome, err = e.handleFor(ctx, log, n, o, fresh, false, status)
+	if reason, ok := unreadable(err); ok {
+		return unrouted(reason)
+	}
+	return reply, method, outcome, err
+}
+
+// staleMemory: the order no longer matches what this process remembered
+// of it (or is gone); nothing was written.
+type staleMemory struct{ error }
+
+// unreadableError: signed by Trustly but not readable as its method.
+type unreadableError struct{ error }
+
+func unreadable(err error) (string, bool) {
+	var u unreadableError
+	if errors.As(err, &u) {
+		return u.Error(), true
+	}
+	return "", false
+}
+
+// handleFor applies notification n to order o and returns the signed reply.
+// fresh says o is known not to have seen n; remembered that o was not read
+// but remembered (knownOrders), so the transition is made conditional on it.
+func (e *Engine) handleFor(ctx context.Context, log *slog.Logger, n *trustly.Notification, o store.Order, fresh, remembered bool, status trustly.ReplyStatus) (reply []byte, outcome string, err error) {
 	log = log.With(slog.String("order", o.ID), slog.String("flow", o.Flow))
 	s, acct, err := e.stepFor(n, o)
 	if err != nil {
-		// Signed by Trustly but not readable as its method: keep it.
-		return unrouted(err.Error())
+		return nil, NotifyFailed, unreadableError{err}
 	}
 	if s.answer != "" {
 		status = s.answer
 	}
+	if remembered {
+		s.ifTrustlyOrderID, s.ifMessageID = n.OrderID, o.MessageID
+	}
 	if fresh {
-		// Not seen on this order: sign now, so the reply is kept with the
-		// dedupe record by the transition script itself (no round trip of
-		// its own); a repeat then costs no signature.
+		// Not seen on this order (or not known to be, when remembered):
+		// sign now, so the reply is kept with the dedupe record by the
+		// transition script itself (no round trip of its own); a repeat
+		// then costs no signature.
 		if s.reply, err = trustly.NewReply(e.cfg.MerchantKey, n, status); err != nil {
-			return nil, method, NotifyFailed, err
+			return nil, NotifyFailed, err
 		}
 	}
 	a, err := e.apply(ctx, o, s)
+	if remembered && (errors.Is(err, store.ErrChanged) || errors.Is(err, store.ErrNotFound)) {
+		return nil, NotifyFailed, staleMemory{err}
+	}
 	if err != nil {
-		return nil, method, NotifyFailed, fmt.Errorf("engine: notification %s: %w", n.NotificationID, err)
+		return nil, NotifyFailed, fmt.Errorf("engine: notification %s: %w", n.NotificationID, err)
 	}
 	if err := e.followUps(ctx, n, o, s, acct); err != nil {
-		return nil, method, NotifyFailed, err
+		return nil, NotifyFailed, err
+	}
+	if remembered {
+		e.known.answered(n.OrderID, n.NotificationID)
+	} else {
+		// Read for this notification: remembered for the next ones, with
+		// the orderid the transition may just have written.
+		known := o
+		if s.set.TrustlyOrderID != "" {
+			known.TrustlyOrderID = s.set.TrustlyOrderID
+		}
+		e.known.remember(n.OrderID, known, n.NotificationID)
 	}
 	switch a.Outcome {
 	case store.OutcomeAnomaly:
 		log.Warn("engine: notification needs attention", slog.String("state", a.To), slog.String("event", string(s.event)))
 	case store.OutcomeDuplicate:
+		// The transition script wrote the repeat into the timeline.
 		log.Info("engine: repeated notification", slog.String("answer", a.Answer))
 		status = trustly.ReplyStatus(a.Answer)
-		// The transition script writes nothing for a repeat; the
-		// timeline still shows that Trustly sent it again.
-		e.appendLog(ctx, o.ID, store.LogEntry{At: e.now(), Event: string(s.event), NotificationID: n.NotificationID,
-			Outcome: store.OutcomeDuplicate, Note: "answered " + a.Answer + " again"})
 		// Same notification, same answer: the bytes sent the first time,
 		// with no new signature (a repeat's uuid is checked, not assumed).
 		if a.Reply != nil && trustly.ReplyEchoes(a.Reply, n) {
-			return a.Reply, method, a.Outcome, nil
+			return a.Reply, a.Outcome, nil
 		}
 	default:
 		log.Info("engine: notification applied", slog.String("outcome", a.Outcome), slog.String("from", a.From), slog.String("to", a.To))
 	}
 	if s.reply != nil && a.Outcome != store.OutcomeDuplicate {
-		return s.reply, method, a.Outcome, nil
+		return s.reply, a.Outcome, nil
 	}
-	reply, err = trustly.NewReply(e.cfg.MerchantKey, n, status)
-	if err != nil {
-		return nil, method, NotifyFailed, err
+	// A repeat with no kept reply for its uuid. One signed before the
+	// script said it was a repeat (a remembered order) carries the same
+	// answer when the first delivery's answer is the one assumed.
+	reply = s.reply
+	if reply == nil || status != cmp.Or(s.answer, trustly.ReplyOK) {
+		if reply, err = trustly.NewReply(e.cfg.MerchantKey, n, status); err != nil {
+			return nil, NotifyFailed, err
+		}
 	}
 	if err := e.store.SaveReply(ctx, o.ID, n.NotificationID, reply); err != nil {
 		// The answer stands without it; a repeat signs again.
 		log.Warn("engine: notification reply not kept", slog.String("error", err.Error()))
 	}
-	return reply, method, a.Outcome, nil
+	return reply, a.Outcome, nil
 }
 
 func (e *Engine) unrouted(ctx context.Context, log *slog.Logger, n *trustly.Notification, body []byte, reason string, status trustly.ReplyStatus) ([]byte, error) {
-	first, err := e.store.SaveUnrouted(ctx, store.Unrouted{
+	first, kept, err := e.store.SaveUnrouted(ctx, store.Unrouted{
 		NotificationID: n.NotificationID, Method: n.Method, OrderID: n.OrderID, MessageID: n.MessageID,
 		Reason: reason, Answer: string(status), Body: body, At: e.now(),
 	})
@@ -147,9 +207,24 @@ func (e *Engine) unrouted(ctx context.Context, log *slog.Logger, n *trustly.Noti
 	}
 	if first != "" {
 		status = trustly.ReplyStatus(first)
+		// Same notification, same answer, the same bytes: no signature.
+		if kept != nil && trustly.ReplyEchoes(kept, n) {
+			log.Info("engine: repeated notification kept for a person", slog.String("reason", reason))
+			return kept, nil
+		}
 	}
 	log.Warn("engine: notification kept for a person", slog.String("reason", reason))
-	return trustly.NewReply(e.cfg.MerchantKey, n, status)
+	reply, err := trustly.NewReply(e.cfg.MerchantKey, n, status)
+	if err != nil {
+		return nil, err
+	}
+	if kept == nil {
+		if err := e.store.SaveUnroutedReply(ctx, n.NotificationID, reply); err != nil {
+			// The answer stands without it; a repeat signs again.
+			log.Warn("engine: notification reply not kept", slog.String("error", err.Error()))
+		}
+	}
+	return reply, nil
 }
 
 // route finds the order a notification is about: by Trustly's orderid,

@@ -162,12 +162,12 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest) (Order, er
 		return Order{}, beforeCall(storeErr(err))
 	}
 	res, err := e.api.Deposit(ctx, req)
-	e.noteCall(ctx, o.ID, "Deposit", req.MessageID, err)
+	calls := []store.LogEntry{e.callLine("Deposit", req.MessageID, err)}
 	for tries := 0; errors.Is(err, trustly.ErrAcceptedURLLost) && tries < 2; tries++ {
 		if res, err = e.freshAttempt(ctx, o, func(mid string) (*trustly.DepositResult, error) {
 			req.MessageID = mid
 			res, err := e.api.Deposit(ctx, req)
-			e.noteCall(ctx, o.ID, "Deposit", mid, err)
+			calls = append(calls, e.callLine("Deposit", mid, err))
 			return res, err
 		}); err == nil {
 			break
@@ -177,7 +177,7 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest) (Order, er
 	if res != nil {
 		tid, url = res.OrderID, res.URL
 	}
-	return e.started(ctx, o, tid, url, err)
+	return e.started(ctx, o, tid, url, err, calls)
 }
 
 // freshAttempt stores a new MessageID on o before calling again.
@@ -198,7 +198,7 @@ func (e *Engine) freshAttempt(ctx context.Context, o store.Order, call func(mid 
 
 // started records the outcome of the call that starts a checkout order
 // (Deposit, SelectAccount) and returns the order as it now stands.
-func (e *Engine) started(ctx context.Context, o store.Order, tid, url string, callErr error) (Order, error) {
+func (e *Engine) started(ctx context.Context, o store.Order, tid, url string, callErr error, calls []store.LogEntry) (Order, error) {
 	deadline := e.checkoutDeadline()
 	var s step
 	var ret error
@@ -214,6 +214,7 @@ func (e *Engine) started(ctx context.Context, o store.Order, tid, url string, ca
 		s = step{event: EventRejected, set: store.OrderPatch{Reason: reasonOf(callErr)}}
 		ret = upstreamErr(callErr)
 	}
+	s.lines = calls
 	return e.record(ctx, o, s, tid, ret)
 }
 
@@ -364,7 +365,7 @@ func (e *Engine) Refund(ctx context.Context, r RefundRequest) (Order, error) {
 	log := e.log.With(slog.String("order", ref.ID), slog.String("orderid", paid.TrustlyOrderID), slog.String("messageid", paid.MessageID))
 	req.Amount = ref.Amount
 	res, callErr := e.api.Refund(ctx, req)
-	e.noteCall(ctx, ref.ID, "Refund", "", refusal(callErr, res != nil && !res.Accepted, nil))
+	call := e.callLine("Refund", "", refusal(callErr, res != nil && !res.Accepted, nil))
 	var s step
 	var ret error
 	switch {
@@ -380,6 +381,7 @@ func (e *Engine) Refund(ctx context.Context, r RefundRequest) (Order, error) {
 		s = step{event: EventRejected, set: store.OrderPatch{Reason: reasonOf(callErr)}}
 		ret = upstreamErr(callErr)
 	}
+	s.lines = []store.LogEntry{call}
 	return e.record(ctx, ref, s, s.set.TrustlyOrderID, ret)
 }
 
@@ -414,12 +416,12 @@ func (e *Engine) CreateMandate(ctx context.Context, r MandateRequest) (Order, er
 		return Order{}, beforeCall(storeErr(err))
 	}
 	res, err := e.api.SelectAccount(ctx, req)
-	e.noteCall(ctx, o.ID, "SelectAccount", req.MessageID, err)
+	calls := []store.LogEntry{e.callLine("SelectAccount", req.MessageID, err)}
 	for tries := 0; errors.Is(err, trustly.ErrAcceptedURLLost) && tries < 2; tries++ {
 		if res, err = freshAttempt(e, ctx, o, func(mid string) (*trustly.SelectAccountResult, error) {
 			req.MessageID = mid
 			res, err := e.api.SelectAccount(ctx, req)
-			e.noteCall(ctx, o.ID, "SelectAccount", mid, err)
+			calls = append(calls, e.callLine("SelectAccount", mid, err))
 			return res, err
 		}); err == nil {
 			break
@@ -429,7 +431,7 @@ func (e *Engine) CreateMandate(ctx context.Context, r MandateRequest) (Order, er
 	if res != nil {
 		tid, url = res.OrderID, res.URL
 	}
-	return e.started(ctx, o, tid, url, err)
+	return e.started(ctx, o, tid, url, err, calls)
 }
 
 // ChargeRequest collects from the shopper's account with an active mandate.
@@ -473,7 +475,7 @@ func (e *Engine) CreateCharge(ctx context.Context, r ChargeRequest) (Order, erro
 		return Order{}, beforeCall(storeErr(err))
 	}
 	res, callErr := e.api.Charge(ctx, req)
-	e.noteCall(ctx, o.ID, "Charge", req.MessageID, refusal(callErr, res != nil && !res.Accepted, func() string { return res.Rejected }))
+	call := e.callLine("Charge", req.MessageID, refusal(callErr, res != nil && !res.Accepted, func() string { return res.Rejected }))
 	var s step
 	var ret error
 	switch {
@@ -493,6 +495,7 @@ func (e *Engine) CreateCharge(ctx context.Context, r ChargeRequest) (Order, erro
 		s = step{event: EventRejected, set: store.OrderPatch{Reason: reasonOf(callErr)}}
 		ret = upstreamErr(callErr)
 	}
+	s.lines = []store.LogEntry{call}
 	return e.record(ctx, o, s, s.set.TrustlyOrderID, ret)
 }
 
@@ -543,6 +546,8 @@ func (o Order) String() string {
 // Trustly orderid it brought (if any), and returns the order as stored
 // with ret, the error the caller should see.
 func (e *Engine) record(ctx context.Context, o store.Order, s step, tid string, ret error) (Order, error) {
+	// The order as answered comes back from the transition script itself.
+	s.withOrder = true
 	a, err := e.apply(ctx, o, s)
 	if err != nil {
 		return Order{}, storeErr(err)
@@ -553,9 +558,15 @@ func (e *Engine) record(ctx context.Context, o store.Order, s step, tid string, 
 			return Order{}, storeErr(err)
 		}
 	}
-	cur, err := e.store.Get(ctx, o.ID)
-	if err != nil {
-		return Order{}, storeErr(err)
+	cur := a.Order
+	if cur == nil {
+		got, err := e.store.Get(ctx, o.ID)
+		if err != nil {
+			return Order{}, storeErr(err)
+		}
+		cur = &got
 	}
-	return view(cur), ret
+	// Its notifications need no read of it in this process (knownOrders).
+	e.known.remember(tid, *cur, "")
+	return view(*cur), ret
 }

@@ -133,14 +133,17 @@ func TestRoundTripsPerNotification(t *testing.T) {
 		// The index entry, then the order with its dedupe record (one
 		// pipeline), then the transition script, which keeps the reply.
 		{"a notification of an order this process has not resolved yet", another(), signed(t, "pending", "rt", "n-p1").body, 3},
-		// The order id is remembered: one pipeline and one script.
-		{"a notification of a known order", eng, signed(t, "pending", "rt", "n-p2").body, 2},
+		// The order is remembered (knownOrders): the transition script
+		// alone, conditional on the order still being what it remembers.
+		{"a notification of a known order", eng, signed(t, "pending", "rt", "n-p2").body, 1},
 		// Paid: the order gets its retention TTL and its index entries
 		// (other slots) follow it in one more pipeline.
-		{"a credit that ends the checkout", eng, credit, 3},
-		// The kept reply, after the script's settle and the follow-ups
-		// that heal a crash, and the timeline's line.
-		{"the same credit again", eng, credit, 4},
+		{"a credit that ends the checkout", eng, credit, 2},
+		// This process answered it: the order and its dedupe record are
+		// read first, so no signature is made; the script hands back the
+		// kept reply and writes the timeline's line, then the follow-ups
+		// that heal a crash.
+		{"the same credit again", eng, credit, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := rt.count(t, func() {
@@ -236,16 +239,16 @@ func TestRoundTripsPerPayment(t *testing.T) {
 		want int64
 	}{
 		// Claim (with its recovery point), the shopper's accounts, the
-		// order, its MessageID entry, the call's line
-		// in the timeline, the accepted transition, the Trustly orderid
-		// entry (with the TTL the transition told), the order as
-		// answered, the stored answer.
-		{"a payment", func() engine.PaymentRequest { return payment(10000) }, 9},
+		// order, its MessageID entry, the accepted transition (with the
+		// call's line in the timeline, handing back the order as
+		// answered), the Trustly orderid entry (with the TTL the
+		// transition told), the stored answer.
+		{"a payment", func() engine.PaymentRequest { return payment(10000) }, 7},
 		{"a payment with an invoice reference", func() engine.PaymentRequest {
 			r := payment(10000)
 			r.ExternalReference = "inv-1"
 			return r
-		}, 11},
+		}, 8},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := rt.count(t, func() { pay(tc.name, tc.r()) })

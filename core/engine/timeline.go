@@ -76,9 +76,15 @@ func (e *Engine) Timeline(ctx context.Context, id string) ([]TimelineEntry, erro
 	return out, nil
 }
 
-// noteCall adds a call to Trustly to the order's timeline. It is only for
-// people: a failure to write it is logged, never fails the payment.
+// noteCall adds a call to Trustly to the order's timeline on its own; a
+// call whose answer a transition records goes with it (callLine, step.lines).
 func (e *Engine) noteCall(ctx context.Context, orderID, method, messageID string, err error) {
+	e.appendLog(ctx, orderID, e.callLine(method, messageID, err))
+}
+
+// callLine is a call to Trustly as a line of the order's timeline. It is
+// only for people: nothing decides on it.
+func (e *Engine) callLine(method, messageID string, err error) store.LogEntry {
 	l := store.LogEntry{At: e.now(), Event: "call:" + method, Outcome: "ok"}
 	var notes []string
 	if messageID != "" {
@@ -94,7 +100,7 @@ func (e *Engine) noteCall(ctx context.Context, orderID, method, messageID string
 		notes = append(notes, reasonOf(err))
 	}
 	l.Note = strings.Join(notes, "; ")
-	e.appendLog(ctx, orderID, l)
+	return l
 }
 
 // notePlatform adds a status change the platform received to the order's

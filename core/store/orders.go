@@ -21,6 +21,9 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	// ErrExists: an order with that id exists already.
 	ErrExists = errors.New("store: already exists")
+	// ErrChanged: the order no longer carries what the caller decided on
+	// (Transition.IfTrustlyOrderID, IfMessageID); nothing was written.
+	ErrChanged = errors.New("store: order changed since it was read")
 	// ErrNotRefundable: the paid order is not in the state that allows a
 	// refund, or the refund is in another currency.
 	ErrNotRefundable = errors.New("store: order cannot be refunded")
@@ -155,6 +158,18 @@ type Transition struct {
 	// dedupe hash, log and indexes expire the retention after this write.
 	KeepStates []string
 	Now        time.Time
+	// IfTrustlyOrderID and IfMessageID, when set, are what the caller
+	// decided on without reading the order (what it remembers of it): the
+	// transition runs only while the order still carries them, else
+	// nothing is written and Apply fails with ErrChanged. A repeat is
+	// answered as a duplicate before that check: its first answer stands.
+	IfTrustlyOrderID, IfMessageID string
+	// Lines go to the order's log before the transition's own line (the
+	// call whose answer the transition records), in the same script.
+	Lines []LogEntry
+	// WithOrder asks for the order as it stands afterwards (Applied.Order),
+	// read in the same script.
+	WithOrder bool
 }
 
 // OrderPatch is what an event writes on its order besides the state. A
@@ -208,6 +223,9 @@ type Applied struct {
 	// TTL is the order's time to live after the transition, 0 when it is
 	// kept (no expiry): what its index entries take (IndexTrustlyOrderIDTTL).
 	TTL time.Duration
+	// Order is the order after the transition when Transition.WithOrder
+	// asked for it.
+	Order *Order
 }
 
 // OrdersOptions tune RedisOrders; zero values take the defaults.
@@ -388,10 +406,11 @@ func (s *RedisOrders) CreateOpen(ctx context.Context, o Order, openUntil time.Ti
 		if err != nil {
 			return err
 		}
-		if err := rc.SAdd(ctx, key, o.ID).Err(); err != nil {
-			return w.fail(ctx, "index external reference", err)
-		}
-		if err := rc.Persist(ctx, key).Err(); err != nil {
+		if _, err := rc.Pipelined(ctx, func(p redis.Pipeliner) error {
+			p.SAdd(ctx, key, o.ID)
+			p.Persist(ctx, key)
+			return nil
+		}); err != nil {
 			return w.fail(ctx, "index external reference", err)
 		}
 	}
@@ -673,7 +692,21 @@ func (s *RedisOrders) Apply(ctx context.Context, t Transition) (Applied, error) 
 		args = append(args, len(p))
 		args = append(args, p...)
 	}
-	for _, l := range [][]string{t.ReleaseOn, t.OpenStates, t.KeepStates} {
+	var expect, lines []string
+	if t.IfTrustlyOrderID != "" {
+		expect = append(expect, "tid", t.IfTrustlyOrderID)
+	}
+	if t.IfMessageID != "" {
+		expect = append(expect, "mid", t.IfMessageID)
+	}
+	for _, l := range t.Lines {
+		lines = append(lines, l.line())
+	}
+	withOrder := "0"
+	if t.WithOrder {
+		withOrder = "1"
+	}
+	for _, l := range [][]string{t.ReleaseOn, t.OpenStates, t.KeepStates, expect, lines, {withOrder}} {
 		args = append(args, len(l))
 		for _, v := range l {
 			args = append(args, v)
@@ -691,11 +724,14 @@ func (s *RedisOrders) Apply(ctx context.Context, t Transition) (Applied, error) 
 	if err != nil {
 		return Applied{}, w.fail(ctx, "apply "+t.Event, err)
 	}
-	if len(reply) != 11 {
+	if len(reply) < 11 || len(reply)%2 == 0 {
 		return Applied{}, fmt.Errorf("store: apply: unexpected script reply %q", reply)
 	}
-	if reply[0] == "missing" {
+	switch reply[0] {
+	case "missing":
 		return Applied{}, fmt.Errorf("store: apply %s to %q: %w", t.Event, t.OrderID, ErrNotFound)
+	case "changed":
+		return Applied{}, fmt.Errorf("store: apply %s to %q: %w", t.Event, t.OrderID, ErrChanged)
 	}
 	if reply[0] == OutcomeDuplicate {
 		// Only read: the first delivery's write may be the one whose
@@ -728,6 +764,14 @@ func (s *RedisOrders) Apply(ctx context.Context, t Transition) (Applied, error) 
 	if reply[10] != "" {
 		a.Reply = []byte(reply[10])
 	}
+	if t.WithOrder && len(reply) > 11 {
+		f := make(map[string]string, (len(reply)-11)/2)
+		for i := 11; i+1 < len(reply); i += 2 {
+			f[reply[i]] = reply[i+1]
+		}
+		o := orderFrom(f)
+		a.Order = &o
+	}
 	return a, nil
 }
 
@@ -740,8 +784,18 @@ func (s *RedisOrders) SaveReply(ctx context.Context, id, nid string, reply []byt
 	if nid == "" {
 		return nil
 	}
-	if err := notificationReplyScript.Run(ctx, s.rdb, []string{s.keys.Order(id).Dedupe}, nid, reply).Err(); err != nil {
+	if err := notificationReplyScript.Run(ctx, s.rdb, []string{s.keys.Order(id).Dedupe}, nid, "reply:"+nid, reply).Err(); err != nil {
 		return wrapRedis(ctx, "keep notification reply", err)
+	}
+	return nil
+}
+
+// SaveUnroutedReply keeps the signed reply to unrouted notification nid
+// with its record (SaveUnrouted hands it back on a repeat), as SaveReply
+// does for an order's.
+func (s *RedisOrders) SaveUnroutedReply(ctx context.Context, nid string, reply []byte) error {
+	if err := notificationReplyScript.Run(ctx, s.rdb, []string{s.keys.Unrouted(nid)}, "answer", "reply", reply).Err(); err != nil {
+		return wrapRedis(ctx, "keep unrouted notification reply", err)
 	}
 	return nil
 }
@@ -818,14 +872,20 @@ type LogEntry struct {
 // The log is for people (an order's timeline); nothing decides on it. It
 // takes the order's TTL; for an order that is gone the line is dropped.
 func (s *RedisOrders) AppendLog(ctx context.Context, id string, l LogEntry) error {
-	clean := func(v string) string { return strings.NewReplacer("\t", " ", "\n", " ").Replace(v) }
-	line := strings.Join([]string{ms(l.At), clean(l.Event), clean(l.NotificationID), clean(l.Outcome),
-		clean(l.From), clean(l.To), clean(l.Note)}, "\t")
 	k := s.keys.Order(id)
-	if err := orderLogScript.Run(ctx, s.rdb, []string{k.Order, k.Log}, line).Err(); err != nil {
+	if err := orderLogScript.Run(ctx, s.rdb, []string{k.Order, k.Log}, l.line()).Err(); err != nil {
 		return wrapRedis(ctx, "append order log", err)
 	}
 	return nil
+}
+
+var logCleaner = strings.NewReplacer("\t", " ", "\n", " ")
+
+// line is l as Log keeps it.
+func (l LogEntry) line() string {
+	clean := logCleaner.Replace
+	return strings.Join([]string{ms(l.At), clean(l.Event), clean(l.NotificationID), clean(l.Outcome),
+		clean(l.From), clean(l.To), clean(l.Note)}, "\t")
 }
 
 // ParseLogLine reads one line of Log.
@@ -876,10 +936,11 @@ type Unrouted struct {
 }
 
 // SaveUnrouted keeps u once. For a repeat it returns the first delivery's
-// answer; for the first it returns "". The index entry is written after the
+// answer and the signed reply kept for it (SaveUnroutedReply; nil when none
+// was); for the first it returns "". The index entry is written after the
 // record and again on every repeat, so a crash between them heals when
 // Trustly resends (it does: no answer was sent).
-func (s *RedisOrders) SaveUnrouted(ctx context.Context, u Unrouted) (string, error) {
+func (s *RedisOrders) SaveUnrouted(ctx context.Context, u Unrouted) (first string, reply []byte, err error) {
 	f := map[string]string{
 		"nid": u.NotificationID, "method": u.Method, "orderid": u.OrderID, "messageid": u.MessageID,
 		"reason": u.Reason, "answer": u.Answer, "body": string(u.Body), "at": ms(u.At),
@@ -891,38 +952,44 @@ func (s *RedisOrders) SaveUnrouted(ctx context.Context, u Unrouted) (string, err
 	defer w.close()
 	rc, err := w.on(ctx, rec)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	args := append([]any{s.retention}, pairs(f)...)
-	first, err := unroutedSaveScript.Run(ctx, rc, []string{rec}, args...).Text()
+	got, err := unroutedSaveScript.Run(ctx, rc, []string{rec}, args...).StringSlice()
+	if err == nil && len(got) != 2 {
+		err = fmt.Errorf("unexpected script reply %q", got)
+	}
 	if err != nil {
-		return "", w.fail(ctx, "save unrouted notification", err)
+		return "", nil, w.fail(ctx, "save unrouted notification", err)
+	}
+	if first = got[0]; got[1] != "" {
+		reply = []byte(got[1])
 	}
 	if first != "" {
 		// A repeat: the record may be the first delivery's, not yet
 		// replicated.
 		if err := w.settle(ctx, rec); err != nil {
-			return "", err
+			return "", nil, err
 		}
 	}
 	idx := s.keys.UnroutedIndex()
 	if rc, err = w.on(ctx, idx); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if err := rc.ZAddNX(ctx, idx, redis.Z{Score: float64(u.At.UnixMilli()), Member: u.NotificationID}).Err(); err != nil {
-		return "", w.fail(ctx, "index unrouted notification", err)
+		return "", nil, w.fail(ctx, "index unrouted notification", err)
 	}
 	if r := s.Retention(); r > 0 {
 		// The records expire by their TTL; their index entries go here,
 		// measured by the arrival times the index holds.
 		if err := rc.ZRemRangeByScore(ctx, idx, "-inf", "("+ms(u.At.Add(-r))).Err(); err != nil {
-			return "", w.fail(ctx, "trim unrouted index", err)
+			return "", nil, w.fail(ctx, "trim unrouted index", err)
 		}
 	}
 	if err := w.wait(ctx, "save unrouted notification"); err != nil {
-		return "", err
+		return "", nil, err
 	}
-	return first, nil
+	return first, reply, nil
 }
 
 // ListUnrouted returns up to limit unrouted notifications, oldest first.

@@ -57,7 +57,7 @@ func TestARefusingRedisIsUnavailable(t *testing.T) {
 				return s.orders.SaveAccount(ctx, "u1", store.Account{AccountID: "A1"})
 			}},
 			{"save unrouted", func() error {
-				_, err := s.orders.SaveUnrouted(ctx, store.Unrouted{NotificationID: "n9", Method: "kyc", Answer: "OK", At: time.Unix(1e9, 0)})
+				_, _, err := s.orders.SaveUnrouted(ctx, store.Unrouted{NotificationID: "n9", Method: "kyc", Answer: "OK", At: time.Unix(1e9, 0)})
 				return err
 			}},
 		} {

@@ -14,38 +14,25 @@
 -- (Unix ms, '0' to keep the current one), ARGV[7] retention (ms, '0' for
 -- none: nothing expires), ARGV[8] the signed reply to keep with the dedupe
 -- record ('' when the caller signs later: SaveReply)
--- then six counted lists: targets (from,to pairs), fields set on any
+-- then nine counted lists: targets (from,to pairs), fields set on any
 -- expected event (pairs), fields set only on a change (pairs), states that
 -- release a refund's reservation on the parent, states that count as open,
--- states in which the order is kept (it still awaits something).
+-- states in which the order is kept (it still awaits something), fields
+-- the order must still carry (pairs: what the caller decided on without
+-- reading it), log lines to write before the transition's own, and one
+-- flag: '1' to return the order too.
 -- Returns {outcome, from, to, seq, answer, pttl, mids, tid, extref, was,
--- reply}; outcome is applied, unchanged, anomaly, duplicate (answer = the
--- first one, reply = the signed reply stored for it, '' when none was) or
--- missing; pttl is the order's PTTL afterwards (-1: kept), was its PTTL
--- before, and mids, tid, extref name its index entries, which the caller
--- makes follow it.
+-- reply} and, when asked, the order's fields and values; outcome is
+-- applied, unchanged, anomaly, duplicate (answer = the first one, reply =
+-- the signed reply stored for it, '' when none was), changed (an expected
+-- field differs: nothing written) or missing; pttl is the order's PTTL
+-- afterwards (-1: kept), was its PTTL before, and mids, tid, extref name
+-- its index entries, which the caller makes follow it.
 local order, nd, log, outbox, open = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local parent, pnd, plog = KEYS[6], KEYS[7], KEYS[8]
 local nid, event, now, answer, anomaly, deadline = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local retention, signed = ARGV[7], ARGV[8]
 local was = tostring(redis.call('PTTL', order))
-
-local function indexes(outcome, from, to, seq, ans, reply)
-  local x = redis.call('HMGET', order, 'mids', 'tid', 'extref')
-  return {outcome, from, to, seq, ans, tostring(redis.call('PTTL', order)), x[1] or '', x[2] or '', x[3] or '', was, reply or ''}
-end
-
-if nid ~= '' then
-  local first = redis.call('HMGET', nd, nid, 'reply:' .. nid)
-  if first[1] then
-    return indexes('duplicate', '', '', '', first[1], first[2])
-  end
-end
-local cur = redis.call('HMGET', order, 'state', 'id', 'seq')
-local state, id = cur[1], cur[2]
-if not state then
-  return {'missing', '', '', '', '', '-2', '', '', '', '-2', ''}
-end
 
 local i = 9
 local function list()
@@ -60,6 +47,38 @@ local function has(t, v)
   return false
 end
 local targets, set, setChanged, release, openStates, keepStates = list(), list(), list(), list(), list(), list()
+local expect, lines, withOrder = list(), list(), list()[1] == '1'
+
+local function indexes(outcome, from, to, seq, ans, reply)
+  local x = redis.call('HMGET', order, 'mids', 'tid', 'extref')
+  local r = {outcome, from, to, seq, ans, tostring(redis.call('PTTL', order)), x[1] or '', x[2] or '', x[3] or '', was, reply or ''}
+  if withOrder then
+    for _, v in ipairs(redis.call('HGETALL', order)) do r[#r + 1] = v end
+  end
+  return r
+end
+
+if nid ~= '' then
+  local first = redis.call('HMGET', nd, nid, 'reply:' .. nid)
+  if first[1] then
+    -- The timeline shows that Trustly sent it again; the log lives as
+    -- long as its order (order_log.lua).
+    redis.call('RPUSH', log, now .. '\t' .. event .. '\t' .. nid .. '\tduplicate\t\t\tanswered ' .. first[1] .. ' again')
+    local ttl = redis.call('PTTL', order)
+    if ttl > 0 then redis.call('PEXPIRE', log, ttl) end
+    return indexes('duplicate', '', '', '', first[1], first[2])
+  end
+end
+local cur = redis.call('HMGET', order, 'state', 'id', 'seq')
+local state, id = cur[1], cur[2]
+if not state then
+  return {'missing', '', '', '', '', '-2', '', '', '', '-2', ''}
+end
+for j = 1, #expect, 2 do
+  if (redis.call('HGET', order, expect[j]) or '') ~= expect[j + 1] then
+    return {'changed', '', '', '', '', '-2', '', '', '', was, ''}
+  end
+end
 
 local to
 if anomaly == '' then
@@ -113,6 +132,7 @@ if outcome ~= 'unchanged' then
     'amount', o[2] or '0', 'currency', o[3] or '', 'extref', o[4] or '', 'tid', o[5] or '',
     'enduserid', o[6] or '', 'parent', o[7] or '', 'credited', o[8] or '0', 'note', anomaly)
 end
+for _, l in ipairs(lines) do redis.call('RPUSH', log, l) end
 redis.call('RPUSH', log, now .. '\t' .. event .. '\t' .. nid .. '\t' .. outcome .. '\t' .. state .. '\t' .. to .. '\t' .. anomaly)
 if nid ~= '' then
   redis.call('HSET', nd, nid, answer)

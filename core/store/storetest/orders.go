@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -268,6 +269,83 @@ func RunOrders(t *testing.T, newClient NewClient) {
 		}
 	})
 
+	t.Run("a conditional transition writes nothing once the order has moved on", func(t *testing.T) {
+		o := newOrders(t, newClient)
+		o.create("p1", func(ord *store.Order) { ord.TrustlyOrderID = "T1" })
+		for _, tc := range []struct {
+			name     string
+			tid, mid string
+		}{
+			{"another Trustly orderid", "T2", ""},
+			{"another MessageID (a fresh attempt)", "T1", "m-older"},
+			{"both", "T2", "m-older"},
+		} {
+			_, err := o.s.Apply(o.ctx, store.Transition{OrderID: "p1", Event: "credit", Targets: credit, NotificationID: "n-" + tc.name,
+				Answer: "OK", Now: now, Reply: []byte("signed"), IfTrustlyOrderID: tc.tid, IfMessageID: tc.mid})
+			if !errors.Is(err, store.ErrChanged) {
+				t.Fatalf("%s: Apply = %v, want ErrChanged", tc.name, err)
+			}
+		}
+		if got := o.get("p1"); got.State != "new" || got.Seq != 0 {
+			t.Fatalf("order after refused transitions = %+v, want it untouched", got)
+		}
+		if n, err := o.rdb.Exists(o.ctx, o.k.Order("p1").Dedupe).Result(); err != nil || n != 0 {
+			t.Fatalf("dedupe hash after refused transitions: exists %d, %v", n, err)
+		}
+		if e := o.outbox("p1"); len(e) != 0 {
+			t.Fatalf("outbox after refused transitions = %+v", e)
+		}
+		if l, _ := o.s.Log(o.ctx, "p1"); len(l) != 0 {
+			t.Fatalf("log after refused transitions = %q", l)
+		}
+		a := o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, NotificationID: "n1",
+			Reply: []byte("signed"), IfTrustlyOrderID: "T1", IfMessageID: "m-p1"})
+		if a.Outcome != store.OutcomeApplied || a.To != "paid" {
+			t.Fatalf("matching conditional transition = %+v", a)
+		}
+		// A repeat is a repeat whatever the order carries now: its first
+		// answer stands.
+		dup := o.apply(store.Transition{OrderID: "p1", Event: "credit", Targets: credit, NotificationID: "n1",
+			IfTrustlyOrderID: "T-other", IfMessageID: "m-other"})
+		if dup.Outcome != store.OutcomeDuplicate || string(dup.Reply) != "signed" {
+			t.Fatalf("repeat of a conditional transition = %+v, want the duplicate with its reply", dup)
+		}
+		l, err := o.s.Log(o.ctx, "p1")
+		if err != nil || len(l) != 2 {
+			t.Fatalf("log = %q, %v; want the credit and its repeat", l, err)
+		}
+		if e := store.ParseLogLine(l[1]); e.Outcome != store.OutcomeDuplicate || e.NotificationID != "n1" || e.Event != "credit" || e.Note != "answered OK again" {
+			t.Fatalf("repeat's timeline line = %+v", e)
+		}
+	})
+
+	t.Run("a transition writes the lines given before its own and can hand back the order", func(t *testing.T) {
+		o := newOrders(t, newClient)
+		o.create("p1")
+		call := store.LogEntry{At: now.Add(-time.Second), Event: "call:Deposit", Outcome: "ok", Note: "MessageID m-p1\twith a tab"}
+		a := o.apply(store.Transition{OrderID: "p1", Event: "accepted", Targets: accepted, OpenStates: []string{"started"},
+			Set: store.OrderPatch{TrustlyOrderID: "T1", URL: "https://trustly.example/x"}, Lines: []store.LogEntry{call}, WithOrder: true})
+		if a.Order == nil || a.Order.State != "started" || a.Order.TrustlyOrderID != "T1" || a.Order.URL != "https://trustly.example/x" || a.Order.Seq != 1 {
+			t.Fatalf("Applied.Order = %+v, want the order as it now stands", a.Order)
+		}
+		if got := o.get("p1"); !reflect.DeepEqual(got, *a.Order) {
+			t.Fatalf("Applied.Order = %+v\nGet = %+v", *a.Order, got)
+		}
+		l, err := o.s.Log(o.ctx, "p1")
+		if err != nil || len(l) != 2 {
+			t.Fatalf("log = %q, %v", l, err)
+		}
+		if first := store.ParseLogLine(l[0]); first.Event != "call:Deposit" || first.Note != "MessageID m-p1 with a tab" || !first.At.Equal(call.At) {
+			t.Fatalf("first line = %+v, want the call", first)
+		}
+		if second := store.ParseLogLine(l[1]); second.Event != "accepted" || second.To != "started" {
+			t.Fatalf("second line = %+v, want the transition", second)
+		}
+		if b := o.apply(store.Transition{OrderID: "p1", Event: "pending", Targets: pending, NotificationID: "n1"}); b.Order != nil {
+			t.Fatalf("Applied.Order without WithOrder = %+v", b.Order)
+		}
+	})
+
 	t.Run("a missing order is not found", func(t *testing.T) {
 		o := newOrders(t, newClient)
 		_, err := o.s.Apply(o.ctx, store.Transition{OrderID: "nope", Event: "credit", Targets: credit})
@@ -356,12 +434,22 @@ func RunOrders(t *testing.T, newClient NewClient) {
 	t.Run("unrouted notifications are kept once", func(t *testing.T) {
 		o := newOrders(t, newClient)
 		u := store.Unrouted{NotificationID: "n9", Method: "kyc2", Reason: "unknown method", Answer: "OK", Body: []byte("{}"), At: now}
-		first, err := o.s.SaveUnrouted(o.ctx, u)
+		first, _, err := o.s.SaveUnrouted(o.ctx, u)
 		if err != nil || first != "" {
 			t.Fatalf("first save = %q, %v", first, err)
 		}
-		if again, err := o.s.SaveUnrouted(o.ctx, u); err != nil || again != "OK" {
-			t.Fatalf("repeat = %q, %v", again, err)
+		if again, reply, err := o.s.SaveUnrouted(o.ctx, u); err != nil || again != "OK" || reply != nil {
+			t.Fatalf("repeat = %q, %q, %v; want the first answer and no reply yet", again, reply, err)
+		}
+		signed := []byte(`{"result":{"signature":"s","uuid":"u","method":"kyc2","data":{"status":"OK"}},"version":"1.1"}`)
+		must(t, o.s.SaveUnroutedReply(o.ctx, "n9", signed))
+		if again, reply, err := o.s.SaveUnrouted(o.ctx, u); err != nil || again != "OK" || string(reply) != string(signed) {
+			t.Fatalf("repeat = %q, %q, %v; want the first answer and its reply", again, reply, err)
+		}
+		// No record, no reply: a reply never creates a record.
+		must(t, o.s.SaveUnroutedReply(o.ctx, "n-none", signed))
+		if n, err := o.rdb.Exists(o.ctx, o.k.Unrouted("n-none")).Result(); err != nil || n != 0 {
+			t.Fatalf("record made by a reply: exists %d, %v", n, err)
 		}
 		l, err := o.s.ListUnrouted(o.ctx, 10)
 		if err != nil || len(l) != 1 || l[0].Method != "kyc2" {
@@ -609,10 +697,13 @@ func RunOrdersOutage(t *testing.T, newOutage NewOutage) {
 				_, err := s.ReserveRefund(ctx, store.Order{ID: "p1.r", Parent: "p1", Flow: "refund", State: "new", Currency: "SEK"}, "paid", now)
 				return err
 			},
-			"Log":               func() error { _, err := s.Log(ctx, "p1"); return err },
-			"DueOpen":           func() error { _, err := s.DueOpen(ctx, now, 10); return err },
-			"OpenCount":         func() error { _, err := s.OpenCount(ctx); return err },
-			"SaveUnrouted":      func() error { _, err := s.SaveUnrouted(ctx, store.Unrouted{NotificationID: "n9", At: now}); return err },
+			"Log":       func() error { _, err := s.Log(ctx, "p1"); return err },
+			"DueOpen":   func() error { _, err := s.DueOpen(ctx, now, 10); return err },
+			"OpenCount": func() error { _, err := s.OpenCount(ctx); return err },
+			"SaveUnrouted": func() error {
+				_, _, err := s.SaveUnrouted(ctx, store.Unrouted{NotificationID: "n9", At: now})
+				return err
+			},
 			"ListUnrouted":      func() error { _, err := s.ListUnrouted(ctx, 10); return err },
 			"SaveAccount":       func() error { return s.SaveAccount(ctx, "u1", store.Account{AccountID: "A1"}) },
 			"Accounts":          func() error { _, err := s.Accounts(ctx, "u1"); return err },

@@ -195,10 +195,10 @@ func runRetention(t *testing.T, newClient NewClient) {
 	t.Run("retention: unrouted notifications and their index entries expire", func(t *testing.T) {
 		o := newOrders(t, newClient, opts)
 		old := store.Unrouted{NotificationID: "n-old", Method: "kyc", Answer: "OK", At: now}
-		_, err := o.s.SaveUnrouted(o.ctx, old)
+		_, _, err := o.s.SaveUnrouted(o.ctx, old)
 		must(t, err)
 		o.expiring("unrouted record", o.k.Unrouted("n-old"))
-		_, err = o.s.SaveUnrouted(o.ctx, store.Unrouted{NotificationID: "n-new", Method: "kyc", Answer: "OK", At: now.Add(retention + time.Hour)})
+		_, _, err = o.s.SaveUnrouted(o.ctx, store.Unrouted{NotificationID: "n-new", Method: "kyc", Answer: "OK", At: now.Add(retention + time.Hour)})
 		must(t, err)
 		l, err := o.s.ListUnrouted(o.ctx, 10)
 		if err != nil || len(l) != 1 || l[0].NotificationID != "n-new" {
@@ -222,7 +222,7 @@ func runRetain(t *testing.T, newClient NewClient) {
 		old.apply(store.Transition{OrderID: "mandate", Event: "credit", Targets: credit, Set: store.OrderPatch{Mandate: store.MandateActive}})
 		must(t, old.s.SaveAccount(old.ctx, "u-plain", store.Account{AccountID: "A1"}))
 		must(t, old.s.SaveAccount(old.ctx, "u-mandate", store.Account{AccountID: "A2", Mandate: store.MandateActive}))
-		_, err := old.s.SaveUnrouted(old.ctx, store.Unrouted{NotificationID: "n-u", Method: "kyc", Answer: "OK", At: now})
+		_, _, err := old.s.SaveUnrouted(old.ctx, store.Unrouted{NotificationID: "n-u", Method: "kyc", Answer: "OK", At: now})
 		must(t, err)
 
 		o := &orders{t: t, ctx: old.ctx, s: store.NewRedisOrders(old.rdb, old.k, store.OrdersOptions{Retention: retention}), rdb: old.rdb, k: old.k}
