@@ -108,7 +108,7 @@ func signingRows(t *testing.T) [][3]string {
 			if i == 0 {
 				t.Fatalf("build %s: %v\n%s", o.name, err, out)
 			}
-			rows = append(rows, [3]string{"signature CPU, " + o.name, "not measured", "build failed: " + firstLine(string(out))})
+			rows = append(rows, [3]string{"signature CPU, " + o.name, "not measured", "build failed: " + signingFirstLine(string(out))})
 			continue
 		}
 		opts = append(opts, &built{opt: o, bin: bin})
@@ -135,13 +135,13 @@ func signingRows(t *testing.T) [][3]string {
 		}
 	}
 
-	base := median(opts[0].sign)
+	base := signingMedian(opts[0].sign)
 	for _, b := range opts {
-		sign, notif := median(b.sign), median(b.notif)
+		sign, notif := signingMedian(b.sign), signingMedian(b.notif)
 		rows = append(rows, [3]string{
 			"signature CPU, " + b.opt.name,
-			fmt.Sprintf("%s (%.2f× default)", msNs(sign), sign/base),
-			fmt.Sprintf("%s; crypto says %q; a notification's crypto (parse, verify, sign) %s; median of %d rounds of %d", b.opt.how, b.backend, msNs(notif), rounds, n),
+			fmt.Sprintf("%s (%.2f× default)", signingMs(sign), sign/base),
+			fmt.Sprintf("%s; crypto says %q; a notification's crypto (parse, verify, sign) %s; median of %d rounds of %d", b.opt.how, b.backend, signingMs(notif), rounds, n),
 		})
 	}
 	if r, ok := opensslSignRow(t, base); ok {
@@ -209,7 +209,7 @@ func opensslSignRow(t *testing.T, base float64) ([3]string, bool) {
 	}
 	ver, _ := exec.CommandContext(ctx, bin, "version").Output()
 	ns := 1e9 / perSec
-	return [3]string{"signature CPU, OpenSSL (reference)", fmt.Sprintf("%s (%.2f× default)", msNs(ns), ns/base),
+	return [3]string{"signature CPU, OpenSSL (reference)", fmt.Sprintf("%s (%.2f× default)", signingMs(ns), ns/base),
 		"openssl speed rsa2048, " + strings.TrimSpace(string(ver)) + ": a reference, not a build option (no OpenSSL binding for Go is available here)"}, true
 }
 
@@ -229,7 +229,7 @@ func parseOpenSSLSpeed(out []byte) (float64, error) {
 	return v, nil
 }
 
-func median(xs []float64) float64 {
+func signingMedian(xs []float64) float64 {
 	s := slices.Clone(xs)
 	slices.Sort(s)
 	if len(s) == 0 {
@@ -241,9 +241,9 @@ func median(xs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-func msNs(ns float64) string { return fmt.Sprintf("%.3f ms", ns/1e6) }
+func signingMs(ns float64) string { return fmt.Sprintf("%.3f ms", ns/1e6) }
 
-func firstLine(s string) string {
+func signingFirstLine(s string) string {
 	l, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
 	return l
 }
@@ -300,7 +300,7 @@ func TestSigningBenchParsers(t *testing.T) {
 	if _, err := parseOpenSSLSpeed(bytes.ReplaceAll([]byte(capturedOpenSSLSpeed), []byte("+F2"), []byte("+F3"))); err == nil {
 		t.Error("parsed openssl speed output without its +F2 line")
 	}
-	if got := median([]float64{3, 1, 2}); got != 2 {
+	if got := signingMedian([]float64{3, 1, 2}); got != 2 {
 		t.Errorf("median = %v", got)
 	}
 }
