@@ -14,6 +14,24 @@ VERSION   ?= $(RELEASE_VERSION)-dev
 # The commit, with +dirty when tracked files differ from it (the binary prints both).
 COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)$(if $(shell git status --porcelain --untracked-files=no 2>/dev/null),+dirty)
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+# What signs Trustly messages (README, "Performance", Signing): `go`, the default, is Go's own
+# crypto in a pure-Go static binary for any platform; `boring` (`make build CRYPTO=boring`,
+# linux/amd64 only) is GOEXPERIMENT=boringcrypto, BoringSSL's FIPS module through cgo, which
+# Go supports only inside Google. It is linked statically (external linker, -static; netgo and
+# osusergo keep glibc's resolver out) so it still runs FROM scratch; `version` prints which.
+CRYPTO    ?= go
+BORING_TAGS := -tags netgo,osusergo
+ifeq ($(CRYPTO),go)
+BUILD_ENV     := CGO_ENABLED=0
+BUILD_TAGS    :=
+BUILD_LDFLAGS := $(LDFLAGS)
+else ifeq ($(CRYPTO),boring)
+BUILD_ENV     := GOEXPERIMENT=boringcrypto CGO_ENABLED=1 GOOS=linux GOARCH=amd64
+BUILD_TAGS    := $(BORING_TAGS)
+BUILD_LDFLAGS := $(LDFLAGS) -linkmode=external -extldflags=-static
+else
+$(error CRYPTO=$(CRYPTO): want go (the default) or boring)
+endif
 # Tools are pinned so every machine lints the same way.
 STATICCHECK_VERSION := v0.8.2
 TOOLS     := $(CURDIR)/.cache/tools
@@ -24,19 +42,22 @@ ARGS      ?= demo
 # Screenshots of the browser test.
 BROWSER_OUT ?= $(CURDIR)/.cache/browser
 
-.PHONY: help build run test unit fuzz bench lint fmt tools clean chart-test image image-scratch browser-test chromium woocommerce-test woocommerce-zip php vendure-test wordpress-test wordpress commercetools-test saleor-test
+.PHONY: help build run test unit fuzz bench crypto-test cc lint fmt tools clean chart-test image image-scratch browser-test chromium woocommerce-test woocommerce-zip php vendure-test wordpress-test wordpress commercetools-test saleor-test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-build: ## build bin/trustly-sidecar (static)
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./sidecar
+build: ## build bin/trustly-sidecar (static; CRYPTO=boring for BoringCrypto on linux/amd64)
+	@if [ "$(CRYPTO)" = boring ] && [ "$$($(GO) env GOHOSTOS)/$$($(GO) env GOHOSTARCH)" != linux/amd64 ]; then \
+	  echo "CRYPTO=boring builds on linux/amd64 only (this is $$($(GO) env GOHOSTOS)/$$($(GO) env GOHOSTARCH))"; exit 1; fi
+	$(BUILD_ENV) $(GO) build -trimpath $(BUILD_TAGS) -ldflags '$(BUILD_LDFLAGS)' -o $(BIN) ./sidecar
 
 run: build ## the demo: simulator, sidecar and a demo shop; prints one URL (ARGS="..." runs another command)
 	./$(BIN) $(ARGS)
 
 test: lint chart-test woocommerce-test ## the one command that runs every test (starts its own redis-server)
 	.ci/with-redis $(MAKE) --no-print-directory unit fuzz
+	$(MAKE) --no-print-directory crypto-test
 	$(MAKE) --no-print-directory browser-test
 	$(MAKE) --no-print-directory vendure-test
 	$(MAKE) --no-print-directory wordpress-test
@@ -62,6 +83,29 @@ commercetools-test: build ## the commercetools adapter end to end: npm ci of the
 SALEOR_APPSDK := platforms/saleor/appsdk
 saleor-test: ## the Saleor stand-in's webhook signature verified by @saleor/app-sdk: npm ci from the lockfile, then the check
 	cd $(SALEOR_APPSDK) && npm ci --no-audit --no-fund && npm test
+
+# The second crypto path (`unit` tests the default): core/trustly's tests (OpenSSL's known
+# answers, Trustly's signed TEST vectors, sign/verify round trips) under GOEXPERIMENT=boringcrypto,
+# then the CRYPTO=boring binary: static, and its `version` says boringcrypto, verifies and signs.
+# linux/amd64 only. About 20 s with a warm build cache; a cold one compiles the standard library
+# and the dependencies once more for BoringCrypto (the tests use the build's -trimpath and tags,
+# so the binary reuses what they compiled).
+BORING_BIN := bin/trustly-sidecar-boring
+crypto-test: cc ## the signing tests and the static binary with CRYPTO=boring (BoringCrypto), linux/amd64
+	@if [ "$$($(GO) env GOHOSTOS)/$$($(GO) env GOHOSTARCH)" != linux/amd64 ]; then \
+	  echo "crypto-test: BoringCrypto is built on linux/amd64 only; skipped here"; exit 0; fi; \
+	  set -x; \
+	  GOEXPERIMENT=boringcrypto CGO_ENABLED=1 $(GO) test -count=1 -trimpath $(BORING_TAGS) ./core/trustly; \
+	  $(MAKE) --no-print-directory build CRYPTO=boring BIN=$(BORING_BIN); \
+	  TRUSTLY_TEST_BORING_BIN=$(CURDIR)/$(BORING_BIN) $(GO) test -count=1 -run '^TestVersionNamesCrypto$$' ./sidecar
+
+# A C compiler and glibc's static libraries for the cgo of CRYPTO=boring (Debian's gcc and
+# libc6-dev), installed when missing (sudo when not root).
+cc:
+	@if command -v gcc >/dev/null 2>&1 && [ -n "$$(gcc -print-file-name=libc.a | grep /)" ]; then exit 0; fi; \
+	  sudo=""; if [ "$$(id -u)" != 0 ]; then sudo=sudo; fi; \
+	  echo "installing gcc and libc6-dev (Debian packages)"; \
+	  $$sudo apt-get update && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gcc libc6-dev
 
 # The demo clicked through by headless Chromium, driven from Go (chromedp).
 # Behind the `browser` build tag, so plain `go test ./...` needs no browser.

@@ -10,7 +10,7 @@ import (
 var rootCommands = &cli.Group{
 	About: "A sidecar for Trustly's EU JSON-RPC 1.1 payment API.",
 	Commands: []cli.Command{
-		{Name: "version", Synopsis: "", Summary: "print the version, the commit it was built from and the Go version", Run: runVersion},
+		{Name: "version", Synopsis: "", Summary: "print the version, the commit it was built from, the Go version and the crypto", Run: runVersion},
 		{Name: "signature", Synopsis: "plaintext|sign|verify ...", Summary: "show, create and check Trustly message signatures", Run: runSignature},
 		{Name: "keygen", Synopsis: "[--out-dir DIR] [--bits 2048|3072|4096]", Summary: "create the merchant key pair whose public half you upload to Trustly", Run: runKeygen},
 		{Name: "serve", Synopsis: "", Summary: "run the sidecar: notification route, shop API, /readyz, /metrics (settings from the environment)", Run: runServe},

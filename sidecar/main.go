@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/cli"
 )
 
@@ -79,12 +80,15 @@ func runEnv(ctx context.Context, e *cli.Env, args []string) error {
 }
 
 func runVersion(_ context.Context, e *cli.Env, name string, args []string) error {
-	fs := cli.NewFlagSet(e, name, "", "Prints the version, the commit it was built from and the Go toolchain.")
+	fs := cli.NewFlagSet(e, name, "", "Prints the version, the commit it was built from, the Go toolchain and the crypto it signs with.")
 	if _, err := cli.ParseArgs(fs, args, 0); err != nil {
 		return err
 	}
 	b := readBuild()
-	_, err := fmt.Fprintf(e.Stdout, "%s %s (commit %s, %s %s/%s)\n", progName, version, b.commit(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	// The crypto line tells a default build (Go's own) from `make build
+	// CRYPTO=boring` (BoringCrypto): they differ in what a signature costs and
+	// in what an operator may need to know for FIPS 140.
+	_, err := fmt.Fprintf(e.Stdout, "%s %s (commit %s, %s %s/%s)\ncrypto: %s\n", progName, version, b.commit(), runtime.Version(), runtime.GOOS, runtime.GOARCH, trustly.CryptoBackend())
 	return err
 }
 

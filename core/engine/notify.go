@@ -175,20 +175,20 @@ func (e *Engine) handleFor(ctx context.Context, log *slog.Logger, n *trustly.Not
 		if a.Reply != nil && trustly.ReplyEchoes(a.Reply, n) {
 			return a.Reply, a.Outcome, nil
 		}
-		if s.reply != nil && status == cmp.Or(s.answer, trustly.ReplyOK) {
-			// Signed before the script said it was a repeat (a
-			// remembered order): the same answer, so the same bytes.
-			return s.reply, a.Outcome, nil
-		}
 	default:
 		log.Info("engine: notification applied", slog.String("outcome", a.Outcome), slog.String("from", a.From), slog.String("to", a.To))
 	}
 	if s.reply != nil && a.Outcome != store.OutcomeDuplicate {
 		return s.reply, a.Outcome, nil
 	}
-	reply, err = trustly.NewReply(e.cfg.MerchantKey, n, status)
-	if err != nil {
-		return nil, NotifyFailed, err
+	// A repeat with no kept reply for its uuid. One signed before the
+	// script said it was a repeat (a remembered order) carries the same
+	// answer when the first delivery's answer is the one assumed.
+	reply = s.reply
+	if reply == nil || status != cmp.Or(s.answer, trustly.ReplyOK) {
+		if reply, err = trustly.NewReply(e.cfg.MerchantKey, n, status); err != nil {
+			return nil, NotifyFailed, err
+		}
 	}
 	if err := e.store.SaveReply(ctx, o.ID, n.NotificationID, reply); err != nil {
 		// The answer stands without it; a repeat signs again.
