@@ -20,7 +20,6 @@ import (
 	plugin "github.com/hashicorp/go-plugin"
 
 	"github.com/trustly-sidecar/trustly-sidecar/adapter"
-	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/pluginhost/warm"
 )
 
 // Options tune a Host. Zero values take the defaults.
@@ -109,9 +108,6 @@ func (h *Host) Run(ctx context.Context) error {
 	// this Run can live (os/exec, SysProcAttr.Pdeathsig).
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	if h.src.Reattach == nil {
-		go warm.P521() // while the plugin's process starts (package warm)
-	}
 	failures := 0
 	for {
 		inst, err := h.start(ctx)
@@ -172,12 +168,12 @@ func (h *Host) start(ctx context.Context) (*instance, error) {
 	} else {
 		// Mutual TLS as go-plugin's AutoMTLS does it, on a cheaper curve
 		// (mtls.go).
-		tlsCfg, certEnv, err := hostTLS()
+		tlsCfg, tlsEnv, err := hostTLS()
 		if err != nil {
 			return nil, fmt.Errorf("adapter %s: %w", h.src.Name, err)
 		}
 		cmd := exec.Command(h.src.Path, h.src.Args...)
-		cmd.Env = append(h.src.env(), certEnv)
+		cmd.Env = append(h.src.env(), tlsEnv...)
 		dieWithHost(cmd)
 		cfg.Cmd, cfg.TLSConfig = cmd, tlsCfg
 	}

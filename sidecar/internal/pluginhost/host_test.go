@@ -186,6 +186,17 @@ func TestPluginLogsReachTheHostLogUnderThePluginName(t *testing.T) {
 	}
 }
 
+// An adapter built with an SDK that predates adapter.EnvTLS ignores the
+// certificate the host hands it: go-plugin makes its own and sends it on
+// the handshake line, and the host trusts that one.
+func TestAnAdapterThatMakesItsOwnCertificateStillConnects(t *testing.T) {
+	h := pluginhost.New(pluginhost.External("testplugin", bin.testplugin, "TESTPLUGIN_MODE=goplugin"), fastOptions(nil))
+	run(t, h)
+	if _, err := h.Adapter().Describe(t.Context()); err != nil {
+		t.Fatalf("Describe over go-plugin's own mTLS: %v", err)
+	}
+}
+
 func TestAPluginOfAnUnknownProtocolVersionIsRefused(t *testing.T) {
 	h := pluginhost.New(pluginhost.External("future", bin.testplugin, "TESTPLUGIN_MODE=v99"), fastOptions(nil))
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)

@@ -5,51 +5,111 @@ import (
 	"crypto/elliptic"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
+	"errors"
+	"net"
 	"strings"
 	"testing"
+
+	"github.com/trustly-sidecar/trustly-sidecar/adapter"
 )
 
-// What a go-plugin server does with PLUGIN_CLIENT_CERT: it trusts exactly
-// that certificate for client authentication. The host's must be a P-256
-// key, valid for both ends, and trust nothing before the plugin answers.
-func TestHostTLSIsAFreshP256CertificateThePluginCanPin(t *testing.T) {
+// envOf is the value of key in env, a list of KEY=VALUE.
+func envOf(t *testing.T, env []string, key string) string {
+	t.Helper()
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, key+"="); ok {
+			return v
+		}
+	}
+	t.Fatalf("%s not in the plugin's environment", key)
+	return ""
+}
+
+// handshake runs a TLS handshake between client and server configurations
+// over loopback TCP; it returns either side's error. (In TLS 1.3 the
+// client may finish before the server has checked its certificate.)
+func handshake(t *testing.T, client, server *tls.Config) error {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	done := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			done <- err
+			return
+		}
+		defer c.Close()
+		done <- tls.Server(c, server).Handshake()
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cerr := tls.Client(c, client).Handshake()
+	if cerr != nil {
+		c.Close()
+	}
+	return errors.Join(cerr, <-done)
+}
+
+// The plugin serves with what the host gave it, as the SDK does
+// (adapter.EnvTLS), and trusts only the host's certificate
+// (PLUGIN_CLIENT_CERT): the handshake works both ways, on P-256; a server
+// with any other certificate is refused, and so is a client without the
+// host's key.
+func TestHostTLSGivesBothEndsAP256CertificateAndTrustsOnlyThem(t *testing.T) {
 	cfg, env, err := hostTLS()
 	if err != nil {
 		t.Fatal(err)
 	}
-	val, ok := strings.CutPrefix(env, envClientCert+"=")
-	if !ok {
-		t.Fatalf("env = %.40q, want %s=<PEM>", env, envClientCert)
+	pair := envOf(t, env, adapter.EnvTLS)
+	cert, err := tls.X509KeyPair([]byte(pair), []byte(pair))
+	if err != nil {
+		t.Fatalf("the plugin cannot read its certificate and key: %v", err)
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM([]byte(val)) {
-		t.Fatal("the plugin cannot parse the certificate's PEM")
+	hostPool := x509.NewCertPool()
+	if !hostPool.AppendCertsFromPEM([]byte(envOf(t, env, envClientCert))) {
+		t.Fatal("the plugin cannot read the host's certificate")
 	}
-	block, _ := pem.Decode([]byte(val))
-	cert, err := x509.ParseCertificate(block.Bytes)
+	plugin := &tls.Config{Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: hostPool}
+	for _, c := range append([]tls.Certificate{cert}, cfg.Certificates...) {
+		leaf, err := x509.ParseCertificate(c.Certificate[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k, ok := leaf.PublicKey.(*ecdsa.PublicKey); !ok || k.Curve != elliptic.P256() {
+			t.Errorf("key = %T, want ECDSA P-256", leaf.PublicKey)
+		}
+	}
+	if err := handshake(t, cfg, plugin); err != nil {
+		t.Fatalf("host and plugin: %v", err)
+	}
+
+	// Another process's certificate, as a stranger on the socket would
+	// present: the host refuses it (no system roots, only the plugin's).
+	_, other, err := hostTLS()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if k, ok := cert.PublicKey.(*ecdsa.PublicKey); !ok || k.Curve != elliptic.P256() {
-		t.Errorf("key = %T, want ECDSA P-256", cert.PublicKey)
-	}
-	// A go-plugin server verifies the host as a client against the pool;
-	// the host verifies the plugin's certificate by the name localhost.
-	if _, err := cert.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
-		t.Errorf("as a client certificate: %v", err)
-	}
-	if cfg.ServerName != "localhost" || cfg.ClientAuth != tls.RequireAndVerifyClientCert || len(cfg.Certificates) != 1 {
-		t.Errorf("config = server name %q, client auth %v, %d certificates", cfg.ServerName, cfg.ClientAuth, len(cfg.Certificates))
-	}
-	if cfg.RootCAs == nil || !cfg.RootCAs.Equal(x509.NewCertPool()) {
-		t.Error("before the plugin answers, the host must trust no root (never the system's)")
-	}
-	_, env2, err := hostTLS()
+	otherPair := envOf(t, other, adapter.EnvTLS)
+	otherCert, err := tls.X509KeyPair([]byte(otherPair), []byte(otherPair))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if env2 == env {
-		t.Error("two plugin processes got the same certificate")
+	stranger := plugin.Clone()
+	stranger.Certificates = []tls.Certificate{otherCert}
+	if err := handshake(t, cfg, stranger); err == nil {
+		t.Error("the host accepted a plugin certificate it did not make")
+	}
+	// And a client without the host's key: the plugin refuses it.
+	anon := cfg.Clone()
+	anon.Certificates = []tls.Certificate{otherCert}
+	if err := handshake(t, anon, plugin); err == nil {
+		t.Error("the plugin accepted a client certificate that is not the host's")
 	}
 }

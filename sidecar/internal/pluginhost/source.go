@@ -7,7 +7,6 @@ import (
 	plugin "github.com/hashicorp/go-plugin"
 
 	"github.com/trustly-sidecar/trustly-sidecar/adapter"
-	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/pluginhost/warm"
 )
 
 // Source is where an adapter's process comes from.
@@ -31,7 +30,7 @@ type Source struct {
 
 // BuiltinCommand is the sidecar's command that serves a built-in adapter:
 // "trustly-sidecar plugin <name>" (see Builtins.Serve).
-const BuiltinCommand = warm.Command
+const BuiltinCommand = "plugin"
 
 // Builtin is a platform adapter that ships inside the sidecar binary (one
 // of its Builtins, which the caller has checked): the sidecar re-executes

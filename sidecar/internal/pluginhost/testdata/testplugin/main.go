@@ -7,6 +7,8 @@
 //	deaf  ignores SIGTERM and serves through go-plugin directly, without
 //	      the SDK's Serve (which exits when its host is gone): only the
 //	      host can make it go, as an old or careless plugin would
+//	goplugin serves through go-plugin directly, as an adapter of an SDK
+//	      older than adapter.EnvTLS does: go-plugin makes its certificate
 //
 // TESTPLUGIN_IGNORE_TERM=1 makes any mode ignore SIGTERM, like the plugin
 // that outlived its sidecar for minutes.
@@ -51,7 +53,7 @@ func main() {
 		signal.Ignore(syscall.SIGTERM)
 	}
 	switch os.Getenv("TESTPLUGIN_MODE") {
-	case "deaf":
+	case "deaf", "goplugin":
 		plugin.Serve(&plugin.ServeConfig{
 			HandshakeConfig:  adapter.Handshake,
 			VersionedPlugins: adapter.PluginSets(testAdapter{}),
