@@ -236,8 +236,9 @@ func TestBenchTable(t *testing.T) {
 	tab.Add("plugin round trip", fmt.Sprintf("p50 %s, p99 %s", loadgen.Ms(plug.r.Percentile(50)), loadgen.Ms(plug.r.Percentile(99))), "Describe, host → built-in generic adapter process → host (gRPC, mTLS)")
 	tab.Add("plugin process RSS", loadgen.MB(plug.rss), "the generic adapter, idle after the calls")
 	tab.Add("plugin start to ready", loadgen.Ms(plug.ready), "exec of the adapter to its handshake done")
-	// More rows (the signing options) are added here, before the table
-	// is printed.
+	for _, r := range signingRows(t) {
+		tab.Add(r[0], r[1], r[2])
+	}
 	var b strings.Builder
 	tab.Print(&b)
 	if full {

@@ -57,7 +57,7 @@ func runServe(ctx context.Context, e *cli.Env, name string, args []string) error
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	defer db.Close()
-	log.Info("starting", "version", version, "commit", readBuild().commit(), "environment", cfg.TrustlyEnvironment(), "trustly_url", cfg.TrustlyAPIURL(),
+	log.Info("starting", "version", version, "commit", readBuild().commit(), "crypto", trustly.CryptoBackend(), "environment", cfg.TrustlyEnvironment(), "trustly_url", cfg.TrustlyAPIURL(),
 		"public_base_url", cfg.PublicBaseURL, "redis", cfg.RedisDescription(), "redis_replica_acks", db.Replication().String())
 	m.SetReplicaAckTimeouts(db.ReplicaAckTimeouts)
 	// What the store requires of Redis (core/store/LAYOUT.md): checked
