@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -144,10 +145,7 @@ func TestBenchTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	alone := loadgen.Run(ctx, 1, calls, func(ctx context.Context, i int) error {
-		_, err := client.Deposit(ctx, &trustly.DepositRequest{NotificationURL: "http://" + pub + "/trustly/notifications/" + testSecret,
-			EndUserID: "shopper-1", MessageID: trustly.NewUUID(), Currency: "SEK", Amount: 10300, Country: "SE", Locale: "sv_SE",
-			Firstname: "Ada", Lastname: "Lovelace", Email: "ada@example.com", SuccessURL: "https://shop.example/ok",
-			FailURL: "https://shop.example/fail", ShopperStatement: "Example shop"})
+		_, err := client.Deposit(ctx, benchDeposit("http://"+pub+"/trustly/notifications/"+testSecret))
 		return err
 	})
 	for _, r := range []loadgen.Result{viaSidecar, alone} {
@@ -155,6 +153,10 @@ func TestBenchTable(t *testing.T) {
 			t.Fatalf("%d of %d Deposits failed: %v", r.Errors, r.N, r.FirstErr)
 		}
 	}
+	// The sidecar's call crosses from serve to the simulator's process;
+	// so does a shop's client in production. The same client in a process
+	// of its own pays that hop too: the baseline the sidecar is compared to.
+	apart := clientAloneApart(t, s.APIURL(), simKeyFile, "http://"+pub+"/trustly/notifications/"+testSecret, calls)
 
 	// Notifications: a pending for the orders above, each with its own
 	// notificationid, signed beforehand so the load generator only sends.
@@ -226,8 +228,9 @@ func TestBenchTable(t *testing.T) {
 		"counted by redis-server (answers written, INFO stats; background loops included); a pending of a known order")
 	tab.Add("Redis round trips per POST /v1/payments", fmt.Sprintf("%.2f", perPayment), "idempotency claim to stored answer")
 	tab.Add("Deposit through the sidecar", fmt.Sprintf("p50 %s, p99 %s", loadgen.Ms(viaSidecar.Percentile(50)), loadgen.Ms(viaSidecar.Percentile(99))), "POST /v1/payments, sequential, serve to Redis directly")
-	tab.Add("Deposit, client alone", fmt.Sprintf("p50 %s, p99 %s", loadgen.Ms(alone.Percentile(50)), loadgen.Ms(alone.Percentile(99))), "core/trustly client to the same simulator")
-	tab.Add("Deposit added latency", "p50 "+loadgen.Ms(viaSidecar.Percentile(50)-alone.Percentile(50)), "sidecar minus client alone")
+	tab.Add("Deposit, client alone", fmt.Sprintf("p50 %s, p99 %s", loadgen.Ms(apart.p50), loadgen.Ms(apart.p99)), "core/trustly client to the same simulator, from a process of its own")
+	tab.Add("Deposit, client in the simulator's process", fmt.Sprintf("p50 %s, p99 %s", loadgen.Ms(alone.Percentile(50)), loadgen.Ms(alone.Percentile(99))), "no hop between processes: a floor no deployment has")
+	tab.Add("Deposit added latency", "p50 "+loadgen.Ms(viaSidecar.Percentile(50)-apart.p50), fmt.Sprintf("sidecar minus client alone; %s against the client in the simulator's process", loadgen.Ms(viaSidecar.Percentile(50)-alone.Percentile(50))))
 	tab.Add("RSS idle / under load (peak)", loadgen.MB(idle.RSS)+" / "+loadgen.MB(load.HWM),
 		fmt.Sprintf("VmRSS after start (anon %s, file %s: the binary's pages), VmHWM after the rows", loadgen.MB(idle.Anon), loadgen.MB(idle.File)))
 	tab.Add("start to ready, no adapter", startFigure(append(bare, p.ready)), "exec of serve to /readyz 200")
@@ -543,4 +546,86 @@ func TestRedisRoundTripsCountedByRedisAgreeWithAProxy(t *testing.T) {
 		t.Fatalf("round trips: redis-server counted %d, the proxy %d (want equal, and at least %d)", byRedis, byProxy, 3*8)
 	}
 	t.Logf("round trips: %d by redis-server, %d by the proxy", byRedis, byProxy)
+}
+
+type latencies struct{ p50, p99 time.Duration }
+
+// clientAloneApart runs n Deposits with the project's client, one after
+// another, in a child process (this test binary, TestBenchClientAlone)
+// against the simulator at url, and returns their p50 and p99.
+func clientAloneApart(t *testing.T, url, simKeyFile, notificationURL string, n int) latencies {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run", "^TestBenchClientAlone$", "-test.count", "1")
+	cmd.Env = append(os.Environ(), "TRUSTLY_BENCH_CLIENT_ALONE="+strings.Join([]string{url, simKeyFile, notificationURL, strconv.Itoa(n),
+		filepath.Join(keyDir, privateKeyFile)}, "\n"))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("client alone: %v\n%s", err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(line, "client-alone "); ok {
+			var l latencies
+			if _, err := fmt.Sscanf(v, "%d %d", &l.p50, &l.p99); err == nil {
+				return l
+			}
+		}
+	}
+	t.Fatalf("client alone: no figures in\n%s", out)
+	return latencies{}
+}
+
+// TestBenchClientAlone is clientAloneApart's child: it only runs when the
+// bench starts it.
+func TestBenchClientAlone(t *testing.T) {
+	spec := os.Getenv("TRUSTLY_BENCH_CLIENT_ALONE")
+	if spec == "" {
+		t.Skip("run by TestBenchTable in a process of its own")
+	}
+	f := strings.Split(spec, "\n")
+	if len(f) != 5 {
+		t.Fatalf("TRUSTLY_BENCH_CLIENT_ALONE = %q", spec)
+	}
+	// The parent's merchant key: this process's TestMain made keys of its own.
+	mb, err := os.ReadFile(f[4])
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk, err := trustly.ParsePrivateKey(mb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.Atoi(f[3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := os.ReadFile(f[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	simPub, err := trustly.ParsePublicKey(kb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := trustly.NewClient(trustly.ClientConfig{Environment: trustly.Sim, URL: f[0],
+		Credentials: trustly.Credentials{Username: "merchant", Password: testPassword}, PrivateKey: mk, TrustlyPublicKey: simPub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := loadgen.Run(t.Context(), 1, n, func(ctx context.Context, i int) error {
+		_, err := client.Deposit(ctx, benchDeposit(f[2]))
+		return err
+	})
+	if r.Errors > 0 {
+		t.Fatalf("%d of %d Deposits failed: %v", r.Errors, r.N, r.FirstErr)
+	}
+	fmt.Printf("client-alone %d %d\n", r.Percentile(50), r.Percentile(99))
+}
+
+// benchDeposit is the Deposit the client alone makes: what the sidecar
+// sends for the bench's payment.
+func benchDeposit(notificationURL string) *trustly.DepositRequest {
+	return &trustly.DepositRequest{NotificationURL: notificationURL,
+		EndUserID: "shopper-1", MessageID: trustly.NewUUID(), Currency: "SEK", Amount: 10300, Country: "SE", Locale: "sv_SE",
+		Firstname: "Ada", Lastname: "Lovelace", Email: "ada@example.com", SuccessURL: "https://shop.example/ok",
+		FailURL: "https://shop.example/fail", ShopperStatement: "Example shop"}
 }
