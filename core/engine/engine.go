@@ -15,7 +15,10 @@ import (
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
 )
 
-// Trustly is what the engine calls; *trustly.Client implements it.
+// Trustly is what the engine calls; *trustly.Client implements it. An
+// implementation (a wrapper) must pass ctx on to the client: the engine
+// starts calls under trustly.SendAfter, so that the order is stored before
+// Trustly can see its MessageID.
 type Trustly interface {
 	Deposit(ctx context.Context, r *trustly.DepositRequest) (*trustly.DepositResult, error)
 	SelectAccount(ctx context.Context, r *trustly.SelectAccountRequest) (*trustly.SelectAccountResult, error)

@@ -158,10 +158,12 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest) (Order, er
 		req.AccountID = accts.Express
 		o.AccountID = accts.Express
 	}
-	if err := e.store.CreateOpen(ctx, o, e.checkoutDeadline()); err != nil {
-		return Order{}, beforeCall(storeErr(err))
+	res, err, stored := sendWhenStored(ctx, func(ctx context.Context) error {
+		return e.store.CreateOpen(ctx, o, e.checkoutDeadline())
+	}, func(ctx context.Context) (*trustly.DepositResult, error) { return e.api.Deposit(ctx, req) })
+	if stored != nil {
+		return Order{}, beforeCall(storeErr(stored))
 	}
-	res, err := e.api.Deposit(ctx, req)
 	calls := []store.LogEntry{e.callLine("Deposit", req.MessageID, err)}
 	for tries := 0; errors.Is(err, trustly.ErrAcceptedURLLost) && tries < 2; tries++ {
 		if res, err = e.freshAttempt(ctx, o, func(mid string) (*trustly.DepositResult, error) {
@@ -178,6 +180,30 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest) (Order, er
 		tid, url = res.OrderID, res.URL
 	}
 	return e.started(ctx, o, tid, url, err, calls)
+}
+
+// sendWhenStored runs store (the order with its MessageID) while call
+// builds and signs its request, and lets the request go only once store
+// has succeeded: Trustly never sees a MessageID the store cannot route,
+// yet the signature, most of a call's own time, does not wait for the
+// write's round trips. A failed store is returned as stored, with nothing
+// sent.
+func sendWhenStored[T any](ctx context.Context, store func(context.Context) error,
+	call func(context.Context) (T, error)) (res T, callErr, stored error) {
+	done := make(chan error, 1)
+	go func() { done <- store(ctx) }()
+	waited := false
+	res, callErr = call(trustly.SendAfter(ctx, func() error {
+		waited = true
+		stored = <-done
+		return stored
+	}))
+	if !waited {
+		// The call failed before it was ready to send; what store did
+		// still decides what the caller records.
+		stored = <-done
+	}
+	return res, callErr, stored
 }
 
 // freshAttempt stores a new MessageID on o before calling again.
@@ -412,10 +438,12 @@ func (e *Engine) CreateMandate(ctx context.Context, r MandateRequest) (Order, er
 	if err := e.validate(req); err != nil {
 		return Order{}, err
 	}
-	if err := e.store.CreateOpen(ctx, o, e.checkoutDeadline()); err != nil {
-		return Order{}, beforeCall(storeErr(err))
+	res, err, stored := sendWhenStored(ctx, func(ctx context.Context) error {
+		return e.store.CreateOpen(ctx, o, e.checkoutDeadline())
+	}, func(ctx context.Context) (*trustly.SelectAccountResult, error) { return e.api.SelectAccount(ctx, req) })
+	if stored != nil {
+		return Order{}, beforeCall(storeErr(stored))
 	}
-	res, err := e.api.SelectAccount(ctx, req)
 	calls := []store.LogEntry{e.callLine("SelectAccount", req.MessageID, err)}
 	for tries := 0; errors.Is(err, trustly.ErrAcceptedURLLost) && tries < 2; tries++ {
 		if res, err = freshAttempt(e, ctx, o, func(mid string) (*trustly.SelectAccountResult, error) {
@@ -471,10 +499,11 @@ func (e *Engine) CreateCharge(ctx context.Context, r ChargeRequest) (Order, erro
 	o := store.Order{ID: id, Flow: string(FlowCharge), State: string(Charge.Initial),
 		Currency: r.Currency, Amount: r.Amount, EndUserID: r.EndUserID, ExternalReference: r.ExternalReference,
 		MessageID: req.MessageID, AccountID: accts.Mandate, PaymentDate: r.PaymentDate, Created: now, Updated: now}
-	if err := e.store.Create(ctx, o); err != nil {
-		return Order{}, beforeCall(storeErr(err))
+	res, callErr, stored := sendWhenStored(ctx, func(ctx context.Context) error { return e.store.Create(ctx, o) },
+		func(ctx context.Context) (*trustly.ChargeResult, error) { return e.api.Charge(ctx, req) })
+	if stored != nil {
+		return Order{}, beforeCall(storeErr(stored))
 	}
-	res, callErr := e.api.Charge(ctx, req)
 	call := e.callLine("Charge", req.MessageID, refusal(callErr, res != nil && !res.Accepted, func() string { return res.Rejected }))
 	var s step
 	var ret error
@@ -548,12 +577,28 @@ func (o Order) String() string {
 func (e *Engine) record(ctx context.Context, o store.Order, s step, tid string, ret error) (Order, error) {
 	// The order as answered comes back from the transition script itself.
 	s.withOrder = true
+	// The orderid's index entry is written beside the transition, not
+	// after it: the two are in different slots and neither needs the
+	// other's answer, so the call's answer waits one round trip, not two.
+	var indexed chan error
+	if tid != "" {
+		indexed = make(chan error, 1)
+		go func() { indexed <- e.store.IndexTrustlyOrderIDTTL(ctx, tid, o.ID, 0) }()
+	}
 	a, err := e.apply(ctx, o, s)
+	var ierr error
+	if indexed != nil {
+		ierr = <-indexed
+	}
 	if err != nil {
 		return Order{}, storeErr(err)
 	}
-	if tid != "" {
-		// The transition just told the order's TTL: no need to read it.
+	if ierr != nil {
+		return Order{}, storeErr(ierr)
+	}
+	if tid != "" && a.TTL > 0 {
+		// The order already ends (a notification came before the call's
+		// answer): its entry takes the order's TTL, as the transition told.
 		if err := e.store.IndexTrustlyOrderIDTTL(ctx, tid, o.ID, a.TTL); err != nil {
 			return Order{}, storeErr(err)
 		}

@@ -142,3 +142,43 @@ func testARefundCutOffBeforeItsOutcomeIsResolved(t *testing.T, b backend) {
 		})
 	}
 }
+
+// overtaken is a Trustly whose Deposit answer comes back only after the
+// shopper declined and the cancel was answered: the order ends before the
+// call that started it is recorded.
+type overtaken struct {
+	engine.Trustly
+	w *world
+}
+
+func (o overtaken) Deposit(ctx context.Context, r *trustly.DepositRequest) (*trustly.DepositResult, error) {
+	res, err := o.Trustly.Deposit(ctx, r)
+	if err == nil {
+		if _, err := o.w.sim.Decline(res.OrderID); err != nil {
+			o.w.t.Fatal(err)
+		}
+		o.w.sim.RunDue(ctx)
+	}
+	return res, err
+}
+
+// The orderid's index entry is written beside the call's transition; when
+// a notification has ended the order first, the entry still expires with
+// the order instead of outliving it.
+func TestAnOrderEndedBeforeItsAnswerKeepsNoIndexForever(t *testing.T) {
+	onEach(t, testAnOrderEndedBeforeItsAnswerKeepsNoIndexForever)
+}
+
+func testAnOrderEndedBeforeItsAnswerKeepsNoIndexForever(t *testing.T, b backend) {
+	w := newWorld(t, b)
+	o, err := w.engine(overtaken{Trustly: w.api, w: w}).CreatePayment(w.ctx, payment(10000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.wantState(o.ID, engine.StateCancelled)
+	orderTTL := w.rdb.PTTL(w.ctx, w.keys.Order(o.ID).Order).Val()
+	indexTTL := w.rdb.PTTL(w.ctx, w.keys.TrustlyOrderIndex(o.TrustlyOrderID)).Val()
+	if orderTTL <= 0 || indexTTL <= 0 || indexTTL > orderTTL+time.Minute {
+		t.Fatalf("order TTL %v, its orderid's index entry %v: want the entry to expire with the order", orderTTL, indexTTL)
+	}
+}

@@ -53,7 +53,25 @@ var (
 	// MessageID, and keep the old MessageID mapped to the order: its
 	// notifications may still arrive. The *Error (637) is wrapped alongside.
 	ErrAcceptedURLLost = errors.New("trustly: accepted by Trustly but the answer was lost; start a new attempt with a new MessageID")
+	// ErrNotSent wraps the error of a SendAfter gate: the call was signed
+	// but nothing was sent, so Trustly cannot have acted on it.
+	ErrNotSent = errors.New("trustly: not sent")
 )
+
+type sendAfterKey struct{}
+
+// SendAfter returns a context under which Call builds and signs its first
+// attempt, then calls ready, and sends only when ready returns nil. A
+// caller that must make something durable before Trustly may see the call
+// (the MessageID its notifications are routed by) overlaps that write with
+// the signature, most of a call's own time, instead of waiting for it
+// first. A failed ready ends Call with its error wrapped in ErrNotSent.
+// ready is called at most once, on Call's goroutine, and not at all when
+// Call fails before signing (an invalid request); resends after the first
+// attempt do not call it again.
+func SendAfter(ctx context.Context, ready func() error) context.Context {
+	return context.WithValue(ctx, sendAfterKey{}, ready)
+}
 
 // retryPolicy is what the client may do after a transport failure.
 type retryPolicy int
@@ -366,6 +384,11 @@ func (c *Client) Call(ctx context.Context, req Request) (*Response, error) {
 		body, err := c.envelope(method, uuid, data)
 		if err != nil {
 			return nil, fail(err, false)
+		}
+		if ready, ok := ctx.Value(sendAfterKey{}).(func() error); ok && attempt == 1 && ready != nil {
+			if err := ready(); err != nil {
+				return nil, fail(fmt.Errorf("%w: %s: %w", ErrNotSent, method, err), false)
+			}
 		}
 
 		sent = true

@@ -643,6 +643,51 @@ func TestCallWithCancelledContextSendsNothing(t *testing.T) {
 	}
 }
 
+func TestCallSendsOnlyOnceReady(t *testing.T) {
+	notStored := errors.New("order not stored")
+	tests := []struct {
+		name     string
+		answers  []answer
+		ready    error
+		wantSent int
+	}{
+		{"ready: sent", []answer{orderCreated}, nil, 1},
+		{"ready once, also when a resend follows", []answer{resetConnection, orderCreated}, nil, 2},
+		{"not ready: nothing sent", []answer{orderCreated}, notStored, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeTrustly(t, tt.answers...)
+			c := newTestClient(t, f)
+			calls, seenBefore := 0, -1
+			ctx := SendAfter(context.Background(), func() error {
+				calls++
+				seenBefore = len(f.requests())
+				return tt.ready
+			})
+			_, err := c.Call(ctx, depositRequest("m-ready"))
+			if calls != 1 || seenBefore != 0 {
+				t.Errorf("ready called %d times, with %d requests sent before it; want once, before any", calls, seenBefore)
+			}
+			if n := len(f.requests()); n != tt.wantSent {
+				t.Errorf("server saw %d requests, want %d", n, tt.wantSent)
+			}
+			if tt.ready == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrNotSent) || !errors.Is(err, notStored) {
+				t.Fatalf("err = %v, want ErrNotSent wrapping ready's error", err)
+			}
+			if errors.Is(err, ErrOutcomeUnknown) || errors.Is(err, ErrTransport) {
+				t.Errorf("nothing was sent, so the outcome is known: %v", err)
+			}
+		})
+	}
+}
+
 func TestCallValidationFailureSendsNothing(t *testing.T) {
 	f := newFakeTrustly(t, orderCreated)
 	c := newTestClient(t, f)

@@ -5,6 +5,7 @@ package metrics
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"sync"
@@ -129,6 +130,9 @@ func (m *Set) ObserveRequest(listener, route, method string, status int, d time.
 // e.g. "Deposit") and its outcome: nil is ok; a *trustly.Error is its code;
 // anything else (timeouts, unverifiable answers) is "error".
 func (m *Set) TrustlyCall(method string, err error) {
+	if errors.Is(err, trustly.ErrNotSent) {
+		return // not a call: the order could not be stored first
+	}
 	code := "ok"
 	if err != nil {
 		code = "error"

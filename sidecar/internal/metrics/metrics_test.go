@@ -3,12 +3,14 @@ package metrics_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
 	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/metrics"
 )
 
@@ -86,5 +88,32 @@ func TestReadinessMetrics(t *testing.T) {
 		if !strings.Contains(string(body), "\n"+want+"\n") {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+}
+
+// A call is counted by its outcome; one the engine held back because the
+// order could not be stored first never reached Trustly and is not a call.
+func TestTrustlyCallsCountWhatWasSent(t *testing.T) {
+	m := metrics.New()
+	m.TrustlyCall("Deposit", nil)
+	m.TrustlyCall("Deposit", &trustly.Error{Code: trustly.CodeDuplicateMessageID})
+	m.TrustlyCall("Deposit", fmt.Errorf("%w: store down", trustly.ErrNotSent))
+	m.TrustlyCall("Refund", fmt.Errorf("%w: reset", trustly.ErrTransport))
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body, _ := io.ReadAll(rec.Body)
+	var got []string
+	for _, l := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(l, "trustly_sidecar_trustly_calls_total{") {
+			got = append(got, l)
+		}
+	}
+	want := []string{
+		`trustly_sidecar_trustly_calls_total{code="637",method="Deposit"} 1`,
+		`trustly_sidecar_trustly_calls_total{code="error",method="Refund"} 1`,
+		`trustly_sidecar_trustly_calls_total{code="ok",method="Deposit"} 1`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("calls counted:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
