@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
@@ -138,6 +139,35 @@ func (e *Engine) depositRequest(r PaymentRequest, mid string) *trustly.DepositRe
 // the same MessageID by the client; a 637 then starts a fresh attempt with
 // a new MessageID, the old one staying mapped.
 func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest) (Order, error) {
+	return e.PreparePayment(ctx, r)(ctx)
+}
+
+// PreparePayment is CreatePayment in two steps, for a caller with a round
+// trip of its own to make first (an idempotency claim): it starts reading
+// the shopper's accounts (the Express account the Deposit names) now,
+// beside that round trip, and returns the step that creates the payment.
+// Nothing is written before that step runs; a step never run cost a read.
+func (e *Engine) PreparePayment(ctx context.Context, r PaymentRequest) func(context.Context) (Order, error) {
+	accounts := func() (store.Accounts, error) { return store.Accounts{}, nil }
+	if !r.NoExpress {
+		type read struct {
+			a   store.Accounts
+			err error
+		}
+		done := make(chan read, 1)
+		go func() {
+			a, err := e.store.Accounts(ctx, r.EndUserID)
+			done <- read{a, err}
+		}()
+		accounts = sync.OnceValues(func() (store.Accounts, error) {
+			got := <-done
+			return got.a, got.err
+		})
+	}
+	return func(ctx context.Context) (Order, error) { return e.createPayment(ctx, r, accounts) }
+}
+
+func (e *Engine) createPayment(ctx context.Context, r PaymentRequest, accounts func() (store.Accounts, error)) (Order, error) {
 	now := e.now()
 	o := store.Order{ID: e.newID(), Flow: string(FlowDeposit), State: string(Deposit.Initial),
 		Currency: r.Currency, Amount: r.Amount, MinAmount: r.SuggestedMinAmount, MaxAmount: r.SuggestedMaxAmount,
@@ -150,14 +180,12 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest) (Order, er
 		return Order{}, err
 	}
 	o.KYC = e.kycRecordFor(r)
-	if !r.NoExpress {
-		accts, err := e.store.Accounts(ctx, r.EndUserID)
-		if err != nil {
-			return Order{}, beforeCall(storeErr(err))
-		}
-		req.AccountID = accts.Express
-		o.AccountID = accts.Express
+	accts, err := accounts()
+	if err != nil {
+		return Order{}, beforeCall(storeErr(err))
 	}
+	req.AccountID = accts.Express
+	o.AccountID = accts.Express
 	res, err, stored := sendWhenStored(ctx, func(ctx context.Context) error {
 		return e.store.CreateOpen(ctx, o, e.checkoutDeadline())
 	}, func(ctx context.Context) (*trustly.DepositResult, error) { return e.api.Deposit(ctx, req) })

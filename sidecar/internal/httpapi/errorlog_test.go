@@ -36,8 +36,8 @@ type failingEngine struct {
 	err error
 }
 
-func (e failingEngine) CreatePayment(context.Context, engine.PaymentRequest) (engine.Order, error) {
-	return engine.Order{}, e.err
+func (e failingEngine) PreparePayment(context.Context, engine.PaymentRequest) func(context.Context) (engine.Order, error) {
+	return func(context.Context) (engine.Order, error) { return engine.Order{}, e.err }
 }
 
 // logRecords parses the JSON log lines.

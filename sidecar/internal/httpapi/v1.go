@@ -23,6 +23,7 @@ import (
 // Engine is what the shop API and the webhooks need of core/engine.
 type Engine interface {
 	CreatePayment(ctx context.Context, r engine.PaymentRequest) (engine.Order, error)
+	PreparePayment(ctx context.Context, r engine.PaymentRequest) func(context.Context) (engine.Order, error)
 	GetPayment(ctx context.Context, id string) (engine.Order, error)
 	FindPayments(ctx context.Context, q engine.PaymentQuery) ([]engine.Order, error)
 	Refund(ctx context.Context, r engine.RefundRequest) (engine.Order, error)
@@ -106,21 +107,22 @@ func (a *API) createPayment() http.Handler {
 			return nil, err
 		}
 		s := req.Shopper
-		return func(ctx context.Context) (opResult, error) {
-			return created(a.engine.CreatePayment(ctx, engine.PaymentRequest{
-				EndUserID: s.EndUserID, Currency: req.Currency, Amount: req.Amount,
-				SuggestedMinAmount: req.SuggestedMinAmount, SuggestedMaxAmount: req.SuggestedMaxAmount,
-				Country: s.Country, Locale: s.Locale, Firstname: s.FirstName, Lastname: s.LastName, Email: s.Email,
-				SuccessURL: req.SuccessURL, FailURL: req.FailURL, ShopperStatement: req.ShopperStatement,
-				IP: s.IP, MobilePhone: s.MobilePhone, NationalIdentificationNumber: s.NationalIdentificationNumber,
-				ExternalReference: req.ExternalReference, NoExpress: req.NoExpress, URLTarget: req.URLTarget,
-				UnchangeableNationalIdentificationNumber: s.UnchangeableNationalIdentificationNumber,
-				RequestDirectDebitMandate:                req.RequestDirectDebitMandate,
-				ShippingAddress:                          shippingAddress(req.ShippingAddress),
-				RequestKYC:                               req.RequestKYC, KYCMinimumAge: req.KYCMinimumAge,
-				RecipientInformation: req.RecipientInformation.Trustly(),
-			}))
-		}, nil
+		// Decoded before the idempotency key is claimed: the shopper's
+		// accounts are read beside the claim, not after it.
+		create := a.engine.PreparePayment(r.Context(), engine.PaymentRequest{
+			EndUserID: s.EndUserID, Currency: req.Currency, Amount: req.Amount,
+			SuggestedMinAmount: req.SuggestedMinAmount, SuggestedMaxAmount: req.SuggestedMaxAmount,
+			Country: s.Country, Locale: s.Locale, Firstname: s.FirstName, Lastname: s.LastName, Email: s.Email,
+			SuccessURL: req.SuccessURL, FailURL: req.FailURL, ShopperStatement: req.ShopperStatement,
+			IP: s.IP, MobilePhone: s.MobilePhone, NationalIdentificationNumber: s.NationalIdentificationNumber,
+			ExternalReference: req.ExternalReference, NoExpress: req.NoExpress, URLTarget: req.URLTarget,
+			UnchangeableNationalIdentificationNumber: s.UnchangeableNationalIdentificationNumber,
+			RequestDirectDebitMandate:                req.RequestDirectDebitMandate,
+			ShippingAddress:                          shippingAddress(req.ShippingAddress),
+			RequestKYC:                               req.RequestKYC, KYCMinimumAge: req.KYCMinimumAge,
+			RecipientInformation: req.RecipientInformation.Trustly(),
+		})
+		return func(ctx context.Context) (opResult, error) { return created(create(ctx)) }, nil
 	})
 }
 
