@@ -38,9 +38,9 @@ func TestBenchTable(t *testing.T) {
 		t.Skip("go tool not found, binary not built")
 	}
 	full := os.Getenv("TRUSTLY_BENCH") == "full"
-	perLevel, calls, starts := 24, 8, 1
+	perLevel, calls, starts, rounds := 24, 8, 1, 2
 	if full {
-		perLevel, calls, starts = 3000, 300, 7
+		perLevel, calls, starts, rounds = 3000, 300, 7, 10
 	}
 	ctx := t.Context()
 	// A redis-server of the bench's own, which serve talks to directly: its
@@ -123,40 +123,49 @@ func TestBenchTable(t *testing.T) {
 		return b, nil
 	}
 
-	// Payments through the sidecar, then the same Deposit from the
-	// project's client alone, against the same simulator.
+	// Payments through the sidecar, and the same Deposit from the
+	// project's client alone against the same simulator: in a process of
+	// its own, as a shop's client would be (the sidecar's call crosses from
+	// serve to the simulator's process too), and in the simulator's own.
+	// The three take turns in rounds, so that a machine busier in one part
+	// of the run than in another moves all three alike.
 	type created struct{ ID, TrustlyOrderID, MessageID string }
 	orders := make([]created, calls)
-	infoBefore := redisInfo(t, rdb)
-	profiled := profile("payments", time.Second)
-	viaSidecar := loadgen.Run(ctx, 1, calls, func(ctx context.Context, i int) error {
-		b, err := post(ctx, "http://"+priv+"/v1/payments", fmt.Sprintf("bench-%d", i), []byte(strings.Replace(paymentBody, "%s", "", 1)))
-		if err != nil {
-			return err
-		}
-		return json.Unmarshal(b, &orders[i])
-	})
-	profiled()
-	perPayment := float64(redisInfo(t, rdb).TripsSince(infoBefore)) / float64(calls)
 	mk := merchantKey(t)
 	client, err := trustly.NewClient(trustly.ClientConfig{Environment: trustly.Sim, URL: s.APIURL(),
 		Credentials: trustly.Credentials{Username: "merchant", Password: testPassword}, PrivateKey: mk, TrustlyPublicKey: s.PublicKey()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	alone := loadgen.Run(ctx, 1, calls, func(ctx context.Context, i int) error {
-		_, err := client.Deposit(ctx, benchDeposit("http://"+pub+"/trustly/notifications/"+testSecret))
-		return err
-	})
-	for _, r := range []loadgen.Result{viaSidecar, alone} {
+	notifyURL := "http://" + pub + "/trustly/notifications/" + testSecret
+	var viaSidecar, alone, apart []loadgen.Result
+	var paymentTrips int64
+	profiled := profile("payments", time.Second)
+	for round, per := 0, calls/rounds; round < rounds; round++ {
+		infoBefore := redisInfo(t, rdb)
+		viaSidecar = append(viaSidecar, loadgen.Run(ctx, 1, per, func(ctx context.Context, i int) error {
+			i += round * per
+			b, err := post(ctx, "http://"+priv+"/v1/payments", fmt.Sprintf("bench-%d", i), []byte(strings.Replace(paymentBody, "%s", "", 1)))
+			if err != nil {
+				return err
+			}
+			return json.Unmarshal(b, &orders[i])
+		}))
+		paymentTrips += redisInfo(t, rdb).TripsSince(infoBefore)
+		alone = append(alone, loadgen.Run(ctx, 1, per, func(ctx context.Context, i int) error {
+			_, err := client.Deposit(ctx, benchDeposit(notifyURL))
+			return err
+		}))
+		apart = append(apart, clientAloneApart(t, s.APIURL(), simKeyFile, notifyURL, per))
+	}
+	profiled()
+	paid := loadgen.Merge(viaSidecar...)
+	perPayment := float64(paymentTrips) / float64(paid.N)
+	for _, r := range []loadgen.Result{paid, loadgen.Merge(alone...)} {
 		if r.Errors > 0 {
 			t.Fatalf("%d of %d Deposits failed: %v", r.Errors, r.N, r.FirstErr)
 		}
 	}
-	// The sidecar's call crosses from serve to the simulator's process;
-	// so does a shop's client in production. The same client in a process
-	// of its own pays that hop too: the baseline the sidecar is compared to.
-	apart := clientAloneApart(t, s.APIURL(), simKeyFile, "http://"+pub+"/trustly/notifications/"+testSecret, calls)
 
 	// Notifications: a pending for the orders above, each with its own
 	// notificationid, signed beforehand so the load generator only sends.
@@ -227,10 +236,12 @@ func TestBenchTable(t *testing.T) {
 	tab.Add("Redis round trips per notification", fmt.Sprintf("%.2f", float64(nTrips)/float64(notes)),
 		"counted by redis-server (answers written, INFO stats; background loops included); a pending of a known order")
 	tab.Add("Redis round trips per POST /v1/payments", fmt.Sprintf("%.2f", perPayment), "idempotency claim to stored answer")
-	tab.Add("Deposit through the sidecar", fmt.Sprintf("p50 %s, p99 %s", loadgen.Ms(viaSidecar.Percentile(50)), loadgen.Ms(viaSidecar.Percentile(99))), "POST /v1/payments, sequential, serve to Redis directly")
-	tab.Add("Deposit, client alone", fmt.Sprintf("p50 %s, p99 %s", loadgen.Ms(apart.p50), loadgen.Ms(apart.p99)), "core/trustly client to the same simulator, from a process of its own")
-	tab.Add("Deposit, client in the simulator's process", fmt.Sprintf("p50 %s, p99 %s", loadgen.Ms(alone.Percentile(50)), loadgen.Ms(alone.Percentile(99))), "no hop between processes: a floor no deployment has")
-	tab.Add("Deposit added latency", "p50 "+loadgen.Ms(viaSidecar.Percentile(50)-apart.p50), fmt.Sprintf("sidecar minus client alone; %s against the client in the simulator's process", loadgen.Ms(viaSidecar.Percentile(50)-alone.Percentile(50))))
+	inProcess, ownProcess := loadgen.Merge(alone...), loadgen.Merge(apart...)
+	tab.Add("Deposit through the sidecar", fmt.Sprintf("p50 %s, p99 %s", loadgen.Ms(paid.Percentile(50)), loadgen.Ms(paid.Percentile(99))),
+		fmt.Sprintf("POST /v1/payments, sequential, serve to Redis directly; %d rounds, taking turns with the two below", rounds))
+	tab.Add("Deposit, client alone", fmt.Sprintf("p50 %s, p99 %s", loadgen.Ms(ownProcess.Percentile(50)), loadgen.Ms(ownProcess.Percentile(99))), "core/trustly client to the same simulator, from a process of its own")
+	tab.Add("Deposit, client in the simulator's process", fmt.Sprintf("p50 %s, p99 %s", loadgen.Ms(inProcess.Percentile(50)), loadgen.Ms(inProcess.Percentile(99))), "no hop between processes: a floor no deployment has")
+	tab.Add("Deposit added latency", "p50 "+loadgen.Ms(paid.Percentile(50)-ownProcess.Percentile(50)), fmt.Sprintf("sidecar minus client alone; %s against the client in the simulator's process", loadgen.Ms(paid.Percentile(50)-inProcess.Percentile(50))))
 	tab.Add("RSS idle / under load (peak)", loadgen.MB(idle.RSS)+" / "+loadgen.MB(load.HWM),
 		fmt.Sprintf("VmRSS after start (anon %s, file %s: the binary's pages), VmHWM after the rows", loadgen.MB(idle.Anon), loadgen.MB(idle.File)))
 	tab.Add("start to ready, no adapter", startFigure(append(bare, p.ready)), "exec of serve to /readyz 200")
@@ -548,12 +559,10 @@ func TestRedisRoundTripsCountedByRedisAgreeWithAProxy(t *testing.T) {
 	t.Logf("round trips: %d by redis-server, %d by the proxy", byRedis, byProxy)
 }
 
-type latencies struct{ p50, p99 time.Duration }
-
 // clientAloneApart runs n Deposits with the project's client, one after
 // another, in a child process (this test binary, TestBenchClientAlone)
-// against the simulator at url, and returns their p50 and p99.
-func clientAloneApart(t *testing.T, url, simKeyFile, notificationURL string, n int) latencies {
+// against the simulator at url, and returns their latencies.
+func clientAloneApart(t *testing.T, url, simKeyFile, notificationURL string, n int) loadgen.Result {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run", "^TestBenchClientAlone$", "-test.count", "1")
 	cmd.Env = append(os.Environ(), "TRUSTLY_BENCH_CLIENT_ALONE="+strings.Join([]string{url, simKeyFile, notificationURL, strconv.Itoa(n),
@@ -564,14 +573,22 @@ func clientAloneApart(t *testing.T, url, simKeyFile, notificationURL string, n i
 	}
 	for _, line := range strings.Split(string(out), "\n") {
 		if v, ok := strings.CutPrefix(line, "client-alone "); ok {
-			var l latencies
-			if _, err := fmt.Sscanf(v, "%d %d", &l.p50, &l.p99); err == nil {
-				return l
+			r := loadgen.Result{Concurrency: 1}
+			for _, f := range strings.Fields(v) {
+				d, err := strconv.ParseInt(f, 10, 64)
+				if err != nil {
+					t.Fatalf("client alone: %q in %q", f, line)
+				}
+				r.Latencies = append(r.Latencies, time.Duration(d))
+			}
+			if r.N = len(r.Latencies); r.N == n {
+				slices.Sort(r.Latencies)
+				return r
 			}
 		}
 	}
-	t.Fatalf("client alone: no figures in\n%s", out)
-	return latencies{}
+	t.Fatalf("client alone: no figures for %d Deposits in\n%s", n, out)
+	return loadgen.Result{}
 }
 
 // TestBenchClientAlone is clientAloneApart's child: it only runs when the
@@ -611,6 +628,11 @@ func TestBenchClientAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// One call first, not counted: the sidecar and the client in the
+	// simulator's process have their connections open already.
+	if _, err := client.Deposit(t.Context(), benchDeposit(f[2])); err != nil {
+		t.Fatal(err)
+	}
 	r := loadgen.Run(t.Context(), 1, n, func(ctx context.Context, i int) error {
 		_, err := client.Deposit(ctx, benchDeposit(f[2]))
 		return err
@@ -618,7 +640,11 @@ func TestBenchClientAlone(t *testing.T) {
 	if r.Errors > 0 {
 		t.Fatalf("%d of %d Deposits failed: %v", r.Errors, r.N, r.FirstErr)
 	}
-	fmt.Printf("client-alone %d %d\n", r.Percentile(50), r.Percentile(99))
+	figures := make([]string, len(r.Latencies))
+	for i, d := range r.Latencies {
+		figures[i] = strconv.FormatInt(int64(d), 10)
+	}
+	fmt.Printf("client-alone %s\n", strings.Join(figures, " "))
 }
 
 // benchDeposit is the Deposit the client alone makes: what the sidecar

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
@@ -40,9 +41,13 @@ func (e failingEngine) PreparePayment(context.Context, engine.PaymentRequest) fu
 	return func(context.Context) (engine.Order, error) { return engine.Order{}, e.err }
 }
 
-// logRecords parses the JSON log lines.
+// logRecords parses the JSON log lines, once observe's line of the request
+// is among them: observe logs after it has sent the answer.
 func logRecords(t *testing.T, logs *logBuffer) []map[string]any {
 	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(logs.String(), `"msg":"http request"`) && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	var out []map[string]any
 	sc := bufio.NewScanner(strings.NewReader(logs.String()))
 	for sc.Scan() {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -61,6 +62,7 @@ func handleNotification(log *slog.Logger, m *metrics.Set, secret string, maxByte
 		}
 		m.NotificationReceived(method, metrics.OutcomeReplied)
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(reply)))
 		w.WriteHeader(http.StatusOK)
 		if _, err := w.Write(reply); err != nil {
 			// Trustly sends it again and gets the stored reply.

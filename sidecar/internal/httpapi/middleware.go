@@ -169,6 +169,12 @@ func observe(log *slog.Logger, m *metrics.Set, listener string, next http.Handle
 			sw.status = http.StatusOK
 		}
 		elapsed := time.Since(start)
+		if sw.Header().Get("Content-Length") != "" {
+			// The whole answer is written: send it now, so the caller
+			// does not wait for the metrics and the log line below (net/http
+			// would send it only once this handler returns).
+			_ = http.NewResponseController(sw).Flush()
+		}
 		route := routeTemplate(r.Context())
 		m.ObserveRequest(listener, route, r.Method, sw.status, elapsed)
 		level := slog.LevelInfo

@@ -47,6 +47,24 @@ func (r Result) Percentile(p float64) time.Duration {
 	return r.Latencies[min(max(i, 0), len(r.Latencies)-1)]
 }
 
+// Merge is one Result of runs made one after another at the same
+// concurrency: their counts, times and latencies together.
+func Merge(rs ...Result) Result {
+	var m Result
+	for _, r := range rs {
+		m.Concurrency = r.Concurrency
+		m.N += r.N
+		m.Errors += r.Errors
+		m.Elapsed += r.Elapsed
+		m.Latencies = append(m.Latencies, r.Latencies...)
+		if m.FirstErr == nil {
+			m.FirstErr = r.FirstErr
+		}
+	}
+	slices.Sort(m.Latencies)
+	return m
+}
+
 // Run calls do n times (i from 0 to n-1) from c goroutines at once and
 // times each call. A failed call counts in Errors and not in the latencies.
 func Run(ctx context.Context, c, n int, do func(ctx context.Context, i int) error) Result {

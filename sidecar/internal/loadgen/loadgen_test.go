@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -45,6 +46,30 @@ func TestPercentileIsNearestRank(t *testing.T) {
 	}
 	if (Result{}).Percentile(50) != 0 || (Result{}).Throughput() != 0 {
 		t.Error("an empty result has no percentile or throughput")
+	}
+}
+
+func TestMergeKeepsEveryRoundsFigures(t *testing.T) {
+	ms := func(l ...int) []time.Duration {
+		out := make([]time.Duration, len(l))
+		for i, v := range l {
+			out[i] = time.Duration(v) * time.Millisecond
+		}
+		return out
+	}
+	boom := errors.New("boom")
+	m := Merge(
+		Result{Concurrency: 1, N: 3, Elapsed: time.Second, Latencies: ms(5, 6, 9)},
+		Result{Concurrency: 1, N: 3, Errors: 1, Elapsed: 2 * time.Second, Latencies: ms(1, 7), FirstErr: boom},
+	)
+	if m.N != 6 || m.Errors != 1 || m.Elapsed != 3*time.Second || m.FirstErr != boom || m.Concurrency != 1 {
+		t.Fatalf("merged = N %d errors %d elapsed %v first %v", m.N, m.Errors, m.Elapsed, m.FirstErr)
+	}
+	if got, want := m.Latencies, ms(1, 5, 6, 7, 9); !slices.Equal(got, want) {
+		t.Fatalf("latencies %v, want %v (sorted, every round's)", got, want)
+	}
+	if m.Percentile(50) != 6*time.Millisecond {
+		t.Errorf("p50 = %v, want 6ms", m.Percentile(50))
 	}
 }
 
