@@ -56,6 +56,9 @@ func TestBenchTable(t *testing.T) {
 	// payments, and notifications at concurrency 16) for `go tool pprof`.
 	profDir := os.Getenv("TRUSTLY_BENCH_PPROF")
 	if profDir != "" {
+		if err := os.MkdirAll(profDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
 		env = env.with("PPROF", "true", "SHOP_API_TOKEN", testToken)
 	}
 	profile := func(name string, d time.Duration) (wait func()) {
