@@ -2,10 +2,19 @@ package engine_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
+	"github.com/trustly-sidecar/trustly-sidecar/core/internal/redistest"
 	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
 )
 
@@ -180,5 +189,95 @@ func testAnOrderEndedBeforeItsAnswerKeepsNoIndexForever(t *testing.T, b backend)
 	indexTTL := w.rdb.PTTL(w.ctx, w.keys.TrustlyOrderIndex(o.TrustlyOrderID)).Val()
 	if orderTTL <= 0 || indexTTL <= 0 || indexTTL > orderTTL+time.Minute {
 		t.Fatalf("order TTL %v, its orderid's index entry %v: want the entry to expire with the order", orderTTL, indexTTL)
+	}
+}
+
+// slowCreates delays the script that creates an order, and fails it when
+// fail is set: Redis that takes its time, or goes away, while the call that
+// starts the order is being signed.
+type slowCreates struct {
+	on   atomic.Bool
+	fail bool
+	done atomic.Int64 // when the last create ended, Unix ns
+}
+
+func (s *slowCreates) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (s *slowCreates) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+func (s *slowCreates) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		a := cmd.Args()
+		// EVALSHA sha 2 <order> <open set>: only the order's creation has
+		// an order and one more key.
+		create := len(a) > 4 && cmd.Name() == "evalsha" && fmt.Sprint(a[2]) == "2" && strings.Contains(fmt.Sprint(a[3]), ":order:")
+		if !create || !s.on.Load() {
+			return next(ctx, cmd)
+		}
+		time.Sleep(30 * time.Millisecond) // far longer than a signature
+		defer s.done.Store(time.Now().UnixNano())
+		if s.fail {
+			err := errors.New("connection reset by peer")
+			cmd.SetErr(err)
+			return err
+		}
+		return next(ctx, cmd)
+	}
+}
+
+// The call that starts an order is signed while the order is stored, and
+// sent only once it is: a store that is slow holds the call back, a store
+// that fails means nothing reaches Trustly, for every flow that starts
+// with a call carrying a MessageID.
+func TestACallIsSentOnlyOnceItsOrderIsStored(t *testing.T) {
+	for _, fail := range []bool{false, true} {
+		for _, flow := range []string{"payment", "mandate", "charge"} {
+			t.Run(fmt.Sprintf("%s/store fails %v", flow, fail), func(t *testing.T) {
+				hook := &slowCreates{fail: fail}
+				rdb := redis.NewClient(&redis.Options{Addr: redistest.Addr(t)})
+				rdb.AddHook(hook)
+				t.Cleanup(func() { rdb.Close() })
+				w := newWorld(t, backends[0], func(o *opts) { o.rdb = rdb })
+				if flow == "charge" {
+					w.activeMandate()
+				}
+				var mu sync.Mutex
+				var arrived []int64
+				w.apiHook = func(rw http.ResponseWriter, r *http.Request, next http.Handler) {
+					mu.Lock()
+					arrived = append(arrived, time.Now().UnixNano())
+					mu.Unlock()
+					next.ServeHTTP(rw, r)
+				}
+				hook.on.Store(true)
+				var err error
+				switch flow {
+				case "payment":
+					_, err = w.eng.CreatePayment(w.ctx, payment(10000))
+				case "mandate":
+					_, err = w.eng.CreateMandate(w.ctx, mandateRequest())
+				case "charge":
+					_, err = w.eng.CreateCharge(w.ctx, engine.ChargeRequest{EndUserID: "shopper-1", Currency: "SEK", Amount: 1000,
+						ShopperStatement: "Shop", Email: "asa@example.com"})
+				}
+				hook.on.Store(false)
+				w.apiHook = nil
+				mu.Lock()
+				defer mu.Unlock()
+				if fail {
+					if !errors.Is(err, engine.ErrNothingSent) || len(arrived) != 0 {
+						t.Fatalf("err = %v, %d calls reached Trustly; want ErrNothingSent and none", err, len(arrived))
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(arrived) != 1 || arrived[0] < hook.done.Load() {
+					t.Fatalf("%d calls; the first reached Trustly %v before its order was stored",
+						len(arrived), time.Duration(hook.done.Load()-arrived[0]))
+				}
+			})
+		}
 	}
 }
