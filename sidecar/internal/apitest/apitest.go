@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // LogBuffer collects log output for checks.
@@ -29,6 +30,18 @@ func (l *LogBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// Await returns the logs once they hold s, or after five seconds. A server
+// sends its answer before it writes the request's log line, so a test that
+// checks that line right after the answer must wait for it.
+func (l *LogBuffer) Await(s string) string {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if out := l.String(); strings.Contains(out, s) {
+			return out
+		}
+	}
+	return l.String()
 }
 
 // Answer is an HTTP answer, read whole.

@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
@@ -45,11 +44,8 @@ func (e failingEngine) PreparePayment(context.Context, engine.PaymentRequest) fu
 // is among them: observe logs after it has sent the answer.
 func logRecords(t *testing.T, logs *logBuffer) []map[string]any {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(logs.String(), `"msg":"http request"`) && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
-	}
 	var out []map[string]any
-	sc := bufio.NewScanner(strings.NewReader(logs.String()))
+	sc := bufio.NewScanner(strings.NewReader(logs.Await(`"msg":"http request"`)))
 	for sc.Scan() {
 		var rec map[string]any
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {

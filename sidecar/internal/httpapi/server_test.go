@@ -129,7 +129,7 @@ func TestNotificationErrorsMapToStatus(t *testing.T) {
 			if tt.status == http.StatusServiceUnavailable && a.Header.Get("Retry-After") == "" {
 				t.Error("503 without Retry-After")
 			}
-			if !strings.Contains(logs.String(), tt.err.Error()) {
+			if !strings.Contains(logs.Await(tt.err.Error()), tt.err.Error()) {
 				t.Errorf("the error is not logged:\n%s", logs)
 			}
 			scrape(t, m, fmt.Sprintf(`trustly_sidecar_notifications_total{method="credit",outcome=%q} 1`, tt.outcome))
@@ -279,11 +279,23 @@ func scrape(t *testing.T, m *metrics.Set, lines ...string) string {
 	t.Helper()
 	srv := httptest.NewServer(m.Handler())
 	defer srv.Close()
-	a := do(t, http.MethodGet, srv.URL, "")
-	for _, l := range lines {
-		if !strings.Contains(a.Body, l+"\n") {
-			t.Errorf("metrics lack %q", l)
+	// The request metrics are recorded after the answer is sent: poll.
+	var missing []string
+	var a answer
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		a = do(t, http.MethodGet, srv.URL, "")
+		missing = missing[:0]
+		for _, l := range lines {
+			if !strings.Contains(a.Body, l+"\n") {
+				missing = append(missing, l)
+			}
 		}
+		if len(missing) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, l := range missing {
+		t.Errorf("metrics lack %q", l)
 	}
 	return a.Body
 }
