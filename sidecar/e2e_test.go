@@ -321,6 +321,11 @@ func TestE2EIdempotentReplays(t *testing.T) {
 	if again.Header.Get(httpapi.ReplayedHeader) != "true" || first.Header.Get(httpapi.ReplayedHeader) != "" {
 		t.Errorf("replay header: first %q, again %q", first.Header.Get(httpapi.ReplayedHeader), again.Header.Get(httpapi.ReplayedHeader))
 	}
+	// The answer, stored beside the order's transition, is the order as
+	// stored: the order's own read shows the same.
+	if got := s.call(http.MethodGet, "/v1/payments/"+s.order(first, http.StatusCreated).ID, "", ""); got.Body != first.Body {
+		t.Errorf("the order reads\n%s\nanswered\n%s", got.Body, first.Body)
+	}
 	other := s.call(http.MethodPost, "/v1/payments", "same", strings.Replace(body, "10300", "10400", 1))
 	if other.Status != http.StatusUnprocessableEntity || other.ErrorCode(t) != "idempotency_key_reused" {
 		t.Errorf("same key, other body: %d %s", other.Status, other.Body)

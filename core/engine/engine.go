@@ -225,6 +225,11 @@ type step struct {
 	lines []store.LogEntry
 	// withOrder asks for the order as it stands afterwards.
 	withOrder bool
+	// answerEarly: the step records an accepted call on the order as
+	// created, so the answer can be stored beside it (earlyAnswer).
+	answerEarly bool
+	// now is the transition's time; zero: the engine's clock at apply.
+	now time.Time
 }
 
 func (e *Engine) apply(ctx context.Context, o store.Order, s step) (store.Applied, error) {
@@ -257,7 +262,7 @@ func (e *Engine) apply(ctx context.Context, o store.Order, s step) (store.Applie
 		OpenStates:     openStates(Flow(o.Flow)),
 		KeepStates:     keepStates(Flow(o.Flow)),
 		OpenUntil:      s.openUntil,
-		Now:            e.now(),
+		Now:            cmp.Or(s.now, e.now()),
 
 		IfTrustlyOrderID: s.ifTrustlyOrderID,
 		IfMessageID:      s.ifMessageID,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
@@ -62,6 +63,24 @@ type IdempotentResult struct {
 // which a repeat is answered "in progress" until the lock lapses).
 func Idempotent(ctx context.Context, idem store.Idempotency, scope, key, fingerprint string,
 	run func(ctx context.Context) (store.Outcome, error)) (IdempotentResult, error) {
+	return idempotent(ctx, idem, scope, key, fingerprint, nil, run)
+}
+
+// IdempotentOrder is Idempotent for a request that answers with the order
+// it starts (CreatePayment, CreateMandate, CreateCharge): answer turns that
+// order into the outcome to store and answer with. Once Trustly accepts
+// the call, the outcome is stored beside the order's transition instead
+// of after it (earlyAnswer); the result's Outcome is then the one stored,
+// and run's own outcome is not used. A failure of the transition after
+// that is logged by the engine and returned with the stored outcome: the
+// shop gets the answer a repeat would get.
+func IdempotentOrder(ctx context.Context, idem store.Idempotency, scope, key, fingerprint string,
+	answer func(Order) store.Outcome, run func(ctx context.Context) (store.Outcome, error)) (IdempotentResult, error) {
+	return idempotent(ctx, idem, scope, key, fingerprint, answer, run)
+}
+
+func idempotent(ctx context.Context, idem store.Idempotency, scope, key, fingerprint string,
+	answer func(Order) store.Outcome, run func(ctx context.Context) (store.Outcome, error)) (IdempotentResult, error) {
 	// A store that records the point with the claim saves Progress's
 	// round trip; the meaning is the same.
 	claimAt, atOnce := idem.(interface {
@@ -105,12 +124,29 @@ func Idempotent(ctx context.Context, idem store.Idempotency, scope, key, fingerp
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	stopBeat := heartbeat(bg, idem, c, cancel)
+	stopBeat := sync.OnceFunc(heartbeat(bg, idem, c, cancel))
+	var early *earlyAnswer
+	if answer != nil {
+		early = &earlyAnswer{answer: answer, before: stopBeat,
+			complete: func(out store.Outcome) error { return idem.Complete(bg, c, out) }}
+		runCtx = withEarlyAnswer(runCtx, early)
+	}
 	out, runErr := func() (store.Outcome, error) {
 		defer stopBeat()
 		return run(runCtx)
 	}()
 	res := IdempotentResult{Outcome: out, Ran: true}
+	if early != nil {
+		if stored, ok, err := early.result(); ok {
+			// Trustly accepted the call: whatever run says now, what
+			// was stored is the answer, and the key is never released.
+			res.Outcome = stored
+			if err != nil {
+				return res, errors.Join(runErr, fmt.Errorf("engine: idempotency: store the outcome: %w", err))
+			}
+			return res, runErr
+		}
+	}
 
 	if runErr != nil && retrySafe(runErr) {
 		if err := idem.Release(bg, c); err != nil {

@@ -210,6 +210,28 @@ func (e *Engine) createPayment(ctx context.Context, r PaymentRequest, accounts f
 	return e.started(ctx, o, tid, url, err, calls)
 }
 
+// answerEarly gives the request's answer-early hook (IdempotentOrder) the
+// order as s will leave it, when s may be answered before its transition
+// is back, and reports whether it did. It fixes s's time, so that the
+// answer and the stored order say the same.
+func (e *Engine) answerEarly(ctx context.Context, o store.Order, s *step) bool {
+	ea := earlyAnswerFrom(ctx)
+	if ea == nil || !s.answerEarly {
+		return false
+	}
+	m, err := MachineFor(Flow(o.Flow))
+	if err != nil {
+		return false
+	}
+	to, ok := m.Targets(s.event)[State(o.State)]
+	if !ok {
+		return false
+	}
+	s.now = e.now()
+	ea.give(view(o.After(string(to), s.set, s.now)))
+	return true
+}
+
 // sendWhenStored runs store (the order with its MessageID) while call
 // builds and signs its request, and lets the request go only once store
 // has succeeded: Trustly never sees a MessageID the store cannot route,
@@ -258,7 +280,10 @@ func (e *Engine) started(ctx context.Context, o store.Order, tid, url string, ca
 	var ret error
 	switch {
 	case callErr == nil:
-		s = step{event: EventAccepted, set: store.OrderPatch{TrustlyOrderID: tid, URL: url}, openUntil: deadline}
+		// A resend under a fresh MessageID changed the order since it was
+		// created: its answer waits for the transition's.
+		s = step{event: EventAccepted, set: store.OrderPatch{TrustlyOrderID: tid, URL: url}, openUntil: deadline,
+			answerEarly: len(calls) == 1}
 	case errors.Is(callErr, trustly.ErrOutcomeUnknown):
 		// The MessageID stays mapped: if Trustly did accept, the
 		// notifications find the order, else the reconciler expires it.
@@ -537,7 +562,7 @@ func (e *Engine) CreateCharge(ctx context.Context, r ChargeRequest) (Order, erro
 	var ret error
 	switch {
 	case callErr == nil && res.Accepted:
-		s = step{event: EventAccepted, set: store.OrderPatch{TrustlyOrderID: res.OrderID}}
+		s = step{event: EventAccepted, set: store.OrderPatch{TrustlyOrderID: res.OrderID}, answerEarly: true}
 	case callErr == nil:
 		s = step{event: EventRejected, set: store.OrderPatch{Reason: res.Rejected}}
 		ret = errf(KindConflict, CodeChargeRejected, nil, "Trustly rejected the charge: %s", res.Rejected)
@@ -605,6 +630,7 @@ func (o Order) String() string {
 func (e *Engine) record(ctx context.Context, o store.Order, s step, tid string, ret error) (Order, error) {
 	// The order as answered comes back from the transition script itself.
 	s.withOrder = true
+	early := e.answerEarly(ctx, o, &s)
 	// The orderid's index entry is written beside the transition, not
 	// after it: the two are in different slots and neither needs the
 	// other's answer, so the call's answer waits one round trip, not two.
@@ -618,11 +644,15 @@ func (e *Engine) record(ctx context.Context, o store.Order, s step, tid string, 
 	if indexed != nil {
 		ierr = <-indexed
 	}
-	if err != nil {
+	if err = errors.Join(err, ierr); err != nil {
+		if early {
+			// The shop is answered with the stored outcome all the same:
+			// the order stays as created, which its notifications and
+			// the reconciler handle, and a person should know.
+			e.log.ErrorContext(ctx, "engine: the call's answer is stored for the shop but not on its order",
+				slog.String("order", o.ID), slog.String("messageid", o.MessageID), slog.String("error", err.Error()))
+		}
 		return Order{}, storeErr(err)
-	}
-	if ierr != nil {
-		return Order{}, storeErr(ierr)
 	}
 	if tid != "" && a.TTL > 0 {
 		// The order already ends (a notification came before the call's

@@ -123,6 +123,16 @@ func orderFrom(f map[string]string) Order {
 	}
 }
 
+// After is o as an applied transition to state, with set, at now leaves
+// it, in the form Get returns (times to the millisecond): what a caller
+// may answer with before the transition's own reply is back.
+func (o Order) After(state string, set OrderPatch, now time.Time) Order {
+	f := o.fields()
+	maps.Copy(f, set.fields())
+	f["state"], f["updated"] = state, ms(now)
+	return orderFrom(f)
+}
+
 // Transition is one event for one order, with the machine's answer for it
 // as data: Targets maps every state in which the event is expected to the
 // state it leads to (engine.Machine.Targets).

@@ -3,10 +3,12 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strconv"
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
+	"github.com/trustly-sidecar/trustly-sidecar/sidecar/internal/shopapi"
 )
 
 // idempotent runs work once under key with the engine's Stripe semantics
@@ -16,12 +18,23 @@ import (
 // key reused or interrupted, the store down): answer err. Otherwise status
 // and body are the answer, replayed or fresh, also when err is set, unless
 // err says the replicas did not acknowledge a write: then status is 0.
+//
+// answer, when set, is work's answer for the order it starts
+// (orderOutcome): the engine may then store it before work returns
+// (engine.IdempotentOrder), and the stored answer is the answer.
 func idempotent(ctx context.Context, idem store.Idempotency, scope, key, fingerprint string,
+	answer func(engine.Order) store.Outcome,
 	work func(ctx context.Context) (status int, body []byte, err error)) (status int, body []byte, replayed bool, err error) {
-	res, err := engine.Idempotent(ctx, idem, scope, key, fingerprint, func(ctx context.Context) (store.Outcome, error) {
+	run := func(ctx context.Context) (store.Outcome, error) {
 		status, body, err := work(ctx)
 		return store.Outcome{Code: strconv.Itoa(status), Body: body}, err
-	})
+	}
+	var res engine.IdempotentResult
+	if answer != nil {
+		res, err = engine.IdempotentOrder(ctx, idem, scope, key, fingerprint, answer, run)
+	} else {
+		res, err = engine.Idempotent(ctx, idem, scope, key, fingerprint, run)
+	}
 	if !res.Replayed && !res.Ran {
 		return 0, nil, false, err
 	}
@@ -44,4 +57,10 @@ func statusOf(o store.Outcome) int {
 		return 500
 	}
 	return n
+}
+
+// orderOutcome is the outcome of a request that answers with the order it
+// started: 201 and the order (created).
+func orderOutcome(o engine.Order) store.Outcome {
+	return store.Outcome{Code: strconv.Itoa(http.StatusCreated), Body: marshalJSON(shopapi.OrderOf(o))}
 }

@@ -36,7 +36,7 @@ func TestAnAnswerNotReplicatedIsNotGiven(t *testing.T) {
 		{"store down", fmt.Errorf("store: complete: %w", store.ErrUnavailable), http.StatusCreated},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			status, _, replayed, err := idempotent(t.Context(), completeStore{tt.err}, "v1", "k", "fp",
+			status, _, replayed, err := idempotent(t.Context(), completeStore{tt.err}, "v1", "k", "fp", nil,
 				func(context.Context) (int, []byte, error) { return http.StatusCreated, []byte(`{}`), nil })
 			if status != tt.wantStatus || replayed {
 				t.Fatalf("status %d replayed %t, want %d", status, replayed, tt.wantStatus)

@@ -87,6 +87,8 @@ type opResult struct {
 // error here is the caller's mistake and nothing has happened.
 type operation func(r *http.Request, body []byte) (func(ctx context.Context) (opResult, error), error)
 
+// created is the answer of a request that started order o: 201 and the
+// order, as orderOutcome stores it.
 func created(o engine.Order, err error) (opResult, error) {
 	if err != nil {
 		return opResult{}, err
@@ -101,7 +103,7 @@ func decodeBody[T any](r *http.Request, body []byte) (T, error) {
 }
 
 func (a *API) createPayment() http.Handler {
-	return a.mutating("createPayment", func(r *http.Request, body []byte) (func(context.Context) (opResult, error), error) {
+	return a.mutatingOrder("createPayment", func(r *http.Request, body []byte) (func(context.Context) (opResult, error), error) {
 		req, err := decodeBody[shopapi.CreatePaymentRequest](r, body)
 		if err != nil {
 			return nil, err
@@ -141,7 +143,7 @@ func (a *API) createRefund() http.Handler {
 }
 
 func (a *API) createMandate() http.Handler {
-	return a.mutating("createMandate", func(r *http.Request, body []byte) (func(context.Context) (opResult, error), error) {
+	return a.mutatingOrder("createMandate", func(r *http.Request, body []byte) (func(context.Context) (opResult, error), error) {
 		req, err := decodeBody[shopapi.CreateMandateRequest](r, body)
 		if err != nil {
 			return nil, err
@@ -158,7 +160,7 @@ func (a *API) createMandate() http.Handler {
 }
 
 func (a *API) createCharge() http.Handler {
-	return a.mutating("createCharge", func(r *http.Request, body []byte) (func(context.Context) (opResult, error), error) {
+	return a.mutatingOrder("createCharge", func(r *http.Request, body []byte) (func(context.Context) (opResult, error), error) {
 		req, err := decodeBody[shopapi.CreateChargeRequest](r, body)
 		if err != nil {
 			return nil, err
@@ -315,13 +317,25 @@ func sortBalances(b []shopapi.Balance) {
 // run was cut off (the sidecar died mid-request) 409
 // idempotency_key_interrupted: it is never run a second time.
 func (a *API) mutating(name string, op operation) http.Handler {
-	return a.mutatingSealed(name, op, nil)
+	return a.mutatingWith(name, op, nil, nil)
+}
+
+// mutatingOrder is mutating for an operation that answers with the order
+// it starts (created): its answer may be stored beside the order's
+// transition (engine.IdempotentOrder).
+func (a *API) mutatingOrder(name string, op operation) http.Handler {
+	return a.mutatingWith(name, op, nil, orderOutcome)
 }
 
 // mutatingSealed is mutating for an operation whose answer holds a secret
 // (opResult.stored): a replayed 2xx answer goes through reveal, which turns
 // the stored form back into the answer.
 func (a *API) mutatingSealed(name string, op operation, reveal func(stored []byte) ([]byte, error)) http.Handler {
+	return a.mutatingWith(name, op, reveal, nil)
+}
+
+func (a *API) mutatingWith(name string, op operation, reveal func(stored []byte) ([]byte, error),
+	answer func(engine.Order) store.Outcome) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("Idempotency-Key")
 		if key == "" {
@@ -345,7 +359,7 @@ func (a *API) mutatingSealed(name string, op operation, reveal func(stored []byt
 		}
 		ctx := r.Context()
 		var fresh []byte // the answer, when the record keeps another form
-		status, out, replayed, err := idempotent(ctx, a.idem, idempotencyScope, key, fp,
+		status, out, replayed, err := idempotent(ctx, a.idem, idempotencyScope, key, fp, answer,
 			func(ctx context.Context) (int, []byte, error) {
 				ans, err := work(ctx)
 				if err != nil {

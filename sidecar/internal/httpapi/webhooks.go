@@ -323,14 +323,15 @@ func (h *Webhooks) run(ctx context.Context, platform string, c adapter.Command) 
 	if err != nil {
 		return fail(err)
 	}
-	status, out, replayed, err := idempotent(ctx, h.idem, platform, c.IdempotencyKey, fp,
+	status, out, replayed, err := idempotent(ctx, h.idem, platform, c.IdempotencyKey, fp, orderOutcome,
 		func(ctx context.Context) (int, []byte, error) {
 			o, err := work(ctx)
 			if err != nil {
 				status, code, msg := errorAnswer(err)
 				return status, marshalJSON(shopapi.ErrorBody{Error: shopapi.ErrorDetail{Code: code, Message: msg}}), err
 			}
-			return http.StatusCreated, marshalJSON(shopapi.OrderOf(o)), nil
+			out := orderOutcome(o)
+			return http.StatusCreated, out.Body, nil
 		})
 	if status == 0 {
 		if errors.Is(err, store.ErrInProgress) {

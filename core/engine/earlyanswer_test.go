@@ -1,0 +1,193 @@
+package engine_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
+	"github.com/trustly-sidecar/trustly-sidecar/core/internal/redistest"
+	"github.com/trustly-sidecar/trustly-sidecar/core/store"
+)
+
+// heldTransitions holds the order transition script (EVALSHA with the
+// transition's eight keys) while on: it looks at the idempotency record
+// first, then sleeps, then runs it, or fails it.
+type heldTransitions struct {
+	on    atomic.Bool
+	fail  bool
+	check func() // runs once the transition is held, before it goes on
+}
+
+func (h *heldTransitions) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *heldTransitions) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+func (h *heldTransitions) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		a := cmd.Args()
+		if len(a) < 4 || cmd.Name() != "evalsha" || fmt.Sprint(a[2]) != "8" || !h.on.Load() {
+			return next(ctx, cmd)
+		}
+		time.Sleep(50 * time.Millisecond) // long enough for the answer's write
+		if h.check != nil {
+			h.check()
+		}
+		if h.fail {
+			err := errors.New("connection reset by peer")
+			cmd.SetErr(err)
+			return err
+		}
+		return next(ctx, cmd)
+	}
+}
+
+// orderAnswer stands for the shop API's answer: the order as JSON.
+func orderAnswer(o engine.Order) store.Outcome {
+	b, err := json.Marshal(o)
+	if err != nil {
+		panic(err)
+	}
+	return store.Outcome{Code: "201", Body: b}
+}
+
+// An accepted call's answer is stored under its idempotency key while the
+// call's transition is still on its way: the record is done before the
+// transition runs. The answer is the order as the transition leaves it,
+// byte for byte, and a repeat gets it again.
+func TestAnAcceptedCallsAnswerIsStoredBesideItsTransition(t *testing.T) {
+	for _, flow := range []string{"payment", "mandate", "charge"} {
+		t.Run(flow, func(t *testing.T) {
+			hook := &heldTransitions{}
+			rdb := redis.NewClient(&redis.Options{Addr: redistest.Addr(t)})
+			rdb.AddHook(hook)
+			t.Cleanup(func() { rdb.Close() })
+			w := newWorld(t, backends[0], func(o *opts) { o.rdb = rdb })
+			// A clock a millisecond further at every read: the answer
+			// must carry the transition's own time, not one read again.
+			var ticks atomic.Int64
+			w.eng = w.engine(w.api, func(c *engine.Config) {
+				c.Now = func() time.Time { return time.Now().Add(time.Duration(ticks.Add(1)) * time.Millisecond) }
+			})
+			if flow == "charge" {
+				w.activeMandate()
+			}
+			idem := store.NewRedisIdempotency(rdb, w.keys, store.IdempotencyOptions{})
+			record := w.keys.Idempotency("shop", "k-"+flow).Record
+			var stateWhileHeld atomic.Value
+			hook.check = func() {
+				st, _ := w.rdb.HGet(context.Background(), record, "state").Result()
+				stateWhileHeld.Store(st)
+			}
+			var id string
+			run := func(ctx context.Context) (store.Outcome, error) {
+				hook.on.Store(true)
+				defer hook.on.Store(false)
+				o, err := create(ctx, w, flow)
+				id = o.ID
+				return orderAnswer(o), err
+			}
+			res, err := engine.IdempotentOrder(w.ctx, idem, "shop", "k-"+flow, "fp", orderAnswer, run)
+			if err != nil || !res.Ran {
+				t.Fatalf("ran %v, err %v", res.Ran, err)
+			}
+			if got := stateWhileHeld.Load(); got != "done" {
+				t.Errorf("the idempotency record was %q while the transition was held; want done", got)
+			}
+			o, err := w.eng.GetPayment(w.ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.State != engine.StateStarted || o.TrustlyOrderID == "" {
+				t.Fatalf("order %s %s tid %q after the transition", o.ID, o.State, o.TrustlyOrderID)
+			}
+			if want := orderAnswer(o); res.Outcome.Code != want.Code || !bytes.Equal(res.Outcome.Body, want.Body) {
+				t.Errorf("answered %s %s\nwant the order as stored: %s %s", res.Outcome.Code, res.Outcome.Body, want.Code, want.Body)
+			}
+			again, err := engine.IdempotentOrder(w.ctx, idem, "shop", "k-"+flow, "fp", orderAnswer, func(context.Context) (store.Outcome, error) {
+				t.Error("a repeat ran")
+				return store.Outcome{}, nil
+			})
+			if err != nil || !again.Replayed || !bytes.Equal(again.Outcome.Body, res.Outcome.Body) {
+				t.Errorf("repeat: replayed %v %s, err %v; want the first answer", again.Replayed, again.Outcome.Body, err)
+			}
+		})
+	}
+}
+
+// When the transition fails after the answer was stored, the caller gets
+// the stored answer (what a repeat gets) with the store's error, the order
+// stays as created (its notifications and the reconciler take it from
+// there), and the failure is logged at ERROR.
+func TestAStoredAnswerStandsWhenItsTransitionFails(t *testing.T) {
+	hook := &heldTransitions{fail: true}
+	rdb := redis.NewClient(&redis.Options{Addr: redistest.Addr(t)})
+	rdb.AddHook(hook)
+	t.Cleanup(func() { rdb.Close() })
+	w := newWorld(t, backends[0], func(o *opts) { o.rdb = rdb })
+	var logs bytes.Buffer
+	w.eng = w.engine(w.api, func(c *engine.Config) { c.Logger = slog.New(slog.NewJSONHandler(&logs, nil)) })
+	idem := store.NewRedisIdempotency(rdb, w.keys, store.IdempotencyOptions{})
+
+	var id string
+	res, err := engine.IdempotentOrder(w.ctx, idem, "shop", "k", "fp", orderAnswer, func(ctx context.Context) (store.Outcome, error) {
+		hook.on.Store(true)
+		defer hook.on.Store(false)
+		o, err := w.eng.CreatePayment(ctx, payment(10000))
+		id = o.ID
+		return store.Outcome{Code: "500", Body: []byte(`{"error":"not this"}`)}, err
+	})
+	if !res.Ran || !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("ran %v, err %v; want the store's error", res.Ran, err)
+	}
+	var answered engine.Order
+	if err := json.Unmarshal(res.Outcome.Body, &answered); err != nil || res.Outcome.Code != "201" {
+		t.Fatalf("answered %s %s (%v); want the stored 201", res.Outcome.Code, res.Outcome.Body, err)
+	}
+	if answered.State != engine.StateStarted || answered.URL == "" {
+		t.Errorf("answered %s with URL %q; want started with Trustly's URL", answered.State, answered.URL)
+	}
+	o, err := w.eng.GetPayment(w.ctx, answered.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id != "" || o.State != engine.StateNew {
+		t.Errorf("the order is %s (run saw id %q); want new, and no order from the failed call", o.State, id)
+	}
+	again, err := engine.IdempotentOrder(w.ctx, idem, "shop", "k", "fp", orderAnswer, func(context.Context) (store.Outcome, error) {
+		t.Error("a repeat ran")
+		return store.Outcome{}, nil
+	})
+	if err != nil || !again.Replayed || !bytes.Equal(again.Outcome.Body, res.Outcome.Body) {
+		t.Errorf("repeat: replayed %v %s, err %v; want the first answer", again.Replayed, again.Outcome.Body, err)
+	}
+	line := ""
+	for l := range strings.SplitSeq(logs.String(), "\n") {
+		if strings.Contains(l, `"level":"ERROR"`) && strings.Contains(l, answered.ID) {
+			line = l
+		}
+	}
+	if line == "" || !strings.Contains(line, "connection reset") {
+		t.Errorf("no ERROR line naming the order and the cause:\n%s", logs.String())
+	}
+}
+
+func create(ctx context.Context, w *world, flow string) (engine.Order, error) {
+	switch flow {
+	case "payment":
+		return w.eng.CreatePayment(ctx, payment(10000))
+	case "mandate":
+		return w.eng.CreateMandate(ctx, mandateRequest())
+	}
+	return w.eng.CreateCharge(ctx, engine.ChargeRequest{EndUserID: "shopper-1", Currency: "SEK", Amount: 1000,
+		ShopperStatement: "Shop", Email: "asa@example.com"})
+}
