@@ -249,11 +249,20 @@ func TestACallIsSentOnlyOnceItsOrderIsStored(t *testing.T) {
 					mu.Unlock()
 					next.ServeHTTP(rw, r)
 				}
+				indexPatterns := []string{w.keys.MessageIDIndex("*"), w.keys.ReferenceIndex("*")}
+				before := map[string]bool{}
+				for _, pattern := range indexPatterns {
+					for _, k := range w.rdb.Keys(w.ctx, pattern).Val() {
+						before[k] = true
+					}
+				}
 				hook.on.Store(true)
 				var err error
 				switch flow {
 				case "payment":
-					_, err = w.eng.CreatePayment(w.ctx, payment(10000))
+					r := payment(10000)
+					r.ExternalReference = "invoice-1"
+					_, err = w.eng.CreatePayment(w.ctx, r)
 				case "mandate":
 					_, err = w.eng.CreateMandate(w.ctx, mandateRequest())
 				case "charge":
@@ -267,6 +276,15 @@ func TestACallIsSentOnlyOnceItsOrderIsStored(t *testing.T) {
 				if fail {
 					if !errors.Is(err, engine.ErrNothingSent) || len(arrived) != 0 {
 						t.Fatalf("err = %v, %d calls reached Trustly; want ErrNothingSent and none", err, len(arrived))
+					}
+					// The index entries, written beside the order, are taken
+					// back: they would point at no order, and never expire.
+					for _, pattern := range indexPatterns {
+						for _, k := range w.rdb.Keys(w.ctx, pattern).Val() {
+							if !before[k] {
+								t.Errorf("index entry %s left for an order never stored", k)
+							}
+						}
 					}
 					return
 				}

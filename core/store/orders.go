@@ -376,6 +376,80 @@ func (s *RedisOrders) CreateOpen(ctx context.Context, o Order, openUntil time.Ti
 	if o.ID == "" || o.Flow == "" || o.State == "" {
 		return fmt.Errorf("store: create order: id, flow and state are required")
 	}
+	// The index entries are written beside the order, not after it: they
+	// are in other slots, and nothing reads them before Trustly is called,
+	// which waits for all of them. Each goes through writes of its own, so
+	// that each waits for its own replicas on its own connection.
+	type entry struct {
+		write func(context.Context, *writes) error
+		undo  func(context.Context) error
+	}
+	var entries []entry
+	if o.MessageID != "" {
+		// A new order has no TTL (it awaits its call), so neither has its
+		// entry: no need to read the order's TTL as IndexMessageID does.
+		key := s.keys.MessageIDIndex(o.MessageID)
+		entries = append(entries, entry{
+			write: func(ctx context.Context, w *writes) error {
+				return s.setIndex(ctx, w, "index messageid", key, o.ID, 0)
+			},
+			undo: func(ctx context.Context) error { return s.rdb.Del(ctx, key).Err() },
+		})
+	}
+	if o.ExternalReference != "" {
+		// A new order awaits its call's answer: the set, shared with older
+		// orders that may be expiring, must not expire under it.
+		key := s.keys.ReferenceIndex(o.ExternalReference)
+		entries = append(entries, entry{
+			write: func(ctx context.Context, w *writes) error {
+				rc, err := w.on(ctx, key)
+				if err != nil {
+					return err
+				}
+				if _, err := rc.Pipelined(ctx, func(p redis.Pipeliner) error {
+					p.SAdd(ctx, key, o.ID)
+					p.Persist(ctx, key)
+					return nil
+				}); err != nil {
+					return w.fail(ctx, "index external reference", err)
+				}
+				return nil
+			},
+			undo: func(ctx context.Context) error { return s.rdb.SRem(ctx, key, o.ID).Err() },
+		})
+	}
+	written := make([]chan error, len(entries))
+	for i, e := range entries {
+		written[i] = make(chan error, 1)
+		go func() {
+			w := s.repl.begin()
+			defer w.close()
+			err := e.write(ctx, w)
+			if err == nil {
+				err = w.wait(ctx, "create order")
+			}
+			written[i] <- err
+		}()
+	}
+	err := s.createOrder(ctx, o, openUntil)
+	failed := err != nil && !errors.Is(err, ErrExists)
+	for i, e := range entries {
+		ierr := <-written[i]
+		err = errors.Join(err, ierr)
+		if failed && ierr == nil {
+			// No order under this id: its entry would point at nothing,
+			// and a new order's entries never expire. Nothing was sent
+			// to Trustly, so nothing routes by it. Best effort: a Redis
+			// that just failed may refuse this too.
+			_ = e.undo(context.WithoutCancel(ctx))
+		}
+	}
+	return err
+}
+
+// createOrder runs the order's own script: the order and its open-set
+// entry, waited for by the replicas.
+func (s *RedisOrders) createOrder(ctx context.Context, o Order, openUntil time.Time) error {
 	k := s.keys.Order(o.ID)
 	args := append([]any{ms(openUntil)}, pairs(o.fields())...)
 	// Trustly is called once this returns: the order and the index its
@@ -400,29 +474,6 @@ func (s *RedisOrders) CreateOpen(ctx context.Context, o Order, openUntil time.Ti
 			return err
 		}
 		return fmt.Errorf("store: create order %s: %w", o.ID, ErrExists)
-	}
-	if o.MessageID != "" {
-		// A new order has no TTL (it awaits its call), so neither has its
-		// entry: no need to read the order's TTL as IndexMessageID does.
-		if err := s.setIndex(ctx, w, "index messageid", s.keys.MessageIDIndex(o.MessageID), o.ID, 0); err != nil {
-			return err
-		}
-	}
-	if o.ExternalReference != "" {
-		// A new order awaits its call's answer: the set, shared with older
-		// orders that may be expiring, must not expire under it.
-		key := s.keys.ReferenceIndex(o.ExternalReference)
-		rc, err := w.on(ctx, key)
-		if err != nil {
-			return err
-		}
-		if _, err := rc.Pipelined(ctx, func(p redis.Pipeliner) error {
-			p.SAdd(ctx, key, o.ID)
-			p.Persist(ctx, key)
-			return nil
-		}); err != nil {
-			return w.fail(ctx, "index external reference", err)
-		}
 	}
 	return w.wait(ctx, "create order")
 }
