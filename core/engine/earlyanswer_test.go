@@ -181,6 +181,37 @@ func TestAStoredAnswerStandsWhenItsTransitionFails(t *testing.T) {
 	}
 }
 
+// Only the calls that start an order answer early: a refund's answer
+// (its reservation, its parent) follows its transition, as before.
+func TestARefundsAnswerFollowsItsTransition(t *testing.T) {
+	hook := &heldTransitions{}
+	rdb := redis.NewClient(&redis.Options{Addr: redistest.Addr(t)})
+	rdb.AddHook(hook)
+	t.Cleanup(func() { rdb.Close() })
+	w := newWorld(t, backends[0], func(o *opts) { o.rdb = rdb })
+	paid := w.pay(payment(10000))
+	w.approve(paid, "")
+	w.advance(time.Minute)
+	idem := store.NewRedisIdempotency(rdb, w.keys, store.IdempotencyOptions{})
+	record := w.keys.Idempotency("shop", "r").Record
+	var states []string
+	hook.check = func() { states = append(states, w.rdb.HGet(context.Background(), record, "state").Val()) }
+	res, err := engine.IdempotentOrder(w.ctx, idem, "shop", "r", "fp", orderAnswer, func(ctx context.Context) (store.Outcome, error) {
+		hook.on.Store(true)
+		defer hook.on.Store(false)
+		r, err := w.eng.Refund(ctx, engine.RefundRequest{PaymentID: paid.ID, Amount: 100})
+		out := orderAnswer(r)
+		out.Code = "299" // run's own outcome, to tell it from an early one
+		return out, err
+	})
+	if err != nil || res.Outcome.Code != "299" {
+		t.Fatalf("answered %s (%v); want run's own outcome", res.Outcome.Code, err)
+	}
+	if len(states) == 0 || states[len(states)-1] != "running" {
+		t.Errorf("the record was %q while the refund's transitions were held; want running", states)
+	}
+}
+
 func create(ctx context.Context, w *world, flow string) (engine.Order, error) {
 	switch flow {
 	case "payment":
