@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync/atomic"
@@ -18,38 +17,6 @@ import (
 	"github.com/trustly-sidecar/trustly-sidecar/core/internal/redistest"
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
 )
-
-// heldTransitions holds the order transition script (EVALSHA with the
-// transition's eight keys) while on: it looks at the idempotency record
-// first, then sleeps, then runs it, or fails it.
-type heldTransitions struct {
-	on    atomic.Bool
-	fail  bool
-	check func() // runs once the transition is held, before it goes on
-}
-
-func (h *heldTransitions) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (h *heldTransitions) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
-}
-func (h *heldTransitions) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		a := cmd.Args()
-		if len(a) < 4 || cmd.Name() != "evalsha" || fmt.Sprint(a[2]) != "8" || !h.on.Load() {
-			return next(ctx, cmd)
-		}
-		time.Sleep(50 * time.Millisecond) // long enough for the answer's write
-		if h.check != nil {
-			h.check()
-		}
-		if h.fail {
-			err := errors.New("connection reset by peer")
-			cmd.SetErr(err)
-			return err
-		}
-		return next(ctx, cmd)
-	}
-}
 
 // orderAnswer stands for the shop API's answer: the order as JSON.
 func orderAnswer(o engine.Order) store.Outcome {
@@ -67,7 +34,7 @@ func orderAnswer(o engine.Order) store.Outcome {
 func TestAnAcceptedCallsAnswerIsStoredBesideItsTransition(t *testing.T) {
 	for _, flow := range []string{"payment", "mandate", "charge"} {
 		t.Run(flow, func(t *testing.T) {
-			hook := &heldTransitions{}
+			hook := &heldScript{match: orderTransition, hold: 50 * time.Millisecond}
 			rdb := redis.NewClient(&redis.Options{Addr: redistest.Addr(t)})
 			rdb.AddHook(hook)
 			t.Cleanup(func() { rdb.Close() })
@@ -129,7 +96,7 @@ func TestAnAcceptedCallsAnswerIsStoredBesideItsTransition(t *testing.T) {
 // stays as created (its notifications and the reconciler take it from
 // there), and the failure is logged at ERROR.
 func TestAStoredAnswerStandsWhenItsTransitionFails(t *testing.T) {
-	hook := &heldTransitions{fail: true}
+	hook := &heldScript{match: orderTransition, hold: 50 * time.Millisecond, fail: true}
 	rdb := redis.NewClient(&redis.Options{Addr: redistest.Addr(t)})
 	rdb.AddHook(hook)
 	t.Cleanup(func() { rdb.Close() })
@@ -184,7 +151,7 @@ func TestAStoredAnswerStandsWhenItsTransitionFails(t *testing.T) {
 // Only the calls that start an order answer early: a refund's answer
 // (its reservation, its parent) follows its transition, as before.
 func TestARefundsAnswerFollowsItsTransition(t *testing.T) {
-	hook := &heldTransitions{}
+	hook := &heldScript{match: orderTransition, hold: 50 * time.Millisecond}
 	rdb := redis.NewClient(&redis.Options{Addr: redistest.Addr(t)})
 	rdb.AddHook(hook)
 	t.Cleanup(func() { rdb.Close() })

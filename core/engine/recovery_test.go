@@ -192,31 +192,42 @@ func testAnOrderEndedBeforeItsAnswerKeepsNoIndexForever(t *testing.T, b backend)
 	}
 }
 
-// slowCreates delays the script that creates an order, and fails it when
-// fail is set: Redis that takes its time, or goes away, while the call that
-// starts the order is being signed.
-type slowCreates struct {
-	on   atomic.Bool
-	fail bool
-	done atomic.Int64 // when the last create ended, Unix ns
+// heldScript holds, while on, every script call that match picks: it
+// sleeps hold, runs check (when set), then fails the call when fail is
+// set, else runs it. Redis that takes its time, or goes away, at one step.
+type heldScript struct {
+	match func(args []any) bool
+	hold  time.Duration
+	fail  bool
+	check func()
+	on    atomic.Bool
+	done  atomic.Int64 // when the last held call ended, Unix ns
 }
 
-func (s *slowCreates) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (s *slowCreates) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+// orderCreate picks EVALSHA sha 2 <order> <open set>: only the order's
+// creation has an order and one more key.
+func orderCreate(a []any) bool {
+	return len(a) > 4 && fmt.Sprint(a[2]) == "2" && strings.Contains(fmt.Sprint(a[3]), ":order:")
+}
+
+// orderTransition picks the transition script: EVALSHA with its eight keys.
+func orderTransition(a []any) bool { return len(a) > 3 && fmt.Sprint(a[2]) == "8" }
+
+func (h *heldScript) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *heldScript) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return next
 }
-func (s *slowCreates) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+func (h *heldScript) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		a := cmd.Args()
-		// EVALSHA sha 2 <order> <open set>: only the order's creation has
-		// an order and one more key.
-		create := len(a) > 4 && cmd.Name() == "evalsha" && fmt.Sprint(a[2]) == "2" && strings.Contains(fmt.Sprint(a[3]), ":order:")
-		if !create || !s.on.Load() {
+		if cmd.Name() != "evalsha" || !h.on.Load() || !h.match(cmd.Args()) {
 			return next(ctx, cmd)
 		}
-		time.Sleep(30 * time.Millisecond) // far longer than a signature
-		defer s.done.Store(time.Now().UnixNano())
-		if s.fail {
+		time.Sleep(h.hold)
+		defer h.done.Store(time.Now().UnixNano())
+		if h.check != nil {
+			h.check()
+		}
+		if h.fail {
 			err := errors.New("connection reset by peer")
 			cmd.SetErr(err)
 			return err
@@ -233,7 +244,7 @@ func TestACallIsSentOnlyOnceItsOrderIsStored(t *testing.T) {
 	for _, fail := range []bool{false, true} {
 		for _, flow := range []string{"payment", "mandate", "charge"} {
 			t.Run(fmt.Sprintf("%s/store fails %v", flow, fail), func(t *testing.T) {
-				hook := &slowCreates{fail: fail}
+				hook := &heldScript{match: orderCreate, hold: 30 * time.Millisecond, fail: fail} // far longer than a signature
 				rdb := redis.NewClient(&redis.Options{Addr: redistest.Addr(t)})
 				rdb.AddHook(hook)
 				t.Cleanup(func() { rdb.Close() })
