@@ -144,9 +144,14 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest) (Order, er
 
 // PreparePayment is CreatePayment in two steps, for a caller with a round
 // trip of its own to make first (an idempotency claim): it starts reading
-// the shopper's accounts (the Express account the Deposit names) now,
-// beside that round trip, and returns the step that creates the payment.
-// Nothing is written before that step runs; a step never run cost a read.
+// the shopper's accounts (the Express account the Deposit names) and
+// begins the Deposit (built and signed, held before sending) now, beside
+// that round trip, and returns the step that creates the payment. Nothing
+// is written or sent before that step runs; a step never run cost a read
+// and a signature, and its call ends with ctx.
+//
+// The Deposit is begun without an Express account: a shopper who has one
+// gets a Deposit signed again, with it, by the step.
 func (e *Engine) PreparePayment(ctx context.Context, r PaymentRequest) func(context.Context) (Order, error) {
 	accounts := func() (store.Accounts, error) { return store.Accounts{}, nil }
 	if !r.NoExpress {
@@ -164,31 +169,52 @@ func (e *Engine) PreparePayment(ctx context.Context, r PaymentRequest) func(cont
 			return got.a, got.err
 		})
 	}
-	return func(ctx context.Context) (Order, error) { return e.createPayment(ctx, r, accounts) }
-}
-
-func (e *Engine) createPayment(ctx context.Context, r PaymentRequest, accounts func() (store.Accounts, error)) (Order, error) {
 	now := e.now()
 	o := store.Order{ID: e.newID(), Flow: string(FlowDeposit), State: string(Deposit.Initial),
 		Currency: r.Currency, Amount: r.Amount, MinAmount: r.SuggestedMinAmount, MaxAmount: r.SuggestedMaxAmount,
 		EndUserID: r.EndUserID, ExternalReference: r.ExternalReference, MessageID: e.newID(), Created: now, Updated: now}
 	req := e.depositRequest(r, o.MessageID)
+	var early *earlyCall[*trustly.DepositResult]
+	if e.validate(req) == nil && checkKYCRequest(r) == nil {
+		// A copy: the step may change its request (an Express account,
+		// a fresh MessageID) while this one is still being signed.
+		begun := *req
+		early = beginCall(ctx, func(ctx context.Context) (*trustly.DepositResult, error) { return e.api.Deposit(ctx, &begun) })
+	}
+	return func(ctx context.Context) (Order, error) { return e.createPayment(ctx, r, o, req, accounts, early) }
+}
+
+func (e *Engine) createPayment(ctx context.Context, r PaymentRequest, o store.Order, req *trustly.DepositRequest,
+	accounts func() (store.Accounts, error), early *earlyCall[*trustly.DepositResult]) (Order, error) {
 	if err := e.validate(req); err != nil {
+		early.drop()
 		return Order{}, err
 	}
 	if err := checkKYCRequest(r); err != nil {
+		early.drop()
 		return Order{}, err
 	}
 	o.KYC = e.kycRecordFor(r)
 	accts, err := accounts()
 	if err != nil {
+		early.drop()
 		return Order{}, beforeCall(storeErr(err))
+	}
+	if accts.Express != "" {
+		early.drop()
+		early = nil
 	}
 	req.AccountID = accts.Express
 	o.AccountID = accts.Express
-	res, err, stored := sendWhenStored(ctx, func(ctx context.Context) error {
-		return e.store.CreateOpen(ctx, o, e.checkoutDeadline())
-	}, func(ctx context.Context) (*trustly.DepositResult, error) { return e.api.Deposit(ctx, req) })
+	storeOrder := func(ctx context.Context) error { return e.store.CreateOpen(ctx, o, e.checkoutDeadline()) }
+	var res *trustly.DepositResult
+	var stored error
+	if early != nil {
+		res, err, stored = early.sendWhenStored(ctx, storeOrder)
+	} else {
+		res, err, stored = sendWhenStored(ctx, storeOrder,
+			func(ctx context.Context) (*trustly.DepositResult, error) { return e.api.Deposit(ctx, req) })
+	}
 	if stored != nil {
 		return Order{}, beforeCall(storeErr(stored))
 	}

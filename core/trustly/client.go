@@ -387,7 +387,10 @@ func (c *Client) Call(ctx context.Context, req Request) (*Response, error) {
 		}
 		if ready, ok := ctx.Value(sendAfterKey{}).(func() error); ok && attempt == 1 && ready != nil {
 			if err := ready(); err != nil {
-				return nil, fail(fmt.Errorf("%w: %s: %w", ErrNotSent, method, err), false)
+				// The caller chose not to send (its write failed, or it no
+				// longer needs the call) and says why itself.
+				c.log.LogAttrs(ctx, slog.LevelDebug, "trustly: call not sent", append(logAttrs, slog.String("error", err.Error()))...)
+				return nil, fmt.Errorf("%w: %s: %w", ErrNotSent, method, err)
 			}
 		}
 
