@@ -18,7 +18,9 @@ import (
 // Trustly is what the engine calls; *trustly.Client implements it. An
 // implementation (a wrapper) must pass ctx on to the client: the engine
 // starts calls under trustly.SendAfter, so that the order is stored before
-// Trustly can see its MessageID.
+// Trustly can see its MessageID, and a payment's Deposit is begun before
+// its idempotency claim is back (PreparePayment), sent only if the claim
+// lets the payment run.
 type Trustly interface {
 	Deposit(ctx context.Context, r *trustly.DepositRequest) (*trustly.DepositResult, error)
 	SelectAccount(ctx context.Context, r *trustly.SelectAccountRequest) (*trustly.SelectAccountResult, error)

@@ -1,0 +1,129 @@
+package engine_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
+	"github.com/trustly-sidecar/trustly-sidecar/core/trustly"
+)
+
+// waitFor bounds a wait for something that should happen at once.
+const waitFor = 5 * time.Second
+
+// deposits records the Deposits that reach Trustly: their Attributes.
+func (w *world) deposits() func() []map[string]any {
+	var mu sync.Mutex
+	var got []map[string]any
+	w.apiHook = func(rw http.ResponseWriter, r *http.Request, next http.Handler) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var env struct {
+			Method string
+			Params struct {
+				Data struct{ Attributes map[string]any }
+			}
+		}
+		if json.Unmarshal(body, &env) == nil && env.Method == "Deposit" {
+			mu.Lock()
+			got = append(got, env.Params.Data.Attributes)
+			mu.Unlock()
+		}
+		next.ServeHTTP(rw, r)
+	}
+	return func() []map[string]any {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]map[string]any(nil), got...)
+	}
+}
+
+// The Deposit is begun, and signed, before the shopper's accounts are
+// read, without an Express account. A returning shopper's Deposit is
+// signed again with theirs: Trustly sees that one only.
+func TestAReturningShopperGetsOneDepositWithTheirAccount(t *testing.T) {
+	w := newWorld(t, backends[0])
+	w.approve(w.pay(payment(10000)), "G1") // account notifications
+	w.advance(time.Minute)
+	sent := w.deposits()
+	again := w.pay(payment(500))
+	got := sent()
+	if again.AccountID == "" || len(got) != 1 || got[0]["AccountID"] != again.AccountID {
+		t.Fatalf("Deposits at Trustly %v; want one, with AccountID %q", got, again.AccountID)
+	}
+}
+
+// recordingTrustly hands each Deposit's outcome to ended.
+type recordingTrustly struct {
+	engine.Trustly
+	ended chan error
+}
+
+func (r recordingTrustly) Deposit(ctx context.Context, d *trustly.DepositRequest) (*trustly.DepositResult, error) {
+	res, err := r.Trustly.Deposit(ctx, d)
+	r.ended <- err
+	return res, err
+}
+
+// A payment whose step never runs (its idempotency key held an answer)
+// sends nothing, and its begun call ends with the request's context.
+func TestAPaymentNeverStartedSendsNothing(t *testing.T) {
+	w := newWorld(t, backends[0])
+	sent := w.deposits()
+	rec := recordingTrustly{Trustly: w.api, ended: make(chan error, 1)}
+	ctx, cancel := context.WithCancel(w.ctx)
+	_ = w.engine(rec).PreparePayment(ctx, payment(10000))
+	time.Sleep(50 * time.Millisecond) // far longer than a signature
+	cancel()
+	select {
+	case err := <-rec.ended:
+		if !errors.Is(err, trustly.ErrNotSent) {
+			t.Fatalf("the begun call ended with %v; want ErrNotSent", err)
+		}
+	case <-time.After(waitFor):
+		t.Fatal("the begun call did not end with its request")
+	}
+	if got := sent(); len(got) != 0 {
+		t.Fatalf("Deposits at Trustly %v; want none", got)
+	}
+}
+
+// The call begun early runs under the step's context too: a step that
+// ends (its idempotency claim lost) ends the call it let go.
+func TestAStepsEndEndsItsBegunCall(t *testing.T) {
+	w := newWorld(t, backends[0])
+	arrived, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	w.apiHook = func(rw http.ResponseWriter, r *http.Request, next http.Handler) {
+		once.Do(func() { close(arrived) })
+		<-release
+		next.ServeHTTP(rw, r)
+	}
+	defer close(release)
+	step := w.eng.PreparePayment(w.ctx, payment(10000))
+	ctx, cancel := context.WithCancel(w.ctx)
+	go func() {
+		<-arrived
+		cancel()
+	}()
+	done := make(chan error, 1)
+	go func() {
+		_, err := step(ctx)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("step = nil; want the call's end")
+		}
+	case <-time.After(waitFor):
+		t.Fatal("the step waited for Trustly's answer after its context ended")
+	}
+}
