@@ -82,8 +82,9 @@ func TestBenchTable(t *testing.T) {
 		"ADAPTER_ENV", generic.EnvCallbackURL+","+generic.EnvCallbackSecret+","+generic.EnvWebhookSecret)
 	maps.Copy(withAdapter, envMap{generic.EnvCallbackURL: "http://127.0.0.1:9/", generic.EnvCallbackSecret: string(callbackSecret),
 		generic.EnvWebhookSecret: "whsec_0123456789abcdef"})
-	var bare, adapted []time.Duration
+	var bare, adapted, version []time.Duration
 	for range starts {
+		version = append(version, timeVersion(t))
 		for _, c := range []struct {
 			env envMap
 			to  *[]time.Duration
@@ -141,7 +142,7 @@ func TestBenchTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	notifyURL := "http://" + pub + "/trustly/notifications/" + testSecret
-	var viaSidecar, alone, apart []loadgen.Result
+	var viaSidecar, alone, apart, hops, redisTrips []loadgen.Result
 	var paymentTrips int64
 	profiled := profile("payments", time.Second)
 	for round, per := 0, calls/rounds; round < rounds; round++ {
@@ -160,6 +161,20 @@ func TestBenchTable(t *testing.T) {
 			return err
 		}))
 		apart = append(apart, clientAloneApart(t, s.APIURL(), simKeyFile, notifyURL, per))
+		// What this machine charges for the hops a payment adds: one
+		// HTTP round trip to serve, one Redis round trip.
+		hops = append(hops, loadgen.Run(ctx, 1, per, func(ctx context.Context, _ int) error {
+			resp, err := hc.Get("http://" + pub + "/healthz")
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			return err
+		}))
+		redisTrips = append(redisTrips, loadgen.Run(ctx, 1, per, func(ctx context.Context, _ int) error {
+			return rdb.Ping(ctx).Err()
+		}))
 	}
 	profiled()
 	paid := loadgen.Merge(viaSidecar...)
@@ -244,11 +259,20 @@ func TestBenchTable(t *testing.T) {
 		fmt.Sprintf("POST /v1/payments, sequential, serve to Redis directly; %d rounds, taking turns with the two below", rounds))
 	tab.Add("Deposit, client alone", fmt.Sprintf("p50 %s, p99 %s", loadgen.Ms(ownProcess.Percentile(50)), loadgen.Ms(ownProcess.Percentile(99))), "core/trustly client to the same simulator, from a process of its own")
 	tab.Add("Deposit, client in the simulator's process", fmt.Sprintf("p50 %s, p99 %s", loadgen.Ms(inProcess.Percentile(50)), loadgen.Ms(inProcess.Percentile(99))), "no hop between processes: a floor no deployment has")
-	tab.Add("Deposit added latency", "p50 "+loadgen.Ms(paid.Percentile(50)-ownProcess.Percentile(50)), fmt.Sprintf("sidecar minus client alone; %s against the client in the simulator's process", loadgen.Ms(paid.Percentile(50)-inProcess.Percentile(50))))
+	hop, trip := loadgen.Merge(hops...).Percentile(50), loadgen.Merge(redisTrips...).Percentile(50)
+	added := paid.Percentile(50) - ownProcess.Percentile(50)
+	// Loops that never sleep: a lower bound of the hops a payment makes,
+	// whose ends wait and are woken.
+	tab.Add("Deposit added latency", "p50 "+loadgen.Ms(added), fmt.Sprintf("sidecar minus client alone (what this machine charges for a hop: the two rows below); %s against the client in the simulator's process",
+		loadgen.Ms(paid.Percentile(50)-inProcess.Percentile(50))))
+	tab.Add("this machine: HTTP round trip to serve", "p50 "+loadgen.Ms(hop), "GET /healthz on the public listener, back to back, in turns with the Deposits: the hop a shop's call to the sidecar adds")
+	tab.Add("this machine: Redis round trip", "p50 "+loadgen.Ms(trip), "PING, one connection, back to back, in turns with the Deposits")
 	tab.Add("RSS idle / under load (peak)", loadgen.MB(idle.RSS)+" / "+loadgen.MB(load.HWM),
 		fmt.Sprintf("VmRSS after start (anon %s, file %s: the binary's pages), VmHWM after the rows", loadgen.MB(idle.Anon), loadgen.MB(idle.File)))
-	tab.Add("start to ready, no adapter", startFigure(append(bare, p.ready)), "exec of serve to /readyz 200")
-	tab.Add("start to ready, generic adapter", startFigure(adapted), "the same with the built-in generic adapter: /readyz waits for its process too")
+	bareStart := median(version)
+	tab.Add("start to ready, no adapter", startFigure(append(bare, p.ready)), fmt.Sprintf("exec of serve to /readyz 200: %.1f× this machine's bare start (below)", share(median(append(bare, p.ready)), bareStart)))
+	tab.Add("start to ready, generic adapter", startFigure(adapted), fmt.Sprintf("the same with the built-in generic adapter: /readyz waits for its process too; %.1f× the bare start", share(median(adapted), bareStart)))
+	tab.Add("this machine: bare start", startFigure(version), "exec of the same binary's version command to its exit: the runtime and package init every process of it pays")
 	plug := pluginRoundTrip(t, calls*4)
 	tab.Add("plugin round trip", fmt.Sprintf("p50 %s, p99 %s", loadgen.Ms(plug.r.Percentile(50)), loadgen.Ms(plug.r.Percentile(99))), "Describe, host → built-in generic adapter process → host (gRPC, mTLS)")
 	tab.Add("plugin process RSS", loadgen.MB(plug.rss), "the generic adapter, idle after the calls")
@@ -273,6 +297,23 @@ func share(part, whole time.Duration) float64 {
 	return part.Seconds() / whole.Seconds()
 }
 
+// median is the middle of d (the upper one of an even count).
+func median(d []time.Duration) time.Duration {
+	d = slices.Clone(d)
+	slices.Sort(d)
+	return d[len(d)/2]
+}
+
+// timeVersion times one exec of the binary's version command to its exit.
+func timeVersion(t *testing.T) time.Duration {
+	t.Helper()
+	t0 := time.Now()
+	if out, err := exec.Command(binPath, "version").CombinedOutput(); err != nil {
+		t.Fatalf("version: %v\n%s", err, out)
+	}
+	return time.Since(t0)
+}
+
 // startFigure is the median of the start-up samples and their range.
 func startFigure(d []time.Duration) string {
 	d = slices.Clone(d)
@@ -280,7 +321,7 @@ func startFigure(d []time.Duration) string {
 	if len(d) == 1 {
 		return loadgen.Ms(d[0])
 	}
-	return fmt.Sprintf("p50 %s (%s–%s, %d starts)", loadgen.Ms(d[len(d)/2]), loadgen.Ms(d[0]), loadgen.Ms(d[len(d)-1]), len(d))
+	return fmt.Sprintf("p50 %s (%s–%s, %d starts)", loadgen.Ms(median(d)), loadgen.Ms(d[0]), loadgen.Ms(d[len(d)-1]), len(d))
 }
 
 // served is a serve process started by startTimed.
