@@ -60,7 +60,8 @@ func TestAReturningShopperGetsOneDepositWithTheirAccount(t *testing.T) {
 	}
 }
 
-// recordingTrustly hands each Deposit's outcome to ended.
+// recordingTrustly hands the outcome of each call that starts a checkout
+// to ended.
 type recordingTrustly struct {
 	engine.Trustly
 	ended chan error
@@ -72,26 +73,52 @@ func (r recordingTrustly) Deposit(ctx context.Context, d *trustly.DepositRequest
 	return res, err
 }
 
-// A payment whose step never runs (its idempotency key held an answer)
-// sends nothing, and its begun call ends with the request's context.
-func TestAPaymentNeverStartedSendsNothing(t *testing.T) {
-	w := newWorld(t, backends[0])
-	sent := w.deposits()
-	rec := recordingTrustly{Trustly: w.api, ended: make(chan error, 1)}
-	ctx, cancel := context.WithCancel(w.ctx)
-	_ = w.engine(rec).PreparePayment(ctx, payment(10000))
-	time.Sleep(50 * time.Millisecond) // far longer than a signature
-	cancel()
-	select {
-	case err := <-rec.ended:
-		if !errors.Is(err, trustly.ErrNotSent) {
-			t.Fatalf("the begun call ended with %v; want ErrNotSent", err)
-		}
-	case <-time.After(waitFor):
-		t.Fatal("the begun call did not end with its request")
-	}
-	if got := sent(); len(got) != 0 {
-		t.Fatalf("Deposits at Trustly %v; want none", got)
+func (r recordingTrustly) SelectAccount(ctx context.Context, d *trustly.SelectAccountRequest) (*trustly.SelectAccountResult, error) {
+	res, err := r.Trustly.SelectAccount(ctx, d)
+	r.ended <- err
+	return res, err
+}
+
+// A payment or mandate whose step never runs (its idempotency key held an
+// answer) sends nothing, and its begun call ends with the request's
+// context.
+func TestACheckoutNeverStartedSendsNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		prepare func(ctx context.Context, e *engine.Engine)
+	}{
+		{"payment", func(ctx context.Context, e *engine.Engine) { _ = e.PreparePayment(ctx, payment(10000)) }},
+		{"mandate", func(ctx context.Context, e *engine.Engine) { _ = e.PrepareMandate(ctx, mandateRequest()) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, backends[0])
+			var mu sync.Mutex
+			var calls []string
+			w.apiHook = func(rw http.ResponseWriter, r *http.Request, next http.Handler) {
+				mu.Lock()
+				calls = append(calls, r.URL.Path)
+				mu.Unlock()
+				next.ServeHTTP(rw, r)
+			}
+			rec := recordingTrustly{Trustly: w.api, ended: make(chan error, 1)}
+			ctx, cancel := context.WithCancel(w.ctx)
+			tc.prepare(ctx, w.engine(rec))
+			time.Sleep(50 * time.Millisecond) // far longer than a signature
+			cancel()
+			select {
+			case err := <-rec.ended:
+				if !errors.Is(err, trustly.ErrNotSent) {
+					t.Fatalf("the begun call ended with %v; want ErrNotSent", err)
+				}
+			case <-time.After(waitFor):
+				t.Fatal("the begun call did not end with its request")
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(calls) != 0 {
+				t.Fatalf("calls at Trustly %v; want none", calls)
+			}
+		})
 	}
 }
 

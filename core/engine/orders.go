@@ -504,6 +504,13 @@ type MandateRequest struct {
 // it. A request Trustly would refuse is an *Error of KindInvalid and stores
 // nothing.
 func (e *Engine) CreateMandate(ctx context.Context, r MandateRequest) (Order, error) {
+	return e.PrepareMandate(ctx, r)(ctx)
+}
+
+// PrepareMandate is CreateMandate in two steps, as PreparePayment: the
+// SelectAccount is begun (built, signed, held) now, beside the caller's
+// idempotency claim, and sent only by the step it returns.
+func (e *Engine) PrepareMandate(ctx context.Context, r MandateRequest) func(context.Context) (Order, error) {
 	now := e.now()
 	o := store.Order{ID: e.newID(), Flow: string(FlowMandate), State: string(Mandate.Initial),
 		EndUserID: r.EndUserID, MessageID: e.newID(), Created: now, Updated: now}
@@ -514,12 +521,28 @@ func (e *Engine) CreateMandate(ctx context.Context, r MandateRequest) (Order, er
 		DateOfBirth: r.DateOfBirth, NationalIdentificationNumber: r.NationalIdentificationNumber,
 		RequestDirectDebitMandate: true, URLTarget: r.URLTarget,
 	}
-	if err := e.validate(req); err != nil {
-		return Order{}, err
+	invalid := e.validate(req)
+	var early *earlyCall[*trustly.SelectAccountResult]
+	if invalid == nil {
+		// A copy: a fresh attempt changes the step's MessageID.
+		begun := *req
+		early = beginCall(ctx, func(ctx context.Context) (*trustly.SelectAccountResult, error) {
+			return e.api.SelectAccount(ctx, &begun)
+		})
 	}
-	res, err, stored := sendWhenStored(ctx, func(ctx context.Context) error {
+	return func(ctx context.Context) (Order, error) {
+		if invalid != nil {
+			return Order{}, invalid
+		}
+		return e.createMandate(ctx, o, req, early)
+	}
+}
+
+func (e *Engine) createMandate(ctx context.Context, o store.Order, req *trustly.SelectAccountRequest,
+	early *earlyCall[*trustly.SelectAccountResult]) (Order, error) {
+	res, err, stored := early.sendWhenStored(ctx, func(ctx context.Context) error {
 		return e.store.CreateOpen(ctx, o, e.checkoutDeadline())
-	}, func(ctx context.Context) (*trustly.SelectAccountResult, error) { return e.api.SelectAccount(ctx, req) })
+	})
 	if stored != nil {
 		return Order{}, beforeCall(storeErr(stored))
 	}

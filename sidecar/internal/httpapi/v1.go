@@ -28,6 +28,7 @@ type Engine interface {
 	FindPayments(ctx context.Context, q engine.PaymentQuery) ([]engine.Order, error)
 	Refund(ctx context.Context, r engine.RefundRequest) (engine.Order, error)
 	CreateMandate(ctx context.Context, r engine.MandateRequest) (engine.Order, error)
+	PrepareMandate(ctx context.Context, r engine.MandateRequest) func(context.Context) (engine.Order, error)
 	CreateCharge(ctx context.Context, r engine.ChargeRequest) (engine.Order, error)
 	CancelCharge(ctx context.Context, id string) (engine.Order, error)
 	Balance(ctx context.Context) (engine.Balances, error)
@@ -149,13 +150,13 @@ func (a *API) createMandate() http.Handler {
 			return nil, err
 		}
 		s := req.Shopper
-		return func(ctx context.Context) (opResult, error) {
-			return created(a.engine.CreateMandate(ctx, engine.MandateRequest{
-				EndUserID: s.EndUserID, Country: s.Country, Locale: s.Locale, Firstname: s.FirstName, Lastname: s.LastName,
-				Email: s.Email, SuccessURL: req.SuccessURL, FailURL: req.FailURL, IP: s.IP, MobilePhone: s.MobilePhone,
-				NationalIdentificationNumber: s.NationalIdentificationNumber,
-			}))
-		}, nil
+		// Begun before the idempotency key is claimed, as a payment is.
+		create := a.engine.PrepareMandate(r.Context(), engine.MandateRequest{
+			EndUserID: s.EndUserID, Country: s.Country, Locale: s.Locale, Firstname: s.FirstName, Lastname: s.LastName,
+			Email: s.Email, SuccessURL: req.SuccessURL, FailURL: req.FailURL, IP: s.IP, MobilePhone: s.MobilePhone,
+			NationalIdentificationNumber: s.NationalIdentificationNumber,
+		})
+		return func(ctx context.Context) (opResult, error) { return created(create(ctx)) }, nil
 	})
 }
 
