@@ -73,25 +73,38 @@ func (r recordingTrustly) Deposit(ctx context.Context, d *trustly.DepositRequest
 	return res, err
 }
 
+func (r recordingTrustly) Charge(ctx context.Context, d *trustly.ChargeRequest) (*trustly.ChargeResult, error) {
+	res, err := r.Trustly.Charge(ctx, d)
+	r.ended <- err
+	return res, err
+}
+
 func (r recordingTrustly) SelectAccount(ctx context.Context, d *trustly.SelectAccountRequest) (*trustly.SelectAccountResult, error) {
 	res, err := r.Trustly.SelectAccount(ctx, d)
 	r.ended <- err
 	return res, err
 }
 
-// A payment or mandate whose step never runs (its idempotency key held an
+// A payment, mandate or charge whose step never runs (its idempotency key held an
 // answer) sends nothing, and its begun call ends with the request's
 // context.
-func TestACheckoutNeverStartedSendsNothing(t *testing.T) {
+func TestACallNeverStartedIsNotSent(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		prepare func(ctx context.Context, e *engine.Engine)
 	}{
 		{"payment", func(ctx context.Context, e *engine.Engine) { _ = e.PreparePayment(ctx, payment(10000)) }},
 		{"mandate", func(ctx context.Context, e *engine.Engine) { _ = e.PrepareMandate(ctx, mandateRequest()) }},
+		{"charge", func(ctx context.Context, e *engine.Engine) {
+			_ = e.PrepareCharge(ctx, engine.ChargeRequest{EndUserID: "shopper-1", Currency: "SEK", Amount: 1000,
+				ShopperStatement: "Shop", Email: "asa@example.com"})
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t, backends[0])
+			if tc.name == "charge" {
+				w.activeMandate()
+			}
 			var mu sync.Mutex
 			var calls []string
 			w.apiHook = func(rw http.ResponseWriter, r *http.Request, next http.Handler) {

@@ -579,6 +579,14 @@ type ChargeRequest struct {
 // request Trustly would refuse is an *Error of KindInvalid and stores
 // nothing.
 func (e *Engine) CreateCharge(ctx context.Context, r ChargeRequest) (Order, error) {
+	return e.PrepareCharge(ctx, r)(ctx)
+}
+
+// PrepareCharge is CreateCharge in two steps, as PreparePayment: the
+// shopper's mandate is read now, beside the caller's idempotency claim,
+// and the Charge on its account begun (built, signed, held) as soon as it
+// is known; only the step it returns sends it.
+func (e *Engine) PrepareCharge(ctx context.Context, r ChargeRequest) func(context.Context) (Order, error) {
 	id := e.newID()
 	req := &trustly.ChargeRequest{
 		NotificationURL: e.cfg.NotificationURL, EndUserID: r.EndUserID, MessageID: e.newID(),
@@ -587,12 +595,35 @@ func (e *Engine) CreateCharge(ctx context.Context, r ChargeRequest) (Order, erro
 	}
 	// The account is the mandate's, looked up below: not the caller's.
 	if err := e.validate(req, "AccountID"); err != nil {
-		return Order{}, err
+		return func(context.Context) (Order, error) { return Order{}, err }
 	}
-	accts, err := e.store.Accounts(ctx, r.EndUserID)
-	if err != nil {
-		return Order{}, beforeCall(storeErr(err))
+	done := make(chan mandateRead, 1)
+	go func() {
+		a, err := e.store.Accounts(ctx, r.EndUserID)
+		got := mandateRead{accts: a, err: err}
+		if err == nil && a.Mandate != "" {
+			begun := *req
+			begun.AccountID = a.Mandate
+			got.early = beginCall(ctx, func(ctx context.Context) (*trustly.ChargeResult, error) { return e.api.Charge(ctx, &begun) })
+		}
+		done <- got
+	}()
+	return func(ctx context.Context) (Order, error) { return e.createCharge(ctx, r, id, req, <-done) }
+}
+
+// mandateRead is what PrepareCharge read, and the Charge it began on the
+// mandate's account (nil when there is none).
+type mandateRead struct {
+	accts store.Accounts
+	err   error
+	early *earlyCall[*trustly.ChargeResult]
+}
+
+func (e *Engine) createCharge(ctx context.Context, r ChargeRequest, id string, req *trustly.ChargeRequest, got mandateRead) (Order, error) {
+	if got.err != nil {
+		return Order{}, beforeCall(storeErr(got.err))
 	}
+	accts := got.accts
 	if accts.Mandate == "" {
 		return Order{}, errf(KindConflict, CodeNoActiveMandate, nil, "shopper %s has no account with an active mandate", r.EndUserID)
 	}
@@ -601,8 +632,7 @@ func (e *Engine) CreateCharge(ctx context.Context, r ChargeRequest) (Order, erro
 	o := store.Order{ID: id, Flow: string(FlowCharge), State: string(Charge.Initial),
 		Currency: r.Currency, Amount: r.Amount, EndUserID: r.EndUserID, ExternalReference: r.ExternalReference,
 		MessageID: req.MessageID, AccountID: accts.Mandate, PaymentDate: r.PaymentDate, Created: now, Updated: now}
-	res, callErr, stored := sendWhenStored(ctx, func(ctx context.Context) error { return e.store.Create(ctx, o) },
-		func(ctx context.Context) (*trustly.ChargeResult, error) { return e.api.Charge(ctx, req) })
+	res, callErr, stored := got.early.sendWhenStored(ctx, func(ctx context.Context) error { return e.store.Create(ctx, o) })
 	if stored != nil {
 		return Order{}, beforeCall(storeErr(stored))
 	}

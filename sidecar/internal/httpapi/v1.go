@@ -30,6 +30,7 @@ type Engine interface {
 	CreateMandate(ctx context.Context, r engine.MandateRequest) (engine.Order, error)
 	PrepareMandate(ctx context.Context, r engine.MandateRequest) func(context.Context) (engine.Order, error)
 	CreateCharge(ctx context.Context, r engine.ChargeRequest) (engine.Order, error)
+	PrepareCharge(ctx context.Context, r engine.ChargeRequest) func(context.Context) (engine.Order, error)
 	CancelCharge(ctx context.Context, id string) (engine.Order, error)
 	Balance(ctx context.Context) (engine.Balances, error)
 	Unrouted(ctx context.Context, limit int64) ([]engine.Unrouted, error)
@@ -166,12 +167,12 @@ func (a *API) createCharge() http.Handler {
 		if err != nil {
 			return nil, err
 		}
-		return func(ctx context.Context) (opResult, error) {
-			return created(a.engine.CreateCharge(ctx, engine.ChargeRequest{
-				EndUserID: req.EndUserID, Currency: req.Currency, Amount: req.Amount, PaymentDate: req.PaymentDate,
-				ShopperStatement: req.ShopperStatement, Email: req.Email, ExternalReference: req.ExternalReference,
-			}))
-		}, nil
+		// The mandate is read, and the Charge begun, beside the claim.
+		create := a.engine.PrepareCharge(r.Context(), engine.ChargeRequest{
+			EndUserID: req.EndUserID, Currency: req.Currency, Amount: req.Amount, PaymentDate: req.PaymentDate,
+			ShopperStatement: req.ShopperStatement, Email: req.Email, ExternalReference: req.ExternalReference,
+		})
+		return func(ctx context.Context) (opResult, error) { return created(create(ctx)) }, nil
 	})
 }
 
