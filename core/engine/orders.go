@@ -174,44 +174,43 @@ func (e *Engine) PreparePayment(ctx context.Context, r PaymentRequest) func(cont
 		Currency: r.Currency, Amount: r.Amount, MinAmount: r.SuggestedMinAmount, MaxAmount: r.SuggestedMaxAmount,
 		EndUserID: r.EndUserID, ExternalReference: r.ExternalReference, MessageID: e.newID(), Created: now, Updated: now}
 	req := e.depositRequest(r, o.MessageID)
+	invalid := e.validate(req)
+	if invalid == nil {
+		invalid = checkKYCRequest(r)
+	}
 	var early *earlyCall[*trustly.DepositResult]
-	if e.validate(req) == nil && checkKYCRequest(r) == nil {
+	if invalid == nil {
 		// A copy: the step may change its request (an Express account,
 		// a fresh MessageID) while this one is still being signed.
 		begun := *req
 		early = beginCall(ctx, func(ctx context.Context) (*trustly.DepositResult, error) { return e.api.Deposit(ctx, &begun) })
 	}
-	return func(ctx context.Context) (Order, error) { return e.createPayment(ctx, r, o, req, accounts, early) }
+	return func(ctx context.Context) (Order, error) {
+		if invalid != nil {
+			return Order{}, invalid
+		}
+		return e.createPayment(ctx, r, o, req, accounts, early)
+	}
 }
 
 func (e *Engine) createPayment(ctx context.Context, r PaymentRequest, o store.Order, req *trustly.DepositRequest,
 	accounts func() (store.Accounts, error), early *earlyCall[*trustly.DepositResult]) (Order, error) {
-	if err := e.validate(req); err != nil {
-		early.drop()
-		return Order{}, err
-	}
-	if err := checkKYCRequest(r); err != nil {
-		early.drop()
-		return Order{}, err
-	}
 	o.KYC = e.kycRecordFor(r)
 	accts, err := accounts()
 	if err != nil {
 		early.drop()
 		return Order{}, beforeCall(storeErr(err))
 	}
-	if accts.Express != "" {
-		early.drop()
-		early = nil
-	}
 	req.AccountID = accts.Express
 	o.AccountID = accts.Express
 	storeOrder := func(ctx context.Context) error { return e.store.CreateOpen(ctx, o, e.checkoutDeadline()) }
 	var res *trustly.DepositResult
 	var stored error
-	if early != nil {
+	if accts.Express == "" {
 		res, err, stored = early.sendWhenStored(ctx, storeOrder)
 	} else {
+		// The Deposit begun without the account is not the one to send.
+		early.drop()
 		res, err, stored = sendWhenStored(ctx, storeOrder,
 			func(ctx context.Context) (*trustly.DepositResult, error) { return e.api.Deposit(ctx, req) })
 	}
