@@ -55,10 +55,14 @@ func (c *earlyCall[T]) drop() {
 	}
 }
 
-// sendWhenStored is sendWhenStored for a call already under way: store
-// runs on the caller's goroutine while the call finishes its signature,
-// and the call goes only once store has succeeded. ctx is the step's: its
-// end ends the call as it would a call made under it.
+// sendWhenStored runs store (the order with its MessageID) on the caller's
+// goroutine while the call finishes its signature, and lets the call go
+// only once store has succeeded: Trustly never sees a MessageID the store
+// cannot route, yet the signature, most of a call's own time, does not
+// wait for the write's round trips. A failed store is returned as stored,
+// with nothing sent; a call that failed before its gate still leaves
+// stored to decide what the caller records. ctx is the step's: its end
+// ends the call as it would a call made under it.
 func (c *earlyCall[T]) sendWhenStored(ctx context.Context, store func(context.Context) error) (res T, callErr, stored error) {
 	stop := context.AfterFunc(ctx, func() { c.cancel(context.Cause(ctx)) })
 	defer stop()

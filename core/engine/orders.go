@@ -204,16 +204,12 @@ func (e *Engine) createPayment(ctx context.Context, r PaymentRequest, o store.Or
 	req.AccountID = accts.Express
 	o.AccountID = accts.Express
 	storeOrder := func(ctx context.Context) error { return e.store.CreateOpen(ctx, o, e.checkoutDeadline()) }
-	var res *trustly.DepositResult
-	var stored error
-	if accts.Express == "" {
-		res, err, stored = early.sendWhenStored(ctx, storeOrder)
-	} else {
+	if accts.Express != "" {
 		// The Deposit begun without the account is not the one to send.
 		early.drop()
-		res, err, stored = sendWhenStored(ctx, storeOrder,
-			func(ctx context.Context) (*trustly.DepositResult, error) { return e.api.Deposit(ctx, req) })
+		early = beginCall(ctx, func(ctx context.Context) (*trustly.DepositResult, error) { return e.api.Deposit(ctx, req) })
 	}
+	res, err, stored := early.sendWhenStored(ctx, storeOrder)
 	if stored != nil {
 		return Order{}, beforeCall(storeErr(stored))
 	}
@@ -255,30 +251,6 @@ func (e *Engine) answerEarly(ctx context.Context, o store.Order, s *step) bool {
 	s.now = e.now()
 	ea.give(view(o.After(string(to), s.set, s.now)))
 	return true
-}
-
-// sendWhenStored runs store (the order with its MessageID) while call
-// builds and signs its request, and lets the request go only once store
-// has succeeded: Trustly never sees a MessageID the store cannot route,
-// yet the signature, most of a call's own time, does not wait for the
-// write's round trips. A failed store is returned as stored, with nothing
-// sent.
-func sendWhenStored[T any](ctx context.Context, store func(context.Context) error,
-	call func(context.Context) (T, error)) (res T, callErr, stored error) {
-	done := make(chan error, 1)
-	go func() { done <- store(ctx) }()
-	waited := false
-	res, callErr = call(trustly.SendAfter(ctx, func() error {
-		waited = true
-		stored = <-done
-		return stored
-	}))
-	if !waited {
-		// The call failed before it was ready to send; what store did
-		// still decides what the caller records.
-		stored = <-done
-	}
-	return res, callErr, stored
 }
 
 // freshAttempt stores a new MessageID on o before calling again.
