@@ -18,10 +18,16 @@ import (
 // waitFor bounds a wait for something that should happen at once.
 const waitFor = 5 * time.Second
 
-// deposits records the Deposits that reach Trustly: their Attributes.
-func (w *world) deposits() func() []map[string]any {
+// sentCall is a call that reached Trustly.
+type sentCall struct {
+	Method     string
+	Attributes map[string]any
+}
+
+// sentCalls records the calls that reach Trustly.
+func (w *world) sentCalls() func() []sentCall {
 	var mu sync.Mutex
-	var got []map[string]any
+	var got []sentCall
 	w.apiHook = func(rw http.ResponseWriter, r *http.Request, next http.Handler) {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -31,17 +37,16 @@ func (w *world) deposits() func() []map[string]any {
 				Data struct{ Attributes map[string]any }
 			}
 		}
-		if json.Unmarshal(body, &env) == nil && env.Method == "Deposit" {
-			mu.Lock()
-			got = append(got, env.Params.Data.Attributes)
-			mu.Unlock()
-		}
+		_ = json.Unmarshal(body, &env)
+		mu.Lock()
+		got = append(got, sentCall{env.Method, env.Params.Data.Attributes})
+		mu.Unlock()
 		next.ServeHTTP(rw, r)
 	}
-	return func() []map[string]any {
+	return func() []sentCall {
 		mu.Lock()
 		defer mu.Unlock()
-		return append([]map[string]any(nil), got...)
+		return append([]sentCall(nil), got...)
 	}
 }
 
@@ -52,11 +57,11 @@ func TestAReturningShopperGetsOneDepositWithTheirAccount(t *testing.T) {
 	w := newWorld(t, backends[0])
 	w.approve(w.pay(payment(10000)), "G1") // account notifications
 	w.advance(time.Minute)
-	sent := w.deposits()
+	sent := w.sentCalls()
 	again := w.pay(payment(500))
 	got := sent()
-	if again.AccountID == "" || len(got) != 1 || got[0]["AccountID"] != again.AccountID {
-		t.Fatalf("Deposits at Trustly %v; want one, with AccountID %q", got, again.AccountID)
+	if again.AccountID == "" || len(got) != 1 || got[0].Method != "Deposit" || got[0].Attributes["AccountID"] != again.AccountID {
+		t.Fatalf("calls at Trustly %v; want one Deposit, with AccountID %q", got, again.AccountID)
 	}
 }
 
@@ -105,14 +110,7 @@ func TestACallNeverStartedIsNotSent(t *testing.T) {
 			if tc.name == "charge" {
 				w.activeMandate()
 			}
-			var mu sync.Mutex
-			var calls []string
-			w.apiHook = func(rw http.ResponseWriter, r *http.Request, next http.Handler) {
-				mu.Lock()
-				calls = append(calls, r.URL.Path)
-				mu.Unlock()
-				next.ServeHTTP(rw, r)
-			}
+			sent := w.sentCalls()
 			rec := recordingTrustly{Trustly: w.api, ended: make(chan error, 1)}
 			ctx, cancel := context.WithCancel(w.ctx)
 			tc.prepare(ctx, w.engine(rec))
@@ -126,10 +124,8 @@ func TestACallNeverStartedIsNotSent(t *testing.T) {
 			case <-time.After(waitFor):
 				t.Fatal("the begun call did not end with its request")
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			if len(calls) != 0 {
-				t.Fatalf("calls at Trustly %v; want none", calls)
+			if got := sent(); len(got) != 0 {
+				t.Fatalf("calls at Trustly %v; want none", got)
 			}
 		})
 	}
