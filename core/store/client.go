@@ -178,6 +178,10 @@ func NewEmbedded() (redis.UniversalClient, error) {
 		Dialer: func(context.Context, string, string) (net.Conn, error) {
 			return srv.Dial()
 		},
+		// Off, as for a real Redis (NewRedisClient); on, go-redis would
+		// also look the name "embedded" up in DNS to classify the
+		// endpoint, and wait up to 2 s for an answer at every start.
+		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
 	})
 	e := &embedded{Client: rdb, srv: srv, stop: make(chan struct{}), done: make(chan struct{})}
 	go e.clock()

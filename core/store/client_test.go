@@ -2,8 +2,11 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -109,5 +112,30 @@ func TestEmbeddedCloses(t *testing.T) {
 	}
 	if err := rdb.Close(); err != nil {
 		t.Fatalf("a second Close = %v", err)
+	}
+}
+
+// The embedded store has no host to look up: starting it must not wait on
+// DNS (a machine without one would wait out the resolver's timeout).
+func TestEmbeddedAsksNoDNS(t *testing.T) {
+	r := net.DefaultResolver
+	prefer, dial := r.PreferGo, r.Dial
+	t.Cleanup(func() { r.PreferGo, r.Dial = prefer, dial })
+	var asked atomic.Int32
+	r.PreferGo = true
+	r.Dial = func(context.Context, string, string) (net.Conn, error) {
+		asked.Add(1)
+		return nil, errors.New("no DNS in this test")
+	}
+	rdb, err := store.NewEmbedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	if err := rdb.Ping(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n := asked.Load(); n > 0 {
+		t.Errorf("the embedded store asked DNS %d times", n)
 	}
 }
