@@ -27,10 +27,11 @@ func orderAnswer(o engine.Order) store.Outcome {
 	return store.Outcome{Code: "201", Body: b}
 }
 
-// An accepted call's answer is stored under its idempotency key while the
-// call's transition is still on its way: the record is done before the
-// transition runs. The answer is the order as the transition leaves it,
-// byte for byte, and a repeat gets it again.
+// An accepted call's answer is stored under its idempotency key in the
+// round trip that carries the call's transition, not after it: while that
+// round trip is held, the record is not done yet, and the round trip
+// writes it. The answer is the order as the transition leaves it, byte for
+// byte, and a repeat gets it again.
 func TestAnAcceptedCallsAnswerIsStoredBesideItsTransition(t *testing.T) {
 	for _, flow := range []string{"payment", "mandate", "charge"} {
 		t.Run(flow, func(t *testing.T) {
@@ -67,8 +68,11 @@ func TestAnAcceptedCallsAnswerIsStoredBesideItsTransition(t *testing.T) {
 			if err != nil || !res.Ran {
 				t.Fatalf("ran %v, err %v", res.Ran, err)
 			}
-			if got := stateWhileHeld.Load(); got != "done" {
-				t.Errorf("the idempotency record was %q while the transition was held; want done", got)
+			if got := stateWhileHeld.Load(); got != "running" {
+				t.Errorf("the idempotency record was %q while the transition was held; want running", got)
+			}
+			if !hook.carriedKey(record) {
+				t.Errorf("the transition's round trip did not write the idempotency record")
 			}
 			o, err := w.eng.GetPayment(w.ctx, id)
 			if err != nil {

@@ -234,7 +234,7 @@ type step struct {
 	now time.Time
 }
 
-func (e *Engine) apply(ctx context.Context, o store.Order, s step) (store.Applied, error) {
+func (e *Engine) apply(ctx context.Context, o store.Order, s step, along ...*store.Along) (store.Applied, error) {
 	m, err := MachineFor(Flow(o.Flow))
 	if err != nil {
 		return store.Applied{}, err
@@ -249,7 +249,7 @@ func (e *Engine) apply(ctx context.Context, o store.Order, s step) (store.Applie
 			targets[string(from)] = string(to)
 		}
 	}
-	return e.store.Apply(ctx, store.Transition{
+	return e.store.ApplyAlong(ctx, store.Transition{
 		OrderID:        o.ID,
 		ParentID:       o.Parent,
 		Event:          string(s.event),
@@ -270,5 +270,5 @@ func (e *Engine) apply(ctx context.Context, o store.Order, s step) (store.Applie
 		IfMessageID:      s.ifMessageID,
 		Lines:            s.lines,
 		WithOrder:        s.withOrder,
-	})
+	}, along...)
 }

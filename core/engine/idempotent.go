@@ -129,6 +129,11 @@ func idempotent(ctx context.Context, idem store.Idempotency, scope, key, fingerp
 	if answer != nil {
 		early = &earlyAnswer{answer: answer, before: stopBeat,
 			complete: func(out store.Outcome) error { return idem.Complete(bg, c, out) }}
+		if mk, ok := idem.(interface {
+			CompleteAlong(store.Claim, store.Outcome) *store.Along
+		}); ok {
+			early.along = func(out store.Outcome) *store.Along { return mk.CompleteAlong(c, out) }
+		}
 		runCtx = withEarlyAnswer(runCtx, early)
 	}
 	out, runErr := func() (store.Outcome, error) {

@@ -233,24 +233,24 @@ func (e *Engine) createPayment(ctx context.Context, r PaymentRequest, o store.Or
 
 // answerEarly gives the request's answer-early hook (IdempotentOrder) the
 // order as s will leave it, when s may be answered before its transition
-// is back, and reports whether it did. It fixes s's time, so that the
-// answer and the stored order say the same.
-func (e *Engine) answerEarly(ctx context.Context, o store.Order, s *step) bool {
+// is back, and reports whether it did, with the write that stores the
+// answer when it is the caller's to send (store.Along). It fixes s's time,
+// so that the answer and the stored order say the same.
+func (e *Engine) answerEarly(ctx context.Context, o store.Order, s *step) (bool, *store.Along) {
 	ea := earlyAnswerFrom(ctx)
 	if ea == nil || !s.answerEarly {
-		return false
+		return false, nil
 	}
 	m, err := MachineFor(Flow(o.Flow))
 	if err != nil {
-		return false
+		return false, nil
 	}
 	to, ok := m.Targets(s.event)[State(o.State)]
 	if !ok {
-		return false
+		return false, nil
 	}
 	s.now = e.now()
-	ea.give(view(o.After(string(to), s.set, s.now)))
-	return true
+	return true, ea.give(view(o.After(string(to), s.set, s.now)))
 }
 
 // freshAttempt stores a new MessageID on o before calling again.
@@ -680,19 +680,24 @@ func (o Order) String() string {
 func (e *Engine) record(ctx context.Context, o store.Order, s step, tid string, ret error) (Order, error) {
 	// The order as answered comes back from the transition script itself.
 	s.withOrder = true
-	early := e.answerEarly(ctx, o, &s)
-	// The orderid's index entry is written beside the transition, not
-	// after it: the two are in different slots and neither needs the
-	// other's answer, so the call's answer waits one round trip, not two.
-	var indexed chan error
+	early, answer := e.answerEarly(ctx, o, &s)
+	// The orderid's index entry and the stored answer go with the
+	// transition, in its round trip: they are in other slots and none
+	// needs another's answer (store.Along).
+	var along []*store.Along
 	if tid != "" {
-		indexed = make(chan error, 1)
-		go func() { indexed <- e.store.IndexTrustlyOrderIDTTL(ctx, tid, o.ID, 0) }()
+		along = append(along, e.store.IndexAlong(tid, o.ID))
 	}
-	a, err := e.apply(ctx, o, s)
+	if answer != nil {
+		along = append(along, answer)
+		// The answer is stored even when the caller has gone: the
+		// request ran (Idempotent's stores use the same context).
+		ctx = context.WithoutCancel(ctx)
+	}
+	a, err := e.apply(ctx, o, s, along...)
 	var ierr error
-	if indexed != nil {
-		ierr = <-indexed
+	if tid != "" {
+		ierr = along[0].Err()
 	}
 	if err = errors.Join(err, ierr); err != nil {
 		if early {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -202,6 +203,9 @@ type heldScript struct {
 	check func()
 	on    atomic.Bool
 	done  atomic.Int64 // when the last held call ended, Unix ns
+
+	mu      sync.Mutex
+	carried [][]any // the commands that went in a held script's round trip
 }
 
 // orderCreate picks EVALSHA sha 2 <order> <open set>: only the order's
@@ -214,8 +218,58 @@ func orderCreate(a []any) bool {
 func orderTransition(a []any) bool { return len(a) > 3 && fmt.Sprint(a[2]) == "8" }
 
 func (h *heldScript) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+// ProcessPipelineHook holds a pipeline that carries a matching script, as
+// ProcessHook holds the script alone; fail fails that script only, unsent,
+// as a script that raised an error: the rest of the round trip is written.
 func (h *heldScript) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		held := -1
+		for i, c := range cmds {
+			if c.Name() == "evalsha" && h.on.Load() && h.match(c.Args()) {
+				held = i
+			}
+		}
+		if held < 0 {
+			return next(ctx, cmds)
+		}
+		h.mu.Lock()
+		h.carried = nil
+		for _, c := range cmds {
+			h.carried = append(h.carried, c.Args())
+		}
+		h.mu.Unlock()
+		time.Sleep(h.hold)
+		defer h.done.Store(time.Now().UnixNano())
+		if h.check != nil {
+			h.check()
+		}
+		if !h.fail {
+			return next(ctx, cmds)
+		}
+		cmds[held].SetErr(errors.New("connection reset by peer"))
+		rest := slices.Delete(slices.Clone(cmds), held, held+1)
+		if len(rest) == 0 {
+			return cmds[held].Err()
+		}
+		return next(ctx, rest)
+	}
+}
+
+// carriedKey reports whether a held script's round trip wrote key (as a
+// script's first key or a command's).
+func (h *heldScript) carriedKey(key string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, a := range h.carried {
+		if len(a) > 3 && (a[0] == "evalsha" || a[0] == "eval") && fmt.Sprint(a[3]) == key {
+			return true
+		}
+		if len(a) > 1 && fmt.Sprint(a[1]) == key {
+			return true
+		}
+	}
+	return false
 }
 func (h *heldScript) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {

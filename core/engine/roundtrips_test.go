@@ -213,8 +213,8 @@ func TestARepeatedNotificationGetsTheSameBytesWithoutSigning(t *testing.T) {
 }
 
 // TestRoundTripsPerPayment counts a POST /v1/payments as the shop API runs
-// it: the idempotency claim, the Deposit (against the simulator) and the
-// stored answer.
+// it (IdempotentOrder): the idempotency claim, the Deposit (against the
+// simulator) and the stored answer.
 func TestRoundTripsPerPayment(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: redistest.Addr(t)})
 	t.Cleanup(func() { rdb.Close() })
@@ -224,9 +224,9 @@ func TestRoundTripsPerPayment(t *testing.T) {
 	idem := store.NewRedisIdempotency(rdb, w.keys, store.IdempotencyOptions{})
 	pay := func(key string, r engine.PaymentRequest) {
 		t.Helper()
-		res, err := engine.Idempotent(w.ctx, idem, "payments", key, "fp-"+key, func(ctx context.Context) (store.Outcome, error) {
+		res, err := engine.IdempotentOrder(w.ctx, idem, "payments", key, "fp-"+key, orderAnswer, func(ctx context.Context) (store.Outcome, error) {
 			o, err := w.eng.CreatePayment(ctx, r)
-			return store.Outcome{Code: "201", Body: []byte(o.ID)}, err
+			return orderAnswer(o), err
 		})
 		if err != nil || !res.Ran {
 			t.Fatalf("payment %s: %+v, %v", key, res, err)
@@ -239,16 +239,16 @@ func TestRoundTripsPerPayment(t *testing.T) {
 		want int64
 	}{
 		// Claim (with its recovery point), the shopper's accounts, the
-		// order, its MessageID entry, the accepted transition (with the
-		// call's line in the timeline, handing back the order as
-		// answered), the Trustly orderid entry (with the TTL the
-		// transition told), the stored answer.
-		{"a payment", func() engine.PaymentRequest { return payment(10000) }, 7},
+		// order, its MessageID entry, then one round trip: the accepted
+		// transition (with the call's line in the timeline, handing back
+		// the order as answered), the Trustly orderid entry and the
+		// stored answer (store.Along).
+		{"a payment", func() engine.PaymentRequest { return payment(10000) }, 5},
 		{"a payment with an invoice reference", func() engine.PaymentRequest {
 			r := payment(10000)
 			r.ExternalReference = "inv-1"
 			return r
-		}, 8},
+		}, 6},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := rt.count(t, func() { pay(tc.name, tc.r()) })

@@ -730,6 +730,13 @@ func (s *RedisOrders) AddMessageID(ctx context.Context, id, messageID string, no
 // Apply runs one transition as one script: state, dedupe record, outbox
 // entry and log entry are written together or not at all.
 func (s *RedisOrders) Apply(ctx context.Context, t Transition) (Applied, error) {
+	return s.ApplyAlong(ctx, t)
+}
+
+// ApplyAlong is Apply, with writes that need not wait for it (Along) sent
+// in the same round trip. Each one's outcome is its own (Along.Err): the
+// transition can fail while they succeed, and the other way round.
+func (s *RedisOrders) ApplyAlong(ctx context.Context, t Transition, along ...*Along) (Applied, error) {
 	k := s.keys.Order(t.OrderID)
 	parent := k
 	if t.ParentID != "" {
@@ -779,8 +786,17 @@ func (s *RedisOrders) Apply(ctx context.Context, t Transition) (Applied, error) 
 	// answered OK once the replicas have the first delivery's effect.
 	w := s.repl.begin()
 	defer w.close()
-	cmd, waitErr := w.script(ctx, k.Order, orderTransitionScript,
-		[]string{k.Order, k.Dedupe, k.Log, k.Outbox, k.Open, parent.Order, parent.Dedupe, parent.Log}, args...)
+	keys := []string{k.Order, k.Dedupe, k.Log, k.Outbox, k.Open, parent.Order, parent.Dedupe, parent.Log}
+	var cmd *redis.Cmd
+	var waitErr error
+	if len(along) > 0 && s.sendsWith(along) {
+		cmd, waitErr = s.applyTogether(ctx, w, &queued{key: k.Order, script: orderTransitionScript, keys: keys, args: args}, along)
+	} else {
+		cmd, waitErr = w.script(ctx, k.Order, orderTransitionScript, keys, args...)
+		for _, a := range along {
+			a.sendAlone(ctx)
+		}
+	}
 	reply, err := cmd.StringSlice()
 	if err != nil {
 		return Applied{}, w.fail(ctx, "apply "+t.Event, err)
