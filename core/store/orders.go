@@ -376,65 +376,64 @@ func (s *RedisOrders) CreateOpen(ctx context.Context, o Order, openUntil time.Ti
 	if o.ID == "" || o.Flow == "" || o.State == "" {
 		return fmt.Errorf("store: create order: id, flow and state are required")
 	}
-	// The index entries are written beside the order, not after it: they
-	// are in other slots, and nothing reads them before Trustly is called,
-	// which waits for all of them. Each goes through writes of its own, so
-	// that each waits for its own replicas on its own connection.
+	// The index entries go with the order, in its round trip (writes.send):
+	// they are in other slots, and nothing reads them before Trustly is
+	// called, which waits for all of them.
+	k := s.keys.Order(o.ID)
+	create := &queued{key: k.Order, script: orderCreateScript, keys: []string{k.Order, k.Open},
+		args: append([]any{ms(openUntil)}, pairs(o.fields())...)}
+	qs := []*queued{create}
 	type entry struct {
-		write func(context.Context, *writes) error
-		undo  func(context.Context) error
+		op   string
+		qs   []*queued
+		undo func(context.Context) error
 	}
 	var entries []entry
 	if o.MessageID != "" {
 		// A new order has no TTL (it awaits its call), so neither has its
 		// entry: no need to read the order's TTL as IndexMessageID does.
 		key := s.keys.MessageIDIndex(o.MessageID)
-		entries = append(entries, entry{
-			write: func(ctx context.Context, w *writes) error {
-				return s.setIndex(ctx, w, "index messageid", key, o.ID, 0)
-			},
-			undo: func(ctx context.Context) error { return s.rdb.Del(ctx, key).Err() },
-		})
+		entries = append(entries, entry{op: "index messageid",
+			qs:   []*queued{{key: key, args: []any{"set", key, o.ID}}},
+			undo: func(ctx context.Context) error { return s.rdb.Del(ctx, key).Err() }})
 	}
 	if o.ExternalReference != "" {
 		// A new order awaits its call's answer: the set, shared with older
 		// orders that may be expiring, must not expire under it.
 		key := s.keys.ReferenceIndex(o.ExternalReference)
-		entries = append(entries, entry{
-			write: func(ctx context.Context, w *writes) error {
-				rc, err := w.on(ctx, key)
-				if err != nil {
-					return err
-				}
-				if _, err := rc.Pipelined(ctx, func(p redis.Pipeliner) error {
-					p.SAdd(ctx, key, o.ID)
-					p.Persist(ctx, key)
-					return nil
-				}); err != nil {
-					return w.fail(ctx, "index external reference", err)
-				}
-				return nil
-			},
-			undo: func(ctx context.Context) error { return s.rdb.SRem(ctx, key, o.ID).Err() },
-		})
+		entries = append(entries, entry{op: "index external reference",
+			qs:   []*queued{{key: key, args: []any{"sadd", key, o.ID}}, {key: key, args: []any{"persist", key}}},
+			undo: func(ctx context.Context) error { return s.rdb.SRem(ctx, key, o.ID).Err() }})
 	}
-	written := make([]chan error, len(entries))
-	for i, e := range entries {
-		written[i] = make(chan error, 1)
-		go func() {
-			w := s.repl.begin()
-			defer w.close()
-			err := e.write(ctx, w)
-			if err == nil {
-				err = w.wait(ctx, "create order")
+	for _, e := range entries {
+		qs = append(qs, e.qs...)
+	}
+	// Trustly is called once this returns: the order and the index its
+	// notifications are routed by must survive a failover first.
+	w := s.repl.begin()
+	defer w.close()
+	w.send(ctx, qs)
+	if err := w.wait(ctx, "create order"); err != nil {
+		for _, q := range qs {
+			if q.waitErr == nil {
+				q.waitErr = err
 			}
-			written[i] <- err
-		}()
+		}
 	}
-	err := s.createOrder(ctx, o, openUntil)
+	err := s.created(ctx, w, o.ID, create)
 	failed := err != nil && !errors.Is(err, ErrExists)
-	for i, e := range entries {
-		ierr := <-written[i]
+	for _, e := range entries {
+		var ierr error
+		for _, q := range e.qs {
+			if ierr = q.cmd.Err(); ierr != nil {
+				ierr = w.fail(ctx, e.op, ierr)
+				break
+			}
+			if ierr = q.waitErr; ierr != nil {
+				ierr = fmt.Errorf("store: %s: %w", e.op, ierr)
+				break
+			}
+		}
 		err = errors.Join(err, ierr)
 		if failed && ierr == nil {
 			// No order under this id: its entry would point at nothing,
@@ -447,35 +446,28 @@ func (s *RedisOrders) CreateOpen(ctx context.Context, o Order, openUntil time.Ti
 	return err
 }
 
-// createOrder runs the order's own script: the order and its open-set
-// entry, waited for by the replicas.
-func (s *RedisOrders) createOrder(ctx context.Context, o Order, openUntil time.Time) error {
-	k := s.keys.Order(o.ID)
-	args := append([]any{ms(openUntil)}, pairs(o.fields())...)
-	// Trustly is called once this returns: the order and the index its
-	// notifications are routed by must survive a failover first.
-	w := s.repl.begin()
-	defer w.close()
-	rc, err := w.on(ctx, k.Order)
-	if err != nil {
-		return err
-	}
-	ok, err := orderCreateScript.Run(ctx, rc, []string{k.Order, k.Open}, args...).Int()
+// created judges the order's own script (create): the order and its
+// open-set entry, waited for by the replicas.
+func (s *RedisOrders) created(ctx context.Context, w *writes, id string, create *queued) error {
+	ok, err := create.cmd.Int()
 	if err != nil {
 		return w.fail(ctx, "create order", err)
 	}
 	if ok != 1 {
 		// A caller that goes on with the order it finds (a retry) must
 		// find one the replicas have too.
-		if err := w.settle(ctx, k.Order); err != nil {
+		if err := w.settle(ctx, create.key); err != nil {
 			return err
 		}
 		if err := w.wait(ctx, "create order"); err != nil {
 			return err
 		}
-		return fmt.Errorf("store: create order %s: %w", o.ID, ErrExists)
+		return fmt.Errorf("store: create order %s: %w", id, ErrExists)
 	}
-	return w.wait(ctx, "create order")
+	if create.waitErr != nil {
+		return fmt.Errorf("store: create order: %w", create.waitErr)
+	}
+	return nil
 }
 
 // Get returns order id, or an error wrapping ErrNotFound.
