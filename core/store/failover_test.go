@@ -297,7 +297,8 @@ func retryBusy(ctx context.Context, op func() (bool, error)) (bool, error) {
 const pointStarted = "started"
 
 // shop is one shop call as the engine makes it: claim, mark the call
-// started, create the order, call Trustly (counted), store the answer. It
+// started, create the order, call Trustly (counted), record the acceptance
+// with the answer (store.Along). It
 // reports whether the shop got an answer (201 or a definite refusal).
 func shop(ctx context.Context, idem *store.RedisIdempotency, orders *store.RedisOrders, l *ledger, k string) bool {
 	c, stored, err := idem.Claim(ctx, "pay", k, "fp-"+k)
@@ -328,7 +329,14 @@ func shop(ctx context.Context, idem *store.RedisIdempotency, orders *store.Redis
 	l.mu.Lock()
 	l.deposits[k]++
 	l.mu.Unlock()
-	if err := idem.Complete(ctx, c, store.Outcome{Code: "201", Body: []byte(id)}); err != nil {
+	// As the engine records Trustly's acceptance: the transition, the
+	// orderid entry and the answer in one round trip (store.Along). The
+	// shop's 201 depends on the answer alone.
+	tid := "T-" + k
+	answer := idem.CompleteAlong(c, store.Outcome{Code: "201", Body: []byte(id)})
+	_, _ = orders.ApplyAlong(ctx, store.Transition{OrderID: id, Event: "accepted", Targets: map[string]string{"new": "started"},
+		Set: store.OrderPatch{TrustlyOrderID: tid}, Now: time.Now()}, orders.IndexAlong(tid, id), answer)
+	if err := answer.Err(); err != nil {
 		l.fail()
 		return false // the shop gets 503 and retries
 	}
