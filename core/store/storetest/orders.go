@@ -693,6 +693,14 @@ func RunOrdersOutage(t *testing.T, newOutage NewOutage) {
 				_, err := s.Apply(ctx, store.Transition{OrderID: "p1", Event: "credit", Targets: credit, NotificationID: "n1", Answer: "OK", Now: now})
 				return err
 			},
+			"ApplyAlong": func() error {
+				ix := s.IndexAlong("T9", "p1")
+				_, err := s.ApplyAlong(ctx, store.Transition{OrderID: "p1", Event: "accepted", Targets: map[string]string{"new": "started"}, Now: now}, ix)
+				if !errors.Is(ix.Err(), store.ErrUnavailable) {
+					return fmt.Errorf("the index entry sent along: %v", ix.Err())
+				}
+				return err
+			},
 			"ReserveRefund": func() error {
 				_, err := s.ReserveRefund(ctx, store.Order{ID: "p1.r", Parent: "p1", Flow: "refund", State: "new", Currency: "SEK"}, "paid", now)
 				return err
