@@ -217,6 +217,19 @@ func (w *writes) send(ctx context.Context, qs []*queued) {
 	wg.Wait()
 }
 
+// sendWaited is send, then the wait of the masters whose wait could not
+// go in their pipeline; a failed wait fails every write not failed yet.
+func (w *writes) sendWaited(ctx context.Context, qs []*queued) {
+	w.send(ctx, qs)
+	if err := w.wait(ctx, "wait for replicas"); err != nil {
+		for _, q := range qs {
+			if q.waitErr == nil {
+				q.waitErr = err
+			}
+		}
+	}
+}
+
 // sendsWith reports whether along can share the transition's round trips:
 // written by stores on the same client that wait for the same replicas
 // (stores on one DB). Others are sent on their own.
@@ -241,15 +254,7 @@ func (s *RedisOrders) applyTogether(ctx context.Context, w *writes, main *queued
 			sent = append(sent, a)
 		}
 	}
-	w.send(ctx, qs)
-	// The masters whose wait could not go in their pipeline wait now.
-	if err := w.wait(ctx, "wait for replicas"); err != nil {
-		for _, q := range qs {
-			if q.waitErr == nil {
-				q.waitErr = err
-			}
-		}
-	}
+	w.sendWaited(ctx, qs)
 	for _, a := range sent {
 		a.finish(ctx, w)
 	}
@@ -263,9 +268,6 @@ func (a *Along) sendAlone(ctx context.Context) {
 	}
 	w := a.repl.begin()
 	defer w.close()
-	w.send(ctx, []*queued{&a.w})
-	if err := w.wait(ctx, "wait for replicas"); err != nil && a.w.waitErr == nil {
-		a.w.waitErr = err
-	}
+	w.sendWaited(ctx, []*queued{&a.w})
 	a.finish(ctx, w)
 }

@@ -412,14 +412,7 @@ func (s *RedisOrders) CreateOpen(ctx context.Context, o Order, openUntil time.Ti
 	// notifications are routed by must survive a failover first.
 	w := s.repl.begin()
 	defer w.close()
-	w.send(ctx, qs)
-	if err := w.wait(ctx, "create order"); err != nil {
-		for _, q := range qs {
-			if q.waitErr == nil {
-				q.waitErr = err
-			}
-		}
-	}
+	w.sendWaited(ctx, qs)
 	err := s.created(ctx, w, o.ID, create)
 	failed := err != nil && !errors.Is(err, ErrExists)
 	for _, e := range entries {

@@ -280,7 +280,7 @@ type waiter interface {
 	WaitAOF(ctx context.Context, numLocal, numSlaves int, timeout time.Duration) *redis.IntSliceCmd
 }
 
-// A connection's pipeline is a *redis.Pipeline (script relies on it).
+// A connection's pipeline is a *redis.Pipeline (send relies on it).
 var _ waiter = (*redis.Pipeline)(nil)
 
 // send queues or sends the wait on c.
@@ -329,56 +329,22 @@ func (r *replicator) judge(ctx context.Context, op string, node *redis.Client, p
 const pipelineMargin = 200 * time.Millisecond
 
 // script runs s on key's master. Where it can, it sends the wait in the
-// same round trip (EVALSHA and WAIT in one pipeline), saving the round
-// trip a WAIT of its own costs; the error it returns is then the wait's,
-// and a later wait is a no-op unless settle wrote since. The script's own
-// result and error are in the Cmd. An answer that only read (a duplicate)
-// must still settle and wait: the pipelined WAIT covered this
-// connection's writes only.
+// same round trip (EVALSHA and WAIT in one pipeline, send), saving the
+// round trip a WAIT of its own costs; the error it returns is then the
+// wait's, and a later wait is a no-op unless settle wrote since. The
+// script's own result and error are in the Cmd. An answer that only read
+// (a duplicate) must still settle and wait: the pipelined WAIT covered
+// this connection's writes only.
 func (w *writes) script(ctx context.Context, key string, s *redis.Script, keys []string, args ...any) (*redis.Cmd, error) {
 	if !w.r.cfg.enabled() {
 		return s.Run(ctx, w.r.rdb, keys, args...), nil
 	}
-	failed := func(err error) *redis.Cmd {
-		cmd := redis.NewCmd(ctx)
-		cmd.SetErr(err)
-		return cmd
+	q := &queued{key: key, script: s, keys: keys, args: args}
+	w.send(ctx, []*queued{q})
+	if q.cmd.Err() != nil {
+		return q.cmd, nil
 	}
-	mc, err := w.master(ctx, key)
-	if err != nil {
-		return failed(err), nil
-	}
-	p, err := w.r.plan(ctx, mc.node)
-	if err != nil {
-		return failed(err), nil
-	}
-	rt := mc.node.Options().ReadTimeout
-	if !p.needed() || (rt >= 0 && p.timeout+pipelineMargin >= rt) {
-		mc.wrote = true
-		return s.Run(ctx, mc.conn, keys, args...), nil
-	}
-	run := func(eval bool) (*redis.Cmd, redis.Cmder) {
-		pipe := mc.conn.Pipeline()
-		var cmd *redis.Cmd
-		if eval {
-			cmd = s.Eval(ctx, pipe, keys, args...)
-		} else {
-			cmd = s.EvalSha(ctx, pipe, keys, args...)
-		}
-		wc := p.send(ctx, pipe.(waiter)) // a *redis.Pipeline: it has WAIT
-		_, _ = pipe.Exec(ctx)
-		return cmd, wc
-	}
-	cmd, wc := run(false)
-	if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
-		// A server that lacks the script (after a restart or a
-		// failover): as Script.Run, once more with its text.
-		cmd, wc = run(true)
-	}
-	if cmd.Err() != nil {
-		return cmd, nil
-	}
-	return cmd, w.r.judge(ctx, "wait for replicas", mc.node, p, wc)
+	return q.cmd, q.waitErr
 }
 
 func (r *replicator) failWait(ctx context.Context, op string, err error) error {
