@@ -26,9 +26,10 @@ func envOf(t *testing.T, env []string, key string) string {
 }
 
 // handshake runs a TLS handshake between client and server configurations
-// over loopback TCP; it returns either side's error. (In TLS 1.3 the
-// client may finish before the server has checked its certificate.)
-func handshake(t *testing.T, client, server *tls.Config) error {
+// over loopback TCP; it returns the key exchange the client agreed on and
+// either side's error. (In TLS 1.3 the client may finish before the server
+// has checked its certificate.)
+func handshake(t *testing.T, client, server *tls.Config) (tls.CurveID, error) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -50,16 +51,18 @@ func handshake(t *testing.T, client, server *tls.Config) error {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	cerr := tls.Client(c, client).Handshake()
+	tc := tls.Client(c, client)
+	cerr := tc.Handshake()
 	if cerr != nil {
 		c.Close()
 	}
-	return errors.Join(cerr, <-done)
+	return tc.ConnectionState().CurveID, errors.Join(cerr, <-done)
 }
 
 // The plugin serves with what the host gave it, as the SDK does
 // (adapter.EnvTLS), and trusts only the host's certificate
-// (PLUGIN_CLIENT_CERT): the handshake works both ways, on P-256; a server
+// (PLUGIN_CLIENT_CERT): the handshake works both ways, on P-256 and X25519,
+// even with a plugin that offers ML-KEM hybrids (an SDK's default); a server
 // with any other certificate is refused, and so is a client without the
 // host's key.
 func TestHostTLSGivesBothEndsAP256CertificateAndTrustsOnlyThem(t *testing.T) {
@@ -86,8 +89,12 @@ func TestHostTLSGivesBothEndsAP256CertificateAndTrustsOnlyThem(t *testing.T) {
 			t.Errorf("key = %T, want ECDSA P-256", leaf.PublicKey)
 		}
 	}
-	if err := handshake(t, cfg, plugin); err != nil {
+	curve, err := handshake(t, cfg, plugin)
+	if err != nil {
 		t.Fatalf("host and plugin: %v", err)
+	}
+	if curve != tls.X25519 {
+		t.Errorf("key exchange = %v, want X25519", curve)
 	}
 
 	// Another process's certificate, as a stranger on the socket would
@@ -103,13 +110,13 @@ func TestHostTLSGivesBothEndsAP256CertificateAndTrustsOnlyThem(t *testing.T) {
 	}
 	stranger := plugin.Clone()
 	stranger.Certificates = []tls.Certificate{otherCert}
-	if err := handshake(t, cfg, stranger); err == nil {
+	if _, err := handshake(t, cfg, stranger); err == nil {
 		t.Error("the host accepted a plugin certificate it did not make")
 	}
 	// And a client without the host's key: the plugin refuses it.
 	anon := cfg.Clone()
 	anon.Certificates = []tls.Certificate{otherCert}
-	if err := handshake(t, anon, plugin); err == nil {
+	if _, err := handshake(t, anon, plugin); err == nil {
 		t.Error("the plugin accepted a client certificate that is not the host's")
 	}
 }
