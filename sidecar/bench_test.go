@@ -288,7 +288,12 @@ func TestBenchTable(t *testing.T) {
 		fmt.Sprintf("VmRSS after start (anon %s, file %s: the binary's pages), VmHWM after the rows", loadgen.MB(idle.Anon), loadgen.MB(idle.File)))
 	bareStart := median(version)
 	tab.Add("start to ready, no adapter", startFigure(append(bare, p.ready)), fmt.Sprintf("exec of serve to /readyz 200: %.1f× this machine's bare start (below)", share(median(append(bare, p.ready)), bareStart)))
-	tab.Add("start to ready, generic adapter", startFigure(adapted), fmt.Sprintf("the same with the built-in generic adapter: /readyz waits for its process too; %.1f× the bare start", share(median(adapted), bareStart)))
+	// Serve can exec the adapter only once its own runtime and package init
+	// are done, so two bare starts come one after the other; what is left
+	// is the sidecar's own: configuration, certificates, the handshake,
+	// Describe.
+	tab.Add("start to ready, generic adapter", startFigure(adapted), fmt.Sprintf("the same with the built-in generic adapter: /readyz waits for its process too; %.1f× the bare start, %s beyond two bare starts (serve's, then the adapter's)",
+		share(median(adapted), bareStart), loadgen.Ms(median(adapted)-2*bareStart)))
 	tab.Add("this machine: bare start", startFigure(version), "exec of the same binary's version command to its exit: the runtime and package init every process of it pays")
 	plug := pluginRoundTrip(t, calls*4)
 	tab.Add("plugin round trip", fmt.Sprintf("p50 %s, p99 %s", loadgen.Ms(plug.r.Percentile(50)), loadgen.Ms(plug.r.Percentile(99))), "Describe, host → built-in generic adapter process → host (gRPC, mTLS)")
