@@ -42,6 +42,7 @@ TOOLS     := $(CURDIR)/.cache/tools
 # to race. `make fuzz FUZZTIME=10m` digs deeper (a duration is fine there).
 FUZZTIME  ?= 30000x
 BENCHTIME ?= 1s
+BASE      ?=
 ARGS      ?= demo
 # Screenshots of the browser test.
 BROWSER_OUT ?= $(CURDIR)/.cache/browser
@@ -205,9 +206,12 @@ fuzz: ## run every fuzz target for FUZZTIME each
 	done
 
 # One table from one run (sidecar/bench_test.go): the built binary on a real
-# redis-server and the simulator. BENCH_ALL=1 also runs every Go benchmark.
-bench: ## the performance table: notification route and its crypto bound, round trips, Deposit latency, plugin, RSS, start
-	.ci/with-redis env TRUSTLY_BENCH=full $(GO) test -count=1 -timeout 30m -v -run '^TestBenchTable$$' ./sidecar | grep -v -e '^=== RUN' -e '^--- PASS' -e '^PASS$$'
+# redis-server and the simulator. BASE=<git revision> also builds that
+# revision here and measures it in turns with this build (start, Deposit,
+# CPU per notification), as ratios: machines differ more than changes do.
+# BENCH_ALL=1 also runs every Go benchmark.
+bench: ## the performance table: notification route and its crypto bound, round trips, Deposit latency, plugin, RSS, start (BASE=<rev> beside a revision)
+	.ci/with-redis env TRUSTLY_BENCH=full TRUSTLY_BENCH_BASE=$(BASE) $(GO) test -count=1 -timeout 30m -v -run '^TestBenchTable$$' ./sidecar | grep -v -e '^=== RUN' -e '^--- PASS' -e '^PASS$$'
 	@if [ -n "$${BENCH_ALL:-}" ]; then for m in $(MODULES); do \
 	  echo "bench: $$m"; \
 	  (cd "$$m" && $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...); \

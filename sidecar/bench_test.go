@@ -82,20 +82,29 @@ func TestBenchTable(t *testing.T) {
 		"ADAPTER_ENV", generic.EnvCallbackURL+","+generic.EnvCallbackSecret+","+generic.EnvWebhookSecret)
 	maps.Copy(withAdapter, envMap{generic.EnvCallbackURL: "http://127.0.0.1:9/", generic.EnvCallbackSecret: string(callbackSecret),
 		generic.EnvWebhookSecret: "whsec_0123456789abcdef"})
-	var bare, adapted, version []time.Duration
+	// The base, when there is one, starts in turns with this build, with
+	// the same settings but the pprof endpoint, which older revisions lack.
+	base, withBase := baseFor(t, full)
+	baseEnv, baseAdapter := env.with("PPROF", ""), withAdapter.with("PPROF", "")
+	var bare, adapted, version, baseBare, baseAdapted []time.Duration
 	for range starts {
 		version = append(version, timeVersion(t))
 		for _, c := range []struct {
+			bin  string
 			env  envMap
 			last string
 			to   *[]time.Duration
-		}{{env, lastListener, &bare}, {withAdapter, adapterUp, &adapted}} {
-			p := startTimed(t, c.env, readyz, c.last)
+		}{{binPath, env, lastListener, &bare}, {binPath, withAdapter, adapterUp, &adapted},
+			{base.bin, baseEnv, lastListener, &baseBare}, {base.bin, baseAdapter, adapterUp, &baseAdapted}} {
+			if c.bin == "" {
+				continue
+			}
+			p := startTimed(t, c.bin, c.env, readyz, c.last)
 			*c.to = append(*c.to, p.ready)
 			p.stop(t)
 		}
 	}
-	p := startTimed(t, env, readyz, lastListener)
+	p := startTimed(t, binPath, env, readyz, lastListener)
 	pid := p.pid
 	time.Sleep(200 * time.Millisecond) // let start-up settle before "idle"
 	idle := readProc(t, pid)
@@ -143,20 +152,38 @@ func TestBenchTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	notifyURL := "http://" + pub + "/trustly/notifications/" + testSecret
-	var viaSidecar, alone, apart, hops, redisTrips, redisWoken []loadgen.Result
+	// pay sends round's share of the payments to the shop API at addr.
+	pay := func(addr string, into []created, round, per int) func(context.Context, int) error {
+		return func(ctx context.Context, i int) error {
+			i += round * per
+			b, err := post(ctx, "http://"+addr+"/v1/payments", fmt.Sprintf("bench-%d", i), []byte(strings.Replace(paymentBody, "%s", "", 1)))
+			if err != nil {
+				return err
+			}
+			return json.Unmarshal(b, &into[i])
+		}
+	}
+	// The base's serve, on the same Redis under a prefix of its own, takes
+	// its turn after this build's in each round, outside the round trips
+	// counted for this build.
+	var basePub, basePriv string
+	var basePid int
+	baseOrders := make([]created, calls)
+	if withBase {
+		basePub, basePriv = freeAddr(t), freeAddr(t)
+		basePid = startTimed(t, base.bin, baseEnv.with("PUBLIC_ADDR", basePub, "PRIVATE_ADDR", basePriv, "REDIS_PREFIX", testPrefix(t)),
+			"http://"+basePriv+"/readyz", lastListener).pid
+	}
+	var viaSidecar, viaBase, alone, apart, hops, redisTrips, redisWoken []loadgen.Result
 	var paymentTrips int64
 	profiled := profile("payments", time.Second)
 	for round, per := 0, calls/rounds; round < rounds; round++ {
 		infoBefore := redisInfo(t, rdb)
-		viaSidecar = append(viaSidecar, loadgen.Run(ctx, 1, per, func(ctx context.Context, i int) error {
-			i += round * per
-			b, err := post(ctx, "http://"+priv+"/v1/payments", fmt.Sprintf("bench-%d", i), []byte(strings.Replace(paymentBody, "%s", "", 1)))
-			if err != nil {
-				return err
-			}
-			return json.Unmarshal(b, &orders[i])
-		}))
+		viaSidecar = append(viaSidecar, loadgen.Run(ctx, 1, per, pay(priv, orders, round, per)))
 		paymentTrips += redisInfo(t, rdb).TripsSince(infoBefore)
+		if withBase {
+			viaBase = append(viaBase, loadgen.Run(ctx, 1, per, pay(basePriv, baseOrders, round, per)))
+		}
 		alone = append(alone, loadgen.Run(ctx, 1, per, func(ctx context.Context, i int) error {
 			_, err := client.Deposit(ctx, benchDeposit(notifyURL))
 			return err
@@ -193,9 +220,9 @@ func TestBenchTable(t *testing.T) {
 		redisWoken = append(redisWoken, woken)
 	}
 	profiled()
-	paid := loadgen.Merge(viaSidecar...)
+	paid, basePaid := loadgen.Merge(viaSidecar...), loadgen.Merge(viaBase...)
 	perPayment := float64(paymentTrips) / float64(paid.N)
-	for _, r := range []loadgen.Result{paid, loadgen.Merge(alone...)} {
+	for _, r := range []loadgen.Result{paid, basePaid, loadgen.Merge(alone...)} {
 		if r.Errors > 0 {
 			t.Fatalf("%d of %d Deposits failed: %v", r.Errors, r.N, r.FirstErr)
 		}
@@ -265,6 +292,33 @@ func TestBenchTable(t *testing.T) {
 	cryptoPer, sidecarPer := boundCPU/time.Duration(boundOps), cpuTotal/time.Duration(notes)
 	tab.Add("crypto CPU per notification", loadgen.Ms(cryptoPer), "parse, verify (Trustly's key), sign the reply (merchant's key): core/trustly, this build's crypto; each row's own just before it")
 	tab.Add("sidecar CPU per notification", loadgen.Ms(sidecarPer), "utime+stime of the serve process over every row")
+	if withBase {
+		// The same pendings at concurrency 16 to both, in turns.
+		turns, each := 4, max(perLevel/4, 8)
+		per := cpuInTurns(t, [2]int{pid, basePid}, turns, func(side, turn int) int {
+			addr, known := pub, orders
+			if side == 1 {
+				addr, known = basePub, baseOrders
+			}
+			bodies := make([][]byte, each)
+			for i := range bodies {
+				o := known[i%len(known)]
+				bodies[i] = pendingBody(t, o.TrustlyOrderID, o.MessageID, fmt.Sprintf("turn-%d-%d-%d", side, turn, i))
+			}
+			r := loadgen.Run(ctx, 16, each, func(ctx context.Context, i int) error {
+				b, err := post(ctx, "http://"+addr+"/trustly/notifications/"+testSecret, "", bodies[i])
+				if err == nil && !strings.Contains(string(b), `"status":"OK"`) {
+					err = fmt.Errorf("reply %.200s", b)
+				}
+				return err
+			})
+			if r.Errors > 0 {
+				t.Fatalf("base comparison: %d of %d notifications failed: %v", r.Errors, r.N, r.FirstErr)
+			}
+			return r.N
+		})
+		tab.Add("base: sidecar CPU per notification", loadgen.Ms(per[1]), baseRow(base, fmt.Sprintf("concurrency 16, %d each", turns*each), per[0], per[1]))
+	}
 	tab.Add("crypto share of the sidecar's CPU", fmt.Sprintf("%.2f", share(cryptoPer, sidecarPer)),
 		"the bound in CPU terms, which other users of the machine move less; per row above")
 	tab.Add("Redis round trips per notification", fmt.Sprintf("%.2f", float64(nTrips)/float64(notes)),
@@ -281,6 +335,10 @@ func TestBenchTable(t *testing.T) {
 	// whose ends wait and are woken.
 	tab.Add("Deposit added latency", "p50 "+loadgen.Ms(added), fmt.Sprintf("sidecar minus client alone (what this machine charges for a hop: the two rows below); %s against the client in the simulator's process",
 		loadgen.Ms(paid.Percentile(50)-inProcess.Percentile(50))))
+	if withBase {
+		baseAdded := basePaid.Percentile(50) - ownProcess.Percentile(50)
+		tab.Add("base: Deposit added latency", "p50 "+loadgen.Ms(baseAdded), baseRow(base, "the base's serve after this build's in each round", added, baseAdded))
+	}
 	tab.Add("this machine: HTTP round trip to serve", "p50 "+loadgen.Ms(hop), "GET /healthz on the public listener, back to back, in turns with the Deposits: the hop a shop's call to the sidecar adds")
 	tab.Add("this machine: Redis round trip", fmt.Sprintf("p50 %s back to back, %s after 1 ms idle", loadgen.Ms(trip), loadgen.Ms(wokenTrip)),
 		"PING, one connection, in turns with the Deposits; after idling, both ends are woken, as in a payment")
@@ -294,6 +352,10 @@ func TestBenchTable(t *testing.T) {
 	// Describe.
 	tab.Add("start to ready, generic adapter", startFigure(adapted), fmt.Sprintf("the same with the built-in generic adapter: /readyz waits for its process too; %.1f× the bare start, %s beyond two bare starts (serve's, then the adapter's)",
 		share(median(adapted), bareStart), loadgen.Ms(median(adapted)-2*bareStart)))
+	if withBase {
+		tab.Add("base: start to ready, no adapter", startFigure(baseBare), baseRow(base, "each start after this build's", median(append(bare, p.ready)), median(baseBare)))
+		tab.Add("base: start to ready, generic adapter", startFigure(baseAdapted), baseRow(base, "each start after this build's", median(adapted), median(baseAdapted)))
+	}
 	tab.Add("this machine: bare start", startFigure(version), "exec of the same binary's version command to its exit: the runtime and package init every process of it pays")
 	plug := pluginRoundTrip(t, calls*4)
 	tab.Add("plugin round trip", fmt.Sprintf("p50 %s, p99 %s", loadgen.Ms(plug.r.Percentile(50)), loadgen.Ms(plug.r.Percentile(99))), "Describe, host → built-in generic adapter process → host (gRPC, mTLS)")
@@ -361,7 +423,8 @@ const (
 	adapterUp    = `"msg":"adapter ready"`
 )
 
-// startTimed runs serve and times exec to the first 200 from readyURL.
+// startTimed runs bin's serve and times exec to the first 200 from
+// readyURL.
 // Probing starts once serve has written last, a line it writes on its way
 // up: on this VM each probe costs serve about 0.3 ms of CPU (a Go HTTP
 // server's round trip, woken from idle), so probing every millisecond from
@@ -369,9 +432,9 @@ const (
 // timed; a probe every second, as Kubernetes sends, has nothing to slow.
 // After the line it probes every millisecond: /readyz still decides. The
 // process is stopped when the test ends, or by stop.
-func startTimed(t *testing.T, env envMap, readyURL, last string) served {
+func startTimed(t *testing.T, bin string, env envMap, readyURL, last string) served {
 	t.Helper()
-	cmd := exec.Command(binPath, "serve")
+	cmd := exec.Command(bin, "serve")
 	for _, k := range []string{"PATH", "HOME", "TMPDIR"} {
 		if v, ok := os.LookupEnv(k); ok {
 			cmd.Env = append(cmd.Env, k+"="+v)
