@@ -117,8 +117,9 @@ func Run(ctx context.Context, c, n int, do func(ctx context.Context, i int) erro
 
 // Proc is what /proc says of one process at one moment.
 type Proc struct {
-	// CPU is user plus system time so far.
-	CPU time.Duration
+	// CPU is user plus system time so far, Sys the system part: time in
+	// the kernel on the process's behalf (syscalls, page faults).
+	CPU, Sys time.Duration
 	// RSS is the resident set now, HWM its peak so far (bytes).
 	RSS, HWM int64
 	// Anon and File split RSS: memory the process made, and pages of
@@ -151,7 +152,7 @@ func ReadProc(pid int) (Proc, error) {
 	}
 	ut, _ := strconv.ParseInt(f[11], 10, 64)
 	st, _ := strconv.ParseInt(f[12], 10, 64)
-	p := Proc{CPU: time.Duration(ut+st) * time.Second / clockTick}
+	p := Proc{CPU: time.Duration(ut+st) * time.Second / clockTick, Sys: time.Duration(st) * time.Second / clockTick}
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return Proc{}, fmt.Errorf("loadgen: %w", err)

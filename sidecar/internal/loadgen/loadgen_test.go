@@ -81,6 +81,20 @@ func TestReadProcReadsThisProcess(t *testing.T) {
 	if p.RSS <= 0 || p.HWM < p.RSS || p.Anon <= 0 || p.File <= 0 || p.Anon+p.File > p.RSS {
 		t.Fatalf("proc = %+v", p)
 	}
+	// Spend some time in the kernel, so that Sys has ticks to count.
+	for p.Sys == 0 {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		if p, err = ReadProc(os.Getpid()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p.Sys > p.CPU {
+		t.Fatalf("system time %v is more than all CPU time %v", p.Sys, p.CPU)
+	}
 	if _, err := ReadProc(-1); err == nil {
 		t.Fatal("ReadProc(-1) succeeded")
 	}
