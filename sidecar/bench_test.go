@@ -302,7 +302,7 @@ func TestBenchTable(t *testing.T) {
 	}
 	load := readProc(t, pid)
 	cryptoPer, sidecarPer := boundCPU/time.Duration(boundOps), cpuTotal/time.Duration(notes)
-	tab.Add("crypto CPU per notification", loadgen.Ms(cryptoPer), "parse, verify (Trustly's key), sign the reply (merchant's key): core/trustly, this build's crypto; each row's own just before it")
+	tab.Add("crypto CPU per notification", loadgen.Ms(cryptoPer), "parse, verify (Trustly's key), sign the reply (merchant's key): core/trustly, this build's crypto; each row's own, in turns with it")
 	tab.Add("sidecar CPU per notification", loadgen.Ms(sidecarPer), "utime+stime of the serve process over every row")
 	if withBase {
 		// The same pendings at concurrency 16 to both, in turns.
