@@ -108,5 +108,5 @@ func cpuInTurns(t *testing.T, pids [2]int, turns int, send func(side, turn int) 
 
 // baseRow is the note of a row that compares this build with the base.
 func baseRow(base benchBase, how string, mine, theirs time.Duration) string {
-	return fmt.Sprintf("base %s, built here, in turns with this build (%s): this build %s, %.2f× the base", base.label, how, loadgen.Ms(mine), share(mine, theirs))
+	return fmt.Sprintf("base %s, in turns with this build (%s): this build %s, %.2f× the base", base.label, how, loadgen.Ms(mine), share(mine, theirs))
 }

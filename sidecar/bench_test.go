@@ -163,15 +163,15 @@ func TestBenchTable(t *testing.T) {
 			return json.Unmarshal(b, &into[i])
 		}
 	}
-	// The base's serve, on the same Redis under a prefix of its own, takes
-	// its turn after this build's in each round, outside the round trips
-	// counted for this build.
+	// The base's serve takes its turn after this build's in each round,
+	// on a redis-server of its own: its background loops keep running
+	// while this build's round trips are counted.
 	var basePub, basePriv string
 	var basePid int
 	baseOrders := make([]created, calls)
 	if withBase {
 		basePub, basePriv = freeAddr(t), freeAddr(t)
-		basePid = startTimed(t, base.bin, baseEnv.with("PUBLIC_ADDR", basePub, "PRIVATE_ADDR", basePriv, "REDIS_PREFIX", testPrefix(t)),
+		basePid = startTimed(t, base.bin, baseEnv.with("PUBLIC_ADDR", basePub, "PRIVATE_ADDR", basePriv, "REDIS_ADDRS", startPrivateRedis(t).addr),
 			"http://"+basePriv+"/readyz", lastListener).pid
 	}
 	var viaSidecar, viaBase, alone, apart, hops, redisTrips, redisWoken []loadgen.Result
