@@ -240,7 +240,15 @@ func TestBenchTable(t *testing.T) {
 		}
 	}
 
-	route := "http://" + pub + "/trustly/notifications/" + testSecret
+	// notify posts one notification to the public listener at addr and
+	// wants OK back.
+	notify := func(ctx context.Context, addr string, body []byte) error {
+		b, err := post(ctx, "http://"+addr+"/trustly/notifications/"+testSecret, "", body)
+		if err == nil && !strings.Contains(string(b), `"status":"OK"`) {
+			err = fmt.Errorf("reply %.200s", b)
+		}
+		return err
+	}
 	cores := runtime.NumCPU()
 	tab := loadgen.Table{Title: fmt.Sprintf("make bench: %d cores, %d notifications per row, %d payments (%s)", cores, perLevel, calls, runtime.Version())}
 	tab.Add("measure", "value", "note")
@@ -266,11 +274,7 @@ func TestBenchTable(t *testing.T) {
 			b = b.plus(cryptoBound(t, bodies[0][0], s.PublicKey(), mk, max(part/4, 12)))
 			before, infoBefore, selfBefore := readProc(t, pid), redisInfo(t, rdb), readProc(t, os.Getpid())
 			r := loadgen.Run(ctx, c, part, func(ctx context.Context, i int) error {
-				b, err := post(ctx, route, "", bodies[l][turn*part+i])
-				if err == nil && !strings.Contains(string(b), `"status":"OK"`) {
-					err = fmt.Errorf("reply %.200s", b)
-				}
-				return err
+				return notify(ctx, pub, bodies[l][turn*part+i])
 			})
 			after, infoAfter := readProc(t, pid), redisInfo(t, rdb)
 			if r.Errors > 0 {
@@ -318,11 +322,7 @@ func TestBenchTable(t *testing.T) {
 				bodies[i] = pendingBody(t, o.TrustlyOrderID, o.MessageID, fmt.Sprintf("turn-%d-%d-%d", side, turn, i))
 			}
 			r := loadgen.Run(ctx, 16, each, func(ctx context.Context, i int) error {
-				b, err := post(ctx, "http://"+addr+"/trustly/notifications/"+testSecret, "", bodies[i])
-				if err == nil && !strings.Contains(string(b), `"status":"OK"`) {
-					err = fmt.Errorf("reply %.200s", b)
-				}
-				return err
+				return notify(ctx, addr, bodies[i])
 			})
 			if r.Errors > 0 {
 				t.Fatalf("base comparison: %d of %d notifications failed: %v", r.Errors, r.N, r.FirstErr)
