@@ -18,9 +18,14 @@ LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # crypto in a pure-Go static binary for any platform; `boring` (`make build CRYPTO=boring`,
 # linux/amd64 only) is GOEXPERIMENT=boringcrypto, BoringSSL's FIPS module through cgo, which
 # Go supports only inside Google. It is linked statically (external linker, -static; netgo and
-# osusergo keep glibc's resolver out) so it still runs FROM scratch; `version` prints which.
+# osusergo keep glibc's resolver out) so it still runs FROM scratch; `openssl`
+# (`make build CRYPTO=openssl`, Linux) signs through the system's libcrypto (OpenSSL 3 or 1.1),
+# which github.com/golang-fips/openssl/v2 loads with dlopen at start: cgo, linked against glibc
+# (no scratch image: a base with glibc and libssl3), and Go's code where libcrypto is missing.
+# `version` prints which.
 CRYPTO    ?= go
 BORING_TAGS := -tags netgo,osusergo
+OPENSSL_TAGS := -tags openssl,netgo,osusergo
 ifeq ($(CRYPTO),go)
 BUILD_ENV     := CGO_ENABLED=0
 BUILD_TAGS    :=
@@ -29,8 +34,12 @@ else ifeq ($(CRYPTO),boring)
 BUILD_ENV     := GOEXPERIMENT=boringcrypto CGO_ENABLED=1 GOOS=linux GOARCH=amd64
 BUILD_TAGS    := $(BORING_TAGS)
 BUILD_LDFLAGS := $(LDFLAGS) -linkmode=external -extldflags=-static
+else ifeq ($(CRYPTO),openssl)
+BUILD_ENV     := CGO_ENABLED=1
+BUILD_TAGS    := $(OPENSSL_TAGS)
+BUILD_LDFLAGS := $(LDFLAGS)
 else
-$(error CRYPTO=$(CRYPTO): want go (the default) or boring)
+$(error CRYPTO=$(CRYPTO): want go (the default), boring or openssl)
 endif
 # Tools are pinned so every machine lints the same way.
 STATICCHECK_VERSION := v0.8.2
@@ -52,9 +61,11 @@ BROWSER_OUT ?= $(CURDIR)/.cache/browser
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-build: ## build bin/trustly-sidecar (static; CRYPTO=boring for BoringCrypto on linux/amd64)
+build: ## build bin/trustly-sidecar (static; CRYPTO=boring for BoringCrypto on linux/amd64, CRYPTO=openssl for the system's OpenSSL on Linux)
 	@if [ "$(CRYPTO)" = boring ] && [ "$$($(GO) env GOHOSTOS)/$$($(GO) env GOHOSTARCH)" != linux/amd64 ]; then \
 	  echo "CRYPTO=boring builds on linux/amd64 only (this is $$($(GO) env GOHOSTOS)/$$($(GO) env GOHOSTARCH))"; exit 1; fi
+	@if [ "$(CRYPTO)" = openssl ] && [ "$$($(GO) env GOHOSTOS)" != linux ]; then \
+	  echo "CRYPTO=openssl builds on Linux only (this is $$($(GO) env GOHOSTOS))"; exit 1; fi
 	$(BUILD_ENV) $(GO) build -trimpath $(BUILD_TAGS) -ldflags '$(BUILD_LDFLAGS)' -o $(BIN) ./sidecar
 
 run: build ## the demo: simulator, sidecar and a demo shop; prints one URL (ARGS="..." runs another command)
@@ -89,28 +100,35 @@ SALEOR_APPSDK := platforms/saleor/appsdk
 saleor-test: ## the Saleor stand-in's webhook signature verified by @saleor/app-sdk: npm ci from the lockfile, then the check
 	cd $(SALEOR_APPSDK) && npm ci --no-audit --no-fund && npm test
 
-# The second crypto path (`unit` tests the default): core/trustly's tests (OpenSSL's known
-# answers, Trustly's signed TEST vectors, sign/verify round trips) under GOEXPERIMENT=boringcrypto,
-# then the CRYPTO=boring binary: static, and its `version` says boringcrypto, verifies and signs.
-# linux/amd64 only. About 20 s with a warm build cache; a cold one compiles the standard library
-# and the dependencies once more for BoringCrypto (the tests use the build's -trimpath and tags,
-# so the binary reuses what they compiled).
+# The other crypto paths (`unit` tests the default): core/trustly's tests (OpenSSL's known
+# answers, Trustly's signed TEST vectors, sign/verify round trips) under GOEXPERIMENT=boringcrypto
+# and with the openssl tag, then the CRYPTO=boring and CRYPTO=openssl binaries: boring's static,
+# openssl's linked to glibc alone; each one's `version` names its crypto, and each verifies and
+# signs the bytes Go's code does. linux/amd64 only. About 30 s with a warm build cache; a cold one
+# compiles the standard library and the dependencies once more for each (the tests use the
+# builds' -trimpath and tags, so the binaries reuse what they compiled).
 BORING_BIN := bin/trustly-sidecar-boring
-crypto-test: cc ## the signing tests and the static binary with CRYPTO=boring (BoringCrypto), linux/amd64
+OPENSSL_BIN := bin/trustly-sidecar-openssl
+crypto-test: cc ## the signing tests and the binaries with CRYPTO=boring (BoringCrypto) and CRYPTO=openssl, linux/amd64
 	@if [ "$$($(GO) env GOHOSTOS)/$$($(GO) env GOHOSTARCH)" != linux/amd64 ]; then \
-	  echo "crypto-test: BoringCrypto is built on linux/amd64 only; skipped here"; exit 0; fi; \
+	  echo "crypto-test: BoringCrypto and OpenSSL are built on linux/amd64 only; skipped here"; exit 0; fi; \
 	  set -x; \
 	  GOEXPERIMENT=boringcrypto CGO_ENABLED=1 $(GO) test -count=1 -trimpath $(BORING_TAGS) ./core/trustly; \
+	  CGO_ENABLED=1 $(GO) test -count=1 -trimpath $(OPENSSL_TAGS) ./core/trustly; \
 	  $(MAKE) --no-print-directory build CRYPTO=boring BIN=$(BORING_BIN); \
-	  TRUSTLY_TEST_BORING_BIN=$(CURDIR)/$(BORING_BIN) $(GO) test -count=1 -run '^TestVersionNamesCrypto$$' ./sidecar
+	  $(MAKE) --no-print-directory build CRYPTO=openssl BIN=$(OPENSSL_BIN); \
+	  TRUSTLY_TEST_BORING_BIN=$(CURDIR)/$(BORING_BIN) TRUSTLY_TEST_OPENSSL_BIN=$(CURDIR)/$(OPENSSL_BIN) \
+	    $(GO) test -count=1 -run '^TestVersionNamesCrypto$$' ./sidecar
 
-# A C compiler and glibc's static libraries for the cgo of CRYPTO=boring (Debian's gcc and
-# libc6-dev), installed when missing (sudo when not root).
+# A C compiler and glibc's static libraries for the cgo of CRYPTO=boring and CRYPTO=openssl
+# (Debian's gcc and libc6-dev), and OpenSSL 3's libcrypto for the openssl build to load (libssl3),
+# installed when missing (sudo when not root).
 cc:
-	@if command -v gcc >/dev/null 2>&1 && [ -n "$$(gcc -print-file-name=libc.a | grep /)" ]; then exit 0; fi; \
+	@if command -v gcc >/dev/null 2>&1 && [ -n "$$(gcc -print-file-name=libc.a | grep /)" ] && \
+	  { ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; } | grep -q 'libcrypto\.so\.3 '; then exit 0; fi; \
 	  sudo=""; if [ "$$(id -u)" != 0 ]; then sudo=sudo; fi; \
-	  echo "installing gcc and libc6-dev (Debian packages)"; \
-	  $$sudo apt-get update && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gcc libc6-dev
+	  echo "installing gcc, libc6-dev and libssl3 (Debian packages)"; \
+	  $$sudo apt-get update && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gcc libc6-dev libssl3
 
 # The demo clicked through by headless Chromium, driven from Go (chromedp).
 # Behind the `browser` build tag, so plain `go test ./...` needs no browser.

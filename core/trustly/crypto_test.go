@@ -5,19 +5,22 @@ import (
 	"errors"
 	"os"
 	"runtime"
+	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 )
 
 // These tests, with the Trustly vectors and round trips the Makefile's
-// crypto-test names, run twice in `make test`: with Go's own crypto (unit)
-// and under GOEXPERIMENT=boringcrypto (crypto-test), so both builds are held
-// to the same bytes.
+// crypto-test names, run three times in `make test`: with Go's own crypto
+// (unit), under GOEXPERIMENT=boringcrypto and with the openssl tag
+// (crypto-test), so every build is held to the same bytes.
 
 // katKey is a merchant key made for these tests only (openssl genrsa 2048).
 // The known answers below were signed with it by OpenSSL, an implementation
-// independent of both Go's and BoringCrypto's:
+// independent of Go's and BoringCrypto's (and the same library the openssl
+// build calls, here held to the bytes Go's code makes):
 //
 //	printf %s PLAINTEXT | openssl dgst -sha1 -sign testdata/kat-merchant-key.pem | base64 -w0
 var katKey = sync.OnceValues(func() (*rsa.PrivateKey, error) {
@@ -100,6 +103,21 @@ func TestReplyKnownAnswer(t *testing.T) {
 	}
 }
 
+// builtWithTag reads the build's tags from the binary's build information,
+// apart from the constraints that picked the code.
+func builtWithTag(tag string) bool {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "-tags" && slices.Contains(strings.Split(s.Value, ","), tag) {
+			return true
+		}
+	}
+	return false
+}
+
 // CryptoBackend names what the build really uses: the toolchain marks a
 // GOEXPERIMENT build in runtime.Version ("X:boringcrypto"), a fact this test
 // reads independently of the build constraint that picks the implementation.
@@ -108,6 +126,12 @@ func TestCryptoBackend(t *testing.T) {
 	boringBuild := strings.Contains(runtime.Version(), "X:boringcrypto")
 	boringPlatform := runtime.GOOS == "linux" && (runtime.GOARCH == "amd64" || runtime.GOARCH == "arm64")
 	switch {
+	case builtWithTag("openssl"):
+		// The machines this project tests on have OpenSSL 3's libcrypto
+		// (Debian's libssl3): a fallback to Go's code is a failure here.
+		if !strings.HasPrefix(got, "openssl (OpenSSL ") {
+			t.Errorf("CryptoBackend() = %q in an openssl build, want openssl (OpenSSL …)", got)
+		}
 	case boringBuild && boringPlatform:
 		if got != "boringcrypto" {
 			t.Errorf("CryptoBackend() = %q in a boringcrypto build on %s/%s, want boringcrypto", got, runtime.GOOS, runtime.GOARCH)

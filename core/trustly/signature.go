@@ -1,8 +1,6 @@
 package trustly
 
 import (
-	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
 	"encoding/base64"
@@ -55,7 +53,7 @@ func Signatures() uint64 { return signatures.Load() }
 func signPlaintext(key *rsa.PrivateKey, plaintext string) (string, error) {
 	signatures.Add(1)
 	h := sha1.Sum([]byte(plaintext))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA1, h[:])
+	sig, err := signSHA1(key, h[:])
 	if err != nil {
 		return "", fmt.Errorf("trustly: sign: %w", err)
 	}
@@ -84,7 +82,7 @@ func verifyPlaintext(pub *rsa.PublicKey, plaintext, sig string) error {
 		return ErrSignatureB64
 	}
 	h := sha1.Sum([]byte(plaintext))
-	if err := rsa.VerifyPKCS1v15(pub, crypto.SHA1, h[:], raw); err != nil {
+	if err := verifySHA1(pub, h[:], raw); err != nil {
 		return ErrBadSignature
 	}
 	return nil
