@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +81,37 @@ func buildRevision(t *testing.T, rev string) benchBase {
 		t.Fatalf("TRUSTLY_BENCH_BASE=%s: go build: %v\n%s", rev, err, out)
 	}
 	return benchBase{label: short, bin: bin}
+}
+
+// opensslBuild builds this tree's sidecar as make build CRYPTO=openssl does
+// (cgo, the system's libcrypto loaded at start) and returns it with the
+// crypto its version names; "" on a machine that cannot build or load it,
+// which the table then leaves out.
+func opensslBuild(t *testing.T) (bin, crypto string) {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		return "", ""
+	}
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Logf("openssl build left out: no gcc (make cc installs it)")
+		return "", ""
+	}
+	bin = filepath.Join(t.TempDir(), "trustly-sidecar-openssl")
+	cmd := exec.Command(goTool(), "build", "-trimpath", "-tags", "openssl,netgo,osusergo", "-ldflags", "-s -w", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("openssl build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "version").Output()
+	if err != nil {
+		t.Fatalf("%s version: %v", bin, err)
+	}
+	_, crypto, _ = strings.Cut(strings.TrimSpace(string(out)), "\ncrypto: ")
+	if !strings.HasPrefix(crypto, "openssl") {
+		t.Logf("openssl build left out: it says crypto: %s", crypto)
+		return "", ""
+	}
+	return bin, crypto
 }
 
 // cpuInTurns sends the same load to two serve processes in turns, turns

@@ -174,6 +174,24 @@ func TestBenchTable(t *testing.T) {
 		basePid = startTimed(t, base.bin, baseEnv.with("PUBLIC_ADDR", basePub, "PRIVATE_ADDR", basePriv, "REDIS_ADDRS", startPrivateRedis(t).addr),
 			"http://"+basePriv+"/readyz", lastListener).pid
 	}
+	// The openssl build of this tree, on a redis-server of its own, with
+	// orders of its own: its notifications are compared with this build's
+	// below.
+	var ossl struct {
+		bin, crypto, pub string
+		pid              int
+		orders           []created
+	}
+	if ossl.bin, ossl.crypto = opensslBuild(t); ossl.bin != "" {
+		var osslPriv string
+		ossl.pub, osslPriv = freeAddr(t), freeAddr(t)
+		ossl.pid = startTimed(t, ossl.bin, baseEnv.with("PUBLIC_ADDR", ossl.pub, "PRIVATE_ADDR", osslPriv, "REDIS_ADDRS", startPrivateRedis(t).addr),
+			"http://"+osslPriv+"/readyz", lastListener).pid
+		ossl.orders = make([]created, min(calls, 20))
+		if r := loadgen.Run(ctx, 1, len(ossl.orders), pay(osslPriv, ossl.orders, 0, len(ossl.orders))); r.Errors > 0 {
+			t.Fatalf("openssl build: %d of %d payments failed: %v", r.Errors, r.N, r.FirstErr)
+		}
+	}
 	var viaSidecar, viaBase, alone, apart, hops, redisTrips, redisWoken []loadgen.Result
 	var paymentTrips int64
 	profiled := profile("payments", time.Second)
@@ -316,29 +334,49 @@ func TestBenchTable(t *testing.T) {
 	cryptoPer, sidecarPer := boundCPU/time.Duration(boundOps), cpuTotal/time.Duration(notes)
 	tab.Add("crypto CPU per notification", loadgen.Ms(cryptoPer), "parse, verify (Trustly's key), sign the reply (merchant's key): core/trustly, this build's crypto; each row's own, in turns with it")
 	tab.Add("sidecar CPU per notification", loadgen.Ms(sidecarPer), "utime+stime of the serve process over every row")
-	if withBase {
-		// The same pendings at concurrency 16 to both, in turns.
-		turns, each := 12, max(perLevel/12, 8)
-		per := cpuInTurns(t, [2]int{pid, basePid}, turns, func(side, turn int) int {
+	// versus sends the same pendings at concurrency 16 to this build and to
+	// another serve (at otherPub, knowing otherOrders), in turns, and gives
+	// each one's CPU per notification and throughput.
+	turns16, each16 := 12, max(perLevel/12, 8)
+	versus := func(what string, otherPid int, otherPub string, otherOrders []created) (per [2]time.Duration, rate [2]float64) {
+		var took [2]time.Duration
+		var sent [2]int
+		per = cpuInTurns(t, [2]int{pid, otherPid}, turns16, func(side, turn int) int {
 			addr, known := pub, orders
 			if side == 1 {
-				addr, known = basePub, baseOrders
+				addr, known = otherPub, otherOrders
 			}
-			bodies := make([][]byte, each)
+			bodies := make([][]byte, each16)
 			for i := range bodies {
 				o := known[i%len(known)]
-				bodies[i] = pendingBody(t, o.TrustlyOrderID, o.MessageID, fmt.Sprintf("turn-%d-%d-%d", side, turn, i))
+				bodies[i] = pendingBody(t, o.TrustlyOrderID, o.MessageID, fmt.Sprintf("%s-%d-%d-%d", what, side, turn, i))
 			}
-			r := loadgen.Run(ctx, 16, each, func(ctx context.Context, i int) error {
+			r := loadgen.Run(ctx, 16, each16, func(ctx context.Context, i int) error {
 				return notify(ctx, addr, bodies[i])
 			})
 			if r.Errors > 0 {
-				t.Fatalf("base comparison: %d of %d notifications failed: %v", r.Errors, r.N, r.FirstErr)
+				t.Fatalf("%s comparison: %d of %d notifications failed: %v", what, r.Errors, r.N, r.FirstErr)
 			}
+			took[side] += r.Elapsed
+			sent[side] += r.N
 			return r.N
 		})
-		tab.Add("base: sidecar CPU per notification", loadgen.Ms(per[1]), baseRow(base, fmt.Sprintf("concurrency 16, %d each", turns*each), per[0], per[1]))
+		for side := range rate {
+			rate[side] = float64(sent[side]) / took[side].Seconds()
+		}
+		return per, rate
 	}
+	if withBase {
+		per, _ := versus("base", basePid, basePub, baseOrders)
+		tab.Add("base: sidecar CPU per notification", loadgen.Ms(per[1]), baseRow(base, fmt.Sprintf("concurrency 16, %d each", turns16*each16), per[0], per[1]))
+	}
+	if ossl.bin != "" {
+		per, rate := versus("openssl", ossl.pid, ossl.pub, ossl.orders)
+		tab.Add("openssl build: sidecar CPU per notification", loadgen.Ms(per[1]),
+			fmt.Sprintf("make build CRYPTO=openssl of this tree (crypto: %s), in turns with this build (concurrency 16, %d each): %.2f× this build's %s; %.0f/s against %.0f/s (%.2f×)",
+				ossl.crypto, turns16*each16, share(per[1], per[0]), loadgen.Ms(per[0]), rate[1], rate[0], rate[1]/rate[0]))
+	}
+
 	tab.Add("crypto share of the sidecar's CPU", fmt.Sprintf("%.2f", share(cryptoPer, sidecarPer)),
 		"the bound in CPU terms, which other users of the machine move less; per row above")
 	tab.Add("Redis round trips per notification", fmt.Sprintf("%.2f", float64(nTrips)/float64(notes)),
