@@ -56,7 +56,7 @@ ARGS      ?= demo
 # Screenshots of the browser test.
 BROWSER_OUT ?= $(CURDIR)/.cache/browser
 
-.PHONY: help build run test unit fuzz bench crypto-test cc lint fmt tools clean chart-test image image-scratch browser-test chromium woocommerce-test woocommerce-zip php vendure-test wordpress-test wordpress commercetools-test saleor-test
+.PHONY: help build run test unit fuzz bench crypto-test cc lint fmt tools clean chart-test image image-scratch scratch-crypto browser-test chromium woocommerce-test woocommerce-zip php vendure-test wordpress-test wordpress commercetools-test saleor-test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -276,7 +276,7 @@ $(TOOLS)/helm:
 image: ## build the container image IMAGE with Docker (multi-stage Dockerfile; needs a Docker daemon)
 	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE) .
 
-image-scratch: build ## build IMAGE from bin/trustly-sidecar and Dockerfile.scratch (no Go image; needs a Docker daemon)
+image-scratch: scratch-crypto build ## build IMAGE from bin/trustly-sidecar and Dockerfile.scratch (no Go image; needs a Docker daemon)
 	rm -rf .cache/image && mkdir -p .cache/image
 	cp $(BIN) .cache/image/trustly-sidecar
 	cp /etc/ssl/certs/ca-certificates.crt .cache/image/ca-certificates.crt
@@ -286,6 +286,11 @@ image-scratch: build ## build IMAGE from bin/trustly-sidecar and Dockerfile.scra
 	  echo "image-scratch: no Docker daemon; the build context is staged in .cache/image:"; \
 	  echo "  docker build -f Dockerfile.scratch -t $(IMAGE) .cache/image"; \
 	fi
+
+# Checked before anything is built: the openssl binary cannot run FROM scratch.
+scratch-crypto:
+	@if [ "$(CRYPTO)" = openssl ]; then \
+	  echo "image-scratch: CRYPTO=openssl needs glibc and libcrypto, which a scratch image lacks; use a base with both (README, Performance, Signing)"; exit 1; fi
 
 clean:
 	rm -rf bin .cache
