@@ -52,11 +52,7 @@ func TestVersionNamesCrypto(t *testing.T) {
 			if !strings.Contains(string(out), "\ncrypto: "+b.crypto) {
 				t.Errorf("%s version printed\n%s\nwant a line starting crypto: %s", bin, out, b.crypto)
 			}
-			if b.static {
-				requireStatic(t, bin)
-			} else {
-				requireNoLinkedCrypto(t, bin)
-			}
+			requireLinks(t, bin, b.static)
 
 			// Its crypto works where it runs: Trustly's signed TEST vector
 			// verifies, and a signature is the same bytes Go's crypto gives
@@ -97,28 +93,11 @@ func TestVersionNamesCrypto(t *testing.T) {
 	}
 }
 
-// requireStatic fails unless bin needs no dynamic loader and no shared
-// library: a scratch image has neither.
-func requireStatic(t *testing.T, bin string) {
-	t.Helper()
-	f, err := elf.Open(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP || p.Type == elf.PT_DYNAMIC {
-			t.Errorf("%s is dynamically linked (program header %v)", bin, p.Type)
-		}
-	}
-	if libs, err := f.ImportedLibraries(); err == nil && len(libs) > 0 {
-		t.Errorf("%s needs shared libraries %v", bin, libs)
-	}
-}
-
-// requireNoLinkedCrypto fails if bin needs a shared library other than
-// glibc's: libcrypto is for the binary to load, never for the loader.
-func requireNoLinkedCrypto(t *testing.T, bin string) {
+// requireLinks fails unless bin links as its build promises. static: no
+// dynamic loader and no shared library, as a scratch image has neither.
+// Otherwise glibc's libraries alone: libcrypto is for the binary to load,
+// never for the loader.
+func requireLinks(t *testing.T, bin string, static bool) {
 	t.Helper()
 	f, err := elf.Open(bin)
 	if err != nil {
@@ -128,6 +107,17 @@ func requireNoLinkedCrypto(t *testing.T, bin string) {
 	libs, err := f.ImportedLibraries()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if static {
+		for _, p := range f.Progs {
+			if p.Type == elf.PT_INTERP || p.Type == elf.PT_DYNAMIC {
+				t.Errorf("%s is dynamically linked (program header %v)", bin, p.Type)
+			}
+		}
+		if len(libs) > 0 {
+			t.Errorf("%s needs shared libraries %v", bin, libs)
+		}
+		return
 	}
 	for _, l := range libs {
 		if !strings.HasPrefix(l, "libc.so") && !strings.HasPrefix(l, "libdl.so") && !strings.HasPrefix(l, "libpthread.so") {
