@@ -81,10 +81,9 @@ func (c *keyCache[K, V]) get(k *K, build func(*K) (*V, error)) (*V, error) {
 	return v, nil
 }
 
+// opensslPrivate takes a key of two primes (signSHA1 leaves the others to
+// Go's code).
 func opensslPrivate(k *rsa.PrivateKey) (*openssl.PrivateKeyRSA, error) {
-	if len(k.Primes) != 2 {
-		return nil, fmt.Errorf("a key of %d primes (OpenSSL takes two)", len(k.Primes))
-	}
 	p, q := k.Primes[0], k.Primes[1]
 	// The CRT values, as crypto/rsa computes them: a key parsed by
 	// ParsePrivateKey has them already, one built by hand may not, and
@@ -108,7 +107,9 @@ func opensslPublic(k *rsa.PublicKey) (*openssl.PublicKeyRSA, error) {
 }
 
 func signSHA1(key *rsa.PrivateKey, digest []byte) ([]byte, error) {
-	if opensslErr != nil {
+	// A key of more than two primes, which crypto/rsa still takes and
+	// golang-fips/openssl does not, signs as in the default build.
+	if opensslErr != nil || len(key.Primes) != 2 {
 		return rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA1, digest)
 	}
 	k, err := privateKeys.get(key, opensslPrivate)

@@ -8,12 +8,11 @@ import (
 	"crypto/rsa"
 	"crypto/sha1"
 	"errors"
-	"math/big"
 	"testing"
 )
 
 // The openssl build's own paths: keys turned into libcrypto's form once, a
-// key without CRT values, one OpenSSL cannot take, a wrong key.
+// key without CRT values, one OpenSSL's binding cannot take, a wrong key.
 func TestOpenSSLKeys(t *testing.T) {
 	key, err := katKey()
 	if err != nil {
@@ -50,10 +49,22 @@ func TestOpenSSLKeys(t *testing.T) {
 		}
 	})
 
-	t.Run("three primes", func(t *testing.T) {
-		three := &rsa.PrivateKey{PublicKey: key.PublicKey, D: key.D, Primes: []*big.Int{key.Primes[0], key.Primes[1], big.NewInt(3)}}
-		if _, err := signSHA1(three, digest[:]); err == nil {
-			t.Fatal("a three-prime key signed")
+	t.Run("three primes: Go's code, as in the default build", func(t *testing.T) {
+		//lint:ignore SA1019 such keys still parse, and the build must sign with them
+		three, err := rsa.GenerateMultiPrimeKey(rand.Reader, 3, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := rsa.SignPKCS1v15(nil, three, crypto.SHA1, digest[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := signSHA1(three, digest[:])
+		if err != nil || string(got) != string(want) {
+			t.Fatalf("signSHA1 = %x, %v; want Go's %x", got, err, want)
+		}
+		if err := verifySHA1(&three.PublicKey, digest[:], got); err != nil {
+			t.Errorf("OpenSSL refused the three-prime key's signature: %v", err)
 		}
 	})
 
