@@ -194,11 +194,14 @@ func TestBenchTable(t *testing.T) {
 	}
 	var viaSidecar, viaBase, alone, apart, hops, redisTrips, redisWoken []loadgen.Result
 	var paymentTrips int64
+	var paymentRedisCPU time.Duration
 	profiled := profile("payments", time.Second)
 	for round, per := 0, calls/rounds; round < rounds; round++ {
 		infoBefore := redisInfo(t, rdb)
 		viaSidecar = append(viaSidecar, loadgen.Run(ctx, 1, per, pay(priv, orders, round, per)))
-		paymentTrips += redisInfo(t, rdb).TripsSince(infoBefore)
+		infoAfter := redisInfo(t, rdb)
+		paymentTrips += infoAfter.TripsSince(infoBefore)
+		paymentRedisCPU += infoAfter.CPU - infoBefore.CPU
 		if withBase {
 			viaBase = append(viaBase, loadgen.Run(ctx, 1, per, pay(basePriv, baseOrders, round, per)))
 		}
@@ -272,6 +275,7 @@ func TestBenchTable(t *testing.T) {
 	tab.Add("measure", "value", "note")
 	var cpuTotal time.Duration
 	var notes, nTrips, boundOps int64
+	var notesRedisCPU time.Duration
 	var boundCPU time.Duration
 	// The machine may be shared, and what this VM gets of it drifts by
 	// more than 10 % within seconds (a bound of 1,739/s before one row and
@@ -305,6 +309,7 @@ func TestBenchTable(t *testing.T) {
 			cpu += after.CPU - before.CPU
 			sys += after.Sys - before.Sys
 			nTrips += infoAfter.TripsSince(infoBefore)
+			notesRedisCPU += infoAfter.CPU - infoBefore.CPU
 			// The bound is for all cores; the load generator and Redis ran
 			// on the same ones, so the share they used is not the sidecar's.
 			o := (infoAfter.CPU - infoBefore.CPU) + (readProc(t, os.Getpid()).CPU - selfBefore.CPU)
@@ -382,6 +387,10 @@ func TestBenchTable(t *testing.T) {
 	tab.Add("Redis round trips per notification", fmt.Sprintf("%.2f", float64(nTrips)/float64(notes)),
 		"counted by redis-server (answers written, INFO stats; background loops included); a pending of a known order")
 	tab.Add("Redis round trips per POST /v1/payments", fmt.Sprintf("%.2f", perPayment), "idempotency claim to stored answer")
+	// What one redis-server core can carry: Redis is single-threaded, so
+	// 1 s over this is the most it answers per second, whatever serve does.
+	tab.Add("Redis CPU per notification / per payment", loadgen.Ms(notesRedisCPU/time.Duration(notes))+" / "+loadgen.Ms(paymentRedisCPU/time.Duration(paid.N)),
+		"used_cpu_user+sys of redis-server over the notification rows and the payments (background loops included): what one Redis core spends on each, for sizing it")
 	inProcess, ownProcess := loadgen.Merge(alone...), loadgen.Merge(apart...)
 	tab.Add("Deposit through the sidecar", fmt.Sprintf("p50 %s, p99 %s", loadgen.Ms(paid.Percentile(50)), loadgen.Ms(paid.Percentile(99))),
 		fmt.Sprintf("POST /v1/payments, sequential, serve to Redis directly; %d rounds, taking turns with the two below", rounds))
