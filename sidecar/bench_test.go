@@ -309,10 +309,11 @@ func TestBenchTable(t *testing.T) {
 			cpu += after.CPU - before.CPU
 			sys += after.Sys - before.Sys
 			nTrips += infoAfter.TripsSince(infoBefore)
-			notesRedisCPU += infoAfter.CPU - infoBefore.CPU
+			redisCPU := infoAfter.CPU - infoBefore.CPU
+			notesRedisCPU += redisCPU
 			// The bound is for all cores; the load generator and Redis ran
 			// on the same ones, so the share they used is not the sidecar's.
-			o := (infoAfter.CPU - infoBefore.CPU) + (readProc(t, os.Getpid()).CPU - selfBefore.CPU)
+			o := redisCPU + (readProc(t, os.Getpid()).CPU - selfBefore.CPU)
 			others += o
 			if l := leftOf(o, cores, r.Elapsed); l > 0 && tb.rate() > 0 { // 0 when CPU ticks outran a short turn
 				perTurn = append(perTurn, r.Throughput()/(tb.rate()*l))
