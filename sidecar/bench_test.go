@@ -383,6 +383,13 @@ func TestBenchTable(t *testing.T) {
 				ossl.crypto, turns16*each16, share(per[1], per[0]), loadgen.Ms(per[0]), rate[1], rate[0], rate[1]/rate[0]))
 	}
 
+	// The floor (bench_floor_test.go): the same pendings to a route of
+	// net/http, core/trustly and one Redis script, nothing else.
+	floorPid, floorPub := startFloor(t, simKeyFile)
+	per, rate := versus("floor", floorPid, floorPub, orders)
+	tab.Add("floor: CPU per notification", loadgen.Ms(per[1]),
+		fmt.Sprintf("net/http, core/trustly and one Redis script, nothing else, in turns with this build (concurrency 16, %d each): crypto %.2f of it, this build's %.2f; this build %.2f× its CPU, %.2f× its throughput (%.0f/s against %.0f/s)",
+			turns16*each16, share(cryptoPer, per[1]), share(cryptoPer, per[0]), share(per[0], per[1]), rate[0]/rate[1], rate[0], rate[1]))
 	tab.Add("crypto share of the sidecar's CPU", fmt.Sprintf("%.2f", share(cryptoPer, sidecarPer)),
 		"the bound in CPU terms, which other users of the machine move less; per row above")
 	tab.Add("Redis round trips per notification", fmt.Sprintf("%.2f", float64(nTrips)/float64(notes)),

@@ -33,6 +33,10 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(floorEnv); spec != "" {
+		fmt.Fprintln(os.Stderr, "floor server:", serveFloor(spec))
+		os.Exit(1)
+	}
 	flag.Parse()
 	os.Exit(testMain(m))
 }
