@@ -192,7 +192,11 @@ func TestBenchTable(t *testing.T) {
 			t.Fatalf("openssl build: %d of %d payments failed: %v", r.Errors, r.N, r.FirstErr)
 		}
 	}
-	var viaSidecar, viaBase, alone, apart, hops, redisTrips, redisWoken []loadgen.Result
+	// The floor (bench_floor_test.go): the same payments and pendings to
+	// routes of net/http, core/trustly and Redis, nothing else.
+	floorPid, floorPub := startFloor(t, s.APIURL(), simKeyFile, notifyURL)
+	floorOrders := make([]created, calls)
+	var viaSidecar, viaBase, viaFloor, alone, apart, hops, redisTrips, redisWoken []loadgen.Result
 	var paymentTrips int64
 	var paymentRedisCPU time.Duration
 	profiled := profile("payments", time.Second)
@@ -205,6 +209,7 @@ func TestBenchTable(t *testing.T) {
 		if withBase {
 			viaBase = append(viaBase, loadgen.Run(ctx, 1, per, pay(basePriv, baseOrders, round, per)))
 		}
+		viaFloor = append(viaFloor, loadgen.Run(ctx, 1, per, pay(floorPub, floorOrders, round, per)))
 		alone = append(alone, loadgen.Run(ctx, 1, per, func(ctx context.Context, i int) error {
 			_, err := client.Deposit(ctx, benchDeposit(notifyURL))
 			return err
@@ -241,9 +246,9 @@ func TestBenchTable(t *testing.T) {
 		redisWoken = append(redisWoken, woken)
 	}
 	profiled()
-	paid, basePaid := loadgen.Merge(viaSidecar...), loadgen.Merge(viaBase...)
+	paid, basePaid, floorPaid := loadgen.Merge(viaSidecar...), loadgen.Merge(viaBase...), loadgen.Merge(viaFloor...)
 	perPayment := float64(paymentTrips) / float64(paid.N)
-	for _, r := range []loadgen.Result{paid, basePaid, loadgen.Merge(alone...)} {
+	for _, r := range []loadgen.Result{paid, basePaid, floorPaid, loadgen.Merge(alone...)} {
 		if r.Errors > 0 {
 			t.Fatalf("%d of %d Deposits failed: %v", r.Errors, r.N, r.FirstErr)
 		}
@@ -383,9 +388,6 @@ func TestBenchTable(t *testing.T) {
 				ossl.crypto, turns16*each16, share(per[1], per[0]), loadgen.Ms(per[0]), rate[1], rate[0], rate[1]/rate[0]))
 	}
 
-	// The floor (bench_floor_test.go): the same pendings to a route of
-	// net/http, core/trustly and one Redis script, nothing else.
-	floorPid, floorPub := startFloor(t, simKeyFile)
 	per, rate := versus("floor", floorPid, floorPub, orders)
 	tab.Add("floor: CPU per notification", loadgen.Ms(per[1]),
 		fmt.Sprintf("net/http, core/trustly and one Redis script, nothing else, in turns with this build (concurrency 16, %d each): crypto %.2f of it, this build's %.2f; this build %.2f× its CPU, %.2f× its throughput (%.0f/s against %.0f/s)",
@@ -410,6 +412,10 @@ func TestBenchTable(t *testing.T) {
 	// whose ends wait and are woken.
 	tab.Add("Deposit added latency", "p50 "+loadgen.Ms(added), fmt.Sprintf("sidecar minus client alone (what this machine charges for a hop: the two rows below); %s against the client in the simulator's process",
 		loadgen.Ms(paid.Percentile(50)-inProcess.Percentile(50))))
+	floorAdded := floorPaid.Percentile(50) - ownProcess.Percentile(50)
+	tab.Add("floor: Deposit added latency", "p50 "+loadgen.Ms(floorAdded),
+		fmt.Sprintf("the floor's POST /v1/payments (p50 %s) minus client alone: the hop and a payment's three round trips (claim, order, answer), the Deposit signed beside the first two, nothing else; after this build's in each round; this build %s more",
+			loadgen.Ms(floorPaid.Percentile(50)), loadgen.Ms(added-floorAdded)))
 	if withBase {
 		baseAdded := basePaid.Percentile(50) - ownProcess.Percentile(50)
 		tab.Add("base: Deposit added latency", "p50 "+loadgen.Ms(baseAdded), baseRow(base, "the base's serve after this build's in each round", added, baseAdded))
