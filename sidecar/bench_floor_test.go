@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -55,19 +56,9 @@ func serveFloor(spec string) error {
 	if err := json.Unmarshal([]byte(spec), &c); err != nil {
 		return fmt.Errorf("%s: %w", floorEnv, err)
 	}
-	kb, err := os.ReadFile(c.MerchantKeyFile)
-	if err != nil {
-		return err
-	}
-	mk, err := trustly.ParsePrivateKey(kb)
-	if err != nil {
-		return err
-	}
-	pb, err := os.ReadFile(c.TrustlyKeyFile)
-	if err != nil {
-		return err
-	}
-	pub, err := trustly.ParsePublicKey(pb)
+	// Read as the notify command reads its keys: the private key that
+	// signs, the public key that checks what the other side signs.
+	mk, pub, err := notifyKeys(c.MerchantKeyFile, c.TrustlyKeyFile)
 	if err != nil {
 		return err
 	}
@@ -132,10 +123,13 @@ func floorPayment(rdb *redis.Client, client *trustly.Client, notificationURL str
 			done <- answer{res, err}
 		}()
 		ok, err := rdb.SetNX(r.Context(), key, "in flight", 24*time.Hour).Result()
-		if err != nil || !ok {
-			gate <- fmt.Errorf("claim: %v, %w", ok, err)
+		if err == nil && !ok {
+			err = errors.New("idempotency key in use")
+		}
+		if err != nil {
+			gate <- err
 			<-done
-			http.Error(w, "claim refused", http.StatusConflict)
+			http.Error(w, "claim: "+err.Error(), http.StatusConflict)
 			return
 		}
 		_, err = rdb.Pipelined(r.Context(), func(p redis.Pipeliner) error {
