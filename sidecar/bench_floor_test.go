@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -71,6 +70,7 @@ func serveFloor(spec string) error {
 	rdb := redis.NewClient(&redis.Options{Addr: c.Redis})
 	defer rdb.Close()
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(http.ResponseWriter, *http.Request) {}) // for startFloor
 	mux.Handle("POST /v1/payments", floorPayment(rdb, client, c.NotificationURL))
 	mux.HandleFunc("POST /trustly/notifications/", func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
@@ -183,12 +183,6 @@ func startFloor(t *testing.T, trustlyURL, trustlyKeyFile, notificationURL string
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return cmd.Process.Pid, addr
-		}
-	}
-	t.Fatalf("floor server at %s not up in 10 s", addr)
-	return 0, ""
+	waitHealthy(t, "http://"+addr+"/healthz")
+	return cmd.Process.Pid, addr
 }
