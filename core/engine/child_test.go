@@ -283,8 +283,16 @@ func signed(t testing.TB, method, id, nid string) sent {
 // signedFor is signed for the attempt with MessageID mid.
 func signedFor(t testing.TB, method, id, nid, mid string) sent {
 	t.Helper()
-	data := map[string]any{"orderid": "T" + id, "messageid": mid, "notificationid": nid,
-		"enduserid": "u" + id, "timestamp": "2025-03-03 09:00:00.000000+00"}
+	return signedTo(t, method, "T"+id, nid, mid, "u"+id)
+}
+
+// signedTo is a notification of Trustly orderid tid for the attempt with
+// MessageID mid, of shopper enduser.
+func signedTo(t testing.TB, method, tid, nid, mid, enduser string) sent {
+	t.Helper()
+	id := strings.TrimPrefix(tid, "T")
+	data := map[string]any{"orderid": tid, "messageid": mid, "notificationid": nid,
+		"enduserid": enduser, "timestamp": "2025-03-03 09:00:00.000000+00"}
 	switch method {
 	case "pending", "credit", "debit":
 		data["amount"], data["currency"] = "100.00", "SEK"

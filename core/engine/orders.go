@@ -233,24 +233,25 @@ func (e *Engine) createPayment(ctx context.Context, r PaymentRequest, o store.Or
 
 // answerEarly gives the request's answer-early hook (IdempotentOrder) the
 // order as s will leave it, when s may be answered before its transition
-// is back, and reports whether it did, with the write that stores the
-// answer when it is the caller's to send (store.Along). It fixes s's time,
-// so that the answer and the stored order say the same.
-func (e *Engine) answerEarly(ctx context.Context, o store.Order, s *step) (bool, *store.Along) {
+// is back, and reports whether it did, with that order and the write that
+// stores the answer when it is the caller's to send (store.Along). It
+// fixes s's time, so that the answer and the stored order say the same.
+func (e *Engine) answerEarly(ctx context.Context, o store.Order, s *step) (bool, store.Order, *store.Along) {
 	ea := earlyAnswerFrom(ctx)
 	if ea == nil || !s.answerEarly {
-		return false, nil
+		return false, store.Order{}, nil
 	}
 	m, err := MachineFor(Flow(o.Flow))
 	if err != nil {
-		return false, nil
+		return false, store.Order{}, nil
 	}
 	to, ok := m.Targets(s.event)[State(o.State)]
 	if !ok {
-		return false, nil
+		return false, store.Order{}, nil
 	}
 	s.now = e.now()
-	return true, ea.give(view(o.After(string(to), s.set, s.now)))
+	after := o.After(string(to), s.set, s.now)
+	return true, after, ea.give(view(after))
 }
 
 // freshAttempt stores a new MessageID on o before calling again.
@@ -678,9 +679,14 @@ func (o Order) String() string {
 // Trustly orderid it brought (if any), and returns the order as stored
 // with ret, the error the caller should see.
 func (e *Engine) record(ctx context.Context, o store.Order, s step, tid string, ret error) (Order, error) {
-	// The order as answered comes back from the transition script itself.
-	s.withOrder = true
-	early, answer := e.answerEarly(ctx, o, &s)
+	early, predicted, answer := e.answerEarly(ctx, o, &s)
+	// The shop's answer is what was given early, whatever the transition
+	// returns, and the predicted order holds all the known-orders memory
+	// takes from one (the orderid, MessageID, flow and terms, never the
+	// state): the script need not send the whole order back, which cost a
+	// third of its time inside Redis. Otherwise the order as answered comes
+	// back from the script itself.
+	s.withOrder = !early
 	// The orderid's index entry and the stored answer go with the
 	// transition, in its round trip: they are in other slots and none
 	// needs another's answer (store.Along).
@@ -717,6 +723,9 @@ func (e *Engine) record(ctx context.Context, o store.Order, s step, tid string, 
 		}
 	}
 	cur := a.Order
+	if early {
+		cur = &predicted
+	}
 	if cur == nil {
 		got, err := e.store.Get(ctx, o.ID)
 		if err != nil {

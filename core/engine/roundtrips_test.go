@@ -3,6 +3,7 @@ package engine_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -222,7 +223,7 @@ func TestRoundTripsPerPayment(t *testing.T) {
 	rdb.AddHook(rt)
 	w := newWorld(t, backends[0], func(o *opts) { o.rdb = rdb })
 	idem := store.NewRedisIdempotency(rdb, w.keys, store.IdempotencyOptions{})
-	pay := func(key string, r engine.PaymentRequest) {
+	pay := func(key string, r engine.PaymentRequest) store.Outcome {
 		t.Helper()
 		res, err := engine.IdempotentOrder(w.ctx, idem, "payments", key, "fp-"+key, orderAnswer, func(ctx context.Context) (store.Outcome, error) {
 			o, err := w.eng.CreatePayment(ctx, r)
@@ -231,6 +232,7 @@ func TestRoundTripsPerPayment(t *testing.T) {
 		if err != nil || !res.Ran {
 			t.Fatalf("payment %s: %+v, %v", key, res, err)
 		}
+		return res.Outcome
 	}
 	pay("warm-up", payment(10000)) // loads the scripts
 	for _, tc := range []struct {
@@ -257,4 +259,35 @@ func TestRoundTripsPerPayment(t *testing.T) {
 			}
 		})
 	}
+
+	// The answer was given before the transition came back (earlyAnswer),
+	// and the transition sent no order back: the answer is still the
+	// order as stored, and the engine remembers it (knownOrders), so its
+	// first notification is one round trip.
+	t.Run("the payment's first notification", func(t *testing.T) {
+		var answered engine.Order
+		if err := json.Unmarshal(pay("then notified", payment(10000)).Body, &answered); err != nil {
+			t.Fatal(err)
+		}
+		stored, err := w.eng.GetPayment(w.ctx, answered.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if answered.TrustlyOrderID == "" || answered.URL == "" || answered.State != stored.State ||
+			answered.TrustlyOrderID != stored.TrustlyOrderID || answered.URL != stored.URL || answered.MessageID != stored.MessageID {
+			t.Fatalf("answered %+v\nstored %+v", answered, stored)
+		}
+		n := signedTo(t, "pending", answered.TrustlyOrderID, "n-first", answered.MessageID, payment(10000).EndUserID)
+		got := rt.count(t, func() {
+			if _, err := w.eng.HandleNotification(w.ctx, n.body); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if got != 1 {
+			t.Errorf("%d round trips, want 1", got)
+		}
+		if o, err := w.eng.GetPayment(w.ctx, answered.ID); err != nil || o.State != "pending" {
+			t.Errorf("after the pending: %+v, %v", o, err)
+		}
+	})
 }
