@@ -677,7 +677,8 @@ func (o Order) String() string {
 
 // record applies the outcome of a Trustly call to the order, indexes the
 // Trustly orderid it brought (if any), and returns the order as stored
-// with ret, the error the caller should see.
+// (as answered, when the answer was given early) with ret, the error the
+// caller should see.
 func (e *Engine) record(ctx context.Context, o store.Order, s step, tid string, ret error) (Order, error) {
 	early, predicted, answer := e.answerEarly(ctx, o, &s)
 	// The shop's answer is what was given early, whatever the transition
