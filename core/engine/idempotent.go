@@ -74,6 +74,10 @@ func Idempotent(ctx context.Context, idem store.Idempotency, scope, key, fingerp
 // and run's own outcome is not used. A failure of the transition after
 // that is logged by the engine and returned with the stored outcome: the
 // shop gets the answer a repeat would get.
+//
+// Under WithOrderClaim, with run PreparePayment's step, a store that can
+// (store.RedisIdempotency on one master) creates the payment's order in
+// the claim's own script; only a fresh claim does.
 func IdempotentOrder(ctx context.Context, idem store.Idempotency, scope, key, fingerprint string,
 	answer func(Order) store.Outcome, run func(ctx context.Context) (store.Outcome, error)) (IdempotentResult, error) {
 	return idempotent(ctx, idem, scope, key, fingerprint, answer, run)
@@ -86,12 +90,13 @@ func idempotent(ctx context.Context, idem store.Idempotency, scope, key, fingerp
 	claimAt, atOnce := idem.(interface {
 		ClaimAt(ctx context.Context, scope, key, fingerprint, point string) (store.Claim, *store.Outcome, error)
 	})
-	var c store.Claim
-	var stored *store.Outcome
-	var err error
-	if atOnce {
+	c, stored, withOrder, err := claimCreating(ctx, idem, orderClaimFrom(ctx), scope, key, fingerprint)
+	switch {
+	case withOrder:
+		atOnce = true // ClaimCreate records the point as ClaimAt does
+	case atOnce:
 		c, stored, err = claimAt.ClaimAt(ctx, scope, key, fingerprint, pointStarted)
-	} else {
+	default:
 		c, stored, err = idem.Claim(ctx, scope, key, fingerprint)
 	}
 	switch {

@@ -143,28 +143,34 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest) (Order, er
 }
 
 // PreparePayment is CreatePayment in two steps, for a caller with a round
-// trip of its own to make first (an idempotency claim): it starts reading
-// the shopper's accounts (the Express account the Deposit names) and
-// begins the Deposit (built and signed, held before sending) now, beside
-// that round trip, and returns the step that creates the payment. Nothing
-// is written or sent before that step runs; a step never run cost a read
-// and a signature, and its call ends with ctx.
+// trip of its own to make first (an idempotency claim): it begins the
+// Deposit (built and signed, held before sending) now, beside that round
+// trip, and returns the step that creates the payment. The shopper's
+// accounts (the Express account the Deposit names) are read beside the
+// round trip too; under WithOrderClaim, by the claim's own script where it
+// can create the order (IdempotentOrder). Nothing is written or sent
+// before the claim or the step; a step never run cost a read and a
+// signature, and its call ends with ctx.
 //
 // The Deposit is begun without an Express account: a shopper who has one
 // gets a Deposit signed again, with it, by the step.
 func (e *Engine) PreparePayment(ctx context.Context, r PaymentRequest) func(context.Context) (Order, error) {
 	accounts := func() (store.Accounts, error) { return store.Accounts{}, nil }
+	var readAccounts func()
 	if !r.NoExpress {
 		type read struct {
 			a   store.Accounts
 			err error
 		}
 		done := make(chan read, 1)
-		go func() {
-			a, err := e.store.Accounts(ctx, r.EndUserID)
-			done <- read{a, err}
-		}()
+		readAccounts = sync.OnceFunc(func() {
+			go func() {
+				a, err := e.store.Accounts(ctx, r.EndUserID)
+				done <- read{a, err}
+			}()
+		})
 		accounts = sync.OnceValues(func() (store.Accounts, error) {
+			readAccounts()
 			got := <-done
 			return got.a, got.err
 		})
@@ -172,11 +178,22 @@ func (e *Engine) PreparePayment(ctx context.Context, r PaymentRequest) func(cont
 	now := e.now()
 	o := store.Order{ID: e.newID(), Flow: string(FlowDeposit), State: string(Deposit.Initial),
 		Currency: r.Currency, Amount: r.Amount, MinAmount: r.SuggestedMinAmount, MaxAmount: r.SuggestedMaxAmount,
-		EndUserID: r.EndUserID, ExternalReference: r.ExternalReference, MessageID: e.newID(), Created: now, Updated: now}
+		EndUserID: r.EndUserID, ExternalReference: r.ExternalReference, MessageID: e.newID(), Created: now, Updated: now,
+		KYC: e.kycRecordFor(r)}
 	req := e.depositRequest(r, o.MessageID)
 	invalid := e.validate(req)
 	if invalid == nil {
 		invalid = checkKYCRequest(r)
+	}
+	switch p := orderClaimFrom(ctx); {
+	case p != nil && invalid == nil:
+		// The claim may create the order and read the Express account
+		// in its own script; a claim that cannot starts the read
+		// beside itself.
+		p.order = &store.NewOrder{Order: o, OpenUntil: e.checkoutDeadline(), Express: !r.NoExpress}
+		p.beside = readAccounts
+	case readAccounts != nil:
+		readAccounts()
 	}
 	var early *earlyCall[*trustly.DepositResult]
 	if invalid == nil {
@@ -195,16 +212,21 @@ func (e *Engine) PreparePayment(ctx context.Context, r PaymentRequest) func(cont
 
 func (e *Engine) createPayment(ctx context.Context, r PaymentRequest, o store.Order, req *trustly.DepositRequest,
 	accounts func() (store.Accounts, error), early *earlyCall[*trustly.DepositResult]) (Order, error) {
-	o.KYC = e.kycRecordFor(r)
-	accts, err := accounts()
-	if err != nil {
-		early.drop()
-		return Order{}, beforeCall(storeErr(err))
-	}
-	req.AccountID = accts.Express
-	o.AccountID = accts.Express
 	storeOrder := func(ctx context.Context) error { return e.store.CreateOpen(ctx, o, e.checkoutDeadline()) }
-	if accts.Express != "" {
+	express, created := createdWithClaim(ctx, o)
+	if created {
+		storeOrder = func(context.Context) error { return nil }
+	} else {
+		accts, err := accounts()
+		if err != nil {
+			early.drop()
+			return Order{}, beforeCall(storeErr(err))
+		}
+		express = accts.Express
+	}
+	req.AccountID = express
+	o.AccountID = express
+	if express != "" {
 		// The Deposit begun without the account is not the one to send.
 		early.drop()
 		early = beginCall(ctx, func(ctx context.Context) (*trustly.DepositResult, error) { return e.api.Deposit(ctx, req) })

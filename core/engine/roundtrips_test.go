@@ -260,6 +260,32 @@ func TestRoundTripsPerPayment(t *testing.T) {
 		})
 	}
 
+	// As the shop API runs it (WithOrderClaim, PreparePayment before the
+	// claim): on one master the claim creates the order, with its entries
+	// and the shopper's Express account, in its own script; then the one
+	// after the call.
+	if _, _, err := payClaimed(w, idem, "warm-up, claimed", payment(10000)); err != nil { // loads its script
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		r    engine.PaymentRequest
+	}{
+		{"a payment whose claim creates its order", payment(10000)},
+		{"the same with an invoice reference", invoice("inv-2", 10000)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := rt.count(t, func() {
+				if res, o, err := payClaimed(w, idem, tc.name, tc.r); err != nil || !res.Ran || o.State != engine.StateStarted {
+					t.Fatalf("payment: %+v %+v %v", res, o, err)
+				}
+			})
+			if got != 2 {
+				t.Errorf("%d round trips, want 2", got)
+			}
+		})
+	}
+
 	// The answer was given before the transition came back (earlyAnswer),
 	// and the transition sent no order back: the answer is still the
 	// order as stored, and the engine remembers it (knownOrders), so its

@@ -297,11 +297,22 @@ func retryBusy(ctx context.Context, op func() (bool, error)) (bool, error) {
 const pointStarted = "started"
 
 // shop is one shop call as the engine makes it: claim, mark the call
-// started, create the order, call Trustly (counted), record the acceptance
-// with the answer (store.Along). It
-// reports whether the shop got an answer (201 or a definite refusal).
+// started, create the order (on one master, all three in the claim's
+// script: ClaimCreate), call Trustly (counted), record the acceptance with
+// the answer (store.Along). It reports whether the shop got an answer (201
+// or a definite refusal).
 func shop(ctx context.Context, idem *store.RedisIdempotency, orders *store.RedisOrders, l *ledger, k string) bool {
-	c, stored, err := idem.Claim(ctx, "pay", k, "fp-"+k)
+	id := "o-" + k
+	o := store.Order{ID: id, Flow: "deposit", State: "new", MessageID: "m-" + k, Currency: "EUR", Amount: 100, Created: time.Now()}
+	var c store.Claim
+	var stored *store.Outcome
+	var err error
+	withOrder := idem.ClaimCreates()
+	if withOrder {
+		c, stored, _, err = idem.ClaimCreate(ctx, "pay", k, "fp-"+k, pointStarted, store.NewOrder{Order: o, OpenUntil: time.Now().Add(time.Hour)})
+	} else {
+		c, stored, err = idem.Claim(ctx, "pay", k, "fp-"+k)
+	}
 	if err != nil {
 		l.fail()
 		return false
@@ -313,18 +324,18 @@ func shop(ctx context.Context, idem *store.RedisIdempotency, orders *store.Redis
 	if c.RecoveryPoint == pointStarted {
 		return true // interrupted: the engine answers 409, no second call
 	}
-	if err := idem.Progress(ctx, c, pointStarted); err != nil {
-		_ = idem.Release(ctx, c)
-		l.fail()
-		return false
-	}
-	id := "o-" + k
-	err = orders.CreateOpen(ctx, store.Order{ID: id, Flow: "deposit", State: "new", MessageID: "m-" + k,
-		Currency: "EUR", Amount: 100, Created: time.Now()}, time.Now().Add(time.Hour))
-	if err != nil && !errors.Is(err, store.ErrExists) {
-		_ = idem.Release(ctx, c)
-		l.fail()
-		return false
+	if !withOrder {
+		if err := idem.Progress(ctx, c, pointStarted); err != nil {
+			_ = idem.Release(ctx, c)
+			l.fail()
+			return false
+		}
+		err = orders.CreateOpen(ctx, o, time.Now().Add(time.Hour))
+		if err != nil && !errors.Is(err, store.ErrExists) {
+			_ = idem.Release(ctx, c)
+			l.fail()
+			return false
+		}
 	}
 	l.mu.Lock()
 	l.deposits[k]++

@@ -138,9 +138,16 @@ func (s *RedisIdempotency) ClaimAt(ctx context.Context, scope, key, fingerprint,
 	if err != nil {
 		return Claim{}, nil, w.fail(ctx, "claim idempotency key", err)
 	}
+	return s.claimed(ctx, w, scope, key, fingerprint, reply, waitErr)
+}
+
+// claimed reads the claim script's reply (lua/idem_claim.lua); waitErr is
+// that of the wait sent with the script.
+func (s *RedisIdempotency) claimed(ctx context.Context, w *writes, scope, key, fingerprint string, reply []any, waitErr error) (Claim, *Outcome, error) {
 	if len(reply) == 0 {
 		return Claim{}, nil, errors.New("store: claim: empty script reply")
 	}
+	k := s.keys.Idempotency(scope, key)
 	switch outcome, _ := reply[0].(string); outcome {
 	case "claimed":
 		token, err := strconv.ParseInt(str(reply, 1), 10, 64)

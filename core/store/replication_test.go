@@ -185,24 +185,61 @@ func TestWhenTheStoreWaits(t *testing.T) {
 func TestAClaimNotReplicatedIsGivenBack(t *testing.T) {
 	srv := redistest.NewServer(t)
 	prefix := redistest.Prefix(t)
-	waiting, err := store.Open(store.RedisConfig{Addrs: []string{srv.Addr()},
-		Replication: &store.Replication{Acks: 1, Timeout: 20 * time.Millisecond}}, prefix)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { waiting.Close() })
+	waiting := openDB(t, srv.Addr(), prefix, &store.Replication{Acks: 1, Timeout: 20 * time.Millisecond})
 	if _, _, err := waiting.Idempotency(store.IdempotencyOptions{}).Claim(t.Context(), "shop", "k", "fp"); !errors.Is(err, store.ErrNotReplicated) {
 		t.Fatalf("claim: %v, want ErrNotReplicated", err)
 	}
-	plain, err := store.Open(store.RedisConfig{Addrs: []string{srv.Addr()}}, prefix)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { plain.Close() })
+	plain := openDB(t, srv.Addr(), prefix, nil)
 	c, stored, err := plain.Idempotency(store.IdempotencyOptions{}).Claim(t.Context(), "shop", "k", "fp")
 	if err != nil || stored != nil || c.RecoveryPoint != "" {
 		t.Fatalf("retry: %+v %v %v, want a fresh claim", c, stored, err)
 	}
+}
+
+// A claim that created its order (ClaimCreate) and was not acknowledged
+// by the replicas is given back with the order and its index entries:
+// nothing was sent to Trustly, and nothing may point at an order that
+// never started.
+func TestAClaimWithItsOrderNotReplicatedIsTakenBack(t *testing.T) {
+	srv := redistest.NewServer(t)
+	prefix := redistest.Prefix(t)
+	waiting := openDB(t, srv.Addr(), prefix, &store.Replication{Acks: 1, Timeout: 20 * time.Millisecond})
+	n := store.NewOrder{Order: store.Order{ID: "o1", Flow: "deposit", State: "new", MessageID: "m1",
+		ExternalReference: "inv-1", EndUserID: "u1"}, OpenUntil: time.Now().Add(time.Hour)}
+	if _, _, _, err := waiting.Idempotency(store.IdempotencyOptions{}).ClaimCreate(t.Context(), "shop", "k", "fp", "started", n); !errors.Is(err, store.ErrNotReplicated) {
+		t.Fatalf("claim: %v, want ErrNotReplicated", err)
+	}
+	plain := openDB(t, srv.Addr(), prefix, nil)
+	keys, err := store.NewKeys(prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	t.Cleanup(func() { rdb.Close() })
+	for _, k := range []string{keys.Order("o1").Order, keys.MessageIDIndex("m1"), keys.ReferenceIndex("inv-1")} {
+		if n, err := rdb.Exists(t.Context(), k).Result(); err != nil || n != 0 {
+			t.Errorf("%s exists (%d, %v) after the claim was taken back", k, n, err)
+		}
+	}
+	if _, err := rdb.ZScore(t.Context(), keys.Order("o1").Open, "o1").Result(); !errors.Is(err, redis.Nil) {
+		t.Errorf("open set still holds o1 (%v)", err)
+	}
+	c, stored, err := plain.Idempotency(store.IdempotencyOptions{}).Claim(t.Context(), "shop", "k", "fp")
+	if err != nil || stored != nil || c.RecoveryPoint != "" {
+		t.Fatalf("retry: %+v %v %v, want a fresh claim", c, stored, err)
+	}
+}
+
+// openDB opens the store at addr under prefix; repl nil is the default.
+// A server with no replica never acknowledges a wait for one.
+func openDB(t *testing.T, addr, prefix string, repl *store.Replication) *store.DB {
+	t.Helper()
+	db, err := store.Open(store.RedisConfig{Addrs: []string{addr}, Replication: repl}, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 // serverVersion is redis_version of the server at addr (compared as text:

@@ -123,6 +123,7 @@ func RunIdempotency(t *testing.T, newClient NewClient) {
 	const scope, key, fp, otherFP = "shop-1", "order-42-pay", "fp-a", "fp-b"
 	long := store.IdempotencyOptions{LockTTL: time.Minute}
 	short := store.IdempotencyOptions{LockTTL: 100 * time.Millisecond}
+	t.Run("ClaimCreate", func(t *testing.T) { runClaimCreate(t, newClient) })
 
 	t.Run("the first request claims the key", func(t *testing.T) {
 		f := newFixture(t, newClient(t), long)

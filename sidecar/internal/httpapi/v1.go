@@ -349,6 +349,10 @@ func (a *API) mutatingWith(name string, op operation, reveal func(stored []byte)
 			writeError(w, r, err)
 			return
 		}
+		if answer != nil {
+			// A payment's order may then be created with the claim.
+			r = r.WithContext(engine.WithOrderClaim(r.Context()))
+		}
 		work, err := op(r, body)
 		if err != nil {
 			writeError(w, r, err)
