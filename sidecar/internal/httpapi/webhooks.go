@@ -311,7 +311,11 @@ func (h *Webhooks) run(ctx context.Context, platform string, c adapter.Command) 
 		res.Status, res.Error = status, &shopapi.ErrorDetail{Code: code, Message: msg, RequestID: RequestID(ctx)}
 		return res
 	}
-	work, err := h.command(c)
+	// As the shop API runs a request that starts an order: its call
+	// begun beside the claim, its order created with the claim where
+	// the store can (engine.WithOrderClaim).
+	ctx = engine.WithOrderClaim(ctx)
+	work, err := h.command(ctx, c)
 	if err != nil {
 		return fail(err)
 	}
@@ -380,8 +384,10 @@ func adapterResults(rs []shopapi.WebhookResult) []adapter.Result {
 // command's shape is the SDK's rule (adapter.Command.Validate, which the
 // conformance kit holds adapters to); whether Trustly would take the
 // request is the engine's, checked before anything is stored. The returned
-// work runs under the idempotency key.
-func (h *Webhooks) command(c adapter.Command) (func(context.Context) (engine.Order, error), error) {
+// work runs under the idempotency key; a checkout's or charge's call is
+// begun (built and signed) under ctx now, beside the claim, and ends with
+// ctx if the work never runs.
+func (h *Webhooks) command(ctx context.Context, c adapter.Command) (func(context.Context) (engine.Order, error), error) {
 	if err := c.Validate(); err != nil {
 		return nil, invalid("the adapter's command: %v", err)
 	}
@@ -407,7 +413,7 @@ func (h *Webhooks) command(c adapter.Command) (func(context.Context) (engine.Ord
 			ShippingAddress: engine.ShippingAddress{Country: c.ShippingAddress.Country, PostalCode: c.ShippingAddress.PostalCode,
 				City: c.ShippingAddress.City, Line1: c.ShippingAddress.Line1, Line2: c.ShippingAddress.Line2},
 		}
-		return func(ctx context.Context) (engine.Order, error) { return h.engine.CreatePayment(ctx, req) }, nil
+		return h.engine.PreparePayment(ctx, req), nil
 
 	case adapter.CommandMandate:
 		if err := need(d, country); err != nil {
@@ -417,7 +423,7 @@ func (h *Webhooks) command(c adapter.Command) (func(context.Context) (engine.Ord
 			EndUserID: cust.ID, Country: country, Locale: d.Locale, Firstname: cust.FirstName, Lastname: cust.LastName,
 			Email: cust.Email, MobilePhone: cust.Phone, SuccessURL: d.SuccessURL, FailURL: d.FailURL,
 		}
-		return func(ctx context.Context) (engine.Order, error) { return h.engine.CreateMandate(ctx, req) }, nil
+		return h.engine.PrepareMandate(ctx, req), nil
 
 	case adapter.CommandCharge:
 		if d.ShopperStatement == "" {
@@ -425,7 +431,7 @@ func (h *Webhooks) command(c adapter.Command) (func(context.Context) (engine.Ord
 		}
 		req := engine.ChargeRequest{EndUserID: cust.ID, Currency: c.Amount.Currency, Amount: c.Amount.Minor,
 			ShopperStatement: d.ShopperStatement, Email: cust.Email, ExternalReference: c.Order.ID}
-		return func(ctx context.Context) (engine.Order, error) { return h.engine.CreateCharge(ctx, req) }, nil
+		return h.engine.PrepareCharge(ctx, req), nil
 
 	case adapter.CommandRefund:
 		return func(ctx context.Context) (engine.Order, error) {
