@@ -213,9 +213,11 @@ func TestARepeatedNotificationGetsTheSameBytesWithoutSigning(t *testing.T) {
 	}
 }
 
-// TestRoundTripsPerPayment counts a POST /v1/payments as the shop API runs
-// it (IdempotentOrder): the idempotency claim, the Deposit (against the
-// simulator) and the stored answer.
+// TestRoundTripsPerPayment counts a payment under its idempotency key
+// (IdempotentOrder): the claim, the Deposit (against the simulator) and
+// the stored answer. First with the order created by the step after the
+// claim (CreatePayment as run: a platform webhook's command; on a Cluster,
+// every payment), then as the shop API runs it (payClaimed).
 func TestRoundTripsPerPayment(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: redistest.Addr(t)})
 	t.Cleanup(func() { rdb.Close() })
