@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
 )
@@ -63,6 +64,14 @@ func claimCreating(ctx context.Context, idem store.Idempotency, p *orderClaim, s
 		return store.Claim{}, nil, false, nil
 	}
 	c, stored, p.express, err = claimer.ClaimCreate(ctx, scope, key, fingerprint, pointStarted, *p.order)
+	if errors.Is(err, store.ErrCrossSlot) {
+		// The server refused the script and wrote nothing (a sharded
+		// Redis reached as one node): claim as a store that cannot.
+		if p.beside != nil {
+			p.beside()
+		}
+		return store.Claim{}, nil, false, nil
+	}
 	p.created = err == nil && stored == nil && c.RecoveryPoint == ""
 	return c, stored, true, err
 }

@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/trustly-sidecar/trustly-sidecar/core/engine"
+	"github.com/trustly-sidecar/trustly-sidecar/core/internal/redistest"
 	"github.com/trustly-sidecar/trustly-sidecar/core/store"
 )
 
@@ -136,4 +139,28 @@ func TestExpressUnderTheClaim(t *testing.T) {
 			t.Fatalf("opted out: %+v, %v; want no account", opted, err)
 		}
 	})
+}
+
+// A Redis that refuses scripts whose keys span slots, reached as one node
+// (here a one-node Cluster; in production a sharding proxy), refuses the
+// claim that creates the order before it runs: the payment is claimed and
+// its order stored in two round trips instead, and ends the same.
+func TestAPaymentWhereTheServerRefusesCrossSlotScripts(t *testing.T) {
+	node := backend{"one-node cluster as a single node", func(t *testing.T) redis.UniversalClient {
+		return redis.NewClient(&redis.Options{Addr: redistest.NewCluster(t, 1)[0]})
+	}}
+	w := newWorld(t, node)
+	idem := store.NewRedisIdempotency(w.rdb, w.keys, store.IdempotencyOptions{})
+	for _, key := range []string{"k-1", "k-2"} { // the refusal, then a store that knows
+		res, o, err := payClaimed(w, idem, key, invoice("inv-"+key, 10000))
+		if err != nil || !res.Ran || o.State != engine.StateStarted || o.TrustlyOrderID == "" {
+			t.Fatalf("payment %s: %+v %+v %v", key, res, o, err)
+		}
+		if got := ordersFor(w, "inv-"+key); len(got) != 1 || got[0].State != engine.StateStarted {
+			t.Fatalf("orders for %s: %+v, want one started", key, got)
+		}
+	}
+	if idem.ClaimCreates() {
+		t.Error("ClaimCreates is still true after the server refused its script")
+	}
 }

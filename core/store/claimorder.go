@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -36,10 +37,12 @@ var (
 // ClaimCreates reports whether ClaimCreate can run here: its script writes
 // the idempotency record and the order, which live in different slots, so
 // every key must be on one master. A single node, Sentinel and the
-// embedded store have one; a Cluster does not.
+// embedded store have one; a Cluster does not, nor does a server that
+// refused the script (ErrCrossSlot: a Cluster node or a sharding proxy
+// configured as a single node).
 func (s *RedisIdempotency) ClaimCreates() bool {
 	_, cluster := s.rdb.(*redis.ClusterClient)
-	return !cluster
+	return !cluster && !s.crossSlotRefused.Load()
 }
 
 // ClaimCreate is ClaimAt for a request that starts an order: when the claim
@@ -56,7 +59,9 @@ func (s *RedisIdempotency) ClaimCreates() bool {
 // with nothing claimed. When the replicas do not acknowledge the script,
 // the claim is given back and the order with its entries taken back (best
 // effort: nothing was sent to Trustly), and the error wraps
-// ErrNotReplicated. Where ClaimCreates is false it fails at once.
+// ErrNotReplicated. Where ClaimCreates is false it fails at once; a server
+// that refuses the script makes it return ErrCrossSlot, having written
+// nothing, and ClaimCreates false from then on.
 func (s *RedisIdempotency) ClaimCreate(ctx context.Context, scope, key, fingerprint, point string, n NewOrder) (c Claim, out *Outcome, express string, err error) {
 	if !s.ClaimCreates() {
 		return Claim{}, nil, "", errors.New("store: claim and create an order: the keys are on different masters")
@@ -92,6 +97,12 @@ func (s *RedisIdempotency) ClaimCreate(ctx context.Context, scope, key, fingerpr
 	cmd, waitErr := w.script(ctx, ik.Record, claimOrderScript, keys, args...)
 	reply, err := cmd.Slice()
 	if err != nil {
+		var rerr redis.Error
+		if errors.As(err, &rerr) && strings.HasPrefix(rerr.Error(), "CROSSSLOT") {
+			// Refused before it ran: nothing was claimed or written.
+			s.crossSlotRefused.Store(true)
+			return Claim{}, nil, "", fmt.Errorf("store: claim and create order: %w: %w", ErrCrossSlot, err)
+		}
 		return Claim{}, nil, "", w.fail(ctx, "claim idempotency key and create order", err)
 	}
 	if len(reply) == 0 {

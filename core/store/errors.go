@@ -24,6 +24,10 @@ var (
 	ErrUnavailable = errors.New("store: redis unavailable")
 	// ErrInvalidKey: an empty scope or key, or a key longer than MaxKeyLen.
 	ErrInvalidKey = errors.New("store: invalid idempotency key")
+	// ErrCrossSlot: the server refused a script whose keys are in
+	// different slots, writing nothing (a Cluster node, or a proxy in
+	// front of shards, reached as one server); ClaimCreate stops trying.
+	ErrCrossSlot = errors.New("store: the server refuses scripts whose keys are in different slots")
 )
 
 // wrapRedis turns a Redis or network error into one that wraps a sentinel, so

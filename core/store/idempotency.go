@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -77,6 +78,10 @@ type RedisIdempotency struct {
 	keys    Keys
 	ttl     time.Duration
 	lockTTL time.Duration
+
+	// crossSlotRefused: the server refused ClaimCreate's script once
+	// (ErrCrossSlot); ClaimCreates is false from then on.
+	crossSlotRefused atomic.Bool
 }
 
 // NewRedisIdempotency returns the store on rdb under keys.

@@ -259,3 +259,36 @@ func serverVersion(t *testing.T, addr string) string {
 	}
 	return ""
 }
+
+// A server that refuses scripts whose keys span slots (a Cluster node, or
+// a proxy in front of shards, configured as a single node) refuses
+// ClaimCreate before it runs: nothing is claimed or created, the error
+// says ErrCrossSlot, and ClaimCreates is false from then on, so the engine
+// claims and creates in two round trips.
+func TestClaimCreateStopsWhereTheServerRefusesCrossSlotScripts(t *testing.T) {
+	addrs := redistest.NewCluster(t, 1) // one node, every slot: single-slot commands work
+	rdb := redis.NewClient(&redis.Options{Addr: addrs[0]})
+	t.Cleanup(func() { rdb.Close() })
+	keys, err := store.NewKeys(redistest.Prefix(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idem := store.NewRedisIdempotency(rdb, keys, store.IdempotencyOptions{})
+	if !idem.ClaimCreates() {
+		t.Fatal("ClaimCreates is false before the server refused anything")
+	}
+	n := store.NewOrder{Order: store.Order{ID: "o1", Flow: "deposit", State: "new", MessageID: "m1", ExternalReference: "inv-1"}}
+	if _, _, _, err := idem.ClaimCreate(t.Context(), "shop", "k", "fp", "started", n); !errors.Is(err, store.ErrCrossSlot) {
+		t.Fatalf("ClaimCreate = %v, want ErrCrossSlot", err)
+	}
+	if idem.ClaimCreates() {
+		t.Error("ClaimCreates is still true after the refusal")
+	}
+	if got, err := rdb.Exists(t.Context(), keys.Order("o1").Order).Result(); err != nil || got != 0 {
+		t.Errorf("order written (%d, %v)", got, err)
+	}
+	c, stored, err := idem.Claim(t.Context(), "shop", "k", "fp")
+	if err != nil || stored != nil || c.RecoveryPoint != "" {
+		t.Fatalf("claim afterwards: %+v %v %v, want a fresh one", c, stored, err)
+	}
+}
