@@ -56,24 +56,19 @@ func claimCreating(ctx context.Context, idem store.Idempotency, p *orderClaim, s
 	if p == nil {
 		return store.Claim{}, nil, false, nil
 	}
-	claimer, can := idem.(orderClaimer)
-	if !can || p.order == nil || !claimer.ClaimCreates() {
-		if p.beside != nil {
-			p.beside()
+	if claimer, can := idem.(orderClaimer); can && p.order != nil && claimer.ClaimCreates() {
+		c, stored, p.express, err = claimer.ClaimCreate(ctx, scope, key, fingerprint, pointStarted, *p.order)
+		// A server that refused the script wrote nothing (a sharded Redis
+		// reached as one node): claim below, as a store that cannot.
+		if !errors.Is(err, store.ErrCrossSlot) {
+			p.created = err == nil && stored == nil && c.RecoveryPoint == ""
+			return c, stored, true, err
 		}
-		return store.Claim{}, nil, false, nil
 	}
-	c, stored, p.express, err = claimer.ClaimCreate(ctx, scope, key, fingerprint, pointStarted, *p.order)
-	if errors.Is(err, store.ErrCrossSlot) {
-		// The server refused the script and wrote nothing (a sharded
-		// Redis reached as one node): claim as a store that cannot.
-		if p.beside != nil {
-			p.beside()
-		}
-		return store.Claim{}, nil, false, nil
+	if p.beside != nil {
+		p.beside()
 	}
-	p.created = err == nil && stored == nil && c.RecoveryPoint == ""
-	return c, stored, true, err
+	return store.Claim{}, nil, false, nil
 }
 
 // createdWithClaim reports whether the claim created o (and with which

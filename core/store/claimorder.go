@@ -5,7 +5,6 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -105,30 +104,17 @@ func (s *RedisIdempotency) ClaimCreate(ctx context.Context, scope, key, fingerpr
 		}
 		return Claim{}, nil, "", w.fail(ctx, "claim idempotency key and create order", err)
 	}
-	if len(reply) == 0 {
-		return Claim{}, nil, "", errors.New("store: claim and create order: empty script reply")
-	}
-	switch outcome, _ := reply[0].(string); outcome {
-	case "exists":
+	if str(reply, 0) == "exists" {
 		return Claim{}, nil, "", fmt.Errorf("store: create order %s: %w", o.ID, ErrExists)
-	case "claimed":
-		token, err := strconv.ParseInt(str(reply, 1), 10, 64)
-		if err != nil {
-			return Claim{}, nil, "", fmt.Errorf("store: claim: bad fencing token %q", str(reply, 1))
-		}
-		c := Claim{Scope: scope, Key: key, Fingerprint: fingerprint, Token: token, RecoveryPoint: str(reply, 2)}
-		if waitErr == nil {
-			waitErr = w.wait(ctx, "claim idempotency key and create order")
-		}
-		if waitErr != nil {
-			s.takeBack(context.WithoutCancel(ctx), c, n, keys)
-			return Claim{}, nil, "", fmt.Errorf("store: claim idempotency key and create order: %w", waitErr)
-		}
-		return c, nil, str(reply, 3), nil
 	}
-	// Nothing was created: the claim's reply, read as ClaimAt reads it.
-	c, out, err = s.claimed(ctx, w, scope, key, fingerprint, reply, waitErr)
-	return c, out, "", err
+	// The claim's reply, read as ClaimAt reads it; a fresh claim's carries
+	// the Express account the order took.
+	c, out, err = s.claimed(ctx, w, scope, key, fingerprint, reply, waitErr,
+		func(ctx context.Context, c Claim) { s.takeBack(ctx, c, o) })
+	if err != nil || out != nil {
+		return c, out, "", err
+	}
+	return c, nil, str(reply, 3), nil
 }
 
 // takeBack undoes what ClaimCreate wrote when the replicas did not
@@ -137,17 +123,17 @@ func (s *RedisIdempotency) ClaimCreate(ctx context.Context, scope, key, fingerpr
 // its entries removed, so that no index entry that never expires points
 // at an order Trustly never heard of. Best effort, on the master only: a
 // failover loses the writes anyway.
-func (s *RedisIdempotency) takeBack(ctx context.Context, c Claim, n NewOrder, keys []string) {
-	_ = s.fenced(ctx, "release", false, releaseScript, c, s.ttl.Milliseconds())
+func (s *RedisIdempotency) takeBack(ctx context.Context, c Claim, o Order) {
+	s.release(ctx, c)
 	if c.RecoveryPoint != "" {
 		return
 	}
-	o := n.Order
+	k := s.keys.Order(o.ID)
 	_, _ = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Del(ctx, keys[2], keys[4])
-		p.ZRem(ctx, keys[3], o.ID)
+		p.Del(ctx, k.Order, s.keys.MessageIDIndex(o.MessageID))
+		p.ZRem(ctx, k.Open, o.ID)
 		if o.ExternalReference != "" {
-			p.SRem(ctx, keys[5], o.ID)
+			p.SRem(ctx, s.keys.ReferenceIndex(o.ExternalReference), o.ID)
 		}
 		return nil
 	})

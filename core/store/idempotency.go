@@ -143,12 +143,20 @@ func (s *RedisIdempotency) ClaimAt(ctx context.Context, scope, key, fingerprint,
 	if err != nil {
 		return Claim{}, nil, w.fail(ctx, "claim idempotency key", err)
 	}
-	return s.claimed(ctx, w, scope, key, fingerprint, reply, waitErr)
+	return s.claimed(ctx, w, scope, key, fingerprint, reply, waitErr, s.release)
+}
+
+// release gives c back at once on the master, without waiting for the
+// replicas: for a claim whose own wait failed.
+func (s *RedisIdempotency) release(ctx context.Context, c Claim) {
+	_ = s.fenced(ctx, "release", false, releaseScript, c, s.ttl.Milliseconds())
 }
 
 // claimed reads the claim script's reply (lua/idem_claim.lua); waitErr is
-// that of the wait sent with the script.
-func (s *RedisIdempotency) claimed(ctx context.Context, w *writes, scope, key, fingerprint string, reply []any, waitErr error) (Claim, *Outcome, error) {
+// that of the wait sent with the script, and undo takes back a claim the
+// replicas did not acknowledge.
+func (s *RedisIdempotency) claimed(ctx context.Context, w *writes, scope, key, fingerprint string, reply []any, waitErr error,
+	undo func(context.Context, Claim)) (Claim, *Outcome, error) {
 	if len(reply) == 0 {
 		return Claim{}, nil, errors.New("store: claim: empty script reply")
 	}
@@ -164,14 +172,14 @@ func (s *RedisIdempotency) claimed(ctx context.Context, w *writes, scope, key, f
 		if waitErr == nil {
 			waitErr = w.wait(ctx, "claim idempotency key")
 		}
+		c := Claim{Scope: scope, Key: key, Fingerprint: fingerprint, Token: token, RecoveryPoint: str(reply, 2)}
 		if waitErr != nil {
 			// Given back on the master at once, so that the shop's retry
 			// is not "in flight" for the lock's TTL; nothing ran.
-			_ = s.fenced(context.WithoutCancel(ctx), "release", false, releaseScript,
-				Claim{Scope: scope, Key: key, Token: token}, s.ttl.Milliseconds())
+			undo(context.WithoutCancel(ctx), c)
 			return Claim{}, nil, fmt.Errorf("store: claim idempotency key: %w", waitErr)
 		}
-		return Claim{Scope: scope, Key: key, Fingerprint: fingerprint, Token: token, RecoveryPoint: str(reply, 2)}, nil, nil
+		return c, nil, nil
 	case "done":
 		// The stored response may be one whose own wait failed: replay it
 		// only once the replicas have it.
